@@ -1,0 +1,44 @@
+// Package cli is the shared main of the examples' small commands
+// (examples/NAME/cmd/NAME): the same flags for every workload, one line of
+// result. Recording is the runtime's business: run with STMLOG=path to get a
+// log for `stmlog report`.
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/stmlog/stmlog/examples/internal/workload"
+)
+
+// Main parses the flags, runs the workload and prints its result; it exits
+// with status 1 on error.
+func Main(name string, defSize int, run func(context.Context, workload.Config) (workload.Result, error)) {
+	var cfg workload.Config
+	flag.IntVar(&cfg.Workers, "workers", 2, "workers (goroutines running transactions)")
+	flag.DurationVar(&cfg.Duration, "d", workload.DefaultDuration, "how long to run")
+	flag.IntVar(&cfg.Size, "size", defSize, "size of one round of work")
+	flag.BoolVar(&cfg.Baseline, "baseline", false, "run the sync.Mutex/channel version instead of STM")
+	flag.BoolVar(&cfg.Fixed, "fixed", false, "run the version with the conflicts fixed (primes)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+	fmt.Println(Format(res))
+}
+
+// Format renders a result on one line.
+func Format(res workload.Result) string {
+	s := fmt.Sprintf("%d %s in %v (%.1f/s)", res.Ops, res.Unit, res.Elapsed.Round(1e6), res.OpsPerSec())
+	if res.Txs > 0 {
+		s += fmt.Sprintf(", %.2f attempts per transaction", float64(res.Attempts)/float64(res.Txs))
+	}
+	return s + "; " + res.Check
+}
