@@ -1,0 +1,149 @@
+package bank
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/examples/internal/benchmode"
+	"github.com/stmlog/stmlog/examples/internal/workload"
+	"github.com/stmlog/stmlog/runtime/stm"
+)
+
+func TestTransfer(t *testing.T) {
+	tests := []struct {
+		name     string
+		from, to int
+		amount   int64
+		moved    bool
+		want     []int64
+	}{
+		{"moves", 0, 1, 30, true, []int64{70, 130, 100}},
+		{"whole balance", 2, 0, 100, true, []int64{200, 100, 0}},
+		{"insufficient", 1, 2, 101, false, []int64{100, 100, 100}},
+		{"same account", 1, 1, 10, false, []int64{100, 100, 100}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := New(3)
+			var moved bool
+			if err := stm.Atomically(func(tx *stm.Tx) error {
+				moved = b.Transfer(tx, tt.from, tt.to, tt.amount)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if moved != tt.moved {
+				t.Errorf("moved = %v, want %v", moved, tt.moved)
+			}
+			if got := b.Balances(); !slices.Equal(got, tt.want) {
+				t.Errorf("balances %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunKeepsTotal(t *testing.T) {
+	for _, tt := range []struct {
+		baseline bool
+		workers  int
+		accounts int
+	}{
+		{false, 1, 64}, {false, 4, 64}, {false, 4, 4}, {true, 4, 4},
+	} {
+		res, err := Run(context.Background(), workload.Config{Workers: tt.workers, Duration: 100 * time.Millisecond, Size: tt.accounts, Baseline: tt.baseline})
+		if err != nil {
+			t.Fatalf("%+v: %v", tt, err)
+		}
+		if res.Ops == 0 {
+			t.Errorf("%+v: no transfers", tt)
+		}
+		if !tt.baseline && res.Attempts < res.Txs {
+			t.Errorf("%+v: %d attempts for %d transactions", tt, res.Attempts, res.Txs)
+		}
+	}
+}
+
+// TestAuditNeverSeesHalfATransfer audits continuously while transfers run
+// on a few hot accounts, where a torn read would be likely.
+func TestAuditNeverSeesHalfATransfer(t *testing.T) {
+	b := New(4)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for !stop.Load() {
+				from, to, amount := rng.IntN(4), rng.IntN(4), 1+int64(rng.IntN(50))
+				_ = stm.Atomically(func(tx *stm.Tx) error {
+					b.Transfer(tx, from, to, amount)
+					return nil
+				})
+			}
+		})
+	}
+	for range 200 {
+		var sum int64
+		var negative int
+		_ = stm.Atomically(func(tx *stm.Tx) error {
+			sum, negative = b.Audit(tx)
+			return nil
+		})
+		if sum != b.Total() || negative != 0 {
+			t.Fatalf("audit: total %d, %d negative; want %d, 0", sum, negative, b.Total())
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+}
+
+// BenchmarkBank: one op is one transfer among 64 accounts; an auditor audits
+// every millisecond meanwhile.
+func BenchmarkBank(b *testing.B) {
+	const n = 64
+	for _, m := range benchmode.Modes {
+		for _, w := range benchmode.Workers {
+			b.Run(fmt.Sprintf("%s/workers=%d", m.Name, w), func(b *testing.B) {
+				bk, lb := New(n), newLocked(n)
+				m.Start(b)
+				var stop atomic.Bool
+				var aud sync.WaitGroup
+				aud.Go(func() {
+					for !stop.Load() {
+						if m.STM {
+							_ = stm.Atomically(func(tx *stm.Tx) error { bk.Audit(tx); return nil })
+						} else {
+							lb.audit()
+						}
+						time.Sleep(time.Millisecond)
+					}
+				})
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				for g := range w {
+					wg.Go(func() {
+						rng := rand.New(rand.NewPCG(uint64(g), 3))
+						for next.Add(1) <= int64(b.N) {
+							from, to, amount := rng.IntN(n), rng.IntN(n), int64(1+rng.IntN(20))
+							if m.STM {
+								_ = stm.Atomically(func(tx *stm.Tx) error { bk.Transfer(tx, from, to, amount); return nil })
+							} else {
+								lb.transfer(from, to, amount)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				stop.Store(true)
+				aud.Wait()
+			})
+		}
+	}
+}
