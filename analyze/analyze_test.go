@@ -1,0 +1,348 @@
+package analyze
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	lf "github.com/stmlog/stmlog/logformat"
+)
+
+// memSource is a Source over events held in memory, for tests.
+type memSource struct {
+	events []lf.Event
+	stacks map[lf.StackID]*lf.Stack
+	vars   map[uint64]string
+	i      int
+	err    error // returned after the events instead of io.EOF
+	stats  lf.Stats
+}
+
+func (m *memSource) Next() (lf.Event, error) {
+	if m.i >= len(m.events) {
+		if m.err != nil {
+			return lf.Event{}, m.err
+		}
+		return lf.Event{}, io.EOF
+	}
+	m.i++
+	m.stats.Events++
+	return m.events[m.i-1], nil
+}
+func (m *memSource) Stack(id lf.StackID) *lf.Stack { return m.stacks[id] }
+func (m *memSource) VarName(id uint64) string      { return m.vars[id] }
+func (m *memSource) Offset() int64                 { return int64(m.i) }
+func (m *memSource) Stats() lf.Stats               { return m.stats }
+
+func stack(fn string, line int) *lf.Stack {
+	return &lf.Stack{Frames: []lf.Frame{{Func: fn, File: "/src/app.go", Line: line}}}
+}
+
+// ev builders
+func start(t int64, th uint32) lf.Event  { return lf.Event{Time: t, Kind: lf.KindTxStart, Thread: th} }
+func commit(t int64, th uint32) lf.Event { return lf.Event{Time: t, Kind: lf.KindTxCommit, Thread: th} }
+func abort(t int64, th uint32, c lf.AbortCause) lf.Event {
+	return lf.Event{Time: t, Kind: lf.KindTxAbort, Thread: th, Cause: c}
+}
+func conflict(t int64, th uint32, k lf.ConflictKind, site, other lf.StackID, oth uint32, v uint64) lf.Event {
+	return lf.Event{Time: t, Kind: lf.KindConflict, Thread: th, Conflict: k, Site: site, OtherSite: other, Other: oth, Var: v}
+}
+func wait(t int64, th uint32, r lf.WaitReason) lf.Event {
+	return lf.Event{Time: t, Kind: lf.KindWaitStart, Thread: th, Reason: r}
+}
+func done(t int64, th uint32) lf.Event { return lf.Event{Time: t, Kind: lf.KindWaitDone, Thread: th} }
+
+// basicLog: thread 1 aborts once on a write-write conflict (A vs B, 30ns
+// lost) then commits; thread 2 commits, then waits 20ns on an inevitable
+// conflict (C vs D) and commits; thread 1 then backs off 10ns (no conflict).
+func basicLog() *memSource {
+	return &memSource{
+		stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20), 3: stack("main.c", 30), 4: stack("main.d", 40)},
+		vars:   map[uint64]string{7: "counter"},
+		stats:  lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		events: []lf.Event{
+			start(0, 1), start(0, 2),
+			conflict(10, 1, lf.ConflictWriteWrite, 1, 2, 2, 7),
+			abort(30, 1, lf.AbortConflict),
+			start(40, 1),
+			commit(50, 2),
+			start(60, 2),
+			conflict(70, 2, lf.ConflictInevitable, 3, 4, 1, 0),
+			wait(70, 2, lf.WaitInevitable),
+			done(90, 2),
+			commit(100, 1),
+			commit(120, 2),
+			start(200, 1), wait(210, 1, lf.WaitBackoff), done(220, 1), commit(230, 1),
+		},
+	}
+}
+
+func TestBasicAttribution(t *testing.T) {
+	a := New(Options{})
+	if err := a.Add(basicLog()); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	checks := []struct {
+		name      string
+		got, want int64
+	}{
+		{"wall", int64(s.Wall), 230},
+		{"committed", int64(s.Committed), 60 + 50 + 40 + 20},
+		{"aborted", int64(s.Aborted), 30},
+		{"paused", int64(s.Paused), 30},
+		{"commits", s.Commits, 4},
+		{"aborts", s.Aborts, 1},
+		{"conflicts", s.Conflicts, 2},
+		{"unattributed paused", int64(s.UnattributedPaused), 10},
+		{"unattributed aborted", int64(s.UnattributedAborted), 0},
+		{"groups", int64(len(s.Groups)), 2},
+		{"threads", int64(len(s.Threads)), 2},
+		{"lost", int64(s.Lost()), 50},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if len(s.Warnings) != 0 {
+		t.Errorf("warnings: %q", s.Warnings)
+	}
+	g := s.Groups[0]
+	if g.Kind != lf.ConflictWriteWrite || g.This.Leaf().Line != 10 || g.Other.Leaf().Line != 20 ||
+		g.Aborted != 30 || g.Paused != 0 || g.Count != 1 || g.Aborts != 1 || g.Max != 30 || g.VarName != "counter" {
+		t.Errorf("group 0 = %+v", g)
+	}
+	if !slices.Equal(g.Threads, []uint32{1}) || !slices.Equal(g.OtherThreads, []uint32{2}) {
+		t.Errorf("group 0 threads %v others %v", g.Threads, g.OtherThreads)
+	}
+	g = s.Groups[1]
+	if g.Kind != lf.ConflictInevitable || g.This.Leaf().Line != 30 || g.Paused != 20 || g.Aborted != 0 || g.Avg != 20 {
+		t.Errorf("group 1 = %+v", g)
+	}
+	th1 := s.Threads[0]
+	if th1.ID != 1 || th1.Committed != 80 || th1.Aborted != 30 || th1.Paused != 10 || th1.Commits != 2 || th1.Aborts != 1 {
+		t.Errorf("thread 1 = %+v", th1)
+	}
+	if len(s.PauseReasons) != 2 || s.PauseReasons[0].Reason != lf.WaitInevitable || s.PauseReasons[0].Time != 20 {
+		t.Errorf("pause reasons %+v", s.PauseReasons)
+	}
+	if len(s.AbortCauses) != 1 || s.AbortCauses[0].Cause != lf.AbortConflict || s.AbortCauses[0].Count != 1 {
+		t.Errorf("abort causes %+v", s.AbortCauses)
+	}
+}
+
+func TestGroupBy(t *testing.T) {
+	tests := []struct {
+		by     string
+		groups int
+		top    int64 // lost of the first group
+	}{
+		{"", 2, 30}, {"conflict", 2, 30}, {"site", 2, 30}, {"other", 2, 30},
+		{"pair", 2, 30}, {"kind", 2, 30}, {"thread", 2, 30}, {"var", 2, 30},
+	}
+	for _, tc := range tests {
+		by, err := ParseGroupBy(tc.by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := New(Options{By: by})
+		if err := a.Add(basicLog()); err != nil {
+			t.Fatal(err)
+		}
+		s := a.Summary()
+		if len(s.Groups) != tc.groups || int64(s.Groups[0].Lost) != tc.top {
+			t.Errorf("by %q: %d groups, top lost %d", tc.by, len(s.Groups), s.Groups[0].Lost)
+		}
+		if tc.by == "thread" && s.Groups[0].Thread != 1 {
+			t.Errorf("by thread: top thread %d", s.Groups[0].Thread)
+		}
+		if tc.by == "var" && s.Groups[0].VarName != "counter" {
+			t.Errorf("by var: top var %q", s.Groups[0].VarName)
+		}
+	}
+	if _, err := ParseGroupBy("bogus"); err == nil {
+		t.Error("ParseGroupBy(bogus) succeeded")
+	}
+}
+
+func TestFilters(t *testing.T) {
+	tests := []struct {
+		name                     string
+		opt                      Options
+		commits, conflicts, wall int64
+		committed, paused        int64
+		groups                   int
+	}{
+		{"all", Options{}, 4, 2, 230, 170, 30, 2},
+		{"kind", Options{Kind: lf.ConflictInevitable}, 4, 1, 230, 170, 30, 1},
+		{"thread 2", Options{Thread: 2}, 2, 1, 120, 90, 20, 1},
+		// [65, 95): thread 2 runs 65..70, pauses 70..90, runs 90..95;
+		// thread 1 runs 65..95 (its commit at 100 is outside: the time
+		// counts, the commit does not).
+		{"window", Options{From: 65, To: 95}, 0, 1, 30, 40, 20, 1},
+		// [0, 100): only the commit at 50 is inside; run time up to 100
+		// counts: 50 (thread 2) + 60 (thread 1, 40..100) + 20 (thread 2,
+		// 60..70 and 90..100).
+		{"window to", Options{To: 100}, 1, 2, 100, 130, 20, 2},
+	}
+	for _, tc := range tests {
+		a := New(tc.opt)
+		if err := a.Add(basicLog()); err != nil {
+			t.Fatal(err)
+		}
+		s := a.Summary()
+		if s.Commits != tc.commits || s.Conflicts != tc.conflicts || int64(s.Wall) != tc.wall ||
+			int64(s.Paused) != tc.paused || len(s.Groups) != tc.groups {
+			t.Errorf("%s: commits %d conflicts %d wall %d paused %d groups %d", tc.name,
+				s.Commits, s.Conflicts, s.Wall, s.Paused, len(s.Groups))
+		}
+		if int64(s.Committed) != tc.committed {
+			t.Errorf("%s: committed %d, want %d", tc.name, s.Committed, tc.committed)
+		}
+	}
+}
+
+func TestMergeMatchesStacksByContent(t *testing.T) {
+	l1 := basicLog()
+	l2 := basicLog()
+	// Same stacks under other IDs, and a different time base.
+	l2.stacks = map[lf.StackID]*lf.Stack{11: stack("main.a", 10), 12: stack("main.b", 20), 13: stack("main.c", 30), 14: stack("main.d", 40)}
+	for i := range l2.events {
+		e := &l2.events[i]
+		e.Time += 1_000_000
+		if e.Site != 0 {
+			e.Site += 10
+			e.OtherSite += 10
+		}
+	}
+	a := New(Options{})
+	if err := a.AddNamed("one", l1); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddNamed("two", l2); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	if len(s.Groups) != 2 || s.Groups[0].Count != 2 || s.Groups[0].Lost != 60 || s.Groups[1].Lost != 40 {
+		t.Fatalf("merged groups: %+v", s.Groups)
+	}
+	if s.Wall != 230 || s.Commits != 8 || len(s.Logs) != 2 || len(s.Threads) != 4 || s.Logs[1].Name != "two" {
+		t.Errorf("merged: wall %d commits %d logs %d threads %d", s.Wall, s.Commits, len(s.Logs), len(s.Threads))
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	src := &memSource{
+		stats: lf.Stats{Format: "stmlog/1", TruncatedBytes: 12, Dropped: 3},
+		events: []lf.Event{
+			start(100, 1), commit(90, 1), // out of order
+			wait(100, 2, lf.WaitRetry), // never done
+			start(150, 3),              // never ends
+			{Time: 160, Kind: lf.KindTxStart},
+		},
+	}
+	a := New(Options{})
+	if err := a.Add(src); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	all := strings.Join(s.Warnings, "\n")
+	for _, want := range []string{"truncated tail", "12 bytes", "3 events were dropped", "no end marker",
+		"out of time order", "pauses without end", "without commit or abort", "thread 0"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+	// The open pause is charged up to the last event (150 - 100 relative 50).
+	if s.Paused != 50 {
+		t.Errorf("paused %d, want 50", s.Paused)
+	}
+}
+
+func TestAddReturnsReadError(t *testing.T) {
+	bad := errors.New("log.bin: corrupt chunk at byte 42")
+	src := basicLog()
+	src.err = bad
+	a := New(Options{})
+	if err := a.Add(src); err != bad {
+		t.Fatalf("Add error %v, want %v", err, bad)
+	}
+	if s := a.Summary(); s.Commits != 4 {
+		t.Errorf("events before the error lost: commits %d", s.Commits)
+	}
+}
+
+func TestSketchQuantile(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 10, 1000, 50000} {
+		var sk sketch
+		vals := make([]int64, n)
+		for i := range vals {
+			vals[i] = int64(r.ExpFloat64() * 1e6)
+			sk.add(vals[i])
+		}
+		slices.Sort(vals)
+		want := vals[(9*n+9)/10-1]
+		got := sk.quantile(0.9)
+		if d := float64(got-want) / float64(max(want, 1)); d > 1.0/16 || d < -1.0/16 {
+			t.Errorf("n=%d: p90 %d, exact %d", n, got, want)
+		}
+		if sk.max != vals[n-1] {
+			t.Errorf("n=%d: max %d, want %d", n, sk.max, vals[n-1])
+		}
+	}
+	for i := range bucketOf(1<<63 - 1) {
+		lo, hi := bucketRange(i)
+		if bucketOf(lo) != i || bucketOf(hi-1) != i || hi <= lo {
+			t.Fatalf("bucket %d: [%d,%d) maps to %d,%d", i, lo, hi, bucketOf(lo), bucketOf(hi-1))
+		}
+	}
+}
+
+// TestTimelineMatchesExact puts conflicts at cell centres of a known span,
+// in random order and with a log that starts before and after them, and
+// checks the streamed 60 cells equal an exact count.
+func TestTimelineMatchesExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, span := range []int64{60, 6000, 123_456_789, 3_600_000_000_000} {
+		var want [TimelineCells]int64
+		var evs []lf.Event
+		for i := range 500 {
+			c := r.IntN(TimelineCells)
+			tm := int64((float64(c) + 0.5) * float64(span) / TimelineCells)
+			want[c]++
+			th := uint32(i + 1) // one thread each: order within a thread holds
+			evs = append(evs, conflict(tm, th, lf.ConflictWriteRead, 0, 0, 0, 0))
+		}
+		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+		// Thread 99 fixes the range: first event at 0, last at span.
+		evs = append([]lf.Event{start(0, 99)}, evs...)
+		evs = append(evs, commit(span, 99))
+		a := New(Options{})
+		if err := a.Add(&memSource{events: evs}); err != nil {
+			t.Fatal(err)
+		}
+		s := a.Summary()
+		if s.Timeline != want {
+			t.Errorf("span %d:\n got %v\nwant %v", span, s.Timeline, want)
+		}
+		if len(s.Groups) != 1 || s.Groups[0].Timeline != want {
+			t.Errorf("span %d: group timeline differs", span)
+		}
+	}
+}
+
+func TestDurationsAreDurations(t *testing.T) {
+	// Guard: Summary durations are nanoseconds (time.Duration).
+	var s Summary
+	s.Wall = time.Second
+	s.Commits = 10
+	if s.TxPerSecond() != 10 || s.Percent(time.Second/2) != 50 {
+		t.Errorf("TxPerSecond %v Percent %v", s.TxPerSecond(), s.Percent(time.Second/2))
+	}
+}
