@@ -1,0 +1,671 @@
+package report
+
+// Chrome trace output: the timeline that replaces PyPy's plot_stm_log.py.
+//
+// The trace is the Chrome "trace event" JSON format, which both chrome://tracing
+// and the Perfetto UI (ui.perfetto.dev) open. It is written in one streaming
+// pass over the log: a transaction attempt becomes a complete ("X") slice when
+// its commit or abort is read, so only the open attempt and pauses of each
+// thread are held in memory, never the whole trace.
+//
+// Layout (one process, one track per thread):
+//   - every attempt is a slice named "commit", "abort", "inevitable" (committed
+//     after becoming inevitable, or detached) or "unfinished" (the log ended
+//     or the next attempt began first). Perfetto colours slices by a hash of
+//     their name, so outcomes get their colours from their names; cname gives
+//     chrome://tracing the same meaning (green, red, orange);
+//   - pauses ("pause <reason>") and PyPy GC phases are slices nested inside;
+//   - conflicts are thread-scoped instant events with both sites in args, and
+//     a flow arrow goes from the culprit thread (at its commit or
+//     become-inevitable when that is already known, else at the conflict
+//     time) to the victim's attempt.
+//
+// Slices on one track always nest: events of a thread are clamped to be
+// non-decreasing in time, and anything still open when its parent ends is
+// closed at that moment.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// DefaultMaxTraceEvents caps a timeline: the trace viewers become unusable
+// well before a million slices, and the JSON is ~150 bytes per event.
+const DefaultMaxTraceEvents = 1_000_000
+
+// ChromeOptions selects what a timeline shows.
+type ChromeOptions struct {
+	// Name labels the process track (usually the log's file name).
+	Name string
+	// From and To select a window relative to the time of the first event
+	// read; slices that overlap it are written whole. 0 means no bound.
+	From, To time.Duration
+	// Threads, when not empty, keeps only these threads.
+	Threads []uint32
+	// MaxEvents stops the trace after this many trace events (0 means
+	// DefaultMaxTraceEvents, negative means no cap).
+	MaxEvents int
+}
+
+// ChromeStats says what a timeline contains.
+type ChromeStats struct {
+	TraceEvents int64 // JSON trace events written, metadata included
+	Capped      bool  // stopped at MaxEvents; the trace is a prefix of the log
+	CappedAt    int64 // log time (ns, relative to the first event) of the cap
+
+	Commits     int64 // attempt slices by outcome
+	Aborts      int64
+	Inevitable  int64 // committed (or detached) after becoming inevitable
+	Unfinished  int64
+	Pauses      int64
+	Conflicts   int64
+	Flows       int64
+	Threads     int
+	SourceStats logformat.Stats
+}
+
+// Attempt slice names; the names are what Perfetto colours by.
+const (
+	chromeCommit     = "commit"
+	chromeAbort      = "abort"
+	chromeInevitable = "inevitable"
+	chromeUnfinished = "unfinished"
+)
+
+// chromeColor is the chrome://tracing colour (reserved cname) of a slice.
+var chromeColor = map[string]string{
+	chromeCommit:     "good",                // green
+	chromeAbort:      "bad",                 // red
+	chromeInevitable: "thread_state_iowait", // orange
+	chromeUnfinished: "grey",
+}
+
+// chromeOpen is a nested slice (pause or GC) that has begun but not ended.
+type chromeOpen struct {
+	name  string
+	cname string
+	start int64
+	kind  logformat.Kind // KindWaitStart, KindGCMinorStart, KindGCMajorStart
+	args  string         // pre-encoded args object, "" for none
+}
+
+type chromeThread struct {
+	included bool
+	last     int64 // latest time seen (times are clamped to be non-decreasing)
+
+	inTx       bool
+	txStart    int64
+	inevitable bool // became inevitable (or reattached) in this attempt
+	inevAt     int64
+	reattached bool
+	conflict   logformat.ConflictKind // last conflict of this attempt
+
+	nested []chromeOpen
+	// pending holds the closed nested slices of the open attempt: they are
+	// written after it so that in file order a parent precedes its children
+	// (viewers break ties between equal start times by file order).
+	pending []chromeSlice
+
+	lastCommitStart, lastCommit, lastInev int64
+	hasCommit, hasInev                    bool
+}
+
+type chromeSlice struct {
+	start, end        int64
+	name, cname, args string
+}
+
+type chromeWriter struct {
+	w       *bufio.Writer
+	src     logformat.Source
+	opt     ChromeOptions
+	max     int64
+	origin  int64
+	lo, hi  int64 // absolute window
+	threads map[uint32]*chromeThread
+	keep    map[uint32]bool
+	sites   map[logformat.StackID]string
+	buf     []byte
+	first   bool // no trace event written yet (for commas)
+	flowID  uint64
+	now     int64 // time of the event being handled
+	stats   ChromeStats
+	err     error
+}
+
+// WriteChromeTrace reads src to the end and writes its timeline to w as
+// Chrome trace event JSON. The JSON is complete and valid even when the log
+// is damaged: the error from src is returned after the trace is closed.
+func WriteChromeTrace(w io.Writer, src logformat.Source, opt ChromeOptions) (ChromeStats, error) {
+	cw := &chromeWriter{
+		w:       bufio.NewWriterSize(w, 1<<16),
+		src:     src,
+		opt:     opt,
+		threads: make(map[uint32]*chromeThread),
+		sites:   make(map[logformat.StackID]string),
+		first:   true,
+	}
+	switch {
+	case opt.MaxEvents == 0:
+		cw.max = DefaultMaxTraceEvents
+	case opt.MaxEvents < 0:
+		cw.max = -1
+	default:
+		cw.max = int64(opt.MaxEvents)
+	}
+	if len(opt.Threads) > 0 {
+		cw.keep = make(map[uint32]bool, len(opt.Threads))
+		for _, t := range opt.Threads {
+			cw.keep[t] = true
+		}
+	}
+	readErr := cw.run()
+	cw.finish()
+	if err := cw.w.Flush(); err != nil && cw.err == nil {
+		cw.err = err
+	}
+	cw.stats.SourceStats = src.Stats()
+	cw.stats.Threads = len(cw.threads)
+	if cw.err != nil {
+		return cw.stats, cw.err
+	}
+	return cw.stats, readErr
+}
+
+func (cw *chromeWriter) run() error {
+	cw.raw(`{"displayTimeUnit":"ns","traceEvents":[`)
+	name := cw.opt.Name
+	if name == "" {
+		name = "log"
+	}
+	cw.meta(0, "process_name", "stmlog "+name)
+	started := false
+	for cw.err == nil && !cw.stats.Capped {
+		ev, err := cw.src.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if !started {
+			started = true
+			cw.origin = ev.Time
+			cw.lo, cw.hi = -1<<63, 1<<63-1
+			if cw.opt.From > 0 {
+				cw.lo = ev.Time + int64(cw.opt.From)
+			}
+			if cw.opt.To > 0 {
+				cw.hi = ev.Time + int64(cw.opt.To)
+			}
+		}
+		cw.event(ev)
+	}
+	return nil
+}
+
+func (cw *chromeWriter) thread(id uint32) *chromeThread {
+	t := cw.threads[id]
+	if t != nil {
+		return t
+	}
+	t = &chromeThread{included: cw.keep == nil || cw.keep[id]}
+	cw.threads[id] = t
+	if t.included {
+		cw.meta(id, "thread_name", "thread "+strconv.FormatUint(uint64(id), 10))
+		cw.metaSort(id)
+	}
+	return t
+}
+
+func (cw *chromeWriter) event(ev logformat.Event) {
+	t := cw.thread(ev.Thread)
+	now := ev.Time
+	if now < t.last {
+		now = t.last // keep nesting sound even if a log goes backwards
+	}
+	t.last = now
+	cw.now = now
+	switch ev.Kind {
+	case logformat.KindTxStart:
+		cw.endTx(ev.Thread, t, now, chromeUnfinished, "")
+		cw.closeNested(ev.Thread, t, now, 0)
+		t.inTx, t.txStart = true, now
+		t.inevitable, t.reattached, t.conflict = false, false, logformat.ConflictNone
+	case logformat.KindTxCommit:
+		name := chromeCommit
+		if t.inevitable {
+			name = chromeInevitable
+		}
+		start := t.txStart
+		if cw.endTx(ev.Thread, t, now, name, "") {
+			t.lastCommitStart, t.lastCommit, t.hasCommit = start, now, true
+		}
+	case logformat.KindTxAbort:
+		cw.endTx(ev.Thread, t, now, chromeAbort, ev.Cause.String())
+	case logformat.KindDetach:
+		// PyPy c8: the inevitable transaction leaves the thread; drawn like
+		// plot_stm_log.py does, as the end of the attempt.
+		t.inevitable = true
+		cw.endTx(ev.Thread, t, now, chromeInevitable, "")
+	case logformat.KindReattach:
+		cw.endTx(ev.Thread, t, now, chromeUnfinished, "")
+		cw.closeNested(ev.Thread, t, now, 0)
+		t.inTx, t.txStart = true, now
+		t.inevitable, t.inevAt, t.reattached = true, now, true
+		t.lastInev, t.hasInev = now, true
+	case logformat.KindBecomeInevitable:
+		if !t.inevitable {
+			t.inevitable, t.inevAt = true, now
+		}
+		t.lastInev, t.hasInev = now, true
+		if t.included && cw.inWindow(now, now) {
+			var a []byte
+			a = append(a, `{"site":`...)
+			a = appendJSONString(a, cw.site(ev.Site))
+			a = append(a, '}')
+			cw.instant(ev.Thread, now, "become inevitable", "inevitable", string(a))
+		}
+	case logformat.KindConflict:
+		cw.conflict(ev, t, now)
+	case logformat.KindWaitStart:
+		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
+		t.nested = append(t.nested, chromeOpen{
+			name: "pause " + ev.Reason.String(), cname: "terrible",
+			start: now, kind: logformat.KindWaitStart,
+			args: `{"reason":` + string(appendJSONString(nil, ev.Reason.String())) + `}`,
+		})
+	case logformat.KindWaitDone:
+		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
+	case logformat.KindGCMinorStart:
+		cw.closeNested(ev.Thread, t, now, logformat.KindGCMinorStart)
+		t.nested = append(t.nested, chromeOpen{name: "minor gc", cname: "grey", start: now, kind: logformat.KindGCMinorStart})
+	case logformat.KindGCMinorDone:
+		cw.closeNested(ev.Thread, t, now, logformat.KindGCMinorStart)
+	case logformat.KindGCMajorStart:
+		cw.closeNested(ev.Thread, t, now, logformat.KindGCMajorStart)
+		t.nested = append(t.nested, chromeOpen{name: "major gc", cname: "yellow", start: now, kind: logformat.KindGCMajorStart})
+	case logformat.KindGCMajorDone:
+		cw.closeNested(ev.Thread, t, now, logformat.KindGCMajorStart)
+	}
+}
+
+// conflict writes the instant event on the victim and the flow arrow from
+// the culprit.
+func (cw *chromeWriter) conflict(ev logformat.Event, t *chromeThread, now int64) {
+	if t.inTx {
+		t.conflict = ev.Conflict
+	}
+	if !t.included || !cw.inWindow(now, now) {
+		return
+	}
+	cw.stats.Conflicts++
+	var a []byte
+	a = append(a, `{"kind":`...)
+	a = appendJSONString(a, ev.Conflict.String())
+	a = append(a, `,"this":`...)
+	a = appendJSONString(a, cw.site(ev.Site))
+	a = append(a, `,"other":`...)
+	a = appendJSONString(a, cw.site(ev.OtherSite))
+	a = append(a, `,"other_thread":`...)
+	a = strconv.AppendUint(a, uint64(ev.Other), 10)
+	if ev.Var != 0 {
+		a = append(a, `,"var":`...)
+		name := cw.src.VarName(ev.Var)
+		if name == "" {
+			name = "#" + strconv.FormatUint(ev.Var, 10)
+		}
+		a = appendJSONString(a, name)
+	}
+	a = append(a, '}')
+	cw.instant(ev.Thread, now, "conflict "+ev.Conflict.String(), "conflict", string(a))
+
+	if ev.Other == 0 || ev.Other == ev.Thread {
+		return
+	}
+	o := cw.thread(ev.Other)
+	if !o.included {
+		return
+	}
+	from := now
+	switch ev.Conflict {
+	case logformat.ConflictWriteRead:
+		// The other side committed the write this attempt read too early;
+		// if its commit has been read already, start the arrow there.
+		if o.hasCommit && o.lastCommit <= now && (!t.inTx || o.lastCommit >= t.txStart) {
+			from = max(o.lastCommit-1, o.lastCommitStart) // inside the commit slice, not at its edge
+		}
+	case logformat.ConflictInevitable:
+		if o.hasInev && o.lastInev <= now {
+			from = o.lastInev
+		}
+	}
+	cw.flowID++
+	cw.stats.Flows++
+	cw.flow("s", ev.Other, from, cw.flowID)
+	cw.flow("f", ev.Thread, now, cw.flowID)
+}
+
+// endTx closes the open attempt of t (and what is nested in it) at now and
+// writes it; it reports whether an attempt was open.
+func (cw *chromeWriter) endTx(tid uint32, t *chromeThread, now int64, name, cause string) bool {
+	if !t.inTx {
+		return false
+	}
+	cw.closeNested(tid, t, now, 0)
+	t.inTx = false
+	if !t.included || !cw.inWindow(t.txStart, now) {
+		t.pending = t.pending[:0]
+		return true
+	}
+	switch name {
+	case chromeCommit:
+		cw.stats.Commits++
+	case chromeAbort:
+		cw.stats.Aborts++
+	case chromeInevitable:
+		cw.stats.Inevitable++
+	default:
+		cw.stats.Unfinished++
+	}
+	var a []byte
+	a = append(a, `{"outcome":`...)
+	a = appendJSONString(a, name)
+	if cause != "" {
+		a = append(a, `,"cause":`...)
+		a = appendJSONString(a, cause)
+	}
+	if t.conflict != logformat.ConflictNone {
+		a = append(a, `,"conflict":`...)
+		a = appendJSONString(a, t.conflict.String())
+	}
+	if t.inevitable {
+		a = append(a, `,"inevitable_after_ns":`...)
+		a = strconv.AppendInt(a, t.inevAt-t.txStart, 10)
+	}
+	if t.reattached {
+		a = append(a, `,"reattached":true`...)
+	}
+	a = append(a, '}')
+	cw.slice(tid, t.txStart, now, name, chromeColor[name], "tx", string(a))
+	for _, p := range t.pending {
+		cw.slice(tid, p.start, p.end, p.name, p.cname, "pause", p.args)
+	}
+	t.pending = t.pending[:0]
+	return true
+}
+
+// closeNested closes, at now, the innermost open nested slice of the given
+// kind and everything opened inside it; kind 0 closes them all.
+func (cw *chromeWriter) closeNested(tid uint32, t *chromeThread, now int64, kind logformat.Kind) {
+	i := len(t.nested) - 1
+	if kind != 0 {
+		for i >= 0 && t.nested[i].kind != kind {
+			i--
+		}
+		if i < 0 {
+			return
+		}
+	} else {
+		i = 0
+	}
+	for j := len(t.nested) - 1; j >= i; j-- {
+		n := t.nested[j]
+		if t.included && cw.inWindow(n.start, now) {
+			if n.kind == logformat.KindWaitStart {
+				cw.stats.Pauses++
+			}
+			if t.inTx {
+				t.pending = append(t.pending, chromeSlice{n.start, now, n.name, n.cname, n.args})
+			} else {
+				cw.slice(tid, n.start, now, n.name, n.cname, "pause", n.args)
+			}
+		}
+	}
+	t.nested = t.nested[:i]
+}
+
+// finish closes what is still open at the end of the log, then the JSON.
+func (cw *chromeWriter) finish() {
+	if !cw.stats.Capped {
+		ids := make([]uint32, 0, len(cw.threads))
+		for id := range cw.threads {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			t := cw.threads[id]
+			if !cw.endTx(id, t, t.last, chromeUnfinished, "") {
+				cw.closeNested(id, t, t.last, 0)
+			}
+		}
+	}
+	st := cw.src.Stats()
+	var b []byte
+	b = append(b, "\n],\"otherData\":{\"generator\":\"stmlog timeline\",\"format\":"...)
+	b = appendJSONString(b, st.Format)
+	b = append(b, `,"capped":`...)
+	b = strconv.AppendBool(b, cw.stats.Capped)
+	b = append(b, `,"truncated_bytes":`...)
+	b = strconv.AppendInt(b, st.TruncatedBytes, 10)
+	b = append(b, `,"dropped_events":`...)
+	b = strconv.AppendInt(b, st.Dropped, 10)
+	b = append(b, "}}\n"...)
+	cw.raw(string(b))
+}
+
+func (cw *chromeWriter) inWindow(start, end int64) bool {
+	return end >= cw.lo && start <= cw.hi
+}
+
+// site renders a stack for the args of an event, cached by ID.
+func (cw *chromeWriter) site(id logformat.StackID) string {
+	if id == 0 {
+		return ""
+	}
+	if s, ok := cw.sites[id]; ok {
+		return s
+	}
+	st := cw.src.Stack(id)
+	s := ""
+	if st != nil {
+		s = st.Label
+		for i, f := range st.Frames {
+			if i > 0 || s != "" {
+				s += "\n"
+			}
+			s += f.String()
+		}
+	}
+	cw.sites[id] = s
+	return s
+}
+
+// Low-level writers. Every trace event goes through begin, which counts it
+// and enforces the cap.
+
+func (cw *chromeWriter) begin(ph string, tid uint32, ts int64) bool {
+	if cw.stats.Capped || cw.err != nil {
+		return false
+	}
+	if cw.max >= 0 && cw.stats.TraceEvents >= cw.max {
+		cw.stats.Capped = true
+		cw.stats.CappedAt = cw.now - cw.origin
+		return false
+	}
+	cw.stats.TraceEvents++
+	b := cw.buf[:0]
+	if cw.first {
+		cw.first = false
+		b = append(b, '\n')
+	} else {
+		b = append(b, ",\n"...)
+	}
+	b = append(b, `{"ph":"`...)
+	b = append(b, ph...)
+	b = append(b, `","pid":1,"tid":`...)
+	b = strconv.AppendUint(b, uint64(tid), 10)
+	cw.buf = b
+	return true
+}
+
+func (cw *chromeWriter) end() {
+	cw.buf = append(cw.buf, '}')
+	if _, err := cw.w.Write(cw.buf); err != nil && cw.err == nil {
+		cw.err = err
+	}
+}
+
+func (cw *chromeWriter) raw(s string) {
+	if _, err := cw.w.WriteString(s); err != nil && cw.err == nil {
+		cw.err = err
+	}
+}
+
+func (cw *chromeWriter) meta(tid uint32, name, value string) {
+	if !cw.begin("M", tid, 0) {
+		return
+	}
+	cw.buf = append(cw.buf, `,"name":`...)
+	cw.buf = appendJSONString(cw.buf, name)
+	cw.buf = append(cw.buf, `,"args":{"name":`...)
+	cw.buf = appendJSONString(cw.buf, value)
+	cw.buf = append(cw.buf, '}')
+	cw.end()
+}
+
+func (cw *chromeWriter) metaSort(tid uint32) {
+	if !cw.begin("M", tid, 0) {
+		return
+	}
+	cw.buf = append(cw.buf, `,"name":"thread_sort_index","args":{"sort_index":`...)
+	cw.buf = strconv.AppendUint(cw.buf, uint64(tid), 10)
+	cw.buf = append(cw.buf, '}')
+	cw.end()
+}
+
+func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat, args string) {
+	if !cw.begin("X", tid, start) {
+		return
+	}
+	b := append(cw.buf, `,"ts":`...)
+	b = appendMicros(b, start)
+	b = append(b, `,"dur":`...)
+	b = appendMicros(b, end-start)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, name)
+	b = append(b, `,"cat":"`...)
+	b = append(b, cat...)
+	b = append(b, '"')
+	if cname != "" {
+		b = append(b, `,"cname":"`...)
+		b = append(b, cname...)
+		b = append(b, '"')
+	}
+	if args != "" {
+		b = append(b, `,"args":`...)
+		b = append(b, args...)
+	}
+	cw.buf = b
+	cw.end()
+}
+
+func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat, args string) {
+	if !cw.begin("i", tid, ts) {
+		return
+	}
+	b := append(cw.buf, `,"s":"t","ts":`...)
+	b = appendMicros(b, ts)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, name)
+	b = append(b, `,"cat":"`...)
+	b = append(b, cat...)
+	b = append(b, `","args":`...)
+	b = append(b, args...)
+	cw.buf = b
+	cw.end()
+}
+
+func (cw *chromeWriter) flow(ph string, tid uint32, ts int64, id uint64) {
+	if !cw.begin(ph, tid, ts) {
+		return
+	}
+	b := append(cw.buf, `,"ts":`...)
+	b = appendMicros(b, ts)
+	b = append(b, `,"name":"conflict","cat":"conflict","id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	if ph == "f" {
+		b = append(b, `,"bp":"e"`...) // bind to the victim's enclosing attempt
+	}
+	cw.buf = b
+	cw.end()
+}
+
+// appendMicros writes nanoseconds as the microseconds the format wants, with
+// all three decimals so no precision is lost.
+func appendMicros(b []byte, ns int64) []byte {
+	if ns < 0 {
+		b = append(b, '-')
+		if ns == -1<<63 {
+			return append(b, "9223372036854775.808"...)
+		}
+		ns = -ns
+	}
+	b = strconv.AppendInt(b, ns/1000, 10)
+	f := ns % 1000
+	return append(b, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
+// U+2028/U+2029 are escaped so the output is also valid JavaScript.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, `\u202`...)
+			b = append(b, hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// String renders the stats as the CLI's one-line summary.
+func (s ChromeStats) String() string {
+	return fmt.Sprintf("%d threads, %d commits, %d aborts, %d inevitable, %d pauses, %d conflicts (%d trace events)",
+		s.Threads, s.Commits, s.Aborts, s.Inevitable, s.Pauses, s.Conflicts, s.TraceEvents)
+}

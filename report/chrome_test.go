@@ -1,0 +1,664 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// tlSource is an in-memory logformat.Source for timeline tests, so they do
+// not depend on the native writer or reader.
+type tlSource struct {
+	events []logformat.Event
+	stacks map[logformat.StackID]*logformat.Stack
+	vars   map[uint64]string
+	i      int
+	err    error // returned after the events instead of io.EOF
+}
+
+func (s *tlSource) Next() (logformat.Event, error) {
+	if s.i >= len(s.events) {
+		if s.err != nil {
+			return logformat.Event{}, s.err
+		}
+		return logformat.Event{}, io.EOF
+	}
+	s.i++
+	return s.events[s.i-1], nil
+}
+func (s *tlSource) Stack(id logformat.StackID) *logformat.Stack { return s.stacks[id] }
+func (s *tlSource) VarName(id uint64) string                    { return s.vars[id] }
+func (s *tlSource) Offset() int64                               { return int64(s.i) }
+func (s *tlSource) Stats() logformat.Stats {
+	return logformat.Stats{Format: "test", Events: int64(s.i)}
+}
+
+// tlStacks are the sites used by tlSource logs.
+var tlStacks = map[logformat.StackID]*logformat.Stack{
+	1: {Frames: []logformat.Frame{{Func: "main.handler", File: "/src/server.go", Line: 455}, {Func: "main.serve", File: "/src/server.go", Line: 40}}},
+	2: {Frames: []logformat.Frame{{Func: "main.counter", File: "/src/count.go", Line: 12}}},
+	3: {Label: `File "x.py", line 3, in f (#7) "quoted"` + "\u2028"},
+}
+
+// traceEvent is one parsed Chrome trace event; pointer fields tell "missing"
+// from zero.
+type traceEvent struct {
+	Ph    string          `json:"ph"`
+	Name  string          `json:"name"`
+	Cat   string          `json:"cat"`
+	Pid   *int            `json:"pid"`
+	Tid   *int            `json:"tid"`
+	Ts    *float64        `json:"ts"`
+	Dur   *float64        `json:"dur"`
+	ID    *uint64         `json:"id"`
+	S     string          `json:"s"`
+	Bp    string          `json:"bp"`
+	Cname string          `json:"cname"`
+	Args  json.RawMessage `json:"args"`
+}
+
+type traceFile struct {
+	DisplayTimeUnit string          `json:"displayTimeUnit"`
+	TraceEvents     []traceEvent    `json:"traceEvents"`
+	OtherData       json.RawMessage `json:"otherData"`
+}
+
+// checkTrace parses a trace and checks what every viewer relies on: each
+// event has ph/pid/tid, slices have ts and a non-negative dur, slices on a
+// thread nest (no partial overlap), every thread with events is named, and
+// every flow start has exactly one finish. It returns the parsed trace.
+func checkTrace(t *testing.T, data []byte) traceFile {
+	t.Helper()
+	tf, err := validateTrace(data)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, head(data))
+	}
+	return tf
+}
+
+func validateTrace(data []byte) (traceFile, error) {
+	var tf traceFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&tf); err != nil {
+		return tf, fmt.Errorf("trace is not valid JSON of the expected shape: %v", err)
+	}
+	if tf.TraceEvents == nil {
+		return tf, fmt.Errorf("no traceEvents array")
+	}
+	named := map[int]bool{}
+	used := map[int]bool{}
+	slices := map[int][][2]int64{}
+	flows := map[uint64]string{}
+	for i, e := range tf.TraceEvents {
+		if e.Ph == "" || e.Pid == nil || e.Tid == nil {
+			return tf, fmt.Errorf("event %d lacks ph/pid/tid: %+v", i, e)
+		}
+		if e.Ph != "M" && e.Ts == nil {
+			return tf, fmt.Errorf("event %d (%s) lacks ts", i, e.Ph)
+		}
+		switch e.Ph {
+		case "M":
+			if e.Name == "thread_name" {
+				named[*e.Tid] = true
+			}
+		case "X":
+			if e.Dur == nil || *e.Dur < 0 {
+				return tf, fmt.Errorf("slice %d has no or negative dur: %+v", i, e)
+			}
+			used[*e.Tid] = true
+			// Micros with three decimals are exact nanoseconds.
+			start := int64(*e.Ts*1000 + 0.5)
+			slices[*e.Tid] = append(slices[*e.Tid], [2]int64{start, start + int64(*e.Dur*1000+0.5)})
+		case "i":
+			if e.S != "t" {
+				return tf, fmt.Errorf("instant %d is not thread-scoped: %+v", i, e)
+			}
+			used[*e.Tid] = true
+		case "s", "f":
+			if e.ID == nil {
+				return tf, fmt.Errorf("flow %d has no id", i)
+			}
+			if prev := flows[*e.ID]; strings.Contains(prev, e.Ph) {
+				return tf, fmt.Errorf("flow id %d has two %q events", *e.ID, e.Ph)
+			}
+			flows[*e.ID] += e.Ph
+		default:
+			return tf, fmt.Errorf("event %d has unexpected ph %q", i, e.Ph)
+		}
+	}
+	for id, phs := range flows {
+		if len(phs) != 2 {
+			return tf, fmt.Errorf("flow id %d has events %q, want one s and one f", id, phs)
+		}
+	}
+	for tid := range used {
+		if !named[tid] {
+			return tf, fmt.Errorf("thread %d has events but no thread_name", tid)
+		}
+	}
+	for tid, ss := range slices {
+		// Parents first: by start, then longer first.
+		sort.SliceStable(ss, func(i, j int) bool {
+			if ss[i][0] != ss[j][0] {
+				return ss[i][0] < ss[j][0]
+			}
+			return ss[i][1] > ss[j][1]
+		})
+		var stack [][2]int64
+		for _, s := range ss {
+			for len(stack) > 0 && stack[len(stack)-1][1] <= s[0] && !(stack[len(stack)-1][1] == s[0] && s[1] == s[0]) {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) > 0 && s[1] > stack[len(stack)-1][1] {
+				return tf, fmt.Errorf("thread %d: slice %v partially overlaps %v", tid, s, stack[len(stack)-1])
+			}
+			stack = append(stack, s)
+		}
+	}
+	return tf, nil
+}
+
+// The validator itself must catch what it claims to.
+func TestValidateTraceRejects(t *testing.T) {
+	const (
+		pre  = `{"traceEvents":[{"ph":"M","pid":1,"tid":1,"name":"thread_name","args":{"name":"t"}},`
+		post = `]}`
+	)
+	for _, tc := range []struct{ name, events, want string }{
+		{"partial overlap", `{"ph":"X","pid":1,"tid":1,"ts":0,"dur":10},{"ph":"X","pid":1,"tid":1,"ts":5,"dur":10}`, "partially overlaps"},
+		{"missing dur", `{"ph":"X","pid":1,"tid":1,"ts":0}`, "no or negative dur"},
+		{"missing tid", `{"ph":"X","pid":1,"ts":0,"dur":1}`, "lacks ph/pid/tid"},
+		{"missing ts", `{"ph":"i","s":"t","pid":1,"tid":1}`, "lacks ts"},
+		{"unnamed thread", `{"ph":"X","pid":1,"tid":2,"ts":0,"dur":1}`, "no thread_name"},
+		{"lone flow", `{"ph":"s","pid":1,"tid":1,"ts":0,"id":4}`, "want one s and one f"},
+		{"unknown field", `{"ph":"X","pid":1,"tid":1,"ts":0,"dur":1,"bogus":1}`, "unknown field"},
+	} {
+		if _, err := validateTrace([]byte(pre + tc.events + post)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	ok := `{"ph":"X","pid":1,"tid":1,"ts":0,"dur":10},{"ph":"X","pid":1,"tid":1,"ts":0,"dur":10},{"ph":"X","pid":1,"tid":1,"ts":10,"dur":0},{"ph":"X","pid":1,"tid":1,"ts":2,"dur":3}`
+	if _, err := validateTrace([]byte(pre + ok + post)); err != nil {
+		t.Errorf("proper nesting rejected: %v", err)
+	}
+}
+
+func head(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "..."
+	}
+	return string(b)
+}
+
+func count(tf traceFile, ph, name string) int {
+	n := 0
+	for _, e := range tf.TraceEvents {
+		if e.Ph == ph && (name == "" || e.Name == name) {
+			n++
+		}
+	}
+	return n
+}
+
+func findEvent(t *testing.T, tf traceFile, ph, name string, tid int) traceEvent {
+	t.Helper()
+	for _, e := range tf.TraceEvents {
+		if e.Ph == ph && e.Name == name && *e.Tid == tid {
+			return e
+		}
+	}
+	t.Fatalf("no %s event %q on thread %d", ph, name, tid)
+	return traceEvent{}
+}
+
+func timeline(t *testing.T, src logformat.Source, opt ChromeOptions) (traceFile, ChromeStats) {
+	t.Helper()
+	var buf bytes.Buffer
+	st, err := WriteChromeTrace(&buf, src, opt)
+	if err != nil {
+		t.Fatalf("WriteChromeTrace: %v", err)
+	}
+	return checkTrace(t, buf.Bytes()), st
+}
+
+// ev builds events tersely: ev(time, thread, kind).
+func ev(ns int64, thread uint32, k logformat.Kind) logformat.Event {
+	return logformat.Event{Time: ns, Thread: thread, Kind: k}
+}
+
+func conflictEv(ns int64, thread, other uint32, ck logformat.ConflictKind, site, otherSite logformat.StackID) logformat.Event {
+	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindConflict, Conflict: ck,
+		Other: other, Var: 9, Site: site, OtherSite: otherSite}
+}
+
+func waitEv(ns int64, thread uint32, r logformat.WaitReason) logformat.Event {
+	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindWaitStart, Reason: r}
+}
+
+func abortEv(ns int64, thread uint32, c logformat.AbortCause) logformat.Event {
+	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindTxAbort, Cause: c}
+}
+
+const (
+	kStart  = logformat.KindTxStart
+	kCommit = logformat.KindTxCommit
+	kDone   = logformat.KindWaitDone
+	kInev   = logformat.KindBecomeInevitable
+)
+
+func TestChromeScenarios(t *testing.T) {
+	type want struct {
+		commits, aborts, inevitable, unfinished, pauses, conflicts, flows int64
+	}
+	tests := []struct {
+		name   string
+		events []logformat.Event
+		opt    ChromeOptions
+		want   want
+		check  func(t *testing.T, tf traceFile)
+	}{
+		{
+			name: "write-read conflict: arrow from the culprit's commit",
+			events: []logformat.Event{
+				ev(1000, 1, kStart), ev(1500, 2, kStart),
+				ev(3000, 2, kCommit),
+				conflictEv(4000, 1, 2, logformat.ConflictWriteRead, 2, 1),
+				abortEv(4500, 1, logformat.AbortConflict),
+				ev(5000, 1, kStart), ev(6000, 1, kCommit),
+			},
+			want: want{commits: 2, aborts: 1, conflicts: 1, flows: 1},
+			check: func(t *testing.T, tf traceFile) {
+				s := findEvent(t, tf, "s", "conflict", 2)
+				f := findEvent(t, tf, "f", "conflict", 1)
+				if *s.ID != *f.ID || *s.Ts != 2.999 || *f.Ts != 4 || f.Bp != "e" {
+					t.Errorf("flow s=%+v f=%+v; want s at 2.999us on t2, f at 4us bound to enclosing", s, f)
+				}
+				ab := findEvent(t, tf, "X", "abort", 1)
+				if *ab.Ts != 1 || *ab.Dur != 3.5 || ab.Cname != "bad" ||
+					!strings.Contains(string(ab.Args), `"cause":"conflict"`) || !strings.Contains(string(ab.Args), `"conflict":"write-read"`) {
+					t.Errorf("abort slice = %+v args %s", ab, ab.Args)
+				}
+				c := findEvent(t, tf, "i", "conflict write-read", 1)
+				var args map[string]any
+				if err := json.Unmarshal(c.Args, &args); err != nil {
+					t.Fatal(err)
+				}
+				if args["this"] != "/src/count.go:12 in main.counter" ||
+					args["other"] != "/src/server.go:455 in main.handler\n/src/server.go:40 in main.serve" ||
+					args["other_thread"] != 2.0 || args["var"] != "balance" {
+					t.Errorf("conflict args = %v", args)
+				}
+			},
+		},
+		{
+			name: "inevitable conflict: pause nested, arrow from become-inevitable",
+			events: []logformat.Event{
+				ev(0, 1, kStart), {Time: 100, Thread: 1, Kind: kInev, Site: 3},
+				ev(200, 2, kStart),
+				conflictEv(300, 2, 1, logformat.ConflictInevitable, 1, 3),
+				waitEv(300, 2, logformat.WaitInevitable),
+				ev(900, 1, kCommit),
+				ev(950, 2, kDone), {Time: 960, Thread: 2, Kind: kInev, Site: 1},
+				ev(1000, 2, kCommit),
+			},
+			want: want{inevitable: 2, pauses: 1, conflicts: 1, flows: 1},
+			check: func(t *testing.T, tf traceFile) {
+				s := findEvent(t, tf, "s", "conflict", 1)
+				if *s.Ts != 0.1 {
+					t.Errorf("flow starts at %v, want 0.1 (become-inevitable of thread 1)", *s.Ts)
+				}
+				p := findEvent(t, tf, "X", "pause inevitable", 2)
+				if *p.Ts != 0.3 || *p.Dur != 0.65 || string(p.Args) != `{"reason":"inevitable"}` {
+					t.Errorf("pause = %+v %s", p, p.Args)
+				}
+				in := findEvent(t, tf, "X", "inevitable", 1)
+				if in.Cname != "thread_state_iowait" || string(in.Args) != `{"outcome":"inevitable","inevitable_after_ns":100}` {
+					t.Errorf("inevitable slice = %+v %s", in, in.Args)
+				}
+				bi := findEvent(t, tf, "i", "become inevitable", 1)
+				if !strings.Contains(string(bi.Args), `\"quoted\"\u2028`) {
+					t.Errorf("label not escaped as expected: %s", bi.Args)
+				}
+			},
+		},
+		{
+			name: "pause open at abort is closed there; retry wait outside the attempt",
+			events: []logformat.Event{
+				ev(0, 1, kStart), waitEv(10, 1, logformat.WaitCommitLock),
+				abortEv(50, 1, logformat.AbortRetry),
+				waitEv(60, 1, logformat.WaitRetry), ev(80, 1, kDone),
+				ev(90, 1, kStart), ev(95, 1, kCommit),
+			},
+			want: want{commits: 1, aborts: 1, pauses: 2},
+			check: func(t *testing.T, tf traceFile) {
+				p := findEvent(t, tf, "X", "pause commit-lock", 1)
+				if *p.Ts != 0.01 || *p.Dur != 0.04 {
+					t.Errorf("clipped pause = %v+%v, want 0.01+0.04", *p.Ts, *p.Dur)
+				}
+				r := findEvent(t, tf, "X", "pause retry", 1)
+				if *r.Ts != 0.06 || *r.Dur != 0.02 {
+					t.Errorf("retry pause = %v+%v", *r.Ts, *r.Dur)
+				}
+			},
+		},
+		{
+			name: "unfinished attempts: restarted and at end of log; time going backwards is clamped",
+			events: []logformat.Event{
+				ev(100, 1, kStart), ev(200, 1, kStart), ev(150, 1, kCommit),
+				ev(300, 2, kStart), waitEv(310, 2, logformat.WaitBackoff), ev(400, 2, logformat.KindGCMinorStart),
+			},
+			want: want{commits: 1, unfinished: 2, pauses: 1},
+			check: func(t *testing.T, tf traceFile) {
+				c := findEvent(t, tf, "X", "commit", 1)
+				if *c.Ts != 0.2 || *c.Dur != 0 {
+					t.Errorf("clamped commit = %v+%v", *c.Ts, *c.Dur)
+				}
+				if n := count(tf, "X", "minor gc"); n != 1 {
+					t.Errorf("%d minor gc slices, want 1", n)
+				}
+			},
+		},
+		{
+			name: "PyPy c8 detach/reattach",
+			events: []logformat.Event{
+				ev(0, 1, kStart), {Time: 10, Thread: 1, Kind: kInev, Site: 3},
+				ev(20, 1, logformat.KindDetach), ev(30, 1, logformat.KindReattach),
+				ev(40, 1, logformat.KindGCMajorStart), ev(45, 1, logformat.KindGCMajorDone),
+				ev(50, 1, kCommit),
+			},
+			want: want{inevitable: 2},
+			check: func(t *testing.T, tf traceFile) {
+				if n := count(tf, "X", "major gc"); n != 1 {
+					t.Errorf("%d major gc slices", n)
+				}
+				var found bool
+				for _, e := range tf.TraceEvents {
+					if e.Ph == "X" && strings.Contains(string(e.Args), `"reattached":true`) {
+						found = *e.Ts == 0.03 && *e.Dur == 0.02
+					}
+				}
+				if !found {
+					t.Errorf("no reattached slice at 0.03+0.02")
+				}
+			},
+		},
+		{
+			name: "thread filter drops the other thread and the arrow",
+			events: []logformat.Event{
+				ev(1000, 1, kStart), ev(1500, 2, kStart), ev(3000, 2, kCommit),
+				conflictEv(4000, 1, 2, logformat.ConflictWriteWrite, 2, 1),
+				abortEv(4500, 1, logformat.AbortConflict),
+			},
+			opt:  ChromeOptions{Threads: []uint32{1}},
+			want: want{aborts: 1, conflicts: 1},
+			check: func(t *testing.T, tf traceFile) {
+				for _, e := range tf.TraceEvents {
+					if *e.Tid == 2 {
+						t.Errorf("event of filtered thread 2: %+v", e)
+					}
+				}
+			},
+		},
+		{
+			name: "time window keeps overlapping slices whole",
+			events: []logformat.Event{
+				ev(0, 1, kStart), ev(1000, 1, kCommit),
+				ev(2000, 1, kStart), ev(5000, 1, kCommit),
+				ev(6000, 1, kStart), ev(7000, 1, kCommit),
+			},
+			opt:  ChromeOptions{From: 3 * time.Microsecond, To: 5500 * time.Nanosecond},
+			want: want{commits: 1},
+			check: func(t *testing.T, tf traceFile) {
+				c := findEvent(t, tf, "X", "commit", 1)
+				if *c.Ts != 2 || *c.Dur != 3 {
+					t.Errorf("kept %v+%v, want 2+3", *c.Ts, *c.Dur)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &tlSource{events: tc.events, stacks: tlStacks, vars: map[uint64]string{9: "balance"}}
+			tf, st := timeline(t, src, tc.opt)
+			got := want{st.Commits, st.Aborts, st.Inevitable, st.Unfinished, st.Pauses, st.Conflicts, st.Flows}
+			if got != tc.want {
+				t.Errorf("stats = %+v, want %+v", got, tc.want)
+			}
+			// The stats agree with the JSON.
+			if n := int64(count(tf, "X", "commit")); n != st.Commits {
+				t.Errorf("%d commit slices, stats say %d", n, st.Commits)
+			}
+			if n := int64(count(tf, "X", "abort")); n != st.Aborts {
+				t.Errorf("%d abort slices, stats say %d", n, st.Aborts)
+			}
+			if n := int64(count(tf, "s", "")); n != st.Flows {
+				t.Errorf("%d flows, stats say %d", n, st.Flows)
+			}
+			if int64(len(tf.TraceEvents)) != st.TraceEvents {
+				t.Errorf("%d trace events, stats say %d", len(tf.TraceEvents), st.TraceEvents)
+			}
+			tc.check(t, tf)
+		})
+	}
+}
+
+// randomLog makes a plausible multi-thread log: attempts that commit or
+// abort after conflicts, pauses inside and between attempts, inevitable
+// transactions. It returns the log and how many commits, aborts and
+// conflicts it holds.
+func randomLog(seed int64, threads, attempts int) (evs []logformat.Event, commits, aborts, conflicts int64) {
+	r := rand.New(rand.NewSource(seed))
+	now := make([]int64, threads+1)
+	for th := 1; th <= threads; th++ {
+		now[th] = int64(r.Intn(1000))
+	}
+	for n := 0; n < attempts; n++ {
+		th := uint32(1 + r.Intn(threads))
+		step := func() int64 { now[th] += int64(1 + r.Intn(500)); return now[th] }
+		evs = append(evs, ev(step(), th, kStart))
+		if r.Intn(4) == 0 {
+			evs = append(evs, logformat.Event{Time: step(), Thread: th, Kind: kInev, Site: 1})
+		}
+		for r.Intn(3) == 0 {
+			evs = append(evs, waitEv(step(), th, logformat.WaitReason(1+r.Intn(4))), ev(step(), th, kDone))
+		}
+		other := uint32(1 + r.Intn(threads))
+		switch r.Intn(3) {
+		case 0:
+			evs = append(evs, conflictEv(step(), th, other, logformat.ConflictKind(1+r.Intn(2)), 1, 2),
+				abortEv(step(), th, logformat.AbortConflict))
+			aborts++
+			conflicts++
+		case 1:
+			evs = append(evs, conflictEv(step(), th, other, logformat.ConflictInevitable, 2, 3),
+				waitEv(step(), th, logformat.WaitInevitable), ev(step(), th, kDone), ev(step(), th, kCommit))
+			commits++
+			conflicts++
+		default:
+			evs = append(evs, ev(step(), th, kCommit))
+			commits++
+		}
+	}
+	// Interleave the threads the way a native log does: in per-thread
+	// batches, not globally sorted.
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time/5000 < evs[j].Time/5000 })
+	return evs, commits, aborts, conflicts
+}
+
+func TestChromeRandomLogsAreWellFormed(t *testing.T) {
+	for seed := int64(1); seed <= 20; seed++ {
+		evs, commits, aborts, conflicts := randomLog(seed, 1+int(seed%4), 300)
+		src := &tlSource{events: evs, stacks: tlStacks}
+		tf, st := timeline(t, src, ChromeOptions{Name: fmt.Sprint("seed ", seed)})
+		inev := int64(count(tf, "X", "inevitable"))
+		if got := int64(count(tf, "X", "commit")) + inev; got != commits || st.Commits+st.Inevitable != commits {
+			t.Errorf("seed %d: %d committed slices (stats %d+%d), want %d", seed, got, st.Commits, st.Inevitable, commits)
+		}
+		if got := int64(count(tf, "X", "abort")); got != aborts {
+			t.Errorf("seed %d: %d abort slices, want %d", seed, got, aborts)
+		}
+		if got := int64(count(tf, "i", "")) - int64(count(tf, "i", "become inevitable")); got != conflicts {
+			t.Errorf("seed %d: %d conflict instants, want %d", seed, got, conflicts)
+		}
+		if st.Unfinished != 0 {
+			t.Errorf("seed %d: %d unfinished", seed, st.Unfinished)
+		}
+	}
+}
+
+func TestChromeCap(t *testing.T) {
+	evs, _, _, _ := randomLog(7, 3, 500)
+	var buf bytes.Buffer
+	st, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := checkTrace(t, buf.Bytes())
+	if !st.Capped || st.TraceEvents != 100 || len(tf.TraceEvents) != 100 || st.CappedAt <= 0 {
+		t.Errorf("capped=%v events=%d parsed=%d at=%d; want capped at 100", st.Capped, st.TraceEvents, len(tf.TraceEvents), st.CappedAt)
+	}
+	if !strings.Contains(string(tf.OtherData), `"capped":true`) {
+		t.Errorf("otherData does not say capped: %s", tf.OtherData)
+	}
+	// Uncapped, the same log is far bigger.
+	buf.Reset()
+	st, err = WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1})
+	if err != nil || st.Capped || st.TraceEvents < 1000 {
+		t.Errorf("uncapped: capped=%v events=%d err=%v", st.Capped, st.TraceEvents, err)
+	}
+}
+
+// A damaged log still yields a complete, valid trace, and the error.
+func TestChromeDamagedLogKeepsValidJSON(t *testing.T) {
+	damage := errors.New("x.log: byte 1234: bad chunk CRC")
+	src := &tlSource{events: []logformat.Event{ev(0, 1, kStart), ev(5, 1, kCommit), ev(6, 1, kStart)}, err: damage}
+	var buf bytes.Buffer
+	st, err := WriteChromeTrace(&buf, src, ChromeOptions{})
+	if !errors.Is(err, damage) {
+		t.Fatalf("err = %v, want the source's error", err)
+	}
+	tf := checkTrace(t, buf.Bytes())
+	if st.Commits != 1 || st.Unfinished != 1 || count(tf, "X", "") != 2 {
+		t.Errorf("stats %+v, slices %d", st, count(tf, "X", ""))
+	}
+}
+
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	if w.n -= len(p); w.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestChromeWriteError(t *testing.T) {
+	evs, _, _, _ := randomLog(3, 2, 2000)
+	_, err := WriteChromeTrace(&failWriter{n: 100000}, &tlSource{events: evs}, ChromeOptions{})
+	if err == nil || err.Error() != "disk full" {
+		t.Fatalf("err = %v, want disk full", err)
+	}
+}
+
+func TestAppendMicros(t *testing.T) {
+	for _, tc := range []struct {
+		ns   int64
+		want string
+	}{
+		{0, "0.000"}, {1, "0.001"}, {999, "0.999"}, {1000, "1.000"}, {1234567, "1234.567"},
+		{-1, "-0.001"}, {-1500, "-1.500"}, {1<<63 - 1, "9223372036854775.807"}, {-1 << 63, "-9223372036854775.808"},
+	} {
+		if got := string(appendMicros(nil, tc.ns)); got != tc.want {
+			t.Errorf("appendMicros(%d) = %s, want %s", tc.ns, got, tc.want)
+		}
+	}
+}
+
+// FuzzAppendJSONString checks that any string encodes to valid JSON that
+// decodes to the string itself (invalid UTF-8 replaced, as encoding/json does).
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "a\"b\\c\n\t\r\x00\x1f", "\xff\xfe", "é\u2028\u2029😀", "</script>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		enc := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(enc, &got); err != nil {
+			t.Fatalf("%q encodes to invalid JSON %s: %v", s, enc, err)
+		}
+		want, _ := json.Marshal(s)
+		var wantS string
+		json.Unmarshal(want, &wantS)
+		if got != wantS {
+			t.Fatalf("%q round-trips to %q, want %q", s, got, wantS)
+		}
+		if bytes.ContainsAny(enc, "\u2028\u2029") {
+			t.Fatalf("unescaped line separator in %s", enc)
+		}
+	})
+}
+
+// BenchmarkChromeTrace compares the hand-written encoder with the obvious
+// alternative, encoding/json on a struct per trace event.
+func BenchmarkChromeTrace(b *testing.B) {
+	evs, _, _, _ := randomLog(11, 4, 20000)
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		var n int64
+		for i := 0; i < b.N; i++ {
+			st, err := WriteChromeTrace(io.Discard, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n = st.TraceEvents
+		}
+		b.ReportMetric(float64(n), "traceevents/op")
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		// Re-encode the same trace events with encoding/json: the cost a
+		// json.Encoder-per-event writer would pay on top of the analysis.
+		var buf bytes.Buffer
+		if _, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1}); err != nil {
+			b.Fatal(err)
+		}
+		type jsonEvent struct {
+			Ph    string          `json:"ph"`
+			Pid   int             `json:"pid"`
+			Tid   int             `json:"tid"`
+			Ts    float64         `json:"ts,omitempty"`
+			Dur   *float64        `json:"dur,omitempty"`
+			Name  string          `json:"name,omitempty"`
+			Cat   string          `json:"cat,omitempty"`
+			Cname string          `json:"cname,omitempty"`
+			S     string          `json:"s,omitempty"`
+			ID    uint64          `json:"id,omitempty"`
+			Bp    string          `json:"bp,omitempty"`
+			Args  json.RawMessage `json:"args,omitempty"`
+		}
+		var tf struct{ TraceEvents []jsonEvent }
+		if err := json.Unmarshal(buf.Bytes(), &tf); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			enc := json.NewEncoder(io.Discard)
+			for _, e := range tf.TraceEvents {
+				if err := enc.Encode(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(len(tf.TraceEvents)), "traceevents/op")
+	})
+}
