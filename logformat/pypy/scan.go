@@ -1,0 +1,282 @@
+package pypy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// The 16-byte headers of the two formats (stmgc c7/stm/prof.c, c8/stm/prof.c).
+const (
+	MagicC7 = "STMGC-C7-PROF01\n"
+	MagicC8 = "STMGC-C8-PROF01\n"
+)
+
+// HeaderSize is the length of the magic; records start right after it.
+const HeaderSize = 16
+
+// Fixed part of one record, before the marker bytes.
+const (
+	c8HeadSize = 14 // sec, nsec, thread (uint32 each), event, marker length
+	c7HeadSize = 19 // sec, nsec, thread, other thread, event, len1, len2
+)
+
+// Format tells the two record layouts apart.
+type Format uint8
+
+const (
+	C8 Format = iota + 1
+	C7
+)
+
+func (f Format) String() string {
+	switch f {
+	case C7:
+		return "pypy-c7"
+	case C8:
+		return "pypy-c8"
+	}
+	return "pypy-unknown"
+}
+
+// IsPyPy reports whether prefix (the first bytes of a file, at least 16 for
+// a sure answer) starts with the magic of a PyPy-STM c7 or c8 log.
+func IsPyPy(prefix []byte) bool {
+	return bytes.HasPrefix(prefix, []byte(MagicC8)) || bytes.HasPrefix(prefix, []byte(MagicC7))
+}
+
+// Record is one record of the log, as written by stmgc. Marker and Marker2
+// point into the scanner's buffer and are valid only until the next call of
+// Scanner.Next; copy them to keep them.
+type Record struct {
+	Sec, Nsec uint32 // the writer's monotonic clock
+	Thread    uint32 // stmgc's per-thread counter, from 1
+	Other     uint32 // c7 only: the other thread of a contention, 0 if none
+	Event     uint8  // the event number as written (its meaning depends on the era)
+	Marker    []byte // c8: the only marker; c7: marker 1 ("self")
+	Marker2   []byte // c7: marker 2 ("other"); always empty in c8
+	// Cut is the number of marker bytes missing because the file ends inside
+	// this record's markers. print_stm_log.py does not notice such a short
+	// read and uses the partial marker; the event reader drops the record.
+	Cut int
+}
+
+// Nanos is the record's time in nanoseconds.
+func (r *Record) Nanos() int64 { return int64(r.Sec)*1e9 + int64(r.Nsec) }
+
+// CorruptError reports a record that cannot be part of a valid log.
+type CorruptError struct {
+	Name   string // the file
+	Offset int64  // byte offset of the record
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%s: byte offset %d: %s", e.Name, e.Offset, e.Reason)
+}
+
+// ErrNotPyPy is wrapped by the error NewScanner returns for a file that does
+// not start with either magic.
+var ErrNotPyPy = errors.New("not a PyPy-STM log")
+
+// ErrEmpty is wrapped by the error Scanner.Next returns when a log holds no
+// complete record at all (print_stm_log.py: "empty file").
+var ErrEmpty = errors.New("PyPy-STM log holds no record (header only)")
+
+// Scanner reads records one at a time through its own buffer: no
+// allocation per record, so a 600 MB log streams at memory speed.
+type Scanner struct {
+	r      io.Reader
+	name   string
+	format Format
+	era    Era
+
+	buf      []byte
+	pos, end int   // unread bytes are buf[pos:end]
+	base     int64 // file offset of buf[0]
+	eof      bool  // r returned io.EOF (or an error, kept in rerr)
+	rerr     error
+	recOff   int64 // offset of the record last returned
+	records  int64
+	trunc    int64
+	finished bool
+}
+
+// bufSize holds many records; the largest possible record is 19+255+255
+// bytes, so a refill always makes room for a whole one.
+const bufSize = 64 << 10
+
+// NewScanner reads and checks the 16-byte header. name is used in errors.
+// era selects the c8 event numbering whose range is checked (0 = EraE);
+// it is ignored for c7 logs.
+func NewScanner(r io.Reader, name string, era Era) (*Scanner, error) {
+	if era == 0 {
+		era = EraE
+	}
+	if era.Events() == 0 {
+		return nil, fmt.Errorf("%s: unknown PyPy-STM c8 event numbering %q (want a, b, c, d or e)", name, string(rune(era)))
+	}
+	s := &Scanner{r: r, name: name, era: era, buf: make([]byte, bufSize)}
+	s.fill(HeaderSize)
+	head := s.buf[s.pos:s.end]
+	if len(head) > HeaderSize {
+		head = head[:HeaderSize]
+	}
+	switch {
+	case string(head) == MagicC8:
+		s.format = C8
+	case string(head) == MagicC7:
+		s.format = C7
+	case s.rerr != nil:
+		return nil, fmt.Errorf("%s: %w", name, s.rerr)
+	default:
+		return nil, fmt.Errorf("%s: %w: the file starts with %q, want %q or %q", name, ErrNotPyPy, head, MagicC8, MagicC7)
+	}
+	s.pos += HeaderSize
+	return s, nil
+}
+
+// Format is the layout found in the header.
+func (s *Scanner) Format() Format { return s.format }
+
+// Era is the c8 event numbering in use.
+func (s *Scanner) Era() Era { return s.era }
+
+// Name is the file name used in errors.
+func (s *Scanner) Name() string { return s.name }
+
+// Offset is the byte offset of the record last returned by Next.
+func (s *Scanner) Offset() int64 { return s.recOff }
+
+// Consumed is the number of bytes consumed so far, header included (after
+// io.EOF: the whole input).
+func (s *Scanner) Consumed() int64 { return s.base + int64(s.pos) }
+
+// Records counts the records returned so far.
+func (s *Scanner) Records() int64 { return s.records }
+
+// Truncated is the number of bytes at the end of the input that do not make
+// a complete record (a cut-off tail); valid after Next returned io.EOF.
+func (s *Scanner) Truncated() int64 { return s.trunc }
+
+// fill reads until at least n bytes are buffered or the input ends.
+func (s *Scanner) fill(n int) {
+	if s.end-s.pos >= n || s.eof {
+		return
+	}
+	if s.pos > 0 {
+		copy(s.buf, s.buf[s.pos:s.end])
+		s.base += int64(s.pos)
+		s.end -= s.pos
+		s.pos = 0
+	}
+	for s.end < n {
+		m, err := s.r.Read(s.buf[s.end:])
+		s.end += m
+		if err != nil {
+			s.eof = true
+			if !errors.Is(err, io.EOF) {
+				s.rerr = err
+			}
+			return
+		}
+	}
+}
+
+// Next decodes the next record into rec. It returns io.EOF at the end of
+// the log, including after a cut-off tail (see Truncated), ErrEmpty
+// (wrapped) if the log has no record at all, a *CorruptError for an event
+// number out of range, and read errors as they come.
+func (s *Scanner) Next(rec *Record) error {
+	if s.finished {
+		return io.EOF
+	}
+	head := c8HeadSize
+	if s.format == C7 {
+		head = c7HeadSize
+	}
+	if s.end-s.pos < head {
+		s.fill(head)
+		if s.end-s.pos < head {
+			return s.finish()
+		}
+	}
+	b := s.buf[s.pos : s.pos+head]
+	rec.Sec = le32(b[0:])
+	rec.Nsec = le32(b[4:])
+	rec.Thread = le32(b[8:])
+	var n1, n2 int
+	if s.format == C7 {
+		rec.Other = le32(b[12:])
+		rec.Event = b[16]
+		n1, n2 = int(b[17]), int(b[18])
+		if rec.Event >= c7EventN {
+			return s.corrupt(fmt.Sprintf("event %d out of range for c7 numbering (%d events)", rec.Event, c7EventN))
+		}
+	} else {
+		rec.Other = 0
+		rec.Event = b[12]
+		n1 = int(b[13])
+		if int(rec.Event) >= s.era.Events() {
+			return s.corrupt(fmt.Sprintf("event %d out of range for c8 numbering %c (%d events)", rec.Event, s.era, s.era.Events()))
+		}
+	}
+	size := head + n1 + n2
+	if s.end-s.pos < size {
+		s.fill(size)
+	}
+	s.recOff = s.base + int64(s.pos)
+	avail := s.end - s.pos
+	rec.Cut = 0
+	if avail < size {
+		// The input ends inside the markers: hand out what there is, like
+		// print_stm_log.py's unchecked f.read(n), and stop after it.
+		rec.Cut = size - avail
+		s.trunc = int64(avail)
+		s.finished = true
+		if s.rerr != nil {
+			return fmt.Errorf("%s: byte offset %d: %w", s.name, s.Consumed(), s.rerr)
+		}
+	} else {
+		avail = size
+	}
+	p := s.pos + head
+	lim := s.pos + avail
+	rec.Marker = s.buf[p:min(p+n1, lim):min(p+n1, lim)]
+	p += n1
+	if p > lim {
+		p = lim
+	}
+	rec.Marker2 = s.buf[p:min(p+n2, lim):min(p+n2, lim)]
+	s.pos += avail
+	s.records++
+	return nil
+}
+
+func (s *Scanner) corrupt(reason string) error {
+	s.finished = true
+	return &CorruptError{Name: s.name, Offset: s.base + int64(s.pos), Reason: reason}
+}
+
+// finish is reached when fewer bytes than a record header remain.
+func (s *Scanner) finish() error {
+	s.finished = true
+	if s.rerr != nil {
+		return fmt.Errorf("%s: byte offset %d: %w", s.name, s.Consumed(), s.rerr)
+	}
+	s.trunc = int64(s.end - s.pos)
+	s.pos = s.end
+	if s.records == 0 {
+		if s.trunc > 0 {
+			return fmt.Errorf("%s: %w: %d bytes after the header are less than one record", s.name, ErrEmpty, s.trunc)
+		}
+		return fmt.Errorf("%s: %w", s.name, ErrEmpty)
+	}
+	return io.EOF
+}
+
+func le32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
