@@ -1,0 +1,179 @@
+// Package logformat is stmlog's event model (event.go) and its native binary
+// log format: a Writer used by runtime/stm's recorder and a streaming Reader
+// used by the analyzer. Package logformat/pypy reads PyPy-STM logs into the
+// same model.
+//
+// The format is shaped by how logs are made and read. A program being
+// profiled appends to the log for as long as it runs and may die at any
+// moment, so the file is a sequence of self-delimiting, checksummed chunks,
+// each written whole: whatever prefix reached the disk stays readable, and a
+// reader can tell a cut-off tail (normal after a crash) from damage (a bug or a
+// bad disk). Logs can be gigabytes, so the reader streams chunk by chunk with
+// memory bounded by the chunk-size cap, and events are small (time deltas and
+// varints, call stacks written once and referred to by number). Everything
+// below is version 1 of the format, complete enough to write a reader from.
+//
+// # Encoding conventions
+//
+// All fixed-size integers are little-endian. "uvarint" is an unsigned LEB128
+// varint as written by encoding/binary.AppendUvarint (7 bits per byte, low
+// group first, high bit set on every byte but the last, at most 10 bytes,
+// value < 2^64). "varint" is a signed integer zigzag-mapped to a uvarint
+// ((n << 1) ^ (n >> 63)), as encoding/binary.AppendVarint writes it. A
+// "string" is a uvarint byte length followed by that many bytes (normally
+// UTF-8, but readers must not rely on it). CRC-32C is the Castagnoli CRC
+// (polynomial 0x82F63B78 reversed, as hash/crc32 with crc32.Castagnoli and as
+// SSE4.2 / ARMv8 compute it).
+//
+// # File header
+//
+// A log starts with 10 bytes:
+//
+//	offset size  field
+//	0      8     magic    "\x89STMLOG\n" (see Magic); the non-ASCII first byte
+//	                      keeps text files from matching, the newline catches
+//	                      newline translation
+//	8      2     version  uint16, 1 for this format
+//
+// A reader refuses other magics ("not an stmlog log") and versions it does
+// not know. A file shorter than 10 bytes whose bytes are a prefix of a valid
+// header is a log cut off before its first chunk (empty, truncated).
+//
+// # Chunks
+//
+// After the header come chunks until the end of the file. Each chunk is a
+// 13-byte chunk header followed by its payload:
+//
+//	offset size  field
+//	0      1     type     chunk type, see below
+//	1      4     length   payload length in bytes, uint32, at most
+//	                      MaxChunkSize (1 MiB); a reader never allocates more
+//	                      than that for one chunk
+//	5      4     dataCRC  CRC-32C of the payload bytes
+//	9      4     headCRC  CRC-32C of bytes 0..8 of this chunk header
+//
+// The header has its own checksum so that a damaged length is reported as
+// damage rather than mistaken for a cut-off file, and so that a salvaging
+// reader can find the next chunk after a damaged header by scanning for 13
+// bytes whose headCRC matches.
+//
+// A chunk whose header or payload does not fit in what remains of the file is
+// a truncated tail: the reader keeps every chunk before it and reports how
+// many bytes it ignored. A chunk with a bad headCRC, a length above the cap, a
+// bad dataCRC, or a payload that does not decode as described below is
+// corrupt: the reader reports the byte offset and stops, or, when salvaging,
+// skips that one chunk and goes on.
+//
+// Chunk types 1..6 are defined below. A reader skips a chunk of a type it
+// does not know if the type is below 128 (a future version may add optional
+// chunks such as metadata or indexes that old readers can ignore), and
+// refuses to go on past an unknown type of 128 or more (a future version will
+// use those for data an old reader must not silently lose, for example events
+// with new fields). Type 0 is never written.
+//
+// Within every payload, a future version may append new fields after the last
+// field described here (after the last entry of a table, after the last event
+// of a batch, after the count of a dropped-events chunk, in the end chunk); a
+// version-1 reader ignores payload bytes after the fields it knows. Nothing
+// may be inserted before or between the fields described here.
+//
+// # Strings (type 1)
+//
+// Strings are interned: each distinct string is written once and referred to
+// by its id. Id 0 is the empty string and is never written. The payload is
+//
+//	uvarint first  id of the first string in this chunk
+//	uvarint n      number of strings that follow
+//	n × string     the strings with ids first, first+1, ..., first+n-1
+//
+// Writers number strings 1, 2, 3, ... in file order, so first is always one
+// more than the number of strings defined before the chunk; readers reject any
+// other first (a salvaging reader accepts a gap left by chunks it skipped and
+// resolves the missing ids to "(lost)"). A writer truncates strings longer
+// than MaxStringLen bytes.
+//
+// # Stacks (type 2)
+//
+// Call stacks are written once and referred to by id (Event.Site,
+// Event.OtherSite). Id 0 means "no stack" and is never written.
+//
+//	uvarint first  id of the first stack in this chunk
+//	uvarint n      number of stacks that follow
+//	n × stack:
+//	  uvarint label    string id of Stack.Label (0: none)
+//	  uvarint nframes  number of frames, at most MaxFrames
+//	  nframes × frame, leaf (innermost) first:
+//	    uvarint func   string id of the function name
+//	    uvarint file   string id of the file name
+//	    uvarint line   line number, < 2^31, 0 = unknown
+//
+// Ids are numbered like string ids. Every string id used must have been
+// defined by an earlier strings chunk.
+//
+// # Var names (type 3)
+//
+//	uvarint n      number of entries
+//	n × (uvarint var id, uvarint string id)
+//
+// Names a transactional variable (Event.Var) for reports. A later entry for
+// the same var id replaces the earlier name. The string must be defined by an
+// earlier chunk.
+//
+// # Event batch (type 4)
+//
+// A run of events of one thread, in the order they happened:
+//
+//	uvarint thread  Event.Thread, >= 1
+//	varint  base    time base in nanoseconds
+//	uvarint n       number of events, 1..MaxBatchEvents
+//	n × event:
+//	  uvarint delta   Event.Time = previous event's time + delta; the
+//	                  previous time of the first event is base. The sum
+//	                  must not overflow int64.
+//	  uvarint head    head & 0x1f is Event.Kind (a valid Kind); head >> 5 is
+//	                  the field mask, < 128. For each mask bit that is set,
+//	                  in increasing bit order, one field follows:
+//	    bit 0  1 byte    Event.Cause     (a valid AbortCause)
+//	    bit 1  1 byte    Event.Reason    (a valid WaitReason)
+//	    bit 2  1 byte    Event.Conflict  (a valid ConflictKind)
+//	    bit 3  uvarint   Event.Other     (< 2^32)
+//	    bit 4  uvarint   Event.Var
+//	    bit 5  uvarint   Event.Site      (a stack id defined by an earlier chunk, or 0)
+//	    bit 6  uvarint   Event.OtherSite (likewise)
+//	  A field whose bit is clear is zero. Writers leave zero fields out.
+//
+// Time never goes backwards within a thread across the whole log: the first
+// event of a batch is not earlier than the last event of the previous batch
+// of the same thread, and readers reject a log where it is. Batches of
+// different threads are interleaved in the order the writer flushed them, so
+// events of different threads are not globally sorted by time; consumers that
+// need a global order merge by Event.Time.
+//
+// # Dropped events (type 5)
+//
+//	uvarint count   number of events the recorder lost (for example to a
+//	                full buffer) since the previous dropped-events chunk
+//
+// Readers add the counts up (Stats.Dropped).
+//
+// # End (type 6)
+//
+// An empty payload, written once by Writer.Close as the last chunk. A log
+// without it was not closed (the program crashed, or is still running);
+// readers say so but keep everything before. Bytes after the end chunk are
+// corruption.
+//
+// # Chunk order
+//
+// Every id a chunk uses is defined by an earlier chunk: strings before the
+// stacks and var names that use them, stacks before the batches that refer to
+// them. A reader can therefore resolve everything in one pass, holding only
+// the string, stack and var-name tables.
+//
+// # Writer and Reader
+//
+// Writer produces this format with no allocation per event (per-thread
+// batches are byte buffers, stacks are deduplicated by content). Reader
+// decodes it as a Source. Both document their limits; see Magic,
+// MaxChunkSize, MaxBatchEvents, MaxStringLen and MaxFrames for the numbers.
+package logformat

@@ -1,0 +1,146 @@
+package logformat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"strconv"
+)
+
+// Magic is the first 8 bytes of every native log; openers use it (see
+// IsNative) to tell native logs from PyPy-STM logs.
+const Magic = "\x89STMLOG\n"
+
+// Version is the format version this package writes and reads.
+const Version = 1
+
+// Limits of the format (see the package doc).
+const (
+	// MaxChunkSize caps a chunk's payload length; readers reject larger
+	// lengths without allocating.
+	MaxChunkSize = 1 << 20
+	// MaxBatchEvents caps the events of one batch, which bounds the memory a
+	// reader needs to decode a batch at once.
+	MaxBatchEvents = 1 << 16
+	// MaxStringLen is the longest string a Writer stores; longer strings are
+	// cut to this many bytes.
+	MaxStringLen = 1 << 16
+	// MaxFrames is the deepest stack a Writer stores; deeper stacks keep
+	// their MaxFrames innermost frames.
+	MaxFrames = 1024
+)
+
+const (
+	headerSize      = len(Magic) + 2
+	chunkHeaderSize = 13
+
+	// Writers cut table chunks and batches once they reach this size, far
+	// below MaxChunkSize so that one oversized entry still fits.
+	chunkTarget = 64 << 10
+)
+
+// Chunk types.
+const (
+	chunkStrings  = 1
+	chunkStacks   = 2
+	chunkVarNames = 3
+	chunkEvents   = 4
+	chunkDropped  = 5
+	chunkEnd      = 6
+
+	// chunkCritical marks types an old reader must not skip.
+	chunkCritical = 128
+)
+
+// Event field mask bits (see the package doc).
+const (
+	fieldCause = 1 << iota
+	fieldReason
+	fieldConflict
+	fieldOther
+	fieldVar
+	fieldSite
+	fieldOtherSite
+
+	numFieldBits = iota
+	kindBits     = 5
+	kindMask     = 1<<kindBits - 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrNotNative is wrapped by the error NewReader returns for input that does
+// not start with Magic.
+var ErrNotNative = errors.New("not an stmlog log")
+
+// IsNative reports whether prefix, the first bytes of a file, is the start of
+// a native log. It needs at least len(Magic) bytes.
+func IsNative(prefix []byte) bool {
+	return len(prefix) >= len(Magic) && string(prefix[:len(Magic)]) == Magic
+}
+
+// CorruptError reports damage in a native log, like csv.ParseError: which
+// file, at which byte, and what was wrong there.
+type CorruptError struct {
+	Name   string // file name given in ReaderOptions, may be empty
+	Offset int64  // byte offset in the file where the damage was found
+	Msg    string
+}
+
+func (e *CorruptError) Error() string {
+	s := "byte " + strconv.FormatInt(e.Offset, 10) + ": " + e.Msg
+	if e.Name != "" {
+		s = e.Name + ": " + s
+	}
+	return s
+}
+
+// appendChunkHeader appends the 13-byte chunk header for a payload of the
+// given length and CRC.
+func appendChunkHeader(b []byte, typ byte, length int, dataCRC uint32) []byte {
+	start := len(b)
+	b = append(b, typ)
+	b = binary.LittleEndian.AppendUint32(b, uint32(length))
+	b = binary.LittleEndian.AppendUint32(b, dataCRC)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:start+9], castagnoli))
+}
+
+// isHeaderPrefix reports whether b (shorter than a full header) could be the
+// start of a valid file header, i.e. the file was cut inside its header.
+func isHeaderPrefix(b []byte) bool {
+	if len(b) <= len(Magic) {
+		return bytes.HasPrefix([]byte(Magic), b)
+	}
+	return string(b[:len(Magic)]) == Magic && len(b) < headerSize
+}
+
+// appendUvarint is binary.AppendUvarint with the one-byte case inlined; the
+// writer's per-event cost is mostly varints.
+func appendUvarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return binary.AppendUvarint(b, v)
+}
+
+// uvarint decodes a uvarint at p[i:], returning the value and the index after
+// it, or i = -1 if p ends first or the varint is longer than 10 bytes or
+// overflows 64 bits. The one-byte case is inlined into the decode loops.
+func uvarint(p []byte, i int) (uint64, int) {
+	if i < len(p) && p[i] < 0x80 {
+		return uint64(p[i]), i + 1
+	}
+	return uvarintSlow(p, i)
+}
+
+func uvarintSlow(p []byte, i int) (uint64, int) {
+	if i < 0 || i >= len(p) {
+		return 0, -1
+	}
+	v, n := binary.Uvarint(p[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
+}

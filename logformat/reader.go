@@ -1,0 +1,611 @@
+package logformat
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+)
+
+// ReaderOptions configures a Reader.
+type ReaderOptions struct {
+	// Name is the file name used in errors and warnings.
+	Name string
+	// Salvage makes the reader skip damaged chunks, counting them in
+	// Stats.Skipped and Stats.SkippedBytes, instead of stopping at the first.
+	Salvage bool
+}
+
+// Reader reads a native log as a stream of events (it implements Source).
+//
+// It reads one chunk at a time into a reused buffer, so memory stays bounded
+// by MaxChunkSize (plus one decoded batch and the string, stack and var-name
+// tables) however long the log is. A log cut off anywhere, even inside the
+// header, reads as every whole chunk followed by io.EOF, with Stats saying how
+// many bytes were ignored; damage is reported as a *CorruptError with its
+// byte offset, or skipped under ReaderOptions.Salvage.
+type Reader struct {
+	name    string
+	salvage bool
+	br      *bufio.Reader
+	off     int64 // file offset of the next byte of br
+	evOff   int64 // file offset of the chunk that holds events
+	buf     []byte
+
+	events []Event // the decoded batch being returned
+	pos    int     // next event of events to return
+
+	strs     []string          // string id -> string; strs[0] == ""
+	stacks   []*Stack          // stack id -> stack; stacks[0] == nil; nil: lost under salvage
+	vars     map[uint64]string // var id -> name
+	lastTime map[uint32]int64  // thread -> time of its last event
+	pairs    []uint64          // scratch for var names
+
+	lostRefs int64 // salvage: stack references cleared because the stack was lost
+	stats    Stats
+	err      error // sticky: io.EOF at the end, or the error that stopped reading
+}
+
+// lostString stands for strings whose chunk was skipped under salvage.
+const lostString = "(lost)"
+
+// NewReader reads and checks the file header of r. It fails if r is not a
+// native log or has a version this package cannot read; a log cut off inside
+// its header is not an error (Next reports it as truncated).
+func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
+	rd := &Reader{
+		name:     opt.Name,
+		salvage:  opt.Salvage,
+		br:       bufio.NewReaderSize(r, chunkTarget),
+		strs:     []string{""},
+		stacks:   []*Stack{nil},
+		vars:     make(map[uint64]string),
+		lastTime: make(map[uint32]int64),
+		stats:    Stats{Format: "stmlog/1"},
+	}
+	hdr, err := rd.br.Peek(headerSize)
+	if len(hdr) < headerSize {
+		if err != io.EOF {
+			return nil, fmt.Errorf("%sreading header: %w", rd.prefix(), err)
+		}
+		if !isHeaderPrefix(hdr) {
+			return nil, rd.notNative(hdr)
+		}
+		n, _ := rd.br.Discard(len(hdr))
+		rd.off = int64(n)
+		rd.truncated(0)
+		return rd, nil
+	}
+	if !IsNative(hdr) {
+		return nil, rd.notNative(hdr)
+	}
+	if v := binary.LittleEndian.Uint16(hdr[len(Magic):]); v != Version {
+		return nil, fmt.Errorf("%sstmlog log format version %d is not supported (this reader reads version %d)",
+			rd.prefix(), v, Version)
+	}
+	rd.br.Discard(headerSize)
+	rd.off = int64(headerSize)
+	return rd, nil
+}
+
+func (r *Reader) prefix() string {
+	if r.name == "" {
+		return ""
+	}
+	return r.name + ": "
+}
+
+func (r *Reader) notNative(hdr []byte) error {
+	if len(hdr) > len(Magic) {
+		hdr = hdr[:len(Magic)]
+	}
+	return fmt.Errorf("%s%w (magic %q)", r.prefix(), ErrNotNative, hdr)
+}
+
+// Next returns the next event in file order: a thread's events in time order,
+// batches of different threads interleaved. It returns io.EOF at the end of
+// the log, whether it ended cleanly or was cut off (see Stats), and a
+// *CorruptError (or an I/O error) when it cannot go on; after that it keeps
+// returning the same error.
+func (r *Reader) Next() (Event, error) {
+	for r.pos >= len(r.events) {
+		if r.err != nil {
+			return Event{}, r.err
+		}
+		r.events = r.events[:0]
+		r.pos = 0
+		for r.err == nil && len(r.events) == 0 {
+			r.readChunk()
+		}
+	}
+	ev := r.events[r.pos]
+	r.pos++
+	r.stats.Events++
+	return ev, nil
+}
+
+// Stack resolves a stack id seen in an event already returned; nil for 0 or
+// an unknown id.
+func (r *Reader) Stack(id StackID) *Stack {
+	if uint64(id) < uint64(len(r.stacks)) {
+		return r.stacks[id]
+	}
+	return nil
+}
+
+// VarName returns the name given to a Var so far, or "".
+func (r *Reader) VarName(id uint64) string { return r.vars[id] }
+
+// Offset is the byte offset of the chunk holding the event Next returned last.
+func (r *Reader) Offset() int64 { return r.evOff }
+
+// Stats describes what has been read so far; after Next returned io.EOF, the
+// whole log.
+func (r *Reader) Stats() Stats {
+	s := r.stats
+	s.Bytes = r.off
+	s.Warnings = append([]string(nil), s.Warnings...)
+	return s
+}
+
+func (r *Reader) discard(n int) {
+	m, _ := r.br.Discard(n)
+	r.off += int64(m)
+}
+
+// readChunk reads one chunk, applying it to the tables or decoding it into
+// r.events, or sets r.err.
+func (r *Reader) readChunk() {
+	start := r.off
+	h, err := r.br.Peek(chunkHeaderSize)
+	if len(h) < chunkHeaderSize {
+		if err != io.EOF {
+			r.err = fmt.Errorf("%sbyte %d: %w", r.prefix(), start, err)
+			return
+		}
+		r.discard(len(h))
+		r.truncated(int64(len(h)))
+		return
+	}
+	typ := h[0]
+	length := binary.LittleEndian.Uint32(h[1:])
+	dataCRC := binary.LittleEndian.Uint32(h[5:])
+	if crc32.Checksum(h[:9], castagnoli) != binary.LittleEndian.Uint32(h[9:]) {
+		r.badHeader(start, "chunk header checksum mismatch")
+		return
+	}
+	if length > MaxChunkSize {
+		r.badHeader(start, fmt.Sprintf("chunk length %d exceeds the %d-byte limit", length, MaxChunkSize))
+		return
+	}
+	r.discard(chunkHeaderSize)
+	if cap(r.buf) < int(length) {
+		r.buf = make([]byte, length)
+	}
+	p := r.buf[:length]
+	n, err := io.ReadFull(r.br, p)
+	r.off += int64(n)
+	if err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			r.truncated(chunkHeaderSize + int64(n))
+		} else {
+			r.err = fmt.Errorf("%sbyte %d: %w", r.prefix(), r.off, err)
+		}
+		return
+	}
+	size := chunkHeaderSize + int64(length)
+	if crc32.Checksum(p, castagnoli) != dataCRC {
+		r.corrupt(start, start, size, fmt.Sprintf("chunk payload checksum mismatch (chunk type %d, %d bytes)", typ, length))
+		return
+	}
+	at, msg := 0, ""
+	switch typ {
+	case chunkStrings:
+		at, msg = r.readStrings(p)
+	case chunkStacks:
+		at, msg = r.readStacks(p)
+	case chunkVarNames:
+		at, msg = r.readVarNames(p)
+	case chunkEvents:
+		at, msg = r.readEvents(p)
+		if msg == "" {
+			r.evOff = start
+		}
+	case chunkDropped:
+		var c uint64
+		if c, at = uvarint(p, 0); at < 0 {
+			at, msg = 0, "bad dropped-events count"
+		} else {
+			r.stats.Dropped += int64(min(c, math.MaxInt64-uint64(r.stats.Dropped)))
+		}
+	case chunkEnd:
+		r.stats.Chunks++
+		r.stats.CleanEnd = true
+		r.end()
+		return
+	default:
+		if typ >= chunkCritical {
+			msg = fmt.Sprintf("chunk type %d is not known to this reader and must not be skipped (written by a newer stmlog?)", typ)
+		}
+		// Unknown optional chunks are skipped: forward compatibility.
+	}
+	if msg != "" {
+		r.events = r.events[:0]
+		r.corrupt(start, start+chunkHeaderSize+int64(at), size, msg)
+		return
+	}
+	r.stats.Chunks++
+}
+
+// corrupt reports damage found at byte off, inside the chunk of size bytes
+// at start that has been consumed: fatal, or skipped under salvage.
+func (r *Reader) corrupt(start, off, size int64, msg string) {
+	if !r.salvage {
+		r.err = &CorruptError{Name: r.name, Offset: off, Msg: msg}
+		return
+	}
+	r.stats.Skipped++
+	r.stats.SkippedBytes += size
+}
+
+// badHeader handles a chunk header that cannot be trusted, so the chunk's
+// end is unknown: fatal, or under salvage a scan for the next valid header.
+func (r *Reader) badHeader(start int64, msg string) {
+	if !r.salvage {
+		r.err = &CorruptError{Name: r.name, Offset: start, Msg: msg}
+		return
+	}
+	r.discard(1)
+	for {
+		win, err := r.br.Peek(r.br.Size())
+		if i := findChunkHeader(win); i >= 0 {
+			r.discard(i)
+			break
+		}
+		if err == nil {
+			// Keep the last bytes: they may begin a header.
+			r.discard(len(win) - (chunkHeaderSize - 1))
+			continue
+		}
+		r.discard(len(win)) // end of input: all of the rest is damage
+		if err != io.EOF {
+			r.err = fmt.Errorf("%sbyte %d: %w", r.prefix(), r.off, err)
+		}
+		break
+	}
+	r.stats.Skipped++
+	r.stats.SkippedBytes += r.off - start
+}
+
+// findChunkHeader returns the index of the first 13 bytes of b that form a
+// valid chunk header, or -1.
+func findChunkHeader(b []byte) int {
+	for i := 0; i+chunkHeaderSize <= len(b); i++ {
+		h := b[i : i+chunkHeaderSize]
+		if crc32.Checksum(h[:9], castagnoli) == binary.LittleEndian.Uint32(h[9:]) &&
+			binary.LittleEndian.Uint32(h[1:]) <= MaxChunkSize {
+			return i
+		}
+	}
+	return -1
+}
+
+// end handles the end chunk: nothing may follow it.
+func (r *Reader) end() {
+	if b, _ := r.br.Peek(1); len(b) > 0 {
+		start := r.off
+		if !r.salvage {
+			r.err = &CorruptError{Name: r.name, Offset: start, Msg: "data after the end marker"}
+			return
+		}
+		for {
+			n, err := r.br.Discard(r.br.Size())
+			r.off += int64(n)
+			if err != nil {
+				break
+			}
+		}
+		r.stats.Skipped++
+		r.stats.SkippedBytes += r.off - start
+	}
+	r.finish()
+}
+
+// truncated ends reading at a tail of n bytes that is not a whole chunk.
+func (r *Reader) truncated(n int64) {
+	r.stats.TruncatedBytes = n
+	r.finish()
+}
+
+// finish ends reading at the end of the input and records warnings.
+func (r *Reader) finish() {
+	p := r.prefix()
+	switch {
+	case r.stats.TruncatedBytes > 0:
+		r.warn("%slog cut off: the last %d bytes (an incomplete chunk at byte %d) were ignored; no end marker",
+			p, r.stats.TruncatedBytes, r.off-r.stats.TruncatedBytes)
+	case !r.stats.CleanEnd:
+		r.warn("%sno end marker: the recording did not stop cleanly (crashed or still running)", p)
+	}
+	if r.stats.Skipped > 0 {
+		r.warn("%ssalvage: skipped %d damaged chunks (%d bytes)", p, r.stats.Skipped, r.stats.SkippedBytes)
+	}
+	if r.lostRefs > 0 {
+		r.warn("%ssalvage: cleared %d references to stacks lost in damaged chunks", p, r.lostRefs)
+	}
+	r.err = io.EOF
+}
+
+func (r *Reader) warn(format string, args ...any) {
+	r.stats.Warnings = append(r.stats.Warnings, fmt.Sprintf(format, args...))
+}
+
+// The read* functions decode one chunk payload. On failure they return the
+// payload offset of the problem and a message, leaving the tables as they
+// were.
+
+func (r *Reader) readStrings(p []byte) (int, string) {
+	first, i := uvarint(p, 0)
+	n, i := uvarint(p, i)
+	if i < 0 {
+		return 0, "bad strings chunk header"
+	}
+	old := len(r.strs)
+	if msg := r.checkFirst("strings", first, uint64(old)); msg != "" {
+		return 0, msg
+	}
+	for uint64(len(r.strs)) < first {
+		r.strs = append(r.strs, lostString)
+	}
+	for k := uint64(0); k < n; k++ {
+		at := i
+		l, j := uvarint(p, i)
+		if j < 0 || l > uint64(len(p)-j) {
+			r.strs = r.strs[:old]
+			return at, fmt.Sprintf("string %d: bad length", first+k)
+		}
+		i = j + int(l)
+		r.strs = append(r.strs, string(p[j:i]))
+	}
+	return 0, ""
+}
+
+// checkFirst checks the first id of a table chunk against the next id
+// expected. Under salvage a gap is allowed if skipped chunks could hold it
+// (each entry takes at least one byte).
+func (r *Reader) checkFirst(what string, first, want uint64) string {
+	if first == want {
+		return ""
+	}
+	if r.salvage && first > want && first-want <= uint64(r.stats.SkippedBytes) {
+		return ""
+	}
+	return fmt.Sprintf("%s chunk starts at id %d, want %d", what, first, want)
+}
+
+func (r *Reader) readStacks(p []byte) (int, string) {
+	first, i := uvarint(p, 0)
+	n, i := uvarint(p, i)
+	if i < 0 {
+		return 0, "bad stacks chunk header"
+	}
+	old := len(r.stacks)
+	if msg := r.checkFirst("stacks", first, uint64(old)); msg != "" {
+		return 0, msg
+	}
+	for uint64(len(r.stacks)) < first {
+		r.stacks = append(r.stacks, nil)
+	}
+	fail := func(at int, format string, args ...any) (int, string) {
+		clear(r.stacks[old:])
+		r.stacks = r.stacks[:old]
+		return at, fmt.Sprintf(format, args...)
+	}
+	nstr := uint64(len(r.strs))
+	for k := uint64(0); k < n; k++ {
+		id := first + k
+		at := i
+		var label, nf uint64
+		label, i = uvarint(p, i)
+		nf, i = uvarint(p, i)
+		if i < 0 {
+			return fail(at, "stack %d: bad header", id)
+		}
+		if label >= nstr {
+			return fail(at, "stack %d: undefined string id %d", id, label)
+		}
+		if nf > MaxFrames || nf > uint64(len(p)-i)/3 {
+			return fail(at, "stack %d: bad frame count %d", id, nf)
+		}
+		s := &Stack{Label: r.strs[label]}
+		if nf > 0 {
+			s.Frames = make([]Frame, nf)
+		}
+		for f := range s.Frames {
+			at := i
+			var fn, file, line uint64
+			fn, i = uvarint(p, i)
+			file, i = uvarint(p, i)
+			line, i = uvarint(p, i)
+			switch {
+			case i < 0:
+				return fail(at, "stack %d frame %d: bad encoding", id, f)
+			case fn >= nstr || file >= nstr:
+				return fail(at, "stack %d frame %d: undefined string id", id, f)
+			case line >= 1<<31:
+				return fail(at, "stack %d frame %d: bad line %d", id, f, line)
+			}
+			s.Frames[f] = Frame{Func: r.strs[fn], File: r.strs[file], Line: int(line)}
+		}
+		r.stacks = append(r.stacks, s)
+	}
+	return 0, ""
+}
+
+func (r *Reader) readVarNames(p []byte) (int, string) {
+	n, i := uvarint(p, 0)
+	if i < 0 {
+		return 0, "bad var names chunk header"
+	}
+	pairs := r.pairs[:0]
+	for k := uint64(0); k < n; k++ {
+		at := i
+		var v, s uint64
+		v, i = uvarint(p, i)
+		s, i = uvarint(p, i)
+		if i < 0 {
+			return at, fmt.Sprintf("var name %d: bad encoding", k)
+		}
+		if s >= uint64(len(r.strs)) {
+			return at, fmt.Sprintf("var %d: undefined string id %d", v, s)
+		}
+		pairs = append(pairs, v, s)
+	}
+	r.pairs = pairs
+	for k := 0; k < len(pairs); k += 2 {
+		r.vars[pairs[k]] = r.strs[pairs[k+1]]
+	}
+	return 0, ""
+}
+
+func (r *Reader) readEvents(p []byte) (int, string) {
+	thread, i := uvarint(p, 0)
+	zbase, i := uvarint(p, i)
+	n, i := uvarint(p, i)
+	switch {
+	case i < 0:
+		return 0, "bad event batch header"
+	case thread == 0 || thread > math.MaxUint32:
+		return 0, fmt.Sprintf("bad thread %d", thread)
+	case n == 0 || n > MaxBatchEvents:
+		return 0, fmt.Sprintf("thread %d: bad event count %d", thread, n)
+	}
+	base := int64(zbase>>1) ^ -int64(zbase&1)
+	evs := r.events[:0]
+	t := base
+	for k := uint64(0); k < n; k++ {
+		at := i
+		var d, h uint64
+		d, i = uvarint(p, i)
+		h, i = uvarint(p, i)
+		if i < 0 {
+			r.events = evs[:0]
+			return at, fmt.Sprintf("thread %d event %d: bad encoding", thread, k)
+		}
+		nt := int64(uint64(t) + d)
+		kind := Kind(h & kindMask)
+		mask := h >> kindBits
+		if nt < t || !kind.Valid() || mask >= 1<<numFieldBits {
+			r.events = evs[:0]
+			return at, r.badEvent(thread, k, nt < t, kind, mask)
+		}
+		t = nt
+		ev := Event{Time: t, Kind: kind, Thread: uint32(thread)}
+		if mask != 0 {
+			var msg string
+			if i, msg = r.readFields(&ev, p, i, mask); msg != "" {
+				r.events = evs[:0]
+				return at, fmt.Sprintf("thread %d event %d: %s", thread, k, msg)
+			}
+		}
+		evs = append(evs, ev)
+	}
+	r.events = evs
+	if last, ok := r.lastTime[uint32(thread)]; ok && evs[0].Time < last {
+		r.events = evs[:0]
+		return 0, fmt.Sprintf("thread %d goes back in time: batch starts at %d, previous event at %d",
+			thread, evs[0].Time, last)
+	}
+	r.lastTime[uint32(thread)] = t
+	return 0, ""
+}
+
+func (r *Reader) badEvent(thread, k uint64, overflow bool, kind Kind, mask uint64) string {
+	switch {
+	case overflow:
+		return fmt.Sprintf("thread %d event %d: time overflows", thread, k)
+	case !kind.Valid():
+		return fmt.Sprintf("thread %d event %d: invalid kind %d", thread, k, kind)
+	default:
+		return fmt.Sprintf("thread %d event %d: unknown field mask %#x", thread, k, mask)
+	}
+}
+
+const errBadField = "bad field encoding"
+
+// readFields decodes the optional fields of an event (see the package doc).
+func (r *Reader) readFields(ev *Event, p []byte, i int, mask uint64) (int, string) {
+	if mask&(fieldCause|fieldReason|fieldConflict) != 0 {
+		if mask&fieldCause != 0 {
+			if i >= len(p) || !AbortCause(p[i]).Valid() {
+				return i, "invalid abort cause"
+			}
+			ev.Cause = AbortCause(p[i])
+			i++
+		}
+		if mask&fieldReason != 0 {
+			if i >= len(p) || !WaitReason(p[i]).Valid() {
+				return i, "invalid wait reason"
+			}
+			ev.Reason = WaitReason(p[i])
+			i++
+		}
+		if mask&fieldConflict != 0 {
+			if i >= len(p) || ConflictKind(p[i]) >= numConflictKinds {
+				return i, "invalid conflict kind"
+			}
+			ev.Conflict = ConflictKind(p[i])
+			i++
+		}
+	}
+	var v uint64
+	if mask&fieldOther != 0 {
+		if v, i = uvarint(p, i); i < 0 || v > math.MaxUint32 {
+			return i, errBadField
+		}
+		ev.Other = uint32(v)
+	}
+	if mask&fieldVar != 0 {
+		if ev.Var, i = uvarint(p, i); i < 0 {
+			return i, errBadField
+		}
+	}
+	if mask&fieldSite != 0 {
+		if v, i = uvarint(p, i); i < 0 {
+			return i, errBadField
+		}
+		s, msg := r.stackRef(v)
+		if msg != "" {
+			return i, msg
+		}
+		ev.Site = s
+	}
+	if mask&fieldOtherSite != 0 {
+		if v, i = uvarint(p, i); i < 0 {
+			return i, errBadField
+		}
+		s, msg := r.stackRef(v)
+		if msg != "" {
+			return i, msg
+		}
+		ev.OtherSite = s
+	}
+	return i, ""
+}
+
+// stackRef checks a stack id from an event. Under salvage, references to
+// stacks that were lost are cleared (and counted) rather than fatal.
+func (r *Reader) stackRef(v uint64) (StackID, string) {
+	if v < uint64(len(r.stacks)) && (v == 0 || r.stacks[v] != nil) {
+		return StackID(v), ""
+	}
+	if r.salvage && v <= math.MaxUint32 {
+		r.lostRefs++
+		return 0, ""
+	}
+	return 0, fmt.Sprintf("undefined stack id %d", v)
+}
+
+var _ Source = (*Reader)(nil)

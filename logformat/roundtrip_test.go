@@ -1,0 +1,245 @@
+package logformat
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	tests := []genOpts{
+		{seed: 1, threads: 1, events: 1, stacks: 1},
+		{seed: 2, threads: 3, events: 500, stacks: 20, flushes: 5},
+		{seed: 3, threads: 8, events: 20000, stacks: 300, flushes: 20},
+		{seed: 4, threads: 2, events: 200000, stacks: 5}, // several cut batches per thread
+		{seed: 5, threads: 4, events: 300, stacks: 0, noClose: true},
+		{seed: 6, threads: 1, events: 0, stacks: 3},
+	}
+	for _, o := range tests {
+		g := makeLog(t, o)
+		evs, r, err := readAll(g.data, ReaderOptions{Name: "rt.stmlog"})
+		if err != nil {
+			t.Fatalf("seed %d: %v", o.seed, err)
+		}
+		if len(evs) != len(g.events) {
+			t.Fatalf("seed %d: read %d events, wrote %d", o.seed, len(evs), len(g.events))
+		}
+		got, want := byThread(evs), byThread(g.events)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: per-thread event sequences differ", o.seed)
+		}
+		for _, ev := range evs {
+			for _, id := range []StackID{ev.Site, ev.OtherSite} {
+				if id == 0 {
+					continue
+				}
+				if s := r.Stack(id); s == nil || !reflect.DeepEqual(*s, *g.stacks[id]) {
+					t.Fatalf("seed %d: stack %d resolves to %+v, want %+v", o.seed, id, s, g.stacks[id])
+				}
+			}
+		}
+		for v, name := range g.vars {
+			if got := r.VarName(v); got != name {
+				t.Errorf("seed %d: VarName(%d) = %q, want %q", o.seed, v, got, name)
+			}
+		}
+		st := r.Stats()
+		wantStats := Stats{
+			Format:   "stmlog/1",
+			Bytes:    int64(len(g.data)),
+			Chunks:   int64(len(chunksOf(t, g.data))),
+			Events:   int64(len(g.events)),
+			CleanEnd: !o.noClose,
+			Dropped:  g.dropped,
+		}
+		if o.noClose {
+			if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "no end marker") {
+				t.Errorf("seed %d: warnings %q, want one about the missing end marker", o.seed, st.Warnings)
+			}
+		} else if len(st.Warnings) != 0 {
+			t.Errorf("seed %d: warnings %q on a clean log", o.seed, st.Warnings)
+		}
+		st.Warnings = nil
+		if !reflect.DeepEqual(st, wantStats) {
+			t.Errorf("seed %d: stats\n got %+v\nwant %+v", o.seed, st, wantStats)
+		}
+	}
+}
+
+// Within one thread, events come back in Write order even across cut
+// batches and flushes, and Offset points at the chunk holding each event.
+func TestOffsetAndOrder(t *testing.T) {
+	g := makeLog(t, genOpts{seed: 7, threads: 3, events: 50000, stacks: 10, flushes: 10})
+	spans := chunksOf(t, g.data)
+	r, err := NewReader(bytes.NewReader(g.data), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	si := 0
+	left := 0
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			for spans[si].typ != chunkEvents {
+				si++
+			}
+			left = spans[si].events
+			si++
+		}
+		if r.Offset() != spans[si-1].start {
+			t.Fatalf("event %d: Offset %d, want %d", len(evs), r.Offset(), spans[si-1].start)
+		}
+		left--
+		evs = append(evs, ev)
+	}
+	if !reflect.DeepEqual(byThread(evs), byThread(g.events)) {
+		t.Fatal("per-thread sequences differ")
+	}
+}
+
+func TestWriterRejects(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := w.Stack(Stack{Frames: []Frame{{Func: "f", File: "f.go", Line: 1}}})
+	if err := w.Write(Event{Time: 100, Kind: KindTxStart, Thread: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ev   Event
+		want string
+	}{
+		{Event{Time: 100, Kind: KindTxStart}, "thread 0"},
+		{Event{Time: 100, Kind: KindInvalid, Thread: 1}, "invalid kind"},
+		{Event{Time: 100, Kind: numKinds, Thread: 1}, "invalid kind"},
+		{Event{Time: 100, Kind: KindConflict, Thread: 1, Conflict: numConflictKinds}, "invalid conflict"},
+		{Event{Time: 100, Kind: KindTxAbort, Thread: 1, Cause: numAbortCauses}, "invalid abort cause"},
+		{Event{Time: 100, Kind: KindWaitStart, Thread: 1, Reason: numWaitReasons}, "invalid wait reason"},
+		{Event{Time: 100, Kind: KindConflict, Thread: 1, Site: site + 1}, "stack"},
+		{Event{Time: 100, Kind: KindConflict, Thread: 1, OtherSite: site + 1}, "stack"},
+		{Event{Time: 99, Kind: KindTxCommit, Thread: 1}, "before the thread's previous event"},
+	}
+	for _, tt := range tests {
+		err := w.Write(tt.ev)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Write(%+v) = %v, want error containing %q", tt.ev, err, tt.want)
+		}
+	}
+	// Refused events leave the log as it was.
+	if err := w.Write(Event{Time: 100, Kind: KindTxCommit, Thread: 1, Site: site}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(Event{Time: 200, Kind: KindTxStart, Thread: 1}); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close = %v, want the first Close's result (nil)", err)
+	}
+	evs, _, err := readAll(buf.Bytes(), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{{Time: 100, Kind: KindTxStart, Thread: 1}, {Time: 100, Kind: KindTxCommit, Thread: 1, Site: site}}
+	if !reflect.DeepEqual(evs, want) {
+		t.Errorf("read %+v, want %+v", evs, want)
+	}
+}
+
+// Stack dedups by content, not by slice identity, and copies the frames.
+func TestWriterStackDedup(t *testing.T) {
+	w, err := NewWriter(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := []Frame{{Func: "a", File: "a.go", Line: 1}, {Func: "b", File: "b.go", Line: 2}}
+	id1 := w.Stack(Stack{Frames: frames})
+	frames[0].Line = 3 // caller reuses its slice
+	id2 := w.Stack(Stack{Frames: frames})
+	id3 := w.Stack(Stack{Frames: []Frame{{Func: "a", File: "a.go", Line: 3}, {Func: "b", File: "b.go", Line: 2}}})
+	id4 := w.Stack(Stack{Frames: []Frame{{Func: "a", File: "a.go", Line: 1}, {Func: "b", File: "b.go", Line: 2}}})
+	id5 := w.Stack(Stack{Label: "x", Frames: []Frame{{Func: "a", File: "a.go", Line: 1}, {Func: "b", File: "b.go", Line: 2}}})
+	if id1 == 0 || id1 == id2 || id2 != id3 || id4 != id1 || id5 == id1 || id5 == id2 {
+		t.Errorf("ids %d %d %d %d %d: want 1st=4th, 2nd=3rd, 5th distinct, none 0", id1, id2, id3, id4, id5)
+	}
+	if id := w.Stack(Stack{}); id != 0 {
+		t.Errorf("empty stack got id %d, want 0", id)
+	}
+}
+
+// Long strings and deep stacks are cut to the documented limits.
+func TestWriterLimits(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf)
+	long := strings.Repeat("x", MaxStringLen+10)
+	deep := make([]Frame, MaxFrames+5)
+	for i := range deep {
+		deep[i] = Frame{Func: long, File: "f.go", Line: i}
+	}
+	id := w.Stack(Stack{Frames: deep})
+	w.NameVar(1, long)
+	if err := w.Write(Event{Time: 1, Kind: KindBecomeInevitable, Thread: 1, Site: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, r, err := readAll(buf.Bytes(), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Stack(id)
+	if s == nil || len(s.Frames) != MaxFrames || s.Frames[MaxFrames-1].Line != MaxFrames-1 ||
+		s.Frames[0].Func != long[:MaxStringLen] {
+		t.Errorf("deep stack not cut to %d innermost frames of %d-byte names", MaxFrames, MaxStringLen)
+	}
+	if got := r.VarName(1); got != long[:MaxStringLen] {
+		t.Errorf("var name has %d bytes, want %d", len(got), MaxStringLen)
+	}
+}
+
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	f.n--
+	return len(p), nil
+}
+
+func TestWriterIOError(t *testing.T) {
+	if _, err := NewWriter(&failWriter{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("NewWriter on a failing writer = %v, want the write error", err)
+	}
+	w, err := NewWriter(&failWriter{n: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(Event{Time: 1, Kind: KindTxStart, Thread: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Flush = %v, want the write error", err)
+	}
+	if err := w.Write(Event{Time: 2, Kind: KindTxCommit, Thread: 1}); err == nil {
+		t.Error("Write after a failed Flush succeeded")
+	}
+	if err := w.Close(); err == nil {
+		t.Error("Close after a failed Flush succeeded")
+	}
+}
