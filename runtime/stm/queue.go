@@ -1,0 +1,186 @@
+package stm
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// Queue is PyPy's transaction.TransactionQueue: add functions, then Run
+// them all on several goroutines, each as one transaction, so that the
+// result is as if they ran one at a time in some order.
+//
+// Add may be called from anywhere, including from a queued function's body
+// (the function is queued only if that transaction commits) and from its
+// AfterCommit functions. Telling a body's Add from any other needs to know
+// which goroutine calls: a worker records its goroutine id once, and Add
+// looks its caller's id up (about a microsecond) only while some worker is
+// inside a transaction. An Add from the body of a transaction that is not
+// run by this Queue's workers takes effect at once.
+type Queue struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	pending []func(*Tx) error
+	head    int
+	busy    int
+	running bool
+	stop    bool
+	errs    []error
+	panicV  any
+	workers []*qworker
+	inTx    atomic.Int32 // workers inside Atomically
+}
+
+type qworker struct {
+	gid uint64
+	tx  *Tx // touched only by the worker's own goroutine
+}
+
+// NewQueue returns an empty Queue.
+func NewQueue() *Queue {
+	q := &Queue{}
+	q.cond.L = &q.mu
+	return q
+}
+
+// Add queues fn to run as a transaction by the next (or the current) Run.
+func (q *Queue) Add(fn func(tx *Tx) error) {
+	if q.inTx.Load() > 0 {
+		g := goid()
+		q.mu.Lock()
+		var w *qworker
+		for _, x := range q.workers {
+			if x.gid == g {
+				w = x
+				break
+			}
+		}
+		q.mu.Unlock()
+		if w != nil && w.tx != nil && w.tx.active {
+			w.tx.adds = append(w.tx.adds, pendingAdd{q: q, fn: fn})
+			return
+		}
+	}
+	q.mu.Lock()
+	q.pending = append(q.pending, fn)
+	q.cond.Signal()
+	q.mu.Unlock()
+}
+
+// Run runs every queued function, and every function queued meanwhile, on
+// workers goroutines (0 means GOMAXPROCS), and returns when none is left.
+// It returns errors.Join of the errors returned by failed transactions (nil
+// if none failed). If a function panics, Run stops starting new ones, waits
+// for the running ones and panics with the same value.
+func (q *Queue) Run(workers int) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	q.mu.Lock()
+	if q.running {
+		q.mu.Unlock()
+		panic("stm: Queue.Run called while the Queue is already running")
+	}
+	q.running, q.stop, q.errs, q.panicV = true, false, nil, nil
+	q.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for range workers {
+		go q.work(&wg)
+	}
+	wg.Wait()
+	q.mu.Lock()
+	errs, pv := q.errs, q.panicV
+	q.running, q.errs, q.workers = false, nil, nil
+	q.mu.Unlock()
+	if pv != nil {
+		panic(pv)
+	}
+	return errors.Join(errs...)
+}
+
+func (q *Queue) next() func(*Tx) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.stop {
+			return nil
+		}
+		if q.head < len(q.pending) {
+			fn := q.pending[q.head]
+			q.pending[q.head] = nil
+			q.head++
+			if q.head == len(q.pending) {
+				q.pending, q.head = q.pending[:0], 0
+			}
+			q.busy++
+			return fn
+		}
+		if q.busy == 0 {
+			q.cond.Broadcast()
+			return nil
+		}
+		q.cond.Wait()
+	}
+}
+
+func (q *Queue) work(wg *sync.WaitGroup) {
+	defer wg.Done()
+	w := &qworker{gid: goid()}
+	q.mu.Lock()
+	q.workers = append(q.workers, w)
+	q.mu.Unlock()
+	th := newWorkerThread()
+	for {
+		fn := q.next()
+		if fn == nil {
+			return
+		}
+		err, pv := q.runOne(w, fn, th)
+		q.mu.Lock()
+		q.busy--
+		if err != nil {
+			q.errs = append(q.errs, err)
+		}
+		if pv != nil && q.panicV == nil {
+			q.panicV, q.stop = pv, true
+		}
+		if q.busy == 0 || q.stop {
+			q.cond.Broadcast()
+		}
+		q.mu.Unlock()
+	}
+}
+
+func (q *Queue) runOne(w *qworker, fn func(*Tx) error, th *threadRec) (err error, pv any) {
+	tx := txPool.Get().(*Tx)
+	w.tx = tx
+	q.inTx.Add(1)
+	defer func() {
+		q.inTx.Add(-1)
+		w.tx = nil
+		if r := recover(); r != nil {
+			pv = r
+			return
+		}
+		txPool.Put(tx)
+	}()
+	return tx.run(fn, th), nil
+}
+
+// goid returns the calling goroutine's id, parsed from the header line of
+// runtime.Stack ("goroutine 18 [running]:"). Go does not expose it; this
+// costs about a microsecond, so it is used off the hot path only.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
+}

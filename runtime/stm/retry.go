@@ -1,0 +1,226 @@
+package stm
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// waiter is one transaction blocked in Retry.
+type waiter struct {
+	ch chan struct{} // capacity 1: a wake-up is never lost, never blocks
+}
+
+// waitQueue lists the waiters of one Var. Committers check n without the
+// lock, so a Var nobody waits on costs one atomic load per commit.
+type waitQueue struct {
+	n  atomic.Int32
+	mu sync.Mutex
+	ws []*waiter
+}
+
+func (h *varHeader) waitQueue() *waitQueue {
+	if q := h.waitq.Load(); q != nil {
+		return q
+	}
+	q := &waitQueue{}
+	if h.waitq.CompareAndSwap(nil, q) {
+		return q
+	}
+	return h.waitq.Load()
+}
+
+func (q *waitQueue) add(w *waiter) {
+	q.mu.Lock()
+	q.ws = append(q.ws, w)
+	q.n.Add(1)
+	q.mu.Unlock()
+}
+
+func (q *waitQueue) remove(w *waiter) {
+	q.mu.Lock()
+	for i, x := range q.ws {
+		if x == w {
+			last := len(q.ws) - 1
+			q.ws[i] = q.ws[last]
+			q.ws[last] = nil
+			q.ws = q.ws[:last]
+			q.n.Add(-1)
+			break
+		}
+	}
+	q.mu.Unlock()
+}
+
+func (q *waitQueue) wake() {
+	q.mu.Lock()
+	for _, w := range q.ws {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+	q.mu.Unlock()
+}
+
+// Retry abandons this attempt and blocks until another transaction commits
+// a change to a Var this attempt has read; then the body runs again. It is
+// how a transaction waits for a condition ("queue not empty"). Inside a
+// Select alternative it moves on to the next alternative instead. Calling
+// Retry before reading any Var panics: nothing could ever wake it.
+func (tx *Tx) Retry() {
+	tx.checkActive()
+	if tx.selectDepth == 0 {
+		tx.checkCanRetry()
+	}
+	panic(retrySignal)
+}
+
+func (tx *Tx) checkCanRetry() {
+	if len(tx.reads) == 0 {
+		panic("stm: Retry called before the transaction read any Var: no commit could ever wake it up")
+	}
+	if tx.inevitable {
+		panic("stm: Retry called in an inevitable transaction: it cannot be rolled back")
+	}
+}
+
+// waitRetry blocks until a Var of the read set changes. It registers on
+// each Var first and only then re-checks the versions, so a commit that
+// lands in between is seen either by the check or by the wake-up.
+func (tx *Tx) waitRetry() {
+	w := tx.wait
+	select {
+	case <-w.ch:
+	default:
+	}
+	// Register once per distinct Var (reads may repeat).
+	n := 0
+	for i := range tx.reads {
+		h := tx.reads[i].h
+		dup := false
+		for j := 0; j < i; j++ {
+			if tx.reads[j].h == h {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			h.waitQueue().add(w)
+			n++
+		}
+	}
+	changed := false
+	for i := range tx.reads {
+		e := &tx.reads[i]
+		if l := e.h.lock.Load(); l&1 != 0 || l>>1 != e.ver {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		tx.waitStart(logformat.WaitRetry)
+		<-w.ch
+		tx.waitDone(logformat.WaitRetry)
+	}
+	for i := range tx.reads {
+		if q := tx.reads[i].h.waitq.Load(); q != nil && q.n.Load() > 0 {
+			q.remove(w)
+		}
+	}
+}
+
+// savepoint marks the state a Select alternative starts from.
+type savepoint struct {
+	writes, undo, after, adds, pcs int
+	spWrites                       int
+	spSerial                       uint32
+}
+
+func (tx *Tx) savepoint() savepoint {
+	sp := savepoint{
+		writes: len(tx.writes), undo: len(tx.undo), after: len(tx.after), adds: len(tx.adds),
+		pcs: len(tx.pcs), spWrites: tx.spWrites, spSerial: tx.spSerial,
+	}
+	tx.spNext++
+	tx.spSerial = tx.spNext
+	tx.spWrites = len(tx.writes)
+	return sp
+}
+
+// rollbackTo undoes the writes made since sp (keeping the reads: if every
+// alternative retries, the transaction waits on all of them).
+func (tx *Tx) rollbackTo(sp savepoint) {
+	for i := len(tx.undo) - 1; i >= sp.undo; i-- {
+		u := &tx.undo[i]
+		e := &tx.writes[u.idx]
+		e.box, e.sp, e.pcOff, e.pcN = u.box, u.sp, u.pcOff, u.pcN
+		tx.undo[i] = undoEntry{}
+	}
+	tx.undo = tx.undo[:sp.undo]
+	for i := sp.writes; i < len(tx.writes); i++ {
+		if tx.windex != nil {
+			delete(tx.windex, tx.writes[i].h)
+		}
+		tx.writes[i] = writeEntry{}
+	}
+	tx.writes = tx.writes[:sp.writes]
+	tx.wfilter = 0
+	for i := range tx.writes {
+		tx.wfilter |= 1 << (tx.writes[i].h.id & 63)
+	}
+	clear(tx.after[sp.after:])
+	tx.after = tx.after[:sp.after]
+	clear(tx.adds[sp.adds:])
+	tx.adds = tx.adds[:sp.adds]
+	tx.spWrites, tx.spSerial = sp.spWrites, sp.spSerial
+}
+
+func (tx *Tx) release(sp savepoint) {
+	// The alternative's writes now belong to the enclosing level.
+	tx.spWrites, tx.spSerial = sp.spWrites, sp.spSerial
+	for i := range tx.writes {
+		if tx.writes[i].sp > sp.spSerial {
+			tx.writes[i].sp = sp.spSerial
+		}
+	}
+}
+
+// Select returns a transaction body that runs the alternatives in order and
+// uses the first one that does not call Retry ("orElse"). Writes, AfterCommit
+// functions and Queue adds of an alternative that retried are discarded. If
+// every alternative retries, the whole transaction retries, and wakes up
+// when any Var read by any alternative changes.
+func Select(alts ...func(tx *Tx) error) func(tx *Tx) error {
+	return func(tx *Tx) error {
+		for _, alt := range alts {
+			sp := tx.savepoint()
+			err, didRetry := tx.runAlt(alt)
+			if !didRetry {
+				tx.release(sp)
+				return err
+			}
+			tx.rollbackTo(sp)
+		}
+		if tx.selectDepth == 0 {
+			tx.checkCanRetry()
+		}
+		panic(retrySignal)
+	}
+}
+
+func (tx *Tx) runAlt(alt func(*Tx) error) (err error, didRetry bool) {
+	tx.selectDepth++
+	defer func() {
+		tx.selectDepth--
+		if r := recover(); r != nil {
+			if r == retrySignal {
+				didRetry = true
+				return
+			}
+			panic(r)
+		}
+	}()
+	return alt(tx), false
+}

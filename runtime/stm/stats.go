@@ -1,0 +1,65 @@
+package stm
+
+import (
+	"sync/atomic"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// Stats are the runtime's own counters since the process started. They are
+// kept whether or not recording is on; a log of a whole run holds exactly
+// as many commit and abort events as these counters grew by while it was
+// recorded.
+type Stats struct {
+	Commits uint64 // attempts that committed
+	Aborts  uint64 // attempts rolled back, for any cause (the sum below)
+
+	AbortsConflict uint64 // re-run because of a conflict
+	AbortsRetry    uint64 // Retry: waited, then re-run
+	AbortsError    uint64 // body returned an error
+	AbortsPanic    uint64 // body panicked
+
+	ConflictsWriteWrite uint64
+	ConflictsWriteRead  uint64
+	ConflictsInevitable uint64 // waits for (or aborts because of) an inevitable transaction
+
+	Inevitable uint64 // transactions that became inevitable (by Inevitable or contention management)
+}
+
+// numShards spreads the counters over cache lines so that transactions on
+// different cores do not fight over one line.
+const numShards = 16
+
+type statShard struct {
+	commits    atomic.Uint64
+	aborts     [5]atomic.Uint64 // by logformat.AbortCause (Unknown..Panic)
+	conflicts  [4]atomic.Uint64 // by logformat.ConflictKind
+	inevitable atomic.Uint64
+	_          [128 - 11*8]byte
+}
+
+var statShards [numShards]statShard
+
+func (s *statShard) abort(c logformat.AbortCause) { s.aborts[c].Add(1) }
+
+func (s *statShard) conflict(k logformat.ConflictKind) { s.conflicts[k].Add(1) }
+
+// ReadStats returns the counters summed over all shards. Counters move
+// concurrently, so the sum is not a snapshot of one instant.
+func ReadStats() Stats {
+	var st Stats
+	for i := range statShards {
+		s := &statShards[i]
+		st.Commits += s.commits.Load()
+		st.AbortsConflict += s.aborts[logformat.AbortConflict].Load()
+		st.AbortsRetry += s.aborts[logformat.AbortRetry].Load()
+		st.AbortsError += s.aborts[logformat.AbortError].Load()
+		st.AbortsPanic += s.aborts[logformat.AbortPanic].Load()
+		st.ConflictsWriteWrite += s.conflicts[logformat.ConflictWriteWrite].Load()
+		st.ConflictsWriteRead += s.conflicts[logformat.ConflictWriteRead].Load()
+		st.ConflictsInevitable += s.conflicts[logformat.ConflictInevitable].Load()
+		st.Inevitable += s.inevitable.Load()
+	}
+	st.Aborts = st.AbortsConflict + st.AbortsRetry + st.AbortsError + st.AbortsPanic
+	return st
+}

@@ -1,0 +1,543 @@
+package stm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// clock is the global version clock of TL2. Commit versions are even; the
+// low bit is set while an inevitable transaction runs, so that a committing
+// transaction learns from the same atomic add that gives it its version
+// whether it must wait for the inevitable one (see inevitable.go).
+var clock atomic.Uint64
+
+func clockNow() uint64 { return clock.Load() &^ 1 }
+
+// linearMax is the write-set size up to which lookups scan the slice; beyond
+// it a map index is kept. Most transactions write a handful of Vars.
+const linearMax = 8
+
+type readEntry struct {
+	h     *varHeader
+	ver   uint64
+	pcOff int32 // where this Load happened, in tx.pcs (recording only)
+	pcN   int32
+}
+
+type writeEntry struct {
+	h      *varHeader
+	box    unsafe.Pointer // *box[T]; its boxHeader is filled in at commit
+	oldVer uint64         // version seen when locking at commit
+	sp     uint32         // savepoint serial the box belongs to (Select)
+	pcOff  int32          // where the last Store happened (recording only)
+	pcN    int32
+}
+
+type undoEntry struct {
+	idx   int32
+	box   unsafe.Pointer
+	sp    uint32
+	pcOff int32
+	pcN   int32
+}
+
+type pendingAdd struct {
+	q  *Queue
+	fn func(*Tx) error
+}
+
+// Tx is one transaction attempt's state. It is valid only inside the
+// function passed to Atomically (or Queue.Add); it is pooled and reused.
+type Tx struct {
+	id       uint64
+	lockWord uint64 // id<<1 | 1: what this Tx writes into a Var's lock
+
+	rv      uint64 // snapshot (read) version
+	reads   []readEntry
+	writes  []writeEntry
+	windex  map[*varHeader]int32
+	wfilter uint64 // bit id&63 set for each written Var: cheap negative lookups
+	order   []int32
+	undo    []undoEntry
+	after   []func()
+	adds    []pendingAdd
+
+	// Select savepoints: writes[:spWrites] belong to enclosing levels.
+	spWrites    int
+	spSerial    uint32
+	spNext      uint32
+	selectDepth int
+
+	active     bool // inside the body
+	doomed     bool // an abort was signalled; the body must not go on
+	inevitable bool // irrevocable: will commit
+	holdsToken bool // owns the inevitability token (may precede inevitable)
+	aborts     int  // conflict aborts of the current Atomically call
+
+	stats *statShard
+	wait  *waiter
+
+	// Recording (see record.go); thread is 0 when not recording.
+	thread uint32
+	rec    *threadRec
+	pcs    []uintptr
+	callN  int32 // pcs[:callN] is where Atomically was called (recording)
+	conf   conflictInfo
+}
+
+// txIDs numbers Tx objects; a locked Var's lock word names its owner by it.
+var txIDs atomic.Uint64
+
+var txPool = sync.Pool{New: newTx}
+
+func newTx() any {
+	tx := &Tx{}
+	tx.id = txIDs.Add(1)
+	tx.lockWord = tx.id<<1 | 1
+	tx.stats = &statShards[tx.id%numShards]
+	tx.wait = &waiter{ch: make(chan struct{}, 1)}
+	return tx
+}
+
+// abortSignal and retrySignal unwind a body; Atomically and Select recover them.
+type signal struct{ what string }
+
+var (
+	abortSignal = &signal{"stm: transaction attempt aborted (internal; do not recover)"}
+	retrySignal = &signal{"stm: Retry (internal; do not recover)"}
+)
+
+func (s *signal) Error() string { return s.what }
+
+func (tx *Tx) checkActive() {
+	if tx.doomed {
+		// The body recovered our abort signal and went on: keep unwinding.
+		panic(abortSignal)
+	}
+	if !tx.active {
+		panic("stm: Tx used outside its transaction (a *Tx must not escape the function given to Atomically)")
+	}
+}
+
+// findWrite returns the write-set index of h, or -1.
+func (tx *Tx) findWrite(h *varHeader) int {
+	if tx.windex != nil {
+		if i, ok := tx.windex[h]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range tx.writes {
+		if tx.writes[i].h == h {
+			return i
+		}
+	}
+	return -1
+}
+
+func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
+	tx.writes = append(tx.writes, writeEntry{h: h, box: b, sp: tx.spSerial})
+	i := len(tx.writes) - 1
+	tx.wfilter |= 1 << (h.id & 63)
+	if tx.windex != nil {
+		tx.windex[h] = int32(i)
+	} else if len(tx.writes) > linearMax {
+		tx.windex = make(map[*varHeader]int32, 2*linearMax)
+		for j := range tx.writes {
+			tx.windex[tx.writes[j].h] = int32(j)
+		}
+	}
+	if recording.Load() {
+		e := &tx.writes[i]
+		tx.captureSite(&e.pcOff, &e.pcN)
+	}
+}
+
+// readBox returns a committed box of h consistent with tx's snapshot, and
+// adds h to the read set. It aborts the attempt if no consistent box exists.
+func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
+	tx.checkActive()
+	spins := 0
+	for {
+		p := atomic.LoadPointer(&h.val)
+		b := (*boxHeader)(p)
+		l := h.lock.Load()
+		if l&1 != 0 {
+			tx.waitUnlocked(h, &spins)
+			continue
+		}
+		if l>>1 != b.version {
+			continue // a commit published between our two loads
+		}
+		if b.version > tx.rv {
+			// Written after our snapshot: try to move the snapshot forward
+			// (LSA); if something we read has changed since, we must abort.
+			if i := tx.extend(); i >= 0 {
+				tx.conflictOnRead(i)
+			}
+			continue
+		}
+		tx.reads = append(tx.reads, readEntry{h: h, ver: b.version})
+		if recording.Load() {
+			e := &tx.reads[len(tx.reads)-1]
+			tx.captureSite(&e.pcOff, &e.pcN)
+		}
+		return p
+	}
+}
+
+// waitUnlocked pauses while a committing transaction holds h's lock. Commits
+// are short and never wait on a reader, so this cannot deadlock.
+func (tx *Tx) waitUnlocked(h *varHeader, spins *int) {
+	*spins++
+	if *spins < 64 {
+		return
+	}
+	if *spins == 64 {
+		tx.waitStart(logformat.WaitCommitLock)
+		for h.lock.Load()&1 != 0 {
+			runtime.Gosched()
+		}
+		tx.waitDone(logformat.WaitCommitLock)
+		*spins = 0
+	}
+}
+
+// extend moves the snapshot to the current clock if every read is still
+// valid. It returns -1 on success, else the index of a stale read.
+func (tx *Tx) extend() int {
+	now := clockNow()
+	if i := tx.validate(false); i >= 0 {
+		return i
+	}
+	tx.rv = now
+	return -1
+}
+
+// validate checks that every read still holds the version read. While
+// holding commit locks (locked=true) a read locked by someone else counts as
+// stale (waiting could deadlock); otherwise we wait for the lock.
+func (tx *Tx) validate(locked bool) int {
+	for i := range tx.reads {
+		e := &tx.reads[i]
+		spins := 0
+		for {
+			l := e.h.lock.Load()
+			if l&1 == 0 {
+				if l>>1 != e.ver {
+					return i
+				}
+				break
+			}
+			if l == tx.lockWord {
+				if j := tx.findWrite(e.h); j < 0 || tx.writes[j].oldVer != e.ver {
+					return i
+				}
+				break
+			}
+			if locked {
+				return i
+			}
+			tx.waitUnlocked(e.h, &spins)
+		}
+	}
+	return -1
+}
+
+// conflictOnRead aborts because read i is stale: another transaction
+// committed that Var after we read it.
+func (tx *Tx) conflictOnRead(i int) {
+	tx.noteReadConflict(i)
+	tx.doomed = true
+	panic(abortSignal)
+}
+
+func (tx *Tx) noteReadConflict(i int) {
+	e := &tx.reads[i]
+	kind := logformat.ConflictWriteRead
+	if tx.wfilter&(1<<(e.h.id&63)) != 0 && tx.findWrite(e.h) >= 0 {
+		kind = logformat.ConflictWriteWrite
+	}
+	tx.stats.conflict(kind)
+	if tx.rec != nil {
+		b := e.h.loadBox()
+		tx.recConflict(kind, e.h.id, e.pcOff, e.pcN, b.writer, b.site)
+	}
+}
+
+// commit publishes the write set; false means a conflict aborted it.
+func (tx *Tx) commit() bool {
+	if len(tx.writes) == 0 {
+		// Read-only: every read was consistent at rv when made, so the
+		// transaction serializes at rv. Nothing to publish.
+		return true
+	}
+	tx.sortWrites()
+	for {
+		tx.lockWrites()
+		wv := clock.Add(2)
+		if wv&1 != 0 && !tx.holdsToken {
+			// An inevitable transaction runs: it must not see its reads
+			// overwritten, so we step back and wait for it.
+			tx.unlockWrites(len(tx.order))
+			tx.waitForInevitable()
+			continue
+		}
+		wv &^= 1
+		if !tx.inevitable && wv != tx.rv+2 {
+			if i := tx.validate(true); i >= 0 {
+				tx.noteReadConflict(i)
+				tx.unlockWrites(len(tx.order))
+				return false
+			}
+		}
+		tx.publish(wv)
+		return true
+	}
+}
+
+// sortWrites orders the write set by Var id into tx.order, so that all
+// committers lock in the same order and never deadlock.
+func (tx *Tx) sortWrites() {
+	tx.order = tx.order[:0]
+	for i := range tx.writes {
+		tx.order = append(tx.order, int32(i))
+	}
+	o := tx.order
+	for i := 1; i < len(o); i++ {
+		for j := i; j > 0 && tx.writes[o[j]].h.id < tx.writes[o[j-1]].h.id; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+}
+
+func (tx *Tx) lockWrites() {
+	for _, i := range tx.order {
+		e := &tx.writes[i]
+		spins := 0
+		for {
+			l := e.h.lock.Load()
+			if l&1 == 0 {
+				if e.h.lock.CompareAndSwap(l, tx.lockWord) {
+					e.oldVer = l >> 1
+					break
+				}
+				continue
+			}
+			tx.waitUnlocked(e.h, &spins)
+		}
+	}
+}
+
+func (tx *Tx) unlockWrites(n int) {
+	for _, i := range tx.order[:n] {
+		e := &tx.writes[i]
+		e.h.lock.Store(e.oldVer << 1)
+	}
+}
+
+func (tx *Tx) publish(wv uint64) {
+	rec := tx.rec != nil
+	for _, i := range tx.order {
+		e := &tx.writes[i]
+		bh := (*boxHeader)(e.box)
+		bh.version = wv
+		if rec {
+			bh.writer = tx.thread
+			bh.site = tx.internSite(e.pcOff, e.pcN)
+		}
+		atomic.StorePointer(&e.h.val, e.box)
+		e.h.lock.Store(wv << 1)
+	}
+	for _, i := range tx.order {
+		h := tx.writes[i].h
+		if q := h.waitq.Load(); q != nil && q.n.Load() > 0 {
+			q.wake()
+		}
+	}
+}
+
+// begin starts an attempt.
+func (tx *Tx) begin() {
+	tx.reads = tx.reads[:0]
+	tx.doomed = false
+	tx.active = true
+	tx.rv = clockNow()
+	tx.recEvent(logformat.KindTxStart)
+	if tx.holdsToken {
+		// Inevitable from the start: nobody commits while we hold the token.
+		tx.inevitable = true
+		tx.becameInevitable(0, tx.callN)
+	}
+}
+
+// discard drops everything the attempt buffered, keeping the read set (Retry
+// waits on it).
+func (tx *Tx) discard() {
+	for i := range tx.writes {
+		tx.writes[i] = writeEntry{}
+	}
+	tx.writes = tx.writes[:0]
+	if tx.windex != nil {
+		if len(tx.writes) > 64 || len(tx.windex) > 64 {
+			tx.windex = nil
+		} else {
+			clear(tx.windex)
+			tx.windex = nil
+		}
+	}
+	tx.wfilter = 0
+	for i := range tx.undo {
+		tx.undo[i] = undoEntry{}
+	}
+	tx.undo = tx.undo[:0]
+	for i := range tx.after {
+		tx.after[i] = nil
+	}
+	tx.after = tx.after[:0]
+	for i := range tx.adds {
+		tx.adds[i] = pendingAdd{}
+	}
+	tx.adds = tx.adds[:0]
+	tx.spWrites, tx.spSerial, tx.spNext, tx.selectDepth = 0, 0, 0, 0
+	tx.active = false
+	tx.pcs = tx.pcs[:tx.callN]
+}
+
+// end releases everything at the end of an Atomically call.
+func (tx *Tx) end() {
+	tx.discard()
+	for i := range tx.reads {
+		tx.reads[i] = readEntry{}
+	}
+	tx.reads = tx.reads[:0]
+	if tx.holdsToken {
+		releaseToken(tx)
+	}
+	tx.inevitable = false
+	tx.aborts = 0
+	tx.callN = 0
+	tx.pcs = tx.pcs[:0]
+	if cap(tx.reads) > 4096 {
+		tx.reads = nil
+	}
+	if cap(tx.writes) > 1024 {
+		tx.writes = nil
+		tx.order = nil
+	}
+}
+
+// AfterCommit arranges for f to run once, after the transaction commits, on
+// the goroutine that called Atomically. It does not run if the attempt
+// aborts, returns an error or panics.
+func (tx *Tx) AfterCommit(f func()) {
+	tx.checkActive()
+	tx.after = append(tx.after, f)
+}
+
+type outcome uint8
+
+const (
+	committed outcome = iota
+	failed            // body returned an error
+	aborted           // conflict: run again
+	retried           // Retry: wait, then run again
+)
+
+// Atomically runs fn as a transaction: all its Loads see one consistent
+// snapshot and all its Stores become visible together, or not at all. It
+// runs fn again (from the start) when it conflicts with another
+// transaction, so fn must have no effects besides Loads and Stores, unless
+// it calls Inevitable first. If fn returns an error, its writes are
+// discarded and the error is returned unchanged; fn is not run again. If fn
+// panics, its writes are discarded and the panic propagates.
+func Atomically(fn func(tx *Tx) error) error {
+	tx := txPool.Get().(*Tx)
+	err := tx.run(fn, nil)
+	txPool.Put(tx)
+	return err
+}
+
+// run is Atomically on a given Tx; th is the recording thread to use (Queue
+// workers have their own), nil to look it up.
+func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
+	if recording.Load() {
+		tx.recBegin(th)
+	}
+	for {
+		tx.begin()
+		res, err := tx.attempt(fn)
+		switch res {
+		case committed:
+			tx.stats.commits.Add(1)
+			tx.recEvent(logformat.KindTxCommit)
+			after, adds := tx.after, tx.adds
+			tx.after, tx.adds = nil, nil
+			tx.end()
+			tx.recEnd()
+			for _, a := range adds {
+				a.q.Add(a.fn)
+			}
+			for _, f := range after {
+				f()
+			}
+			clear(after)
+			clear(adds)
+			tx.after, tx.adds = after[:0], adds[:0]
+			return nil
+		case failed:
+			tx.stats.abort(logformat.AbortError)
+			tx.recAbort(logformat.AbortError)
+			tx.end()
+			tx.recEnd()
+			return err
+		case aborted:
+			tx.stats.abort(logformat.AbortConflict)
+			tx.recAbort(logformat.AbortConflict)
+			tx.discard()
+			tx.aborts++
+			tx.contention()
+		case retried:
+			tx.stats.abort(logformat.AbortRetry)
+			tx.recAbort(logformat.AbortRetry)
+			tx.discard()
+			tx.waitRetry()
+		}
+	}
+}
+
+// attempt runs the body once and commits it.
+func (tx *Tx) attempt(fn func(*Tx) error) (res outcome, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			switch r {
+			case abortSignal:
+				res = aborted
+			case retrySignal:
+				res = retried
+			default:
+				tx.stats.abort(logformat.AbortPanic)
+				tx.recAbort(logformat.AbortPanic)
+				tx.end()
+				tx.recEnd()
+				panic(r)
+			}
+		}
+	}()
+	err = fn(tx)
+	if tx.doomed {
+		return aborted, nil
+	}
+	if err != nil {
+		return failed, err
+	}
+	tx.active = false
+	if !tx.commit() {
+		return aborted, nil
+	}
+	return committed, nil
+}

@@ -1,0 +1,108 @@
+package stm
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// varIDs hands out Var ids. 0 is never used so that logs can say "unknown".
+var varIDs atomic.Uint64
+
+// boxHeader is the untyped head of every committed value. A box is immutable
+// once published, so readers can use it without locks; the header tells a
+// reader which commit produced the value (version) and who wrote it, which
+// is how a conflict can name the other side without any extra bookkeeping.
+type boxHeader struct {
+	version uint64 // commit version (even; see clock)
+	writer  uint32 // thread that committed it (0 when not recording)
+	site    uint32 // interned stack of the Store that produced it (0 when not recording)
+}
+
+// box is a committed (or, inside a write set, a pending) value. boxHeader must
+// stay the first field: the write set handles boxes through *boxHeader.
+type box[T any] struct {
+	boxHeader
+	v T
+}
+
+// varHeader is the type-independent part of a Var: everything the commit
+// protocol needs, so the write set can hold plain pointers to it.
+type varHeader struct {
+	// lock is the versioned lock of TL2: unlocked it holds version<<1, locked
+	// by a committing transaction it holds owner<<1|1 (owner = Tx id).
+	lock atomic.Uint64
+	// val points to the current *box[T] (atomically loaded and stored).
+	val   unsafe.Pointer
+	id    uint64
+	waitq atomic.Pointer[waitQueue] // Retry waiters, created on first use
+}
+
+func (h *varHeader) loadBox() *boxHeader { return (*boxHeader)(atomic.LoadPointer(&h.val)) }
+
+// Var is a transactional variable holding a T. Values are treated as
+// immutable once stored: a Store of a pointer, slice or map publishes that
+// reference; mutating what it points to outside a Store is not transactional.
+type Var[T any] struct {
+	h varHeader
+}
+
+// NewVar returns a Var holding v.
+func NewVar[T any](v T) *Var[T] {
+	x := &Var[T]{}
+	x.h.id = varIDs.Add(1)
+	x.h.val = unsafe.Pointer(&box[T]{v: v})
+	return x
+}
+
+// ID returns the Var's id, unique in the process, as it appears in logs.
+func (v *Var[T]) ID() uint64 { return v.h.id }
+
+// Peek returns the latest committed value, outside any transaction. Two Peeks
+// of two Vars are not a consistent snapshot; use Atomically for that.
+func (v *Var[T]) Peek() T {
+	return (*box[T])(atomic.LoadPointer(&v.h.val)).v
+}
+
+// Load reads v inside tx. It returns tx's own pending write if there is one,
+// otherwise a committed value consistent with everything tx read so far. If
+// no such value exists any more, the attempt is aborted on the spot (the body
+// does not see the value) and re-run.
+func (v *Var[T]) Load(tx *Tx) T {
+	h := &v.h
+	if tx.wfilter&(1<<(h.id&63)) != 0 {
+		if i := tx.findWrite(h); i >= 0 {
+			return (*box[T])(tx.writes[i].box).v
+		}
+	}
+	b := (*box[T])(tx.readBox(h))
+	return b.v
+}
+
+// Store writes x to v inside tx. The write is buffered until commit, and
+// discarded if the attempt aborts, returns an error or panics. The first
+// Store of a Var in a transaction allocates the box that commit publishes;
+// later Stores of the same Var reuse it.
+func (v *Var[T]) Store(tx *Tx, x T) {
+	h := &v.h
+	tx.checkActive()
+	if tx.wfilter&(1<<(h.id&63)) != 0 {
+		if i := tx.findWrite(h); i >= 0 {
+			e := &tx.writes[i]
+			if i < tx.spWrites && e.sp != tx.spSerial {
+				// Written before the innermost Select alternative began:
+				// keep the old box for a rollback, write into a new one.
+				tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
+				e.box = unsafe.Pointer(&box[T]{v: x})
+				e.sp = tx.spSerial
+			} else {
+				(*box[T])(e.box).v = x
+			}
+			if recording.Load() {
+				tx.captureSite(&e.pcOff, &e.pcN)
+			}
+			return
+		}
+	}
+	b := &box[T]{v: x}
+	tx.addWrite(h, unsafe.Pointer(b))
+}
