@@ -28,10 +28,10 @@ func Main(name string, defSize int, run func(context.Context, workload.Config) (
 	defer stop()
 	res, err := run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintln(os.Stderr, err) // errors name the workload already
 		os.Exit(1)
 	}
-	fmt.Println(Format(res))
+	fmt.Println(name+":", Format(res))
 }
 
 // Format renders a result on one line.

@@ -1,0 +1,126 @@
+// Package primes is the seed's first Tornado-on-PyPy-STM benchmark in Go: an
+// HTTP server on the loopback interface that answers GET /primes/N with the
+// JSON list of the primes up to N, computed by naive trial division (the
+// seed's is_prime), whose handlers run as transactions.
+//
+// The server is shaped like the seed's modified Tornado IO loop: HTTP
+// goroutines hand requests to one dispatcher, which turns each batch of
+// pending requests into queued transactions (stm.Queue.Add) and runs them on
+// N workers (stm.Queue.Run), the way Tornado's loop called transaction.add
+// and transaction.run. Each request is two transactions, as in Tornado: an
+// "accept" one that builds the request (Tornado's HTTPRequest.__init__, which
+// took a timestamp) and queues a "handle" one that computes the answer,
+// fills the response cache and computes the ETag (Tornado's compute_etag).
+// Both update shared request statistics.
+//
+// The naive version (Options.Fixed false) keeps the seed's mistakes, and the
+// log of a run shows them, as print_stm_log.py did for the seed:
+//   - time.Now() inside a transaction: reading the clock cannot be undone,
+//     so (like time.time() on PyPy-STM) it makes the transaction inevitable,
+//     and only one transaction can be inevitable at a time;
+//   - the ETag hash inside the transaction: the same, for the same reason
+//     PyPy treated hashlib as an external call;
+//   - one shared statistics Var, read at the start of every handler to number
+//     the request and written at its end: the write-read conflict the seed
+//     found in transaction.py's counter.
+//
+// The fixed version takes the time in the HTTP goroutine before the
+// transaction, computes the ETag after commit, and shards the statistics by
+// request number. The baseline (Options.Baseline) is the same server written
+// the ordinary way: net/http handlers guarded by one sync.Mutex.
+package primes
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/stmlog/stmlog/runtime/stm"
+)
+
+// IsPrime is the seed's is_prime: trial division by every number below n.
+// It is deliberately slow: the benchmark needs CPU-bound handlers.
+func IsPrime(n int) bool {
+	if n < 2 {
+		return false
+	}
+	for i := 2; i < n; i++ {
+		if n%i == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// UpTo returns the primes p with 2 <= p <= n, in order.
+func UpTo(n int) []int {
+	var out []int
+	for i := 2; i <= n; i++ {
+		if IsPrime(i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Sieve returns the primes up to n by the sieve of Eratosthenes; tests and
+// the load generator check the server's answers against it.
+func Sieve(n int) []int {
+	if n < 2 {
+		return nil
+	}
+	composite := make([]bool, n+1)
+	var out []int
+	for i := 2; i <= n; i++ {
+		if composite[i] {
+			continue
+		}
+		out = append(out, i)
+		for j := i * i; j <= n; j += i {
+			composite[j] = true
+		}
+	}
+	return out
+}
+
+// Answer is the JSON body of a response.
+type Answer struct {
+	N      int   `json:"n"`
+	Primes []int `json:"primes"`
+}
+
+// Render returns the response body for n and the given primes.
+func Render(n int, primes []int) []byte {
+	if primes == nil {
+		primes = []int{}
+	}
+	b, err := json.Marshal(Answer{N: n, Primes: primes})
+	if err != nil {
+		panic(err) // an Answer always marshals
+	}
+	return b
+}
+
+// ETag is the entity tag of a body: its SHA-1, quoted.
+func ETag(body []byte) string {
+	sum := sha1.Sum(body)
+	return `"` + hex.EncodeToString(sum[:]) + `"`
+}
+
+// now is time.Now for code running inside a transaction. Reading the clock
+// is I/O that cannot be undone or repeated, so, as PyPy-STM does for
+// time.time(), it makes the transaction inevitable first. Callers pay for it
+// at their line: the log names this function and, one frame up, them.
+func now(tx *stm.Tx) time.Time {
+	tx.Inevitable()
+	return time.Now()
+}
+
+// etagInTx is ETag for code inside a transaction, treated as PyPy-STM
+// treated the hashlib call of Tornado's compute_etag: as an external call
+// that makes the transaction inevitable.
+func etagInTx(tx *stm.Tx, body []byte) string {
+	tx.Inevitable()
+	return ETag(body)
+}
