@@ -128,7 +128,7 @@ func appendUvarint(b []byte, v uint64) []byte {
 // it, or i = -1 if p ends first or the varint is longer than 10 bytes or
 // overflows 64 bits. The one-byte case is inlined into the decode loops.
 func uvarint(p []byte, i int) (uint64, int) {
-	if i < len(p) && p[i] < 0x80 {
+	if uint(i) < uint(len(p)) && p[i] < 0x80 {
 		return uint64(p[i]), i + 1
 	}
 	return uvarintSlow(p, i)

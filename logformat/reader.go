@@ -75,7 +75,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 		}
 		n, _ := rd.br.Discard(len(hdr))
 		rd.off = int64(n)
-		rd.truncated(0)
+		rd.truncated(int64(n))
 		return rd, nil
 	}
 	if !IsNative(hdr) {
@@ -372,6 +372,15 @@ func (r *Reader) readStrings(p []byte) (int, string) {
 	return 0, ""
 }
 
+// str resolves a string id. Under salvage, ids beyond the table (their chunk
+// was skipped) resolve to lostString.
+func (r *Reader) str(id uint64) (string, bool) {
+	if id < uint64(len(r.strs)) {
+		return r.strs[id], true
+	}
+	return lostString, r.salvage
+}
+
 // checkFirst checks the first id of a table chunk against the next id
 // expected. Under salvage a gap is allowed if skipped chunks could hold it
 // (each entry takes at least one byte).
@@ -403,7 +412,6 @@ func (r *Reader) readStacks(p []byte) (int, string) {
 		r.stacks = r.stacks[:old]
 		return at, fmt.Sprintf(format, args...)
 	}
-	nstr := uint64(len(r.strs))
 	for k := uint64(0); k < n; k++ {
 		id := first + k
 		at := i
@@ -413,13 +421,14 @@ func (r *Reader) readStacks(p []byte) (int, string) {
 		if i < 0 {
 			return fail(at, "stack %d: bad header", id)
 		}
-		if label >= nstr {
+		lab, ok := r.str(label)
+		if !ok {
 			return fail(at, "stack %d: undefined string id %d", id, label)
 		}
 		if nf > MaxFrames || nf > uint64(len(p)-i)/3 {
 			return fail(at, "stack %d: bad frame count %d", id, nf)
 		}
-		s := &Stack{Label: r.strs[label]}
+		s := &Stack{Label: lab}
 		if nf > 0 {
 			s.Frames = make([]Frame, nf)
 		}
@@ -429,15 +438,18 @@ func (r *Reader) readStacks(p []byte) (int, string) {
 			fn, i = uvarint(p, i)
 			file, i = uvarint(p, i)
 			line, i = uvarint(p, i)
-			switch {
-			case i < 0:
+			if i < 0 {
 				return fail(at, "stack %d frame %d: bad encoding", id, f)
-			case fn >= nstr || file >= nstr:
+			}
+			fs, ok1 := r.str(fn)
+			ff, ok2 := r.str(file)
+			switch {
+			case !ok1 || !ok2:
 				return fail(at, "stack %d frame %d: undefined string id", id, f)
 			case line >= 1<<31:
 				return fail(at, "stack %d frame %d: bad line %d", id, f, line)
 			}
-			s.Frames[f] = Frame{Func: r.strs[fn], File: r.strs[file], Line: int(line)}
+			s.Frames[f] = Frame{Func: fs, File: ff, Line: int(line)}
 		}
 		r.stacks = append(r.stacks, s)
 	}
@@ -458,14 +470,14 @@ func (r *Reader) readVarNames(p []byte) (int, string) {
 		if i < 0 {
 			return at, fmt.Sprintf("var name %d: bad encoding", k)
 		}
-		if s >= uint64(len(r.strs)) {
+		if _, ok := r.str(s); !ok {
 			return at, fmt.Sprintf("var %d: undefined string id %d", v, s)
 		}
 		pairs = append(pairs, v, s)
 	}
 	r.pairs = pairs
 	for k := 0; k < len(pairs); k += 2 {
-		r.vars[pairs[k]] = r.strs[pairs[k+1]]
+		r.vars[pairs[k]], _ = r.str(pairs[k+1])
 	}
 	return 0, ""
 }
