@@ -256,7 +256,7 @@ func header() []byte {
 // CorruptError at the offending byte, or skipped under salvage.
 func TestSemanticErrors(t *testing.T) {
 	strs := rawChunk(chunkStrings, append(uv(1, 2, 1), 'f', 1, 'a')) // ids 1="f", 2="a"
-	stack := rawChunk(chunkStacks, uv(1, 1, 0, 1, 1, 2, 7))     // id 1: f at a:7
+	stack := rawChunk(chunkStacks, uv(1, 1, 0, 1, 1, 2, 7))          // id 1: f at a:7
 	good := rawChunk(chunkEvents, uv(1, 0, 1, 0, uint64(KindTxStart)))
 	ev := func(thread, zbase, n uint64, rest ...uint64) []byte {
 		return rawChunk(chunkEvents, append(uv(thread, zbase, n), uv(rest...)...))
