@@ -1,0 +1,334 @@
+package report
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stmlog/stmlog/logformat/pypy"
+)
+
+var updatePyPy = flag.Bool("update-pypy", false, "rewrite the golden reports of testdata/logs/pypy")
+
+var pypyDir = filepath.Join("..", "testdata", "logs", "pypy")
+
+// onlyReader hides Seek, to exercise the non-seekable (pipe) path.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+// TestPyPyConformance checks the output of print_stm_log.py for the
+// samples, byte for byte, through a file (seekable), a pipe-like reader,
+// and a file with a tiny timestamp budget (second pass).
+func TestPyPyConformance(t *testing.T) {
+	dir := filepath.Join(pypyDir, "conformance")
+	tests := []struct {
+		log, stdout, stderr string
+		top                 int
+		stderrExtra         string // what stmlog adds after the original's stderr file
+	}{
+		{"sample3.c8.log", "sample3.c8.top5.expected", "sample3.c8.stderr.expected", 0, ""},
+		{"sample3.c8.log", "sample3.c8.top15.expected", "sample3.c8.stderr.expected", 15, ""},
+		{"cut.c8.log", "cut.c8.top5.expected", "", 5,
+			strings.Repeat("note: double STM_CONTENTION_WRITE_READ\n", 4) + "\n" +
+				"note: cut.c8.log: the log ends in the middle of a record: the last 9 bytes (from byte offset 44204) were ignored, as print_stm_log.py does\n"},
+	}
+	modes := []struct {
+		name   string
+		budget int
+		open   func(f *os.File) io.Reader
+	}{
+		{"file", pypyTimestampBudget, func(f *os.File) io.Reader { return f }},
+		{"pipe", pypyTimestampBudget, func(f *os.File) io.Reader { return onlyReader{f} }},
+		{"two-pass", 16, func(f *os.File) io.Reader { return f }},
+	}
+	for _, tt := range tests {
+		for _, m := range modes {
+			t.Run(tt.stdout+"/"+m.name, func(t *testing.T) {
+				f, err := os.Open(filepath.Join(dir, tt.log))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				var stdout, stderr bytes.Buffer
+				err = writePyPy(&stdout, &stderr, m.open(f), PyPyOptions{Top: tt.top, Name: tt.log, SourceRoot: dir}, m.budget)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := readFile(t, filepath.Join(dir, tt.stdout))
+				if stdout.String() != want {
+					t.Errorf("stdout differs:\n%s", lineDiff(stdout.String(), want))
+				}
+				wantErr := tt.stderrExtra // the whole stderr when no expected file
+				if tt.stderr != "" {
+					wantErr = readFile(t, filepath.Join(dir, tt.stderr)) + tt.stderrExtra
+				}
+				if stderr.String() != wantErr {
+					t.Errorf("stderr:\n%q\nwant:\n%q", stderr.String(), wantErr)
+				}
+			})
+		}
+	}
+}
+
+// TestPyPyWorkingDirectory: with no SourceRoot, relative markers resolve
+// against the working directory, like linecache.
+func TestPyPyWorkingDirectory(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join(pypyDir, "conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := readFile(t, filepath.Join(dir, "sample3.c8.log"))
+	t.Chdir(dir)
+	var stdout bytes.Buffer
+	if err := WritePyPy(&stdout, io.Discard, strings.NewReader(data), PyPyOptions{Top: 15}); err != nil {
+		t.Fatal(err)
+	}
+	if want := readFile(t, "sample3.c8.top15.expected"); stdout.String() != want {
+		t.Errorf("stdout differs:\n%s", lineDiff(stdout.String(), want))
+	}
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var b strings.Builder
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  got:  " + gl + "\n  want: " + wl + "\n")
+		}
+	}
+	return b.String()
+}
+
+
+// pypyRec builds c8 (era e) records for the edge-case tests.
+type pypyRec struct {
+	sec, nsec uint32
+	thread    uint32
+	event     uint8
+	marker    string
+}
+
+func pypyLog(recs ...pypyRec) []byte {
+	b := []byte(pypy.MagicC8)
+	for _, r := range recs {
+		b = binary.LittleEndian.AppendUint32(b, r.sec)
+		b = binary.LittleEndian.AppendUint32(b, r.nsec)
+		b = binary.LittleEndian.AppendUint32(b, r.thread)
+		b = append(b, r.event, byte(len(r.marker)))
+		b = append(b, r.marker...)
+	}
+	return b
+}
+
+// TestPyPyEdgeCases covers the inputs where the original crashes or
+// refuses, checking the exact output stmlog prints instead.
+func TestPyPyEdgeCases(t *testing.T) {
+	const m = `File "nowhere.py", line 1, in f (#1)`
+	tests := []struct {
+		name    string
+		data    []byte
+		top     int
+		want    string // stdout, or substring of the error
+		wantErr bool
+	}{
+		{"conflict at the last timestamp goes in the last cell", pypyLog(
+			pypyRec{1, 0, 1, pypy.EvStart, ""},
+			pypyRec{2, 0, 1, pypy.EvWriteRead, m},
+			pypyRec{2, 0, 1, pypy.EvAbort, ""}), 0,
+			"\nTotal real time:         1.000s\n" +
+				"CPU time in STM mode:    0.000s (0.0%) committed\n" +
+				"                         1.000s (100%) aborted\n" +
+				"                         0.000s (0.0%) paused\n" +
+				"                         1.000s (100%) TOTAL\n" +
+				"           including     0.000s (0.0%) minor GC collections\n" +
+				"                 and     0.000s (0.0%) major GC collections\n" +
+				"Total number of transactions:      1 committed: 0.0% aborted: 100%\n" +
+				"     transactions per second:      1\n\n" +
+				"1.000s lost in aborts, 0.000s paused (1x STM_CONTENTION_WRITE_READ)\n" +
+				"  " + m + "\n" +
+				"time line: |                                                           X|\n\n", false},
+		{"zero real time and no transaction", pypyLog(pypyRec{5, 0, 1, pypy.EvGCMinorStart, ""}), 0,
+			"\nTotal real time:         0.000s\n" +
+				"CPU time in STM mode:    0.000s (nan%) committed\n" +
+				"                         0.000s (nan%) aborted\n" +
+				"                         0.000s (nan%) paused\n" +
+				"                         0.000s (nan%) TOTAL\n" +
+				"           including     0.000s (nan%) minor GC collections\n" +
+				"                 and     0.000s (nan%) major GC collections\n" +
+				"Total number of transactions:      0 committed: nan% aborted: nan%\n" +
+				"     transactions per second:    nan\n\n", false},
+		{"detach without reattach, then a new transaction; reattach wait keyed by REATTACH", pypyLog(
+			pypyRec{1, 0, 1, pypy.EvStart, ""},
+			pypyRec{1, 500000000, 1, pypy.EvDetach, ""},
+			pypyRec{2, 0, 1, pypy.EvStart, ""},
+			pypyRec{2, 0, 1, pypy.EvReattach, ""},
+			pypyRec{2, 0, 1, pypy.EvWaitOtherInev, ""},
+			pypyRec{3, 0, 1, pypy.EvWaitDone, ""},
+			pypyRec{4, 0, 1, pypy.EvCommit, ""}), 1,
+			"\nTotal real time:         3.000s\n" +
+				"CPU time in STM mode:    1.000s ( 33%) committed\n" +
+				"                         0.000s (0.0%) aborted\n" +
+				"                         1.000s ( 33%) paused\n" +
+				"                         2.000s ( 66%) TOTAL\n" +
+				"           including     0.000s (0.0%) minor GC collections\n" +
+				"                 and     0.000s (0.0%) major GC collections\n" +
+				"Total number of transactions:      1 committed: 100% aborted: 0.0%\n" +
+				"     transactions per second:      0\n\n" +
+				"0.000s lost in aborts, 1.000s paused (1x STM_TRANSACTION_REATTACH)\n" +
+				"  \n" +
+				"time line: |                    X                                       |\n\n", false},
+		{"free segment wait leaves the thread stopped", pypyLog(
+			pypyRec{1, 0, 1, pypy.EvWaitFreeSegment, ""},
+			pypyRec{2, 0, 1, pypy.EvWaitDone, ""},
+			pypyRec{2, 0, 1, pypy.EvStart, ""},
+			pypyRec{3, 0, 1, pypy.EvCommit, ""}), 0,
+			"\nTotal real time:         2.000s\n" +
+				"CPU time in STM mode:    1.000s ( 50%) committed\n" +
+				"                         0.000s (0.0%) aborted\n" +
+				"                         0.000s (0.0%) paused\n" +
+				"                         1.000s ( 50%) TOTAL\n" +
+				"           including     0.000s (0.0%) minor GC collections\n" +
+				"                 and     0.000s (0.0%) major GC collections\n" +
+				"Total number of transactions:      1 committed: 100% aborted: 0.0%\n" +
+				"     transactions per second:      1\n\n", false},
+		{"decreasing timestamps", pypyLog(pypyRec{2, 0, 1, pypy.EvStart, ""}, pypyRec{1, 0, 1, pypy.EvCommit, ""}), 0,
+			"x.log: byte offset 30: decreasing timestamps: 2.000000000 -> 1.000000000", true},
+		{"header only", []byte(pypy.MagicC8), 0, "x.log: PyPy-STM log holds no record", true},
+		{"not a log", []byte("hello, world, this is text"), 0, "x.log: not a PyPy-STM log", true},
+		{"event out of range", pypyLog(pypyRec{1, 0, 1, 16, ""}), 0,
+			"x.log: byte offset 16: event 16 out of range for c8 numbering e (16 events)", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := WritePyPy(&stdout, &stderr, bytes.NewReader(tt.data), PyPyOptions{Top: tt.top, Name: "x.log"})
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.want) || stdout.Len() != 0 {
+					t.Fatalf("err = %v, stdout %q; want error %q", err, stdout.String(), tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stdout.String() != tt.want {
+				t.Errorf("stdout:\n%s", lineDiff(stdout.String(), tt.want))
+			}
+			if stderr.String() != "\n" {
+				t.Errorf("stderr %q", stderr.String())
+			}
+		})
+	}
+}
+
+func TestPyPyPercentAndFloat(t *testing.T) {
+	tests := []struct {
+		f, total float64
+		want     string
+	}{
+		{5.3, 100, "5.3%"}, {12, 100, "12%"}, {380, 100, "380%"}, {0.05, 100, "0.1%"}, {0.25, 1000, "0.0%"},
+		{99.95, 100, "100%"}, {9.96, 100, "10%"}, {1, 0, "inf%"}, {0, 0, "nan%"}, {-5, 100, "-5%"},
+	}
+	for _, tt := range tests {
+		if got := pyPercent(tt.f, tt.total); got != tt.want {
+			t.Errorf("pyPercent(%v, %v) = %q, want %q", tt.f, tt.total, got, tt.want)
+		}
+	}
+	// '%.3f' rounds the exact binary value half to even: 0.0005 is just
+	// above a half, 2.5 and 0.125 are exact ties.
+	for x, want := range map[float64]string{0.0005: "0.001", 0.125: "0.125", 2.0625: "2.062", 2.0675: "2.067"} {
+		if got := pyFloat(x, 3); got != want {
+			t.Errorf("pyFloat(%v, 3) = %q, want %q", x, got, want)
+		}
+	}
+	if got := pyFloatW(2.5, 0, 6); got != "     2" {
+		t.Errorf("%%6.f of 2.5 = %q", got)
+	}
+}
+
+func TestPyPyCells(t *testing.T) {
+	c := pypyCells{start: 10, span: 2, n: 60}
+	for ts, want := range map[float64]int{10: 0, 12: 59, 11: 30, 9.99: 0, 9.9: 58, 100: 59} {
+		if got := c.index(ts); got != want {
+			t.Errorf("index(%v) = %d, want %d", ts, got, want)
+		}
+	}
+	if got := (&pypyCells{start: 1, span: 0, n: 60}).index(1); got != 0 {
+		t.Errorf("zero span: %d", got)
+	}
+}
+
+func TestPyPyTimestampsRoundTrip(t *testing.T) {
+	var c pypyConflict
+	var off pypyCells
+	in := [][2]uint32{{5, 999999999}, {5, 0}, {4294967295, 4294967295}, {0, 0}, {7, 12}}
+	for _, p := range in {
+		c.addTime(p[0], p[1], &off)
+	}
+	var out [][2]uint32
+	c.timestamps(func(s, n uint32) { out = append(out, [2]uint32{s, n}) })
+	if len(out) != len(in) {
+		t.Fatalf("got %v", out)
+	}
+	for i := range in {
+		if in[i] != out[i] {
+			t.Errorf("timestamp %d: %v, want %v", i, out[i], in[i])
+		}
+	}
+}
+
+// TestPyPyNeverPanics: truncation at every byte and bit flips of a sample
+// give either a report or an error, never a panic.
+func TestPyPyNeverPanics(t *testing.T) {
+	data := []byte(readFile(t, filepath.Join(pypyDir, "conformance", "cut.c8.log")))[:1500]
+	for n := 0; n <= len(data); n += 1 {
+		var out bytes.Buffer
+		err := WritePyPy(&out, io.Discard, bytes.NewReader(data[:n]), PyPyOptions{})
+		if (err == nil) != (n >= pypy.HeaderSize+14) {
+			t.Fatalf("cut at %d: err %v", n, err)
+		}
+	}
+	for i := pypy.HeaderSize; i < len(data); i += 3 {
+		d := bytes.Clone(data)
+		d[i] ^= 1 << (i % 8)
+		var out bytes.Buffer
+		err := WritePyPy(&out, io.Discard, bytes.NewReader(d), PyPyOptions{Era: 'a' + byte(i%5)})
+		var ce *pypy.CorruptError
+		if err != nil && !errors.As(err, &ce) && !strings.Contains(err.Error(), "decreasing") {
+			t.Fatalf("flip at %d: %v", i, err)
+		}
+	}
+}
+
+func FuzzPyPyReport(f *testing.F) {
+	f.Add(pypyLog(pypyRec{1, 0, 1, pypy.EvStart, ""}, pypyRec{2, 0, 1, pypy.EvWriteRead, "File \"a\", line 1"}), byte(0))
+	f.Add([]byte(pypy.MagicC7+"\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x01\x00x"), byte(4))
+	f.Fuzz(func(t *testing.T, data []byte, era byte) {
+		var out bytes.Buffer
+		_ = writePyPy(&out, io.Discard, bytes.NewReader(data), PyPyOptions{Era: 'a' + era%5, Top: int(era % 7)}, 64)
+	})
+}
