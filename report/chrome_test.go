@@ -49,9 +49,9 @@ var tlStacks = map[logformat.StackID]*logformat.Stack{
 	3: {Label: `File "x.py", line 3, in f (#7) "quoted"` + "\u2028"},
 }
 
-// traceEvent is one parsed Chrome trace event; pointer fields tell "missing"
+// tlTraceEvent is one parsed Chrome trace event; pointer fields tell "missing"
 // from zero.
-type traceEvent struct {
+type tlTraceEvent struct {
 	Ph    string          `json:"ph"`
 	Name  string          `json:"name"`
 	Cat   string          `json:"cat"`
@@ -66,27 +66,27 @@ type traceEvent struct {
 	Args  json.RawMessage `json:"args"`
 }
 
-type traceFile struct {
+type tlTraceFile struct {
 	DisplayTimeUnit string          `json:"displayTimeUnit"`
-	TraceEvents     []traceEvent    `json:"traceEvents"`
+	TraceEvents     []tlTraceEvent  `json:"traceEvents"`
 	OtherData       json.RawMessage `json:"otherData"`
 }
 
-// checkTrace parses a trace and checks what every viewer relies on: each
+// tlCheckTrace parses a trace and checks what every viewer relies on: each
 // event has ph/pid/tid, slices have ts and a non-negative dur, slices on a
 // thread nest (no partial overlap), every thread with events is named, and
 // every flow start has exactly one finish. It returns the parsed trace.
-func checkTrace(t *testing.T, data []byte) traceFile {
+func tlCheckTrace(t *testing.T, data []byte) tlTraceFile {
 	t.Helper()
-	tf, err := validateTrace(data)
+	tf, err := tlValidateTrace(data)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, head(data))
+		t.Fatalf("%v\n%s", err, tlHead(data))
 	}
 	return tf
 }
 
-func validateTrace(data []byte) (traceFile, error) {
-	var tf traceFile
+func tlValidateTrace(data []byte) (tlTraceFile, error) {
+	var tf tlTraceFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&tf); err != nil {
@@ -183,24 +183,24 @@ func TestValidateTraceRejects(t *testing.T) {
 		{"lone flow", `{"ph":"s","pid":1,"tid":1,"ts":0,"id":4}`, "want one s and one f"},
 		{"unknown field", `{"ph":"X","pid":1,"tid":1,"ts":0,"dur":1,"bogus":1}`, "unknown field"},
 	} {
-		if _, err := validateTrace([]byte(pre + tc.events + post)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := tlValidateTrace([]byte(pre + tc.events + post)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
 	}
 	ok := `{"ph":"X","pid":1,"tid":1,"ts":0,"dur":10},{"ph":"X","pid":1,"tid":1,"ts":0,"dur":10},{"ph":"X","pid":1,"tid":1,"ts":10,"dur":0},{"ph":"X","pid":1,"tid":1,"ts":2,"dur":3}`
-	if _, err := validateTrace([]byte(pre + ok + post)); err != nil {
+	if _, err := tlValidateTrace([]byte(pre + ok + post)); err != nil {
 		t.Errorf("proper nesting rejected: %v", err)
 	}
 }
 
-func head(b []byte) string {
+func tlHead(b []byte) string {
 	if len(b) > 2000 {
 		return string(b[:2000]) + "..."
 	}
 	return string(b)
 }
 
-func count(tf traceFile, ph, name string) int {
+func tlCount(tf tlTraceFile, ph, name string) int {
 	n := 0
 	for _, e := range tf.TraceEvents {
 		if e.Ph == ph && (name == "" || e.Name == name) {
@@ -210,7 +210,7 @@ func count(tf traceFile, ph, name string) int {
 	return n
 }
 
-func findEvent(t *testing.T, tf traceFile, ph, name string, tid int) traceEvent {
+func tlFind(t *testing.T, tf tlTraceFile, ph, name string, tid int) tlTraceEvent {
 	t.Helper()
 	for _, e := range tf.TraceEvents {
 		if e.Ph == ph && e.Name == name && *e.Tid == tid {
@@ -218,42 +218,42 @@ func findEvent(t *testing.T, tf traceFile, ph, name string, tid int) traceEvent 
 		}
 	}
 	t.Fatalf("no %s event %q on thread %d", ph, name, tid)
-	return traceEvent{}
+	return tlTraceEvent{}
 }
 
-func timeline(t *testing.T, src logformat.Source, opt ChromeOptions) (traceFile, ChromeStats) {
+func tlTrace(t *testing.T, src logformat.Source, opt ChromeOptions) (tlTraceFile, ChromeStats) {
 	t.Helper()
 	var buf bytes.Buffer
 	st, err := WriteChromeTrace(&buf, src, opt)
 	if err != nil {
 		t.Fatalf("WriteChromeTrace: %v", err)
 	}
-	return checkTrace(t, buf.Bytes()), st
+	return tlCheckTrace(t, buf.Bytes()), st
 }
 
-// ev builds events tersely: ev(time, thread, kind).
-func ev(ns int64, thread uint32, k logformat.Kind) logformat.Event {
+// ev builds events tersely: tlEv(time, thread, kind).
+func tlEv(ns int64, thread uint32, k logformat.Kind) logformat.Event {
 	return logformat.Event{Time: ns, Thread: thread, Kind: k}
 }
 
-func conflictEv(ns int64, thread, other uint32, ck logformat.ConflictKind, site, otherSite logformat.StackID) logformat.Event {
+func tlConflict(ns int64, thread, other uint32, ck logformat.ConflictKind, site, otherSite logformat.StackID) logformat.Event {
 	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindConflict, Conflict: ck,
 		Other: other, Var: 9, Site: site, OtherSite: otherSite}
 }
 
-func waitEv(ns int64, thread uint32, r logformat.WaitReason) logformat.Event {
+func tlWait(ns int64, thread uint32, r logformat.WaitReason) logformat.Event {
 	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindWaitStart, Reason: r}
 }
 
-func abortEv(ns int64, thread uint32, c logformat.AbortCause) logformat.Event {
+func tlAbort(ns int64, thread uint32, c logformat.AbortCause) logformat.Event {
 	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindTxAbort, Cause: c}
 }
 
 const (
-	kStart  = logformat.KindTxStart
-	kCommit = logformat.KindTxCommit
-	kDone   = logformat.KindWaitDone
-	kInev   = logformat.KindBecomeInevitable
+	tlStart  = logformat.KindTxStart
+	tlCommit = logformat.KindTxCommit
+	tlDone   = logformat.KindWaitDone
+	tlInev   = logformat.KindBecomeInevitable
 )
 
 func TestChromeScenarios(t *testing.T) {
@@ -265,30 +265,30 @@ func TestChromeScenarios(t *testing.T) {
 		events []logformat.Event
 		opt    ChromeOptions
 		want   want
-		check  func(t *testing.T, tf traceFile)
+		check  func(t *testing.T, tf tlTraceFile)
 	}{
 		{
 			name: "write-read conflict: arrow from the culprit's commit",
 			events: []logformat.Event{
-				ev(1000, 1, kStart), ev(1500, 2, kStart),
-				ev(3000, 2, kCommit),
-				conflictEv(4000, 1, 2, logformat.ConflictWriteRead, 2, 1),
-				abortEv(4500, 1, logformat.AbortConflict),
-				ev(5000, 1, kStart), ev(6000, 1, kCommit),
+				tlEv(1000, 1, tlStart), tlEv(1500, 2, tlStart),
+				tlEv(3000, 2, tlCommit),
+				tlConflict(4000, 1, 2, logformat.ConflictWriteRead, 2, 1),
+				tlAbort(4500, 1, logformat.AbortConflict),
+				tlEv(5000, 1, tlStart), tlEv(6000, 1, tlCommit),
 			},
 			want: want{commits: 2, aborts: 1, conflicts: 1, flows: 1},
-			check: func(t *testing.T, tf traceFile) {
-				s := findEvent(t, tf, "s", "conflict", 2)
-				f := findEvent(t, tf, "f", "conflict", 1)
+			check: func(t *testing.T, tf tlTraceFile) {
+				s := tlFind(t, tf, "s", "conflict", 2)
+				f := tlFind(t, tf, "f", "conflict", 1)
 				if *s.ID != *f.ID || *s.Ts != 2.999 || *f.Ts != 4 || f.Bp != "e" {
 					t.Errorf("flow s=%+v f=%+v; want s at 2.999us on t2, f at 4us bound to enclosing", s, f)
 				}
-				ab := findEvent(t, tf, "X", "abort", 1)
+				ab := tlFind(t, tf, "X", "abort", 1)
 				if *ab.Ts != 1 || *ab.Dur != 3.5 || ab.Cname != "bad" ||
 					!strings.Contains(string(ab.Args), `"cause":"conflict"`) || !strings.Contains(string(ab.Args), `"conflict":"write-read"`) {
 					t.Errorf("abort slice = %+v args %s", ab, ab.Args)
 				}
-				c := findEvent(t, tf, "i", "conflict write-read", 1)
+				c := tlFind(t, tf, "i", "conflict write-read", 1)
 				var args map[string]any
 				if err := json.Unmarshal(c.Args, &args); err != nil {
 					t.Fatal(err)
@@ -303,29 +303,29 @@ func TestChromeScenarios(t *testing.T) {
 		{
 			name: "inevitable conflict: pause nested, arrow from become-inevitable",
 			events: []logformat.Event{
-				ev(0, 1, kStart), {Time: 100, Thread: 1, Kind: kInev, Site: 3},
-				ev(200, 2, kStart),
-				conflictEv(300, 2, 1, logformat.ConflictInevitable, 1, 3),
-				waitEv(300, 2, logformat.WaitInevitable),
-				ev(900, 1, kCommit),
-				ev(950, 2, kDone), {Time: 960, Thread: 2, Kind: kInev, Site: 1},
-				ev(1000, 2, kCommit),
+				tlEv(0, 1, tlStart), {Time: 100, Thread: 1, Kind: tlInev, Site: 3},
+				tlEv(200, 2, tlStart),
+				tlConflict(300, 2, 1, logformat.ConflictInevitable, 1, 3),
+				tlWait(300, 2, logformat.WaitInevitable),
+				tlEv(900, 1, tlCommit),
+				tlEv(950, 2, tlDone), {Time: 960, Thread: 2, Kind: tlInev, Site: 1},
+				tlEv(1000, 2, tlCommit),
 			},
 			want: want{inevitable: 2, pauses: 1, conflicts: 1, flows: 1},
-			check: func(t *testing.T, tf traceFile) {
-				s := findEvent(t, tf, "s", "conflict", 1)
+			check: func(t *testing.T, tf tlTraceFile) {
+				s := tlFind(t, tf, "s", "conflict", 1)
 				if *s.Ts != 0.1 {
 					t.Errorf("flow starts at %v, want 0.1 (become-inevitable of thread 1)", *s.Ts)
 				}
-				p := findEvent(t, tf, "X", "pause inevitable", 2)
+				p := tlFind(t, tf, "X", "pause inevitable", 2)
 				if *p.Ts != 0.3 || *p.Dur != 0.65 || string(p.Args) != `{"reason":"inevitable"}` {
 					t.Errorf("pause = %+v %s", p, p.Args)
 				}
-				in := findEvent(t, tf, "X", "inevitable", 1)
+				in := tlFind(t, tf, "X", "inevitable", 1)
 				if in.Cname != "thread_state_iowait" || string(in.Args) != `{"outcome":"inevitable","inevitable_after_ns":100}` {
 					t.Errorf("inevitable slice = %+v %s", in, in.Args)
 				}
-				bi := findEvent(t, tf, "i", "become inevitable", 1)
+				bi := tlFind(t, tf, "i", "become inevitable", 1)
 				if !strings.Contains(string(bi.Args), `\"quoted\"\u2028`) {
 					t.Errorf("label not escaped as expected: %s", bi.Args)
 				}
@@ -334,18 +334,18 @@ func TestChromeScenarios(t *testing.T) {
 		{
 			name: "pause open at abort is closed there; retry wait outside the attempt",
 			events: []logformat.Event{
-				ev(0, 1, kStart), waitEv(10, 1, logformat.WaitCommitLock),
-				abortEv(50, 1, logformat.AbortRetry),
-				waitEv(60, 1, logformat.WaitRetry), ev(80, 1, kDone),
-				ev(90, 1, kStart), ev(95, 1, kCommit),
+				tlEv(0, 1, tlStart), tlWait(10, 1, logformat.WaitCommitLock),
+				tlAbort(50, 1, logformat.AbortRetry),
+				tlWait(60, 1, logformat.WaitRetry), tlEv(80, 1, tlDone),
+				tlEv(90, 1, tlStart), tlEv(95, 1, tlCommit),
 			},
 			want: want{commits: 1, aborts: 1, pauses: 2},
-			check: func(t *testing.T, tf traceFile) {
-				p := findEvent(t, tf, "X", "pause commit-lock", 1)
+			check: func(t *testing.T, tf tlTraceFile) {
+				p := tlFind(t, tf, "X", "pause commit-lock", 1)
 				if *p.Ts != 0.01 || *p.Dur != 0.04 {
 					t.Errorf("clipped pause = %v+%v, want 0.01+0.04", *p.Ts, *p.Dur)
 				}
-				r := findEvent(t, tf, "X", "pause retry", 1)
+				r := tlFind(t, tf, "X", "pause retry", 1)
 				if *r.Ts != 0.06 || *r.Dur != 0.02 {
 					t.Errorf("retry pause = %v+%v", *r.Ts, *r.Dur)
 				}
@@ -354,16 +354,16 @@ func TestChromeScenarios(t *testing.T) {
 		{
 			name: "unfinished attempts: restarted and at end of log; time going backwards is clamped",
 			events: []logformat.Event{
-				ev(100, 1, kStart), ev(200, 1, kStart), ev(150, 1, kCommit),
-				ev(300, 2, kStart), waitEv(310, 2, logformat.WaitBackoff), ev(400, 2, logformat.KindGCMinorStart),
+				tlEv(100, 1, tlStart), tlEv(200, 1, tlStart), tlEv(150, 1, tlCommit),
+				tlEv(300, 2, tlStart), tlWait(310, 2, logformat.WaitBackoff), tlEv(400, 2, logformat.KindGCMinorStart),
 			},
 			want: want{commits: 1, unfinished: 2, pauses: 1},
-			check: func(t *testing.T, tf traceFile) {
-				c := findEvent(t, tf, "X", "commit", 1)
+			check: func(t *testing.T, tf tlTraceFile) {
+				c := tlFind(t, tf, "X", "commit", 1)
 				if *c.Ts != 0.2 || *c.Dur != 0 {
 					t.Errorf("clamped commit = %v+%v", *c.Ts, *c.Dur)
 				}
-				if n := count(tf, "X", "minor gc"); n != 1 {
+				if n := tlCount(tf, "X", "minor gc"); n != 1 {
 					t.Errorf("%d minor gc slices, want 1", n)
 				}
 			},
@@ -371,14 +371,14 @@ func TestChromeScenarios(t *testing.T) {
 		{
 			name: "PyPy c8 detach/reattach",
 			events: []logformat.Event{
-				ev(0, 1, kStart), {Time: 10, Thread: 1, Kind: kInev, Site: 3},
-				ev(20, 1, logformat.KindDetach), ev(30, 1, logformat.KindReattach),
-				ev(40, 1, logformat.KindGCMajorStart), ev(45, 1, logformat.KindGCMajorDone),
-				ev(50, 1, kCommit),
+				tlEv(0, 1, tlStart), {Time: 10, Thread: 1, Kind: tlInev, Site: 3},
+				tlEv(20, 1, logformat.KindDetach), tlEv(30, 1, logformat.KindReattach),
+				tlEv(40, 1, logformat.KindGCMajorStart), tlEv(45, 1, logformat.KindGCMajorDone),
+				tlEv(50, 1, tlCommit),
 			},
 			want: want{inevitable: 2},
-			check: func(t *testing.T, tf traceFile) {
-				if n := count(tf, "X", "major gc"); n != 1 {
+			check: func(t *testing.T, tf tlTraceFile) {
+				if n := tlCount(tf, "X", "major gc"); n != 1 {
 					t.Errorf("%d major gc slices", n)
 				}
 				var found bool
@@ -395,13 +395,13 @@ func TestChromeScenarios(t *testing.T) {
 		{
 			name: "thread filter drops the other thread and the arrow",
 			events: []logformat.Event{
-				ev(1000, 1, kStart), ev(1500, 2, kStart), ev(3000, 2, kCommit),
-				conflictEv(4000, 1, 2, logformat.ConflictWriteWrite, 2, 1),
-				abortEv(4500, 1, logformat.AbortConflict),
+				tlEv(1000, 1, tlStart), tlEv(1500, 2, tlStart), tlEv(3000, 2, tlCommit),
+				tlConflict(4000, 1, 2, logformat.ConflictWriteWrite, 2, 1),
+				tlAbort(4500, 1, logformat.AbortConflict),
 			},
 			opt:  ChromeOptions{Threads: []uint32{1}},
 			want: want{aborts: 1, conflicts: 1},
-			check: func(t *testing.T, tf traceFile) {
+			check: func(t *testing.T, tf tlTraceFile) {
 				for _, e := range tf.TraceEvents {
 					if *e.Tid == 2 {
 						t.Errorf("event of filtered thread 2: %+v", e)
@@ -412,14 +412,14 @@ func TestChromeScenarios(t *testing.T) {
 		{
 			name: "time window keeps overlapping slices whole",
 			events: []logformat.Event{
-				ev(0, 1, kStart), ev(1000, 1, kCommit),
-				ev(2000, 1, kStart), ev(5000, 1, kCommit),
-				ev(6000, 1, kStart), ev(7000, 1, kCommit),
+				tlEv(0, 1, tlStart), tlEv(1000, 1, tlCommit),
+				tlEv(2000, 1, tlStart), tlEv(5000, 1, tlCommit),
+				tlEv(6000, 1, tlStart), tlEv(7000, 1, tlCommit),
 			},
 			opt:  ChromeOptions{From: 3 * time.Microsecond, To: 5500 * time.Nanosecond},
 			want: want{commits: 1},
-			check: func(t *testing.T, tf traceFile) {
-				c := findEvent(t, tf, "X", "commit", 1)
+			check: func(t *testing.T, tf tlTraceFile) {
+				c := tlFind(t, tf, "X", "commit", 1)
 				if *c.Ts != 2 || *c.Dur != 3 {
 					t.Errorf("kept %v+%v, want 2+3", *c.Ts, *c.Dur)
 				}
@@ -429,19 +429,19 @@ func TestChromeScenarios(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &tlSource{events: tc.events, stacks: tlStacks, vars: map[uint64]string{9: "balance"}}
-			tf, st := timeline(t, src, tc.opt)
+			tf, st := tlTrace(t, src, tc.opt)
 			got := want{st.Commits, st.Aborts, st.Inevitable, st.Unfinished, st.Pauses, st.Conflicts, st.Flows}
 			if got != tc.want {
 				t.Errorf("stats = %+v, want %+v", got, tc.want)
 			}
 			// The stats agree with the JSON.
-			if n := int64(count(tf, "X", "commit")); n != st.Commits {
+			if n := int64(tlCount(tf, "X", "commit")); n != st.Commits {
 				t.Errorf("%d commit slices, stats say %d", n, st.Commits)
 			}
-			if n := int64(count(tf, "X", "abort")); n != st.Aborts {
+			if n := int64(tlCount(tf, "X", "abort")); n != st.Aborts {
 				t.Errorf("%d abort slices, stats say %d", n, st.Aborts)
 			}
-			if n := int64(count(tf, "s", "")); n != st.Flows {
+			if n := int64(tlCount(tf, "s", "")); n != st.Flows {
 				t.Errorf("%d flows, stats say %d", n, st.Flows)
 			}
 			if int64(len(tf.TraceEvents)) != st.TraceEvents {
@@ -452,11 +452,11 @@ func TestChromeScenarios(t *testing.T) {
 	}
 }
 
-// randomLog makes a plausible multi-thread log: attempts that commit or
+// tlRandomLog makes a plausible multi-thread log: attempts that commit or
 // abort after conflicts, pauses inside and between attempts, inevitable
 // transactions. It returns the log and how many commits, aborts and
 // conflicts it holds.
-func randomLog(seed int64, threads, attempts int) (evs []logformat.Event, commits, aborts, conflicts int64) {
+func tlRandomLog(seed int64, threads, attempts int) (evs []logformat.Event, commits, aborts, conflicts int64) {
 	r := rand.New(rand.NewSource(seed))
 	now := make([]int64, threads+1)
 	for th := 1; th <= threads; th++ {
@@ -465,27 +465,27 @@ func randomLog(seed int64, threads, attempts int) (evs []logformat.Event, commit
 	for n := 0; n < attempts; n++ {
 		th := uint32(1 + r.Intn(threads))
 		step := func() int64 { now[th] += int64(1 + r.Intn(500)); return now[th] }
-		evs = append(evs, ev(step(), th, kStart))
+		evs = append(evs, tlEv(step(), th, tlStart))
 		if r.Intn(4) == 0 {
-			evs = append(evs, logformat.Event{Time: step(), Thread: th, Kind: kInev, Site: 1})
+			evs = append(evs, logformat.Event{Time: step(), Thread: th, Kind: tlInev, Site: 1})
 		}
 		for r.Intn(3) == 0 {
-			evs = append(evs, waitEv(step(), th, logformat.WaitReason(1+r.Intn(4))), ev(step(), th, kDone))
+			evs = append(evs, tlWait(step(), th, logformat.WaitReason(1+r.Intn(4))), tlEv(step(), th, tlDone))
 		}
 		other := uint32(1 + r.Intn(threads))
 		switch r.Intn(3) {
 		case 0:
-			evs = append(evs, conflictEv(step(), th, other, logformat.ConflictKind(1+r.Intn(2)), 1, 2),
-				abortEv(step(), th, logformat.AbortConflict))
+			evs = append(evs, tlConflict(step(), th, other, logformat.ConflictKind(1+r.Intn(2)), 1, 2),
+				tlAbort(step(), th, logformat.AbortConflict))
 			aborts++
 			conflicts++
 		case 1:
-			evs = append(evs, conflictEv(step(), th, other, logformat.ConflictInevitable, 2, 3),
-				waitEv(step(), th, logformat.WaitInevitable), ev(step(), th, kDone), ev(step(), th, kCommit))
+			evs = append(evs, tlConflict(step(), th, other, logformat.ConflictInevitable, 2, 3),
+				tlWait(step(), th, logformat.WaitInevitable), tlEv(step(), th, tlDone), tlEv(step(), th, tlCommit))
 			commits++
 			conflicts++
 		default:
-			evs = append(evs, ev(step(), th, kCommit))
+			evs = append(evs, tlEv(step(), th, tlCommit))
 			commits++
 		}
 	}
@@ -497,17 +497,17 @@ func randomLog(seed int64, threads, attempts int) (evs []logformat.Event, commit
 
 func TestChromeRandomLogsAreWellFormed(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
-		evs, commits, aborts, conflicts := randomLog(seed, 1+int(seed%4), 300)
+		evs, commits, aborts, conflicts := tlRandomLog(seed, 1+int(seed%4), 300)
 		src := &tlSource{events: evs, stacks: tlStacks}
-		tf, st := timeline(t, src, ChromeOptions{Name: fmt.Sprint("seed ", seed)})
-		inev := int64(count(tf, "X", "inevitable"))
-		if got := int64(count(tf, "X", "commit")) + inev; got != commits || st.Commits+st.Inevitable != commits {
+		tf, st := tlTrace(t, src, ChromeOptions{Name: fmt.Sprint("seed ", seed)})
+		inev := int64(tlCount(tf, "X", "inevitable"))
+		if got := int64(tlCount(tf, "X", "commit")) + inev; got != commits || st.Commits+st.Inevitable != commits {
 			t.Errorf("seed %d: %d committed slices (stats %d+%d), want %d", seed, got, st.Commits, st.Inevitable, commits)
 		}
-		if got := int64(count(tf, "X", "abort")); got != aborts {
+		if got := int64(tlCount(tf, "X", "abort")); got != aborts {
 			t.Errorf("seed %d: %d abort slices, want %d", seed, got, aborts)
 		}
-		if got := int64(count(tf, "i", "")) - int64(count(tf, "i", "become inevitable")); got != conflicts {
+		if got := int64(tlCount(tf, "i", "")) - int64(tlCount(tf, "i", "become inevitable")); got != conflicts {
 			t.Errorf("seed %d: %d conflict instants, want %d", seed, got, conflicts)
 		}
 		if st.Unfinished != 0 {
@@ -517,13 +517,13 @@ func TestChromeRandomLogsAreWellFormed(t *testing.T) {
 }
 
 func TestChromeCap(t *testing.T) {
-	evs, _, _, _ := randomLog(7, 3, 500)
+	evs, _, _, _ := tlRandomLog(7, 3, 500)
 	var buf bytes.Buffer
 	st, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf := checkTrace(t, buf.Bytes())
+	tf := tlCheckTrace(t, buf.Bytes())
 	if !st.Capped || st.TraceEvents != 100 || len(tf.TraceEvents) != 100 || st.CappedAt <= 0 {
 		t.Errorf("capped=%v events=%d parsed=%d at=%d; want capped at 100", st.Capped, st.TraceEvents, len(tf.TraceEvents), st.CappedAt)
 	}
@@ -541,21 +541,21 @@ func TestChromeCap(t *testing.T) {
 // A damaged log still yields a complete, valid trace, and the error.
 func TestChromeDamagedLogKeepsValidJSON(t *testing.T) {
 	damage := errors.New("x.log: byte 1234: bad chunk CRC")
-	src := &tlSource{events: []logformat.Event{ev(0, 1, kStart), ev(5, 1, kCommit), ev(6, 1, kStart)}, err: damage}
+	src := &tlSource{events: []logformat.Event{tlEv(0, 1, tlStart), tlEv(5, 1, tlCommit), tlEv(6, 1, tlStart)}, err: damage}
 	var buf bytes.Buffer
 	st, err := WriteChromeTrace(&buf, src, ChromeOptions{})
 	if !errors.Is(err, damage) {
 		t.Fatalf("err = %v, want the source's error", err)
 	}
-	tf := checkTrace(t, buf.Bytes())
-	if st.Commits != 1 || st.Unfinished != 1 || count(tf, "X", "") != 2 {
-		t.Errorf("stats %+v, slices %d", st, count(tf, "X", ""))
+	tf := tlCheckTrace(t, buf.Bytes())
+	if st.Commits != 1 || st.Unfinished != 1 || tlCount(tf, "X", "") != 2 {
+		t.Errorf("stats %+v, slices %d", st, tlCount(tf, "X", ""))
 	}
 }
 
-type failWriter struct{ n int }
+type tlFailWriter struct{ n int }
 
-func (w *failWriter) Write(p []byte) (int, error) {
+func (w *tlFailWriter) Write(p []byte) (int, error) {
 	if w.n -= len(p); w.n < 0 {
 		return 0, errors.New("disk full")
 	}
@@ -563,8 +563,8 @@ func (w *failWriter) Write(p []byte) (int, error) {
 }
 
 func TestChromeWriteError(t *testing.T) {
-	evs, _, _, _ := randomLog(3, 2, 2000)
-	_, err := WriteChromeTrace(&failWriter{n: 100000}, &tlSource{events: evs}, ChromeOptions{})
+	evs, _, _, _ := tlRandomLog(3, 2, 2000)
+	_, err := WriteChromeTrace(&tlFailWriter{n: 100000}, &tlSource{events: evs}, ChromeOptions{})
 	if err == nil || err.Error() != "disk full" {
 		t.Fatalf("err = %v, want disk full", err)
 	}
@@ -611,7 +611,7 @@ func FuzzAppendJSONString(f *testing.F) {
 // BenchmarkChromeTrace compares the hand-written encoder with the obvious
 // alternative, encoding/json on a struct per trace event.
 func BenchmarkChromeTrace(b *testing.B) {
-	evs, _, _, _ := randomLog(11, 4, 20000)
+	evs, _, _, _ := tlRandomLog(11, 4, 20000)
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
 		var n int64

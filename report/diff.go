@@ -1,0 +1,374 @@
+package report
+
+// Diff of two analyses: did a change make contention better or worse, and
+// where? Groups of the two summaries are joined by analyze.Group.Key, which
+// is built from the content of the sites (not from per-log stack ids), so the
+// same conflict in two runs of a program matches even though every id
+// differs. Rows are ranked by how much their lost time changed, either way.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// DiffSchema names the JSON layout written by WriteDiffJSON.
+const DiffSchema = "stmlog.diff/v1"
+
+// Diff compares two summaries.
+type Diff struct {
+	Old, New []string // log names of each side
+	Totals   []DiffTotal
+	// LostPct is lost time (time charged to conflicts) as a percentage of
+	// CPU time in transactions, on each side (see GateMetric).
+	OldLostPct, NewLostPct float64
+	Groups                 []DiffGroup // ranked by |Delta|, largest first
+}
+
+// DiffTotal compares one summary total. Durations are in nanoseconds.
+type DiffTotal struct {
+	Name       string // e.g. "lost", "commits"
+	Duration   bool   // Old/New/Delta are nanoseconds, else counts
+	Old, New   int64
+	Delta      int64
+	DeltaPct   float64 // Delta as a percentage of Old
+	HasPercent bool    // false when Old is 0 (no meaningful percentage)
+}
+
+// DiffGroup compares one conflict group (present on either side or both).
+type DiffGroup struct {
+	Key        string
+	Kind       logformat.ConflictKind
+	This       *logformat.Stack
+	Other      *logformat.Stack
+	VarName    string
+	Old, New   DiffSide
+	Delta      time.Duration // New.Lost - Old.Lost
+	DeltaPct   float64       // Delta as a percentage of Old.Lost
+	HasPercent bool          // false when Old.Lost is 0
+}
+
+// DiffSide is one group's figures in one summary (zero when absent).
+type DiffSide struct {
+	Present bool
+	Count   int64
+	Aborted time.Duration
+	Paused  time.Duration
+	Lost    time.Duration
+}
+
+// Status says "new", "gone" or "" (on both sides).
+func (g *DiffGroup) Status() string {
+	switch {
+	case !g.Old.Present:
+		return "new"
+	case !g.New.Present:
+		return "gone"
+	}
+	return ""
+}
+
+// NewDiff compares two summaries made with the same grouping.
+func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
+	if oldS.Options.By != newS.Options.By {
+		return nil, fmt.Errorf("cannot compare summaries grouped by %v and by %v", oldS.Options.By, newS.Options.By)
+	}
+	d := &Diff{Old: logNames(oldS), New: logNames(newS)}
+	total := func(name string, dur bool, o, n int64) {
+		t := DiffTotal{Name: name, Duration: dur, Old: o, New: n, Delta: n - o}
+		t.DeltaPct, t.HasPercent = pct(t.Delta, o)
+		d.Totals = append(d.Totals, t)
+	}
+	oLost, nLost := oldS.Lost(), newS.Lost()
+	total("wall", true, int64(oldS.Wall), int64(newS.Wall))
+	total("cpu", true, int64(oldS.CPU()), int64(newS.CPU()))
+	total("committed", true, int64(oldS.Committed), int64(newS.Committed))
+	total("aborted", true, int64(oldS.Aborted), int64(newS.Aborted))
+	total("paused", true, int64(oldS.Paused), int64(newS.Paused))
+	total("lost", true, int64(oLost), int64(nLost))
+	total("commits", false, oldS.Commits, newS.Commits)
+	total("aborts", false, oldS.Aborts, newS.Aborts)
+	total("conflicts", false, oldS.Conflicts, newS.Conflicts)
+	d.OldLostPct, _ = pct(int64(oLost), int64(oldS.CPU()))
+	d.NewLostPct, _ = pct(int64(nLost), int64(newS.CPU()))
+
+	idx := map[string]int{}
+	side := func(g *analyze.Group) DiffSide {
+		return DiffSide{Present: true, Count: g.Count, Aborted: g.Aborted, Paused: g.Paused, Lost: g.Lost}
+	}
+	for i := range oldS.Groups {
+		g := &oldS.Groups[i]
+		idx[g.Key] = len(d.Groups)
+		d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName, Old: side(g)})
+	}
+	for i := range newS.Groups {
+		g := &newS.Groups[i]
+		j, ok := idx[g.Key]
+		if !ok {
+			j = len(d.Groups)
+			d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName})
+		}
+		d.Groups[j].New = side(g)
+	}
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		g.Delta = g.New.Lost - g.Old.Lost
+		g.DeltaPct, g.HasPercent = pct(int64(g.Delta), int64(g.Old.Lost))
+	}
+	slices.SortFunc(d.Groups, func(x, y DiffGroup) int {
+		ax, ay := absDur(x.Delta), absDur(y.Delta)
+		switch {
+		case ax != ay:
+			return cmpDesc64(int64(ax), int64(ay))
+		case x.Delta != y.Delta: // regressions before improvements of the same size
+			return cmpDesc64(int64(x.Delta), int64(y.Delta))
+		case x.New.Lost != y.New.Lost:
+			return cmpDesc64(int64(x.New.Lost), int64(y.New.Lost))
+		}
+		return strings.Compare(x.Key, y.Key)
+	})
+	return d, nil
+}
+
+func logNames(s *analyze.Summary) []string {
+	var n []string
+	for _, l := range s.Logs {
+		n = append(n, l.Name)
+	}
+	return n
+}
+
+func pct(part, whole int64) (float64, bool) {
+	if whole == 0 {
+		return 0, false
+	}
+	return 100 * float64(part) / float64(whole), true
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func cmpDesc64(x, y int64) int {
+	switch {
+	case x > y:
+		return -1
+	case x < y:
+		return 1
+	}
+	return 0
+}
+
+// WriteDiffText writes the comparison for a terminal: the totals, then the
+// top groups (top <= 0: all) with both sites.
+func WriteDiffText(w io.Writer, d *Diff, top int) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "old: %s\nnew: %s\n\n", strings.Join(d.Old, ", "), strings.Join(d.New, ", "))
+	fmt.Fprintf(&b, "%-12s %12s %12s %13s %9s\n", "", "old", "new", "delta", "delta%")
+	for _, t := range d.Totals {
+		o, n, dl := fmt.Sprint(t.Old), fmt.Sprint(t.New), fmt.Sprintf("%+d", t.Delta)
+		if t.Duration {
+			o, n, dl = fmtDur(time.Duration(t.Old)), fmtDur(time.Duration(t.New)), fmtDelta(time.Duration(t.Delta))
+		}
+		fmt.Fprintf(&b, "%-12s %12s %12s %13s %9s\n", t.Name, o, n, dl, fmtPct(t.DeltaPct, t.HasPercent, t.Delta))
+	}
+	fmt.Fprintf(&b, "%-12s %12s %12s %13s\n", "lost % cpu",
+		fmt.Sprintf("%.1f%%", d.OldLostPct), fmt.Sprintf("%.1f%%", d.NewLostPct),
+		fmt.Sprintf("%+.1f pts", d.NewLostPct-d.OldLostPct))
+
+	shown := d.Groups
+	if top > 0 && len(shown) > top {
+		shown = shown[:top]
+	}
+	fmt.Fprintf(&b, "\nconflict groups by change in lost time (%d of %d):\n", len(shown), len(d.Groups))
+	if len(shown) > 0 {
+		fmt.Fprintf(&b, "%13s %9s %12s %12s %7s %7s  %s\n", "delta", "delta%", "old", "new", "old#", "new#", "kind")
+	}
+	for i := range shown {
+		g := &shown[i]
+		kind := g.Kind.String()
+		if g.Kind == logformat.ConflictNone {
+			kind = "(mixed)"
+		}
+		if s := g.Status(); s != "" {
+			kind += " [" + s + "]"
+		}
+		fmt.Fprintf(&b, "%13s %9s %12s %12s %7d %7d  %s\n", fmtDelta(g.Delta), fmtPct(g.DeltaPct, g.HasPercent, int64(g.Delta)),
+			fmtDur(g.Old.Lost), fmtDur(g.New.Lost), g.Old.Count, g.New.Count, kind)
+		if g.This != nil || g.Other != nil {
+			fmt.Fprintf(&b, "    this:  %s\n    other: %s\n", diffSite(g.This), diffSite(g.Other))
+		} else {
+			fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(g.Key, "\x00", " "))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// diffSite is a site on one line: the PyPy label, or the leaf frame.
+func diffSite(st *logformat.Stack) string {
+	switch {
+	case st == nil:
+		return "(unknown)"
+	case st.Label != "":
+		return st.Label
+	}
+	return st.Leaf().String()
+}
+
+// fmtDur prints a duration with three significant decimals in a unit that
+// suits it, so small test logs and long runs both read well.
+func fmtDur(d time.Duration) string {
+	a := absDur(d)
+	switch {
+	case a == 0:
+		return "0s"
+	case a >= time.Second:
+		return fmt.Sprintf("%.3fs", d.Seconds())
+	case a >= time.Millisecond:
+		return fmt.Sprintf("%.3fms", float64(d)/1e6)
+	case a >= time.Microsecond:
+		return fmt.Sprintf("%.3fus", float64(d)/1e3)
+	}
+	return fmt.Sprintf("%dns", int64(d))
+}
+
+func fmtDelta(d time.Duration) string {
+	if d > 0 {
+		return "+" + fmtDur(d)
+	}
+	return fmtDur(d)
+}
+
+func fmtPct(p float64, ok bool, delta int64) string {
+	switch {
+	case ok:
+		return fmt.Sprintf("%+.1f%%", p)
+	case delta == 0:
+		return "="
+	}
+	return "new"
+}
+
+// diffJSON is the stmlog.diff/v1 layout: integer nanoseconds, stable names;
+// delta_pct is null when the old value is 0.
+type diffJSON struct {
+	Schema     string          `json:"schema"`
+	Old        []string        `json:"old"`
+	New        []string        `json:"new"`
+	OldLostPct float64         `json:"old_lost_pct_cpu"`
+	NewLostPct float64         `json:"new_lost_pct_cpu"`
+	Totals     []diffTotalJSON `json:"totals"`
+	GroupCount int             `json:"group_count"`
+	Groups     []diffGroupJSON `json:"groups"`
+}
+
+type diffTotalJSON struct {
+	Name     string   `json:"name"`
+	Unit     string   `json:"unit"` // "ns" or "count"
+	Old      int64    `json:"old"`
+	New      int64    `json:"new"`
+	Delta    int64    `json:"delta"`
+	DeltaPct *float64 `json:"delta_pct"`
+}
+
+type diffGroupJSON struct {
+	Key      string       `json:"key"`
+	Kind     string       `json:"kind"`
+	Status   string       `json:"status"` // "new", "gone" or "both"
+	This     []frameJSON  `json:"this"`
+	Other    []frameJSON  `json:"other"`
+	Labels   []string     `json:"labels,omitempty"` // PyPy markers: this, other
+	Var      string       `json:"var,omitempty"`
+	Old      diffSideJSON `json:"old"`
+	New      diffSideJSON `json:"new"`
+	DeltaNs  int64        `json:"delta_ns"`
+	DeltaPct *float64     `json:"delta_pct"`
+}
+
+type diffSideJSON struct {
+	Count     int64 `json:"count"`
+	AbortedNs int64 `json:"aborted_ns"`
+	PausedNs  int64 `json:"paused_ns"`
+	LostNs    int64 `json:"lost_ns"`
+}
+
+type frameJSON struct {
+	Func string `json:"func"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+func framesJSON(st *logformat.Stack) []frameJSON {
+	out := []frameJSON{}
+	if st != nil {
+		for _, f := range st.Frames {
+			out = append(out, frameJSON{f.Func, f.File, f.Line})
+		}
+	}
+	return out
+}
+
+func pctPtr(p float64, ok bool) *float64 {
+	if !ok || math.IsNaN(p) || math.IsInf(p, 0) {
+		return nil
+	}
+	p = math.Round(p*100) / 100
+	return &p
+}
+
+// WriteDiffJSON writes the comparison as stmlog.diff/v1 JSON (top <= 0: all
+// groups).
+func WriteDiffJSON(w io.Writer, d *Diff, top int) error {
+	out := diffJSON{Schema: DiffSchema, Old: d.Old, New: d.New,
+		OldLostPct: math.Round(d.OldLostPct*100) / 100, NewLostPct: math.Round(d.NewLostPct*100) / 100,
+		GroupCount: len(d.Groups), Totals: []diffTotalJSON{}, Groups: []diffGroupJSON{}}
+	for _, t := range d.Totals {
+		unit := "count"
+		if t.Duration {
+			unit = "ns"
+		}
+		out.Totals = append(out.Totals, diffTotalJSON{t.Name, unit, t.Old, t.New, t.Delta, pctPtr(t.DeltaPct, t.HasPercent)})
+	}
+	shown := d.Groups
+	if top > 0 && len(shown) > top {
+		shown = shown[:top]
+	}
+	for i := range shown {
+		g := &shown[i]
+		side := func(s DiffSide) diffSideJSON {
+			return diffSideJSON{s.Count, int64(s.Aborted), int64(s.Paused), int64(s.Lost)}
+		}
+		status := g.Status()
+		if status == "" {
+			status = "both"
+		}
+		j := diffGroupJSON{Key: g.Key, Kind: g.Kind.String(), Status: status,
+			This: framesJSON(g.This), Other: framesJSON(g.Other), Var: g.VarName,
+			Old: side(g.Old), New: side(g.New), DeltaNs: int64(g.Delta), DeltaPct: pctPtr(g.DeltaPct, g.HasPercent)}
+		if (g.This != nil && g.This.Label != "") || (g.Other != nil && g.Other.Label != "") {
+			j.Labels = []string{labelOf(g.This), labelOf(g.Other)}
+		}
+		out.Groups = append(out.Groups, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func labelOf(st *logformat.Stack) string {
+	if st == nil {
+		return ""
+	}
+	return st.Label
+}

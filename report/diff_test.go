@@ -1,0 +1,346 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/anylog"
+)
+
+// The package's golden files share one -update flag; whichever test file
+// of package report initializes first defines it (package-level flag vars
+// of other files are initialized before any init function runs).
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if updateGolden() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -run %s -update to create it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// Sites of the synthetic primes-like server (leaf first).
+var (
+	wlNow     = logformat.Stack{Frames: []logformat.Frame{{Func: "main.(*Handler).serve", File: "server/handler.go", Line: 455}, {Func: "net/http.serverHandler.ServeHTTP", File: "net/http/server.go", Line: 3210}}}
+	wlETag    = logformat.Stack{Frames: []logformat.Frame{{Func: "main.etag", File: "server/etag.go", Line: 31}, {Func: "main.(*Handler).serve", File: "server/handler.go", Line: 470}}}
+	wlHitsR   = logformat.Stack{Frames: []logformat.Frame{{Func: "main.(*Stats).hit", File: "server/stats.go", Line: 18}}}
+	wlHitsW   = logformat.Stack{Frames: []logformat.Frame{{Func: "main.(*Stats).hit", File: "server/stats.go", Line: 19}}}
+	wlCacheW  = logformat.Stack{Frames: []logformat.Frame{{Func: "main.(*Cache).put", File: "server/cache.go", Line: 57}}}
+	wlPrimesR = logformat.Stack{Frames: []logformat.Frame{{Func: "main.isPrime", File: "server/primes.go", Line: 12}}}
+)
+
+// syntheticLog writes a native log of a primes-server-like workload: four
+// worker threads handling requests, each as one transaction. The naive
+// version becomes inevitable for time.Now() and for ETag hashing (so workers
+// pause for each other) and bumps a shared hit counter (write-read aborts);
+// the fixed one has only rare counter conflicts and a new, small cache
+// conflict. Deterministic for a given seed.
+func syntheticLog(t testing.TB, fixed bool, seed int64) []byte {
+	var buf bytes.Buffer
+	w, err := logformat.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, etag := w.Stack(wlNow), w.Stack(wlETag)
+	hitsR, hitsW := w.Stack(wlHitsR), w.Stack(wlHitsW)
+	cacheW, primesR := w.Stack(wlCacheW), w.Stack(wlPrimesR)
+	w.NameVar(1, "stats.hits")
+	w.NameVar(2, "cache")
+	r := rand.New(rand.NewSource(seed))
+	const threads, requests = 4, 150
+	write := func(e logformat.Event) {
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for th := uint32(1); th <= threads; th++ {
+		tm := int64(th) * 1000
+		step := func(mean int) int64 { tm += int64(mean/2 + r.Intn(mean)); return tm }
+		other := func() uint32 { return 1 + (th+uint32(r.Intn(threads-1)))%threads }
+		for req := 0; req < requests; req++ {
+			for attempt := 0; ; attempt++ {
+				write(logformat.Event{Time: step(20_000), Thread: th, Kind: logformat.KindTxStart})
+				if !fixed {
+					if r.Intn(3) == 0 { // another worker is inevitable: wait for it
+						write(logformat.Event{Time: step(5_000), Thread: th, Kind: logformat.KindConflict,
+							Conflict: logformat.ConflictInevitable, Other: other(), Site: now, OtherSite: now})
+						write(logformat.Event{Time: tm, Thread: th, Kind: logformat.KindWaitStart, Reason: logformat.WaitInevitable})
+						write(logformat.Event{Time: step(80_000), Thread: th, Kind: logformat.KindWaitDone, Reason: logformat.WaitInevitable})
+					}
+					write(logformat.Event{Time: step(2_000), Thread: th, Kind: logformat.KindBecomeInevitable, Site: now})
+					if r.Intn(8) == 0 {
+						write(logformat.Event{Time: step(5_000), Thread: th, Kind: logformat.KindConflict,
+							Conflict: logformat.ConflictInevitable, Other: other(), Site: etag, OtherSite: now})
+						write(logformat.Event{Time: tm, Thread: th, Kind: logformat.KindWaitStart, Reason: logformat.WaitInevitable})
+						write(logformat.Event{Time: step(40_000), Thread: th, Kind: logformat.KindWaitDone, Reason: logformat.WaitInevitable})
+					}
+				}
+				abortEvery := 3
+				if fixed {
+					abortEvery = 50
+				}
+				if attempt < 3 && r.Intn(abortEvery) == 0 {
+					write(logformat.Event{Time: step(30_000), Thread: th, Kind: logformat.KindConflict,
+						Conflict: logformat.ConflictWriteRead, Other: other(), Var: 1, Site: hitsR, OtherSite: hitsW})
+					write(logformat.Event{Time: step(1_000), Thread: th, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict})
+					continue
+				}
+				if fixed && attempt < 3 && r.Intn(50) == 0 {
+					write(logformat.Event{Time: step(25_000), Thread: th, Kind: logformat.KindConflict,
+						Conflict: logformat.ConflictWriteWrite, Other: other(), Var: 2, Site: cacheW, OtherSite: cacheW})
+					write(logformat.Event{Time: step(1_000), Thread: th, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict})
+					continue
+				}
+				if !fixed && r.Intn(40) == 0 {
+					// A rare conflict that the fix does not touch.
+					write(logformat.Event{Time: step(10_000), Thread: th, Kind: logformat.KindConflict,
+						Conflict: logformat.ConflictWriteRead, Other: other(), Site: primesR, OtherSite: cacheW})
+					write(logformat.Event{Time: step(1_000), Thread: th, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict})
+					continue
+				}
+				write(logformat.Event{Time: step(30_000), Thread: th, Kind: logformat.KindTxCommit})
+				break
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// analyzeBytes analyzes a log held in memory, as the CLI analyzes a file.
+func analyzeBytes(t testing.TB, name string, log []byte, opt analyze.Options) *analyze.Summary {
+	t.Helper()
+	src, err := anylog.New(bytes.NewReader(log), name, anylog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := analyze.New(opt)
+	if err := a.AddNamed(name, src); err != nil {
+		t.Fatal(err)
+	}
+	return a.Summary()
+}
+
+func analyzeFile(t testing.TB, path string) *analyze.Summary {
+	t.Helper()
+	log, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analyzeBytes(t, filepath.Base(path), log, analyze.Options{})
+}
+
+func TestDiffGoldenSynthetic(t *testing.T) {
+	oldS := analyzeBytes(t, "naive.stmlog", syntheticLog(t, false, 1), analyze.Options{})
+	newS := analyzeBytes(t, "fixed.stmlog", syntheticLog(t, true, 1), analyze.Options{})
+	d, err := NewDiff(oldS, newS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txt, js bytes.Buffer
+	if err := WriteDiffText(&txt, d, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDiffJSON(&js, d, 0); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "diff/synthetic.txt", txt.Bytes())
+	golden(t, "diff/synthetic.json", js.Bytes())
+
+	// Independent of the golden files: the joins and totals are right.
+	checkDiffAgainstSummaries(t, d, oldS, newS)
+	statuses := map[string]int{}
+	for _, g := range d.Groups {
+		statuses[g.Status()]++
+	}
+	if statuses["new"] != 1 || statuses["gone"] != 3 || statuses[""] != 1 {
+		t.Errorf("statuses = %v, want 1 new (cache), 3 gone (now, etag, primes), 1 on both (hits)", statuses)
+	}
+	if d.Groups[0].Kind != logformat.ConflictInevitable || d.Groups[0].Delta >= 0 {
+		t.Errorf("top change = %v %v, want the time.Now() inevitable conflict, improved", d.Groups[0].Kind, d.Groups[0].Delta)
+	}
+}
+
+// checkDiffAgainstSummaries recomputes what a diff must say from the two
+// summaries directly.
+func checkDiffAgainstSummaries(t *testing.T, d *Diff, oldS, newS *analyze.Summary) {
+	t.Helper()
+	byKey := func(s *analyze.Summary) map[string]analyze.Group {
+		m := map[string]analyze.Group{}
+		for _, g := range s.Groups {
+			m[g.Key] = g
+		}
+		return m
+	}
+	om, nm := byKey(oldS), byKey(newS)
+	keys := map[string]bool{}
+	for k := range om {
+		keys[k] = true
+	}
+	for k := range nm {
+		keys[k] = true
+	}
+	if len(d.Groups) != len(keys) {
+		t.Fatalf("%d diff groups, want %d (union of keys)", len(d.Groups), len(keys))
+	}
+	var sumDelta time.Duration
+	for i, g := range d.Groups {
+		o, n := om[g.Key], nm[g.Key]
+		if g.Old.Lost != o.Lost || g.New.Lost != n.Lost || g.Delta != n.Lost-o.Lost || g.Old.Count != o.Count || g.New.Count != n.Count {
+			t.Errorf("group %q: diff %+v, summaries old %v new %v", g.Key, g, o.Lost, n.Lost)
+		}
+		if i > 0 && absDur(g.Delta) > absDur(d.Groups[i-1].Delta) {
+			t.Errorf("group %d ranked after a smaller change", i)
+		}
+		sumDelta += g.Delta
+	}
+	for _, tot := range d.Totals {
+		if tot.Name == "lost" && tot.Delta != int64(sumDelta) {
+			t.Errorf("lost total delta %d != sum of group deltas %d", tot.Delta, sumDelta)
+		}
+		if tot.Name == "commits" && (tot.Old != oldS.Commits || tot.New != newS.Commits) {
+			t.Errorf("commits %d/%d, summaries %d/%d", tot.Old, tot.New, oldS.Commits, newS.Commits)
+		}
+	}
+}
+
+// Real logs: two runs of examples/primes (see testdata/README.md), when
+// they have been recorded.
+func TestDiffGoldenPrimes(t *testing.T) {
+	naive, fixed := filepath.Join("testdata", "primes-naive.stmlog"), filepath.Join("testdata", "primes-fixed.stmlog")
+	if _, err := os.Stat(naive); err != nil {
+		t.Skipf("no recorded primes logs yet (%v)", err)
+	}
+	oldS, newS := analyzeFile(t, naive), analyzeFile(t, fixed)
+	d, err := NewDiff(oldS, newS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txt bytes.Buffer
+	if err := WriteDiffText(&txt, d, 10); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "diff/primes.txt", txt.Bytes())
+	checkDiffAgainstSummaries(t, d, oldS, newS)
+	if d.NewLostPct >= d.OldLostPct {
+		t.Errorf("fixed server loses %.1f%% of CPU time, naive %.1f%%: the fix should lose less", d.NewLostPct, d.OldLostPct)
+	}
+}
+
+func stack(file string, line int) *logformat.Stack {
+	return &logformat.Stack{Frames: []logformat.Frame{{Func: "main.f", File: file, Line: line}}}
+}
+
+func TestNewDiffRankingAndPercent(t *testing.T) {
+	g := func(key string, lost time.Duration, count int64) analyze.Group {
+		return analyze.Group{Key: key, Kind: logformat.ConflictWriteWrite, This: stack(key, 1), Other: stack(key, 2),
+			Count: count, Aborted: lost, Lost: lost}
+	}
+	oldS := &analyze.Summary{Logs: []analyze.Log{{Name: "a"}}, Commits: 10, Committed: 900, Aborted: 100,
+		Groups: []analyze.Group{g("same", 50, 5), g("better", 40, 4), g("gone", 10, 1)}}
+	newS := &analyze.Summary{Logs: []analyze.Log{{Name: "b"}}, Commits: 12, Committed: 800, Aborted: 200,
+		Groups: []analyze.Group{g("new", 30, 3), g("better", 10, 1), g("same", 50, 5), g("worse", 0, 2)}}
+	d, err := NewDiff(oldS, newS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, x := range d.Groups {
+		order = append(order, x.Key+":"+x.Status())
+	}
+	// |delta|: new 30, better -30 (tie: regression first), gone -10, then
+	// the zero changes by new lost time: same 50, worse 0.
+	want := "new:new better: gone:gone same: worse:new"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("order = %s, want %s", got, want)
+	}
+	for _, x := range d.Groups {
+		switch x.Key {
+		case "better":
+			if !x.HasPercent || x.DeltaPct != -75 {
+				t.Errorf("better: %v%% (has %v), want -75%%", x.DeltaPct, x.HasPercent)
+			}
+		case "new":
+			if x.HasPercent {
+				t.Errorf("new group has a percentage %v", x.DeltaPct)
+			}
+		}
+	}
+	if d.OldLostPct != 10 || d.NewLostPct != 9 {
+		t.Errorf("lost %% of cpu = %v -> %v, want 10 -> 9", d.OldLostPct, d.NewLostPct)
+	}
+	var js bytes.Buffer
+	if err := WriteDiffJSON(&js, d, 2); err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Schema     string
+		GroupCount int `json:"group_count"`
+		Groups     []struct {
+			Key      string
+			Status   string
+			DeltaPct *float64 `json:"delta_pct"`
+			DeltaNs  int64    `json:"delta_ns"`
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	if parsed.Schema != DiffSchema || parsed.GroupCount != 5 || len(parsed.Groups) != 2 ||
+		parsed.Groups[0].DeltaPct != nil || parsed.Groups[1].DeltaPct == nil || *parsed.Groups[1].DeltaPct != -75 ||
+		parsed.Groups[1].DeltaNs != -30 || parsed.Groups[0].Status != "new" {
+		t.Errorf("json = %s", js.Bytes())
+	}
+
+	if _, err := NewDiff(oldS, &analyze.Summary{Options: analyze.Options{By: analyze.ByKind}}); err == nil {
+		t.Error("diff of summaries with different groupings succeeded")
+	}
+}
+
+func TestFmtDur(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"}, {999, "999ns"}, {1500, "1.500us"}, {-2_500_000, "-2.500ms"}, {14_793_000_000, "14.793s"},
+	} {
+		if got := fmtDur(tc.d); got != tc.want {
+			t.Errorf("fmtDur(%d) = %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}
