@@ -123,7 +123,6 @@ func lineDiff(got, want string) string {
 	return b.String()
 }
 
-
 // pypyRec builds c8 (era e) records for the edge-case tests.
 type pypyRec struct {
 	sec, nsec uint32
