@@ -1,0 +1,143 @@
+package primes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/examples/internal/workload"
+)
+
+func TestUpToMatchesSieve(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 4, 10, 97, 100, 1000, 2000} {
+		got, want := UpTo(n), Sieve(n)
+		if !slices.Equal(got, want) {
+			t.Errorf("UpTo(%d) = %v, sieve gives %v", n, got, want)
+		}
+	}
+	if got := len(Sieve(10000)); got != 1229 {
+		t.Errorf("%d primes up to 10000, want 1229", got)
+	}
+}
+
+func TestRenderIsJSON(t *testing.T) {
+	for _, n := range []int{0, 1, 30} {
+		var a Answer
+		if err := json.Unmarshal(Render(n, Sieve(n)), &a); err != nil {
+			t.Fatalf("Render(%d): %v", n, err)
+		}
+		if a.N != n || !slices.Equal(a.Primes, Sieve(n)) || a.Primes == nil {
+			t.Errorf("Render(%d) decodes to %+v", n, a)
+		}
+	}
+}
+
+var versions = []struct {
+	name string
+	opt  Options
+}{
+	{"naive", Options{}},
+	{"fixed", Options{Fixed: true}},
+	{"baseline", Options{Baseline: true}},
+}
+
+func serve(t *testing.T, opt Options) (*Server, string) {
+	t.Helper()
+	srv := NewServer(opt)
+	base, stop, err := Listen(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stop(); srv.Close() })
+	return srv, base
+}
+
+func TestServerAnswers(t *testing.T) {
+	for _, v := range versions {
+		for _, workers := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/workers=%d", v.name, workers), func(t *testing.T) {
+				opt := v.opt
+				opt.Workers = workers
+				srv, base := serve(t, opt)
+				const requests = 80
+				lr, err := Generate(context.Background(), base, Load{Concurrency: 6, Requests: requests, MinN: 0, MaxN: 400, Verify: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if lr.Requests != requests {
+					t.Errorf("%d answers, want %d", lr.Requests, requests)
+				}
+				st := srv.Stats()
+				if st.Accepted != requests || st.Served != requests {
+					t.Errorf("stats %+v, want %d accepted and served", st, requests)
+				}
+				// 401 values of N over 256 cache slots: some answers must
+				// have come from the cache, and most from computing.
+				if st.CacheHits == 0 || st.CacheHits > requests/2 {
+					t.Errorf("%d cache hits for %d requests", st.CacheHits, requests)
+				}
+				if !v.opt.Baseline {
+					attempts, txs := srv.Attempts()
+					if txs != 2*requests || attempts < txs {
+						t.Errorf("%d attempts, %d transactions; want 2 transactions a request", attempts, txs)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestServerHTTP(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			_, base := serve(t, v.opt)
+			tests := []struct {
+				path, ifNoneMatch string
+				status            int
+			}{
+				{"/primes/10", "", http.StatusOK},
+				{"/primes/10", ETag(Render(10, Sieve(10))), http.StatusNotModified},
+				{"/primes/10", `"stale"`, http.StatusOK},
+				{"/primes/x", "", http.StatusBadRequest},
+				{"/primes/-1", "", http.StatusBadRequest},
+				{fmt.Sprintf("/primes/%d", MaxN+1), "", http.StatusBadRequest},
+				{"/other", "", http.StatusNotFound},
+			}
+			for _, tt := range tests {
+				req, _ := http.NewRequest("GET", base+tt.path, nil)
+				if tt.ifNoneMatch != "" {
+					req.Header.Set("If-None-Match", tt.ifNoneMatch)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tt.status {
+					t.Errorf("GET %s (If-None-Match %s): %s, want %d", tt.path, tt.ifNoneMatch, resp.Status, tt.status)
+				}
+			}
+		})
+	}
+}
+
+func TestRun(t *testing.T) {
+	for _, cfg := range []workload.Config{
+		{Workers: 2, Size: 300},
+		{Workers: 2, Size: 300, Fixed: true},
+		{Workers: 2, Size: 300, Baseline: true},
+	} {
+		cfg.Duration = 150 * time.Millisecond
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		if res.Ops == 0 || res.Check == "" {
+			t.Errorf("%+v: result %+v", cfg, res)
+		}
+	}
+}
