@@ -25,6 +25,12 @@ func (tx *Tx) contention() {
 	case k <= quietAborts:
 		return
 	case k >= inevitableAfter:
+		if tx.rec != nil {
+			// Where Atomically was called: the site of this inevitability.
+			var off int32
+			tx.pcs = tx.pcs[:0]
+			tx.captureSite(&off, &tx.callN)
+		}
 		tx.acquireToken(0, tx.callN)
 		return
 	}

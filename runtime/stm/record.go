@@ -1,27 +1,468 @@
 package stm
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stmlog/stmlog/logformat"
 )
 
-// recording is true while events are recorded; the hot path tests it once.
+// Recording (STMLOG).
+//
+// When recording is off, transactions test one atomic.Bool at their start
+// and one nil pointer (tx.rec) wherever recording would do something.
+//
+// When it is on, every transaction runs on a "thread" (threadRec) that owns
+// an event buffer. The Tx appends to it without contention: it holds the
+// thread's mutex for the length of an Atomically call, except while it
+// pauses. A flusher goroutine wakes every flushInterval, takes the buffers
+// of the threads that are not in a transaction at that moment (TryLock: it
+// never waits for user code), and hands them to the single logformat.Writer,
+// then flushes it, so the file grows by whole chunks. A committing
+// transaction never waits for I/O: a full buffer drops events and counts
+// them (Writer.Dropped).
+//
+// Threads. Go does not expose goroutine ids, and the only way to get one
+// (parsing runtime.Stack) costs microseconds, more than a whole small
+// transaction. So a thread is the transaction context that ran the
+// transaction: Queue workers have one each (a worker is a thread); other
+// transactions use the context of their pooled Tx. Pool contexts are per
+// processor and reused LIFO, so a goroutine that runs transactions in a loop
+// keeps its thread as long as no other goroutine runs one on its processor
+// in between; two transactions running at the same time are always on
+// different threads, and a thread's events never interleave. Thread numbers
+// start at 1 and are recycled when a pooled context is garbage collected.
+//
+// Sites. Loads and Stores capture the raw return addresses of the call
+// stack into the Tx (a frame-pointer walk on amd64); a stack is hashed and
+// interned only when an event or a committed box needs to name it, and
+// symbolized (runtime.CallersFrames, trimming runtime/stm and Go runtime
+// frames) by the flusher the first time the log refers to it.
+
+// recording is true while events are recorded; the hot path tests it once
+// per transaction.
 var recording atomic.Bool
 
-type conflictInfo struct{}
+const (
+	maxDepth      = 32
+	flushInterval = 100 * time.Millisecond
+	maxBuffered   = 1 << 16 // events per thread between flushes; more are dropped
+)
 
-type threadRec struct{}
+type threadRec struct {
+	id  uint32
+	r   *recorder
+	mu  sync.Mutex
+	buf []logformat.Event
+	// last event time, to keep a thread's times non-decreasing when its
+	// context moves between processors.
+	last    int64
+	dropped int64
+	held    bool // mu is held by the running transaction (not the flusher)
+}
 
-func newWorkerThread() *threadRec               { return nil }
-func (tx *Tx) recBegin(th *threadRec)           {}
-func (tx *Tx) recEnd()                          {}
-func (tx *Tx) recEvent(k logformat.Kind)        {}
-func (tx *Tx) recAbort(c logformat.AbortCause)  {}
-func (tx *Tx) waitStart(r logformat.WaitReason) {}
-func (tx *Tx) waitDone(r logformat.WaitReason)  {}
-func (tx *Tx) captureSite(off, n *int32)        {}
-func (tx *Tx) internSite(off, n int32) uint32   { return 0 }
-func (tx *Tx) recBecomeInevitable(off, n int32) {}
+type recorder struct {
+	w      *logformat.Writer
+	file   *os.File // set when the recorder opened the file (STMLOG)
+	epoch  time.Time
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex // threads, free, next
+	thrs   []*threadRec
+	free   []*threadRec
+	next   uint32
+	err    error // first write error
+	warned bool
+
+	// Owned by the flusher goroutine (and by StopLog after it stopped).
+	stackIDs  map[uint32]logformat.StackID
+	namesDone int
+	scratch   []logformat.Event
+}
+
+var (
+	cur    atomic.Pointer[recorder]
+	recMu  sync.Mutex // StartLog / StopLog
+	envErr error
+)
+
+func init() {
+	path := os.Getenv("STMLOG")
+	if path == "" {
+		return
+	}
+	path = strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid()))
+	f, err := os.Create(path)
+	if err == nil {
+		err = startLog(f, f)
+	}
+	if err != nil {
+		envErr = err
+		if f != nil {
+			f.Close()
+		}
+		fmt.Fprintf(os.Stderr, "stm: STMLOG=%s: cannot record: %v (running unrecorded)\n", path, err)
+	}
+}
+
+// StartLog starts recording events to w, in the native log format (see
+// package logformat). Recording stays on until StopLog. It fails if
+// recording is already on (for example because STMLOG is set).
+func StartLog(w io.Writer) error {
+	return startLog(w, nil)
+}
+
+func startLog(w io.Writer, f *os.File) error {
+	recMu.Lock()
+	defer recMu.Unlock()
+	if cur.Load() != nil {
+		return errors.New("stm: StartLog: already recording")
+	}
+	lw, err := logformat.NewWriter(w)
+	if err != nil {
+		return fmt.Errorf("stm: StartLog: %w", err)
+	}
+	r := &recorder{
+		w: lw, file: f, epoch: time.Now(),
+		stop: make(chan struct{}), done: make(chan struct{}),
+		stackIDs: make(map[uint32]logformat.StackID),
+	}
+	cur.Store(r)
+	recording.Store(true)
+	go r.flusher()
+	return nil
+}
+
+// StopLog stops recording, writes what is buffered and the log's end
+// marker, and closes the file if the recorder opened it (STMLOG). Events of
+// transactions running at that moment may be left out. A program recorded
+// through STMLOG should call StopLog before it exits, or the log ends
+// without its end marker (readers then report a truncated log; at most the
+// last flush interval is lost).
+func StopLog() error {
+	recMu.Lock()
+	defer recMu.Unlock()
+	r := cur.Load()
+	if r == nil {
+		return errors.New("stm: StopLog: not recording")
+	}
+	recording.Store(false)
+	cur.Store(nil)
+	close(r.stop)
+	<-r.done
+	r.flush(true)
+	err := r.w.Close()
+	if r.err != nil {
+		err = r.err
+	}
+	if r.file != nil {
+		if cerr := r.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stm: StopLog: %w", err)
+	}
+	return nil
+}
+
+func (r *recorder) now() int64 { return int64(time.Since(r.epoch)) }
+
+// newThread returns a thread with a fresh (or recycled) number.
+func (r *recorder) newThread() *threadRec {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.free); n > 0 {
+		t := r.free[n-1]
+		r.free = r.free[:n-1]
+		return t
+	}
+	r.next++
+	t := &threadRec{id: r.next, r: r}
+	r.thrs = append(r.thrs, t)
+	return t
+}
+
+func (r *recorder) release(t *threadRec) {
+	r.mu.Lock()
+	r.free = append(r.free, t)
+	r.mu.Unlock()
+}
+
+// newWorkerThread gives a Queue worker its own thread (nil when not
+// recording).
+func newWorkerThread() *threadRec {
+	if r := cur.Load(); r != nil {
+		return r.newThread()
+	}
+	return nil
+}
+
+// txThread returns the thread of a pooled Tx's context for recorder r,
+// making one the first time; it goes back to r's free list when the Tx is
+// garbage collected.
+func (tx *Tx) txThread(r *recorder) *threadRec {
+	if t := tx.ownRec; t != nil && t.r == r {
+		return t
+	}
+	t := r.newThread()
+	tx.ownRec = t
+	runtime.AddCleanup(tx, func(t *threadRec) { t.r.release(t) }, t)
+	return t
+}
+
+// recBegin attaches the Atomically call to a thread (th, or the Tx's own).
+func (tx *Tx) recBegin(th *threadRec) {
+	r := cur.Load()
+	if r == nil {
+		return
+	}
+	if th == nil || th.r != r {
+		th = tx.txThread(r)
+	}
+	th.mu.Lock()
+	th.held = true
+	tx.rec = th
+	tx.thread = th.id
+	tx.lockWord = tx.id<<1 | 1 | uint64(th.id)<<40
+}
+
+// recEnd detaches the thread at the end of an Atomically call.
+func (tx *Tx) recEnd() {
+	th := tx.rec
+	if th == nil {
+		return
+	}
+	tx.rec = nil
+	tx.thread = 0
+	tx.lockWord = tx.id<<1 | 1
+	if th.held {
+		th.held = false
+		th.mu.Unlock()
+	}
+}
+
+func (tx *Tx) emit(ev logformat.Event) {
+	th := tx.rec
+	t := th.r.now()
+	if t < th.last {
+		t = th.last
+	}
+	th.last = t
+	if len(th.buf) >= maxBuffered {
+		th.dropped++
+		return
+	}
+	ev.Time = t
+	ev.Thread = th.id
+	th.buf = append(th.buf, ev)
+}
+
+func (tx *Tx) recEvent(k logformat.Kind) {
+	if tx.rec != nil {
+		tx.emit(logformat.Event{Kind: k})
+	}
+}
+
+func (tx *Tx) recAbort(c logformat.AbortCause) {
+	if tx.rec != nil {
+		tx.emit(logformat.Event{Kind: logformat.KindTxAbort, Cause: c})
+	}
+}
+
+// waitStart records a pause and lets the flusher take the thread's buffer
+// while we wait.
+func (tx *Tx) waitStart(r logformat.WaitReason) {
+	if th := tx.rec; th != nil {
+		tx.emit(logformat.Event{Kind: logformat.KindWaitStart, Reason: r})
+		th.held = false
+		th.mu.Unlock()
+	}
+}
+
+func (tx *Tx) waitDone(r logformat.WaitReason) {
+	if th := tx.rec; th != nil {
+		th.mu.Lock()
+		th.held = true
+		tx.emit(logformat.Event{Kind: logformat.KindWaitDone, Reason: r})
+	}
+}
+
+// captureSite appends the caller's stack to tx.pcs.
+func (tx *Tx) captureSite(off, n *int32) {
+	var buf [maxDepth]uintptr
+	k := captureStack(&buf)
+	*off = int32(len(tx.pcs))
+	*n = int32(k)
+	tx.pcs = append(tx.pcs, buf[:k]...)
+}
+
+// internSite returns the interned id of pcs[off:off+n] (0 if empty).
+func (tx *Tx) internSite(off, n int32) uint32 {
+	if n == 0 {
+		return 0
+	}
+	return sites.intern(tx.pcs[off : off+n])
+}
+
+func (tx *Tx) recBecomeInevitable(off, n int32) {
+	tx.emit(logformat.Event{Kind: logformat.KindBecomeInevitable, Site: logformat.StackID(tx.internSite(off, n))})
+}
+
 func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, other, otherSite uint32) {
+	tx.emit(logformat.Event{
+		Kind: logformat.KindConflict, Conflict: k, Var: v, Other: other,
+		Site: logformat.StackID(tx.internSite(off, n)), OtherSite: logformat.StackID(otherSite),
+	})
+}
+
+// flusher writes the buffers every flushInterval until StopLog.
+func (r *recorder) flusher() {
+	defer close(r.done)
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			r.flush(false)
+		}
+	}
+}
+
+// flush hands every thread's events to the Writer and flushes it. Threads
+// in a transaction are skipped (their events go out next time), except at
+// the final flush, which waits a little for them.
+func (r *recorder) flush(final bool) {
+	r.writeNames()
+	r.mu.Lock()
+	thrs := append([]*threadRec(nil), r.thrs...)
+	r.mu.Unlock()
+	var dropped int64
+	for _, th := range thrs {
+		ok := th.mu.TryLock()
+		for i := 0; !ok && final && i < 50; i++ {
+			time.Sleep(time.Millisecond)
+			ok = th.mu.TryLock()
+		}
+		if !ok {
+			continue
+		}
+		evs := th.buf
+		th.buf = r.scratch[:0]
+		dropped += th.dropped
+		th.dropped = 0
+		th.mu.Unlock()
+		for i := range evs {
+			ev := evs[i]
+			ev.Site = r.stackID(uint32(ev.Site))
+			ev.OtherSite = r.stackID(uint32(ev.OtherSite))
+			if err := r.w.Write(ev); err != nil && r.err == nil {
+				r.err = err
+				r.warn(err)
+			}
+		}
+		clear(evs)
+		r.scratch = evs[:0]
+	}
+	if dropped > 0 {
+		r.w.Dropped(dropped)
+	}
+	if err := r.w.Flush(); err != nil && r.err == nil {
+		r.err = err
+		r.warn(err)
+	}
+}
+
+func (r *recorder) warn(err error) {
+	if !r.warned {
+		r.warned = true
+		fmt.Fprintf(os.Stderr, "stm: recording: %v (further events are lost)\n", err)
+	}
+}
+
+// stackID maps an interned site to the Writer's StackID, symbolizing it
+// the first time.
+func (r *recorder) stackID(site uint32) logformat.StackID {
+	if site == 0 {
+		return 0
+	}
+	if id, ok := r.stackIDs[site]; ok {
+		return id
+	}
+	id := r.w.Stack(symbolize(sites.pcs(site)))
+	r.stackIDs[site] = id
+	return id
+}
+
+func (r *recorder) writeNames() {
+	namesMu.Lock()
+	defer namesMu.Unlock()
+	for ; r.namesDone < len(namesList); r.namesDone++ {
+		n := namesList[r.namesDone]
+		r.w.NameVar(n.id, n.name)
+	}
+}
+
+// Var names, kept for the life of the process so that a log started later
+// still gets them.
+type varName struct {
+	id   uint64
+	name string
+}
+
+var (
+	namesMu   sync.Mutex
+	namesList []varName
+)
+
+// Name gives v a name that logs and reports show instead of its id, and
+// returns v (so it chains with NewVar). Naming a Var again replaces the name.
+func (v *Var[T]) Name(name string) *Var[T] {
+	namesMu.Lock()
+	namesList = append(namesList, varName{v.h.id, name})
+	namesMu.Unlock()
+	return v
+}
+
+// NewNamedVar is NewVar(v).Name(name).
+func NewNamedVar[T any](name string, v T) *Var[T] { return NewVar(v).Name(name) }
+
+// symbolize turns raw return addresses into the user's frames, leaf first:
+// frames of runtime/stm itself (not its tests) and of the Go runtime are
+// left out.
+func symbolize(pcs []uintptr) logformat.Stack {
+	var s logformat.Stack
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Function != "" && !internalFrame(f) {
+			s.Frames = append(s.Frames, logformat.Frame{Func: f.Function, File: f.File, Line: f.Line})
+		}
+		if !more {
+			break
+		}
+	}
+	return s
+}
+
+const pkgPath = "github.com/stmlog/stmlog/runtime/stm."
+
+func internalFrame(f runtime.Frame) bool {
+	if strings.HasPrefix(f.Function, "runtime.") {
+		return true
+	}
+	if strings.HasPrefix(f.Function, pkgPath) {
+		return !strings.HasSuffix(f.File, "_test.go")
+	}
+	return false
 }

@@ -85,8 +85,8 @@ type Tx struct {
 	thread uint32
 	rec    *threadRec
 	pcs    []uintptr
-	callN  int32 // pcs[:callN] is where Atomically was called (recording)
-	conf   conflictInfo
+	callN  int32      // pcs[:callN]: where Atomically was called, once contention made it inevitable
+	ownRec *threadRec // this pooled context's own thread
 }
 
 // txIDs numbers Tx objects; a locked Var's lock word names its owner by it.
@@ -151,7 +151,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 			tx.windex[tx.writes[j].h] = int32(j)
 		}
 	}
-	if recording.Load() {
+	if tx.rec != nil {
 		e := &tx.writes[i]
 		tx.captureSite(&e.pcOff, &e.pcN)
 	}
@@ -182,7 +182,7 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			continue
 		}
 		tx.reads = append(tx.reads, readEntry{h: h, ver: b.version})
-		if recording.Load() {
+		if tx.rec != nil {
 			e := &tx.reads[len(tx.reads)-1]
 			tx.captureSite(&e.pcOff, &e.pcN)
 		}
@@ -378,31 +378,24 @@ func (tx *Tx) begin() {
 // discard drops everything the attempt buffered, keeping the read set (Retry
 // waits on it).
 func (tx *Tx) discard() {
-	for i := range tx.writes {
-		tx.writes[i] = writeEntry{}
-	}
+	// Stale entries are not cleared: zeroing pointers costs write barriers on
+	// every transaction, and what they keep alive is bounded by the slices'
+	// capacity (end drops big ones) and by the pool's lifetime.
 	tx.writes = tx.writes[:0]
-	if tx.windex != nil {
-		if len(tx.writes) > 64 || len(tx.windex) > 64 {
-			tx.windex = nil
-		} else {
-			clear(tx.windex)
-			tx.windex = nil
-		}
-	}
+	tx.windex = nil
 	tx.wfilter = 0
-	for i := range tx.undo {
-		tx.undo[i] = undoEntry{}
+	if len(tx.undo) > 0 {
+		clear(tx.undo)
+		tx.undo = tx.undo[:0]
 	}
-	tx.undo = tx.undo[:0]
-	for i := range tx.after {
-		tx.after[i] = nil
+	if len(tx.after) > 0 {
+		clear(tx.after)
+		tx.after = tx.after[:0]
 	}
-	tx.after = tx.after[:0]
-	for i := range tx.adds {
-		tx.adds[i] = pendingAdd{}
+	if len(tx.adds) > 0 {
+		clear(tx.adds)
+		tx.adds = tx.adds[:0]
 	}
-	tx.adds = tx.adds[:0]
 	tx.spWrites, tx.spSerial, tx.spNext, tx.selectDepth = 0, 0, 0, 0
 	tx.active = false
 	tx.pcs = tx.pcs[:tx.callN]
@@ -411,9 +404,6 @@ func (tx *Tx) discard() {
 // end releases everything at the end of an Atomically call.
 func (tx *Tx) end() {
 	tx.discard()
-	for i := range tx.reads {
-		tx.reads[i] = readEntry{}
-	}
 	tx.reads = tx.reads[:0]
 	if tx.holdsToken {
 		releaseToken(tx)

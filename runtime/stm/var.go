@@ -97,7 +97,7 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 			} else {
 				(*box[T])(e.box).v = x
 			}
-			if recording.Load() {
+			if tx.rec != nil {
 				tx.captureSite(&e.pcOff, &e.pcN)
 			}
 			return

@@ -1,0 +1,356 @@
+package stm
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Each STM benchmark sits next to its obvious baseline (sync.Mutex,
+// sync.RWMutex, channels), so ratios come from one run. attempts/op is the
+// number of body executions per committed transaction (1 = no re-runs).
+
+func reportAttempts(b *testing.B, before Stats) {
+	after := ReadStats()
+	commits := after.Commits - before.Commits
+	if commits > 0 {
+		att := float64(commits+after.AbortsConflict-before.AbortsConflict) / float64(commits)
+		b.ReportMetric(att, "attempts/op")
+	}
+}
+
+func BenchmarkRead1(b *testing.B) {
+	b.Run("stm", func(b *testing.B) {
+		v := NewVar(42)
+		st := ReadStats()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			s := 0
+			body := func(tx *Tx) error { s += v.Load(tx); return nil }
+			for pb.Next() {
+				Atomically(body)
+			}
+			sink.Add(int64(s))
+		})
+		reportAttempts(b, st)
+	})
+	b.Run("mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		x := 42
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			s := 0
+			for pb.Next() {
+				mu.Lock()
+				s += x
+				mu.Unlock()
+			}
+			sink.Add(int64(s))
+		})
+	})
+	b.Run("rwmutex", func(b *testing.B) {
+		var mu sync.RWMutex
+		x := 42
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			s := 0
+			for pb.Next() {
+				mu.RLock()
+				s += x
+				mu.RUnlock()
+			}
+			sink.Add(int64(s))
+		})
+	})
+}
+
+var sink atomic.Int64
+
+func BenchmarkIncrement1(b *testing.B) {
+	b.Run("stm", func(b *testing.B) {
+		v := NewVar(0)
+		st := ReadStats()
+		b.ReportAllocs()
+		body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+		for b.Loop() {
+			Atomically(body)
+		}
+		reportAttempts(b, st)
+	})
+	b.Run("mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		x := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			mu.Lock()
+			x++
+			mu.Unlock()
+		}
+		sink.Add(int64(x))
+	})
+}
+
+func BenchmarkRead10(b *testing.B) {
+	b.Run("stm", func(b *testing.B) {
+		vs := make([]*Var[int], 10)
+		for i := range vs {
+			vs[i] = NewVar(i)
+		}
+		b.ReportAllocs()
+		s := 0
+		body := func(tx *Tx) error {
+			for _, v := range vs {
+				s += v.Load(tx)
+			}
+			return nil
+		}
+		for b.Loop() {
+			Atomically(body)
+		}
+		sink.Add(int64(s))
+	})
+	b.Run("mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		xs := make([]int, 10)
+		b.ReportAllocs()
+		s := 0
+		for b.Loop() {
+			mu.Lock()
+			for _, x := range xs {
+				s += x
+			}
+			mu.Unlock()
+		}
+		sink.Add(int64(s))
+	})
+}
+
+// BenchmarkDisjoint: each goroutine increments its own Var. Ideal scaling
+// halves ns/op from -cpu 1 to -cpu 2.
+func BenchmarkDisjoint(b *testing.B) {
+	b.Run("stm", func(b *testing.B) {
+		st := ReadStats()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			v := NewVar(0)
+			body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+			for pb.Next() {
+				Atomically(body)
+			}
+		})
+		reportAttempts(b, st)
+	})
+	b.Run("mutex", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			var mu sync.Mutex
+			x := 0
+			for pb.Next() {
+				mu.Lock()
+				x++
+				mu.Unlock()
+			}
+			sink.Add(int64(x))
+		})
+	})
+}
+
+// BenchmarkHotCounter: every goroutine increments the same Var.
+func BenchmarkHotCounter(b *testing.B) {
+	b.Run("stm", func(b *testing.B) {
+		v := NewVar(0)
+		st := ReadStats()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+			for pb.Next() {
+				Atomically(body)
+			}
+		})
+		reportAttempts(b, st)
+	})
+	b.Run("mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		x := 0
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				mu.Lock()
+				x++
+				mu.Unlock()
+			}
+		})
+		sink.Add(int64(x))
+	})
+}
+
+// BenchmarkReadMostly: 90% of transactions read 4 of 16 Vars, 10% write one.
+func BenchmarkReadMostly(b *testing.B) {
+	const n = 16
+	b.Run("stm", func(b *testing.B) {
+		vs := make([]*Var[int], n)
+		for i := range vs {
+			vs[i] = NewVar(i)
+		}
+		st := ReadStats()
+		b.ReportAllocs()
+		var seed atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seed.Add(7))
+			s := 0
+			var k int
+			read := func(tx *Tx) error {
+				for j := range 4 {
+					s += vs[(k+j)%n].Load(tx)
+				}
+				return nil
+			}
+			write := func(tx *Tx) error { v := vs[k%n]; v.Store(tx, v.Load(tx)+1); return nil }
+			for pb.Next() {
+				i++
+				k = i * 5
+				if i%10 == 0 {
+					Atomically(write)
+				} else {
+					Atomically(read)
+				}
+			}
+			sink.Add(int64(s))
+		})
+		reportAttempts(b, st)
+	})
+	b.Run("rwmutex", func(b *testing.B) {
+		var mu sync.RWMutex
+		xs := make([]int, n)
+		b.ReportAllocs()
+		var seed atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seed.Add(7))
+			s := 0
+			for pb.Next() {
+				i++
+				k := i * 5
+				if i%10 == 0 {
+					mu.Lock()
+					xs[k%n]++
+					mu.Unlock()
+				} else {
+					mu.RLock()
+					for j := range 4 {
+						s += xs[(k+j)%n]
+					}
+					mu.RUnlock()
+				}
+			}
+			sink.Add(int64(s))
+		})
+	})
+}
+
+// BenchmarkBank: transfers between 64 accounts.
+func BenchmarkBank(b *testing.B) {
+	const n = 64
+	b.Run("stm", func(b *testing.B) {
+		acc := make([]*Var[int], n)
+		for i := range acc {
+			acc[i] = NewVar(1000)
+		}
+		st := ReadStats()
+		b.ReportAllocs()
+		var seed atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seed.Add(13))
+			var from, to *Var[int]
+			body := func(tx *Tx) error {
+				f := from.Load(tx)
+				if f > 0 {
+					from.Store(tx, f-1)
+					to.Store(tx, to.Load(tx)+1)
+				}
+				return nil
+			}
+			for pb.Next() {
+				i++
+				from, to = acc[(i*7)%n], acc[(i*11+1)%n]
+				if from == to {
+					continue
+				}
+				Atomically(body)
+			}
+		})
+		reportAttempts(b, st)
+	})
+	b.Run("mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		acc := make([]int, n)
+		for i := range acc {
+			acc[i] = 1000
+		}
+		b.ReportAllocs()
+		var seed atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			i := int(seed.Add(13))
+			for pb.Next() {
+				i++
+				from, to := (i*7)%n, (i*11+1)%n
+				if from == to {
+					continue
+				}
+				mu.Lock()
+				if acc[from] > 0 {
+					acc[from]--
+					acc[to]++
+				}
+				mu.Unlock()
+			}
+		})
+	})
+}
+
+// BenchmarkPingPong: two goroutines hand a token back and forth, through a
+// Var with Retry, or through channels. One op is one round trip.
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("stm", func(b *testing.B) {
+		turn := NewVar(0)
+		b.ReportAllocs()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < b.N; i++ {
+				Atomically(func(tx *Tx) error {
+					if turn.Load(tx) != 1 {
+						tx.Retry()
+					}
+					turn.Store(tx, 0)
+					return nil
+				})
+			}
+		}()
+		for i := 0; i < b.N; i++ {
+			Atomically(func(tx *Tx) error {
+				if turn.Load(tx) != 0 {
+					tx.Retry()
+				}
+				turn.Store(tx, 1)
+				return nil
+			})
+		}
+		<-done
+	})
+	b.Run("chan", func(b *testing.B) {
+		ping, pong := make(chan int, 1), make(chan int, 1)
+		b.ReportAllocs()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < b.N; i++ {
+				pong <- <-ping
+			}
+		}()
+		for i := 0; i < b.N; i++ {
+			ping <- i
+			<-pong
+		}
+		<-done
+	})
+}

@@ -1,0 +1,12 @@
+package stm
+
+// fpCallers is in callers_amd64.s: a frame-pointer walk costs a few
+// nanoseconds per frame, where runtime.Callers costs hundreds of nanoseconds
+// per call, which matters because recording captures a stack at every Load
+// and Store.
+//
+//go:noescape
+func fpCallers(buf *[maxDepth]uintptr) int
+
+// captureStack stores the caller's callers, leaf first, into buf.
+func captureStack(buf *[maxDepth]uintptr) int { return fpCallers(buf) }
