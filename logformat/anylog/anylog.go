@@ -1,0 +1,64 @@
+// Package anylog opens a conflict log of any format stmlog reads — its own
+// native logs and PyPy-STM's c7/c8 logs — by looking at the first bytes, so
+// every command accepts every log without a format flag.
+//
+// It lives apart from logformat because it needs both logformat and
+// logformat/pypy, and pypy already depends on logformat.
+package anylog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/pypy"
+)
+
+// Options tune how a log is read.
+type Options struct {
+	// Salvage skips damaged chunks of a native log (counted in Stats)
+	// instead of stopping at the first one.
+	Salvage bool
+	// PyPyEra selects the event numbering of a PyPy-STM c8 log: 'a'..'e'
+	// (0 means 'e', the final one). See package pypy.
+	PyPyEra byte
+}
+
+// prefixLen is enough bytes to tell every known format apart.
+const prefixLen = 16
+
+// Open opens path and returns a reader of the matching format. The closer
+// closes the file; call it when done with the source.
+func Open(path string, opt Options) (logformat.Source, io.Closer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err // *PathError already names the file
+	}
+	src, err := New(f, path, opt)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return src, f, nil
+}
+
+// New reads a log of any known format from r; name is used in errors.
+func New(r io.Reader, name string, opt Options) (logformat.Source, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	prefix, err := br.Peek(prefixLen)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	switch {
+	case len(prefix) == 0:
+		return nil, fmt.Errorf("%s: empty file, not a log", name)
+	case logformat.IsNative(prefix):
+		return logformat.NewReader(br, logformat.ReaderOptions{Name: name, Salvage: opt.Salvage})
+	case pypy.IsPyPy(prefix):
+		return pypy.NewReader(br, pypy.Options{Name: name, Era: opt.PyPyEra})
+	}
+	return nil, fmt.Errorf("%s: not an stmlog or PyPy-STM log (starts with %q)", name, prefix)
+}
