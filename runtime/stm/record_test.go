@@ -1,0 +1,384 @@
+package stm
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// readLog reads a whole native log.
+func readLog(t *testing.T, data []byte) ([]logformat.Event, *logformat.Reader) {
+	t.Helper()
+	r, err := logformat.NewReader(bytes.NewReader(data), logformat.ReaderOptions{Name: "test.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []logformat.Event
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			return evs, r
+		}
+		if err != nil {
+			t.Fatalf("reading log: %v", err)
+		}
+		evs = append(evs, ev)
+	}
+}
+
+// siteLine returns the line of this file holding the comment "SITE:name".
+func siteLine(t *testing.T, name string) (string, int) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, "// SITE:"+name) && !strings.Contains(l, "siteLine(") {
+			return file, i + 1
+		}
+	}
+	t.Fatalf("no SITE:%s marker in %s", name, file)
+	return "", 0
+}
+
+func record(t *testing.T, fn func()) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := StartLog(&buf); err != nil {
+		t.Fatal(err)
+	}
+	fn()
+	if err := StopLog(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestRecordSites runs a known write-read conflict and a known inevitable
+// wait, and checks both sides' sites in the log point at the right lines.
+func TestRecordSites(t *testing.T) {
+	v, w := NewNamedVar("shared", 0), NewVar(0)
+	data := record(t, func() {
+		// Write-read: A reads v, B commits a write to v, A commits a write
+		// to w and fails validation.
+		readDone, bDone := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			first := true
+			Atomically(func(tx *Tx) error {
+				x := v.Load(tx) // SITE:a-read
+				if first {
+					first = false
+					close(readDone)
+					<-bDone
+				}
+				w.Store(tx, x)
+				return nil
+			})
+		}()
+		go func() {
+			defer wg.Done()
+			<-readDone
+			Atomically(func(tx *Tx) error {
+				v.Store(tx, 1) // SITE:b-write
+				return nil
+			})
+			close(bDone)
+		}()
+		wg.Wait()
+
+		// Inevitable: C becomes inevitable and holds on until D waits.
+		cIn, dAsked := make(chan struct{}), make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			Atomically(func(tx *Tx) error {
+				tx.Inevitable() // SITE:c-inevitable
+				close(cIn)
+				<-dAsked
+				time.Sleep(20 * time.Millisecond) // let D block
+				return nil
+			})
+		}()
+		go func() {
+			defer wg.Done()
+			<-cIn
+			close(dAsked)
+			Atomically(func(tx *Tx) error {
+				tx.Inevitable() // SITE:d-inevitable
+				return nil
+			})
+		}()
+		wg.Wait()
+	})
+	evs, r := readLog(t, data)
+	if !r.Stats().CleanEnd {
+		t.Fatal("log has no end marker after StopLog")
+	}
+	if got := r.VarName(v.ID()); got != "shared" {
+		t.Fatalf("Var name %q, want shared", got)
+	}
+	leaf := func(id logformat.StackID) (string, int) {
+		s := r.Stack(id)
+		if s == nil || len(s.Frames) == 0 {
+			return "", 0
+		}
+		return s.Frames[0].File, s.Frames[0].Line
+	}
+	check := func(kind logformat.ConflictKind, varID uint64, this, other string, then logformat.Kind) {
+		t.Helper()
+		tf, tl := siteLine(t, this)
+		of, ol := siteLine(t, other)
+		for i, ev := range evs {
+			if ev.Kind != logformat.KindConflict || ev.Conflict != kind || ev.Var != varID {
+				continue
+			}
+			f1, l1 := leaf(ev.Site)
+			f2, l2 := leaf(ev.OtherSite)
+			if f1 != tf || l1 != tl || f2 != of || l2 != ol {
+				t.Fatalf("%v conflict sites %s:%d / %s:%d, want %s:%d / %s:%d", kind, f1, l1, f2, l2, tf, tl, of, ol)
+			}
+			if ev.Other == 0 || ev.Other == ev.Thread {
+				t.Fatalf("%v conflict: other thread %d, this thread %d", kind, ev.Other, ev.Thread)
+			}
+			// The cost follows on the same thread: an abort or a pause.
+			for _, n := range evs[i+1:] {
+				if n.Thread == ev.Thread {
+					if n.Kind != then {
+						t.Fatalf("%v conflict followed by %v, want %v", kind, n.Kind, then)
+					}
+					return
+				}
+			}
+			t.Fatalf("%v conflict is the thread's last event", kind)
+		}
+		t.Fatalf("no %v conflict on Var %d in %d events", kind, varID, len(evs))
+	}
+	// No stack shows runtime/stm internals or Go runtime frames.
+	for _, ev := range evs {
+		for _, id := range []logformat.StackID{ev.Site, ev.OtherSite} {
+			s := r.Stack(id)
+			if s == nil {
+				continue
+			}
+			for _, f := range s.Frames {
+				if strings.HasPrefix(f.Func, "runtime.") ||
+					(strings.HasPrefix(f.Func, pkgPath) && !strings.HasSuffix(f.File, "_test.go")) {
+					t.Fatalf("internal frame %v in recorded stack %v", f, s.Frames)
+				}
+			}
+		}
+		if ev.Kind == logformat.KindConflict {
+			t.Logf("%v conflict, this side: %v", ev.Conflict, r.Stack(ev.Site).Frames)
+		}
+	}
+	check(logformat.ConflictWriteRead, v.ID(), "a-read", "b-write", logformat.KindTxAbort)
+	check(logformat.ConflictInevitable, 0, "d-inevitable", "c-inevitable", logformat.KindWaitStart)
+	// The become-inevitable events name their sites too.
+	cf, cl := siteLine(t, "c-inevitable")
+	found := false
+	for _, ev := range evs {
+		if ev.Kind == logformat.KindBecomeInevitable {
+			if f, l := leaf(ev.Site); f == cf && l == cl {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no become-inevitable event at the c-inevitable site")
+	}
+}
+
+// TestRecordCountsMatchStats: the log holds exactly the commits, aborts
+// and conflicts the runtime counted while recording.
+func TestRecordCountsMatchStats(t *testing.T) {
+	hot := NewVar(0)
+	before := ReadStats()
+	data := record(t, func() {
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 400 {
+					Atomically(func(tx *Tx) error {
+						x := hot.Load(tx)
+						runtime.Gosched()
+						hot.Store(tx, x+1)
+						if (g+i)%50 == 0 {
+							return errors.New("some error")
+						}
+						return nil
+					})
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	after := ReadStats()
+	evs, r := readLog(t, data)
+	if r.Stats().Dropped != 0 {
+		t.Fatalf("%d events dropped", r.Stats().Dropped)
+	}
+	var commits, aborts, conflicts, starts uint64
+	for _, ev := range evs {
+		switch ev.Kind {
+		case logformat.KindTxStart:
+			starts++
+		case logformat.KindTxCommit:
+			commits++
+		case logformat.KindTxAbort:
+			aborts++
+		case logformat.KindConflict:
+			conflicts++
+		}
+	}
+	wantConf := (after.ConflictsWriteRead + after.ConflictsWriteWrite + after.ConflictsInevitable) -
+		(before.ConflictsWriteRead + before.ConflictsWriteWrite + before.ConflictsInevitable)
+	if commits != after.Commits-before.Commits || aborts != after.Aborts-before.Aborts || conflicts != wantConf {
+		t.Fatalf("log: %d commits %d aborts %d conflicts; runtime counted %d %d %d",
+			commits, aborts, conflicts, after.Commits-before.Commits, after.Aborts-before.Aborts, wantConf)
+	}
+	if starts != commits+aborts {
+		t.Fatalf("%d starts for %d commits + %d aborts", starts, commits, aborts)
+	}
+	if after.AbortsConflict == before.AbortsConflict {
+		t.Fatal("the workload had no conflicts; the test proves nothing")
+	}
+	if hot.Peek() != 4*400-4*8 {
+		t.Fatalf("hot=%d, want %d", hot.Peek(), 4*400-4*8)
+	}
+}
+
+func TestStartStopLogErrors(t *testing.T) {
+	if err := StopLog(); err == nil {
+		t.Fatal("StopLog without StartLog succeeded")
+	}
+	var buf bytes.Buffer
+	if err := StartLog(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := StartLog(&buf); err == nil {
+		t.Fatal("second StartLog succeeded")
+	}
+	if err := StopLog(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The child side of the process tests: run transactions forever (or once),
+// recorded through STMLOG.
+func TestMain(m *testing.M) {
+	switch os.Getenv("STM_TEST_CHILD") {
+	case "forever":
+		childForever()
+	case "once":
+		Atomically(func(tx *Tx) error { return nil })
+		fmt.Println("ran")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func childForever() {
+	v := NewVar(0)
+	start := time.Now()
+	said := false
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			for {
+				Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+				if !said && time.Since(start) > 350*time.Millisecond {
+					said = true
+					fmt.Println("ready")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestKilledChildLogReadable records a child process through STMLOG (with
+// %p), kills it with SIGKILL, and reads what it left: every complete chunk,
+// no corruption, and the loss reported (no end marker).
+func TestKilledChildLogReadable(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STM_TEST_CHILD=forever", "STMLOG="+filepath.Join(dir, "child-%p.log"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "ready" {
+		cmd.Process.Kill()
+		t.Fatalf("child said %q", line)
+	}
+	time.Sleep(50 * time.Millisecond) // land the kill between flushes
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	data, err := os.ReadFile(filepath.Join(dir, "child-"+strconv.Itoa(cmd.Process.Pid)+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, r := readLog(t, data)
+	st := r.Stats()
+	if st.CleanEnd {
+		t.Fatal("killed child's log claims a clean end")
+	}
+	if len(evs) < 100 || st.Chunks < 3 {
+		t.Fatalf("only %d events in %d chunks survived %d bytes", len(evs), st.Chunks, len(data))
+	}
+	commits := 0
+	for _, ev := range evs {
+		if ev.Kind == logformat.KindTxCommit {
+			commits++
+		}
+	}
+	if commits == 0 {
+		t.Fatal("no commits in the child's log")
+	}
+	t.Logf("%d bytes, %d chunks, %d events, %d commits, truncated tail %d bytes, warnings %q",
+		len(data), st.Chunks, len(evs), commits, st.TruncatedBytes, st.Warnings)
+}
+
+// TestUnwritableSTMLOG: one warning line, and the program runs.
+func TestUnwritableSTMLOG(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STM_TEST_CHILD=once", "STMLOG="+filepath.Join(t.TempDir(), "no", "such", "dir.log"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child failed: %v\n%s", err, stderr.String())
+	}
+	if stdout.String() != "ran\n" {
+		t.Fatalf("child stdout %q, want ran", stdout.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "cannot record") || !strings.Contains(lines[0], "dir.log") {
+		t.Fatalf("stderr %q, want one warning line naming the file", stderr.String())
+	}
+}
