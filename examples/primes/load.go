@@ -17,7 +17,8 @@ import (
 // Load describes the in-process load generator: Concurrency clients on
 // keep-alive loopback connections, each asking for primes up to a random N
 // in [MinN, MaxN] as fast as it gets answers, until Duration has passed or
-// Requests requests have been made (whichever is set; both bound the run).
+// Requests requests have been made (whichever is set; both bound the run;
+// one of them must be).
 type Load struct {
 	Concurrency int
 	Duration    time.Duration
@@ -43,6 +44,9 @@ func Generate(ctx context.Context, base string, l Load) (LoadResult, error) {
 	if l.Concurrency <= 0 {
 		l.Concurrency = 8
 	}
+	if l.Duration <= 0 && l.Requests <= 0 {
+		return LoadResult{}, fmt.Errorf("primes: load without a duration or a request count would not end")
+	}
 	if l.MinN > l.MaxN || l.MinN < 0 {
 		return LoadResult{}, fmt.Errorf("primes: load range [%d, %d] is empty", l.MinN, l.MaxN)
 	}
@@ -63,11 +67,6 @@ func Generate(ctx context.Context, base string, l Load) (LoadResult, error) {
 	client := &http.Client{Transport: tr}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if l.Duration > 0 {
-		var c2 context.CancelFunc
-		ctx, c2 = context.WithTimeout(ctx, l.Duration)
-		defer c2()
-	}
 	var (
 		issued, ok atomic.Int64
 		errOnce    sync.Once
@@ -78,11 +77,17 @@ func Generate(ctx context.Context, base string, l Load) (LoadResult, error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
 	start := time.Now()
+	// At the deadline clients stop asking but wait for the answers they are
+	// owed, so every request started is counted and none is cut off.
+	more := func() bool {
+		return ctx.Err() == nil && (l.Duration <= 0 || time.Since(start) < l.Duration) &&
+			(l.Requests == 0 || issued.Add(1) <= l.Requests)
+	}
 	for c := range l.Concurrency {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(c), 11))
 			buf := new(bytes.Buffer)
-			for ctx.Err() == nil && (l.Requests == 0 || issued.Add(1) <= l.Requests) {
+			for more() {
 				n := l.MinN + rng.IntN(l.MaxN-l.MinN+1)
 				req, err := http.NewRequestWithContext(ctx, "GET", base+"/primes/"+strconv.Itoa(n), nil)
 				if err != nil {
