@@ -15,7 +15,18 @@ import (
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
-var updatePyPy = flag.Bool("update-pypy", false, "rewrite the golden reports of testdata/logs/pypy")
+// The package's tests share one -update flag (rewrite golden files); it
+// may be registered by another test file of the package.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func updatePyPy() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 var pypyDir = filepath.Join("..", "testdata", "logs", "pypy")
 
@@ -75,6 +86,55 @@ func TestPyPyConformance(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPyPyGoldens: the synthesized logs of testdata/logs/pypy (see its
+// README) against their golden reports (-update rewrites them). The
+// goldens were cross-checked against a Python restatement of
+// print_stm_log.py that reproduces the conformance samples.
+func TestPyPyGoldens(t *testing.T) {
+	tests := []struct {
+		log, golden string
+		top         int
+		source      bool // a source line of src/app.py is in the output
+	}{
+		{"small.c8.log", "small.c8.top5", 0, true},
+		{"small.c8.log", "small.c8.top15", 15, true},
+		{"small.c7.log", "small.c7.top15", 0, true},
+		{"small.c7.log", "small.c7.top3", 3, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(pypyDir, tt.log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var stdout, stderr bytes.Buffer
+			if err := WritePyPy(&stdout, &stderr, f, PyPyOptions{Top: tt.top, Name: tt.log, SourceRoot: pypyDir}); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(pypyDir, tt.golden+".expected")
+			errOut := filepath.Join(pypyDir, tt.golden+".stderr.expected")
+			if updatePyPy() {
+				if err := os.WriteFile(out, stdout.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(errOut, stderr.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want := readFile(t, out); stdout.String() != want {
+				t.Errorf("stdout differs from %s:\n%s", out, lineDiff(stdout.String(), want))
+			}
+			if want := readFile(t, errOut); stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
+			}
+			if tt.source != strings.Contains(stdout.String(), "\n    ") {
+				t.Errorf("source lines printed: %v, want %v (src/app.py resolved against SourceRoot)", !tt.source, tt.source)
+			}
+		})
 	}
 }
 
