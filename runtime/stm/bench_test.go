@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,20 @@ import (
 // Each STM benchmark sits next to its obvious baseline (sync.Mutex,
 // sync.RWMutex, channels), so ratios come from one run. attempts/op is the
 // number of body executions per committed transaction (1 = no re-runs).
+
+// stmBoth runs an STM benchmark twice: "stm" with recording off and
+// "stm-rec" with recording on (to io.Discard, so the encoding cost counts
+// but no disk does).
+func stmBoth(b *testing.B, f func(b *testing.B)) {
+	b.Run("stm", f)
+	b.Run("stm-rec", func(b *testing.B) {
+		if err := StartLog(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		defer StopLog()
+		f(b)
+	})
+}
 
 func reportAttempts(b *testing.B, before Stats) {
 	after := ReadStats()
@@ -20,7 +35,7 @@ func reportAttempts(b *testing.B, before Stats) {
 }
 
 func BenchmarkRead1(b *testing.B) {
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		v := NewVar(42)
 		st := ReadStats()
 		b.ReportAllocs()
@@ -67,7 +82,7 @@ func BenchmarkRead1(b *testing.B) {
 var sink atomic.Int64
 
 func BenchmarkIncrement1(b *testing.B) {
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		v := NewVar(0)
 		st := ReadStats()
 		b.ReportAllocs()
@@ -91,7 +106,7 @@ func BenchmarkIncrement1(b *testing.B) {
 }
 
 func BenchmarkRead10(b *testing.B) {
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		vs := make([]*Var[int], 10)
 		for i := range vs {
 			vs[i] = NewVar(i)
@@ -128,7 +143,7 @@ func BenchmarkRead10(b *testing.B) {
 // BenchmarkDisjoint: each goroutine increments its own Var. Ideal scaling
 // halves ns/op from -cpu 1 to -cpu 2.
 func BenchmarkDisjoint(b *testing.B) {
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		st := ReadStats()
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -157,7 +172,7 @@ func BenchmarkDisjoint(b *testing.B) {
 
 // BenchmarkHotCounter: every goroutine increments the same Var.
 func BenchmarkHotCounter(b *testing.B) {
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		v := NewVar(0)
 		st := ReadStats()
 		b.ReportAllocs()
@@ -187,7 +202,7 @@ func BenchmarkHotCounter(b *testing.B) {
 // BenchmarkReadMostly: 90% of transactions read 4 of 16 Vars, 10% write one.
 func BenchmarkReadMostly(b *testing.B) {
 	const n = 16
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		vs := make([]*Var[int], n)
 		for i := range vs {
 			vs[i] = NewVar(i)
@@ -250,7 +265,7 @@ func BenchmarkReadMostly(b *testing.B) {
 // BenchmarkBank: transfers between 64 accounts.
 func BenchmarkBank(b *testing.B) {
 	const n = 64
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		acc := make([]*Var[int], n)
 		for i := range acc {
 			acc[i] = NewVar(1000)
@@ -310,7 +325,7 @@ func BenchmarkBank(b *testing.B) {
 // BenchmarkPingPong: two goroutines hand a token back and forth, through a
 // Var with Retry, or through channels. One op is one round trip.
 func BenchmarkPingPong(b *testing.B) {
-	b.Run("stm", func(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
 		turn := NewVar(0)
 		b.ReportAllocs()
 		done := make(chan struct{})

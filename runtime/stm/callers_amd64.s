@@ -30,3 +30,15 @@ loop:
 done:
 	MOVQ AX, ret+8(FP)
 	RET
+
+// func cputicks() int64
+//
+// The time-stamp counter. constant_tsc CPUs tick at a fixed rate; the
+// recorder converts ticks to nanoseconds with a rate it measures against the
+// monotonic clock (record.go).
+TEXT ·cputicks(SB), NOSPLIT|NOFRAME, $0-8
+	RDTSC
+	SHLQ $32, DX
+	ORQ  DX, AX
+	MOVQ AX, ret+0(FP)
+	RET

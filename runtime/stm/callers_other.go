@@ -2,8 +2,16 @@
 
 package stm
 
-import "runtime"
+import (
+	"runtime"
+	"time"
+)
 
 // captureStack stores the caller's callers, leaf first, into buf. Without a
 // frame-pointer walker for this architecture, runtime.Callers does it.
 func captureStack(buf *[maxDepth]uintptr) int { return runtime.Callers(2, buf[:]) }
+
+var tickEpoch = time.Now()
+
+// cputicks is the monotonic clock in nanoseconds on other architectures.
+func cputicks() int64 { return int64(time.Since(tickEpoch)) }

@@ -54,25 +54,42 @@ var recording atomic.Bool
 const (
 	maxDepth      = 32
 	flushInterval = 100 * time.Millisecond
-	maxBuffered   = 1 << 16 // events per thread between flushes; more are dropped
+	handoffSize   = 4096 // events per buffer handed to the flusher
+	maxQueued     = 64   // buffers a thread may have waiting; then events are dropped
 )
 
 type threadRec struct {
-	id  uint32
-	r   *recorder
-	mu  sync.Mutex
-	buf []logformat.Event
-	// last event time, to keep a thread's times non-decreasing when its
-	// context moves between processors.
-	last    int64
-	dropped int64
-	held    bool // mu is held by the running transaction (not the flusher)
+	id uint32
+	r  *recorder
+
+	// mu is held by the transaction running on this thread for the length
+	// of an Atomically call (except while it pauses); buf, last, dropped
+	// and gen belong to whoever holds it.
+	mu      sync.Mutex
+	buf     []logformat.Event
+	last    int64  // last event time (ticks): a thread's times never go back
+	dropped int64  // events dropped for lack of room
+	gen     uint32 // recorder.gen when buf got its first event
+	held    bool   // mu is held by the transaction (not by the flusher)
+
+	// qmu guards the buffers handed over to the flusher; it is only ever
+	// held for a few instructions, so the flusher can wait for it.
+	qmu      sync.Mutex
+	full     [][]logformat.Event
+	qdropped int64
+
+	lastNs int64 // flusher only: last time written, in ns
 }
 
 type recorder struct {
 	w      *logformat.Writer
 	file   *os.File // set when the recorder opened the file (STMLOG)
 	epoch  time.Time
+	tick0  int64         // cputicks() at epoch
+	kick   chan struct{} // a buffer was handed over full: flush now
+	gen    atomic.Uint32 // incremented by every flush
+	freeMu sync.Mutex
+	free2  [][]logformat.Event // recycled buffers
 	stop   chan struct{}
 	done   chan struct{}
 	mu     sync.Mutex // threads, free, next
@@ -85,7 +102,6 @@ type recorder struct {
 	// Owned by the flusher goroutine (and by StopLog after it stopped).
 	stackIDs  map[uint32]logformat.StackID
 	namesDone int
-	scratch   []logformat.Event
 }
 
 var (
@@ -131,8 +147,8 @@ func startLog(w io.Writer, f *os.File) error {
 		return fmt.Errorf("stm: StartLog: %w", err)
 	}
 	r := &recorder{
-		w: lw, file: f, epoch: time.Now(),
-		stop: make(chan struct{}), done: make(chan struct{}),
+		w: lw, file: f, epoch: time.Now(), tick0: cputicks(),
+		stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
 		stackIDs: make(map[uint32]logformat.StackID),
 	}
 	cur.Store(r)
@@ -174,7 +190,30 @@ func StopLog() error {
 	return nil
 }
 
-func (r *recorder) now() int64 { return int64(time.Since(r.epoch)) }
+// Event times are taken as CPU ticks and converted to nanoseconds since
+// the epoch by the flusher, with the tick rate measured over the whole
+// recording so far (toNs).
+type tickRate struct {
+	tick0 int64
+	nsPer float64
+}
+
+func (r *recorder) rate() tickRate {
+	ns := time.Since(r.epoch)
+	if ns < time.Millisecond {
+		// Too short a window for a precise rate: widen it (only at the
+		// first flush of a very short recording).
+		time.Sleep(time.Millisecond - ns)
+		ns = time.Since(r.epoch)
+	}
+	t := cputicks()
+	if t <= r.tick0 {
+		return tickRate{r.tick0, 1}
+	}
+	return tickRate{r.tick0, float64(ns) / float64(t-r.tick0)}
+}
+
+func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.nsPer) }
 
 // newThread returns a thread with a fresh (or recycled) number.
 func (r *recorder) newThread() *threadRec {
@@ -245,6 +284,12 @@ func (tx *Tx) recEnd() {
 	tx.thread = 0
 	tx.lockWord = tx.id<<1 | 1
 	if th.held {
+		if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
+			// A flush went by since this buffer's first event: hand it over,
+			// so that a busy thread's events reach the file within about
+			// two flush intervals.
+			th.handoff()
+		}
 		th.held = false
 		th.mu.Unlock()
 	}
@@ -252,18 +297,58 @@ func (tx *Tx) recEnd() {
 
 func (tx *Tx) emit(ev logformat.Event) {
 	th := tx.rec
-	t := th.r.now()
+	t := cputicks()
 	if t < th.last {
 		t = th.last
 	}
 	th.last = t
-	if len(th.buf) >= maxBuffered {
-		th.dropped++
-		return
+	if len(th.buf) == 0 {
+		th.gen = th.r.gen.Load()
 	}
 	ev.Time = t
 	ev.Thread = th.id
 	th.buf = append(th.buf, ev)
+	if len(th.buf) >= handoffSize {
+		th.handoff()
+		select {
+		case th.r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// handoff queues the thread's buffer for the flusher (holding th.mu).
+func (th *threadRec) handoff() {
+	th.qmu.Lock()
+	if len(th.full) >= maxQueued {
+		// The flusher is not keeping up: drop rather than block the program.
+		th.qdropped += int64(len(th.buf))
+		th.buf = th.buf[:0]
+	} else {
+		th.full = append(th.full, th.buf)
+		th.buf = th.r.getBuf()
+	}
+	th.qmu.Unlock()
+}
+
+func (r *recorder) getBuf() []logformat.Event {
+	r.freeMu.Lock()
+	defer r.freeMu.Unlock()
+	if n := len(r.free2); n > 0 {
+		b := r.free2[n-1]
+		r.free2 = r.free2[:n-1]
+		return b
+	}
+	return make([]logformat.Event, 0, handoffSize)
+}
+
+func (r *recorder) putBuf(b []logformat.Event) {
+	clear(b)
+	r.freeMu.Lock()
+	if len(r.free2) < 256 {
+		r.free2 = append(r.free2, b[:0])
+	}
+	r.freeMu.Unlock()
 }
 
 func (tx *Tx) recEvent(k logformat.Kind) {
@@ -335,6 +420,8 @@ func (r *recorder) flusher() {
 			return
 		case <-t.C:
 			r.flush(false)
+		case <-r.kick:
+			r.flush(false)
 		}
 	}
 }
@@ -344,36 +431,53 @@ func (r *recorder) flusher() {
 // the final flush, which waits a little for them.
 func (r *recorder) flush(final bool) {
 	r.writeNames()
+	tr := r.rate()
 	r.mu.Lock()
 	thrs := append([]*threadRec(nil), r.thrs...)
 	r.mu.Unlock()
 	var dropped int64
+	var bufs [][]logformat.Event
 	for _, th := range thrs {
+		// Take th.mu first (if the thread is idle), so that no hand-over
+		// can slip in between the queued buffers and the current one.
 		ok := th.mu.TryLock()
 		for i := 0; !ok && final && i < 50; i++ {
 			time.Sleep(time.Millisecond)
 			ok = th.mu.TryLock()
 		}
-		if !ok {
-			continue
-		}
-		evs := th.buf
-		th.buf = r.scratch[:0]
-		dropped += th.dropped
-		th.dropped = 0
-		th.mu.Unlock()
-		for i := range evs {
-			ev := evs[i]
-			ev.Site = r.stackID(uint32(ev.Site))
-			ev.OtherSite = r.stackID(uint32(ev.OtherSite))
-			if err := r.w.Write(ev); err != nil && r.err == nil {
-				r.err = err
-				r.warn(err)
+		bufs = bufs[:0]
+		th.qmu.Lock()
+		bufs = append(bufs, th.full...)
+		clear(th.full)
+		th.full = th.full[:0]
+		dropped += th.qdropped
+		th.qdropped = 0
+		th.qmu.Unlock()
+		if ok {
+			if len(th.buf) > 0 {
+				bufs = append(bufs, th.buf)
+				th.buf = r.getBuf()
 			}
+			dropped += th.dropped
+			th.dropped = 0
+			th.mu.Unlock()
 		}
-		clear(evs)
-		r.scratch = evs[:0]
+		for _, evs := range bufs {
+			for i := range evs {
+				ev := evs[i]
+				ev.Time = max(tr.toNs(ev.Time), th.lastNs, 0)
+				th.lastNs = ev.Time
+				ev.Site = r.stackID(uint32(ev.Site))
+				ev.OtherSite = r.stackID(uint32(ev.OtherSite))
+				if err := r.w.Write(ev); err != nil && r.err == nil {
+					r.err = err
+					r.warn(err)
+				}
+			}
+			r.putBuf(evs)
+		}
 	}
+	r.gen.Add(1)
 	if dropped > 0 {
 		r.w.Dropped(dropped)
 	}
