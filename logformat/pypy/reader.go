@@ -69,11 +69,13 @@ type Reader struct {
 	big   map[uint32]*threadState
 	order []*threadState // first-seen order, for deterministic flushing
 
+	// Events of the current record waiting to be returned: at most two,
+	// except at the end of a c7 log (held contentions of every thread).
 	queue []logformat.Event
+	evOff []int64 // record offset of each queued event
 	qhead int
 
 	offset  int64
-	evOff   []int64 // record offset of each queued event
 	last    int64   // time of the previous record
 	decr    int64   // decreasing timestamps seen
 	doubles int64   // dropped second write-read contentions
@@ -135,11 +137,11 @@ func (rd *Reader) Next() (logformat.Event, error) {
 		rd.qhead = 0
 		rd.step()
 	}
-	ev := rd.queue[rd.qhead]
-	rd.offset = rd.evOff[rd.qhead]
+	i := rd.qhead
+	rd.offset = rd.evOff[i]
 	rd.qhead++
 	rd.stats.Events++
-	return ev, nil
+	return rd.queue[i], nil
 }
 
 // step reads one record and queues its events (possibly none).
@@ -239,10 +241,22 @@ var c8Waits = [c8EventN]logformat.WaitReason{
 	EvWaitOtherInev:   logformat.WaitInevitable,
 }
 
+// push appends an event for the record at off and returns it to be
+// filled in place (Event is 48 bytes; copying it around is the reader's
+// main cost).
+func (rd *Reader) push(now int64, thread uint32, off int64) *logformat.Event {
+	rd.queue = append(rd.queue, logformat.Event{Time: now, Thread: thread})
+	rd.evOff = append(rd.evOff, off)
+	return &rd.queue[len(rd.queue)-1]
+}
+
 func (rd *Reader) c8(t *threadState, rec *Record, now int64) {
-	ev := logformat.Event{Time: now, Thread: rec.Thread}
-	off := rd.sc.Offset()
 	code := rd.table[rec.Event]
+	if code == EvWriteRead && t.aborting {
+		rd.doubles++
+		return
+	}
+	ev := rd.push(now, rec.Thread, rd.sc.Offset())
 	lastInev := t.lastInev
 	t.lastInev = false
 	switch code {
@@ -277,18 +291,16 @@ func (rd *Reader) c8(t *threadState, rec *Record, now int64) {
 		}
 		t.lastInev = true
 	case EvWriteRead:
-		if t.aborting {
-			rd.doubles++
-			return
-		}
 		t.aborting = true
 		ev.Kind = logformat.KindConflict
 		ev.Conflict = logformat.ConflictWriteRead
 		ev.OtherSite = rd.stack(rec.Marker)
 	case EvWaitFreeSegment, EvWaitSyncing, EvWaitSyncPause, EvWaitOtherInev:
 		if code == EvWaitOtherInev && t.inev {
-			rd.emit(logformat.Event{Time: now, Thread: rec.Thread, Kind: logformat.KindConflict,
-				Conflict: logformat.ConflictInevitable, Site: t.inevSite}, off)
+			ev.Kind = logformat.KindConflict
+			ev.Conflict = logformat.ConflictInevitable
+			ev.Site = t.inevSite
+			ev = rd.push(now, rec.Thread, rd.sc.Offset())
 		}
 		ev.Kind = logformat.KindWaitStart
 		ev.Reason = c8Waits[code]
@@ -306,7 +318,6 @@ func (rd *Reader) c8(t *threadState, rec *Record, now int64) {
 	case EvGCMajorDone:
 		ev.Kind = logformat.KindGCMajorDone
 	}
-	rd.emit(ev, off)
 }
 
 var c7Conflicts = [...]logformat.ConflictKind{

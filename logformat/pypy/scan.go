@@ -91,6 +91,7 @@ type Scanner struct {
 	name   string
 	format Format
 	era    Era
+	nEv    int // events of the era (c8) or of c7
 
 	buf      []byte
 	pos, end int   // unread bytes are buf[pos:end]
@@ -134,6 +135,10 @@ func NewScanner(r io.Reader, name string, era Era) (*Scanner, error) {
 		return nil, fmt.Errorf("%s: %w: the file starts with %q, want %q or %q", name, ErrNotPyPy, head, MagicC8, MagicC7)
 	}
 	s.pos += HeaderSize
+	s.nEv = era.Events()
+	if s.format == C7 {
+		s.nEv = c7EventN
+	}
 	return s, nil
 }
 
@@ -211,15 +216,15 @@ func (s *Scanner) Next(rec *Record) error {
 		rec.Other = le32(b[12:])
 		rec.Event = b[16]
 		n1, n2 = int(b[17]), int(b[18])
-		if rec.Event >= c7EventN {
-			return s.corrupt(fmt.Sprintf("event %d out of range for c7 numbering (%d events)", rec.Event, c7EventN))
+		if int(rec.Event) >= s.nEv {
+			return s.corrupt(fmt.Sprintf("event %d out of range for c7 numbering (%d events)", rec.Event, s.nEv))
 		}
 	} else {
 		rec.Other = 0
 		rec.Event = b[12]
 		n1 = int(b[13])
-		if int(rec.Event) >= s.era.Events() {
-			return s.corrupt(fmt.Sprintf("event %d out of range for c8 numbering %c (%d events)", rec.Event, s.era, s.era.Events()))
+		if int(rec.Event) >= s.nEv {
+			return s.corrupt(fmt.Sprintf("event %d out of range for c8 numbering %c (%d events)", rec.Event, s.era, s.nEv))
 		}
 	}
 	size := head + n1 + n2

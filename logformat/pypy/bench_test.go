@@ -1,0 +1,99 @@
+package pypy_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/stmlog/stmlog/internal/pypygen"
+	"github.com/stmlog/stmlog/logformat/pypy"
+)
+
+var benchLog = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 1, Threads: 4, Records: 1_000_000}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+})
+
+func records(b *testing.B, n int64) {
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrecords/s")
+}
+
+// BenchmarkPyPyScanner: the zero-allocation record scanner alone.
+func BenchmarkPyPyScanner(b *testing.B) {
+	data := benchLog()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var n int64
+	for b.Loop() {
+		sc, err := pypy.NewScanner(bytes.NewReader(data), "bench", 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rec pypy.Record
+		for sc.Next(&rec) == nil {
+		}
+		n = sc.Records()
+	}
+	records(b, n)
+}
+
+// BenchmarkPyPyScannerNaive is the obvious alternative: bufio.Reader,
+// binary.Read of the header struct and a fresh slice per marker.
+func BenchmarkPyPyScannerNaive(b *testing.B) {
+	data := benchLog()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var n int64
+	for b.Loop() {
+		n = 0
+		br := bufio.NewReader(bytes.NewReader(data))
+		br.Discard(pypy.HeaderSize)
+		var h struct {
+			Sec, Nsec, Thread uint32
+			Event, Len        uint8
+		}
+		for {
+			if err := binary.Read(br, binary.LittleEndian, &h); err != nil {
+				break
+			}
+			m := make([]byte, h.Len)
+			if _, err := io.ReadFull(br, m); err != nil {
+				break
+			}
+			n++
+		}
+	}
+	records(b, n)
+}
+
+// BenchmarkPyPyReader: records mapped to logformat events.
+func BenchmarkPyPyReader(b *testing.B) {
+	data := benchLog()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var n int64
+	for b.Loop() {
+		rd, err := pypy.NewReader(bytes.NewReader(data), pypy.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		n = rd.Stats().Chunks
+	}
+	records(b, n)
+}
