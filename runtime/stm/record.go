@@ -70,6 +70,7 @@ type threadRec struct {
 	last    int64  // last event time (ticks): a thread's times never go back
 	dropped int64  // events dropped for lack of room
 	gen     uint32 // recorder.gen when buf got its first event
+	bufSeq  uint32 // incremented whenever buf is replaced
 	held    bool   // mu is held by the transaction (not by the flusher)
 
 	// qmu guards the buffers handed over to the flusher; it is only ever
@@ -271,6 +272,7 @@ func (tx *Tx) recBegin(th *threadRec) {
 	th.held = true
 	tx.rec = th
 	tx.thread = th.id
+	tx.patch = sitePatch{idx: -1}
 	tx.lockWord = tx.id<<1 | 1 | uint64(th.id)<<40
 }
 
@@ -282,6 +284,7 @@ func (tx *Tx) recEnd() {
 	}
 	tx.rec = nil
 	tx.thread = 0
+	tx.patch = sitePatch{idx: -1}
 	tx.lockWord = tx.id<<1 | 1
 	if th.held {
 		if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
@@ -308,7 +311,7 @@ func (tx *Tx) emit(ev logformat.Event) {
 	ev.Time = t
 	ev.Thread = th.id
 	th.buf = append(th.buf, ev)
-	if len(th.buf) >= handoffSize {
+	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
 		th.handoff()
 		select {
 		case th.r.kick <- struct{}{}:
@@ -328,6 +331,7 @@ func (th *threadRec) handoff() {
 		th.full = append(th.full, th.buf)
 		th.buf = th.r.getBuf()
 	}
+	th.bufSeq++
 	th.qmu.Unlock()
 }
 
@@ -383,11 +387,48 @@ func (tx *Tx) waitDone(r logformat.WaitReason) {
 
 // captureSite appends the caller's stack to tx.pcs.
 func (tx *Tx) captureSite(off, n *int32) {
-	var buf [maxDepth]uintptr
-	k := captureStack(&buf)
-	*off = int32(len(tx.pcs))
+	l := len(tx.pcs)
+	if cap(tx.pcs)-l < maxDepth {
+		tx.pcs = append(tx.pcs[:l:l], make([]uintptr, maxDepth+l)...)[:l]
+	}
+	k := captureStack((*[maxDepth]uintptr)(tx.pcs[l : l+maxDepth]))
+	*off = int32(l)
 	*n = int32(k)
-	tx.pcs = append(tx.pcs, buf[:k]...)
+	tx.pcs = tx.pcs[:l+k]
+}
+
+// Read sites. Capturing a stack at every Load would make recording cost
+// more than the transactions it records, and a read site only matters when
+// the Var conflicts. So a Load captures its stack only once its Var has been
+// in a conflict (varHeader.contended). At a Var's first conflict the read
+// site is not known yet; the conflict event is written without it and
+// patched when the re-run of the same transaction reads that Var again
+// (normally at the same place). If the re-run does not read it, the event
+// keeps no site for this side.
+type sitePatch struct {
+	h   *varHeader
+	idx int    // index of the conflict event in rec.buf; -1: none pending
+	seq uint32 // rec.bufSeq when it was written
+}
+
+func (tx *Tx) awaitReadSite(h *varHeader) {
+	th := tx.rec
+	if len(th.buf) == 0 || th.buf[len(th.buf)-1].Kind != logformat.KindConflict {
+		return // the event was dropped
+	}
+	tx.patch = sitePatch{h: h, idx: len(th.buf) - 1, seq: th.bufSeq}
+}
+
+// readSite captures the site of a Load of a contended Var, and completes
+// the pending conflict event of this Var if there is one.
+func (tx *Tx) readSite(h *varHeader, e *readEntry) {
+	tx.captureSite(&e.pcOff, &e.pcN)
+	if p := &tx.patch; p.idx >= 0 && p.h == h {
+		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
+			th.buf[p.idx].Site = logformat.StackID(tx.internSite(e.pcOff, e.pcN))
+		}
+		*p = sitePatch{idx: -1}
+	}
 }
 
 // internSite returns the interned id of pcs[off:off+n] (0 if empty).
@@ -457,6 +498,7 @@ func (r *recorder) flush(final bool) {
 			if len(th.buf) > 0 {
 				bufs = append(bufs, th.buf)
 				th.buf = r.getBuf()
+				th.bufSeq++
 			}
 			dropped += th.dropped
 			th.dropped = 0

@@ -73,24 +73,56 @@ func record(t *testing.T, fn func()) []byte {
 // TestRecordSites runs a known write-read conflict and a known inevitable
 // wait, and checks both sides' sites in the log point at the right lines.
 func TestRecordSites(t *testing.T) {
-	v, w := NewNamedVar("shared", 0), NewVar(0)
+	v, w, u := NewNamedVar("shared", 0), NewVar(0), NewVar(0)
 	data := record(t, func() {
-		// Write-read: A reads v, B commits a write to v, A commits a write
-		// to w and fails validation.
-		readDone, bDone := make(chan struct{}), make(chan struct{})
+		// Write-read, twice (the second time v is already known to be
+		// contended, so the read site is captured when the read happens):
+		// A reads v, B commits a write to v, A commits a write to w and
+		// fails validation.
+		for range 2 {
+			readDone, bDone := make(chan struct{}), make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				first := true
+				Atomically(func(tx *Tx) error {
+					x := v.Load(tx) // SITE:a-read
+					if first {
+						first = false
+						close(readDone)
+						<-bDone
+					}
+					w.Store(tx, x)
+					return nil
+				})
+			}()
+			go func() {
+				defer wg.Done()
+				<-readDone
+				Atomically(func(tx *Tx) error {
+					v.Store(tx, 1) // SITE:b-write
+					return nil
+				})
+				close(bDone)
+			}()
+			wg.Wait()
+		}
+		// Write-write: E reads and writes u, F commits u in between.
+		readDone, fDone := make(chan struct{}), make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			first := true
 			Atomically(func(tx *Tx) error {
-				x := v.Load(tx) // SITE:a-read
+				x := u.Load(tx)
 				if first {
 					first = false
 					close(readDone)
-					<-bDone
+					<-fDone
 				}
-				w.Store(tx, x)
+				u.Store(tx, x+1) // SITE:e-write
 				return nil
 			})
 		}()
@@ -98,10 +130,10 @@ func TestRecordSites(t *testing.T) {
 			defer wg.Done()
 			<-readDone
 			Atomically(func(tx *Tx) error {
-				v.Store(tx, 1) // SITE:b-write
+				u.Store(tx, 10) // SITE:f-write
 				return nil
 			})
-			close(bDone)
+			close(fDone)
 		}()
 		wg.Wait()
 
@@ -143,34 +175,39 @@ func TestRecordSites(t *testing.T) {
 		}
 		return s.Frames[0].File, s.Frames[0].Line
 	}
-	check := func(kind logformat.ConflictKind, varID uint64, this, other string, then logformat.Kind) {
+	check := func(kind logformat.ConflictKind, varID uint64, this, other string, then logformat.Kind, want int) {
 		t.Helper()
 		tf, tl := siteLine(t, this)
 		of, ol := siteLine(t, other)
+		n := 0
 		for i, ev := range evs {
 			if ev.Kind != logformat.KindConflict || ev.Conflict != kind || ev.Var != varID {
 				continue
 			}
+			n++
 			f1, l1 := leaf(ev.Site)
 			f2, l2 := leaf(ev.OtherSite)
 			if f1 != tf || l1 != tl || f2 != of || l2 != ol {
-				t.Fatalf("%v conflict sites %s:%d / %s:%d, want %s:%d / %s:%d", kind, f1, l1, f2, l2, tf, tl, of, ol)
+				t.Fatalf("%v conflict #%d sites %s:%d / %s:%d, want %s:%d / %s:%d", kind, n, f1, l1, f2, l2, tf, tl, of, ol)
 			}
 			if ev.Other == 0 || ev.Other == ev.Thread {
 				t.Fatalf("%v conflict: other thread %d, this thread %d", kind, ev.Other, ev.Thread)
 			}
 			// The cost follows on the same thread: an abort or a pause.
+			next := logformat.KindInvalid
 			for _, n := range evs[i+1:] {
 				if n.Thread == ev.Thread {
-					if n.Kind != then {
-						t.Fatalf("%v conflict followed by %v, want %v", kind, n.Kind, then)
-					}
-					return
+					next = n.Kind
+					break
 				}
 			}
-			t.Fatalf("%v conflict is the thread's last event", kind)
+			if next != then {
+				t.Fatalf("%v conflict followed by %v, want %v", kind, next, then)
+			}
 		}
-		t.Fatalf("no %v conflict on Var %d in %d events", kind, varID, len(evs))
+		if n != want {
+			t.Fatalf("%d %v conflicts on Var %d, want %d", n, kind, varID, want)
+		}
 	}
 	// No stack shows runtime/stm internals or Go runtime frames.
 	for _, ev := range evs {
@@ -186,12 +223,10 @@ func TestRecordSites(t *testing.T) {
 				}
 			}
 		}
-		if ev.Kind == logformat.KindConflict {
-			t.Logf("%v conflict, this side: %v", ev.Conflict, r.Stack(ev.Site).Frames)
-		}
 	}
-	check(logformat.ConflictWriteRead, v.ID(), "a-read", "b-write", logformat.KindTxAbort)
-	check(logformat.ConflictInevitable, 0, "d-inevitable", "c-inevitable", logformat.KindWaitStart)
+	check(logformat.ConflictWriteRead, v.ID(), "a-read", "b-write", logformat.KindTxAbort, 2)
+	check(logformat.ConflictWriteWrite, u.ID(), "e-write", "f-write", logformat.KindTxAbort, 1)
+	check(logformat.ConflictInevitable, 0, "d-inevitable", "c-inevitable", logformat.KindWaitStart, 1)
 	// The become-inevitable events name their sites too.
 	cf, cl := siteLine(t, "c-inevitable")
 	found := false

@@ -87,6 +87,7 @@ type Tx struct {
 	pcs    []uintptr
 	callN  int32      // pcs[:callN]: where Atomically was called, once contention made it inevitable
 	ownRec *threadRec // this pooled context's own thread
+	patch  sitePatch  // a conflict event waiting for its read site
 }
 
 // txIDs numbers Tx objects; a locked Var's lock word names its owner by it.
@@ -182,9 +183,8 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			continue
 		}
 		tx.reads = append(tx.reads, readEntry{h: h, ver: b.version})
-		if tx.rec != nil {
-			e := &tx.reads[len(tx.reads)-1]
-			tx.captureSite(&e.pcOff, &e.pcN)
+		if tx.rec != nil && h.contended.Load() {
+			tx.readSite(h, &tx.reads[len(tx.reads)-1])
 		}
 		return p
 	}
@@ -263,9 +263,21 @@ func (tx *Tx) noteReadConflict(i int) {
 		kind = logformat.ConflictWriteWrite
 	}
 	tx.stats.conflict(kind)
+	if !e.h.contended.Load() {
+		e.h.contended.Store(true)
+	}
 	if tx.rec != nil {
 		b := e.h.loadBox()
-		tx.recConflict(kind, e.h.id, e.pcOff, e.pcN, b.writer, b.site)
+		off, n := e.pcOff, e.pcN
+		if kind == logformat.ConflictWriteWrite {
+			// This side's site is where we wrote it.
+			w := &tx.writes[tx.findWrite(e.h)]
+			off, n = w.pcOff, w.pcN
+		}
+		tx.recConflict(kind, e.h.id, off, n, b.writer, b.site)
+		if n == 0 {
+			tx.awaitReadSite(e.h)
+		}
 	}
 }
 

@@ -35,6 +35,9 @@ type varHeader struct {
 	val   unsafe.Pointer
 	id    uint64
 	waitq atomic.Pointer[waitQueue] // Retry waiters, created on first use
+	// contended is set at the Var's first conflict; from then on, while
+	// recording, Loads of it capture their call stack (record.go).
+	contended atomic.Bool
 }
 
 func (h *varHeader) loadBox() *boxHeader { return (*boxHeader)(atomic.LoadPointer(&h.val)) }
