@@ -1,0 +1,46 @@
+package report
+
+import (
+	"bytes"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/stmlog/stmlog/internal/pypygen"
+)
+
+var pypyBenchLog = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 1, Threads: 4, Records: 1_000_000}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+})
+
+// BenchmarkPyPyReport: WritePyPy over a 1M-record c8 log, three ways:
+// a seekable input (compact timestamps, one pass), a pipe (the same, no
+// seeking) and a seekable input forced to the bounded-memory second pass.
+func BenchmarkPyPyReport(b *testing.B) {
+	data := pypyBenchLog()
+	const records = 1_000_000 // pypygen stops within a few records of it
+	for _, m := range []struct {
+		name   string
+		budget int
+		pipe   bool
+	}{{"file", pypyTimestampBudget, false}, {"pipe", pypyTimestampBudget, true}, {"two-pass", 0, false}} {
+		b.Run(m.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var r io.Reader = bytes.NewReader(data)
+				if m.pipe {
+					r = onlyReader{r}
+				}
+				if err := writePyPy(io.Discard, io.Discard, r, PyPyOptions{}, m.budget); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrecords/s")
+		})
+	}
+}
