@@ -4,6 +4,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -25,6 +26,24 @@ func stmBoth(b *testing.B, f func(b *testing.B)) {
 	})
 }
 
+// cpuPerOp reports the process CPU time per operation (all goroutines:
+// the recorder's flusher and the GC count too). On a loaded machine it is
+// much steadier than wall time. Use as: defer cpuPerOp(b)().
+func cpuPerOp(b *testing.B) func() {
+	start := cpuNow()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuNow()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuNow() int64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
 func reportAttempts(b *testing.B, before Stats) {
 	after := ReadStats()
 	commits := after.Commits - before.Commits
@@ -39,6 +58,7 @@ func BenchmarkRead1(b *testing.B) {
 		v := NewVar(42)
 		st := ReadStats()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			s := 0
 			body := func(tx *Tx) error { s += v.Load(tx); return nil }
@@ -53,6 +73,7 @@ func BenchmarkRead1(b *testing.B) {
 		var mu sync.Mutex
 		x := 42
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			s := 0
 			for pb.Next() {
@@ -67,6 +88,7 @@ func BenchmarkRead1(b *testing.B) {
 		var mu sync.RWMutex
 		x := 42
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			s := 0
 			for pb.Next() {
@@ -86,6 +108,7 @@ func BenchmarkIncrement1(b *testing.B) {
 		v := NewVar(0)
 		st := ReadStats()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
 		for b.Loop() {
 			Atomically(body)
@@ -96,6 +119,7 @@ func BenchmarkIncrement1(b *testing.B) {
 		var mu sync.Mutex
 		x := 0
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			mu.Lock()
 			x++
@@ -112,6 +136,7 @@ func BenchmarkRead10(b *testing.B) {
 			vs[i] = NewVar(i)
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		s := 0
 		body := func(tx *Tx) error {
 			for _, v := range vs {
@@ -128,6 +153,7 @@ func BenchmarkRead10(b *testing.B) {
 		var mu sync.Mutex
 		xs := make([]int, 10)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		s := 0
 		for b.Loop() {
 			mu.Lock()
@@ -146,6 +172,7 @@ func BenchmarkDisjoint(b *testing.B) {
 	stmBoth(b, func(b *testing.B) {
 		st := ReadStats()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			v := NewVar(0)
 			body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
@@ -157,6 +184,7 @@ func BenchmarkDisjoint(b *testing.B) {
 	})
 	b.Run("mutex", func(b *testing.B) {
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			var mu sync.Mutex
 			x := 0
@@ -176,6 +204,7 @@ func BenchmarkHotCounter(b *testing.B) {
 		v := NewVar(0)
 		st := ReadStats()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
 			for pb.Next() {
@@ -188,6 +217,7 @@ func BenchmarkHotCounter(b *testing.B) {
 		var mu sync.Mutex
 		x := 0
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				mu.Lock()
@@ -209,6 +239,7 @@ func BenchmarkReadMostly(b *testing.B) {
 		}
 		st := ReadStats()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		var seed atomic.Uint64
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(seed.Add(7))
@@ -238,6 +269,7 @@ func BenchmarkReadMostly(b *testing.B) {
 		var mu sync.RWMutex
 		xs := make([]int, n)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		var seed atomic.Uint64
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(seed.Add(7))
@@ -272,6 +304,7 @@ func BenchmarkBank(b *testing.B) {
 		}
 		st := ReadStats()
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		var seed atomic.Uint64
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(seed.Add(13))
@@ -302,6 +335,7 @@ func BenchmarkBank(b *testing.B) {
 			acc[i] = 1000
 		}
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		var seed atomic.Uint64
 		b.RunParallel(func(pb *testing.PB) {
 			i := int(seed.Add(13))
@@ -328,6 +362,7 @@ func BenchmarkPingPong(b *testing.B) {
 	stmBoth(b, func(b *testing.B) {
 		turn := NewVar(0)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -355,6 +390,7 @@ func BenchmarkPingPong(b *testing.B) {
 	b.Run("chan", func(b *testing.B) {
 		ping, pong := make(chan int, 1), make(chan int, 1)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

@@ -477,6 +477,11 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 		case committed:
 			tx.stats.commits.Add(1)
 			tx.recEvent(logformat.KindTxCommit)
+			if len(tx.after) == 0 && len(tx.adds) == 0 {
+				tx.end()
+				tx.recEnd()
+				return nil
+			}
 			after, adds := tx.after, tx.adds
 			tx.after, tx.adds = nil, nil
 			tx.end()
