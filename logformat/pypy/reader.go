@@ -76,9 +76,9 @@ type Reader struct {
 	qhead int
 
 	offset  int64
-	last    int64   // time of the previous record
-	decr    int64   // decreasing timestamps seen
-	doubles int64   // dropped second write-read contentions
+	last    int64 // time of the previous record
+	decr    int64 // decreasing timestamps seen
+	doubles int64 // dropped second write-read contentions
 	stats   logformat.Stats
 	done    bool
 	err     error

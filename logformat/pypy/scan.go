@@ -98,6 +98,7 @@ type Scanner struct {
 	base     int64 // file offset of buf[0]
 	eof      bool  // r returned io.EOF (or an error, kept in rerr)
 	rerr     error
+	fills    int
 	recOff   int64 // offset of the record last returned
 	records  int64
 	trunc    int64
@@ -105,8 +106,14 @@ type Scanner struct {
 }
 
 // bufSize holds many records; the largest possible record is 19+255+255
-// bytes, so a refill always makes room for a whole one.
-const bufSize = 64 << 10
+// bytes, so a refill always makes room for a whole one. Long inputs get
+// bigBufSize after growAfter refills, for fewer read calls, without making
+// every small scanner (tests, fuzzing) allocate it.
+const (
+	bufSize    = 64 << 10
+	bigBufSize = 1 << 20
+	growAfter  = 16
+)
 
 // NewScanner reads and checks the 16-byte header. name is used in errors.
 // era selects the c8 event numbering whose range is checked (0 = EraE);
@@ -169,6 +176,14 @@ func (s *Scanner) Truncated() int64 { return s.trunc }
 func (s *Scanner) fill(n int) {
 	if s.end-s.pos >= n || s.eof {
 		return
+	}
+	s.fills++
+	if s.fills == growAfter && len(s.buf) < bigBufSize {
+		nb := make([]byte, bigBufSize)
+		s.end = copy(nb, s.buf[s.pos:s.end])
+		s.base += int64(s.pos)
+		s.pos = 0
+		s.buf = nb
 	}
 	if s.pos > 0 {
 		copy(s.buf, s.buf[s.pos:s.end])
