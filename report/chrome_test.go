@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/anylog"
 )
 
 // tlSource is an in-memory logformat.Source for timeline tests, so they do
@@ -661,4 +664,58 @@ func BenchmarkChromeTrace(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(tf.TraceEvents)), "traceevents/op")
 	})
+}
+
+// The timeline of a real native log (written and read back by logformat)
+// has as many commits, aborts and conflicts as analyze counts in it.
+func TestChromeMatchesAnalyze(t *testing.T) {
+	for _, fixed := range []bool{false, true} {
+		log := syntheticLog(t, fixed, 2)
+		sum := analyzeBytes(t, "x.stmlog", log, analyze.Options{})
+		src, err := anylog.New(bytes.NewReader(log), "x.stmlog", anylog.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tf, st := tlTrace(t, src, ChromeOptions{Name: "x.stmlog"})
+		commits := int64(tlCount(tf, "X", "commit") + tlCount(tf, "X", "inevitable"))
+		aborts := int64(tlCount(tf, "X", "abort"))
+		conflicts := int64(tlCount(tf, "i", "")) - int64(tlCount(tf, "i", "become inevitable"))
+		if commits != sum.Commits || aborts != sum.Aborts || conflicts != sum.Conflicts || st.Conflicts != sum.Conflicts {
+			t.Errorf("fixed=%v: trace has %d commits, %d aborts, %d conflicts; analyze %d, %d, %d",
+				fixed, commits, aborts, conflicts, sum.Commits, sum.Aborts, sum.Conflicts)
+		}
+		if tlCount(tf, "M", "thread_name") != len(sum.Threads) {
+			t.Errorf("fixed=%v: %d thread tracks, analyze saw %d threads", fixed, tlCount(tf, "M", "thread_name"), len(sum.Threads))
+		}
+		if !fixed && (st.Pauses == 0 || st.Flows == 0 || st.Inevitable == 0) {
+			t.Errorf("naive log: no pauses, flows or inevitable slices: %+v", st)
+		}
+	}
+}
+
+// PyPy-STM c8 logs draw too: the conformance sample from a real PyPy run.
+func TestChromePyPyLog(t *testing.T) {
+	path := filepath.Join("..", "testdata", "logs", "pypy", "conformance", "sample3.c8.log")
+	src, closer, err := anylog.Open(path, anylog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	tf, st := tlTrace(t, src, ChromeOptions{Name: "sample3.c8.log"})
+
+	src2, closer2, err := anylog.Open(path, anylog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer2.Close()
+	a := analyze.New(analyze.Options{})
+	if err := a.Add(src2); err != nil {
+		t.Fatal(err)
+	}
+	sum := a.Summary()
+	commits := int64(tlCount(tf, "X", "commit") + tlCount(tf, "X", "inevitable"))
+	if st.SourceStats.Format != "pypy-c8" || commits == 0 || st.Conflicts != sum.Conflicts || int64(tlCount(tf, "X", "abort")) != sum.Aborts {
+		t.Errorf("format %q: %d committed slices (analyze %d commits), %d aborts (analyze %d), %d conflicts (analyze %d)",
+			st.SourceStats.Format, commits, sum.Commits, tlCount(tf, "X", "abort"), sum.Aborts, st.Conflicts, sum.Conflicts)
+	}
 }
