@@ -31,6 +31,7 @@ var (
 // re-run is inevitable from its start.
 func (tx *Tx) Inevitable() {
 	tx.checkActive()
+	tx.userInev = true
 	if tx.inevitable {
 		return
 	}

@@ -81,8 +81,8 @@ func (tx *Tx) checkCanRetry() {
 	if len(tx.reads) == 0 {
 		panic("stm: Retry called before the transaction read any Var: no commit could ever wake it up")
 	}
-	if tx.inevitable {
-		panic("stm: Retry called in an inevitable transaction: it cannot be rolled back")
+	if tx.userInev {
+		panic("stm: Retry called after Inevitable: the transaction cannot be rolled back")
 	}
 }
 
@@ -96,20 +96,21 @@ func (tx *Tx) waitRetry() {
 	default:
 	}
 	// Register once per distinct Var (reads may repeat).
-	n := 0
+	var seen map[*varHeader]struct{}
+	if len(tx.reads) > 16 {
+		seen = make(map[*varHeader]struct{}, len(tx.reads))
+	}
 	for i := range tx.reads {
 		h := tx.reads[i].h
-		dup := false
-		for j := 0; j < i; j++ {
-			if tx.reads[j].h == h {
-				dup = true
-				break
+		if seen != nil {
+			if _, dup := seen[h]; dup {
+				continue
 			}
+			seen[h] = struct{}{}
+		} else if slicesContainsBefore(tx.reads, i, h) {
+			continue
 		}
-		if !dup {
-			h.waitQueue().add(w)
-			n++
-		}
+		h.waitQueue().add(w)
 	}
 	changed := false
 	for i := range tx.reads {
@@ -125,9 +126,16 @@ func (tx *Tx) waitRetry() {
 		tx.waitDone(logformat.WaitRetry)
 	}
 	for i := range tx.reads {
-		if q := tx.reads[i].h.waitq.Load(); q != nil && q.n.Load() > 0 {
-			q.remove(w)
+		h := tx.reads[i].h
+		if seen != nil {
+			if _, ok := seen[h]; !ok {
+				continue
+			}
+			delete(seen, h)
+		} else if slicesContainsBefore(tx.reads, i, h) {
+			continue
 		}
+		h.waitq.Load().remove(w)
 	}
 }
 
@@ -223,4 +231,13 @@ func (tx *Tx) runAlt(alt func(*Tx) error) (err error, didRetry bool) {
 		}
 	}()
 	return alt(tx), false
+}
+
+func slicesContainsBefore(reads []readEntry, i int, h *varHeader) bool {
+	for j := 0; j < i; j++ {
+		if reads[j].h == h {
+			return true
+		}
+	}
+	return false
 }

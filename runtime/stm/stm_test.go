@@ -541,3 +541,53 @@ func TestStarvationFreedom(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestRetryAfterContentionInevitable: a transaction that contention
+// management made inevitable may still Retry (it did nothing irrevocable);
+// it must give the token up while it waits, or nobody could wake it.
+func TestRetryAfterContentionInevitable(t *testing.T) {
+	v, w, flag := NewVar(0), NewVar(0), NewVar(false)
+	before := ReadStats()
+	attempts := 0
+	setterStarted := false
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Atomically(func(tx *Tx) error {
+			attempts++
+			x := v.Load(tx)
+			if attempts <= inevitableAfter {
+				// Force a conflict: another transaction commits v now.
+				Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+				w.Store(tx, x)
+				return nil
+			}
+			if !flag.Load(tx) {
+				if !setterStarted {
+					setterStarted = true
+					go func() {
+						time.Sleep(5 * time.Millisecond)
+						Atomically(func(tx *Tx) error { flag.Store(tx, true); return nil })
+					}()
+				}
+				tx.Retry()
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stuck: Retry kept the inevitability token")
+	}
+	after := ReadStats()
+	if attempts != inevitableAfter+2 {
+		t.Fatalf("%d attempts, want %d", attempts, inevitableAfter+2)
+	}
+	if after.Inevitable == before.Inevitable {
+		t.Fatal("contention management never made the transaction inevitable")
+	}
+	if after.AbortsConflict-before.AbortsConflict < inevitableAfter {
+		t.Fatalf("%d conflict aborts, want at least %d", after.AbortsConflict-before.AbortsConflict, inevitableAfter)
+	}
+}

@@ -75,6 +75,7 @@ type Tx struct {
 	active     bool // inside the body
 	doomed     bool // an abort was signalled; the body must not go on
 	inevitable bool // irrevocable: will commit
+	userInev   bool // the body called Inevitable (so it may have done I/O)
 	holdsToken bool // owns the inevitability token (may precede inevitable)
 	aborts     int  // conflict aborts of the current Atomically call
 
@@ -251,6 +252,11 @@ func (tx *Tx) validate(locked bool) int {
 // conflictOnRead aborts because read i is stale: another transaction
 // committed that Var after we read it.
 func (tx *Tx) conflictOnRead(i int) {
+	if tx.inevitable {
+		// Nothing commits while the token is held, so this cannot happen;
+		// if it did, re-running an inevitable body would be worse.
+		panic("stm: internal error: a read of an inevitable transaction went stale")
+	}
 	tx.noteReadConflict(i)
 	tx.doomed = true
 	panic(abortSignal)
@@ -377,6 +383,7 @@ func (tx *Tx) publish(wv uint64) {
 func (tx *Tx) begin() {
 	tx.reads = tx.reads[:0]
 	tx.doomed = false
+	tx.userInev = false
 	tx.active = true
 	tx.rv = clockNow()
 	tx.recEvent(logformat.KindTxStart)
@@ -421,6 +428,7 @@ func (tx *Tx) end() {
 		releaseToken(tx)
 	}
 	tx.inevitable = false
+	tx.userInev = false
 	tx.aborts = 0
 	tx.callN = 0
 	tx.pcs = tx.pcs[:0]
@@ -512,6 +520,11 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 			tx.stats.abort(logformat.AbortRetry)
 			tx.recAbort(logformat.AbortRetry)
 			tx.discard()
+			if tx.holdsToken {
+				// Inevitable only by contention management (Retry panics
+				// after a user's Inevitable): never sleep holding the token.
+				releaseToken(tx)
+			}
 			tx.waitRetry()
 		}
 	}
