@@ -935,20 +935,28 @@ func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 		s.Warnings = append(s.Warnings, l.name+": "+fmt.Sprintf(format, args...))
 	}
 	st := l.stats
-	if st.TruncatedBytes > 0 {
-		w("truncated tail: the last %d bytes were cut off and ignored", st.TruncatedBytes)
+	// Readers describe truncation, the missing end marker and salvage in
+	// their own warnings; say it here only for readers that do not.
+	if len(st.Warnings) == 0 {
+		if st.TruncatedBytes > 0 {
+			w("truncated tail: the last %d bytes were cut off and ignored", st.TruncatedBytes)
+		}
+		if st.Skipped > 0 {
+			w("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes)
+		}
+		if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd && st.TruncatedBytes == 0 {
+			w("no end marker: recording was not stopped cleanly (StopLog not called, or the program was killed)")
+		}
 	}
 	if st.Dropped > 0 {
 		w("%d events were dropped by the recorder (buffers full)", st.Dropped)
 	}
-	if st.Skipped > 0 {
-		w("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes)
-	}
-	if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd {
-		w("no end marker: recording was not stopped cleanly (StopLog not called, or the program was killed)")
-	}
 	for _, x := range st.Warnings {
-		w("%s", x)
+		if strings.HasPrefix(x, l.name+": ") {
+			s.Warnings = append(s.Warnings, x)
+		} else {
+			w("%s", x)
+		}
 	}
 	if l.events == 0 {
 		w("no events")

@@ -252,7 +252,7 @@ func TestWarnings(t *testing.T) {
 	}
 	s := a.Summary()
 	all := strings.Join(s.Warnings, "\n")
-	for _, want := range []string{"truncated tail", "12 bytes", "3 events were dropped", "no end marker",
+	for _, want := range []string{"truncated tail", "12 bytes", "3 events were dropped",
 		"out of time order", "pauses without end", "without commit or abort", "thread 0"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
@@ -261,6 +261,27 @@ func TestWarnings(t *testing.T) {
 	// The open pause is charged up to the last event (150 - 100 relative 50).
 	if s.Paused != 50 {
 		t.Errorf("paused %d, want 50", s.Paused)
+	}
+
+	// A reader's own warnings are passed on (named once); the analyzer's
+	// stand-ins are used only when the reader gives none.
+	tests := []struct {
+		stats lf.Stats
+		want  []string
+	}{
+		{lf.Stats{Format: "stmlog/1"}, []string{"x.log: no end marker: recording was not stopped cleanly (StopLog not called, or the program was killed)"}},
+		{lf.Stats{Format: "stmlog/1", Warnings: []string{"x.log: no end marker: crashed"}}, []string{"x.log: no end marker: crashed"}},
+		{lf.Stats{Format: "pypy-c8", Warnings: []string{"odd record"}}, []string{"x.log: odd record"}},
+		{lf.Stats{Format: "stmlog/1", CleanEnd: true}, nil},
+	}
+	for _, tc := range tests {
+		a := New(Options{})
+		if err := a.AddNamed("x.log", &memSource{stats: tc.stats, events: []lf.Event{start(0, 1), commit(5, 1)}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.Summary().Warnings; !slices.Equal(got, tc.want) {
+			t.Errorf("stats %+v: warnings %q, want %q", tc.stats, got, tc.want)
+		}
 	}
 }
 

@@ -1,0 +1,327 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// Options tune the Summary renderers (Text, Markdown, JSON, CSV).
+type Options struct {
+	// Top is how many groups to show; <= 0 shows them all.
+	Top int
+	// SourceRoot, when set, is where source files are looked up first: a
+	// site's file /build/x/srv/h.go is tried as ROOT/build/x/srv/h.go,
+	// ROOT/x/srv/h.go, ROOT/srv/h.go, ROOT/h.go, then as recorded.
+	SourceRoot string
+	// NoSource turns off reading source files (source lines are omitted).
+	NoSource bool
+}
+
+// Formats are the names accepted by Write.
+var Formats = []string{"text", "json", "csv", "markdown"}
+
+// Write renders s in the named format ("text", "json", "csv", "markdown").
+func Write(w io.Writer, format string, s *analyze.Summary, opt Options) error {
+	switch format {
+	case "text", "":
+		return Text(w, s, opt)
+	case "json":
+		return JSON(w, s, opt)
+	case "csv":
+		return CSV(w, s, opt)
+	case "markdown", "md":
+		return Markdown(w, s, opt)
+	}
+	return fmt.Errorf("unknown report format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+func topGroups(s *analyze.Summary, top int) []analyze.Group {
+	if top <= 0 || top > len(s.Groups) {
+		return s.Groups
+	}
+	return s.Groups[:top]
+}
+
+// durUnit formats all the durations of one report in one unit, chosen from
+// the wall time, so that columns line up and a short log does not read as
+// "0.000s" everywhere. Three decimals, like PyPy's report.
+type durUnit struct {
+	div    float64
+	suffix string
+}
+
+func unitFor(wall time.Duration) durUnit {
+	switch {
+	case wall >= time.Second:
+		return durUnit{1e9, "s"}
+	case wall >= time.Millisecond:
+		return durUnit{1e6, "ms"}
+	}
+	return durUnit{1e3, "µs"}
+}
+
+func (u durUnit) f(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/u.div, 'f', 3, 64) + u.suffix
+}
+
+// fmtShort formats a per-event duration with three significant figures and a
+// unit that suits it (ns, µs, ms, s).
+func fmtShort(d time.Duration) string {
+	v := float64(d)
+	unit := "ns"
+	switch {
+	case d >= time.Second:
+		v, unit = d.Seconds(), "s"
+	case d >= time.Millisecond:
+		v, unit = v/1e6, "ms"
+	case d >= time.Microsecond:
+		v, unit = v/1e3, "µs"
+	default:
+		return strconv.FormatInt(int64(d), 10) + unit
+	}
+	prec := 2
+	if v >= 100 {
+		prec = 0
+	} else if v >= 10 {
+		prec = 1
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64) + unit
+}
+
+// fmtPercent formats p with one decimal, or none at 100 and above.
+func fmtPercent(p float64) string {
+	if p >= 99.95 {
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+// fmtThousands writes n with thousands separators.
+func fmtThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// fmtTimeline renders cells the way PyPy's report does: ' ' for none,
+// else '_', 'x' or 'X' by count relative to the busiest cell.
+func fmtTimeline(cells *[analyze.TimelineCells]int64) string {
+	var mx int64
+	for _, c := range cells {
+		mx = max(mx, c)
+	}
+	b := make([]byte, len(cells))
+	for i, c := range cells {
+		if c == 0 {
+			b[i] = ' '
+			continue
+		}
+		b[i] = "_xX"[int(float64(c)/(float64(mx)+0.1)*3)]
+	}
+	return string(b)
+}
+
+// shortFunc drops the package path from a Go function name, keeping the
+// package name: "github.com/a/srv.(*H).serve" → "srv.(*H).serve".
+func shortFunc(f string) string {
+	slash := strings.LastIndexByte(f, '/')
+	if slash >= 0 {
+		return f[slash+1:]
+	}
+	return f
+}
+
+// shortFile keeps the last two elements of a path: "/a/b/srv/h.go" → "srv/h.go".
+func shortFile(f string) string {
+	i := strings.LastIndexAny(f, `/\`)
+	if i <= 0 {
+		return f
+	}
+	j := strings.LastIndexAny(f[:i], `/\`)
+	return f[j+1:]
+}
+
+// siteLine is how a site reads in text reports: "srv/h.go:455 in
+// srv.(*H).serve", or the stack's label (PyPy markers), or "?".
+func siteLine(st *logformat.Stack) string {
+	if st == nil {
+		return "?"
+	}
+	if len(st.Frames) == 0 {
+		if st.Label != "" {
+			return st.Label
+		}
+		return "?"
+	}
+	f := st.Frames[0]
+	s := shortFile(f.File) + ":" + strconv.Itoa(f.Line)
+	if f.Func != "" {
+		s += " in " + shortFunc(f.Func)
+	}
+	return s
+}
+
+// siteShort is the compact form used in table cells: "srv/h.go:455".
+func siteShort(st *logformat.Stack) string {
+	if st == nil {
+		return "?"
+	}
+	if len(st.Frames) == 0 {
+		if st.Label != "" {
+			return st.Label
+		}
+		return "?"
+	}
+	f := st.Frames[0]
+	return shortFile(f.File) + ":" + strconv.Itoa(f.Line)
+}
+
+// groupTitle names what a group is about when it has no single pair of
+// sites (the other groupings).
+func groupTitle(s *analyze.Summary, g *analyze.Group) string {
+	switch s.Options.By {
+	case analyze.ByKind:
+		return "kind " + conflictKindName(g.Kind)
+	case analyze.ByThread:
+		if len(s.Logs) > 1 {
+			return fmt.Sprintf("thread %d of %s", g.Thread, s.Logs[g.Log].Name)
+		}
+		return fmt.Sprintf("thread %d", g.Thread)
+	case analyze.ByVar:
+		return "var " + groupVar(g)
+	}
+	return ""
+}
+
+func conflictKindName(k logformat.ConflictKind) string {
+	if k == logformat.ConflictNone {
+		return "mixed"
+	}
+	return k.String()
+}
+
+func groupVar(g *analyze.Group) string {
+	switch {
+	case g.VarName != "":
+		return g.VarName
+	case g.Var != 0:
+		return "#" + strconv.FormatUint(g.Var, 10)
+	}
+	return "?"
+}
+
+func threadList(ids []uint32) string {
+	const maxShown = 8
+	var b strings.Builder
+	for i, id := range ids {
+		if i == maxShown {
+			fmt.Fprintf(&b, ",+%d", len(ids)-maxShown)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(uint64(id), 10))
+	}
+	return b.String()
+}
+
+// sourceCache reads source lines for sites, caching files. It reads only
+// the files of the sites actually shown (top N groups), so its cost does not
+// depend on the log size.
+type sourceCache struct {
+	root  string
+	off   bool
+	files map[string][]string // path as recorded -> lines (nil: unreadable)
+}
+
+func newSourceCache(opt Options) *sourceCache {
+	return &sourceCache{root: opt.SourceRoot, off: opt.NoSource, files: map[string][]string{}}
+}
+
+// candidates lists where file may be found, most specific first.
+func (sl *sourceCache) candidates(file string) []string {
+	var out []string
+	if sl.root != "" {
+		p := filepath.ToSlash(file)
+		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		for i := range parts {
+			out = append(out, filepath.Join(sl.root, filepath.FromSlash(strings.Join(parts[i:], "/"))))
+		}
+	}
+	return append(out, file)
+}
+
+const maxSourceFile = 8 << 20 // do not read huge generated files
+
+// line returns the source line, spaces trimmed, or "" if unknown.
+func (sl *sourceCache) line(file string, n int) string {
+	if sl.off || file == "" || n <= 0 {
+		return ""
+	}
+	lines, ok := sl.files[file]
+	if !ok {
+		for _, c := range sl.candidates(file) {
+			if lines = readSourceFile(c); lines != nil {
+				break
+			}
+		}
+		sl.files[file] = lines
+	}
+	if n > len(lines) {
+		return ""
+	}
+	return strings.TrimSpace(lines[n-1])
+}
+
+func readSourceFile(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() > maxSourceFile {
+		return nil
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), maxSourceFile)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if sc.Err() != nil {
+		return nil
+	}
+	return lines
+}
+
+// site returns the source line of a stack's leaf frame.
+func (sl *sourceCache) site(st *logformat.Stack) string {
+	if st == nil || len(st.Frames) == 0 {
+		return ""
+	}
+	f := st.Frames[0]
+	return sl.line(f.File, f.Line)
+}

@@ -1,0 +1,126 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// Markdown writes the report for an issue or pull request: the totals as a
+// table, the top groups as a table, then each group with its sites and
+// source lines in code spans and its timeline in a code block.
+func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
+	bw := bufio.NewWriter(w)
+	src := newSourceCache(opt)
+	u := unitFor(s.Wall)
+	fmt.Fprintf(bw, "## stmlog report\n\n")
+	for i := range s.Logs {
+		fmt.Fprintf(bw, "- log `%s` (%s, %s events)\n", mdCode(s.Logs[i].Name), s.Logs[i].Format, fmtThousands(s.Logs[i].Events))
+	}
+	if f := filterText(s); f != "" {
+		fmt.Fprintf(bw, "- only %s\n", f)
+	}
+	fmt.Fprintf(bw, "\n")
+	t := mdTable(bw, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft})
+	t.Header("", "time", "% wall", "")
+	t.Append("real time", u.f(s.Wall), "", "")
+	t.Append("committed", u.f(s.Committed), fmtPercent(s.Percent(s.Committed)),
+		fmt.Sprintf("%s transactions, %s tx/s", fmtThousands(s.Commits), fmtThousands(int64(s.TxPerSecond()+0.5))))
+	t.Append("aborted", u.f(s.Aborted), fmtPercent(s.Percent(s.Aborted)), fmtThousands(s.Aborts)+" attempts")
+	t.Append("paused", u.f(s.Paused), fmtPercent(s.Percent(s.Paused)), "")
+	t.Append("lost to conflicts", u.f(s.Lost()), fmtPercent(s.Percent(s.Lost())),
+		fmt.Sprintf("%s conflicts in %s groups", fmtThousands(s.Conflicts), fmtThousands(int64(len(s.Groups)))))
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if len(s.Warnings) > 0 {
+		fmt.Fprintf(bw, "\n")
+		for _, x := range s.Warnings {
+			fmt.Fprintf(bw, "> **warning:** %s\n", mdEscape(x))
+		}
+	}
+	groups := topGroups(s, opt.Top)
+	if len(groups) == 0 {
+		fmt.Fprintf(bw, "\nNo conflicts.\n")
+		return bw.Flush()
+	}
+	fmt.Fprintf(bw, "\n### Top %d of %d conflict groups (%s)\n\n", len(groups), len(s.Groups), byText(s.Options.By))
+	t = mdTable(bw, []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
+		tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft})
+	t.Header("#", "lost", "aborted", "paused", "count", "p90", "max", "kind", "this", "other")
+	for i := range groups {
+		g := &groups[i]
+		this, other := mdSite(g.This), mdSite(g.Other)
+		if !bySites(s.Options.By) {
+			this, other = mdEscape(groupTitle(s, g)), ""
+		}
+		t.Append(strconv.Itoa(i+1), u.f(g.Lost), u.f(g.Aborted), u.f(g.Paused),
+			fmtThousands(g.Count), fmtShort(g.P90), fmtShort(g.Max), conflictKindName(g.Kind), this, other)
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for i := range groups {
+		g := &groups[i]
+		fmt.Fprintf(bw, "\n**#%d** %s lost in aborts, %s paused (%sx %s)", i+1, u.f(g.Aborted),
+			u.f(g.Paused), fmtThousands(g.Count), conflictKindName(g.Kind))
+		if title := groupTitle(s, g); title != "" {
+			fmt.Fprintf(bw, ", %s", mdEscape(title))
+		}
+		fmt.Fprintf(bw, "\n\n")
+		for _, side := range []struct {
+			label string
+			st    *logformat.Stack
+			show  bool
+		}{{"this", g.This, s.Options.By != analyze.ByOther}, {"other", g.Other, s.Options.By != analyze.BySite}} {
+			if !side.show || (side.st == nil && !bySites(s.Options.By)) {
+				continue
+			}
+			fmt.Fprintf(bw, "- %s: %s", side.label, mdSite(side.st))
+			if line := src.site(side.st); line != "" {
+				fmt.Fprintf(bw, " — `%s`", mdCode(line))
+			}
+			fmt.Fprintf(bw, "\n")
+		}
+		fmt.Fprintf(bw, "\n```\n|%s|\n```\n", fmtTimeline(&g.Timeline))
+	}
+	return bw.Flush()
+}
+
+func mdTable(w io.Writer, aligns []tw.Align) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewMarkdown()),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+}
+
+func mdSite(st *logformat.Stack) string {
+	if st == nil {
+		return "?"
+	}
+	return "`" + mdCode(siteLine(st)) + "`"
+}
+
+// mdCode makes s safe inside a code span in a table cell.
+func mdCode(s string) string {
+	s = strings.ReplaceAll(s, "`", "'")
+	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+// mdEscape makes s safe as plain text in a table cell or paragraph.
+func mdEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", "[", `\[`)
+	return r.Replace(s)
+}

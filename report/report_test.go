@@ -1,0 +1,279 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/analyze/analyzetest"
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// The package's golden tests share one -update flag; whichever test file
+// initializes first registers it.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files")
+	}
+}
+
+func reportUpdate() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// genSource generates a log and returns a reader over it.
+func repGenSource(t *testing.T, name string, cfg analyzetest.Config) logformat.Source {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := analyzetest.Generate(&buf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	r, err := logformat.NewReader(&buf, logformat.ReaderOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// sourceRoot writes the generated program's source under a temporary root,
+// laid out so that only SourceRoot remapping finds it.
+func repSourceRoot(t *testing.T) string {
+	root := t.TempDir()
+	p := filepath.Join(root, "example.com", "bank", "bank.go")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(analyzetest.Source), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func repCheckGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if reportUpdate() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestReportGolden(t *testing.T) {
+	root := repSourceRoot(t)
+	type logSpec struct {
+		name string
+		cfg  analyzetest.Config
+	}
+	base := logSpec{"bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1}}
+	tests := []struct {
+		golden string
+		format string
+		logs   []logSpec
+		opt    analyze.Options
+		top    int
+	}{
+		{"default.txt", "text", []logSpec{base}, analyze.Options{}, 10},
+		{"default.json", "json", []logSpec{base}, analyze.Options{}, 0},
+		{"default.csv", "csv", []logSpec{base}, analyze.Options{}, 0},
+		{"default.md", "markdown", []logSpec{base}, analyze.Options{}, 10},
+		{"by-site.txt", "text", []logSpec{base}, analyze.Options{By: analyze.BySite}, 10},
+		{"by-other.txt", "text", []logSpec{base}, analyze.Options{By: analyze.ByOther}, 10},
+		{"by-thread.md", "markdown", []logSpec{base}, analyze.Options{By: analyze.ByThread}, 10},
+		{"by-var.txt", "text", []logSpec{base}, analyze.Options{By: analyze.ByVar}, 10},
+		{"by-kind.csv", "csv", []logSpec{base}, analyze.Options{By: analyze.ByKind}, 0},
+		{"window-kind.txt", "text", []logSpec{base},
+			analyze.Options{Kind: logformat.ConflictWriteWrite, From: 2e6, To: 8e6}, 2},
+		{"thread.json", "json", []logSpec{base}, analyze.Options{Thread: 2}, 1},
+		{"merged.txt", "text", []logSpec{base, {"bank2.log", analyzetest.Config{Threads: 2, Tx: 100, Seed: 2, Start: 5e9}}},
+			analyze.Options{}, 3},
+		{"damaged.txt", "text", []logSpec{{"crashed.log", analyzetest.Config{Threads: 2, Tx: 50, Seed: 3, NoClose: true, Dropped: 17}}},
+			analyze.Options{}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.golden, func(t *testing.T) {
+			a := analyze.New(tc.opt)
+			for _, l := range tc.logs {
+				if err := a.AddNamed(l.name, repGenSource(t, l.name, l.cfg)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out bytes.Buffer
+			if err := Write(&out, tc.format, a.Summary(), Options{Top: tc.top, SourceRoot: root}); err != nil {
+				t.Fatal(err)
+			}
+			repCheckGolden(t, tc.golden, out.Bytes())
+		})
+	}
+}
+
+// TestReportJSONSchema checks the JSON output against the documented shape, not
+// just the golden bytes: field names, integer nanoseconds, totals that add up.
+func TestReportJSONSchema(t *testing.T) {
+	a := analyze.New(analyze.Options{})
+	if err := a.Add(repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	var out bytes.Buffer
+	if err := JSON(&out, s, Options{NoSource: true}); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(out.Bytes()))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	if m["schema"] != JSONSchema {
+		t.Errorf("schema %v", m["schema"])
+	}
+	for _, k := range []string{"logs", "options", "start_ns", "end_ns", "wall_ns", "committed_ns", "aborted_ns",
+		"paused_ns", "lost_ns", "commits", "aborts", "conflicts", "tx_per_second", "threads", "timeline",
+		"groups_total", "groups", "warnings", "abort_causes", "pause_reasons"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("missing field %q", k)
+		}
+	}
+	groups := m["groups"].([]any)
+	if len(groups) != len(s.Groups) {
+		t.Fatalf("%d groups, want %d", len(groups), len(s.Groups))
+	}
+	var lost int64
+	for _, g := range groups {
+		gm := g.(map[string]any)
+		l, err := gm["lost_ns"].(json.Number).Int64()
+		if err != nil {
+			t.Fatalf("lost_ns not an integer: %v", gm["lost_ns"])
+		}
+		ab, _ := gm["aborted_ns"].(json.Number).Int64()
+		pa, _ := gm["paused_ns"].(json.Number).Int64()
+		if l != ab+pa {
+			t.Errorf("group %v: lost %d != aborted %d + paused %d", gm["rank"], l, ab, pa)
+		}
+		lost += l
+		if len(gm["timeline"].([]any)) != analyze.TimelineCells {
+			t.Errorf("timeline of %d cells", len(gm["timeline"].([]any)))
+		}
+		if this, ok := gm["this"].(map[string]any); !ok || this["file"] != analyzetest.File {
+			t.Errorf("this site %v", gm["this"])
+		}
+	}
+	if tot, _ := m["lost_ns"].(json.Number).Int64(); tot != lost || lost == 0 {
+		t.Errorf("lost_ns %d, sum of groups %d", tot, lost)
+	}
+}
+
+func TestReportCSVShape(t *testing.T) {
+	a := analyze.New(analyze.Options{})
+	if err := a.Add(repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	var out bytes.Buffer
+	if err := CSV(&out, s, Options{Top: 2}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || strings.Join(rows[0], ",") != strings.Join(CSVHeader, ",") {
+		t.Fatalf("rows %q", rows)
+	}
+	for _, r := range rows[1:] {
+		if len(r) != len(CSVHeader) {
+			t.Errorf("row of %d cells", len(r))
+		}
+	}
+}
+
+func TestReportSourceRootRemap(t *testing.T) {
+	root := repSourceRoot(t)
+	tests := []struct {
+		root string
+		file string
+		line int
+		want string
+	}{
+		{root, analyzetest.File, 10, "b.accounts[from].Store(tx, f-n)"},
+		{root, "example.com/bank/bank.go", 19, "tx.Inevitable()"},
+		{root, "/elsewhere/example.com/bank/bank.go", 1, "package bank"},
+		{root, "/elsewhere/bank/bank.go", 1, ""},
+		{root, analyzetest.File, 1000, ""},
+		{"", analyzetest.File, 10, ""},
+		{root, "/no/such/file.go", 1, ""},
+	}
+	for _, tc := range tests {
+		sc := newSourceCache(Options{SourceRoot: tc.root})
+		if got := sc.line(tc.file, tc.line); got != tc.want {
+			t.Errorf("line(%q, %d) with root %q = %q, want %q", tc.file, tc.line, tc.root, got, tc.want)
+		}
+	}
+	if got := newSourceCache(Options{SourceRoot: root, NoSource: true}).line(analyzetest.File, 10); got != "" {
+		t.Errorf("NoSource still read %q", got)
+	}
+}
+
+func TestReportFormatHelpers(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{fmtShort(999), "999ns"},
+		{fmtShort(1500), "1.50µs"},
+		{fmtShort(25_300_000), "25.3ms"},
+		{fmtShort(125_000_000), "125ms"},
+		{fmtShort(2_500_000_000), "2.50s"},
+		{unitFor(2e9).f(14_793_000_000), "14.793s"},
+		{unitFor(2e6).f(1_500_000), "1.500ms"},
+		{unitFor(2e3).f(1_500), "1.500µs"},
+		{fmtPercent(5.34), "5.3%"},
+		{fmtPercent(380.2), "380%"},
+		{fmtThousands(1234567), "1,234,567"},
+		{fmtThousands(-1000), "-1,000"},
+		{fmtThousands(12), "12"},
+		{shortFunc("github.com/a/srv.(*H).serve"), "srv.(*H).serve"},
+		{shortFile("/a/b/srv/h.go"), "srv/h.go"},
+		{shortFile("h.go"), "h.go"},
+		{mdCode("a|b`c"), `a\|b'c`},
+	}
+	for i, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%d: got %q, want %q", i, tc.got, tc.want)
+		}
+	}
+	cells := [analyze.TimelineCells]int64{0: 1, 1: 10, 2: 5}
+	if got := fmtTimeline(&cells)[:4]; got != "_Xx " {
+		t.Errorf("timeline %q", got)
+	}
+	if err := Write(&bytes.Buffer{}, "yaml", &analyze.Summary{}, Options{}); err == nil {
+		t.Error("Write accepted format yaml")
+	}
+}
+
+// TestReportEmptySummary renders a summary with no logs and no groups in every
+// format without failing.
+func TestReportEmptySummary(t *testing.T) {
+	for _, f := range Formats {
+		var out bytes.Buffer
+		if err := Write(&out, f, analyze.New(analyze.Options{}).Summary(), Options{}); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if out.Len() == 0 {
+			t.Errorf("%s: no output", f)
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// maxThreadRows caps the per-thread table of the text and markdown reports;
+// beyond it the threads that lost the most are shown.
+const maxThreadRows = 16
+
+// Text writes the human-readable report: header block, per-thread table,
+// table of the top groups, then one block per group with both sites, their
+// source lines and a timeline.
+func Text(w io.Writer, s *analyze.Summary, opt Options) error {
+	bw := bufio.NewWriter(w)
+	src := newSourceCache(opt)
+	u := unitFor(s.Wall)
+	textHeader(bw, s)
+
+	if len(s.Threads) > 0 {
+		rows, note := threadRows(s)
+		fmt.Fprintf(bw, "\nThreads%s:\n", note)
+		t := asciiTable(bw, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
+		t.Header("thread", "commits", "aborts", "conflicts", "committed", "aborted", "paused")
+		for _, r := range rows {
+			t.Append(threadName(s, r), fmtThousands(r.Commits), fmtThousands(r.Aborts), fmtThousands(r.Conflicts),
+				u.f(r.Committed), u.f(r.Aborted), u.f(r.Paused))
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+
+	groups := topGroups(s, opt.Top)
+	if len(groups) == 0 {
+		fmt.Fprintf(bw, "\nNo conflicts.\n")
+		return bw.Flush()
+	}
+	fmt.Fprintf(bw, "\nTop %d of %d conflict groups (%s):\n", len(groups), len(s.Groups), byText(s.Options.By))
+	hasSites := bySites(s.Options.By)
+	aligns := []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
+		tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft}
+	t := asciiTable(bw, aligns)
+	last := "this site"
+	if !hasSites {
+		last = "group"
+	} else if s.Options.By == analyze.ByOther {
+		last = "other site"
+	}
+	t.Header("#", "lost", "% wall", "aborted", "paused", "count", "avg", "p90", "max", "kind", last)
+	for i := range groups {
+		g := &groups[i]
+		name := groupTitle(s, g)
+		if hasSites {
+			st := g.This
+			if s.Options.By == analyze.ByOther {
+				st = g.Other
+			}
+			name = siteShort(st)
+		}
+		t.Append(strconv.Itoa(i+1), u.f(g.Lost), fmtPercent(s.Percent(g.Lost)), u.f(g.Aborted),
+			u.f(g.Paused), fmtThousands(g.Count), fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max),
+			conflictKindName(g.Kind), name)
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for i := range groups {
+		textGroup(bw, s, &groups[i], i+1, src)
+	}
+	return bw.Flush()
+}
+
+func asciiTable(w io.Writer, aligns []tw.Align) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	)
+}
+
+func bySites(by analyze.GroupBy) bool {
+	switch by {
+	case analyze.ByConflict, analyze.BySite, analyze.ByOther, analyze.ByPair:
+		return true
+	}
+	return false
+}
+
+func byText(by analyze.GroupBy) string {
+	switch by {
+	case analyze.ByConflict:
+		return "by kind, this site, other site"
+	case analyze.BySite:
+		return "by this site"
+	case analyze.ByOther:
+		return "by other site"
+	case analyze.ByPair:
+		return "by this site, other site"
+	}
+	return "by " + by.String()
+}
+
+func logLine(l *analyze.Log) string {
+	return fmt.Sprintf("%s (%s, %s events)", l.Name, l.Format, fmtThousands(l.Events))
+}
+
+func textHeader(w io.Writer, s *analyze.Summary) {
+	u := unitFor(s.Wall)
+	switch len(s.Logs) {
+	case 0:
+		fmt.Fprintf(w, "stmlog report: no logs\n")
+	case 1:
+		fmt.Fprintf(w, "stmlog report: %s\n", logLine(&s.Logs[0]))
+	default:
+		fmt.Fprintf(w, "stmlog report: %d logs, laid over one another from their starts\n", len(s.Logs))
+		for i := range s.Logs {
+			fmt.Fprintf(w, "  %s\n", logLine(&s.Logs[i]))
+		}
+	}
+	if f := filterText(s); f != "" {
+		fmt.Fprintf(w, "Only: %s\n", f)
+	}
+	fmt.Fprintf(w, "\n")
+	row := func(label string, d time.Duration, rest string) {
+		line := fmt.Sprintf("%-20s%10s %8s  %s", label, u.f(d), "("+fmtPercent(s.Percent(d))+")", rest)
+		fmt.Fprintf(w, "%s\n", strings.TrimRight(line, " "))
+	}
+	fmt.Fprintf(w, "%-20s%10s\n", "Total real time:", u.f(s.Wall))
+	row("CPU time committed:", s.Committed, fmt.Sprintf("%s transactions, %s tx/s",
+		fmtThousands(s.Commits), fmtThousands(int64(s.TxPerSecond()+0.5))))
+	var causes []string
+	for _, c := range s.AbortCauses {
+		causes = append(causes, fmt.Sprintf("%s %s", c.Cause, fmtThousands(c.Count)))
+	}
+	row("           aborted:", s.Aborted, fmt.Sprintf("%s attempts%s", fmtThousands(s.Aborts), listSuffix(causes)))
+	var reasons []string
+	for _, r := range s.PauseReasons {
+		reasons = append(reasons, fmt.Sprintf("%s %s", r.Reason, u.f(r.Time)))
+	}
+	row("            paused:", s.Paused, strings.TrimPrefix(listSuffix(reasons), ": "))
+	row("             TOTAL:", s.CPU(), "")
+	if s.GCMinor > 0 || s.GCMajor > 0 {
+		row("  incl. minor GC:", s.GCMinor, "")
+		row("    and major GC:", s.GCMajor, "")
+	}
+	row("Lost to conflicts:", s.Lost(), fmt.Sprintf("%s conflicts in %s groups",
+		fmtThousands(s.Conflicts), fmtThousands(int64(len(s.Groups)))))
+	if s.UnattributedAborted > 0 || s.UnattributedPaused > 0 {
+		fmt.Fprintf(w, "%-20s%10s aborted, %s paused with no conflict pending\n", "  not attributed:",
+			u.f(s.UnattributedAborted), u.f(s.UnattributedPaused))
+	}
+	if bar := fmtTimeline(&s.Timeline); strings.TrimSpace(bar) != "" {
+		fmt.Fprintf(w, "%-20s|%s|\n", "Conflicts over time:", bar)
+	}
+	for _, x := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", x)
+	}
+}
+
+func listSuffix(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(items, ", ")
+}
+
+func filterText(s *analyze.Summary) string {
+	var f []string
+	o := s.Options
+	if o.Kind != logformat.ConflictNone {
+		f = append(f, "conflicts of kind "+o.Kind.String())
+	}
+	if o.Thread != 0 {
+		f = append(f, "thread "+strconv.FormatUint(uint64(o.Thread), 10))
+	}
+	if o.From != 0 || o.To > 0 {
+		to := "end"
+		if o.To > 0 {
+			to = o.To.String()
+		}
+		f = append(f, fmt.Sprintf("time %v to %s after the start", o.From, to))
+	}
+	return strings.Join(f, ", ")
+}
+
+func threadName(s *analyze.Summary, t analyze.Thread) string {
+	if len(s.Logs) > 1 {
+		return fmt.Sprintf("%d:%d", t.Log+1, t.ID)
+	}
+	return strconv.FormatUint(uint64(t.ID), 10)
+}
+
+// threadRows returns the threads to list and a note when some are left out.
+func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
+	if len(s.Threads) <= maxThreadRows {
+		return s.Threads, ""
+	}
+	rows := slices.Clone(s.Threads)
+	slices.SortStableFunc(rows, func(a, b analyze.Thread) int {
+		la, lb := a.Aborted+a.Paused, b.Aborted+b.Paused
+		switch {
+		case la > lb:
+			return -1
+		case la < lb:
+			return 1
+		}
+		return 0
+	})
+	return rows[:maxThreadRows], fmt.Sprintf(" (%d of %d, most aborted+paused first)", maxThreadRows, len(s.Threads))
+}
+
+func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src *sourceCache) {
+	u := unitFor(s.Wall)
+	fmt.Fprintf(w, "\n#%d  %s lost in aborts, %s paused (%sx %s)", rank, u.f(g.Aborted), u.f(g.Paused),
+		fmtThousands(g.Count), conflictKindName(g.Kind))
+	if t := groupTitle(s, g); t != "" {
+		fmt.Fprintf(w, "  %s", t)
+	}
+	fmt.Fprintf(w, "\n")
+	type side struct {
+		label string
+		st    *logformat.Stack
+	}
+	var sides []side
+	if s.Options.By != analyze.ByOther {
+		sides = append(sides, side{"this: ", g.This})
+	}
+	if s.Options.By != analyze.BySite {
+		sides = append(sides, side{"other:", g.Other})
+	}
+	width := 0
+	for _, sd := range sides {
+		width = max(width, len(siteLine(sd.st)))
+	}
+	for _, sd := range sides {
+		if sd.st == nil && !bySites(s.Options.By) {
+			continue // mixed sites: nothing to show
+		}
+		text := siteLine(sd.st)
+		if line := src.site(sd.st); line != "" {
+			fmt.Fprintf(w, "  %s %-*s  %s\n", sd.label, width, text, line)
+		} else {
+			fmt.Fprintf(w, "  %s %s\n", sd.label, text)
+		}
+	}
+	var facts []string
+	if g.VarName != "" || g.Var != 0 {
+		facts = append(facts, "var "+groupVar(g))
+	}
+	if len(g.Threads) > 0 {
+		th := "threads " + threadList(g.Threads)
+		if len(g.OtherThreads) > 0 {
+			th += " vs " + threadList(g.OtherThreads)
+		}
+		facts = append(facts, th)
+	}
+	facts = append(facts, fmt.Sprintf("per event avg %s, p90 %s, max %s", fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max)))
+	if g.Aborts > 0 {
+		facts = append(facts, fmt.Sprintf("%s aborts", fmtThousands(g.Aborts)))
+	}
+	fmt.Fprintf(w, "  %s\n", strings.Join(facts, "; "))
+	fmt.Fprintf(w, "  time line: |%s|\n", fmtTimeline(&g.Timeline))
+}
