@@ -525,7 +525,9 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 		if th.pendingSet {
 			if g := th.pending; g != nil {
 				g.aborted += run
-				g.aborts++
+				if in {
+					g.aborts++
+				}
 				th.pendingCost += run
 			}
 		} else {

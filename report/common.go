@@ -325,3 +325,11 @@ func (sl *sourceCache) site(st *logformat.Stack) string {
 	f := st.Frames[0]
 	return sl.line(f.File, f.Line)
 }
+
+// plural writes "1 group", "2 groups".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmtThousands(n) + " " + noun + "s"
+}

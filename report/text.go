@@ -159,8 +159,8 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 		row("  incl. minor GC:", s.GCMinor, "")
 		row("    and major GC:", s.GCMajor, "")
 	}
-	row("Lost to conflicts:", s.Lost(), fmt.Sprintf("%s conflicts in %s groups",
-		fmtThousands(s.Conflicts), fmtThousands(int64(len(s.Groups)))))
+	row("Lost to conflicts:", s.Lost(), fmt.Sprintf("%s conflicts in %s",
+		fmtThousands(s.Conflicts), plural(int64(len(s.Groups)), "group")))
 	if s.UnattributedAborted > 0 || s.UnattributedPaused > 0 {
 		fmt.Fprintf(w, "%-20s%10s aborted, %s paused with no conflict pending\n", "  not attributed:",
 			u.f(s.UnattributedAborted), u.f(s.UnattributedPaused))
