@@ -142,6 +142,10 @@ func Pprof(groups []PprofGroup, opt PprofOptions) (*profile.Profile, error) {
 			DurationNanos:     opt.DurationNanos,
 			TimeNanos:         opt.TimeNanos,
 			Comments:          append([]string(nil), opt.Comments...),
+			// One mapping marked fully symbolized: without it pprof invents
+			// an unsymbolized one and looks for a "main binary".
+			Mapping: []*profile.Mapping{{ID: 1, File: "stmlog",
+				HasFunctions: true, HasFilenames: true, HasLineNumbers: true}},
 		},
 		funcs:   map[funcKey]*profile.Function{},
 		locs:    map[locKey]*profile.Location{},
@@ -252,8 +256,8 @@ func (b *pprofBuilder) appendStack(st *logformat.Stack) {
 }
 
 // location returns the one Location for (function, line), creating it and
-// its Function on first use. Locations carry no address or mapping: the
-// profile is fully symbolized, which tells pprof not to look for a binary.
+// its Function on first use. Locations carry no address: the profile is
+// fully symbolized, so no binary is needed.
 func (b *pprofBuilder) location(name, file string, line int) *profile.Location {
 	fk := funcKey{name, file}
 	fn := b.funcs[fk]
@@ -271,8 +275,9 @@ func (b *pprofBuilder) location(name, file string, line int) *profile.Location {
 	loc := b.locs[lk]
 	if loc == nil {
 		loc = &profile.Location{
-			ID:   uint64(len(b.p.Location) + 1),
-			Line: []profile.Line{{Function: fn, Line: int64(line)}},
+			ID:      uint64(len(b.p.Location) + 1),
+			Mapping: b.p.Mapping[0],
+			Line:    []profile.Line{{Function: fn, Line: int64(line)}},
 		}
 		b.locs[lk] = loc
 		b.p.Location = append(b.p.Location, loc)
