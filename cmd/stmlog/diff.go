@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/anylog"
+	"github.com/stmlog/stmlog/report"
+)
+
+type diffFlags struct {
+	format   string
+	top      int
+	by       string
+	kind     string
+	from, to time.Duration
+	salvage  bool
+	pypyEra  string
+}
+
+func newDiffCmd() *cobra.Command {
+	f := &diffFlags{}
+	cmd := &cobra.Command{
+		Use:   "diff [flags] OLD NEW",
+		Short: "Compare the time lost to conflicts in two logs (before/after a change)",
+		Long: `Compare two logs, typically of the same program before and after a change.
+
+Both logs are analyzed with the same options; conflict groups are matched by
+the content of their sites (file, line, function), not by ids, so runs of
+different builds match as long as the code lines are the same. Groups are
+ranked by how much their lost time (aborted + paused) changed, either way;
+"new" and "gone" mark groups found in one log only. The totals (wall, CPU,
+committed, aborted, paused, lost, counts) are compared first.
+
+--format json writes "schema": "stmlog.diff/v1" with integer nanoseconds.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiff(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.format, "format", "text", "output `format`: text or json")
+	fl.IntVar(&f.top, "top", 10, "show the `N` largest changes (0: all)")
+	fl.StringVar(&f.by, "by", "", "group conflicts by `KEY`: conflict (default), site, other, pair, kind, var")
+	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
+	fl.DurationVar(&f.from, "from", 0, "only what happens after `D` from the start of each log")
+	fl.DurationVar(&f.to, "to", 0, "only what happens before `D` from the start of each log (0: to the end)")
+	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
+	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of PyPy-STM c8 logs, `a`..e (default e)")
+	return cmd
+}
+
+func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) error {
+	if f.format != "text" && f.format != "json" {
+		return timelineUsageError{fmt.Errorf("--format %q: want text or json", f.format)}
+	}
+	if f.top < 0 {
+		return timelineUsageError{fmt.Errorf("--top must not be negative")}
+	}
+	var ao analyze.Options
+	var err error
+	if ao.By, err = analyze.ParseGroupBy(f.by); err != nil {
+		return timelineUsageError{fmt.Errorf("--by: %v", err)}
+	}
+	if ao.By == analyze.ByThread {
+		// Thread numbers mean nothing across runs.
+		return timelineUsageError{fmt.Errorf("--by thread cannot be compared across logs")}
+	}
+	if f.kind != "" {
+		if ao.Kind, err = logformat.ParseConflictKind(f.kind); err != nil {
+			return timelineUsageError{fmt.Errorf("--kind: %v", err)}
+		}
+	}
+	if f.from < 0 || f.to < 0 || (f.to > 0 && f.to <= f.from) {
+		return timelineUsageError{fmt.Errorf("--from %v / --to %v: want 0 <= from < to", f.from, f.to)}
+	}
+	ao.From, ao.To = f.from, f.to
+	lo, err := timelineReaderOptions(f.salvage, f.pypyEra)
+	if err != nil {
+		return err
+	}
+	oldS, err := diffAnalyze(oldPath, ao, lo)
+	if err != nil {
+		return err
+	}
+	newS, err := diffAnalyze(newPath, ao, lo)
+	if err != nil {
+		return err
+	}
+	for _, s := range []*analyze.Summary{oldS, newS} {
+		for _, w := range s.Warnings {
+			fmt.Fprintln(stderr, "stmlog diff: warning:", w)
+		}
+	}
+	d, err := report.NewDiff(oldS, newS)
+	if err != nil {
+		return err
+	}
+	if f.format == "json" {
+		return report.WriteDiffJSON(stdout, d, f.top)
+	}
+	return report.WriteDiffText(stdout, d, f.top)
+}
+
+func diffAnalyze(path string, ao analyze.Options, lo anylog.Options) (*analyze.Summary, error) {
+	src, closer, err := anylog.Open(path, lo)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	a := analyze.New(ao)
+	if err := a.AddNamed(path, src); err != nil {
+		return nil, err // readers' errors name the file and offset
+	}
+	return a.Summary(), nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runDiffCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd := newDiffCmd()
+	cmd.SetArgs(args)
+	cmd.SetOut(&o)
+	cmd.SetErr(&e)
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	err := cmd.Execute()
+	return o.String(), err
+}
+
+func TestDiffCommand(t *testing.T) {
+	dir := t.TempDir()
+	oldLog, newLog := filepath.Join(dir, "old.stmlog"), filepath.Join(dir, "new.stmlog")
+	writeTestLog(t, oldLog, 10, true, 7)  // 10 conflicts at x.go:7
+	writeTestLog(t, newLog, 10, false, 7) // none
+	moved := filepath.Join(dir, "moved.stmlog")
+	writeTestLog(t, moved, 10, true, 8) // the conflict moved to line 8
+
+	out, err := runDiffCmd(t, oldLog, newLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"old: " + oldLog, "new: " + newLog, "aborts                 10            0",
+		"conflict groups by change in lost time (1 of 1)", "-100.0%", "write-read [gone]",
+		"this:  app/x.go:7 in main.read", "other: app/x.go:99 in main.write"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text diff lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = runDiffCmd(t, "--format", "json", oldLog, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Schema string
+		Groups []struct {
+			Status  string
+			DeltaNs int64 `json:"delta_ns"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// Same lost time, different line: one group gone, one new, by content.
+	if d.Schema != "stmlog.diff/v1" || len(d.Groups) != 2 || d.Groups[0].DeltaNs != -d.Groups[1].DeltaNs ||
+		d.Groups[0].Status == d.Groups[1].Status {
+		t.Errorf("json diff = %s", out)
+	}
+
+	// A log against itself: nothing changed.
+	out, err = runDiffCmd(t, "--top", "0", oldLog, oldLog)
+	if err != nil || !strings.Contains(out, "lost % cpu") || strings.Contains(out, "[new]") || strings.Contains(out, "[gone]") {
+		t.Errorf("self diff: %v\n%s", err, out)
+	}
+
+	for _, tc := range []struct {
+		args  []string
+		want  string
+		usage bool
+	}{
+		{[]string{"--format", "xml", oldLog, newLog}, "--format", true},
+		{[]string{"--by", "thread", oldLog, newLog}, "cannot be compared", true},
+		{[]string{"--by", "nope", oldLog, newLog}, "--by", true},
+		{[]string{"--kind", "nope", oldLog, newLog}, "--kind", true},
+		{[]string{"--top", "-1", oldLog, newLog}, "--top", true},
+		{[]string{oldLog, filepath.Join(dir, "missing")}, "missing", false},
+	} {
+		_, err := runDiffCmd(t, tc.args...)
+		var ue timelineUsageError
+		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.As(err, &ue) != tc.usage {
+			t.Errorf("%v: err = %v, want %q (usage %v)", tc.args, err, tc.want, tc.usage)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// writeTestLog writes a small native log: threads 1 and 2 each run
+// `rounds` transactions; with conflicts, each of thread 1's first attempts
+// aborts on a write-read conflict with thread 2 at site line `line`.
+func writeTestLog(t *testing.T, path string, rounds int, conflicts bool, line int) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := logformat.NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.read", File: "app/x.go", Line: line}}})
+	wr := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.write", File: "app/x.go", Line: 99}}})
+	for th := uint32(1); th <= 2; th++ {
+		tm := int64(th) // thread 1 first
+		for i := 0; i < rounds; i++ {
+			evs := []logformat.Event{{Time: tm, Kind: logformat.KindTxStart}}
+			if conflicts && th == 1 {
+				evs = append(evs,
+					logformat.Event{Time: tm + 500, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteRead, Other: 2, Site: rd, OtherSite: wr},
+					logformat.Event{Time: tm + 600, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict},
+					logformat.Event{Time: tm + 700, Kind: logformat.KindTxStart})
+			}
+			evs = append(evs, logformat.Event{Time: tm + 1000, Kind: logformat.KindTxCommit})
+			for _, e := range evs {
+				e.Thread = th
+				if err := w.Write(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tm += 2000
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runTimelineCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	cmd := newTimelineCmd()
+	cmd.SetArgs(args)
+	cmd.SetOut(&o)
+	cmd.SetErr(&e)
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	err = cmd.Execute()
+	return o.String(), e.String(), err
+}
+
+type cmdTrace struct {
+	TraceEvents []struct {
+		Ph   string `json:"ph"`
+		Name string `json:"name"`
+		Tid  int    `json:"tid"`
+	} `json:"traceEvents"`
+	OtherData struct {
+		Capped bool `json:"capped"`
+	} `json:"otherData"`
+}
+
+func (c cmdTrace) count(ph, name string, tid int) int {
+	n := 0
+	for _, e := range c.TraceEvents {
+		if e.Ph == ph && (name == "" || e.Name == name) && (tid == 0 || e.Tid == tid) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestTimelineCommand(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.stmlog")
+	writeTestLog(t, log, 10, true, 7)
+	out := filepath.Join(dir, "trace.json")
+	pypy := filepath.Join("..", "..", "testdata", "logs", "pypy", "conformance", "sample3.c8.log")
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		stderr  string
+		check   func(t *testing.T, tr cmdTrace)
+		toFile  bool
+		usage   bool
+		errText string
+	}{
+		{name: "whole log to a file", args: []string{log, "-o", out}, toFile: true,
+			stderr: "wrote " + out + ": 2 threads, 20 commits, 10 aborts",
+			check: func(t *testing.T, tr cmdTrace) {
+				if tr.count("M", "thread_name", 0) != 2 || tr.count("X", "commit", 1) != 10 || tr.count("X", "abort", 1) != 10 ||
+					tr.count("i", "conflict write-read", 1) != 10 || tr.count("s", "", 2) != 10 || tr.count("f", "", 1) != 10 {
+					t.Errorf("unexpected trace: %+v", tr)
+				}
+			}},
+		{name: "one thread to stdout", args: []string{log, "--thread", "2"},
+			check: func(t *testing.T, tr cmdTrace) {
+				if tr.count("X", "", 1) != 0 || tr.count("X", "commit", 2) != 10 || tr.count("s", "", 0) != 0 {
+					t.Errorf("thread filter: %+v", tr)
+				}
+			}},
+		{name: "window", args: []string{log, "--from", "4us", "--to", "7us", "--thread", "2"},
+			check: func(t *testing.T, tr cmdTrace) {
+				// Thread 2's attempts run [2+2000k, 1002+2000k]: k=2 and k=3 overlap [4001, 7001].
+				if n := tr.count("X", "commit", 2); n != 2 {
+					t.Errorf("window kept %d attempts, want 2", n)
+				}
+			}},
+		{name: "cap", args: []string{log, "--max-events", "5"}, stderr: "warning: trace stopped after 5 events",
+			check: func(t *testing.T, tr cmdTrace) {
+				if len(tr.TraceEvents) != 5 || !tr.OtherData.Capped {
+					t.Errorf("capped trace has %d events, capped=%v", len(tr.TraceEvents), tr.OtherData.Capped)
+				}
+			}},
+		{name: "PyPy c8 log", args: []string{pypy},
+			check: func(t *testing.T, tr cmdTrace) {
+				if tr.count("M", "thread_name", 0) < 2 || tr.count("X", "", 0) < 100 {
+					t.Errorf("PyPy trace: %d threads, %d slices", tr.count("M", "thread_name", 0), tr.count("X", "", 0))
+				}
+			}},
+		{name: "bad window", args: []string{log, "--from", "2s", "--to", "1s"}, usage: true, errText: "must be after"},
+		{name: "thread 0", args: []string{log, "--thread", "0"}, usage: true, errText: "numbered from 1"},
+		{name: "bad era", args: []string{log, "--pypy-era", "z"}, usage: true, errText: "--pypy-era"},
+		{name: "missing file", args: []string{filepath.Join(dir, "nope")}, errText: "nope"},
+		{name: "not a log", args: []string{out}, errText: "not an stmlog or PyPy-STM log"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, err := runTimelineCmd(t, tc.args...)
+			if tc.errText != "" {
+				var ue timelineUsageError
+				if err == nil || !strings.Contains(err.Error(), tc.errText) || errors.As(err, &ue) != tc.usage {
+					t.Fatalf("err = %v (usage %v), want %q (usage %v)", err, errors.As(err, &ue), tc.errText, tc.usage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.stderr)
+			}
+			data := []byte(stdout)
+			if tc.toFile {
+				if stdout != "" {
+					t.Errorf("stdout not empty with -o: %q", stdout)
+				}
+				if data, err = os.ReadFile(out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var tr cmdTrace
+			if err := json.Unmarshal(data, &tr); err != nil {
+				t.Fatalf("output is not JSON: %v", err)
+			}
+			tc.check(t, tr)
+		})
+	}
+}
