@@ -467,9 +467,10 @@ func (r *recorder) flusher() {
 	}
 }
 
-// flush hands every thread's events to the Writer and flushes it. Threads
-// in a transaction are skipped (their events go out next time), except at
-// the final flush, which waits a little for them.
+// flush hands every thread's events to the Writer and flushes it: the
+// buffers threads handed over, and the current buffer of threads that are
+// not inside a transaction (those hand theirs over when the transaction
+// ends). The final flush waits up to 200ms for running transactions.
 func (r *recorder) flush(final bool) {
 	r.writeNames()
 	tr := r.rate()
@@ -478,11 +479,13 @@ func (r *recorder) flush(final bool) {
 	r.mu.Unlock()
 	var dropped int64
 	var bufs [][]logformat.Event
+	// The final flush gives running transactions a moment to finish.
+	deadline := time.Now().Add(200 * time.Millisecond)
 	for _, th := range thrs {
 		// Take th.mu first (if the thread is idle), so that no hand-over
 		// can slip in between the queued buffers and the current one.
 		ok := th.mu.TryLock()
-		for i := 0; !ok && final && i < 50; i++ {
+		for !ok && final && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 			ok = th.mu.TryLock()
 		}

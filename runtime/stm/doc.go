@@ -1,0 +1,78 @@
+// Package stm is a software transactional memory for Go, built so that its
+// conflicts can be recorded and explained (see cmd/stmlog).
+//
+//	balance := stm.NewVar(100)
+//	err := stm.Atomically(func(tx *stm.Tx) error {
+//		b := balance.Load(tx)
+//		if b < 10 {
+//			return ErrInsufficient // writes discarded, error returned as is
+//		}
+//		balance.Store(tx, b-10)
+//		return nil
+//	})
+//
+// # Guarantees
+//
+// Transactions are serializable, and opaque: a body never sees an
+// inconsistent snapshot, not even in an attempt that is going to abort, so
+// invariants that hold between Vars hold inside every body. A conflicting
+// attempt is abandoned at the Load that detects it (the body is unwound
+// with an internal panic; do not recover it) and run again. Inevitable
+// makes a transaction irrevocable, for I/O. Retry waits for a change of a
+// Var read so far; Select composes alternatives (orElse). Queue runs many
+// functions as transactions on several goroutines, PyPy's TransactionQueue.
+//
+// # How it works
+//
+// It is TL2 with snapshot extension (LSA). A global version clock counts
+// commits. Each Var holds a pointer to an immutable box (its committed
+// value plus the version that wrote it, and, when recording, who wrote it
+// and where) and a versioned lock. A Load reads the box pointer atomically
+// and checks the lock: a value newer than the transaction's snapshot makes
+// it try to extend the snapshot (re-validate every read at the current
+// clock), and abort if some read has changed since. Stores are buffered in
+// the transaction, one new box per written Var (its only allocation). A
+// commit locks the written Vars in id order, takes a version from the
+// clock, re-validates the reads if anything committed since the snapshot,
+// publishes the boxes and releases the locks with the new version. Readers
+// never lock and never allocate, and everything is race-detector clean:
+// values are only ever read through atomic pointer loads of boxes nobody
+// writes again.
+//
+// Because a box records the version, writer and write site of the value it
+// holds, a transaction that finds a read stale can say exactly which Var,
+// which kind of conflict (write-read, or write-write when it wrote the Var
+// too), which thread committed it and where, at no cost to the fast path.
+//
+// Inevitability is a token: while a transaction holds it, the clock's low
+// bit is set and other transactions that write wait at commit (the bit
+// comes back in the same atomic add that gives them their version), so
+// nothing the inevitable transaction read can change and it never aborts.
+// Read-only transactions are not held up.
+//
+// Contention management: after each conflict abort an attempt backs off a
+// little more (randomized yields, then short sleeps); after 12 aborts the
+// next attempt runs inevitable from its start, so every transaction
+// eventually commits.
+//
+// Retry registers the transaction on a waiter list of each Var it read and
+// blocks; commits wake the waiters of the Vars they write, nobody else.
+//
+// # Recording
+//
+// With STMLOG=path in the environment (%p is replaced by the process id),
+// or between StartLog and StopLog, the runtime writes every transaction
+// start, commit and abort, every conflict with both sides' call stacks,
+// every pause and every inevitable transaction to a log that cmd/stmlog
+// analyzes (format: package logformat). Off, recording costs one atomic
+// load per transaction. See record.go for threads, sites and buffering.
+//
+// # Rules for bodies
+//
+// A body may run several times: until it calls Inevitable it must have no
+// effects besides Loads and Stores (and AfterCommit, which runs once, after
+// the commit). A *Tx must not escape its body or be used by another
+// goroutine. Do not call Atomically inside a body: the inner transaction is
+// separate, and if the outer one is inevitable and the inner one writes,
+// they wait for each other forever.
+package stm
