@@ -2,11 +2,16 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -717,5 +722,98 @@ func TestChromePyPyLog(t *testing.T) {
 	if st.SourceStats.Format != "pypy-c8" || commits == 0 || st.Conflicts != sum.Conflicts || int64(tlCount(tf, "X", "abort")) != sum.Aborts {
 		t.Errorf("format %q: %d committed slices (analyze %d commits), %d aborts (analyze %d), %d conflicts (analyze %d)",
 			st.SourceStats.Format, commits, sum.Commits, tlCount(tf, "X", "abort"), sum.Aborts, st.Conflicts, sum.Conflicts)
+	}
+}
+
+// tlPage loads trace.json the way a trace viewer does (fetch, JSON.parse,
+// tracks from thread_name metadata) and renders what it found into the DOM.
+// The request is synchronous so the DOM is final when the load event fires,
+// which is when --dump-dom prints it.
+const tlPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>trace check</title></head>
+<body><ul id="tracks"></ul><p id="status">loading</p>
+<script>
+try {
+  var xhr = new XMLHttpRequest();
+  xhr.open("GET", "trace.json", false);
+  xhr.send();
+  var trace = JSON.parse(xhr.responseText);
+  var names = {}, slices = {}, bad = 0;
+  trace.traceEvents.forEach(function (e) {
+    if (e.ph === "M" && e.name === "thread_name") names[e.tid] = e.args.name;
+    if (e.ph === "X") {
+      if (typeof e.ts !== "number" || typeof e.dur !== "number") bad++;
+      slices[e.tid] = (slices[e.tid] || 0) + 1;
+    }
+  });
+  Object.keys(names).sort(function (a, b) { return a - b; }).forEach(function (tid) {
+    var li = document.createElement("li");
+    li.textContent = "track " + names[tid] + ": " + (slices[tid] || 0) + " slices";
+    document.getElementById("tracks").appendChild(li);
+  });
+  document.getElementById("status").textContent = bad ? "bad slices: " + bad : "parsed " + trace.traceEvents.length + " events";
+} catch (err) {
+  document.getElementById("status").textContent = "error: " + err;
+}
+</script></body></html>`
+
+// The trace loads in a real browser: headless Chromium fetches and parses it
+// and lists its tracks. Skipped without Chromium unless STMLOG_BROWSER_TEST=1
+// (CI), where a missing browser is a failure.
+func TestChromeTraceInBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if _, serr := os.Stat("/usr/bin/chromium"); serr == nil {
+			chromium, err = "/usr/bin/chromium", nil
+		}
+	}
+	if err != nil {
+		if os.Getenv("STMLOG_BROWSER_TEST") == "1" {
+			t.Fatalf("STMLOG_BROWSER_TEST=1 but chromium is not installed (apt-get install chromium): %v", err)
+		}
+		t.Skip("chromium not installed; set STMLOG_BROWSER_TEST=1 to require it")
+	}
+	log := syntheticLog(t, false, 3)
+	src, err := anylog.New(bytes.NewReader(log), "naive.stmlog", anylog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace bytes.Buffer
+	st, err := WriteChromeTrace(&trace, src, ChromeOptions{Name: "naive.stmlog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, tlPage)
+	})
+	mux.HandleFunc("/trace.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(trace.Bytes())
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", srv.URL+"/")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+	}
+	page := string(dom)
+	want := []string{fmt.Sprintf(`<p id="status">parsed %d events</p>`, st.TraceEvents)}
+	for th := 1; th <= 4; th++ {
+		want = append(want, fmt.Sprintf("track thread %d: ", th))
+	}
+	for _, w := range want {
+		if !strings.Contains(page, w) {
+			t.Errorf("rendered page lacks %q:\n%s", w, page)
+		}
 	}
 }
