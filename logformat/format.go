@@ -121,12 +121,16 @@ func appendUvarint(b []byte, v uint64) []byte {
 	if v < 0x80 {
 		return append(b, byte(v))
 	}
+	if v < 1<<14 {
+		return append(b, byte(v)|0x80, byte(v>>7))
+	}
 	return binary.AppendUvarint(b, v)
 }
 
 // uvarint decodes a uvarint at p[i:], returning the value and the index after
-// it, or i = -1 if p ends first or the varint is longer than 10 bytes or
-// overflows 64 bits. The one-byte case is inlined into the decode loops.
+// it, or i = -1 if i is already -1, p ends first, or the varint is longer than
+// 10 bytes or overflows 64 bits (so a chain of calls needs one check at the
+// end).
 func uvarint(p []byte, i int) (uint64, int) {
 	if uint(i) < uint(len(p)) && p[i] < 0x80 {
 		return uint64(p[i]), i + 1
@@ -137,6 +141,9 @@ func uvarint(p []byte, i int) (uint64, int) {
 func uvarintSlow(p []byte, i int) (uint64, int) {
 	if i < 0 || i >= len(p) {
 		return 0, -1
+	}
+	if i+1 < len(p) && p[i+1] < 0x80 {
+		return uint64(p[i]&0x7f) | uint64(p[i+1])<<7, i + 2
 	}
 	v, n := binary.Uvarint(p[i:])
 	if n <= 0 {

@@ -34,8 +34,9 @@ type Reader struct {
 	evOff   int64 // file offset of the chunk that holds events
 	buf     []byte
 
-	events []Event // the decoded batch being returned
-	pos    int     // next event of events to return
+	batch  batchState // the event batch being decoded
+	events []Event    // decoded events of the batch, being returned
+	pos    int        // next event of events to return
 
 	strs     []string          // string id -> string; strs[0] == ""
 	stacks   []*Stack          // stack id -> stack; stacks[0] == nil; nil: lost under salvage
@@ -111,12 +112,12 @@ func (r *Reader) notNative(hdr []byte) error {
 // returning the same error.
 func (r *Reader) Next() (Event, error) {
 	for r.pos >= len(r.events) {
-		if r.err != nil {
+		switch {
+		case r.batch.left > 0:
+			r.fill()
+		case r.err != nil:
 			return Event{}, r.err
-		}
-		r.events = r.events[:0]
-		r.pos = 0
-		for r.err == nil && len(r.events) == 0 {
+		default:
 			r.readChunk()
 		}
 	}
@@ -209,9 +210,9 @@ func (r *Reader) readChunk() {
 	case chunkVarNames:
 		at, msg = r.readVarNames(p)
 	case chunkEvents:
-		at, msg = r.readEvents(p)
-		if msg == "" {
+		if at, msg = r.readEvents(p); msg == "" {
 			r.evOff = start
+			r.batch.start, r.batch.size = start, size
 		}
 	case chunkDropped:
 		var c uint64
@@ -232,7 +233,6 @@ func (r *Reader) readChunk() {
 		// Unknown optional chunks are skipped: forward compatibility.
 	}
 	if msg != "" {
-		r.events = r.events[:0]
 		r.corrupt(start, start+chunkHeaderSize+int64(at), size, msg)
 		return
 	}
@@ -482,6 +482,8 @@ func (r *Reader) readVarNames(p []byte) (int, string) {
 	return 0, ""
 }
 
+// readEvents checks an event batch's header and sets up r.batch; fill
+// decodes the events.
 func (r *Reader) readEvents(p []byte) (int, string) {
 	thread, i := uvarint(p, 0)
 	zbase, i := uvarint(p, i)
@@ -493,55 +495,118 @@ func (r *Reader) readEvents(p []byte) (int, string) {
 		return 0, fmt.Sprintf("bad thread %d", thread)
 	case n == 0 || n > MaxBatchEvents:
 		return 0, fmt.Sprintf("thread %d: bad event count %d", thread, n)
+	case n > uint64(len(p)-i)/2: // every event takes at least two bytes
+		return 0, fmt.Sprintf("thread %d: event count %d exceeds what the chunk holds", thread, n)
 	}
 	base := int64(zbase>>1) ^ -int64(zbase&1)
-	evs := r.events[:0]
-	t := base
-	for k := uint64(0); k < n; k++ {
+	// The thread must not go back in time; checked here, on the first
+	// event's time, so that such a batch is rejected whole.
+	if d, j := uvarint(p, i); j > 0 {
+		first := int64(uint64(base) + d)
+		if last, ok := r.lastTime[uint32(thread)]; ok && first >= base && first < last {
+			return 0, fmt.Sprintf("thread %d goes back in time: batch starts at %d, previous event at %d",
+				thread, first, last)
+		}
+	}
+	r.batch = batchState{p: p, i: i, left: int(n), t: base, thread: uint32(thread)}
+	return 0, ""
+}
+
+// batchState is the decoding state of the current event batch, which is
+// decoded a slice at a time (fillSize events) so that the events buffer
+// stays small and in cache however large the batch.
+type batchState struct {
+	p           []byte // the payload (r.buf)
+	i           int    // offset of the next event in p
+	k           int    // index of the next event in the batch
+	left        int    // events not yet decoded
+	t           int64  // time of the last decoded event (the base at first)
+	thread      uint32
+	start, size int64 // the chunk's file offset and size
+}
+
+const fillSize = 256
+
+// fill decodes the next events of the current batch into r.events. At a
+// problem it stops; the events before it are still returned.
+func (r *Reader) fill() {
+	bs := &r.batch
+	if cap(r.events) < fillSize {
+		r.events = make([]Event, fillSize)
+	}
+	evs := r.events[:min(bs.left, fillSize)]
+	p, i, t := bs.p, bs.i, bs.t
+	for k := range evs {
 		at := i
+		// uvarint by hand: the one-byte case is most deltas and heads, and
+		// the call would not be inlined.
 		var d, h uint64
-		d, i = uvarint(p, i)
-		h, i = uvarint(p, i)
+		if uint(i) < uint(len(p)) && p[i] < 0x80 {
+			d = uint64(p[i])
+			i++
+		} else {
+			d, i = uvarintSlow(p, i)
+		}
+		if uint(i) < uint(len(p)) && p[i] < 0x80 {
+			h = uint64(p[i])
+			i++
+		} else {
+			h, i = uvarintSlow(p, i)
+		}
 		if i < 0 {
-			r.events = evs[:0]
-			return at, fmt.Sprintf("thread %d event %d: bad encoding", thread, k)
+			r.badBatch(evs[:k], at, "bad encoding")
+			return
 		}
 		nt := int64(uint64(t) + d)
 		kind := Kind(h & kindMask)
 		mask := h >> kindBits
 		if nt < t || !kind.Valid() || mask >= 1<<numFieldBits {
-			r.events = evs[:0]
-			return at, r.badEvent(thread, k, nt < t, kind, mask)
+			r.badBatch(evs[:k], at, eventProblem(nt < t, kind, mask))
+			return
 		}
 		t = nt
-		ev := Event{Time: t, Kind: kind, Thread: uint32(thread)}
+		ev := &evs[k]
+		*ev = Event{Time: t, Kind: kind, Thread: bs.thread}
 		if mask != 0 {
 			var msg string
-			if i, msg = r.readFields(&ev, p, i, mask); msg != "" {
-				r.events = evs[:0]
-				return at, fmt.Sprintf("thread %d event %d: %s", thread, k, msg)
+			if i, msg = r.readFields(ev, p, i, mask); msg != "" {
+				r.badBatch(evs[:k], at, msg)
+				return
 			}
 		}
-		evs = append(evs, ev)
 	}
+	bs.i, bs.t = i, t
+	bs.k += len(evs)
+	bs.left -= len(evs)
+	r.lastTime[bs.thread] = t
 	r.events = evs
-	if last, ok := r.lastTime[uint32(thread)]; ok && evs[0].Time < last {
-		r.events = evs[:0]
-		return 0, fmt.Sprintf("thread %d goes back in time: batch starts at %d, previous event at %d",
-			thread, evs[0].Time, last)
-	}
-	r.lastTime[uint32(thread)] = t
-	return 0, ""
+	r.pos = 0
 }
 
-func (r *Reader) badEvent(thread, k uint64, overflow bool, kind Kind, mask uint64) string {
+// badBatch handles a problem at payload offset at of the current batch:
+// the events decoded before it (good) are returned, then the rest of the
+// batch is an error, or skipped under salvage.
+func (r *Reader) badBatch(good []Event, at int, msg string) {
+	bs := &r.batch
+	k := bs.k + len(good)
+	if len(good) > 0 {
+		r.lastTime[bs.thread] = good[len(good)-1].Time
+	}
+	r.events = good
+	r.pos = 0
+	bs.left = 0
+	msg = fmt.Sprintf("thread %d event %d: %s", bs.thread, k, msg)
+	r.corrupt(bs.start, bs.start+chunkHeaderSize+int64(at), bs.size, msg)
+}
+
+func eventProblem(overflow bool, kind Kind, mask uint64) string {
 	switch {
 	case overflow:
-		return fmt.Sprintf("thread %d event %d: time overflows", thread, k)
+		return "time overflows"
 	case !kind.Valid():
-		return fmt.Sprintf("thread %d event %d: invalid kind %d", thread, k, kind)
+		return fmt.Sprintf("invalid kind %d", kind)
 	default:
-		return fmt.Sprintf("thread %d event %d: unknown field mask %#x", thread, k, mask)
+		return fmt.Sprintf("unknown field mask %#x", mask)
 	}
 }
 

@@ -41,7 +41,8 @@ type Writer struct {
 	// Per-thread batches. last caches the batch of the last Write, which in
 	// practice is the next one too: the recorder hands over one thread's
 	// buffer at a time.
-	threads map[uint32]*batch
+	dense   []*batch          // thread -> batch, for threads below denseThreads
+	threads map[uint32]*batch // the others
 	last    *batch
 	active  []*batch // batches with events since the last Flush, in order
 	free    [][]byte // reusable batch buffers, released at Flush
@@ -69,6 +70,9 @@ type batch struct {
 	buf    []byte // encoded events
 }
 
+// denseThreads bounds the slice of per-thread batches (8 bytes a thread).
+const denseThreads = 1 << 16
+
 // maxFreeBuffers bounds the batch buffers kept between flushes; the recorder
 // usually has a few busy threads, and idle threads should not pin memory.
 const maxFreeBuffers = 16
@@ -82,7 +86,6 @@ func NewWriter(w io.Writer) (*Writer, error) {
 		seed:      maphash.MakeSeed(),
 		stackHash: make(map[uint64]StackID),
 		varNames:  make(map[uint64]uint64),
-		threads:   make(map[uint32]*batch),
 	}
 	lw.strTab.first, lw.stackTab.first = 1, 1
 	var hdr [headerSize]byte
@@ -247,12 +250,7 @@ func (w *Writer) Write(ev Event) error {
 		if ev.Thread == 0 {
 			return errors.New("stmlog: event with thread 0 (threads start at 1)")
 		}
-		b = w.threads[ev.Thread]
-		if b == nil {
-			b = &batch{thread: ev.Thread}
-			w.threads[ev.Thread] = b
-		}
-		w.last = b
+		b = w.batchFor(ev.Thread)
 	}
 	if !ev.Kind.Valid() || ev.Conflict >= numConflictKinds || !ev.Cause.Valid() || !ev.Reason.Valid() ||
 		int(ev.Site) > len(w.stacks) || int(ev.OtherSite) > len(w.stacks) || (b.seen && ev.Time < b.last) {
@@ -329,6 +327,37 @@ func (w *Writer) Write(ev Event) error {
 		return w.err
 	}
 	return nil
+}
+
+// batchFor returns the batch of a thread, creating it. Thread numbers are
+// small and dense (the runtime numbers threads from 1), so most live in a
+// slice: a map lookup per event would cost more than encoding the event when
+// threads interleave.
+func (w *Writer) batchFor(thread uint32) *batch {
+	var b *batch
+	if thread < denseThreads {
+		if int(thread) < len(w.dense) {
+			b = w.dense[thread]
+		}
+	} else {
+		b = w.threads[thread]
+	}
+	if b == nil {
+		b = &batch{thread: thread}
+		if thread < denseThreads {
+			if int(thread) >= len(w.dense) {
+				w.dense = append(w.dense, make([]*batch, int(thread)+1-len(w.dense))...)
+			}
+			w.dense[thread] = b
+		} else {
+			if w.threads == nil {
+				w.threads = make(map[uint32]*batch)
+			}
+			w.threads[thread] = b
+		}
+	}
+	w.last = b
+	return b
 }
 
 // badEvent builds Write's error for an event it refuses; kept out of Write so
