@@ -10,6 +10,7 @@ import "math/bits"
 type sketch struct {
 	counts []uint32
 	n      int64
+	min    int64
 	max    int64
 }
 
@@ -54,6 +55,9 @@ func (s *sketch) add(v int64) {
 	if s.counts[b] < ^uint32(0) {
 		s.counts[b]++
 	}
+	if s.n == 0 || v < s.min {
+		s.min = v
+	}
 	s.n++
 	if v > s.max {
 		s.max = v
@@ -62,7 +66,7 @@ func (s *sketch) add(v int64) {
 
 // quantile returns an estimate of the q-quantile (0 < q ≤ 1): the midpoint
 // of the bucket holding the ceil(q·n)-th smallest value, clamped to the
-// maximum seen.
+// range of values seen (so a single sample is exact).
 func (s *sketch) quantile(q float64) int64 {
 	if s.n == 0 {
 		return 0
@@ -77,10 +81,7 @@ func (s *sketch) quantile(q float64) int64 {
 		if seen >= rank {
 			lo, hi := bucketRange(i)
 			mid := lo + (hi-lo-1)/2
-			if mid > s.max {
-				mid = s.max
-			}
-			return mid
+			return max(s.min, min(mid, s.max))
 		}
 	}
 	return s.max

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/anylog"
+)
+
+type checkFlags struct {
+	salvage bool
+	pypyEra string
+}
+
+func newCheckCmd() *cobra.Command {
+	f := &checkFlags{}
+	cmd := &cobra.Command{
+		Use:   "check [flags] LOG...",
+		Short: "Check a log's integrity (exit 1 if damaged or incomplete)",
+		Long: `Read each log to its end and print what it holds: format, bytes, chunks,
+events, threads, dropped events, and whether it ends cleanly.
+
+Exit status 1 if any log is damaged (a bad chunk or record: the message names
+the byte offset) or incomplete (cut off, or a native log without its end
+marker, as after a crash). Dropped events (the recorder's buffers were full)
+are reported but are not damage. With --salvage, reading goes on past
+damaged chunks to count them all.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd.OutOrStdout(), args, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.salvage, "salvage", false, "go on past damaged chunks to count them all")
+	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e)")
+	return cmd
+}
+
+func runCheck(stdout io.Writer, paths []string, f *checkFlags) error {
+	era, err := parseEra(f.pypyEra)
+	if err != nil {
+		return err
+	}
+	bad := 0
+	var firstErr error
+	for _, path := range paths {
+		problems, err := checkOne(stdout, path, anylog.Options{Salvage: f.salvage, PyPyEra: era})
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			bad++
+			continue
+		}
+		if len(problems) > 0 {
+			bad++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %s", path, strings.Join(problems, "; "))
+			}
+		}
+	}
+	if bad == 0 {
+		return nil
+	}
+	if len(paths) > 1 {
+		return exitStatus{exitError, fmt.Sprintf("%d of %d logs damaged or incomplete; first: %v", bad, len(paths), firstErr)}
+	}
+	return exitStatus{exitError, firstErr.Error()}
+}
+
+// checkOne prints the integrity summary of one log and returns what is
+// wrong with it; a read error is returned as err.
+func checkOne(w io.Writer, path string, opt anylog.Options) ([]string, error) {
+	src, closer, err := anylog.Open(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	threads := map[uint32]bool{}
+	var readErr error
+	for {
+		ev, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		threads[ev.Thread] = true
+	}
+	st := src.Stats()
+	status := "ok"
+	var problems []string
+	if readErr != nil {
+		problems = append(problems, "damaged")
+	}
+	if st.Skipped > 0 {
+		problems = append(problems, fmt.Sprintf("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes))
+	}
+	if st.TruncatedBytes > 0 {
+		problems = append(problems, fmt.Sprintf("cut off: the last %d bytes are an incomplete chunk", st.TruncatedBytes))
+	} else if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd && readErr == nil {
+		problems = append(problems, "no end marker (recording did not stop cleanly)")
+	}
+	if len(problems) > 0 {
+		status = strings.Join(problems, "; ")
+	}
+	fmt.Fprintf(w, "%s: %s\n", path, status)
+	fmt.Fprintf(w, "  format %s, %d bytes, %d chunks, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, st.Events, len(threads))
+	if st.Dropped > 0 {
+		fmt.Fprintf(w, "  %d events dropped by the recorder (its buffers were full)\n", st.Dropped)
+	}
+	for _, x := range st.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", x)
+	}
+	var ce *logformat.CorruptError
+	if errors.As(readErr, &ce) || readErr != nil {
+		fmt.Fprintf(w, "  error: %v\n", readErr)
+		return problems, readErr
+	}
+	return problems, nil
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/anylog"
+)
+
+type dumpFlags struct {
+	json    bool
+	salvage bool
+	pypyEra string
+}
+
+func newDumpCmd() *cobra.Command {
+	f := &dumpFlags{}
+	cmd := &cobra.Command{
+		Use:   "dump [flags] LOG",
+		Short: "Print a log's events, one per line, with byte offsets",
+		Long: `Print every event of a log, one per line, in the order the log holds them
+(per-thread batches: times are ordered within a thread, not across threads).
+
+Text lines read:
+  @OFFSET TIME thread=N KIND [details]
+where OFFSET is the byte offset of the chunk (native) or record (PyPy) that
+holds the event and TIME is nanoseconds on the log's own clock.
+
+--json writes one JSON object per line with the fields offset, time_ns,
+thread, kind, and when they apply conflict, cause, reason, other, var,
+var_name, site, other_site (sites as "file:line in func").`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDump(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.json, "json", false, "write JSON lines")
+	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
+	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e)")
+	return cmd
+}
+
+type dumpEvent struct {
+	Offset    int64  `json:"offset"`
+	Time      int64  `json:"time_ns"`
+	Thread    uint32 `json:"thread"`
+	Kind      string `json:"kind"`
+	Conflict  string `json:"conflict,omitempty"`
+	Cause     string `json:"cause,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Other     uint32 `json:"other,omitempty"`
+	Var       uint64 `json:"var,omitempty"`
+	VarName   string `json:"var_name,omitempty"`
+	Site      string `json:"site,omitempty"`
+	OtherSite string `json:"other_site,omitempty"`
+}
+
+func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
+	era, err := parseEra(f.pypyEra)
+	if err != nil {
+		return err
+	}
+	src, closer, err := anylog.Open(path, anylog.Options{Salvage: f.salvage, PyPyEra: era})
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	enc := json.NewEncoder(bw)
+	site := func(id logformat.StackID) string {
+		if id == 0 {
+			return ""
+		}
+		st := src.Stack(id)
+		if st == nil {
+			return "#" + strconv.FormatUint(uint64(id), 10)
+		}
+		if len(st.Frames) == 0 {
+			return st.Label
+		}
+		return st.Frames[0].String()
+	}
+	var line []byte
+	for {
+		ev, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			bw.Flush()
+			return inputError(err, f.salvage)
+		}
+		d := dumpEvent{Offset: src.Offset(), Time: ev.Time, Thread: ev.Thread, Kind: ev.Kind.String(),
+			Other: ev.Other, Var: ev.Var, Site: site(ev.Site), OtherSite: site(ev.OtherSite)}
+		switch ev.Kind {
+		case logformat.KindConflict:
+			d.Conflict = ev.Conflict.String()
+		case logformat.KindTxAbort:
+			d.Cause = ev.Cause.String()
+		case logformat.KindWaitStart, logformat.KindWaitDone:
+			if ev.Reason != logformat.WaitUnknown || ev.Kind == logformat.KindWaitStart {
+				d.Reason = ev.Reason.String()
+			}
+		}
+		if ev.Var != 0 {
+			d.VarName = src.VarName(ev.Var)
+		}
+		if f.json {
+			if err := enc.Encode(&d); err != nil {
+				return err
+			}
+			continue
+		}
+		line = appendDumpText(line[:0], &d)
+		if _, err := bw.Write(line); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	for _, w := range src.Stats().Warnings {
+		fmt.Fprintf(stderr, "stmlog dump: warning: %s\n", w)
+	}
+	return nil
+}
+
+func appendDumpText(b []byte, d *dumpEvent) []byte {
+	b = append(b, '@')
+	b = strconv.AppendInt(b, d.Offset, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, d.Time, 10)
+	b = append(b, " thread="...)
+	b = strconv.AppendUint(b, uint64(d.Thread), 10)
+	b = append(b, ' ')
+	b = append(b, d.Kind...)
+	for _, kv := range [...]struct{ k, v string }{
+		{"", d.Conflict}, {"cause=", d.Cause}, {"reason=", d.Reason},
+	} {
+		if kv.v != "" {
+			b = append(b, ' ')
+			b = append(b, kv.k...)
+			b = append(b, kv.v...)
+		}
+	}
+	if d.Other != 0 {
+		b = append(b, " other="...)
+		b = strconv.AppendUint(b, uint64(d.Other), 10)
+	}
+	if d.Var != 0 {
+		b = append(b, " var="...)
+		b = strconv.AppendUint(b, d.Var, 10)
+		if d.VarName != "" {
+			b = append(b, '(')
+			b = append(b, d.VarName...)
+			b = append(b, ')')
+		}
+	}
+	if d.Site != "" {
+		b = append(b, " site="...)
+		b = strconv.AppendQuote(b, d.Site)
+	}
+	if d.OtherSite != "" {
+		b = append(b, " other_site="...)
+		b = strconv.AppendQuote(b, d.OtherSite)
+	}
+	return append(b, '\n')
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/report"
+)
+
+type reportFlags struct {
+	load       loadFlags
+	top        int
+	format     string
+	sourceRoot string
+	noSource   bool
+}
+
+// register adds the output flags (shared by report, record and demo).
+func (f *reportFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	f.load.register(fl)
+	fl.IntVar(&f.top, "top", 10, "show the `N` groups that lost the most (0: all; json and csv show all unless given)")
+	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text, json, csv, markdown, or pypy (PyPy-STM logs: print_stm_log.py's exact output)")
+	fl.StringVar(&f.sourceRoot, "source-root", "", "look source files up under `DIR` first (when the log was recorded elsewhere)")
+	fl.BoolVar(&f.noSource, "no-source", false, "do not read source files")
+}
+
+func newReportCmd() *cobra.Command {
+	f := &reportFlags{}
+	cmd := &cobra.Command{
+		Use:   "report [flags] LOG... [N]",
+		Short: "Report where time was lost to conflicts, ranked by source location",
+		Long: `Analyze one or more logs (native stmlog logs and PyPy-STM c7/c8 logs, told
+apart by their first bytes) and report the time lost to conflicts.
+
+The header gives wall time, CPU time committed / aborted / paused (% of wall
+time; with several threads it can exceed 100%), transactions and warnings
+about the input. Then the conflict groups that lost the most: by default one
+group per (kind, this site, other site), where "this" is the code that lost
+the time and "other" the code it conflicted with. Lost = aborted + paused:
+an aborted attempt's run time and pauses are charged to the conflict that
+caused them.
+
+Several logs of one program (one per process, say) are merged: each is
+taken from its own start, sites are matched by content.
+
+--format pypy (PyPy-STM logs) prints exactly what PyPy's print_stm_log.py
+prints, and "stmlog report --format pypy LOG N" means its top N, like
+"print_stm_log.py LOG N". A trailing number N means --top N in every format.
+
+JSON output ("schema": "stmlog.report/v1", integer nanoseconds) is described
+in docs/report-json.md.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f, cmd.Flags().Changed("top"))
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// splitTopArg takes a trailing "N" argument (print_stm_log.py's top N) off
+// the list of logs, unless a file of that name exists.
+func splitTopArg(args []string) ([]string, int, bool) {
+	if len(args) < 2 {
+		return args, 0, false
+	}
+	last := args[len(args)-1]
+	n, err := strconv.Atoi(last)
+	if err != nil {
+		return args, 0, false
+	}
+	if _, err := os.Stat(last); err == nil {
+		return args, 0, false
+	}
+	return args[:len(args)-1], n, true
+}
+
+func runReport(stdout, stderr io.Writer, args []string, f *reportFlags, topSet bool) error {
+	paths, n, hasN := splitTopArg(args)
+	if hasN {
+		if topSet {
+			return usageError{fmt.Errorf("give the number of groups either as --top or as the last argument, not both")}
+		}
+		f.top, topSet = n, true
+	}
+	if f.format == "pypy" {
+		return runPyPyReport(stdout, stderr, paths, f, topSet)
+	}
+	if !slices.Contains(report.Formats, f.format) {
+		return usageError{fmt.Errorf("--format %q: want %s or pypy", f.format, strings.Join(report.Formats, ", "))}
+	}
+	if f.top < 0 {
+		return usageError{fmt.Errorf("--top %d: want 0 (all) or more", f.top)}
+	}
+	if !topSet && (f.format == "json" || f.format == "csv") {
+		f.top = 0 // tools get every group unless asked otherwise
+	}
+	ao, lo, err := f.load.options()
+	if err != nil {
+		return err
+	}
+	sum, err := analyzeLogs(paths, ao, lo, stderr)
+	if err != nil {
+		return err
+	}
+	return writeSummary(stdout, stderr, sum, f)
+}
+
+// writeSummary renders sum in f's format. Formats without a place for
+// warnings in the reader's eye (csv, json) also print them on stderr.
+func writeSummary(stdout, stderr io.Writer, sum *analyze.Summary, f *reportFlags) error {
+	if f.format == "csv" || f.format == "json" {
+		for _, w := range sum.Warnings {
+			fmt.Fprintf(stderr, "stmlog: warning: %s\n", w)
+		}
+	}
+	bw := bufio.NewWriter(stdout)
+	err := report.Write(bw, f.format, sum, report.Options{Top: f.top, SourceRoot: f.sourceRoot, NoSource: f.noSource})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, topSet bool) error {
+	if len(paths) != 1 {
+		return usageError{fmt.Errorf("--format pypy reads exactly one log (got %d)", len(paths))}
+	}
+	if f.load.filtered() {
+		return usageError{fmt.Errorf("--format pypy prints print_stm_log.py's report as is: --by, --kind, --thread, --from and --to do not apply")}
+	}
+	era, err := parseEra(f.load.pypyEra)
+	if err != nil {
+		return err
+	}
+	top := 0 // the original's default
+	if topSet {
+		top = f.top
+	}
+	fh, err := os.Open(paths[0])
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	bw := bufio.NewWriter(stdout)
+	err = report.WritePyPy(bw, stderr, fh, report.PyPyOptions{Top: top, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
