@@ -71,8 +71,9 @@ type Reader struct {
 
 	// Events of the current record waiting to be returned: at most two,
 	// except at the end of a c7 log (held contentions of every thread).
+	// They all come from the record at qoff.
 	queue []logformat.Event
-	evOff []int64 // record offset of each queued event
+	qoff  int64
 	qhead int
 
 	offset  int64
@@ -114,6 +115,7 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 		sc:      sc,
 		format:  sc.Format(),
 		byLabel: make(map[string]logformat.StackID),
+		queue:   make([]logformat.Event, 0, 4),
 		small:   make([]*threadState, 64),
 	}
 	if rd.format == C8 {
@@ -133,12 +135,11 @@ func (rd *Reader) Next() (logformat.Event, error) {
 			return logformat.Event{}, rd.err
 		}
 		rd.queue = rd.queue[:0]
-		rd.evOff = rd.evOff[:0]
 		rd.qhead = 0
 		rd.step()
 	}
 	i := rd.qhead
-	rd.offset = rd.evOff[i]
+	rd.offset = rd.qoff
 	rd.qhead++
 	rd.stats.Events++
 	return rd.queue[i], nil
@@ -156,6 +157,7 @@ func (rd *Reader) step() {
 		return
 	}
 	rec := &rd.rec
+	rd.qoff = rd.sc.Offset()
 	now := rec.Nanos()
 	if now < rd.last {
 		rd.decr++
@@ -175,6 +177,7 @@ func (rd *Reader) step() {
 
 func (rd *Reader) finish(err error) {
 	rd.done = true
+	rd.qoff = rd.sc.Offset()
 	if rd.format == C7 {
 		for _, t := range rd.order {
 			rd.flushHeld(t, false)
@@ -229,10 +232,7 @@ func (rd *Reader) thread(num uint32) *threadState {
 	return t
 }
 
-func (rd *Reader) emit(ev logformat.Event, off int64) {
-	rd.queue = append(rd.queue, ev)
-	rd.evOff = append(rd.evOff, off)
-}
+func (rd *Reader) emit(ev logformat.Event) { rd.queue = append(rd.queue, ev) }
 
 var c8Waits = [c8EventN]logformat.WaitReason{
 	EvWaitFreeSegment: logformat.WaitFreeSegment,
@@ -241,12 +241,11 @@ var c8Waits = [c8EventN]logformat.WaitReason{
 	EvWaitOtherInev:   logformat.WaitInevitable,
 }
 
-// push appends an event for the record at off and returns it to be
+// push appends an event of the current record and returns it to be
 // filled in place (Event is 48 bytes; copying it around is the reader's
 // main cost).
-func (rd *Reader) push(now int64, thread uint32, off int64) *logformat.Event {
+func (rd *Reader) push(now int64, thread uint32) *logformat.Event {
 	rd.queue = append(rd.queue, logformat.Event{Time: now, Thread: thread})
-	rd.evOff = append(rd.evOff, off)
 	return &rd.queue[len(rd.queue)-1]
 }
 
@@ -256,7 +255,7 @@ func (rd *Reader) c8(t *threadState, rec *Record, now int64) {
 		rd.doubles++
 		return
 	}
-	ev := rd.push(now, rec.Thread, rd.sc.Offset())
+	ev := rd.push(now, rec.Thread)
 	lastInev := t.lastInev
 	t.lastInev = false
 	switch code {
@@ -300,7 +299,7 @@ func (rd *Reader) c8(t *threadState, rec *Record, now int64) {
 			ev.Kind = logformat.KindConflict
 			ev.Conflict = logformat.ConflictInevitable
 			ev.Site = t.inevSite
-			ev = rd.push(now, rec.Thread, rd.sc.Offset())
+			ev = rd.push(now, rec.Thread)
 		}
 		ev.Kind = logformat.KindWaitStart
 		ev.Reason = c8Waits[code]
@@ -348,7 +347,7 @@ func (rd *Reader) flushHeld(t *threadState, toOther bool) {
 	} else {
 		t.conflict = true
 	}
-	rd.emit(ev, rd.sc.Offset())
+	rd.emit(ev)
 }
 
 func (rd *Reader) c7(t *threadState, rec *Record, now int64) {
@@ -395,7 +394,7 @@ func (rd *Reader) c7(t *threadState, rec *Record, now int64) {
 	case C7GCMajorDone:
 		ev.Kind = logformat.KindGCMajorDone
 	}
-	rd.emit(ev, rd.sc.Offset())
+	rd.emit(ev)
 }
 
 // stack interns a marker; the empty marker is "no site".

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package report
+
+// pypyCPUSeconds is unknown here; the CPU-time metric is then omitted.
+func pypyCPUSeconds() float64 { return 0 }

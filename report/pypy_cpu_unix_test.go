@@ -1,0 +1,16 @@
+//go:build unix
+
+package report
+
+import "syscall"
+
+// pypyCPUSeconds is the process's user+system CPU time. The benchmark
+// machines are shared and noisy; records per CPU second is far steadier
+// than records per wall second.
+func pypyCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
