@@ -1,0 +1,244 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/anylog"
+	"github.com/stmlog/stmlog/report"
+)
+
+// pprofLoadFlags are the input flags shared by `pprof` and `web`: which logs
+// to read, how, and which conflicts to keep.
+type pprofLoadFlags struct {
+	from, to time.Duration
+	kind     string
+	salvage  bool
+	pypyEra  string
+}
+
+func (f *pprofLoadFlags) register(fl *pflag.FlagSet) {
+	fl.DurationVar(&f.from, "from", 0, "keep only what happens after `D` from the start of each log (e.g. 1.5s)")
+	fl.DurationVar(&f.to, "to", 0, "keep only what happens before `D` from the start of each log (0: to the end)")
+	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
+	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
+	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `a`..e (default e, the final one)")
+}
+
+// options validates the flags into analyzer and reader options.
+func (f *pprofLoadFlags) options() (analyze.Options, anylog.Options, error) {
+	var ao analyze.Options
+	var lo anylog.Options
+	if f.kind != "" {
+		k, err := logformat.ParseConflictKind(f.kind)
+		if err != nil {
+			return ao, lo, fmt.Errorf("--kind: %v", err)
+		}
+		ao.Kind = k
+	}
+	if f.from < 0 || f.to < 0 {
+		return ao, lo, fmt.Errorf("--from and --to must not be negative")
+	}
+	if f.to > 0 && f.to <= f.from {
+		return ao, lo, fmt.Errorf("--to %v must be after --from %v", f.to, f.from)
+	}
+	ao.From, ao.To = f.from, f.to
+	switch f.pypyEra {
+	case "":
+	case "a", "b", "c", "d", "e":
+		lo.PyPyEra = f.pypyEra[0]
+	default:
+		return ao, lo, fmt.Errorf("--pypy-era %q: want one of a, b, c, d, e", f.pypyEra)
+	}
+	lo.Salvage = f.salvage
+	return ao, lo, nil
+}
+
+// pprofInfo describes what went into the profiles (for messages and the web
+// index page).
+type pprofInfo struct {
+	Paths    []string
+	Totals   []int64 // in report.PprofSampleTypes order
+	Warnings []string
+	Samples  int // samples in the first view's profile
+}
+
+// loadPprofProfiles analyzes the logs once and builds one profile per view.
+func loadPprofProfiles(paths []string, f *pprofLoadFlags, views []report.PprofView, sample string) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
+	info := pprofInfo{Paths: paths}
+	ao, lo, err := f.options()
+	if err != nil {
+		return nil, info, pprofUsageError{err}
+	}
+	a := analyze.New(ao)
+	for _, path := range paths {
+		src, closer, err := anylog.Open(path, lo)
+		if err != nil {
+			return nil, info, err
+		}
+		err = a.AddNamed(path, src)
+		closer.Close()
+		if err != nil {
+			return nil, info, err // readers' errors name the file and offset
+		}
+	}
+	sum := a.Summary()
+	info.Warnings = sum.Warnings
+	out := map[report.PprofView]*profile.Profile{}
+	for _, v := range views {
+		p, err := report.PprofFromSummary(sum, report.PprofOptions{
+			View:     v,
+			Sample:   sample,
+			Comments: pprofComments(paths, v, ao),
+		})
+		if err != nil {
+			return nil, info, err
+		}
+		if info.Totals == nil {
+			info.Totals = report.PprofTotals(p)
+			info.Samples = len(p.Sample)
+		}
+		out[v] = p
+	}
+	return out, info, nil
+}
+
+func pprofComments(paths []string, v report.PprofView, ao analyze.Options) []string {
+	c := []string{"stmlog: time lost to STM conflicts, " + v.String() + " view"}
+	for _, p := range paths {
+		c = append(c, "log: "+p)
+	}
+	if ao.Kind != logformat.ConflictNone {
+		c = append(c, "kind: "+ao.Kind.String())
+	}
+	if ao.From != 0 || ao.To != 0 {
+		c = append(c, fmt.Sprintf("window: from %v to %v", ao.From, ao.To))
+	}
+	return c
+}
+
+type pprofFlags struct {
+	load   pprofLoadFlags
+	out    string
+	view   string
+	sample string
+}
+
+func newPprofCmd() *cobra.Command {
+	f := &pprofFlags{}
+	cmd := &cobra.Command{
+		Use:   "pprof [flags] LOG...",
+		Short: "Write time lost to conflicts as a pprof profile (for go tool pprof)",
+		Long: `Write a pprof profile (profile.proto, gzipped) of the time the logs lost to
+conflicts, with the recorded call stacks, so that
+
+    go tool pprof -top lost.pb.gz
+    go tool pprof -http=: lost.pb.gz
+
+show where time went. No binary is needed: frames carry function, file and line.
+
+Each sample has four values: conflicts (count), aborted, paused and lost
+(= aborted + paused) nanoseconds; --sample picks the one pprof shows first.
+Labels: kind (write-write, write-read, inevitable) and other (file:line of the
+side not at the sample's leaf), for -tagfocus.
+
+--view chooses whose stack a conflict is filed under:
+  victim   the side that lost the time (default)
+  culprit  the other side: where the conflicting write / inevitable tx was
+  pair     victim stack on top of "conflict: <kind>" on top of the culprit stack`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPprof(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
+		},
+	}
+	fl := cmd.Flags()
+	f.load.register(fl)
+	fl.StringVarP(&f.out, "output", "o", "", "write the profile to `FILE` (default: standard output, unless it is a terminal)")
+	fl.StringVar(&f.view, "view", "victim", "whose stacks: `victim`, culprit or pair")
+	fl.StringVar(&f.sample, "sample", report.SampleLost, "default sample type: `lost`, aborted, paused or conflicts")
+	return cmd
+}
+
+func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
+	view, err := report.ParsePprofView(f.view)
+	if err != nil {
+		return pprofUsageError{fmt.Errorf("--view: %v", err)}
+	}
+	if !validPprofSample(f.sample) {
+		return pprofUsageError{fmt.Errorf("--sample %q: want lost, aborted, paused or conflicts", f.sample)}
+	}
+	if f.out == "" || f.out == "-" {
+		if fd, ok := stdout.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(fd.Fd())) {
+			return pprofUsageError{fmt.Errorf("refusing to write a binary profile to the terminal; use -o FILE")}
+		}
+	}
+	profiles, info, err := loadPprofProfiles(paths, &f.load, []report.PprofView{view}, f.sample)
+	if err != nil {
+		return err
+	}
+	for _, w := range info.Warnings {
+		fmt.Fprintln(stderr, "stmlog pprof: warning:", w)
+	}
+	p := profiles[view]
+	if f.out == "" || f.out == "-" {
+		return p.Write(stdout)
+	}
+	if err := writePprofFile(f.out, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s: %d conflicts, %v lost (%v aborted, %v paused), %s view; open with: go tool pprof -http=: %s\n",
+		f.out, info.Totals[0], pprofDuration(info.Totals[3]), pprofDuration(info.Totals[1]),
+		pprofDuration(info.Totals[2]), view, f.out)
+	return nil
+}
+
+// pprofDuration prints nanoseconds readably: to the microsecond above 1ms.
+func pprofDuration(ns int64) string {
+	d := time.Duration(ns)
+	if d >= time.Millisecond {
+		d = d.Round(time.Microsecond)
+	}
+	return d.String()
+}
+
+// writePprofFile writes p to path, leaving no half-written file behind.
+func writePprofFile(path string, p *profile.Profile) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	werr := p.Write(fh)
+	cerr := fh.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(path)
+		return fmt.Errorf("%s: writing profile: %v", path, werr)
+	}
+	return nil
+}
+
+func validPprofSample(s string) bool {
+	for _, t := range report.PprofSampleTypes {
+		if s == t {
+			return true
+		}
+	}
+	return false
+}
+
+// pprofUsageError marks errors that are the invocation's fault (exit 2).
+type pprofUsageError struct{ err error }
+
+func (e pprofUsageError) Error() string { return e.err.Error() }
+func (e pprofUsageError) Unwrap() error { return e.err }

@@ -1,0 +1,318 @@
+package main
+
+// `stmlog web` serves pprof's own web UI (flame graph, top, source, peek) for
+// a conflict log, so users get the tool they know instead of a look-alike.
+//
+// pprof's driver is made for one profile per process and wants to run its
+// own server. We run it once per view (victim, culprit, pair) with an
+// HTTPServer hook that only captures the handlers pprof builds and returns at
+// once; the handlers keep working after driver.PProf returns. They are then
+// mounted under /victim/, /culprit/ and /pair/ (pprof's pages use relative
+// links, so a prefix is transparent) behind a small index page, on a server
+// we own: we choose the address, refuse non-loopback ones, and shut down
+// cleanly on Ctrl-C. Sample types need no extra work: every profile carries
+// all four and pprof's SAMPLE menu (?si=lost) switches between them.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/pprof/driver"
+	"github.com/google/pprof/profile"
+	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/report"
+)
+
+type webFlags struct {
+	load        pprofLoadFlags
+	http        string
+	allowRemote bool
+	open        bool
+}
+
+func newWebCmd() *cobra.Command {
+	f := &webFlags{}
+	cmd := &cobra.Command{
+		Use:   "web [flags] LOG...",
+		Short: "Browse time lost to conflicts in pprof's web UI (flame graph, top, source)",
+		Long: `Serve pprof's web UI for the logs: flame graph, top, source listing and peek,
+for three views of each conflict (victim: the side that lost time; culprit:
+the other side; pair: victim on top of the conflict kind on top of the
+culprit) and four sample types (lost, aborted, paused, conflicts).
+
+The server listens on 127.0.0.1 only (a random port by default); naming
+another interface in --http needs --allow-remote, since the UI shows source
+code. Ctrl-C stops it.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runWeb(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
+		},
+	}
+	fl := cmd.Flags()
+	f.load.register(fl)
+	fl.StringVar(&f.http, "http", "127.0.0.1:0", "`host:port` to listen on (port 0: any free port)")
+	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --http to name a non-loopback interface")
+	fl.BoolVar(&f.open, "open", false, "open the UI in the default browser")
+	return cmd
+}
+
+// checkListenAddr refuses addresses reachable from other machines unless
+// allowed: an empty host or 0.0.0.0 listens everywhere.
+func webCheckListenAddr(hostport string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return fmt.Errorf("--http %q: want host:port, e.g. 127.0.0.1:8080", hostport)
+	}
+	if allowRemote || webIsLoopback(host) {
+		return nil
+	}
+	return fmt.Errorf("--http %s would serve the UI (and your source code) beyond this machine; use 127.0.0.1, or add --allow-remote", hostport)
+}
+
+func webIsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *webFlags) error {
+	if err := webCheckListenAddr(f.http, f.allowRemote); err != nil {
+		return pprofUsageError{err}
+	}
+	profiles, info, err := loadPprofProfiles(paths, &f.load, report.PprofViews, report.SampleLost)
+	if err != nil {
+		return err
+	}
+	h, err := newWebHandler(profiles, info)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.http)
+	if err != nil {
+		return fmt.Errorf("web: %v", err)
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "Serving the stmlog web UI on %s (Ctrl-C to stop)\n", url)
+	if f.open {
+		if err := webOpenBrowser(url); err != nil {
+			fmt.Fprintf(stderr, "stmlog web: could not open a browser (%v); open %s yourself\n", err, url)
+		}
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("web: %v", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("web: shutting down: %v", err)
+	}
+	fmt.Fprintln(stdout, "stmlog web: stopped")
+	return nil
+}
+
+func webOpenBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() // reap it; its exit status says nothing useful
+	return nil
+}
+
+// newWebHandler serves the index page at / and pprof's UI for each view
+// under /<view>/.
+func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInfo) (http.Handler, error) {
+	mux := http.NewServeMux()
+	var views []report.PprofView
+	for _, v := range report.PprofViews {
+		p := profiles[v]
+		if p == nil {
+			continue
+		}
+		handlers, err := pprofHandlers(p, v.String())
+		if err != nil {
+			return nil, fmt.Errorf("web: pprof UI for the %s view: %v", v, err)
+		}
+		prefix := "/" + v.String()
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, webDispatch(handlers)))
+		views = append(views, v)
+	}
+	idx := webIndexPage{Logs: info.Paths, Totals: info.Totals, Samples: report.PprofSampleTypes}
+	for _, v := range views {
+		idx.Views = append(idx.Views, webIndexView{Name: v.String(), Doc: webViewDocs[v]})
+	}
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := webIndexTemplate.Execute(w, idx); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	return mux, nil
+}
+
+// dispatch routes by exact path, as pprof's own server does.
+func webDispatch(handlers map[string]http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := handlers[r.URL.Path]
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// pprofHandlers runs pprof's driver on p in web mode and returns the
+// handlers it would serve, without letting it open a socket or a browser.
+func pprofHandlers(p *profile.Profile, name string) (map[string]http.Handler, error) {
+	var handlers map[string]http.Handler
+	ui := &webQuietUI{}
+	err := driver.PProf(&driver.Options{
+		Flagset: newWebArgFlags([]string{
+			"-http=127.0.0.1:1", // never listened on: HTTPServer below only captures
+			"-no_browser",
+			"-symbolize=none",
+			"stmlog:" + name,
+		}),
+		Fetch: webFetcher{p},
+		UI:    ui,
+		HTTPServer: func(args *driver.HTTPServerArgs) error {
+			handlers = args.Handlers
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if handlers == nil {
+		return nil, fmt.Errorf("pprof did not start its UI: %s", strings.Join(ui.errs, "; "))
+	}
+	return handlers, nil
+}
+
+// webFetcher hands pprof the profile we built. The empty source string
+// keeps pprof from treating it as remote (it would save a copy in $HOME).
+type webFetcher struct{ p *profile.Profile }
+
+func (f webFetcher) Fetch(string, time.Duration, time.Duration) (*profile.Profile, string, error) {
+	return f.p.Copy(), "", nil
+}
+
+// webQuietUI keeps pprof's chatter ("Serving web UI on ...", which names the
+// dummy address) off the terminal but remembers errors for our message.
+type webQuietUI struct{ errs []string }
+
+func (*webQuietUI) ReadLine(string) (string, error) { return "", io.EOF }
+func (*webQuietUI) Print(...any)                    {}
+func (u *webQuietUI) PrintErr(a ...any) {
+	u.errs = append(u.errs, strings.TrimSpace(fmt.Sprint(a...)))
+}
+func (*webQuietUI) IsTerminal() bool                    { return false }
+func (*webQuietUI) WantBrowser() bool                   { return false }
+func (*webQuietUI) SetAutoComplete(func(string) string) {}
+
+// webArgFlags is pprof's FlagSet over a fixed argument list.
+type webArgFlags struct {
+	fs    *flag.FlagSet
+	args  []string
+	extra []string
+}
+
+func newWebArgFlags(args []string) *webArgFlags {
+	fs := flag.NewFlagSet("pprof", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &webArgFlags{fs: fs, args: args}
+}
+
+func (a *webArgFlags) Bool(n string, d bool, u string) *bool          { return a.fs.Bool(n, d, u) }
+func (a *webArgFlags) Int(n string, d int, u string) *int             { return a.fs.Int(n, d, u) }
+func (a *webArgFlags) Float64(n string, d float64, u string) *float64 { return a.fs.Float64(n, d, u) }
+func (a *webArgFlags) String(n, d, u string) *string                  { return a.fs.String(n, d, u) }
+func (a *webArgFlags) StringList(n, d, u string) *[]*string {
+	return &[]*string{a.fs.String(n, d, u)}
+}
+func (a *webArgFlags) ExtraUsage() string      { return strings.Join(a.extra, "\n") }
+func (a *webArgFlags) AddExtraUsage(eu string) { a.extra = append(a.extra, eu) }
+func (a *webArgFlags) Parse(usage func()) []string {
+	if err := a.fs.Parse(a.args); err != nil {
+		usage()
+		return nil
+	}
+	return a.fs.Args()
+}
+
+var webViewDocs = map[report.PprofView]string{
+	report.ViewVictim:  "stacks of the side that lost the time (where your transaction was when it had to abort or wait)",
+	report.ViewCulprit: "stacks of the other side (where the conflicting write or inevitable transaction was)",
+	report.ViewPair:    "victim stack on top of the conflict kind on top of the culprit stack",
+}
+
+type webIndexView struct{ Name, Doc string }
+
+type webIndexPage struct {
+	Logs    []string
+	Totals  []int64 // in report.PprofSampleTypes order
+	Samples []string
+	Views   []webIndexView
+}
+
+func (p webIndexPage) Total(i int) string {
+	if i >= len(p.Totals) {
+		return ""
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d", p.Totals[0])
+	}
+	return pprofDuration(p.Totals[i])
+}
+
+var webIndexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>stmlog web</title>
+<style>
+body { font-family: sans-serif; margin: 2em; }
+table { border-collapse: collapse; } td, th { padding: .3em .8em; border: 1px solid #ccc; text-align: left; }
+</style></head>
+<body>
+<h1>stmlog: time lost to conflicts</h1>
+<p>Logs: {{range $i, $l := .Logs}}{{if $i}}, {{end}}<code>{{$l}}</code>{{end}}</p>
+<p>{{range $i, $s := .Samples}}{{if $i}} · {{end}}{{$s}}: <b>{{$.Total $i}}</b>{{end}}</p>
+<table>
+<tr><th>view</th>{{range .Samples}}<th>{{.}}</th>{{end}}<th></th></tr>
+{{range $v := .Views}}<tr><td><b>{{$v.Name}}</b><br><small>{{$v.Doc}}</small></td>
+{{range $.Samples}}<td><a id="{{$v.Name}}-{{.}}" href="./{{$v.Name}}/flamegraph?si={{.}}">flame graph</a></td>{{end}}
+<td><a href="./{{$v.Name}}/top?si=lost">top</a> · <a href="./{{$v.Name}}/source?si=lost">source</a> · <a href="./{{$v.Name}}/download">download</a></td></tr>
+{{end}}</table>
+</body></html>
+`))
