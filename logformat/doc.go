@@ -125,7 +125,8 @@
 //
 //	uvarint thread  Event.Thread, >= 1
 //	varint  base    time base in nanoseconds
-//	uvarint n       number of events, 1..MaxBatchEvents
+//	uvarint n       number of events, 1..MaxBatchEvents, and at most half
+//	                the rest of the payload (an event takes at least 2 bytes)
 //	n × event:
 //	  uvarint delta   Event.Time = previous event's time + delta; the
 //	                  previous time of the first event is base. The sum
@@ -172,8 +173,10 @@
 //
 // # Writer and Reader
 //
-// Writer produces this format with no allocation per event (per-thread
-// batches are byte buffers, stacks are deduplicated by content). Reader
-// decodes it as a Source. Both document their limits; see Magic,
-// MaxChunkSize, MaxBatchEvents, MaxStringLen and MaxFrames for the numbers.
+// Writer produces this format with no allocation per event: each thread's
+// events are appended to a byte buffer that becomes one chunk when it reaches
+// 64 KiB or at Flush, and stacks are deduplicated by content. Reader decodes
+// it as a Source, streaming, one chunk in memory at a time. The numbers are
+// the constants Magic, Version, MaxChunkSize, MaxBatchEvents, MaxStringLen
+// and MaxFrames.
 package logformat

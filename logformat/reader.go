@@ -20,12 +20,22 @@ type ReaderOptions struct {
 
 // Reader reads a native log as a stream of events (it implements Source).
 //
-// It reads one chunk at a time into a reused buffer, so memory stays bounded
-// by MaxChunkSize (plus one decoded batch and the string, stack and var-name
-// tables) however long the log is. A log cut off anywhere, even inside the
-// header, reads as every whole chunk followed by io.EOF, with Stats saying how
-// many bytes were ignored; damage is reported as a *CorruptError with its
-// byte offset, or skipped under ReaderOptions.Salvage.
+// It reads one chunk at a time into a reused buffer and decodes event batches
+// a few hundred events at a time, so memory stays bounded by MaxChunkSize plus
+// the string, stack and var-name tables (and the last time of each thread),
+// however long the log is; decoding allocates nothing per event.
+//
+// A log cut off anywhere, even inside the header, reads as every whole chunk
+// followed by io.EOF, with Stats saying how many bytes were ignored. Damage is
+// reported as a *CorruptError naming the byte offset. Checksums catch damage
+// before a chunk is used, so a damaged chunk yields no events; a chunk with
+// valid checksums but invalid content (a writer bug, or a crafted file) is
+// checked as it is decoded, so the events of a batch before the bad one are
+// returned. Under ReaderOptions.Salvage, a damaged chunk is skipped and
+// counted in Stats.Skipped instead (the rest of a batch, from a bad event on),
+// a damaged chunk header is skipped by scanning for the next valid one, and
+// references to strings or stacks that are not defined (typically because
+// their chunk was skipped) resolve to "(lost)" or are cleared, with a warning.
 type Reader struct {
 	name    string
 	salvage bool

@@ -243,3 +243,66 @@ func TestWriterIOError(t *testing.T) {
 		t.Error("Close after a failed Flush succeeded")
 	}
 }
+
+// Write allocates nothing per event once the thread buffers exist, even
+// across chunk cuts and flushes (the benchmark shows the same; this keeps it
+// from regressing unnoticed).
+func TestWriteDoesNotAllocate(t *testing.T) {
+	w, err := NewWriter(io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := w.Stack(Stack{Frames: []Frame{{Func: "f", File: "f.go", Line: 1}}})
+	var now int64
+	write := func() {
+		for th := uint32(1); th <= 4; th++ {
+			now += 100
+			ev := Event{Time: now, Kind: KindConflict, Thread: th, Conflict: ConflictWriteRead, Other: 2, Var: 9, Site: site, OtherSite: site}
+			if err := w.Write(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for range 50000 { // warm up: buffers at full size, several cuts
+		write()
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(20000, func() {
+		write()
+		if now%(100*4*5000) == 0 {
+			w.Flush()
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per 4 events, want 0", allocs)
+	}
+}
+
+// Thread numbers of any size work (small ones take a faster path), and many
+// threads interleaved round-trip.
+func TestWriterThreadNumbers(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf)
+	threads := []uint32{1, 2, denseThreads - 1, denseThreads, denseThreads + 1, 1 << 31, ^uint32(0)}
+	var want []Event
+	for i := range 3000 {
+		ev := Event{Time: int64(i), Kind: KindTxStart, Thread: threads[i%len(threads)]}
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ev)
+		if i%1000 == 999 {
+			w.Flush()
+		}
+	}
+	w.Close()
+	got, _, err := readAll(buf.Bytes(), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(byThread(got), byThread(want)) {
+		t.Error("events differ after the round trip")
+	}
+}
