@@ -21,6 +21,7 @@ type reportFlags struct {
 	format     string
 	sourceRoot string
 	noSource   bool
+	failOver   string // CI gate, see gate.go
 }
 
 // register adds the output flags (shared by report, record and demo).
@@ -31,6 +32,7 @@ func (f *reportFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text, json, csv, markdown, or pypy (PyPy-STM logs: print_stm_log.py's exact output)")
 	fl.StringVar(&f.sourceRoot, "source-root", "", "look source files up under `DIR` first (when the log was recorded elsewhere)")
 	fl.BoolVar(&f.noSource, "no-source", false, "do not read source files")
+	registerFailOver(fl, &f.failOver)
 }
 
 func newReportCmd() *cobra.Command {
@@ -127,6 +129,9 @@ func writeSummary(stdout, stderr io.Writer, sum *analyze.Summary, f *reportFlags
 	err := report.Write(bw, f.format, sum, report.Options{Top: f.top, SourceRoot: f.sourceRoot, NoSource: f.noSource})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
+	}
+	if err == nil {
+		err = checkFailOver(stderr, sum, f.failOver, f.top)
 	}
 	return err
 }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/pflag"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/report"
+)
+
+// The CI gate of report (and record, demo): --fail-over SPEC makes the
+// command exit 1 when the analyzed logs lose more than SPEC allows. The spec
+// and what the metrics mean are documented in package report (gate.go).
+
+func registerFailOver(fl *pflag.FlagSet, spec *string) {
+	fl.Var((*gateSpec)(spec), "fail-over", "exit 1 if time lost to conflicts exceeds `SPEC`, e.g. lost=5% (of CPU time in transactions), aborted=2s, paused=1%; comma-separate several")
+}
+
+// gateSpec checks the spec when the flag is parsed, so that a typo is a
+// usage error before any log is read.
+type gateSpec string
+
+func (g *gateSpec) String() string { return string(*g) }
+func (g *gateSpec) Type() string   { return "SPEC" }
+func (g *gateSpec) Set(s string) error {
+	if _, err := report.ParseGate(s); err != nil {
+		return err
+	}
+	*g = gateSpec(s)
+	return nil
+}
+
+// checkFailOver prints the verdict of each limit (and the groups behind an
+// exceeded one) on stderr, so stdout keeps the report alone, and returns an
+// exit-1 status when a limit is exceeded.
+func checkFailOver(stderr io.Writer, sum *analyze.Summary, spec string, top int) error {
+	if spec == "" {
+		return nil
+	}
+	failed, results, err := report.CheckGate(sum, spec)
+	if err != nil {
+		return gateUsageError{fmt.Errorf("--fail-over: %v", err)}
+	}
+	if top <= 0 {
+		top = 10
+	}
+	if err := report.WriteGate(stderr, results, top); err != nil {
+		return err
+	}
+	if failed {
+		return exitStatus{code: exitError, msg: "--fail-over " + spec + ": exceeded"}
+	}
+	return nil
+}
+
+// gateUsageError: a malformed --fail-over spec (exit 2).
+type gateUsageError struct{ err error }
+
+func (e gateUsageError) Error() string { return e.err.Error() }
+func (e gateUsageError) Unwrap() error { return e.err }
