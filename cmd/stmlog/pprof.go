@@ -17,50 +17,30 @@ import (
 	"github.com/stmlog/stmlog/report"
 )
 
-// pprofLoadFlags are the input flags shared by `pprof` and `web`: which logs
-// to read, how, and which conflicts to keep.
+// pprofLoadFlags are the input flags shared by `pprof` and `web`: the
+// subset of report's loadFlags that makes sense for a profile (no --by: the
+// profile needs conflicts grouped by kind and both sites).
 type pprofLoadFlags struct {
-	from, to time.Duration
 	kind     string
+	thread   uint32
+	from, to time.Duration
 	salvage  bool
 	pypyEra  string
 }
 
 func (f *pprofLoadFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
+	fl.Uint32Var(&f.thread, "thread", 0, "keep only thread `N`")
 	fl.DurationVar(&f.from, "from", 0, "keep only what happens after `D` from the start of each log (e.g. 1.5s)")
 	fl.DurationVar(&f.to, "to", 0, "keep only what happens before `D` from the start of each log (0: to the end)")
-	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
-	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `a`..e (default e, the final one)")
+	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
+	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
 }
 
-// options validates the flags into analyzer and reader options.
+// options validates the flags, with the same rules and messages as report's.
 func (f *pprofLoadFlags) options() (analyze.Options, anylog.Options, error) {
-	var ao analyze.Options
-	var lo anylog.Options
-	if f.kind != "" {
-		k, err := logformat.ParseConflictKind(f.kind)
-		if err != nil {
-			return ao, lo, fmt.Errorf("--kind: %v", err)
-		}
-		ao.Kind = k
-	}
-	if f.from < 0 || f.to < 0 {
-		return ao, lo, fmt.Errorf("--from and --to must not be negative")
-	}
-	if f.to > 0 && f.to <= f.from {
-		return ao, lo, fmt.Errorf("--to %v must be after --from %v", f.to, f.from)
-	}
-	ao.From, ao.To = f.from, f.to
-	switch f.pypyEra {
-	case "":
-	case "a", "b", "c", "d", "e":
-		lo.PyPyEra = f.pypyEra[0]
-	default:
-		return ao, lo, fmt.Errorf("--pypy-era %q: want one of a, b, c, d, e", f.pypyEra)
-	}
-	lo.Salvage = f.salvage
-	return ao, lo, nil
+	lf := loadFlags{kind: f.kind, thread: f.thread, from: f.from, to: f.to, salvage: f.salvage, pypyEra: f.pypyEra}
+	return lf.options()
 }
 
 // pprofInfo describes what went into the profiles (for messages and the web
@@ -73,25 +53,16 @@ type pprofInfo struct {
 }
 
 // loadPprofProfiles analyzes the logs once and builds one profile per view.
-func loadPprofProfiles(paths []string, f *pprofLoadFlags, views []report.PprofView, sample string) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
+func loadPprofProfiles(paths []string, f *pprofLoadFlags, views []report.PprofView, sample string, stderr io.Writer) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
 	info := pprofInfo{Paths: paths}
 	ao, lo, err := f.options()
 	if err != nil {
-		return nil, info, pprofUsageError{err}
+		return nil, info, err
 	}
-	a := analyze.New(ao)
-	for _, path := range paths {
-		src, closer, err := anylog.Open(path, lo)
-		if err != nil {
-			return nil, info, err
-		}
-		err = a.AddNamed(path, src)
-		closer.Close()
-		if err != nil {
-			return nil, info, err // readers' errors name the file and offset
-		}
+	sum, err := analyzeLogs(paths, ao, lo, stderr)
+	if err != nil {
+		return nil, info, err
 	}
-	sum := a.Summary()
 	info.Warnings = sum.Warnings
 	out := map[report.PprofView]*profile.Profile{}
 	for _, v := range views {
@@ -119,6 +90,9 @@ func pprofComments(paths []string, v report.PprofView, ao analyze.Options) []str
 	}
 	if ao.Kind != logformat.ConflictNone {
 		c = append(c, "kind: "+ao.Kind.String())
+	}
+	if ao.Thread != 0 {
+		c = append(c, fmt.Sprintf("thread: %d", ao.Thread))
 	}
 	if ao.From != 0 || ao.To != 0 {
 		c = append(c, fmt.Sprintf("window: from %v to %v", ao.From, ao.To))
@@ -181,7 +155,7 @@ func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
 			return pprofUsageError{fmt.Errorf("refusing to write a binary profile to the terminal; use -o FILE")}
 		}
 	}
-	profiles, info, err := loadPprofProfiles(paths, &f.load, []report.PprofView{view}, f.sample)
+	profiles, info, err := loadPprofProfiles(paths, &f.load, []report.PprofView{view}, f.sample, stderr)
 	if err != nil {
 		return err
 	}

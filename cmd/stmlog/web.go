@@ -96,7 +96,7 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	if err := webCheckListenAddr(f.http, f.allowRemote); err != nil {
 		return pprofUsageError{err}
 	}
-	profiles, info, err := loadPprofProfiles(paths, &f.load, report.PprofViews, report.SampleLost)
+	profiles, info, err := loadPprofProfiles(paths, &f.load, report.PprofViews, report.SampleLost, stderr)
 	if err != nil {
 		return err
 	}
