@@ -54,22 +54,26 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	aligns := []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
 		tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft}
 	t := asciiTable(bw, aligns)
-	last := "this site"
-	if !hasSites {
+	last := "this site <- other site"
+	switch {
+	case !hasSites:
 		last = "group"
-	} else if s.Options.By == analyze.ByOther {
+	case s.Options.By == analyze.BySite:
+		last = "this site"
+	case s.Options.By == analyze.ByOther:
 		last = "other site"
 	}
 	t.Header("#", "lost", "% wall", "aborted", "paused", "count", "avg", "p90", "max", "kind", last)
 	for i := range groups {
 		g := &groups[i]
 		name := groupTitle(s, g)
-		if hasSites {
-			st := g.This
-			if s.Options.By == analyze.ByOther {
-				st = g.Other
-			}
-			name = siteShort(st)
+		switch {
+		case s.Options.By == analyze.BySite:
+			name = siteShort(g.This)
+		case s.Options.By == analyze.ByOther:
+			name = siteShort(g.Other)
+		case hasSites:
+			name = siteShort(g.This) + " <- " + siteShort(g.Other)
 		}
 		t.Append(strconv.Itoa(i+1), u.f(g.Lost), fmtPercent(s.Percent(g.Lost)), u.f(g.Aborted),
 			u.f(g.Paused), fmtThousands(g.Count), fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max),
@@ -253,6 +257,9 @@ func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src 
 			continue // mixed sites: nothing to show
 		}
 		text := siteLine(sd.st)
+		if sd.st == nil {
+			text = "? (not in the log)"
+		}
 		if line := src.site(sd.st); line != "" {
 			fmt.Fprintf(w, "  %s %-*s  %s\n", sd.label, width, text, line)
 		} else {
