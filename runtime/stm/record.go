@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,7 +67,7 @@ type threadRec struct {
 	// of an Atomically call (except while it pauses); buf, last, dropped
 	// and gen belong to whoever holds it.
 	mu      sync.Mutex
-	buf     []logformat.Event
+	buf     []rawEvent
 	last    int64  // last event time (ticks): a thread's times never go back
 	dropped int64  // events dropped for lack of room
 	gen     uint32 // recorder.gen when buf got its first event
@@ -76,7 +77,7 @@ type threadRec struct {
 	// qmu guards the buffers handed over to the flusher; it is only ever
 	// held for a few instructions, so the flusher can wait for it.
 	qmu      sync.Mutex
-	full     [][]logformat.Event
+	full     [][]rawEvent
 	qdropped int64
 
 	lastNs int64 // flusher only: last time written, in ns
@@ -90,7 +91,7 @@ type recorder struct {
 	kick   chan struct{} // a buffer was handed over full: flush now
 	gen    atomic.Uint32 // incremented by every flush
 	freeMu sync.Mutex
-	free2  [][]logformat.Event // recycled buffers
+	free2  [][]rawEvent // recycled buffers
 	stop   chan struct{}
 	done   chan struct{}
 	mu     sync.Mutex // threads, free, next
@@ -298,7 +299,23 @@ func (tx *Tx) recEnd() {
 	}
 }
 
-func (tx *Tx) emit(ev logformat.Event) {
+// rawEvent is an event as buffered by a thread: 16 bytes, a third of a
+// logformat.Event, because writing events into the buffer (and the
+// flusher reading them back) is most of what recording costs. a packs
+// kind | conflict<<8 | cause<<16 | reason<<24, b is the interned site. A
+// conflict takes two entries: the second holds the Var id in t, the other
+// thread in a and the other site in b. Times are CPU ticks.
+type rawEvent struct {
+	t int64
+	a uint32
+	b uint32
+}
+
+func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCause, r logformat.WaitReason) uint32 {
+	return uint32(k) | uint32(c)<<8 | uint32(ca)<<16 | uint32(r)<<24
+}
+
+func (tx *Tx) emit(a, site uint32) {
 	th := tx.rec
 	t := cputicks()
 	if t < th.last {
@@ -308,9 +325,7 @@ func (tx *Tx) emit(ev logformat.Event) {
 	if len(th.buf) == 0 {
 		th.gen = th.r.gen.Load()
 	}
-	ev.Time = t
-	ev.Thread = th.id
-	th.buf = append(th.buf, ev)
+	th.buf = append(th.buf, rawEvent{t, a, site})
 	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
 		th.handoff()
 		select {
@@ -335,7 +350,7 @@ func (th *threadRec) handoff() {
 	th.qmu.Unlock()
 }
 
-func (r *recorder) getBuf() []logformat.Event {
+func (r *recorder) getBuf() []rawEvent {
 	r.freeMu.Lock()
 	defer r.freeMu.Unlock()
 	if n := len(r.free2); n > 0 {
@@ -343,11 +358,10 @@ func (r *recorder) getBuf() []logformat.Event {
 		r.free2 = r.free2[:n-1]
 		return b
 	}
-	return make([]logformat.Event, 0, handoffSize)
+	return make([]rawEvent, 0, handoffSize+1)
 }
 
-func (r *recorder) putBuf(b []logformat.Event) {
-	clear(b)
+func (r *recorder) putBuf(b []rawEvent) {
 	r.freeMu.Lock()
 	if len(r.free2) < 256 {
 		r.free2 = append(r.free2, b[:0])
@@ -357,13 +371,13 @@ func (r *recorder) putBuf(b []logformat.Event) {
 
 func (tx *Tx) recEvent(k logformat.Kind) {
 	if tx.rec != nil {
-		tx.emit(logformat.Event{Kind: k})
+		tx.emit(uint32(k), 0)
 	}
 }
 
 func (tx *Tx) recAbort(c logformat.AbortCause) {
 	if tx.rec != nil {
-		tx.emit(logformat.Event{Kind: logformat.KindTxAbort, Cause: c})
+		tx.emit(packKind(logformat.KindTxAbort, 0, c, 0), 0)
 	}
 }
 
@@ -371,7 +385,7 @@ func (tx *Tx) recAbort(c logformat.AbortCause) {
 // while we wait.
 func (tx *Tx) waitStart(r logformat.WaitReason) {
 	if th := tx.rec; th != nil {
-		tx.emit(logformat.Event{Kind: logformat.KindWaitStart, Reason: r})
+		tx.emit(packKind(logformat.KindWaitStart, 0, 0, r), 0)
 		th.held = false
 		th.mu.Unlock()
 	}
@@ -381,7 +395,7 @@ func (tx *Tx) waitDone(r logformat.WaitReason) {
 	if th := tx.rec; th != nil {
 		th.mu.Lock()
 		th.held = true
-		tx.emit(logformat.Event{Kind: logformat.KindWaitDone, Reason: r})
+		tx.emit(packKind(logformat.KindWaitDone, 0, 0, r), 0)
 	}
 }
 
@@ -413,10 +427,11 @@ type sitePatch struct {
 
 func (tx *Tx) awaitReadSite(h *varHeader) {
 	th := tx.rec
-	if len(th.buf) == 0 || th.buf[len(th.buf)-1].Kind != logformat.KindConflict {
-		return // the event was dropped
+	n := len(th.buf)
+	if n < 2 || logformat.Kind(th.buf[n-2].a&0xff) != logformat.KindConflict {
+		return // the event was handed over already
 	}
-	tx.patch = sitePatch{h: h, idx: len(th.buf) - 1, seq: th.bufSeq}
+	tx.patch = sitePatch{h: h, idx: n - 2, seq: th.bufSeq}
 }
 
 // readSite captures the site of a Load of a contended Var, and completes
@@ -425,7 +440,7 @@ func (tx *Tx) readSite(h *varHeader, e *readEntry) {
 	tx.captureSite(&e.pcOff, &e.pcN)
 	if p := &tx.patch; p.idx >= 0 && p.h == h {
 		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
-			th.buf[p.idx].Site = logformat.StackID(tx.internSite(e.pcOff, e.pcN))
+			th.buf[p.idx].b = tx.internSite(e.pcOff, e.pcN)
 		}
 		*p = sitePatch{idx: -1}
 	}
@@ -440,14 +455,17 @@ func (tx *Tx) internSite(off, n int32) uint32 {
 }
 
 func (tx *Tx) recBecomeInevitable(off, n int32) {
-	tx.emit(logformat.Event{Kind: logformat.KindBecomeInevitable, Site: logformat.StackID(tx.internSite(off, n))})
+	tx.emit(uint32(logformat.KindBecomeInevitable), tx.internSite(off, n))
 }
 
 func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, other, otherSite uint32) {
-	tx.emit(logformat.Event{
-		Kind: logformat.KindConflict, Conflict: k, Var: v, Other: other,
-		Site: logformat.StackID(tx.internSite(off, n)), OtherSite: logformat.StackID(otherSite),
-	})
+	// Both entries go in together: no hand-over between them.
+	tx.rec.buf = slices.Grow(tx.rec.buf, 2)
+	p := tx.patch.idx
+	tx.patch.idx = 0
+	tx.emit(packKind(logformat.KindConflict, k, 0, 0), tx.internSite(off, n))
+	tx.patch.idx = p
+	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
 }
 
 // flusher writes the buffers every flushInterval until StopLog.
@@ -478,7 +496,7 @@ func (r *recorder) flush(final bool) {
 	thrs := append([]*threadRec(nil), r.thrs...)
 	r.mu.Unlock()
 	var dropped int64
-	var bufs [][]logformat.Event
+	var bufs [][]rawEvent
 	// The final flush gives running transactions a moment to finish.
 	deadline := time.Now().Add(200 * time.Millisecond)
 	for _, th := range thrs {
@@ -508,17 +526,7 @@ func (r *recorder) flush(final bool) {
 			th.mu.Unlock()
 		}
 		for _, evs := range bufs {
-			for i := range evs {
-				ev := evs[i]
-				ev.Time = max(tr.toNs(ev.Time), th.lastNs, 0)
-				th.lastNs = ev.Time
-				ev.Site = r.stackID(uint32(ev.Site))
-				ev.OtherSite = r.stackID(uint32(ev.OtherSite))
-				if err := r.w.Write(ev); err != nil && r.err == nil {
-					r.err = err
-					r.warn(err)
-				}
-			}
+			r.writeEvents(th, evs, tr)
 			r.putBuf(evs)
 		}
 	}
@@ -529,6 +537,32 @@ func (r *recorder) flush(final bool) {
 	if err := r.w.Flush(); err != nil && r.err == nil {
 		r.err = err
 		r.warn(err)
+	}
+}
+
+// writeEvents decodes a thread's raw events into the Writer.
+func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
+	for i := 0; i < len(evs); i++ {
+		e := &evs[i]
+		ev := logformat.Event{
+			Time:     max(tr.toNs(e.t), th.lastNs, 0),
+			Thread:   th.id,
+			Kind:     logformat.Kind(e.a),
+			Conflict: logformat.ConflictKind(e.a >> 8),
+			Cause:    logformat.AbortCause(e.a >> 16),
+			Reason:   logformat.WaitReason(e.a >> 24),
+			Site:     r.stackID(e.b),
+		}
+		th.lastNs = ev.Time
+		if ev.Kind == logformat.KindConflict && i+1 < len(evs) {
+			i++
+			p := &evs[i]
+			ev.Var, ev.Other, ev.OtherSite = uint64(p.t), p.a, r.stackID(p.b)
+		}
+		if err := r.w.Write(ev); err != nil && r.err == nil {
+			r.err = err
+			r.warn(err)
+		}
 	}
 }
 
