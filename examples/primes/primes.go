@@ -4,14 +4,15 @@
 // seed's is_prime), whose handlers run as transactions.
 //
 // The server is shaped like the seed's modified Tornado IO loop: HTTP
-// goroutines hand requests to one dispatcher, which turns each batch of
-// pending requests into queued transactions (stm.Queue.Add) and runs them on
-// N workers (stm.Queue.Run), the way Tornado's loop called transaction.add
-// and transaction.run. Each request is two transactions, as in Tornado: an
-// "accept" one that builds the request (Tornado's HTTPRequest.__init__, which
-// took a timestamp) and queues a "handle" one that computes the answer,
-// fills the response cache and computes the ETag (Tornado's compute_etag).
-// Both update shared request statistics.
+// goroutines turn requests into queued transactions (stm.Queue.Add) and a
+// dispatcher keeps the queue running on N workers (stm.Queue.Run), the way
+// Tornado's loop called transaction.add and transaction.run. In the naive
+// version a request is two transactions, as it was two callbacks in
+// Tornado: "handle", queued, numbers the request, takes its start time
+// (Tornado's HTTPRequest took time.time()) and computes the answer through
+// a shared response cache; "finish", run by the request's own goroutine
+// once the answer is there, computes the ETag (Tornado's compute_etag) and
+// counts the response in the shared statistics.
 //
 // The naive version (Options.Fixed false) keeps the seed's mistakes, and the
 // log of a run shows them, as print_stm_log.py did for the seed:
@@ -20,13 +21,14 @@
 //     and only one transaction can be inevitable at a time;
 //   - the ETag hash inside the transaction: the same, for the same reason
 //     PyPy treated hashlib as an external call;
-//   - one shared statistics Var, read at the start of every handler to number
-//     the request and written at its end: the write-read conflict the seed
-//     found in transaction.py's counter.
+//   - one shared statistics Var that every transaction reads and writes: the
+//     write-read conflict the seed found in transaction.py's counter. Here a
+//     handler reads it, then waits to become inevitable while others commit
+//     to it, and must start again.
 //
-// The fixed version takes the time in the HTTP goroutine before the
-// transaction, computes the ETag after commit, and shards the statistics by
-// request number. The baseline (Options.Baseline) is the same server written
+// The fixed version is one transaction per request: it takes the time and
+// numbers the request in the HTTP goroutine before the transaction, computes
+// the ETag after commit, and shards the statistics by request number. The baseline (Options.Baseline) is the same server written
 // the ordinary way: net/http handlers guarded by one sync.Mutex.
 package primes
 

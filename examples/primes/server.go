@@ -29,7 +29,7 @@ type Stats struct {
 	Served    int64     // responses produced
 	CacheHits int64     // responses taken from the cache
 	Bytes     int64     // body bytes produced
-	Last      time.Time // start of the latest request (naive version only)
+	Last      time.Time // start of the latest request
 }
 
 func (s Stats) add(o Stats) Stats {
@@ -67,16 +67,15 @@ type request struct {
 
 type response struct {
 	body []byte
-	etag string // naive version: computed inside the transaction
 	hit  bool
-	err  error
 }
 
 // Server answers GET /primes/N. Create it with NewServer and Close it.
 type Server struct {
 	opt      Options
 	mux      *http.ServeMux
-	incoming chan *request
+	queue    *stm.Queue
+	kick     chan struct{}
 	quit     chan struct{}
 	wg       sync.WaitGroup
 	nextID   atomic.Int64
@@ -116,7 +115,8 @@ func NewServer(opt Options) *Server {
 	for i := range s.cache {
 		s.cache[i] = stm.NewVar[*entry](nil)
 	}
-	s.incoming = make(chan *request)
+	s.queue = stm.NewQueue()
+	s.kick = make(chan struct{}, 1)
 	s.mux.HandleFunc("GET /primes/{n}", s.serveSTM)
 	s.wg.Go(s.dispatch)
 	return s
@@ -125,7 +125,8 @@ func NewServer(opt Options) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close stops the dispatcher. Requests still arriving get 503.
+// Close stops the dispatcher. Call it after the HTTP server has stopped:
+// a request that arrives later is never answered.
 func (s *Server) Close() {
 	close(s.quit)
 	s.wg.Wait()
@@ -168,148 +169,111 @@ func writeBody(w http.ResponseWriter, r *http.Request, body []byte, etag string)
 	w.Write(body)
 }
 
-// serveSTM hands the request to the dispatcher and waits for its handler
-// transaction to commit.
+// serveSTM answers through the transactional server.
 func (s *Server) serveSTM(w http.ResponseWriter, r *http.Request) {
 	n, ok := parseN(w, r)
 	if !ok {
 		return
 	}
+	body, etag := s.answer(n)
+	writeBody(w, r, body, etag)
+}
+
+// answer queues the request's handler transaction, wakes the dispatcher,
+// waits for the handler to commit and, in the naive version, finishes the
+// response in a second transaction.
+func (s *Server) answer(n int) (body []byte, etag string) {
 	req := &request{n: n, done: make(chan response, 1)}
 	if s.opt.Fixed {
 		// Fixed: the clock and the request number are read here, outside
 		// any transaction, where they cost nothing.
 		req.start = time.Now()
 		req.id = s.nextID.Add(1)
+		s.queue.Add(s.handleFixed(req))
+	} else {
+		s.queue.Add(s.handle(req))
 	}
 	select {
-	case s.incoming <- req:
-	case <-s.quit:
-		http.Error(w, "server closing", http.StatusServiceUnavailable)
-		return
-	case <-r.Context().Done():
-		return
+	case s.kick <- struct{}{}:
+	default: // a kick is pending already
 	}
 	resp := <-req.done
-	if resp.err != nil {
-		http.Error(w, resp.err.Error(), http.StatusInternalServerError)
-		return
-	}
-	etag := resp.etag
 	if s.opt.Fixed {
 		// Fixed: hashing is pure, but it is also not shared state; after
 		// commit it cannot make anything inevitable.
-		etag = ETag(resp.body)
+		return resp.body, ETag(resp.body)
 	}
-	writeBody(w, r, resp.body, etag)
+	return resp.body, s.finish(resp.body, resp.hit)
 }
 
-// maxBatch bounds how many pending requests one queue run takes.
-const maxBatch = 64
-
-// dispatch is the IO loop: take what is pending, queue one transaction per
-// request, run the queue on the workers, repeat.
+// dispatch is the IO loop. Requests are added to the one Queue as they
+// arrive (by serveSTM); Queue.Run returns when the queue runs dry, so the
+// loop starts it again at the next kick. A kick sent while Run is running
+// makes one more, possibly empty, Run: no request is left behind.
 func (s *Server) dispatch() {
-	batch := make([]*request, 0, maxBatch)
 	for {
-		batch = batch[:0]
 		select {
-		case req := <-s.incoming:
-			batch = append(batch, req)
+		case <-s.kick:
 		case <-s.quit:
 			return
 		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-s.incoming:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
-		}
-		q := stm.NewQueue()
-		for _, req := range batch {
-			if s.opt.Fixed {
-				q.Add(s.acceptFixed(q, req))
-			} else {
-				q.Add(s.accept(q, req))
-			}
-		}
-		if err := q.Run(s.opt.Workers); err != nil {
-			// A failed transaction answers nobody; answer its request with
-			// the error (requests already answered keep their answer).
-			for _, req := range batch {
-				select {
-				case req.done <- response{err: err}:
-				default:
-				}
-			}
+		if err := s.queue.Run(s.opt.Workers); err != nil {
+			// The handler transactions return no errors; one that did
+			// would leave its client waiting forever, so fail loudly.
+			panic(fmt.Sprintf("primes: a handler transaction failed: %v", err))
 		}
 	}
 }
 
-// accept is the naive version's first transaction: it records when the
-// request started, counts it, and queues its handler.
-func (s *Server) accept(q *stm.Queue, req *request) func(tx *stm.Tx) error {
-	return func(tx *stm.Tx) error {
-		s.attempts.Inc()
-		start := now(tx) // naive: time.Now() makes the transaction inevitable
-		st := s.stats.Load(tx)
-		st.Accepted++
-		st.Last = start
-		s.stats.Store(tx, st)
-		tx.AfterCommit(func() {
-			s.txs.Add(1)
-			q.Add(s.handle(req))
-		})
-		return nil
-	}
-}
-
-// handle is the naive version's handler transaction.
+// handle is the naive version's handler transaction, Tornado's request
+// callback: it numbers the request from the shared counter, takes its start
+// time, computes the answer (or finds it in the cache) and hands it back to
+// the request's goroutine, which runs finish.
 func (s *Server) handle(req *request) func(tx *stm.Tx) error {
 	return func(tx *stm.Tx) error {
 		s.attempts.Inc()
-		st := s.stats.Load(tx) // naive: every handler reads the shared counter
+		st := s.stats.Load(tx) // naive: every request reads the shared counter
+		st.Accepted++
+		start := now(tx) // naive: time.Now() makes the transaction inevitable
+		st.Last = start
+		s.stats.Store(tx, st)
 		body, hit := s.lookup(tx, req.n)
 		if !hit {
 			body = Render(req.n, UpTo(req.n))
 			s.cache[req.n%cacheSlots].Store(tx, &entry{n: req.n, body: body})
 		}
-		etag := etagInTx(tx, body) // naive: hashing inside the transaction
+		tx.AfterCommit(func() {
+			s.txs.Add(1)
+			req.done <- response{body: body, hit: hit}
+		})
+		return nil
+	}
+}
+
+// finish is the naive version's second transaction, Tornado's finish(),
+// run by the request's goroutine (the connection's side, as Tornado's
+// flush was): it computes the ETag and counts the response.
+func (s *Server) finish(body []byte, hit bool) (etag string) {
+	stm.Atomically(func(tx *stm.Tx) error {
+		s.attempts.Inc()
+		etag = etagInTx(tx, body) // naive: hashing inside the transaction
+		st := s.stats.Load(tx)
 		st.Served++
 		st.Bytes += int64(len(body))
 		if hit {
 			st.CacheHits++
 		}
 		s.stats.Store(tx, st)
-		tx.AfterCommit(func() {
-			s.txs.Add(1)
-			req.done <- response{body: body, etag: etag, hit: hit}
-		})
 		return nil
-	}
+	})
+	s.txs.Add(1)
+	return etag
 }
 
-// acceptFixed counts the request in its own statistics shard.
-func (s *Server) acceptFixed(q *stm.Queue, req *request) func(tx *stm.Tx) error {
-	shard := s.shards[req.id%statShards]
-	return func(tx *stm.Tx) error {
-		s.attempts.Inc()
-		st := shard.Load(tx)
-		st.Accepted++
-		shard.Store(tx, st)
-		tx.AfterCommit(func() {
-			s.txs.Add(1)
-			q.Add(s.handleFixed(req))
-		})
-		return nil
-	}
-}
-
-// handleFixed computes the answer; the only shared state it touches early is
-// the cache slot of its N, and its statistics shard only at the end.
+// handleFixed is the fixed version's only transaction: the clock was read
+// and the request numbered before it, the ETag is computed after it, and the
+// shared state it touches is the cache slot of its N and, at its very end,
+// the statistics shard of its number.
 func (s *Server) handleFixed(req *request) func(tx *stm.Tx) error {
 	shard := s.shards[req.id%statShards]
 	return func(tx *stm.Tx) error {
@@ -320,10 +284,14 @@ func (s *Server) handleFixed(req *request) func(tx *stm.Tx) error {
 			s.cache[req.n%cacheSlots].Store(tx, &entry{n: req.n, body: body})
 		}
 		st := shard.Load(tx)
+		st.Accepted++
 		st.Served++
 		st.Bytes += int64(len(body))
 		if hit {
 			st.CacheHits++
+		}
+		if req.start.After(st.Last) {
+			st.Last = req.start
 		}
 		shard.Store(tx, st)
 		tx.AfterCommit(func() {
