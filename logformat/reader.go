@@ -208,7 +208,7 @@ func (r *Reader) readChunk() {
 	}
 	size := chunkHeaderSize + int64(length)
 	if crc32.Checksum(p, castagnoli) != dataCRC {
-		r.corrupt(start, start, size, fmt.Sprintf("chunk payload checksum mismatch (chunk type %d, %d bytes)", typ, length))
+		r.corrupt(start, size, fmt.Sprintf("chunk payload checksum mismatch (chunk type %d, %d bytes)", typ, length))
 		return
 	}
 	at, msg := 0, ""
@@ -243,15 +243,15 @@ func (r *Reader) readChunk() {
 		// Unknown optional chunks are skipped: forward compatibility.
 	}
 	if msg != "" {
-		r.corrupt(start, start+chunkHeaderSize+int64(at), size, msg)
+		r.corrupt(start+chunkHeaderSize+int64(at), size, msg)
 		return
 	}
 	r.stats.Chunks++
 }
 
-// corrupt reports damage found at byte off, inside the chunk of size bytes
-// at start that has been consumed: fatal, or skipped under salvage.
-func (r *Reader) corrupt(start, off, size int64, msg string) {
+// corrupt reports damage found at byte off, inside a chunk of size bytes
+// that has been consumed: fatal, or skipped under salvage.
+func (r *Reader) corrupt(off, size int64, msg string) {
 	if !r.salvage {
 		r.err = &CorruptError{Name: r.name, Offset: off, Msg: msg}
 		return
@@ -606,7 +606,7 @@ func (r *Reader) badBatch(good []Event, at int, msg string) {
 	r.pos = 0
 	bs.left = 0
 	msg = fmt.Sprintf("thread %d event %d: %s", bs.thread, k, msg)
-	r.corrupt(bs.start, bs.start+chunkHeaderSize+int64(at), bs.size, msg)
+	r.corrupt(bs.start+chunkHeaderSize+int64(at), bs.size, msg)
 }
 
 func eventProblem(overflow bool, kind Kind, mask uint64) string {
