@@ -359,33 +359,12 @@ func BenchmarkBank(b *testing.B) {
 // BenchmarkPingPong: two goroutines hand a token back and forth, through a
 // Var with Retry, or through channels. One op is one round trip.
 func BenchmarkPingPong(b *testing.B) {
-	stmBoth(b, func(b *testing.B) {
-		turn := NewVar(0)
-		b.ReportAllocs()
-		defer cpuPerOp(b)()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := 0; i < b.N; i++ {
-				Atomically(func(tx *Tx) error {
-					if turn.Load(tx) != 1 {
-						tx.Retry()
-					}
-					turn.Store(tx, 0)
-					return nil
-				})
-			}
-		}()
-		for i := 0; i < b.N; i++ {
-			Atomically(func(tx *Tx) error {
-				if turn.Load(tx) != 0 {
-					tx.Retry()
-				}
-				turn.Store(tx, 1)
-				return nil
-			})
-		}
-		<-done
+	stmBoth(b, pingPongSTM)
+	b.Run("stm-park", func(b *testing.B) {
+		// Park at once in Retry, without the yields first.
+		defer func(n int) { retrySpins = n }(retrySpins)
+		retrySpins = 0
+		pingPongSTM(b)
 	})
 	b.Run("chan", func(b *testing.B) {
 		ping, pong := make(chan int, 1), make(chan int, 1)
@@ -404,4 +383,33 @@ func BenchmarkPingPong(b *testing.B) {
 		}
 		<-done
 	})
+}
+
+func pingPongSTM(b *testing.B) {
+	turn := NewVar(0)
+	b.ReportAllocs()
+	defer cpuPerOp(b)()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < b.N; i++ {
+			Atomically(func(tx *Tx) error {
+				if turn.Load(tx) != 1 {
+					tx.Retry()
+				}
+				turn.Store(tx, 0)
+				return nil
+			})
+		}
+	}()
+	for i := 0; i < b.N; i++ {
+		Atomically(func(tx *Tx) error {
+			if turn.Load(tx) != 0 {
+				tx.Retry()
+			}
+			turn.Store(tx, 1)
+			return nil
+		})
+	}
+	<-done
 }
