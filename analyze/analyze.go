@@ -65,14 +65,15 @@ type Options struct {
 	Kind logformat.ConflictKind
 	// Thread, when not 0, keeps only the events of that thread.
 	Thread uint32
-	// From and To select a time window relative to the first event of each
-	// log; To <= 0 means "to the end". Intervals are clipped to the window.
+	// From and To select a time window relative to the start of each log
+	// (see the package doc); To <= 0 means "to the end". Intervals are
+	// clipped to the window.
 	From, To time.Duration
 }
 
 // Summary is the result of an analysis. Durations are CPU time summed over
 // threads except Wall; times (Start, End, First, Last) are relative to the
-// first event of each log.
+// start of each log (see the package doc).
 type Summary struct {
 	Options Options
 	Logs    []Log
@@ -277,8 +278,9 @@ type logState struct {
 	name      string
 	src       logformat.Source
 	index     int
-	start     int64 // time of the first event
-	started   bool
+	start     int64 // the log's time 0: see AddNamed
+	started   bool  // start is known
+	seen      bool  // min and max are set
 	min, max  int64 // relative
 	events    int64
 	threads   []*thread // by thread number, for small numbers
@@ -362,6 +364,13 @@ func (a *Analyzer) Add(src logformat.Source) error {
 func (a *Analyzer) AddNamed(name string, src logformat.Source) error {
 	l := &logState{name: name, src: src, index: len(a.logs), stackIDs: map[logformat.StackID]int32{}}
 	a.logs = append(a.logs, l)
+	// Native logs count time from the start of recording, which is the
+	// natural time 0 (their per-thread batches are not in global time
+	// order, so the first event read need not be the earliest). Other
+	// formats (PyPy's monotonic clock, in order) start at their first event.
+	if strings.HasPrefix(src.Stats().Format, "stmlog") {
+		l.started = true
+	}
 	var err error
 	for {
 		var ev logformat.Event
@@ -402,7 +411,7 @@ func (a *Analyzer) threadOf(l *logState, id uint32) *thread {
 	return th
 }
 
-func (a *Analyzer) inWindow(t int64) bool { return t >= a.from && t < a.to }
+func (a *Analyzer) inWindow(t int64) bool { return !a.windowed || (t >= a.from && t < a.to) }
 
 // span returns the part of [t1, t2) inside the window.
 func (a *Analyzer) span(t1, t2 int64) int64 {
@@ -458,7 +467,6 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 	if !l.started {
 		l.started = true
 		l.start = ev.Time
-		l.min, l.max = 0, 0
 	}
 	if a.opt.Thread != 0 && ev.Thread != a.opt.Thread {
 		return
@@ -472,6 +480,10 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 	}
 	th.seen = true
 	th.last = t
+	if !l.seen {
+		l.seen = true
+		l.min, l.max = t, t
+	}
 	l.min = min(l.min, t)
 	l.max = max(l.max, t)
 	in := a.inWindow(t)
@@ -745,7 +757,7 @@ func (a *Analyzer) endLog(l *logState) {
 		each(th)
 	}
 	l.stats = l.src.Stats()
-	if l.started {
+	if l.seen {
 		if !a.anyEvent {
 			a.minT, a.maxT = l.min, l.max
 			a.anyEvent = true

@@ -210,7 +210,9 @@ func TestFilters(t *testing.T) {
 func TestMergeMatchesStacksByContent(t *testing.T) {
 	l1 := basicLog()
 	l2 := basicLog()
-	// Same stacks under other IDs, and a different time base.
+	// Same stacks under other IDs, and a different time base (a PyPy log
+	// starts at its first record).
+	l2.stats.Format = "pypy-c8"
 	l2.stacks = map[lf.StackID]*lf.Stack{11: stack("main.a", 10), 12: stack("main.b", 20), 13: stack("main.c", 30), 14: stack("main.d", 40)}
 	for i := range l2.events {
 		e := &l2.events[i]
@@ -365,5 +367,32 @@ func TestDurationsAreDurations(t *testing.T) {
 	s.Commits = 10
 	if s.TxPerSecond() != 10 || s.Percent(time.Second/2) != 50 {
 		t.Errorf("TxPerSecond %v Percent %v", s.TxPerSecond(), s.Percent(time.Second/2))
+	}
+}
+
+// TestNativeBatchOrder: a native log's per-thread batches are not in global
+// time order; events earlier than the first one read must count fully.
+func TestNativeBatchOrder(t *testing.T) {
+	src := &memSource{
+		stats: lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		events: []lf.Event{
+			start(1000, 1), commit(1100, 1), // thread 1's batch first
+			start(500, 2), commit(600, 2), start(700, 2), commit(900, 2),
+		},
+	}
+	for _, opt := range []Options{{}, {From: 550, To: 2000}} {
+		a := New(opt)
+		if err := a.Add(src); err != nil {
+			t.Fatal(err)
+		}
+		src.i = 0
+		s := a.Summary()
+		wantCommits, wantWall := int64(3), time.Duration(600)
+		if opt.From != 0 {
+			wantCommits, wantWall = 3, 550 // commits at 600, 900, 1100; window 550..1100
+		}
+		if s.Commits != wantCommits || s.Wall != wantWall || len(s.Warnings) != 0 {
+			t.Errorf("%+v: commits %d wall %d warnings %q", opt, s.Commits, s.Wall, s.Warnings)
+		}
 	}
 }

@@ -49,9 +49,10 @@
 // # Several logs, filters
 //
 // Add may be called for several logs of one program (one per process, say).
-// Event times are taken relative to the first event of each log, so the logs
-// are laid over one another from their starts; thread numbers and Var ids are
-// per log, stacks are matched by content (logformat.Stack.Key).
+// Event times are taken relative to the start of each log — the start of
+// recording (time 0) for native logs, the first record for PyPy logs — so
+// the logs are laid over one another from their starts; thread numbers and
+// Var ids are per log, stacks are matched by content (logformat.Stack.Key).
 //
 // Options.From/To keep only the part of each log inside a time window
 // (relative to the log's start): run and pause intervals are clipped to it,

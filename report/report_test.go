@@ -100,7 +100,7 @@ func TestReportGolden(t *testing.T) {
 		{"window-kind.txt", "text", []logSpec{base},
 			analyze.Options{Kind: logformat.ConflictWriteWrite, From: 2e6, To: 8e6}, 2},
 		{"thread.json", "json", []logSpec{base}, analyze.Options{Thread: 2}, 1},
-		{"merged.txt", "text", []logSpec{base, {"bank2.log", analyzetest.Config{Threads: 2, Tx: 100, Seed: 2, Start: 5e9}}},
+		{"merged.txt", "text", []logSpec{base, {"bank2.log", analyzetest.Config{Threads: 2, Tx: 100, Seed: 2, Start: 2e6}}},
 			analyze.Options{}, 3},
 		{"damaged.txt", "text", []logSpec{{"crashed.log", analyzetest.Config{Threads: 2, Tx: 50, Seed: 3, NoClose: true, Dropped: 17}}},
 			analyze.Options{}, 2},

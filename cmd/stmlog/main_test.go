@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stmlog/stmlog/analyze/analyzetest"
+	"github.com/stmlog/stmlog/runtime/stm"
+)
+
+// TestMain lets the test binary act as a recorded program for `record`:
+// with STMLOG_TEST_CHILD set it runs conflicting transactions (recorded
+// through STMLOG), stops the log and exits with status 3.
+func TestMain(m *testing.M) {
+	if os.Getenv("STMLOG_TEST_CHILD") != "" {
+		childProgram()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func childProgram() {
+	v := stm.NewVar(0)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				stm.Atomically(func(tx *stm.Tx) error {
+					v.Store(tx, v.Load(tx)+1)
+					return nil
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	if err := stm.StopLog(); err != nil {
+		os.Stderr.WriteString("child: " + err.Error() + "\n")
+		os.Exit(4)
+	}
+	os.Stdout.WriteString("child done\n")
+	os.Exit(3)
+}
+
+// genLog writes a generated native log into dir and returns its path.
+func genLog(t *testing.T, dir, name string, cfg analyzetest.Config) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := analyzetest.Generate(&buf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runIn(args ...string) result {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// oneLineErr checks the error contract: exactly one line on stderr.
+func oneLineErr(t *testing.T, r result, wants ...string) {
+	t.Helper()
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Errorf("stderr is not one line: %q", r.stderr)
+	}
+	for _, w := range wants {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr %q lacks %q", r.stderr, w)
+		}
+	}
+	if strings.Contains(r.stderr, "goroutine ") {
+		t.Errorf("stack trace on stderr: %q", r.stderr)
+	}
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	good := genLog(t, dir, "good.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+	other := genLog(t, dir, "other.log", analyzetest.Config{Threads: 2, Tx: 100, Seed: 2, Start: 7e9})
+	full, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.log")
+	os.WriteFile(cut, full[:len(full)*2/3], 0o644)
+	damaged := filepath.Join(dir, "damaged.log")
+	bad := bytes.Clone(full)
+	bad[40] ^= 0xff // inside the first chunk's payload
+	os.WriteFile(damaged, bad, 0o644)
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello, not a log\n"), 0o644)
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string // substrings of stdout
+		stderr []string // substrings of the one-line stderr (for errors)
+	}{
+		{"report text", []string{"report", good}, 0, []string{"stmlog report: " + good, "Top 3 of 3 conflict groups", "lost in aborts"}, nil},
+		{"report top N positional", []string{"report", good, "1"}, 0, []string{"Top 1 of 3"}, nil},
+		{"report top flag", []string{"report", "--top", "2", good}, 0, []string{"Top 2 of 3"}, nil},
+		{"report by site", []string{"report", "--by", "site", good}, 0, []string{"(by this site)"}, nil},
+		{"report kind", []string{"report", "--kind", "write-read", good}, 0, []string{"Top 1 of 1", "write-read"}, nil},
+		{"report window", []string{"report", "--from", "2ms", "--to", "8ms", good}, 0, []string{"Total real time:       6.000ms", "time 2ms to 8ms"}, nil},
+		{"report markdown", []string{"report", "--format", "markdown", good}, 0, []string{"## stmlog report", "| # |"}, nil},
+		{"report csv", []string{"report", "--format", "csv", good}, 0, []string{"rank,kind,lost_ns"}, nil},
+		{"report merged", []string{"report", good, other}, 0, []string{"2 logs", "good.log", "other.log"}, nil},
+		{"report thread", []string{"report", "--thread", "2", good}, 0, []string{"Only: thread 2"}, nil},
+		{"dump", []string{"dump", good}, 0, []string{"thread=1 start", "conflict write-write"}, nil},
+		{"check ok", []string{"check", good}, 0, []string{good + ": ok", "1,971 events"[:0] + "events"}, nil},
+		{"version", []string{"version"}, 0, []string{"stmlog "}, nil},
+		{"completion", []string{"completion", "bash"}, 0, []string{"bash completion"}, nil},
+
+		{"bad flag", []string{"report", "--bogus", good}, 2, nil, []string{"unknown flag: --bogus", "--help"}},
+		{"bad by", []string{"report", "--by", "color", good}, 2, nil, []string{"--by"}},
+		{"bad kind", []string{"report", "--kind", "read-read", good}, 2, nil, []string{"--kind"}},
+		{"bad window", []string{"report", "--from", "5ms", "--to", "1ms", good}, 2, nil, []string{"--from"}},
+		{"bad format", []string{"report", "--format", "xml", good}, 2, nil, []string{"--format"}},
+		{"no args", []string{"report"}, 2, nil, []string{"requires at least 1 arg"}},
+		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}},
+		{"pypy with filter", []string{"report", "--format", "pypy", "--kind", "inevitable", good}, 2, nil, []string{"do not apply"}},
+		{"missing file", []string{"report", filepath.Join(dir, "nope.log")}, 1, nil, []string{"nope.log", "no such file"}},
+		{"not a log", []string{"report", text}, 1, nil, []string{"notes.txt", "not an stmlog"}},
+		{"damaged", []string{"report", damaged}, 1, nil, []string{"damaged.log", "byte ", "--salvage"}},
+		{"damaged dump", []string{"dump", damaged}, 1, nil, []string{"damaged.log", "byte "}},
+		{"check damaged", []string{"check", damaged}, 1, []string{"damaged"}, []string{"damaged.log", "byte "}},
+		{"check cut", []string{"check", cut}, 1, []string{"cut off"}, []string{"cut.log", "cut off"}},
+		{"check several", []string{"check", good, cut}, 1, []string{good + ": ok"}, []string{"1 of 2 logs"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runIn(tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, w := range tc.stdout {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			if tc.code != 0 {
+				oneLineErr(t, r, tc.stderr...)
+			}
+		})
+	}
+}
+
+func TestCLIJSONAndMerge(t *testing.T) {
+	dir := t.TempDir()
+	a := genLog(t, dir, "a.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+	b := genLog(t, dir, "b.log", analyzetest.Config{Threads: 2, Tx: 100, Seed: 2})
+	type rep struct {
+		Schema  string `json:"schema"`
+		Commits int64  `json:"commits"`
+		Conf    int64  `json:"conflicts"`
+		Logs    []struct {
+			Name string `json:"name"`
+		} `json:"logs"`
+		Groups []struct {
+			Count int64 `json:"count"`
+		} `json:"groups"`
+	}
+	get := func(args ...string) rep {
+		t.Helper()
+		r := runIn(append([]string{"report", "--format", "json"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var x rep
+		if err := json.Unmarshal([]byte(r.stdout), &x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	ra, rb, rab := get(a), get(b), get(a, b)
+	if rab.Schema != "stmlog.report/v1" || len(rab.Logs) != 2 {
+		t.Fatalf("merged report: %+v", rab)
+	}
+	if rab.Commits != ra.Commits+rb.Commits || rab.Conf != ra.Conf+rb.Conf {
+		t.Errorf("merged commits %d conflicts %d, want %d and %d", rab.Commits, rab.Conf, ra.Commits+rb.Commits, ra.Conf+rb.Conf)
+	}
+	// Same sites in both logs: the groups merge instead of doubling.
+	if len(rab.Groups) != len(ra.Groups) {
+		t.Errorf("merged %d groups, single log %d", len(rab.Groups), len(ra.Groups))
+	}
+	var sum int64
+	for _, g := range rab.Groups {
+		sum += g.Count
+	}
+	if sum != rab.Conf {
+		t.Errorf("group counts sum to %d, conflicts %d", sum, rab.Conf)
+	}
+	// A window keeps fewer conflicts than the whole log.
+	if w := get("--from", "2ms", "--to", "4ms", a); w.Conf == 0 || w.Conf >= ra.Conf {
+		t.Errorf("window kept %d of %d conflicts", w.Conf, ra.Conf)
+	}
+}
+
+func TestCLIDumpJSONLines(t *testing.T) {
+	dir := t.TempDir()
+	p := genLog(t, dir, "a.log", analyzetest.Config{Threads: 2, Tx: 20, Seed: 5})
+	r := runIn("dump", "--json", p)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var n struct {
+		Events int64 `json:"events"`
+	}
+	jr := runIn("report", "--format", "json", p)
+	var rep struct {
+		Logs []struct {
+			Events int64 `json:"events"`
+		} `json:"logs"`
+	}
+	if err := json.Unmarshal([]byte(jr.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	_ = n
+	if int64(len(lines)) != rep.Logs[0].Events {
+		t.Errorf("dump wrote %d lines, the log has %d events", len(lines), rep.Logs[0].Events)
+	}
+	for i, l := range lines {
+		var ev struct {
+			Offset *int64  `json:"offset"`
+			Time   *int64  `json:"time_ns"`
+			Kind   *string `json:"kind"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Offset == nil || ev.Time == nil || ev.Kind == nil {
+			t.Fatalf("line %d %q: %v", i, l, err)
+		}
+		if *ev.Offset < 10 {
+			t.Errorf("line %d: offset %d is inside the file header", i, *ev.Offset)
+		}
+	}
+}
+
+func TestCLIPyPyFormat(t *testing.T) {
+	root := filepath.Join("..", "..", "testdata", "logs", "pypy")
+	log := filepath.Join(root, "small.c8.log")
+	want, err := os.ReadFile(filepath.Join(root, "small.c8.top5.expected"))
+	if err != nil {
+		t.Skip("PyPy samples not present yet") // they come with the PyPy reader
+	}
+	r := runIn("report", "--format", "pypy", "--source-root", root, log, "5")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if r.stdout != string(want) {
+		t.Errorf("--format pypy output differs from print_stm_log.py's:\n%s", r.stdout)
+	}
+	// The same log through the native analyzer.
+	r = runIn("report", log)
+	if r.code != 0 || !strings.Contains(r.stdout, "pypy-c8") {
+		t.Errorf("text report of a PyPy log: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestCLIRecord(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("STMLOG_TEST_CHILD", "1")
+	out := filepath.Join(dir, "rec-%p.log")
+	r := runIn("record", "-o", out, "--", exe)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want the child's 3\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "child done") || !strings.Contains(r.stdout, "2,000 transactions") {
+		t.Errorf("record output:\n%s", r.stdout)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "rec-*.log"))
+	if len(logs) != 1 {
+		t.Errorf("logs written: %v", logs)
+	}
+	if r := runIn("record", "--", filepath.Join(dir, "no-such-program")); r.code != 1 {
+		t.Errorf("record of a missing program: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestCLIDemo(t *testing.T) {
+	r := runIn("demo", "--duration", "100ms", "--workers", "2", "bank")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "stmlog report: ") || !strings.Contains(r.stdout, "transactions") {
+		t.Errorf("demo report:\n%s", r.stdout)
+	}
+	if r := runIn("demo", "nosuch"); r.code != 2 {
+		t.Errorf("demo nosuch: exit %d", r.code)
+	}
+	if r := runIn("demo", "--list"); r.code != 0 || !strings.Contains(r.stdout, "primes") {
+		t.Errorf("demo --list: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestBinary builds stmlog and checks the exit codes and the one-line
+// errors of the real executable.
+func TestBinary(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("exit codes checked on Unix")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "stmlog")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	good := genLog(t, dir, "good.log", analyzetest.Config{Threads: 2, Tx: 50, Seed: 9})
+	full, _ := os.ReadFile(good)
+	full[50] ^= 0x55
+	damaged := filepath.Join(dir, "damaged.log")
+	os.WriteFile(damaged, full, 0o644)
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"report", good}, 0},
+		{[]string{"report", "--nope", good}, 2},
+		{[]string{"report", damaged}, 1},
+		{[]string{"check", good}, 0},
+		{[]string{"check", damaged}, 1},
+	}
+	for _, tc := range tests {
+		c := exec.Command(bin, tc.args...)
+		var out, errb bytes.Buffer
+		c.Stdout, c.Stderr = &out, &errb
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, tc.code, errb.String())
+		}
+		if tc.code != 0 {
+			oneLineErr(t, result{code, out.String(), errb.String()})
+		}
+	}
+}
