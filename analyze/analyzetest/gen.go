@@ -19,8 +19,8 @@ import (
 
 // Config describes a generated log.
 type Config struct {
-	Threads int   // default 4
-	Tx      int   // committed transactions per thread; default 100
+	Threads int    // default 4
+	Tx      int    // committed transactions per thread; default 100
 	Seed    uint64 // PRNG seed
 	// Start is the time of the first event (the writer's epoch is arbitrary).
 	Start int64
