@@ -111,9 +111,11 @@ type PprofOptions struct {
 	Comments []string
 }
 
-// pseudo-frame names, chosen so they cannot be mistaken for Go functions.
+// Pseudo-frame names, chosen so they cannot be mistaken for real functions.
 const (
-	unknownSiteFunc = "(site not recorded)"
+	// UnknownSiteFunc stands for a side whose site the log does not have
+	// (PyPy c8 never records the reader of a write-read conflict).
+	UnknownSiteFunc = "(site not recorded)"
 	kindFramePrefix = "conflict: "
 )
 
@@ -240,7 +242,7 @@ func (b *pprofBuilder) add(g *PprofGroup, view PprofView) {
 func (b *pprofBuilder) appendStack(st *logformat.Stack) {
 	switch {
 	case st == nil || (len(st.Frames) == 0 && st.Label == ""):
-		b.stack = append(b.stack, b.location(unknownSiteFunc, "", 0))
+		b.stack = append(b.stack, b.location(UnknownSiteFunc, "", 0))
 	case len(st.Frames) == 0:
 		b.stack = append(b.stack, b.location(st.Label, "", 0))
 	default:

@@ -91,7 +91,7 @@ func TestPprofViews(t *testing.T) {
 			[][]string{
 				{"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
 				{"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
-				{unknownSiteFunc},
+				{UnknownSiteFunc},
 			},
 			[]string{"/src/bank/account.go:22", "/src/bank/account.go:40", stMarker.Label}},
 		{ViewPair,
@@ -100,7 +100,7 @@ func TestPprofViews(t *testing.T) {
 					"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
 				{"bank.(*Account).Withdraw", "bank.Transfer", "main.worker", "conflict: write-write",
 					"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
-				{stMarker.Label, "conflict: inevitable", unknownSiteFunc},
+				{stMarker.Label, "conflict: inevitable", UnknownSiteFunc},
 			},
 			[]string{"/src/bank/account.go:40", "/src/bank/account.go:40", ""}},
 	}
