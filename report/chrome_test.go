@@ -674,8 +674,16 @@ func BenchmarkChromeTrace(b *testing.B) {
 // The timeline of a real native log (written and read back by logformat)
 // has as many commits, aborts and conflicts as analyze counts in it.
 func TestChromeMatchesAnalyze(t *testing.T) {
-	for _, fixed := range []bool{false, true} {
-		log := syntheticLog(t, fixed, 2)
+	logs := map[string][]byte{"synthetic naive": syntheticLog(t, false, 2), "synthetic fixed": syntheticLog(t, true, 2)}
+	for _, name := range []string{"primes-naive.stmlog", "primes-fixed.stmlog"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[name] = b
+	}
+	for name, log := range logs {
+		naive := strings.Contains(name, "naive")
 		sum := analyzeBytes(t, "x.stmlog", log, analyze.Options{})
 		src, err := anylog.New(bytes.NewReader(log), "x.stmlog", anylog.Options{})
 		if err != nil {
@@ -686,14 +694,14 @@ func TestChromeMatchesAnalyze(t *testing.T) {
 		aborts := int64(tlCount(tf, "X", "abort"))
 		conflicts := int64(tlCount(tf, "i", "")) - int64(tlCount(tf, "i", "become inevitable"))
 		if commits != sum.Commits || aborts != sum.Aborts || conflicts != sum.Conflicts || st.Conflicts != sum.Conflicts {
-			t.Errorf("fixed=%v: trace has %d commits, %d aborts, %d conflicts; analyze %d, %d, %d",
-				fixed, commits, aborts, conflicts, sum.Commits, sum.Aborts, sum.Conflicts)
+			t.Errorf("%s: trace has %d commits, %d aborts, %d conflicts; analyze %d, %d, %d",
+				name, commits, aborts, conflicts, sum.Commits, sum.Aborts, sum.Conflicts)
 		}
 		if tlCount(tf, "M", "thread_name") != len(sum.Threads) {
-			t.Errorf("fixed=%v: %d thread tracks, analyze saw %d threads", fixed, tlCount(tf, "M", "thread_name"), len(sum.Threads))
+			t.Errorf("%s: %d thread tracks, analyze saw %d threads", name, tlCount(tf, "M", "thread_name"), len(sum.Threads))
 		}
-		if !fixed && (st.Pauses == 0 || st.Flows == 0 || st.Inevitable == 0) {
-			t.Errorf("naive log: no pauses, flows or inevitable slices: %+v", st)
+		if naive && (st.Pauses == 0 || st.Flows == 0 || st.Inevitable == 0) {
+			t.Errorf("%s: no pauses, flows or inevitable slices: %+v", name, st)
 		}
 	}
 }

@@ -206,24 +206,13 @@ func WriteDiffText(w io.Writer, d *Diff, top int) error {
 		fmt.Fprintf(&b, "%13s %9s %12s %12s %7d %7d  %s\n", fmtDelta(g.Delta), fmtPct(g.DeltaPct, g.HasPercent, int64(g.Delta)),
 			fmtDur(g.Old.Lost), fmtDur(g.New.Lost), g.Old.Count, g.New.Count, kind)
 		if g.This != nil || g.Other != nil {
-			fmt.Fprintf(&b, "    this:  %s\n    other: %s\n", diffSite(g.This), diffSite(g.Other))
+			fmt.Fprintf(&b, "    this:  %s\n    other: %s\n", siteLine(g.This), siteLine(g.Other))
 		} else {
 			fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(g.Key, "\x00", " "))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// diffSite is a site on one line: the PyPy label, or the leaf frame.
-func diffSite(st *logformat.Stack) string {
-	switch {
-	case st == nil:
-		return "(unknown)"
-	case st.Label != "":
-		return st.Label
-	}
-	return st.Leaf().String()
 }
 
 // fmtDur prints a duration with three significant decimals in a unit that

@@ -167,7 +167,7 @@ func WriteGate(w io.Writer, results []GateResult, top int) error {
 				p = 100 * float64(v) / float64(r.CPU)
 			}
 			fmt.Fprintf(&b, "  %s %s (%.1f%%) in %dx %s\n    this:  %s\n    other: %s\n",
-				fmtDur(v), r.Limit.Metric, p, g.Count, g.Kind, diffSite(g.This), diffSite(g.Other))
+				fmtDur(v), r.Limit.Metric, p, g.Count, g.Kind, siteLine(g.This), siteLine(g.Other))
 		}
 		if n := len(r.Offending) - len(off); n > 0 {
 			fmt.Fprintf(&b, "  ... and %d more groups\n", n)

@@ -98,7 +98,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		}
 	}
 	for _, w := range st.SourceStats.Warnings {
-		fmt.Fprintln(stderr, "stmlog timeline: warning:", path+":", w)
+		fmt.Fprintln(stderr, "stmlog timeline: warning:", w)
 	}
 	if st.SourceStats.TruncatedBytes > 0 {
 		fmt.Fprintf(stderr, "stmlog timeline: warning: %s: truncated tail, the last %d bytes were ignored\n", path, st.SourceStats.TruncatedBytes)
