@@ -134,6 +134,9 @@ func (q *Queue) work(wg *sync.WaitGroup) {
 	q.workers = append(q.workers, w)
 	q.mu.Unlock()
 	th := newWorkerThread()
+	if th != nil {
+		defer th.r.release(th) // its number goes to the next worker or context
+	}
 	for {
 		fn := q.next()
 		if fn == nil {

@@ -417,3 +417,55 @@ func TestUnwritableSTMLOG(t *testing.T) {
 		t.Fatalf("stderr %q, want one warning line naming the file", stderr.String())
 	}
 }
+
+// TestRecordQueueWorkers: each Queue worker records as its own thread, and
+// handlers that all become inevitable show inevitable conflicts (each
+// followed by its pause) between the workers, as in the seed's web server.
+func TestRecordQueueWorkers(t *testing.T) {
+	hits := NewVar(0)
+	q := NewQueue()
+	for range 40 {
+		q.Add(func(tx *Tx) error {
+			tx.Inevitable() // like time.Now() or I/O in a handler
+			time.Sleep(100 * time.Microsecond)
+			hits.Store(tx, hits.Load(tx)+1)
+			return nil
+		})
+	}
+	var err error
+	data := record(t, func() { err = q.Run(2) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits.Peek() != 40 {
+		t.Fatalf("hits %d, want 40", hits.Peek())
+	}
+	evs, _ := readLog(t, data)
+	threads := map[uint32]bool{}
+	commits, inev := 0, 0
+	for i, ev := range evs {
+		threads[ev.Thread] = true
+		switch ev.Kind {
+		case logformat.KindTxCommit:
+			commits++
+		case logformat.KindConflict:
+			if ev.Conflict != logformat.ConflictInevitable || ev.Other == ev.Thread || ev.Other == 0 {
+				t.Fatalf("unexpected conflict %+v", ev)
+			}
+			inev++
+			j := i + 1
+			for j < len(evs) && evs[j].Thread != ev.Thread {
+				j++
+			}
+			if j == len(evs) || evs[j].Kind != logformat.KindWaitStart || evs[j].Reason != logformat.WaitInevitable {
+				t.Fatalf("inevitable conflict not followed by an inevitable pause")
+			}
+		}
+	}
+	if len(threads) != 2 || commits != 40 {
+		t.Fatalf("%d threads, %d commits; want 2 workers and 40 commits", len(threads), commits)
+	}
+	if inev == 0 {
+		t.Fatal("no inevitable conflict between two workers that are always inevitable")
+	}
+}
