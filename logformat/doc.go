@@ -22,8 +22,9 @@
 // ((n << 1) ^ (n >> 63)), as encoding/binary.AppendVarint writes it. A
 // "string" is a uvarint byte length followed by that many bytes (normally
 // UTF-8, but readers must not rely on it). CRC-32C is the Castagnoli CRC
-// (polynomial 0x82F63B78 reversed, as hash/crc32 with crc32.Castagnoli and as
-// SSE4.2 / ARMv8 compute it).
+// (polynomial 0x1EDC6F41, bit-reflected, initial value and final XOR
+// 0xFFFFFFFF: the CRC of iSCSI, of Go's hash/crc32 with crc32.Castagnoli and
+// of the SSE4.2 and ARMv8 crc32c instructions), stored little-endian.
 //
 // # File header
 //
@@ -170,6 +171,30 @@
 // stacks and var names that use them, stacks before the batches that refer to
 // them. A reader can therefore resolve everything in one pass, holding only
 // the string, stack and var-name tables.
+//
+// # Example
+//
+// A whole log (46 bytes) with two events of thread 1, a start at time 1000
+// and an abort (cause retry) at 1300, then the end chunk:
+//
+//	89 53 54 4d 4c 4f 47 0a  magic
+//	01 00                    version 1
+//	04                       chunk type 4: event batch
+//	0a 00 00 00              payload length 10
+//	55 f5 84 97              CRC-32C of the 10 payload bytes
+//	2c 65 dc 44              CRC-32C of the 9 bytes 04 .. 97
+//	  01                     thread 1
+//	  d0 0f                  base: varint 1000 (zigzag 2000)
+//	  02                     2 events
+//	  00 01                  delta 0 (time 1000), head 1: kind 1 (start), no fields
+//	  ac 02 23 02            delta 300 (time 1300), head 0x23: kind 3 (abort) and
+//	                         mask 1 (cause); cause 2 (retry)
+//	06 00 00 00 00           chunk type 6: end, empty payload
+//	00 00 00 00              CRC-32C of nothing
+//	f1 70 bb 88              CRC-32C of the 9 bytes 06 .. 00
+//
+// For checking a CRC-32C implementation: the CRC-32C of the ASCII bytes
+// "123456789" is 0xe3069283.
 //
 // # Writer and Reader
 //

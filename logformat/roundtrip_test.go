@@ -3,6 +3,8 @@ package logformat
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"reflect"
 	"strings"
@@ -304,5 +306,24 @@ func TestWriterThreadNumbers(t *testing.T) {
 	}
 	if !reflect.DeepEqual(byThread(got), byThread(want)) {
 		t.Error("events differ after the round trip")
+	}
+}
+
+// The worked example in the package doc is what the Writer writes.
+func TestSpecExample(t *testing.T) {
+	const want = "89 53 54 4d 4c 4f 47 0a 01 00 04 0a 00 00 00 55 f5 84 97 2c 65 dc 44 01 d0 0f 02 00 01 ac 02 23 02 " +
+		"06 00 00 00 00 00 00 00 00 f1 70 bb 88"
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf)
+	w.Write(Event{Time: 1000, Kind: KindTxStart, Thread: 1})
+	w.Write(Event{Time: 1300, Kind: KindTxAbort, Thread: 1, Cause: AbortRetry})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("% x", buf.Bytes()); got != want {
+		t.Errorf("writer output\n%s\nwant (package doc example)\n%s", got, want)
+	}
+	if got := crc32.Checksum([]byte("123456789"), castagnoli); got != 0xe3069283 {
+		t.Errorf("CRC-32C check value %#x, want 0xe3069283 (package doc)", got)
 	}
 }
