@@ -28,7 +28,7 @@ type Stats struct {
 
 // numShards spreads the counters over cache lines so that transactions on
 // different cores do not fight over one line.
-const numShards = 16
+const numShards = 64
 
 type statShard struct {
 	commits    atomic.Uint64
