@@ -151,6 +151,26 @@
 // events of different threads are not globally sorted by time; consumers that
 // need a global order merge by Event.Time.
 //
+// # Enumerations
+//
+// The byte and 5-bit values of the event fields (the names are what
+// the String methods return):
+//
+//	Kind          1 start, 2 commit, 3 abort, 4 conflict, 5 wait,
+//	              6 wait-done, 7 become-inevitable, 8 detach, 9 reattach,
+//	              10 gc-minor-start, 11 gc-minor-done, 12 gc-major-start,
+//	              13 gc-major-done (0 and 14..31 are invalid)
+//	ConflictKind  1 write-write, 2 write-read, 3 inevitable (0 is none;
+//	              4..255 invalid)
+//	AbortCause    0 unknown, 1 conflict, 2 retry, 3 error, 4 panic,
+//	              5 inevitable (6..255 invalid)
+//	WaitReason    0 unknown, 1 inevitable, 2 retry, 3 backoff,
+//	              4 commit-lock, 5 free-segment, 6 syncing, 7 sync-pause,
+//	              8 contention (9..255 invalid)
+//
+// A version-1 reader rejects values it does not know, so new values need a new
+// version (or a critical chunk type).
+//
 // # Dropped events (type 5)
 //
 //	uvarint count   number of events the recorder lost (for example to a

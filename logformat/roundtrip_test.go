@@ -327,3 +327,36 @@ func TestSpecExample(t *testing.T) {
 		t.Errorf("CRC-32C check value %#x, want 0xe3069283 (package doc)", got)
 	}
 }
+
+// The package doc lists the numeric values of the enumerations; this fails
+// when event.go changes them, so that the spec is updated too (and, since
+// version-1 readers reject unknown values, the format version considered).
+func TestSpecEnumerations(t *testing.T) {
+	var kinds, conflicts, causes, reasons []string
+	for k := Kind(1); k < numKinds; k++ {
+		kinds = append(kinds, fmt.Sprint(int(k), " ", k))
+	}
+	for c := ConflictKind(1); c < numConflictKinds; c++ {
+		conflicts = append(conflicts, fmt.Sprint(int(c), " ", c))
+	}
+	for c := AbortCause(0); c < numAbortCauses; c++ {
+		causes = append(causes, fmt.Sprint(int(c), " ", c))
+	}
+	for r := WaitReason(0); r < numWaitReasons; r++ {
+		reasons = append(reasons, fmt.Sprint(int(r), " ", r))
+	}
+	got := strings.Join([]string{
+		strings.Join(kinds, ", "), strings.Join(conflicts, ", "),
+		strings.Join(causes, ", "), strings.Join(reasons, ", "),
+	}, "\n")
+	want := `1 start, 2 commit, 3 abort, 4 conflict, 5 wait, 6 wait-done, 7 become-inevitable, 8 detach, 9 reattach, 10 gc-minor-start, 11 gc-minor-done, 12 gc-major-start, 13 gc-major-done
+1 write-write, 2 write-read, 3 inevitable
+0 unknown, 1 conflict, 2 retry, 3 error, 4 panic, 5 inevitable
+0 unknown, 1 inevitable, 2 retry, 3 backoff, 4 commit-lock, 5 free-segment, 6 syncing, 7 sync-pause, 8 contention`
+	if got != want {
+		t.Errorf("enumerations changed; update the package doc's table:\n%s", got)
+	}
+	if numKinds > kindMask+1 {
+		t.Errorf("%d kinds do not fit the %d-bit kind of the event head", numKinds, kindBits)
+	}
+}
