@@ -61,7 +61,7 @@ type Tree struct {
 // New returns an empty tree; fixed selects the version without the header
 // conflict.
 func New(fixed bool) *Tree {
-	t := &Tree{fixed: fixed, hdr: stm.NewVar(header{root: stm.NewVar(&node{})})}
+	t := &Tree{fixed: fixed, hdr: stm.NewVar(header{root: stm.NewVar(&node{})}).Name("btree header")}
 	if fixed {
 		t.sizes = make([]*stm.Var[int], sizeShards)
 		for i := range t.sizes {

@@ -108,8 +108,8 @@ func frames(s *logformat.Stack) string {
 // print_stm_log.py named httpserver.py:455 and web.py:1082), and the fixed
 // server loses at least 5x less.
 func TestLogPointsAtSeedConflicts(t *testing.T) {
-	timeLine := lineOf(t, "start := now(tx)")
-	etagLine := lineOf(t, "etag = etagInTx(tx, body)")
+	timeLine := lineOf(t, "tx.Inevitable(); return time.Now() }()")
+	etagLine := lineOf(t, "tx.Inevitable(); return ETag(body) }()")
 	counterLine := lineOf(t, "st := s.stats.Load(tx) // naive")
 
 	naive := record(t, Options{Workers: 4}, 400*time.Millisecond)

@@ -36,9 +36,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"time"
-
-	"github.com/stmlog/stmlog/runtime/stm"
 )
 
 // IsPrime is the seed's is_prime: trial division by every number below n.
@@ -108,21 +105,4 @@ func Render(n int, primes []int) []byte {
 func ETag(body []byte) string {
 	sum := sha1.Sum(body)
 	return `"` + hex.EncodeToString(sum[:]) + `"`
-}
-
-// now is time.Now for code running inside a transaction. Reading the clock
-// is I/O that cannot be undone or repeated, so, as PyPy-STM does for
-// time.time(), it makes the transaction inevitable first. Callers pay for it
-// at their line: the log names this function and, one frame up, them.
-func now(tx *stm.Tx) time.Time {
-	tx.Inevitable()
-	return time.Now()
-}
-
-// etagInTx is ETag for code inside a transaction, treated as PyPy-STM
-// treated the hashlib call of Tornado's compute_etag: as an external call
-// that makes the transaction inevitable.
-func etagInTx(tx *stm.Tx, body []byte) string {
-	tx.Inevitable()
-	return ETag(body)
 }

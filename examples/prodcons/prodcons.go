@@ -35,7 +35,7 @@ type Buffer struct {
 
 // NewBuffer returns an empty buffer of capacity n.
 func NewBuffer(n int) *Buffer {
-	b := &Buffer{put: stm.NewVar[int64](0), taken: stm.NewVar[int64](0), slots: make([]*stm.Var[int], n)}
+	b := &Buffer{put: stm.NewVar[int64](0).Name("items put"), taken: stm.NewVar[int64](0).Name("items taken"), slots: make([]*stm.Var[int], n)}
 	for i := range b.slots {
 		b.slots[i] = stm.NewVar(0)
 	}

@@ -1,7 +1,8 @@
 // Package cli is the shared main of the examples' small commands
 // (examples/NAME/cmd/NAME): the same flags for every workload, one line of
-// result. Recording is the runtime's business: run with STMLOG=path to get a
-// log for `stmlog report`.
+// result. Run with STMLOG=path to get a log for `stmlog report`: the runtime
+// starts recording when the program starts, and Main stops it (writing the
+// log's end marker) before the program exits.
 package cli
 
 import (
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 
 	"github.com/stmlog/stmlog/examples/internal/workload"
+	"github.com/stmlog/stmlog/runtime/stm"
 )
 
 // Main parses the flags, runs the workload and prints its result; it exits
@@ -27,6 +29,11 @@ func Main(name string, defSize int, run func(context.Context, workload.Config) (
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := run(ctx, cfg)
+	if os.Getenv("STMLOG") != "" {
+		if serr := stm.StopLog(); serr != nil {
+			fmt.Fprintln(os.Stderr, name+":", serr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err) // errors name the workload already
 		os.Exit(1)
