@@ -229,8 +229,8 @@ type Analyzer struct {
 	all       *fineTimeline // every kept conflict
 
 	tot         totals
-	causes      map[logformat.AbortCause]*CauseStat
-	reasons     map[logformat.WaitReason]*ReasonStat
+	causes      [256]CauseStat // by cause (a uint8): no map lookup per event
+	reasons     [256]ReasonStat
 	minT, maxT  int64
 	anyEvent    bool
 	unattribAb  int64
@@ -292,6 +292,12 @@ type logState struct {
 	openPauses, unfinished                       int64
 }
 
+type cacheKey struct {
+	site, other logformat.StackID
+	kind        logformat.ConflictKind
+	v           uint64
+}
+
 type thState uint8
 
 const (
@@ -311,6 +317,12 @@ type thread struct {
 	waiting bool
 	reason  logformat.WaitReason
 	run     int64 // run time of the current attempt
+
+	// The group of the thread's last conflict, by the event fields that
+	// choose it: threads tend to meet the same conflict again, and this
+	// skips the interning and map lookups of groupOf.
+	cacheKey   cacheKey
+	cacheGroup *group
 
 	pending     *group // conflict charged by pauses and the next abort
 	pendingSet  bool   // a conflict is pending (pending may be nil: filtered out)
@@ -336,8 +348,6 @@ func New(opt Options) *Analyzer {
 		varNames: []string{""},
 		varIdx:   map[string]int32{},
 		groups:   map[gkey]*group{},
-		causes:   map[logformat.AbortCause]*CauseStat{},
-		reasons:  map[logformat.WaitReason]*ReasonStat{},
 	}
 	if a.to <= 0 {
 		a.to = 1<<63 - 1
@@ -442,12 +452,7 @@ func (a *Analyzer) advance(th *thread, t int64) {
 	case stPause:
 		a.tot.paused += d
 		th.paused += d
-		rs := a.reasons[th.reason]
-		if rs == nil {
-			rs = &ReasonStat{Reason: th.reason}
-			a.reasons[th.reason] = rs
-		}
-		rs.Time += time.Duration(d)
+		a.reasons[th.reason].Time += time.Duration(d)
 		if th.pendingSet {
 			if g := th.pending; g != nil {
 				g.paused += d
@@ -525,11 +530,7 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 		}
 		a.tot.aborted += run
 		th.aborted += run
-		cs := a.causes[ev.Cause]
-		if cs == nil {
-			cs = &CauseStat{Cause: ev.Cause}
-			a.causes[ev.Cause] = cs
-		}
+		cs := &a.causes[ev.Cause]
 		if in {
 			cs.Count++
 		}
@@ -555,7 +556,12 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 		if a.opt.Kind != logformat.ConflictNone && ev.Conflict != a.opt.Kind {
 			return
 		}
-		g := a.groupOf(l, ev)
+		ck := cacheKey{ev.Site, ev.OtherSite, ev.Conflict, ev.Var}
+		g := th.cacheGroup
+		if g == nil || th.cacheKey != ck {
+			g = a.groupOf(l, ev)
+			th.cacheKey, th.cacheGroup = ck, g
+		}
 		th.pending = g
 		th.pendingKept = in
 		if !in {
@@ -583,13 +589,8 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 		th.waiting = true
 		th.reason = ev.Reason
 		th.state = stPause
-		rs := a.reasons[ev.Reason]
-		if rs == nil {
-			rs = &ReasonStat{Reason: ev.Reason}
-			a.reasons[ev.Reason] = rs
-		}
 		if in {
-			rs.Count++
+			a.reasons[ev.Reason].Count++
 		}
 	case logformat.KindWaitDone:
 		if !th.waiting {
@@ -820,9 +821,10 @@ func (a *Analyzer) Summary() *Summary {
 		return int(int64(x.ID) - int64(y.ID))
 	})
 
-	for _, c := range a.causes {
+	for i, c := range a.causes {
 		if c.Count > 0 || c.Time > 0 {
-			s.AbortCauses = append(s.AbortCauses, *c)
+			c.Cause = logformat.AbortCause(i)
+			s.AbortCauses = append(s.AbortCauses, c)
 		}
 	}
 	slices.SortFunc(s.AbortCauses, func(x, y CauseStat) int {
@@ -831,9 +833,10 @@ func (a *Analyzer) Summary() *Summary {
 		}
 		return int(x.Cause) - int(y.Cause)
 	})
-	for _, r := range a.reasons {
+	for i, r := range a.reasons {
 		if r.Count > 0 || r.Time > 0 {
-			s.PauseReasons = append(s.PauseReasons, *r)
+			r.Reason = logformat.WaitReason(i)
+			s.PauseReasons = append(s.PauseReasons, r)
 		}
 	}
 	slices.SortFunc(s.PauseReasons, func(x, y ReasonStat) int {
