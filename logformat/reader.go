@@ -391,14 +391,19 @@ func (r *Reader) str(id uint64) (string, bool) {
 	return lostString, r.salvage
 }
 
+// maxGap caps the ids a salvaging reader fills in for lost table chunks.
+const maxGap = 1 << 20
+
 // checkFirst checks the first id of a table chunk against the next id
 // expected. Under salvage a gap is allowed if skipped chunks could hold it
-// (each entry takes at least one byte).
+// (each entry takes at least one byte) and it is not huge.
 func (r *Reader) checkFirst(what string, first, want uint64) string {
 	if first == want {
 		return ""
 	}
-	if r.salvage && first > want && first-want <= uint64(r.stats.SkippedBytes) {
+	// The gap is filled with placeholders, so it is also capped: a huge
+	// damaged region must not turn into a huge table.
+	if r.salvage && first > want && first-want <= uint64(r.stats.SkippedBytes) && first-want <= maxGap {
 		return ""
 	}
 	return fmt.Sprintf("%s chunk starts at id %d, want %d", what, first, want)

@@ -360,3 +360,27 @@ func TestSpecEnumerations(t *testing.T) {
 		t.Errorf("%d kinds do not fit the %d-bit kind of the event head", numKinds, kindBits)
 	}
 }
+
+// Stack dedups by a content hash; on a hash collision it must still tell the
+// stacks apart. Collisions are forced here by planting one.
+func TestWriterStackHashCollision(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := NewWriter(&buf)
+	a := Stack{Frames: []Frame{{Func: "a", File: "a.go", Line: 1}}}
+	b := Stack{Frames: []Frame{{Func: "b", File: "b.go", Line: 2}}}
+	idA := w.Stack(a)
+	w.stackHash[w.hashStack(&b)] = idA // b now "collides" with a
+	idB := w.Stack(b)
+	if idB == idA || w.Stack(b) != idB || w.Stack(a) != idA {
+		t.Fatalf("ids a=%d b=%d (b again %d): colliding stacks not told apart", idA, idB, w.Stack(b))
+	}
+	w.Write(Event{Time: 1, Kind: KindConflict, Thread: 1, Site: idA, OtherSite: idB})
+	w.Close()
+	_, r, err := readAll(buf.Bytes(), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*r.Stack(idA), a) || !reflect.DeepEqual(*r.Stack(idB), b) {
+		t.Errorf("stacks read back as %+v, %+v", r.Stack(idA), r.Stack(idB))
+	}
+}
