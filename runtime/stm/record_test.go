@@ -138,22 +138,28 @@ func TestRecordSites(t *testing.T) {
 		wg.Wait()
 
 		// Inevitable: C becomes inevitable and holds on until D waits.
-		cIn, dAsked := make(chan struct{}), make(chan struct{})
+		cIn := make(chan struct{})
+		waiting := ReadStats().ConflictsInevitable
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			Atomically(func(tx *Tx) error {
 				tx.Inevitable() // SITE:c-inevitable
 				close(cIn)
-				<-dAsked
-				time.Sleep(20 * time.Millisecond) // let D block
+				// Stay inevitable until D has run into us.
+				for deadline := time.Now().Add(10 * time.Second); ReadStats().ConflictsInevitable == waiting; {
+					if time.Now().After(deadline) {
+						t.Error("D never waited for the inevitable transaction")
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
 				return nil
 			})
 		}()
 		go func() {
 			defer wg.Done()
 			<-cIn
-			close(dAsked)
 			Atomically(func(tx *Tx) error {
 				tx.Inevitable() // SITE:d-inevitable
 				return nil
@@ -424,10 +430,20 @@ func TestUnwritableSTMLOG(t *testing.T) {
 func TestRecordQueueWorkers(t *testing.T) {
 	hits := NewVar(0)
 	q := NewQueue()
-	for range 40 {
+	// The first two handlers meet for sure: the first stays inevitable
+	// until the second has started (on the other worker) and asks too.
+	secondStarted := make(chan struct{})
+	var once sync.Once
+	for i := range 40 {
 		q.Add(func(tx *Tx) error {
+			if i == 1 {
+				once.Do(func() { close(secondStarted) })
+			}
 			tx.Inevitable() // like time.Now() or I/O in a handler
-			time.Sleep(100 * time.Microsecond)
+			if i == 0 {
+				<-secondStarted
+				time.Sleep(2 * time.Millisecond)
+			}
 			hits.Store(tx, hits.Load(tx)+1)
 			return nil
 		})
