@@ -114,8 +114,11 @@ type chromeThread struct {
 	// (viewers break ties between equal start times by file order).
 	pending []chromeSlice
 
-	lastCommitStart, lastCommit, lastInev int64
-	hasCommit, hasInev                    bool
+	// Recent commits and become-inevitable moments, where conflict arrows
+	// from this thread start.
+	commits, inevs chromeMarks
+
+	waiting []chromeFlow // arrows from this thread, until its events pass their time
 }
 
 type chromeSlice struct {
@@ -234,6 +237,9 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 	}
 	t.last = now
 	cw.now = now
+	if len(t.waiting) > 0 {
+		cw.resolveFlows(ev.Thread, t, now, false)
+	}
 	switch ev.Kind {
 	case logformat.KindTxStart:
 		cw.endTx(ev.Thread, t, now, chromeUnfinished, "")
@@ -247,7 +253,7 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 		}
 		start := t.txStart
 		if cw.endTx(ev.Thread, t, now, name, "") {
-			t.lastCommitStart, t.lastCommit, t.hasCommit = start, now, true
+			t.commits.add(start, now)
 		}
 	case logformat.KindTxAbort:
 		cw.endTx(ev.Thread, t, now, chromeAbort, ev.Cause.String())
@@ -261,12 +267,12 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 		cw.closeNested(ev.Thread, t, now, 0)
 		t.inTx, t.txStart = true, now
 		t.inevitable, t.inevAt, t.reattached = true, now, true
-		t.lastInev, t.hasInev = now, true
+		t.inevs.add(now, now)
 	case logformat.KindBecomeInevitable:
 		if !t.inevitable {
 			t.inevitable, t.inevAt = true, now
 		}
-		t.lastInev, t.hasInev = now, true
+		t.inevs.add(now, now)
 		if t.included && cw.inWindow(now, now) {
 			var a []byte
 			a = append(a, `{"site":`...)
@@ -335,23 +341,94 @@ func (cw *chromeWriter) conflict(ev logformat.Event, t *chromeThread, now int64)
 	if !o.included {
 		return
 	}
-	from := now
-	switch ev.Conflict {
+	fl := chromeFlow{victim: ev.Thread, at: now, kind: ev.Conflict, victimStart: now}
+	if t.inTx {
+		fl.victimStart = t.txStart
+	}
+	if o.last < now && len(o.waiting) < maxWaitingFlows {
+		// The culprit's events up to the conflict time have not been read
+		// yet (native logs come in per-thread chunks): draw the arrow once
+		// they have.
+		o.waiting = append(o.waiting, fl)
+		return
+	}
+	cw.drawFlow(ev.Other, o, fl)
+}
+
+// chromeMarks remembers the last few (start, end) intervals of a thread:
+// enough to find the culprit's event of a conflict read somewhat after it,
+// in bounded memory.
+type chromeMarks struct {
+	start, end [32]int64
+	n          int // total added; the last min(n, 32) are kept
+}
+
+func (m *chromeMarks) add(start, end int64) {
+	i := m.n % len(m.end)
+	m.start[i], m.end[i] = start, end
+	m.n++
+}
+
+// find returns the latest interval that ends at or before t.
+func (m *chromeMarks) find(t int64) (start, end int64, ok bool) {
+	for k := 1; k <= min(m.n, len(m.end)); k++ {
+		i := (m.n - k) % len(m.end)
+		if m.end[i] <= t {
+			return m.start[i], m.end[i], true
+		}
+	}
+	return 0, 0, false
+}
+
+// maxWaitingFlows bounds the arrows held back per culprit thread; beyond it
+// arrows start at the conflict time.
+const maxWaitingFlows = 4096
+
+// chromeFlow is a conflict arrow whose start is not written yet.
+type chromeFlow struct {
+	victim          uint32
+	at, victimStart int64
+	kind            logformat.ConflictKind
+}
+
+// resolveFlows draws the held-back arrows of culprit thread o whose
+// conflict time its events have passed (all of them if all is set).
+func (cw *chromeWriter) resolveFlows(tid uint32, o *chromeThread, now int64, all bool) {
+	keep := o.waiting[:0]
+	for _, fl := range o.waiting {
+		if all || fl.at < now {
+			cw.drawFlow(tid, o, fl)
+		} else {
+			keep = append(keep, fl)
+		}
+	}
+	o.waiting = keep
+}
+
+// drawFlow writes an arrow from culprit thread o to the victim's attempt. It
+// starts at the culprit's event that caused the conflict when o's state
+// shows it: the commit of the write the victim read too early (write-read),
+// or the moment o became inevitable (inevitable); else at the conflict time.
+func (cw *chromeWriter) drawFlow(tid uint32, o *chromeThread, fl chromeFlow) {
+	from := fl.at
+	switch fl.kind {
 	case logformat.ConflictWriteRead:
-		// The other side committed the write this attempt read too early;
-		// if its commit has been read already, start the arrow there.
-		if o.hasCommit && o.lastCommit <= now && (!t.inTx || o.lastCommit >= t.txStart) {
-			from = max(o.lastCommit-1, o.lastCommitStart) // inside the commit slice, not at its edge
+		if start, end, ok := o.commits.find(fl.at); ok && end >= fl.victimStart {
+			from = max(end-1, start) // inside the commit slice, not at its edge
 		}
 	case logformat.ConflictInevitable:
-		if o.hasInev && o.lastInev <= now {
-			from = o.lastInev
+		if _, at, ok := o.inevs.find(fl.at); ok {
+			from = at
 		}
+	}
+	if cw.max >= 0 && cw.stats.TraceEvents+2 > cw.max {
+		cw.stats.Capped, cw.stats.CappedAt = true, cw.now-cw.origin // both ends or neither
+		return
 	}
 	cw.flowID++
 	cw.stats.Flows++
-	cw.flow("s", ev.Other, from, cw.flowID)
-	cw.flow("f", ev.Thread, now, cw.flowID)
+	cw.flow("s", tid, from, cw.flowID)
+	cw.flow("f", fl.victim, fl.at, cw.flowID)
 }
 
 // endTx closes the open attempt of t (and what is nested in it) at now and
@@ -443,6 +520,7 @@ func (cw *chromeWriter) finish() {
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 		for _, id := range ids {
 			t := cw.threads[id]
+			cw.resolveFlows(id, t, t.last, true)
 			if !cw.endTx(id, t, t.last, chromeUnfinished, "") {
 				cw.closeNested(id, t, t.last, 0)
 			}

@@ -309,6 +309,25 @@ func TestChromeScenarios(t *testing.T) {
 			},
 		},
 		{
+			name: "culprit's events read after the victim's (per-thread chunks)",
+			events: []logformat.Event{
+				tlEv(1000, 1, tlStart), tlConflict(4000, 1, 2, logformat.ConflictWriteRead, 2, 1),
+				tlAbort(4500, 1, logformat.AbortConflict),
+				tlConflict(4600, 1, 3, logformat.ConflictInevitable, 2, 1),
+				tlEv(1500, 2, tlStart), tlEv(3000, 2, tlCommit), tlEv(5000, 2, tlStart), tlEv(6000, 2, tlCommit),
+				tlEv(2000, 3, tlStart), {Time: 2500, Thread: 3, Kind: tlInev, Site: 1}, tlEv(7000, 3, tlCommit),
+			},
+			want: want{commits: 2, aborts: 1, inevitable: 1, conflicts: 2, flows: 2},
+			check: func(t *testing.T, tf tlTraceFile) {
+				if s := tlFind(t, tf, "s", "conflict", 2); *s.Ts != 2.999 {
+					t.Errorf("write-read arrow starts at %v, want 2.999 (thread 2's commit)", *s.Ts)
+				}
+				if s := tlFind(t, tf, "s", "conflict", 3); *s.Ts != 2.5 {
+					t.Errorf("inevitable arrow starts at %v, want 2.5 (thread 3 became inevitable)", *s.Ts)
+				}
+			},
+		},
+		{
 			name: "inevitable conflict: pause nested, arrow from become-inevitable",
 			events: []logformat.Event{
 				tlEv(0, 1, tlStart), {Time: 100, Thread: 1, Kind: tlInev, Site: 3},
