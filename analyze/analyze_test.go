@@ -396,3 +396,73 @@ func TestNativeBatchOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomStreams feeds random, often nonsensical event streams (bad
+// threads, unknown kinds, time going back, unmatched pauses) under every
+// grouping and filter, and checks the invariants that must hold whatever
+// the input: no panic, no negative time, groups add up.
+func TestRandomStreams(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	stacks := map[lf.StackID]*lf.Stack{1: stack("f", 1), 2: stack("g", 2), 3: stack("h", 3)}
+	for iter := range 300 {
+		n := r.IntN(400)
+		evs := make([]lf.Event, n)
+		tm := int64(r.IntN(1000)) - 500
+		for i := range evs {
+			tm += int64(r.IntN(100)) - 10
+			evs[i] = lf.Event{
+				Time: tm, Kind: lf.Kind(r.IntN(16)), Thread: uint32(r.IntN(5)),
+				Conflict: lf.ConflictKind(r.IntN(5)), Cause: lf.AbortCause(r.IntN(7)),
+				Reason: lf.WaitReason(r.IntN(10)), Other: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
+				Site: lf.StackID(r.IntN(5)), OtherSite: lf.StackID(r.IntN(5)),
+			}
+		}
+		opt := Options{By: GroupBy(iter % int(numGroupBy))}
+		switch iter % 5 {
+		case 1:
+			opt.Kind = lf.ConflictKind(1 + r.IntN(3))
+		case 2:
+			opt.Thread = uint32(1 + r.IntN(4))
+		case 3:
+			opt.From, opt.To = time.Duration(r.IntN(2000)), time.Duration(2000+r.IntN(4000))
+		}
+		a := New(opt)
+		format := "stmlog/1"
+		if iter%2 == 0 {
+			format = "pypy-c8"
+		}
+		if err := a.Add(&memSource{events: evs, stacks: stacks, stats: lf.Stats{Format: format}}); err != nil {
+			t.Fatal(err)
+		}
+		s := a.Summary()
+		for name, d := range map[string]time.Duration{"wall": s.Wall, "committed": s.Committed,
+			"aborted": s.Aborted, "paused": s.Paused, "unattributed": s.UnattributedAborted + s.UnattributedPaused} {
+			if d < 0 {
+				t.Fatalf("iter %d: %s = %d", iter, name, d)
+			}
+		}
+		var count int64
+		var lost time.Duration
+		for _, g := range s.Groups {
+			if g.Lost != g.Aborted+g.Paused || g.Aborted < 0 || g.Paused < 0 || g.Max < g.P90 || g.P90 < 0 {
+				t.Fatalf("iter %d: group %+v", iter, g)
+			}
+			var tl int64
+			for _, c := range g.Timeline {
+				tl += c
+			}
+			if tl != g.Count {
+				t.Fatalf("iter %d: timeline holds %d events, count %d", iter, tl, g.Count)
+			}
+			count += g.Count
+			lost += g.Lost
+		}
+		if count != s.Conflicts {
+			t.Fatalf("iter %d: groups count %d conflicts, summary %d", iter, count, s.Conflicts)
+		}
+		// Lost time is part of aborted + paused time.
+		if lost > s.Aborted+s.Paused {
+			t.Fatalf("iter %d: lost %d > aborted %d + paused %d", iter, lost, s.Aborted, s.Paused)
+		}
+	}
+}

@@ -229,7 +229,7 @@ func groupVar(g *analyze.Group) string {
 	case g.Var != 0:
 		return "#" + strconv.FormatUint(g.Var, 10)
 	}
-	return "?"
+	return "(none)"
 }
 
 func threadList(ids []uint32) string {

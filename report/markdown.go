@@ -77,6 +77,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			fmt.Fprintf(bw, ", %s", mdEscape(title))
 		}
 		fmt.Fprintf(bw, "\n\n")
+		fmt.Fprintf(bw, "- %s\n", mdEscape(groupFacts(g)))
 		for _, side := range []struct {
 			label string
 			st    *logformat.Stack

@@ -266,6 +266,13 @@ func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src 
 			fmt.Fprintf(w, "  %s %s\n", sd.label, text)
 		}
 	}
+	fmt.Fprintf(w, "  %s\n", groupFacts(g))
+	fmt.Fprintf(w, "  time line: |%s|\n", fmtTimeline(&g.Timeline))
+}
+
+// groupFacts is the line of a group's details after its sites: Var,
+// threads, time per event, aborts.
+func groupFacts(g *analyze.Group) string {
 	var facts []string
 	if g.VarName != "" || g.Var != 0 {
 		facts = append(facts, "var "+groupVar(g))
@@ -281,6 +288,5 @@ func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src 
 	if g.Aborts > 0 {
 		facts = append(facts, fmt.Sprintf("%s aborts", fmtThousands(g.Aborts)))
 	}
-	fmt.Fprintf(w, "  %s\n", strings.Join(facts, "; "))
-	fmt.Fprintf(w, "  time line: |%s|\n", fmtTimeline(&g.Timeline))
+	return strings.Join(facts, "; ")
 }
