@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +144,26 @@ func TestRun(t *testing.T) {
 		if res.Ops == 0 || res.Check == "" {
 			t.Errorf("%+v: result %+v", cfg, res)
 		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	var out strings.Builder
+	got, err := Compare(context.Background(), 60*time.Millisecond, 300, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Versions {
+		if len(got[v.Name]) != 3 {
+			t.Fatalf("%s: %d figures, want 3 (1, 2, 4 workers)", v.Name, len(got[v.Name]))
+		}
+		for i, r := range got[v.Name] {
+			if r <= 0 {
+				t.Errorf("%s, %d workers: %.1f req/s", v.Name, []int{1, 2, 4}[i], r)
+			}
+		}
+	}
+	if lines := strings.Count(out.String(), "\n"); lines != 4 {
+		t.Errorf("table has %d lines, want a header and 3 rows:\n%s", lines, out.String())
 	}
 }

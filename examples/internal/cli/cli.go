@@ -1,7 +1,7 @@
 // Package cli is the shared main of the examples' small commands
 // (examples/NAME/cmd/NAME): the same flags for every workload, one line of
 // result. Run with STMLOG=path to get a log for `stmlog report`: the runtime
-// starts recording when the program starts, and Main stops it (writing the
+// starts recording when the program starts, and Run stops it (writing the
 // log's end marker) before the program exits.
 package cli
 
@@ -16,29 +16,51 @@ import (
 	"github.com/stmlog/stmlog/runtime/stm"
 )
 
-// Main parses the flags, runs the workload and prints its result; it exits
-// with status 1 on error.
-func Main(name string, defSize int, run func(context.Context, workload.Config) (workload.Result, error)) {
-	var cfg workload.Config
+// RunFunc is a workload's Run.
+type RunFunc func(context.Context, workload.Config) (workload.Result, error)
+
+// Main registers the flags, parses them and calls Run.
+func Main(name string, defSize int, run RunFunc) {
+	cfg := Flags(defSize)
+	flag.Parse()
+	Run(name, *cfg, run)
+}
+
+// Flags registers the common flags on flag.CommandLine; the Config is
+// filled in by flag.Parse.
+func Flags(defSize int) *workload.Config {
+	cfg := new(workload.Config)
 	flag.IntVar(&cfg.Workers, "workers", 2, "workers (goroutines running transactions)")
 	flag.DurationVar(&cfg.Duration, "d", workload.DefaultDuration, "how long to run")
 	flag.IntVar(&cfg.Size, "size", defSize, "size of one round of work")
 	flag.BoolVar(&cfg.Baseline, "baseline", false, "run the sync.Mutex/channel version instead of STM")
-	flag.BoolVar(&cfg.Fixed, "fixed", false, "run the version with the conflicts fixed (primes)")
-	flag.Parse()
+	flag.BoolVar(&cfg.Fixed, "fixed", false, "run the version with the conflicts fixed (primes, btree)")
+	return cfg
+}
+
+// Run runs the workload, stops recording if STMLOG started it, and prints
+// the result; it exits with status 1 on error.
+func Run(name string, cfg workload.Config, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := run(ctx, cfg)
-	if os.Getenv("STMLOG") != "" {
-		if serr := stm.StopLog(); serr != nil {
-			fmt.Fprintln(os.Stderr, name+":", serr)
-		}
-	}
+	StopLog(name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err) // errors name the workload already
 		os.Exit(1)
 	}
 	fmt.Println(name+":", Format(res))
+}
+
+// StopLog ends a recording started by STMLOG, so the log gets its end
+// marker.
+func StopLog(name string) {
+	if os.Getenv("STMLOG") == "" {
+		return
+	}
+	if err := stm.StopLog(); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+	}
 }
 
 // Format renders a result on one line.
