@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/report"
+)
+
+func TestWebListenAddr(t *testing.T) {
+	tests := []struct {
+		addr   string
+		remote bool
+		ok     bool
+	}{
+		{"127.0.0.1:0", false, true},
+		{"127.0.0.1:8080", false, true},
+		{"localhost:8080", false, true},
+		{"[::1]:0", false, true},
+		{"127.1.2.3:0", false, true},
+		{":8080", false, false}, // every interface
+		{"0.0.0.0:8080", false, false},
+		{"[::]:8080", false, false},
+		{"192.168.1.10:8080", false, false},
+		{"example.com:80", false, false},
+		{"0.0.0.0:8080", true, true},
+		{"192.168.1.10:8080", true, true},
+		{"8080", false, false}, // not host:port
+		{"8080", true, false},
+	}
+	for _, tc := range tests {
+		err := webCheckListenAddr(tc.addr, tc.remote)
+		if (err == nil) != tc.ok {
+			t.Errorf("webCheckListenAddr(%q, %v) = %v, want ok=%v", tc.addr, tc.remote, err, tc.ok)
+		}
+	}
+	code, _, stderr := pprofRun(t, "web", "--http", "0.0.0.0:8080", "x.log")
+	if code != 2 || !strings.Contains(stderr, "--allow-remote") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("web --http 0.0.0.0:8080: exit %d, stderr %q; want exit 2 and one line naming --allow-remote", code, stderr)
+	}
+}
+
+func webGet(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestWebHandler checks every page the index links to, in process.
+func TestWebHandler(t *testing.T) {
+	dir := t.TempDir()
+	log := pprofTestLog(t, dir)
+	profiles, info, err := loadPprofProfiles([]string{log}, &pprofLoadFlags{}, report.PprofViews, report.SampleLost, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newWebHandler(profiles, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := srv.Client()
+
+	code, index := webGet(t, c, srv.URL+"/")
+	if code != 200 {
+		t.Fatalf("index: status %d", code)
+	}
+	for _, v := range report.PprofViews {
+		for _, s := range report.PprofSampleTypes {
+			link := fmt.Sprintf(`href="./%s/flamegraph?si=%s"`, v, s)
+			if !strings.Contains(index, link) {
+				t.Errorf("index lacks %s", link)
+			}
+		}
+	}
+	if !strings.Contains(index, "lost: <b>1.7µs</b>") || !strings.Contains(index, "conflicts: <b>6</b>") {
+		t.Errorf("index does not show the totals:\n%s", index)
+	}
+
+	tests := []struct {
+		path string
+		want []string
+		not  []string
+	}{
+		{"/victim/flamegraph?si=lost", []string{"stack-chart", "example.com/shop.addItem", "example.com/shop.logRequest"}, []string{"shop.flushCart"}},
+		{"/culprit/flamegraph?si=aborted", []string{"stack-chart", "example.com/shop.flushCart"}, nil},
+		{"/pair/flamegraph?si=conflicts", []string{"conflict: write-read", "conflict: inevitable", "example.com/shop.flushCart"}, nil},
+		{"/victim/top?si=conflicts", []string{"example.com/shop.addItem", "example.com/shop.handle"}, nil},
+		{"/victim/source?si=lost&f=shop.addItem", []string{"ADD-ITEM-READ"}, nil},
+		{"/pair/", []string{"stack-chart"}, nil}, // redirected to the flame graph
+	}
+	for _, tc := range tests {
+		code, body := webGet(t, c, srv.URL+tc.path)
+		if code != 200 {
+			t.Errorf("%s: status %d\n%s", tc.path, code, body)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %q", tc.path, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(body, w) {
+				t.Errorf("%s shows %q, which belongs to another view", tc.path, w)
+			}
+		}
+	}
+
+	resp, err := c.Get(srv.URL + "/victim/download")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profile.Parse(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	if got, want := report.PprofTotals(p), pprofWantTotals(t, analyze.Options{}, log); !slices.Equal(got, want) {
+		t.Errorf("downloaded profile totals %v, analyze %v", got, want)
+	}
+	for _, path := range []string{"/nope/", "/victim/nope", "/index.html"} {
+		if code, _ := webGet(t, c, srv.URL+path); code != 404 {
+			t.Errorf("%s: status %d, want 404", path, code)
+		}
+	}
+}
+
+var webURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+
+// webServer is `stmlog web` running in this process through run(), the
+// function main calls, so its exit status is main's.
+type webServer struct {
+	url    string
+	mu     sync.Mutex
+	stdout bytes.Buffer // after the URL line
+	stderr bytes.Buffer
+	code   int
+	done   chan struct{}
+}
+
+func startWeb(t *testing.T, args ...string) *webServer {
+	t.Helper()
+	s := &webServer{done: make(chan struct{})}
+	pr, pw := io.Pipe()
+	read := make(chan struct{})
+	go func() {
+		code := run(append([]string{"web"}, args...), pw, &s.stderr)
+		pw.Close()
+		<-read // all output copied
+		s.mu.Lock()
+		s.code = code
+		s.mu.Unlock()
+		close(s.done)
+	}()
+	first := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(pr)
+		line, _ := r.ReadString('\n')
+		first <- line
+		b, _ := io.ReadAll(r)
+		s.mu.Lock()
+		s.stdout.Write(b)
+		s.mu.Unlock()
+		close(read)
+	}()
+	select {
+	case line := <-first:
+		s.url = webURL.FindString(line)
+		if s.url == "" {
+			<-s.done
+			t.Fatalf("stmlog web printed %q, no URL (stderr %q)", line, s.stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("stmlog web did not start within 60s")
+	}
+	return s
+}
+
+// interrupt sends this process SIGINT, as Ctrl-C does; the command (which
+// registered for it before printing its URL) must stop and exit 0.
+func (s *webServer) interrupt(t *testing.T) int {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("stmlog web did not stop within 30s of SIGINT")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code
+}
+
+// TestWebSIGINT: Ctrl-C stops the server and exits 0.
+func TestWebSIGINT(t *testing.T) {
+	log := pprofTestLog(t, t.TempDir())
+	s := startWeb(t, log)
+	if code, body := webGet(t, http.DefaultClient, s.url+"victim/top"); code != 200 || !strings.Contains(body, "shop.addItem") {
+		t.Fatalf("top: status %d", code)
+	}
+	if code := s.interrupt(t); code != 0 {
+		t.Fatalf("exit %d after SIGINT, want 0; stderr %q", code, s.stderr.String())
+	}
+	s.mu.Lock()
+	out := s.stdout.String()
+	s.mu.Unlock()
+	if !strings.Contains(out, "stopped") {
+		t.Errorf("no goodbye line after SIGINT: %q", out)
+	}
+	if _, err := http.Get(s.url); err == nil {
+		t.Error("server still answers after SIGINT")
+	}
+}
+
+// webChromium finds Chromium, or says why the browser test cannot run:
+// with STMLOG_BROWSER_TEST=1 (CI) a missing browser is a failure.
+func webChromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	msg := "Chromium not found (/usr/bin/chromium); install it with: apt-get install -y --no-install-recommends chromium"
+	if os.Getenv("STMLOG_BROWSER_TEST") == "1" {
+		t.Fatal(msg + " (STMLOG_BROWSER_TEST=1 requires the browser test)")
+	}
+	t.Skip(msg + "; set STMLOG_BROWSER_TEST=1 to make this a failure")
+	return ""
+}
+
+// chromium runs headless Chromium with the given mode flag on url.
+func chromium(t *testing.T, bin, mode, url string) []byte {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--window-size=1400,900", mode, url)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		// Errorf, not Fatalf: this runs in goroutines.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Errorf("chromium %s %s: timed out", mode, url)
+		} else {
+			t.Errorf("chromium %s %s: %v\n%s", mode, url, err, stderr.Bytes())
+		}
+	}
+	return stdout.Bytes()
+}
+
+var webBoxText = regexp.MustCompile(`<div class="boxtext"[^>]*>([^<]*)</div>`)
+
+// TestWebBrowser loads the flame graphs of a running `stmlog web` in real
+// headless Chromium: the DOM must hold the boxes pprof's JavaScript draws,
+// labelled with the workload's functions, and a screenshot must show them.
+func TestWebBrowser(t *testing.T) {
+	bin := webChromium(t)
+	log := pprofTestLog(t, t.TempDir())
+	s := startWeb(t, log)
+
+	// Chromium takes seconds to start on a busy machine: run the pages at
+	// once. pair draws both sides' stacks, victim is the default view.
+	tests := []struct {
+		page string
+		want []string // box labels that must be drawn
+	}{
+		{"victim/flamegraph?si=lost", []string{"root", "shop.handle", "shop.addItem", "shop.logRequest"}},
+		{"pair/flamegraph?si=aborted", []string{"root", "shop.flushCart", "conflict: write-read", "shop.addItem", "shop.handle"}},
+	}
+	doms := make([]string, len(tests))
+	shot := filepath.Join(t.TempDir(), "flamegraph.png")
+	var wg sync.WaitGroup
+	for i, tc := range tests {
+		wg.Go(func() { doms[i] = string(chromium(t, bin, "--dump-dom", s.url+tc.page)) })
+	}
+	wg.Go(func() { chromium(t, bin, "--screenshot="+shot, s.url+"pair/flamegraph?si=lost") })
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	for i, tc := range tests {
+		dom := doms[i]
+		if !strings.Contains(dom, `id="stack-chart"`) {
+			t.Errorf("%s: no flame graph in the DOM:\n%.2000s", tc.page, dom)
+			continue
+		}
+		var boxes []string
+		for _, m := range webBoxText.FindAllStringSubmatch(dom, -1) {
+			boxes = append(boxes, m[1])
+		}
+		for _, w := range tc.want {
+			found := false
+			for _, b := range boxes {
+				found = found || strings.HasSuffix(b, w)
+			}
+			if !found {
+				t.Errorf("%s: no box labelled %q; boxes drawn: %q", tc.page, w, boxes)
+			}
+		}
+	}
+
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	// The flame graph paints boxes in several colours on pprof's grey page;
+	// an error page or a blank one has two or three colours.
+	colours := map[uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colours[(r>>11)<<10|(g>>11)<<5|bl>>11] = true
+		}
+	}
+	if b.Dx() < 800 || len(colours) < 8 {
+		t.Errorf("screenshot %s is %dx%d with %d colours: not a drawn flame graph", shot, b.Dx(), b.Dy(), len(colours))
+	}
+
+	if code := s.interrupt(t); code != 0 {
+		t.Errorf("exit %d after SIGINT, want 0; stderr %q", code, s.stderr.String())
+	}
+}
