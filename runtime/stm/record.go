@@ -102,8 +102,9 @@ type recorder struct {
 	warned bool
 
 	// Owned by the flusher goroutine (and by StopLog after it stopped).
-	stackIDs  map[uint32]logformat.StackID
-	namesDone int
+	stackIDs map[uint32]logformat.StackID
+	written  map[uint64]string // Var names given to the Writer
+	namesGen uint64
 }
 
 var (
@@ -152,6 +153,8 @@ func startLog(w io.Writer, f *os.File) error {
 		w: lw, file: f, epoch: time.Now(), tick0: cputicks(),
 		stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
 		stackIDs: make(map[uint32]logformat.StackID),
+		written:  make(map[uint64]string),
+		namesGen: ^uint64(0),
 	}
 	cur.Store(r)
 	recording.Store(true)
@@ -590,31 +593,49 @@ func (r *recorder) stackID(site uint32) logformat.StackID {
 func (r *recorder) writeNames() {
 	namesMu.Lock()
 	defer namesMu.Unlock()
-	for ; r.namesDone < len(namesList); r.namesDone++ {
-		n := namesList[r.namesDone]
-		r.w.NameVar(n.id, n.name)
+	if r.namesGen == namesGen {
+		return
+	}
+	r.namesGen = namesGen
+	for id, name := range names {
+		if r.written[id] != name {
+			r.written[id] = name
+			r.w.NameVar(id, name)
+		}
 	}
 }
 
-// Var names, kept for the life of the process so that a log started later
-// still gets them.
-type varName struct {
-	id   uint64
-	name string
-}
-
+// Var names live as long as their Var (a cleanup removes them), so that
+// naming Vars in a constructor does not leak; a log started later still
+// gets the names of the Vars alive then.
 var (
-	namesMu   sync.Mutex
-	namesList []varName
+	namesMu  sync.Mutex
+	names    = map[uint64]string{}
+	namesGen uint64 // bumped by every change, so flushes skip an unchanged map
 )
 
 // Name gives v a name that logs and reports show instead of its id, and
 // returns v (so it chains with NewVar). Naming a Var again replaces the name.
 func (v *Var[T]) Name(name string) *Var[T] {
+	id := v.h.id
 	namesMu.Lock()
-	namesList = append(namesList, varName{v.h.id, name})
-	namesMu.Unlock()
+	defer namesMu.Unlock()
+	old, had := names[id]
+	if had && old == name {
+		return v
+	}
+	names[id] = name
+	namesGen++
+	if !had {
+		runtime.AddCleanup(v, forgetName, id)
+	}
 	return v
+}
+
+func forgetName(id uint64) {
+	namesMu.Lock()
+	delete(names, id)
+	namesMu.Unlock()
 }
 
 // NewNamedVar is NewVar(v).Name(name).

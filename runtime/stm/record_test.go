@@ -485,3 +485,38 @@ func TestRecordQueueWorkers(t *testing.T) {
 		t.Fatal("no inevitable conflict between two workers that are always inevitable")
 	}
 }
+
+// TestVarNames: the log has the latest name of each Var, and names of
+// collected Vars are forgotten (naming Vars in constructors must not leak).
+func TestVarNames(t *testing.T) {
+	v := NewNamedVar("first", 1)
+	v.Name("second")
+	data := record(t, func() {
+		Atomically(func(tx *Tx) error { v.Store(tx, 2); return nil })
+	})
+	_, r := readLog(t, data)
+	if got := r.VarName(v.ID()); got != "second" {
+		t.Fatalf("name %q, want second", got)
+	}
+	count := func() int {
+		namesMu.Lock()
+		defer namesMu.Unlock()
+		return len(names)
+	}
+	before := count()
+	for i := range 1000 {
+		NewVar(i).Name(fmt.Sprint("temp", i))
+	}
+	if count() < before+1000 {
+		t.Fatalf("%d names after naming 1000 Vars, want at least %d", count(), before+1000)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for count() >= before+1000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("names of collected Vars not forgotten: %d left", count())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.KeepAlive(v)
+}
