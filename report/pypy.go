@@ -23,10 +23,13 @@ package report
 //
 // Stderr gets exactly what the original writes ("note: double
 // STM_CONTENTION_WRITE_READ" lines, a progress percentage every 524,288
-// records written the way Python 3's print(..., end=' ') does, then a
-// newline), and then, which the original does not print, one "note:" line
+// records written the way Python 3's print(..., end=' ') does, i.e.
+// followed by a space, then a newline), and then, which the original does
+// not print, one "note:" line
 // when the log ends in the middle of a record (the original ignores such a
-// tail silently; stdout is unaffected).
+// tail silently; stdout is unaffected). The percentages need the input's
+// size: with a non-seekable input (a pipe, which the original cannot read
+// at all) they are left out.
 //
 // Memory: the original keeps every conflict timestamp for the 60-cell time
 // line, whose cells are only known once the last record (stop time) is

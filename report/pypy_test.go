@@ -6,12 +6,14 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stmlog/stmlog/internal/pypygen"
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
@@ -301,6 +303,70 @@ func TestPyPyEdgeCases(t *testing.T) {
 				t.Errorf("stderr %q", stderr.String())
 			}
 		})
+	}
+}
+
+// TestPyPyCutMarker: a log cut inside the last record's marker. The
+// original reads the partial marker and uses it; so does stmlog, which
+// then says so on stderr.
+func TestPyPyCutMarker(t *testing.T) {
+	const m = `File "cut.py", line 4, in f (#1)`
+	data := pypyLog(pypyRec{1, 0, 1, pypy.EvStart, ""}, pypyRec{3, 0, 1, pypy.EvWriteRead, m})
+	data = data[:len(data)-20]
+	var stdout, stderr bytes.Buffer
+	if err := WritePyPy(&stdout, &stderr, bytes.NewReader(data), PyPyOptions{Name: "x.log"}); err != nil {
+		t.Fatal(err)
+	}
+	wantOut := "2.000s lost in aborts, 0.000s paused (1x STM_CONTENTION_WRITE_READ)\n  " + m[:len(m)-20] + "\ntime line: |" +
+		strings.Repeat(" ", 59) + "X|\n\n"
+	if !strings.HasSuffix(stdout.String(), wantOut) {
+		t.Errorf("stdout:\n%s\nwant suffix:\n%s", stdout.String(), wantOut)
+	}
+	wantErr := "\nnote: x.log: the log ends in the middle of a record: the record at byte offset 30 misses 20 marker bytes; " +
+		"its partial marker was used, as print_stm_log.py does\n"
+	if stderr.String() != wantErr {
+		t.Errorf("stderr %q, want %q", stderr.String(), wantErr)
+	}
+}
+
+// TestPyPyProgress: every 0x80000 records the original prints the file
+// position as '%.0f%%' and a space (Python 3 print(..., end=' ')) on
+// stderr, then a newline at the end.
+func TestPyPyProgress(t *testing.T) {
+	var log bytes.Buffer
+	if _, err := pypygen.Write(&log, pypygen.Config{Seed: 3, Threads: 2, Records: 2*pypyProgressEvery + 10}); err != nil {
+		t.Fatal(err)
+	}
+	data := log.Bytes()
+	// Where the 0x80000-th and 0x100000-th records (counting from 0) end.
+	sc, err := pypy.NewScanner(bytes.NewReader(data), "x", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec pypy.Record
+	var want string
+	for i := 0; sc.Next(&rec) == nil; i++ {
+		if i == pypyProgressEvery || i == 2*pypyProgressEvery {
+			pct := float64(sc.Consumed()) * 100 / float64(len(data))
+			want += strconv.Itoa(int(math.Round(pct))) + "% "
+		}
+	}
+	want += "\n"
+	var stderr bytes.Buffer
+	if err := WritePyPy(io.Discard, &stderr, bytes.NewReader(data), PyPyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(stderr.String(), "note: double STM_CONTENTION_WRITE_READ\n", "")
+	if got != want || !strings.HasPrefix(want, "5") {
+		t.Errorf("progress %q, want %q", got, want)
+	}
+	// Without a size (a pipe), no percentage can be computed: none is printed.
+	stderr.Reset()
+	if err := WritePyPy(io.Discard, &stderr, onlyReader{bytes.NewReader(data)}, PyPyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.ReplaceAll(stderr.String(), "note: double STM_CONTENTION_WRITE_READ\n", ""); got != "\n" {
+		t.Errorf("pipe progress %q", got)
 	}
 }
 
