@@ -184,7 +184,7 @@ func (r *Reader) readChunk() {
 	length := binary.LittleEndian.Uint32(h[1:])
 	dataCRC := binary.LittleEndian.Uint32(h[5:])
 	if crc32.Checksum(h[:9], castagnoli) != binary.LittleEndian.Uint32(h[9:]) {
-		r.badHeader(start, "chunk header checksum mismatch")
+		r.badHeader(start, fmt.Sprintf("chunk header checksum mismatch (as stored: type %d, length %d)", typ, length))
 		return
 	}
 	if length > MaxChunkSize {
@@ -333,6 +333,8 @@ func (r *Reader) truncated(n int64) {
 func (r *Reader) finish() {
 	p := r.prefix()
 	switch {
+	case r.off < int64(headerSize):
+		r.warn("%slog cut off inside its %d-byte header (%d bytes): no events", p, headerSize, r.off)
 	case r.stats.TruncatedBytes > 0:
 		r.warn("%slog cut off: the last %d bytes (an incomplete chunk at byte %d) were ignored; no end marker",
 			p, r.stats.TruncatedBytes, r.off-r.stats.TruncatedBytes)
