@@ -125,8 +125,6 @@ func writePyPy(stdout, stderr io.Writer, r io.Reader, opt PyPyOptions, budget in
 	} else {
 		rep = newC8Summary(sc.Era())
 	}
-	// The record loop calls the concrete analyzer directly (no interface
-	// call per record): a 500 MB log has 25 million records.
 	res, err := pypySummarize(sc, rep, errw, size, budget)
 	if err != nil {
 		return err
@@ -166,11 +164,14 @@ func writePyPy(stdout, stderr io.Writer, r io.Reader, opt PyPyOptions, budget in
 
 // pypyReport is one of the two analyzers (c8 final, c7).
 type pypyReport interface {
-	// overBudget reports whether the kept timestamps exceed budget bytes;
-	// if so they are dropped.
+	// dropTimestamps drops the kept conflict timestamps and reports true
+	// if they exceed budget bytes.
 	dropTimestamps(budget int) bool
+	// reset forgets everything, for a second pass.
 	reset()
+	// setCells makes the conflicts count time-line cells directly.
 	setCells(start, stop float64)
+	// write prints the report.
 	write(w *bufio.Writer, src *pypySources, top int, res pypyPass)
 }
 
@@ -195,6 +196,8 @@ func pypySummarize(sc *pypy.Scanner, rep pypyReport, errw io.Writer, size int64,
 	prev := -1.0
 	var cnt int64
 	var ts float64
+	// Call the concrete analyzer directly, not through the interface: a
+	// 500 MB log has 25 million records.
 	c8, _ := rep.(*c8Summary)
 	c7, _ := rep.(*c7Summary)
 	for {
@@ -356,7 +359,6 @@ type c8Summary struct {
 	list      []*pypyConflict
 	key       []byte
 	last      *pypyConflict // the conflict found last: often the next one too
-	tsBytes   int
 	cells     pypyCells
 }
 
@@ -373,7 +375,6 @@ func (s *c8Summary) reset() {
 	s.conflicts = make(map[string]*pypyConflict)
 	s.list = nil
 	s.last = nil
-	s.tsBytes = 0
 }
 
 func (s *c8Summary) setCells(start, stop float64) {
@@ -533,8 +534,9 @@ func (s *c8Summary) becomeInevitable(t *c8Thread, rec *pypy.Record, now float64)
 	}
 }
 
-// sortedConflicts is get_conflicts: sort by aborted+paused ascending
-// (stable, so ties keep dict = creation order), then reverse.
+// pypySorted is get_conflicts()[:top]: sort by aborted+paused ascending
+// (stable, so ties keep the dict's creation order), then reverse, so
+// ties come out in reverse creation order, as in the samples.
 func pypySorted(list []*pypyConflict, top int) []*pypyConflict {
 	v := append([]*pypyConflict(nil), list...)
 	sort.SliceStable(v, func(i, j int) bool {
