@@ -397,8 +397,21 @@ func TestNotNative(t *testing.T) {
 			t.Errorf("%s: stats %+v", tt.name, st)
 		}
 	}
-	if !IsNative(header()) || IsNative([]byte(Magic[:7])) || IsNative([]byte("STMGC-C8-PROF01")) {
-		t.Error("IsNative misclassifies")
+	for _, tt := range []struct {
+		prefix string
+		want   bool
+	}{
+		{string(header()), true},
+		{Magic, true},
+		{Magic[:3], true}, // a log cut inside its magic
+		{"", false},
+		{"STMGC-C8-PROF01\n", false},
+		{"\x89STMLOG\r", false},
+		{"STMLOG", false},
+	} {
+		if got := IsNative([]byte(tt.prefix)); got != tt.want {
+			t.Errorf("IsNative(%q) = %v, want %v", tt.prefix, got, tt.want)
+		}
 	}
 }
 

@@ -75,9 +75,15 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var ErrNotNative = errors.New("not an stmlog log")
 
 // IsNative reports whether prefix, the first bytes of a file, is the start of
-// a native log. It needs at least len(Magic) bytes.
+// a native log: it begins with Magic, or it is shorter than Magic and a
+// non-empty prefix of it (a log cut off inside its header, which NewReader
+// reads as an empty, truncated log). Pass at least len(Magic) bytes when the
+// file has them.
 func IsNative(prefix []byte) bool {
-	return len(prefix) >= len(Magic) && string(prefix[:len(Magic)]) == Magic
+	if len(prefix) < len(Magic) {
+		return len(prefix) > 0 && string(prefix) == Magic[:len(prefix)]
+	}
+	return string(prefix[:len(Magic)]) == Magic
 }
 
 // CorruptError reports damage in a native log, like csv.ParseError: which
