@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/stmlog/stmlog/internal/pypygen"
+	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
@@ -341,6 +343,70 @@ func TestPyPyEras(t *testing.T) {
 		}
 		if got.String() != want.String() || !strings.Contains(got.String(), "STM_BECOME_INEVITABLE") {
 			t.Errorf("era %c:\n%s", era, lineDiff(got.String(), want.String()))
+		}
+	}
+}
+
+// TestPyPyReaderAgrees cross-checks the two independent paths over the
+// same logs: the conflicts pypy.Reader maps to events must be the ones
+// print_stm_log.py's algorithm counts (on these logs, where no wait is
+// left open at an abort): per c8 conflict key (event, marker), and per
+// c7 conflict kind (the reader puts a c7 conflict on the paying side, so
+// its two sites may be swapped relative to the report's key).
+func TestPyPyReaderAgrees(t *testing.T) {
+	c7Names := map[logformat.ConflictKind]string{
+		logformat.ConflictWriteWrite: "STM_CONTENTION_WRITE_WRITE",
+		logformat.ConflictWriteRead:  "STM_CONTENTION_WRITE_READ",
+		logformat.ConflictInevitable: "STM_CONTENTION_INEVITABLE",
+	}
+	for _, file := range []string{"small.c8.log", "small.c7.log", filepath.Join("conformance", "sample3.c8.log")} {
+		data := []byte(readFile(t, filepath.Join(pypyDir, file)))
+		rd, err := pypy.NewReader(bytes.NewReader(data), pypy.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromReader := map[string]int{}
+		for {
+			ev, err := rd.Next()
+			if err != nil {
+				break
+			}
+			if ev.Kind != logformat.KindConflict {
+				continue
+			}
+			switch {
+			case rd.Format() == pypy.C7:
+				fromReader[c7Names[ev.Conflict]]++
+			case ev.Conflict == logformat.ConflictWriteRead:
+				fromReader["STM_CONTENTION_WRITE_READ "+rd.Stack(ev.OtherSite).Label]++
+			case ev.Site == 0:
+				fromReader["STM_TRANSACTION_REATTACH "]++
+			default:
+				fromReader["STM_BECOME_INEVITABLE "+rd.Stack(ev.Site).Label]++
+			}
+		}
+		var out bytes.Buffer
+		if err := WritePyPy(&out, io.Discard, bytes.NewReader(data), PyPyOptions{Top: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		fromReport := map[string]int{}
+		lines := strings.Split(out.String(), "\n")
+		for i, l := range lines {
+			var lost, paused float64
+			var n int
+			var name string
+			if _, err := fmt.Sscanf(l, "%fs lost in aborts, %fs paused (%dx %s", &lost, &paused, &n, &name); err != nil {
+				continue
+			}
+			name = strings.TrimSuffix(name, ")")
+			if rd.Format() == pypy.C7 {
+				fromReport[name] += n
+			} else {
+				fromReport[name+" "+strings.TrimPrefix(lines[i+1], "  ")] += n
+			}
+		}
+		if len(fromReport) < 3 || fmt.Sprint(fromReader) != fmt.Sprint(fromReport) {
+			t.Errorf("%s: reader conflicts\n%v\nreport conflicts\n%v", file, fromReader, fromReport)
 		}
 	}
 }
