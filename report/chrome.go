@@ -88,6 +88,21 @@ var chromeColor = map[string]string{
 	chromeUnfinished: "grey",
 }
 
+// Names and args that would otherwise be built per event.
+var (
+	chromePauseNames, chromePauseArgs [256]string
+	chromeConflictNames               [256]string
+)
+
+func init() {
+	for i := range 256 {
+		r := logformat.WaitReason(i)
+		chromePauseNames[i] = "pause " + r.String()
+		chromePauseArgs[i] = `{"reason":` + string(appendJSONString(nil, r.String())) + `}`
+		chromeConflictNames[i] = "conflict " + logformat.ConflictKind(i).String()
+	}
+}
+
 // chromeOpen is a nested slice (pause or GC) that has begun but not ended.
 type chromeOpen struct {
 	name  string
@@ -137,7 +152,8 @@ type chromeWriter struct {
 	keep    map[uint32]bool
 	sites   map[logformat.StackID]string
 	buf     []byte
-	first   bool // no trace event written yet (for commas)
+	abuf    []byte // args being built
+	first   bool   // no trace event written yet (for commas)
 	flowID  uint64
 	now     int64 // time of the event being handled
 	stats   ChromeStats
@@ -274,20 +290,20 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 		}
 		t.inevs.add(now, now)
 		if t.included && cw.inWindow(now, now) {
-			var a []byte
-			a = append(a, `{"site":`...)
+			a := append(cw.abuf[:0], `{"site":`...)
 			a = appendJSONString(a, cw.site(ev.Site))
 			a = append(a, '}')
-			cw.instant(ev.Thread, now, "become inevitable", "inevitable", string(a))
+			cw.abuf = a
+			cw.instant(ev.Thread, now, "become inevitable", "inevitable", a)
 		}
 	case logformat.KindConflict:
 		cw.conflict(ev, t, now)
 	case logformat.KindWaitStart:
 		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
 		t.nested = append(t.nested, chromeOpen{
-			name: "pause " + ev.Reason.String(), cname: "terrible",
+			name: chromePauseNames[ev.Reason], cname: "terrible",
 			start: now, kind: logformat.KindWaitStart,
-			args: `{"reason":` + string(appendJSONString(nil, ev.Reason.String())) + `}`,
+			args: chromePauseArgs[ev.Reason],
 		})
 	case logformat.KindWaitDone:
 		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
@@ -314,8 +330,7 @@ func (cw *chromeWriter) conflict(ev logformat.Event, t *chromeThread, now int64)
 		return
 	}
 	cw.stats.Conflicts++
-	var a []byte
-	a = append(a, `{"kind":`...)
+	a := append(cw.abuf[:0], `{"kind":`...)
 	a = appendJSONString(a, ev.Conflict.String())
 	a = append(a, `,"this":`...)
 	a = appendJSONString(a, cw.site(ev.Site))
@@ -332,7 +347,8 @@ func (cw *chromeWriter) conflict(ev logformat.Event, t *chromeThread, now int64)
 		a = appendJSONString(a, name)
 	}
 	a = append(a, '}')
-	cw.instant(ev.Thread, now, "conflict "+ev.Conflict.String(), "conflict", string(a))
+	cw.abuf = a
+	cw.instant(ev.Thread, now, chromeConflictNames[ev.Conflict], "conflict", a)
 
 	if ev.Other == 0 || ev.Other == ev.Thread {
 		return
@@ -453,8 +469,7 @@ func (cw *chromeWriter) endTx(tid uint32, t *chromeThread, now int64, name, caus
 	default:
 		cw.stats.Unfinished++
 	}
-	var a []byte
-	a = append(a, `{"outcome":`...)
+	a := append(cw.abuf[:0], `{"outcome":`...)
 	a = appendJSONString(a, name)
 	if cause != "" {
 		a = append(a, `,"cause":`...)
@@ -472,9 +487,10 @@ func (cw *chromeWriter) endTx(tid uint32, t *chromeThread, now int64, name, caus
 		a = append(a, `,"reattached":true`...)
 	}
 	a = append(a, '}')
-	cw.slice(tid, t.txStart, now, name, chromeColor[name], "tx", string(a))
+	cw.abuf = a
+	cw.slice(tid, t.txStart, now, name, chromeColor[name], "tx", a)
 	for _, p := range t.pending {
-		cw.slice(tid, p.start, p.end, p.name, p.cname, "pause", p.args)
+		cw.slice(tid, p.start, p.end, p.name, p.cname, "pause", []byte(p.args))
 	}
 	t.pending = t.pending[:0]
 	return true
@@ -503,7 +519,7 @@ func (cw *chromeWriter) closeNested(tid uint32, t *chromeThread, now int64, kind
 			if t.inTx {
 				t.pending = append(t.pending, chromeSlice{n.start, now, n.name, n.cname, n.args})
 			} else {
-				cw.slice(tid, n.start, now, n.name, n.cname, "pause", n.args)
+				cw.slice(tid, n.start, now, n.name, n.cname, "pause", []byte(n.args))
 			}
 		}
 	}
@@ -630,7 +646,7 @@ func (cw *chromeWriter) metaSort(tid uint32) {
 	cw.end()
 }
 
-func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat, args string) {
+func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat string, args []byte) {
 	if !cw.begin("X", tid, start) {
 		return
 	}
@@ -648,7 +664,7 @@ func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat, ar
 		b = append(b, cname...)
 		b = append(b, '"')
 	}
-	if args != "" {
+	if len(args) > 0 {
 		b = append(b, `,"args":`...)
 		b = append(b, args...)
 	}
@@ -656,7 +672,7 @@ func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat, ar
 	cw.end()
 }
 
-func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat, args string) {
+func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat string, args []byte) {
 	if !cw.begin("i", tid, ts) {
 		return
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -635,56 +636,102 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
-// BenchmarkChromeTrace compares the hand-written encoder with the obvious
-// alternative, encoding/json on a struct per trace event.
+// BenchmarkChromeTrace is the whole timeline: read events, track state,
+// encode JSON (events/s is log events per second).
 func BenchmarkChromeTrace(b *testing.B) {
 	evs, _, _, _ := tlRandomLog(11, 4, 20000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var st ChromeStats
+	for i := 0; i < b.N; i++ {
+		var err error
+		st, err = WriteChromeTrace(io.Discard, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(st.TraceEvents), "traceevents/op")
+}
+
+// tlJSONEvent is a trace event as the obvious alternative writer would
+// encode it: a struct through encoding/json.
+type tlJSONEvent struct {
+	Ph    string          `json:"ph"`
+	Pid   int             `json:"pid"`
+	Tid   uint32          `json:"tid"`
+	Ts    float64         `json:"ts"`
+	Dur   *float64        `json:"dur,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Cat   string          `json:"cat,omitempty"`
+	Cname string          `json:"cname,omitempty"`
+	S     string          `json:"s,omitempty"`
+	ID    uint64          `json:"id,omitempty"`
+	Bp    string          `json:"bp,omitempty"`
+	Args  json.RawMessage `json:"args,omitempty"`
+}
+
+// BenchmarkChromeEncode compares the encoders alone on the same trace
+// events: the hand-written appender against encoding/json on a struct per
+// event (what a json.Encoder-based writer would do).
+func BenchmarkChromeEncode(b *testing.B) {
+	evs, _, _, _ := tlRandomLog(11, 4, 20000)
+	var buf bytes.Buffer
+	if _, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1}); err != nil {
+		b.Fatal(err)
+	}
+	var tf struct{ TraceEvents []tlJSONEvent }
+	if err := json.Unmarshal(buf.Bytes(), &tf); err != nil {
+		b.Fatal(err)
+	}
+	// The same events in the appender's terms (nanoseconds).
+	type rec struct {
+		ph               string
+		tid              uint32
+		ts, dur          int64
+		name, cname, cat string
+		args             []byte
+		id               uint64
+	}
+	recs := make([]rec, len(tf.TraceEvents))
+	for i, e := range tf.TraceEvents {
+		r := rec{ph: e.Ph, tid: e.Tid, ts: int64(e.Ts*1000 + 0.5), name: e.Name, cname: e.Cname, cat: e.Cat, args: e.Args, id: e.ID}
+		if e.Dur != nil {
+			r.dur = int64(*e.Dur*1000 + 0.5)
+		}
+		recs[i] = r
+	}
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
-		var n int64
 		for i := 0; i < b.N; i++ {
-			st, err := WriteChromeTrace(io.Discard, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1})
-			if err != nil {
-				b.Fatal(err)
+			cw := &chromeWriter{w: bufio.NewWriterSize(io.Discard, 1<<16), max: -1, first: true}
+			for _, r := range recs {
+				switch r.ph {
+				case "X":
+					cw.slice(r.tid, r.ts, r.ts+r.dur, r.name, r.cname, r.cat, r.args)
+				case "i":
+					cw.instant(r.tid, r.ts, r.name, r.cat, r.args)
+				case "s", "f":
+					cw.flow(r.ph, r.tid, r.ts, r.id)
+				case "M":
+					cw.meta(r.tid, r.name, "x")
+				}
 			}
-			n = st.TraceEvents
+			cw.w.Flush()
 		}
-		b.ReportMetric(float64(n), "traceevents/op")
+		b.ReportMetric(float64(len(recs)), "traceevents/op")
 	})
 	b.Run("encoding-json", func(b *testing.B) {
-		// Re-encode the same trace events with encoding/json: the cost a
-		// json.Encoder-per-event writer would pay on top of the analysis.
-		var buf bytes.Buffer
-		if _, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1}); err != nil {
-			b.Fatal(err)
-		}
-		type jsonEvent struct {
-			Ph    string          `json:"ph"`
-			Pid   int             `json:"pid"`
-			Tid   int             `json:"tid"`
-			Ts    float64         `json:"ts,omitempty"`
-			Dur   *float64        `json:"dur,omitempty"`
-			Name  string          `json:"name,omitempty"`
-			Cat   string          `json:"cat,omitempty"`
-			Cname string          `json:"cname,omitempty"`
-			S     string          `json:"s,omitempty"`
-			ID    uint64          `json:"id,omitempty"`
-			Bp    string          `json:"bp,omitempty"`
-			Args  json.RawMessage `json:"args,omitempty"`
-		}
-		var tf struct{ TraceEvents []jsonEvent }
-		if err := json.Unmarshal(buf.Bytes(), &tf); err != nil {
-			b.Fatal(err)
-		}
 		b.ReportAllocs()
-		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			enc := json.NewEncoder(io.Discard)
-			for _, e := range tf.TraceEvents {
-				if err := enc.Encode(e); err != nil {
+			bw := bufio.NewWriterSize(io.Discard, 1<<16)
+			enc := json.NewEncoder(bw)
+			for j := range tf.TraceEvents {
+				if err := enc.Encode(&tf.TraceEvents[j]); err != nil {
 					b.Fatal(err)
 				}
 			}
+			bw.Flush()
 		}
 		b.ReportMetric(float64(len(tf.TraceEvents)), "traceevents/op")
 	})
