@@ -170,7 +170,9 @@ func (m *memSource) Next() (logformat.Event, error) {
 func (m *memSource) Stack(id logformat.StackID) *logformat.Stack { return m.stacks[id] }
 func (m *memSource) VarName(id uint64) string                    { return m.vars[id] }
 func (m *memSource) Offset() int64                               { return 0 }
-func (m *memSource) Stats() logformat.Stats                      { return logformat.Stats{Format: "stmlog/1", CleanEnd: true} }
+func (m *memSource) Stats() logformat.Stats {
+	return logformat.Stats{Format: "stmlog/1", CleanEnd: true}
+}
 
 // BenchmarkAnalyzeOnly measures the analyzer alone on 1M in-memory events.
 func BenchmarkAnalyzeOnly(b *testing.B) {
