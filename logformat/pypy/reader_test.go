@@ -425,3 +425,49 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// zeroReader never returns data nor an error; errReader fails after n bytes.
+type zeroReader struct{}
+
+func (zeroReader) Read([]byte) (int, error) { return 0, nil }
+
+type errReader struct {
+	data []byte
+	err  error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	if len(e.data) == 0 {
+		return 0, e.err
+	}
+	n := copy(p, e.data)
+	e.data = e.data[n:]
+	return n, nil
+}
+
+func TestReaderBrokenInput(t *testing.T) {
+	if _, err := NewReader(zeroReader{}, Options{Name: "z"}); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("zero reader: %v", err)
+	}
+	boom := errors.New("disk on fire")
+	data := encode8(rec8{1, 1, EvStart, ""}, rec8{2, 1, EvCommit, ""})
+	if _, _, err := readAll(t, nil, Options{}); !errors.Is(err, ErrNotPyPy) {
+		t.Errorf("empty input: %v", err)
+	}
+	rd, err := NewReader(&errReader{data: data[:40], err: boom}, Options{Name: "f.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for {
+		_, err = rd.Next()
+		if err != nil {
+			break
+		}
+		n++
+	}
+	// The error names the start of the record whose read failed.
+	if n != 1 || !errors.Is(err, boom) || !strings.Contains(err.Error(), "f.log: byte offset 30: disk on fire") {
+		t.Errorf("after %d events: %v", n, err)
+	}
+}

@@ -191,9 +191,14 @@ func (s *Scanner) fill(n int) {
 		s.end -= s.pos
 		s.pos = 0
 	}
-	for s.end < n {
+	for empty := 0; s.end < n; {
 		m, err := s.r.Read(s.buf[s.end:])
 		s.end += m
+		if m == 0 && err == nil {
+			if empty++; empty == 100 { // as bufio: a broken reader must not hang us
+				err = io.ErrNoProgress
+			}
+		}
 		if err != nil {
 			s.eof = true
 			if !errors.Is(err, io.EOF) {
