@@ -41,10 +41,12 @@ type webFlags struct {
 	http        string
 	allowRemote bool
 	open        bool
+	// opener shows a URL in a browser (tests replace it).
+	opener func(url string) error
 }
 
 func newWebCmd() *cobra.Command {
-	f := &webFlags{}
+	f := &webFlags{opener: webOpenBrowser}
 	cmd := &cobra.Command{
 		Use:   "web [flags] LOG...",
 		Short: "Browse time lost to conflicts in pprof's web UI (flame graph, top, source)",
@@ -100,6 +102,9 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	if err != nil {
 		return err
 	}
+	for _, w := range info.Warnings {
+		fmt.Fprintln(stderr, "stmlog web: warning:", w)
+	}
 	h, err := newWebHandler(profiles, info)
 	if err != nil {
 		return err
@@ -114,8 +119,8 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	go func() { served <- srv.Serve(ln) }()
 
 	fmt.Fprintf(stdout, "Serving the stmlog web UI on %s (Ctrl-C to stop)\n", url)
-	if f.open {
-		if err := webOpenBrowser(url); err != nil {
+	if f.open && f.opener != nil {
+		if err := f.opener(url); err != nil {
 			fmt.Fprintf(stderr, "stmlog web: could not open a browser (%v); open %s yourself\n", err, url)
 		}
 	}
@@ -169,7 +174,7 @@ func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInf
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, webDispatch(handlers)))
 		views = append(views, v)
 	}
-	idx := webIndexPage{Logs: info.Paths, Totals: info.Totals, Samples: report.PprofSampleTypes}
+	idx := webIndexPage{Logs: info.Paths, Totals: info.Totals, Warnings: info.Warnings, Samples: report.PprofSampleTypes}
 	for _, v := range views {
 		idx.Views = append(idx.Views, webIndexView{Name: v.String(), Doc: webViewDocs[v]})
 	}
@@ -282,10 +287,11 @@ var webViewDocs = map[report.PprofView]string{
 type webIndexView struct{ Name, Doc string }
 
 type webIndexPage struct {
-	Logs    []string
-	Totals  []int64 // in report.PprofSampleTypes order
-	Samples []string
-	Views   []webIndexView
+	Logs     []string
+	Totals   []int64 // in report.PprofSampleTypes order
+	Warnings []string
+	Samples  []string
+	Views    []webIndexView
 }
 
 func (p webIndexPage) Total(i int) string {
@@ -308,6 +314,7 @@ table { border-collapse: collapse; } td, th { padding: .3em .8em; border: 1px so
 <h1>stmlog: time lost to conflicts</h1>
 <p>Logs: {{range $i, $l := .Logs}}{{if $i}}, {{end}}<code>{{$l}}</code>{{end}}</p>
 <p>{{range $i, $s := .Samples}}{{if $i}} · {{end}}{{$s}}: <b>{{$.Total $i}}</b>{{end}}</p>
+{{if .Warnings}}<ul class="warnings">{{range .Warnings}}<li>warning: {{.}}</li>{{end}}</ul>{{end}}
 <table>
 <tr><th>view</th>{{range .Samples}}<th>{{.}}</th>{{end}}<th></th></tr>
 {{range $v := .Views}}<tr><td><b>{{$v.Name}}</b><br><small>{{$v.Doc}}</small></td>

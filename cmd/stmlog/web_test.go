@@ -363,3 +363,48 @@ func TestWebBrowser(t *testing.T) {
 		t.Errorf("exit %d after SIGINT, want 0; stderr %q", code, s.stderr.String())
 	}
 }
+
+// TestWebOpenAndWarnings: --open (and only --open) shows the served URL in a
+// browser; the log's warnings reach stderr and the index page.
+func TestWebOpenAndWarnings(t *testing.T) {
+	const log = "../../testdata/logs/small.stmlog" // records 3 dropped events
+	for _, open := range []bool{false, true} {
+		t.Run(fmt.Sprint("open=", open), func(t *testing.T) {
+			var opened []string
+			f := &webFlags{http: "127.0.0.1:0", open: open, opener: func(u string) error {
+				opened = append(opened, u)
+				return nil
+			}}
+			ctx, cancel := context.WithCancel(context.Background())
+			pr, pw := io.Pipe()
+			var stderr bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				done <- runWeb(ctx, pw, &stderr, []string{log}, f)
+				pw.Close()
+			}()
+			r := bufio.NewReader(pr)
+			line, _ := r.ReadString('\n')
+			go io.Copy(io.Discard, r)
+			url := webURL.FindString(line)
+			if url == "" {
+				cancel()
+				t.Fatalf("no URL in %q: %v", line, <-done)
+			}
+			_, index := webGet(t, http.DefaultClient, url)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{url}; open != (len(opened) == 1) || (open && !slices.Equal(opened, want)) {
+				t.Errorf("--open=%v opened %q", open, opened)
+			}
+			if !strings.Contains(stderr.String(), "warning: "+log+": 3 events were dropped") {
+				t.Errorf("stderr lacks the dropped-events warning: %q", stderr.String())
+			}
+			if !strings.Contains(index, "3 events were dropped") {
+				t.Errorf("index page lacks the dropped-events warning")
+			}
+		})
+	}
+}
