@@ -285,3 +285,33 @@ func BenchmarkRequests(b *testing.B) {
 		}
 	}
 }
+
+// TestWallDensityStaysPut plays many rounds single-threaded and checks that
+// the share of walls stays near the starting fifth, so that long runs and
+// benchmarks measure the same map as short ones.
+func TestWallDensityStaysPut(t *testing.T) {
+	gm := NewGame(32, 4)
+	rng := rand.New(rand.NewPCG(3, 3))
+	density := func() float64 {
+		var g Grid
+		stm.Atomically(func(tx *stm.Tx) error { g, _ = gm.Show(tx); return nil })
+		walls := 0
+		for _, r := range g {
+			for _, c := range r {
+				if c == wall {
+					walls++
+				}
+			}
+		}
+		return float64(walls) / float64(32*32)
+	}
+	for round := range 5 {
+		for range 4000 {
+			op := NextOp(rng, 32)
+			stm.Atomically(func(tx *stm.Tx) error { gm.Do(tx, op); return nil })
+		}
+		if d := density(); d < 0.12 || d > 0.30 {
+			t.Fatalf("after %d requests %.0f%% of the cells are walls, want about 20%%", (round+1)*4000, 100*d)
+		}
+	}
+}
