@@ -25,19 +25,21 @@
 // # How it works
 //
 // It is TL2 with snapshot extension (LSA). A global version clock counts
-// commits. Each Var holds a pointer to an immutable box (its committed
-// value plus the version that wrote it, and, when recording, who wrote it
-// and where) and a versioned lock. A Load reads the box pointer atomically
-// and checks the lock: a value newer than the transaction's snapshot makes
-// it try to extend the snapshot (re-validate every read at the current
-// clock), and abort if some read has changed since. Stores are buffered in
-// the transaction, one new box per written Var (its only allocation). A
-// commit locks the written Vars in id order, takes a version from the
-// clock, re-validates the reads if anything committed since the snapshot,
-// publishes the boxes and releases the locks with the new version. Readers
-// never lock and never allocate, and everything is race-detector clean:
-// values are only ever read through atomic pointer loads of boxes nobody
-// writes again.
+// commits. Each Var holds a pointer to an immutable box: its committed value
+// plus the version that wrote it (and, when recording, who wrote it and
+// where). The box pointer doubles as the Var's lock: a committing
+// transaction swaps in its new box marked "locked" and publishes it by
+// storing its commit version into it. A Load reads the box pointer and the
+// version atomically: a locked box makes it wait (commits are short), a
+// version newer than the transaction's snapshot makes it try to extend the
+// snapshot (check that every box read so far is still current), and abort
+// if some read has changed since. Stores are buffered in the transaction,
+// one new box per written Var (its only allocation). A commit locks the
+// written Vars in id order, takes a version from the clock, re-validates
+// the reads if anything committed since the snapshot, and publishes.
+// Readers never lock and never allocate, and everything is race-detector
+// clean: values are only ever read from boxes reached by atomic loads and
+// never written again.
 //
 // Because a box records the version, writer and write site of the value it
 // holds, a transaction that finds a read stale can say exactly which Var,

@@ -277,7 +277,6 @@ func (tx *Tx) recBegin(th *threadRec) {
 	tx.rec = th
 	tx.thread = th.id
 	tx.patch = sitePatch{idx: -1}
-	tx.lockWord = tx.id<<1 | 1 | uint64(th.id)<<40
 }
 
 // recEnd detaches the thread at the end of an Atomically call.
@@ -289,7 +288,6 @@ func (tx *Tx) recEnd() {
 	tx.rec = nil
 	tx.thread = 0
 	tx.patch = sitePatch{idx: -1}
-	tx.lockWord = tx.id<<1 | 1
 	if th.held {
 		if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
 			// A flush went by since this buffer's first event: hand it over,

@@ -158,7 +158,7 @@ var retrySpins = 3
 func (tx *Tx) readsChanged() bool {
 	for i := range tx.reads {
 		e := &tx.reads[i]
-		if l := e.h.lock.Load(); l&1 != 0 || l>>1 != e.ver {
+		if atomic.LoadPointer(&e.h.val) != e.box {
 			return true
 		}
 	}

@@ -23,18 +23,19 @@ const linearMax = 8
 
 type readEntry struct {
 	h     *varHeader
-	ver   uint64
-	pcOff int32 // where this Load happened, in tx.pcs (recording only)
+	box   unsafe.Pointer // the committed box read; still current = still valid
+	pcOff int32          // where this Load happened, in tx.pcs (recording only)
 	pcN   int32
 }
 
 type writeEntry struct {
-	h      *varHeader
-	box    unsafe.Pointer // *box[T]; its boxHeader is filled in at commit
-	oldVer uint64         // version seen when locking at commit
-	sp     uint32         // savepoint serial the box belongs to (Select)
-	pcOff  int32          // where the last Store happened (recording only)
-	pcN    int32
+	h     *varHeader
+	box   unsafe.Pointer // *box[T], locked (lockedVersion) until published
+	old   unsafe.Pointer // the box it replaced, while locked at commit
+	sp    uint32         // savepoint serial the box belongs to (Select)
+	ready bool           // writer and site set (before the box is first shown)
+	pcOff int32          // where the last Store happened (recording only)
+	pcN   int32
 }
 
 type undoEntry struct {
@@ -53,8 +54,7 @@ type pendingAdd struct {
 // Tx is one transaction attempt's state. It is valid only inside the
 // function passed to Atomically (or Queue.Add); it is pooled and reused.
 type Tx struct {
-	id       uint64
-	lockWord uint64 // id<<1 | 1: what this Tx writes into a Var's lock
+	id uint64
 
 	rv      uint64 // snapshot (read) version
 	reads   []readEntry
@@ -91,7 +91,7 @@ type Tx struct {
 	patch  sitePatch  // a conflict event waiting for its read site
 }
 
-// txIDs numbers Tx objects; a locked Var's lock word names its owner by it.
+// txIDs numbers Tx objects (they pick their statistics shard by it).
 var txIDs atomic.Uint64
 
 var txPool = sync.Pool{New: newTx}
@@ -99,7 +99,6 @@ var txPool = sync.Pool{New: newTx}
 func newTx() any {
 	tx := &Tx{}
 	tx.id = txIDs.Add(1)
-	tx.lockWord = tx.id<<1 | 1
 	tx.stats = &statShards[tx.id%numShards]
 	tx.wait = &waiter{ch: make(chan struct{}, 1)}
 	return tx
@@ -166,16 +165,12 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 	spins := 0
 	for {
 		p := atomic.LoadPointer(&h.val)
-		b := (*boxHeader)(p)
-		l := h.lock.Load()
-		if l&1 != 0 {
+		v := (*boxHeader)(p).loadVersion()
+		if v&1 != 0 {
 			tx.waitUnlocked(h, &spins)
 			continue
 		}
-		if l>>1 != b.version {
-			continue // a commit published between our two loads
-		}
-		if b.version > tx.rv {
+		if v > tx.rv {
 			// Written after our snapshot: try to move the snapshot forward
 			// (LSA); if something we read has changed since, we must abort.
 			if i := tx.extend(); i >= 0 {
@@ -183,7 +178,7 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			}
 			continue
 		}
-		tx.reads = append(tx.reads, readEntry{h: h, ver: b.version})
+		tx.reads = append(tx.reads, readEntry{h: h, box: p})
 		if tx.rec != nil && h.contended.Load() {
 			tx.readSite(h, &tx.reads[len(tx.reads)-1])
 		}
@@ -191,8 +186,9 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 	}
 }
 
-// waitUnlocked pauses while a committing transaction holds h's lock. Commits
-// are short and never wait on a reader, so this cannot deadlock.
+// waitUnlocked pauses while a committing transaction holds h (its box is
+// locked). Commits are short and never wait on a reader, so this cannot
+// deadlock.
 func (tx *Tx) waitUnlocked(h *varHeader, spins *int) {
 	*spins++
 	if *spins < 64 {
@@ -200,7 +196,7 @@ func (tx *Tx) waitUnlocked(h *varHeader, spins *int) {
 	}
 	if *spins == 64 {
 		tx.waitStart(logformat.WaitCommitLock)
-		for h.lock.Load()&1 != 0 {
+		for h.loadBox().loadVersion()&1 != 0 {
 			runtime.Gosched()
 		}
 		tx.waitDone(logformat.WaitCommitLock)
@@ -219,31 +215,32 @@ func (tx *Tx) extend() int {
 	return -1
 }
 
-// validate checks that every read still holds the version read. While
-// holding commit locks (locked=true) a read locked by someone else counts as
-// stale (waiting could deadlock); otherwise we wait for the lock.
+// validate checks that every read is still the Var's current box. While
+// holding commit locks (locked=true) a Var locked by someone else counts as
+// stale (waiting could deadlock); otherwise we wait for its commit to end.
 func (tx *Tx) validate(locked bool) int {
 	for i := range tx.reads {
 		e := &tx.reads[i]
 		spins := 0
 		for {
-			l := e.h.lock.Load()
-			if l&1 == 0 {
-				if l>>1 != e.ver {
-					return i
-				}
-				break
-			}
-			if l == tx.lockWord {
-				if j := tx.findWrite(e.h); j < 0 || tx.writes[j].oldVer != e.ver {
-					return i
-				}
+			cur := atomic.LoadPointer(&e.h.val)
+			if cur == e.box {
 				break
 			}
 			if locked {
+				if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == cur {
+					// Locked by us: valid if what we replace is what we read.
+					if tx.writes[j].old != e.box {
+						return i
+					}
+					break
+				}
 				return i
 			}
-			tx.waitUnlocked(e.h, &spins)
+			if (*boxHeader)(cur).loadVersion()&1 == 0 {
+				return i // a newer committed value
+			}
+			tx.waitUnlocked(e.h, &spins) // it may still be put back
 		}
 	}
 	return -1
@@ -274,6 +271,10 @@ func (tx *Tx) noteReadConflict(i int) {
 	}
 	if tx.rec != nil {
 		b := e.h.loadBox()
+		if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == unsafe.Pointer(b) {
+			// Locked by our own commit: the other side is the box we replace.
+			b = (*boxHeader)(tx.writes[j].old)
+		}
 		off, n := e.pcOff, e.pcN
 		if kind == logformat.ConflictWriteWrite {
 			// This side's site is where we wrote it.
@@ -301,7 +302,7 @@ func (tx *Tx) commit() bool {
 		if wv&1 != 0 && !tx.holdsToken {
 			// An inevitable transaction runs: it must not see its reads
 			// overwritten, so we step back and wait for it.
-			tx.unlockWrites(len(tx.order))
+			tx.unlockWrites()
 			tx.waitForInevitable()
 			continue
 		}
@@ -309,7 +310,7 @@ func (tx *Tx) commit() bool {
 		if !tx.inevitable && wv != tx.rv+2 {
 			if i := tx.validate(true); i >= 0 {
 				tx.noteReadConflict(i)
-				tx.unlockWrites(len(tx.order))
+				tx.unlockWrites()
 				return false
 			}
 		}
@@ -333,15 +334,25 @@ func (tx *Tx) sortWrites() {
 	}
 }
 
+// lockWrites installs each new box, locked, in place of the current one.
 func (tx *Tx) lockWrites() {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
+		if !e.ready {
+			// Before anyone can see the box: who and where, for conflicts.
+			if tx.rec != nil {
+				bh := (*boxHeader)(e.box)
+				bh.writer = tx.thread
+				bh.site = tx.internSite(e.pcOff, e.pcN)
+			}
+			e.ready = true
+		}
 		spins := 0
 		for {
-			l := e.h.lock.Load()
-			if l&1 == 0 {
-				if e.h.lock.CompareAndSwap(l, tx.lockWord) {
-					e.oldVer = l >> 1
+			cur := atomic.LoadPointer(&e.h.val)
+			if (*boxHeader)(cur).loadVersion()&1 == 0 {
+				if atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
+					e.old = cur
 					break
 				}
 				continue
@@ -351,29 +362,21 @@ func (tx *Tx) lockWrites() {
 	}
 }
 
-func (tx *Tx) unlockWrites(n int) {
-	for _, i := range tx.order[:n] {
+// unlockWrites puts the old boxes back: the commit did not happen.
+func (tx *Tx) unlockWrites() {
+	for _, i := range tx.order {
 		e := &tx.writes[i]
-		e.h.lock.Store(e.oldVer << 1)
+		atomic.StorePointer(&e.h.val, e.old)
+		e.old = nil
 	}
 }
 
 func (tx *Tx) publish(wv uint64) {
-	rec := tx.rec != nil
 	for _, i := range tx.order {
 		e := &tx.writes[i]
-		bh := (*boxHeader)(e.box)
-		bh.version = wv
-		if rec {
-			bh.writer = tx.thread
-			bh.site = tx.internSite(e.pcOff, e.pcN)
-		}
-		atomic.StorePointer(&e.h.val, e.box)
-		e.h.lock.Store(wv << 1)
-	}
-	for _, i := range tx.order {
-		h := tx.writes[i].h
-		if q := h.waitq.Load(); q != nil && q.n.Load() > 0 {
+		atomic.StoreUint64(&(*boxHeader)(e.box).version, wv)
+		e.old = nil
+		if q := e.h.waitq.Load(); q != nil && q.n.Load() > 0 {
 			q.wake()
 		}
 	}

@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -12,11 +13,24 @@ var varIDs atomic.Uint64
 // once published, so readers can use it without locks; the header tells a
 // reader which commit produced the value (version) and who wrote it, which
 // is how a conflict can name the other side without any extra bookkeeping.
+//
+// The box pointer of a Var is also its lock. A committing transaction
+// installs its new box with version == lockedVersion (a compare-and-swap
+// from the box it is replacing), takes a commit version from the clock, and
+// then publishes by storing that version into the box. Readers that find a
+// locked box wait for it (commits are short). A commit that cannot go on
+// puts the old box back. So a Load is one atomic pointer load plus one
+// atomic (plain on x86) load of the version, and a commit writes each Var
+// with one CAS and one store.
 type boxHeader struct {
-	version uint64 // commit version (even; see clock)
+	version uint64 // accessed atomically once published; even, or lockedVersion
 	writer  uint32 // thread that committed it (0 when not recording)
 	site    uint32 // interned stack of the Store that produced it (0 when not recording)
 }
+
+const lockedVersion = 1 // odd: a box being committed
+
+func (b *boxHeader) loadVersion() uint64 { return atomic.LoadUint64(&b.version) }
 
 // box is a committed (or, inside a write set, a pending) value. boxHeader must
 // stay the first field: the write set handles boxes through *boxHeader.
@@ -28,10 +42,8 @@ type box[T any] struct {
 // varHeader is the type-independent part of a Var: everything the commit
 // protocol needs, so the write set can hold plain pointers to it.
 type varHeader struct {
-	// lock is the versioned lock of TL2: unlocked it holds version<<1, locked
-	// by a committing transaction it holds owner<<1|1 (owner = Tx id).
-	lock atomic.Uint64
-	// val points to the current *box[T] (atomically loaded and stored).
+	// val points to the current *box[T] (atomically loaded, swapped and
+	// stored); see boxHeader for how it doubles as the Var's lock.
 	val   unsafe.Pointer
 	id    uint64
 	waitq atomic.Pointer[waitQueue] // Retry waiters, created on first use
@@ -63,7 +75,15 @@ func (v *Var[T]) ID() uint64 { return v.h.id }
 // Peek returns the latest committed value, outside any transaction. Two Peeks
 // of two Vars are not a consistent snapshot; use Atomically for that.
 func (v *Var[T]) Peek() T {
-	return (*box[T])(atomic.LoadPointer(&v.h.val)).v
+	for spins := 0; ; spins++ {
+		b := (*box[T])(atomic.LoadPointer(&v.h.val))
+		if b.loadVersion()&1 == 0 {
+			return b.v
+		}
+		if spins > 64 {
+			runtime.Gosched() // a commit of v is under way
+		}
+	}
 }
 
 // Load reads v inside tx. It returns tx's own pending write if there is one,
@@ -95,7 +115,7 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 				// Written before the innermost Select alternative began:
 				// keep the old box for a rollback, write into a new one.
 				tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
-				e.box = unsafe.Pointer(&box[T]{v: x})
+				e.box = unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
 				e.sp = tx.spSerial
 			} else {
 				(*box[T])(e.box).v = x
@@ -106,6 +126,6 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 			return
 		}
 	}
-	b := &box[T]{v: x}
+	b := &box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x}
 	tx.addWrite(h, unsafe.Pointer(b))
 }
