@@ -289,7 +289,8 @@ type pypyConflict struct {
 	marker, marker2 string
 	aborted, paused float64
 	n               int64
-	ts              []byte // zigzag varint deltas of sec<<32|nsec
+	ts              [][]byte // zigzag varint deltas of sec<<32|nsec, in chunks
+	tsLen           int      // bytes in ts
 	lastKey         uint64
 	cells           []int64 // second pass: counts per time-line cell
 	order           int     // creation order (Python dict order)
@@ -303,21 +304,35 @@ func (c *pypyConflict) addTime(sec, nsec uint32, cells *pypyCells) {
 	key := uint64(sec)<<32 | uint64(nsec)
 	d := int64(key - c.lastKey)
 	c.lastKey = key
-	c.ts = binary.AppendVarint(c.ts, d)
+	// Chunks that grow to 64 KB and are never copied: a hot conflict of a
+	// big log has megabytes of timestamps.
+	last := len(c.ts) - 1
+	if last < 0 || cap(c.ts[last])-len(c.ts[last]) < binary.MaxVarintLen64 {
+		size := 64
+		if last >= 0 {
+			size = min(2*cap(c.ts[last]), 64<<10)
+		}
+		c.ts = append(c.ts, make([]byte, 0, size))
+		last++
+	}
+	n := len(c.ts[last])
+	c.ts[last] = binary.AppendVarint(c.ts[last], d)
+	c.tsLen += len(c.ts[last]) - n
 }
 
 // timestamps decodes c.ts.
 func (c *pypyConflict) timestamps(f func(sec, nsec uint32)) {
 	var key uint64
-	b := c.ts
-	for len(b) > 0 {
-		d, n := binary.Varint(b)
-		if n <= 0 {
-			return // cannot happen: c.ts is only written by addTime
+	for _, b := range c.ts {
+		for len(b) > 0 {
+			d, n := binary.Varint(b)
+			if n <= 0 {
+				return // cannot happen: c.ts is only written by addTime
+			}
+			b = b[n:]
+			key += uint64(d)
+			f(uint32(key>>32), uint32(key))
 		}
-		b = b[n:]
-		key += uint64(d)
-		f(uint32(key>>32), uint32(key))
 	}
 }
 
@@ -433,13 +448,13 @@ func pypyDrop(list []*pypyConflict, on bool, budget int) bool {
 	}
 	total := 0
 	for _, c := range list {
-		total += len(c.ts)
+		total += c.tsLen
 	}
 	if total <= budget {
 		return false
 	}
 	for _, c := range list {
-		c.ts = nil
+		c.ts, c.tsLen = nil, 0
 	}
 	return true
 }
