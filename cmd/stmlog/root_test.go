@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+type otherUsageError struct{ error }
+
+func TestIsUsage(t *testing.T) {
+	base := errors.New("x")
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{base, false},
+		{usageError{base}, true},
+		{fmt.Errorf("wrapped: %w", usageError{base}), true},
+		{otherUsageError{base}, true}, // another command's type, by the naming convention
+		{errors.Join(base, usageError{base}), true},
+		{exitStatus{1, "x"}, false},
+	}
+	for i, tc := range tests {
+		if got := isUsage(tc.err); got != tc.want {
+			t.Errorf("%d: isUsage(%T) = %v", i, tc.err, got)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a\nb\r\n  c  \n", "a; b; c"},
+		{"  trailing\n", "trailing"},
+	}
+	for _, tc := range tests {
+		if got := oneLine(tc.in); got != tc.want {
+			t.Errorf("oneLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+type countSource struct {
+	n, max int
+	off    int64
+}
+
+func (c *countSource) Next() (logformat.Event, error) {
+	if c.n >= c.max {
+		return logformat.Event{}, io.EOF
+	}
+	c.n++
+	c.off += 4
+	return logformat.Event{Time: int64(c.n), Kind: logformat.KindTxStart, Thread: 1}, nil
+}
+func (c *countSource) Stack(logformat.StackID) *logformat.Stack { return nil }
+func (c *countSource) VarName(uint64) string                    { return "" }
+func (c *countSource) Offset() int64                            { return c.off }
+func (c *countSource) Stats() logformat.Stats                   { return logformat.Stats{} }
+
+func TestProgress(t *testing.T) {
+	// Not a terminal: silent, and events pass through unchanged.
+	var buf bytes.Buffer
+	p := newProgress(&countSource{max: 1 << 19}, "x.log", &buf)
+	n := 0
+	for {
+		if _, err := p.Next(); err != nil {
+			break
+		}
+		n++
+	}
+	p.done()
+	if n != 1<<19 || buf.Len() != 0 {
+		t.Errorf("%d events, progress output %q", n, buf.String())
+	}
+	// Enabled (as for a large file on a terminal): percentages, then the
+	// line is cleared.
+	src := &countSource{max: 1 << 20}
+	p = &progress{Source: src, name: "x.log", w: &buf, size: 4 << 20, start: time.Now().Add(-time.Hour), enabled: true}
+	for {
+		if _, err := p.Next(); err != nil {
+			break
+		}
+	}
+	p.done()
+	out := buf.String()
+	if !strings.Contains(out, "\rstmlog: reading x.log: ") || !strings.Contains(out, "%") || !strings.HasSuffix(out, "\r\033[K") {
+		t.Errorf("progress output %q", out)
+	}
+}
