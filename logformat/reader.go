@@ -138,7 +138,7 @@ func (r *Reader) Next() (Event, error) {
 }
 
 // Stack resolves a stack id seen in an event already returned; nil for 0 or
-// an unknown id.
+// an unknown id. The Stack is shared: callers must not modify it.
 func (r *Reader) Stack(id StackID) *Stack {
 	if uint64(id) < uint64(len(r.stacks)) {
 		return r.stacks[id]
