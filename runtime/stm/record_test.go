@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -532,4 +534,65 @@ func TestVarNames(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	runtime.KeepAlive(v)
+}
+
+// TestRecordCommitLockPause: a Load that finds its Var locked by a commit
+// for more than a moment logs a write-read conflict naming the committer,
+// then a commit-lock pause. The Var is locked by hand here, exactly as a
+// committing transaction does it, so that the pause is certain.
+func TestRecordCommitLockPause(t *testing.T) {
+	v := NewVar(1)
+	before := ReadStats()
+	var got int
+	data := record(t, func() {
+		old := atomic.LoadPointer(&v.h.val)
+		nb := &box[int]{boxHeader: boxHeader{version: lockedVersion, writer: 99}, v: 2}
+		if !atomic.CompareAndSwapPointer(&v.h.val, old, unsafe.Pointer(nb)) {
+			t.Fatal("could not lock the Var")
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Atomically(func(tx *Tx) error {
+				got = v.Load(tx) // SITE:lock-read
+				return nil
+			})
+		}()
+		for deadline := time.Now().Add(10 * time.Second); ReadStats().ConflictsWriteRead == before.ConflictsWriteRead; {
+			if time.Now().After(deadline) {
+				t.Fatal("the reader never paused")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		atomic.StoreUint64(&nb.version, clock.Add(2)&^1) // publish
+		<-done
+	})
+	if got != 2 {
+		t.Fatalf("read %d, want the committed 2", got)
+	}
+	evs, r := readLog(t, data)
+	file, line := siteLine(t, "lock-read")
+	for i, ev := range evs {
+		if ev.Kind != logformat.KindConflict || ev.Var != v.ID() {
+			continue
+		}
+		s := r.Stack(ev.Site)
+		if ev.Conflict != logformat.ConflictWriteRead || ev.Other != 99 || s == nil || s.Leaf().File != file || s.Leaf().Line != line {
+			t.Fatalf("conflict %+v at %v, want write-read with thread 99 at %s:%d", ev, s, file, line)
+		}
+		var next []logformat.Kind
+		for _, n := range evs[i+1:] {
+			if n.Thread == ev.Thread && len(next) < 2 {
+				next = append(next, n.Kind)
+				if n.Kind == logformat.KindWaitStart && n.Reason != logformat.WaitCommitLock {
+					t.Fatalf("pause reason %v, want commit-lock", n.Reason)
+				}
+			}
+		}
+		if len(next) != 2 || next[0] != logformat.KindWaitStart || next[1] != logformat.KindWaitDone {
+			t.Fatalf("conflict followed by %v, want a commit-lock pause", next)
+		}
+		return
+	}
+	t.Fatal("no conflict logged for the commit-lock pause")
 }

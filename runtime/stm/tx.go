@@ -167,7 +167,7 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 		p := atomic.LoadPointer(&h.val)
 		v := (*boxHeader)(p).loadVersion()
 		if v&1 != 0 {
-			tx.waitUnlocked(h, &spins)
+			tx.waitUnlocked(h, &spins, logformat.ConflictWriteRead, 0, -1)
 			continue
 		}
 		if v > tx.rv {
@@ -188,20 +188,32 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 
 // waitUnlocked pauses while a committing transaction holds h (its box is
 // locked). Commits are short and never wait on a reader, so this cannot
-// deadlock.
-func (tx *Tx) waitUnlocked(h *varHeader, spins *int) {
+// deadlock. After a short spin the pause is counted and logged as a
+// conflict of the given kind (this side's site is off, n in tx.pcs, or,
+// when n < 0, the caller's stack), followed by a commit-lock wait: the
+// locked box names the committer and where it wrote h.
+func (tx *Tx) waitUnlocked(h *varHeader, spins *int, kind logformat.ConflictKind, off, n int32) {
 	*spins++
 	if *spins < 64 {
 		return
 	}
-	if *spins == 64 {
-		tx.waitStart(logformat.WaitCommitLock)
-		for h.loadBox().loadVersion()&1 != 0 {
-			runtime.Gosched()
-		}
-		tx.waitDone(logformat.WaitCommitLock)
-		*spins = 0
+	*spins = 0
+	b := h.loadBox()
+	if b.loadVersion()&1 == 0 {
+		return
 	}
+	tx.stats.conflict(kind)
+	if tx.rec != nil {
+		if n < 0 {
+			tx.captureSite(&off, &n)
+		}
+		tx.recConflict(kind, h.id, off, n, b.writer, b.site)
+	}
+	tx.waitStart(logformat.WaitCommitLock)
+	for h.loadBox().loadVersion()&1 != 0 {
+		runtime.Gosched()
+	}
+	tx.waitDone(logformat.WaitCommitLock)
 }
 
 // extend moves the snapshot to the current clock if every read is still
@@ -240,7 +252,7 @@ func (tx *Tx) validate(locked bool) int {
 			if (*boxHeader)(cur).loadVersion()&1 == 0 {
 				return i // a newer committed value
 			}
-			tx.waitUnlocked(e.h, &spins) // it may still be put back
+			tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteRead, e.pcOff, e.pcN) // it may still be put back
 		}
 	}
 	return -1
@@ -357,7 +369,7 @@ func (tx *Tx) lockWrites() {
 				}
 				continue
 			}
-			tx.waitUnlocked(e.h, &spins)
+			tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteWrite, e.pcOff, e.pcN)
 		}
 	}
 }
