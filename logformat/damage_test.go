@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -447,4 +449,38 @@ func (e *errAfter) Read(p []byte) (int, error) {
 	n := copy(p, e.data)
 	e.data = e.data[n:]
 	return n, nil
+}
+
+// A length field never makes the reader allocate more than the chunk cap:
+// lengths above it are refused before allocating, and a claimed length is
+// allocated once at most.
+func TestReaderAllocationBound(t *testing.T) {
+	tests := []struct {
+		name     string
+		length   int
+		maxAlloc uint64
+		corrupt  bool
+	}{
+		{"length 4 GiB", math.MaxUint32, 256 << 10, true},
+		{"just over the cap", MaxChunkSize + 1, 256 << 10, true},
+		{"at the cap, cut off", MaxChunkSize, MaxChunkSize + 256<<10, false},
+	}
+	for _, tt := range tests {
+		data := append(header(), appendChunkHeader(nil, chunkEvents, tt.length, 0)...)
+		data = append(data, make([]byte, 100)...)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, r, err := readAll(data, ReaderOptions{})
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > tt.maxAlloc {
+			t.Errorf("%s: allocated %d bytes, want at most %d", tt.name, got, tt.maxAlloc)
+		}
+		if tt.corrupt {
+			if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Msg, "exceeds") {
+				t.Errorf("%s: error %v, want a length error", tt.name, err)
+			}
+		} else if err != nil || r.Stats().TruncatedBytes != chunkHeaderSize+100 {
+			t.Errorf("%s: %v, stats %+v; want a truncated tail", tt.name, err, r.Stats())
+		}
+	}
 }
