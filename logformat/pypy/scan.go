@@ -217,6 +217,26 @@ func (s *Scanner) Next(rec *Record) error {
 	if s.finished {
 		return io.EOF
 	}
+	if s.format == C8 && s.end-s.pos >= c8HeadSize+255 {
+		// Fast path: the longest possible c8 record is buffered.
+		b := s.buf[s.pos:s.end]
+		n := int(b[13])
+		rec.Event = b[12]
+		if int(rec.Event) >= s.nEv {
+			return s.corrupt(fmt.Sprintf("event %d out of range for c8 numbering %c (%d events)", rec.Event, s.era, s.nEv))
+		}
+		rec.Sec = le32(b[0:])
+		rec.Nsec = le32(b[4:])
+		rec.Thread = le32(b[8:])
+		rec.Other = 0
+		rec.Marker = b[c8HeadSize : c8HeadSize+n : c8HeadSize+n]
+		rec.Marker2 = nil
+		rec.Cut = 0
+		s.recOff = s.base + int64(s.pos)
+		s.pos += c8HeadSize + n
+		s.records++
+		return nil
+	}
 	head := c8HeadSize
 	if s.format == C7 {
 		head = c7HeadSize
