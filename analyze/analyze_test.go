@@ -1,14 +1,17 @@
 package analyze
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stmlog/stmlog/analyze/analyzetest"
 	lf "github.com/stmlog/stmlog/logformat"
 )
 
@@ -463,6 +466,70 @@ func TestRandomStreams(t *testing.T) {
 		// Lost time is part of aborted + paused time.
 		if lost > s.Aborted+s.Paused {
 			t.Fatalf("iter %d: lost %d > aborted %d + paused %d", iter, lost, s.Aborted, s.Paused)
+		}
+	}
+}
+
+// TestTimelineNearExact checks the streamed timelines of a generated log
+// against an exact count from all conflict times: an event may move to a
+// neighbouring cell only if it lies within a quarter cell of the boundary.
+func TestTimelineNearExact(t *testing.T) {
+	for _, cfg := range []analyzetest.Config{
+		{Threads: 3, Tx: 300, Seed: 1},
+		{Threads: 5, Tx: 2000, Seed: 2, Start: 3e9}, // recording began long before
+	} {
+		var buf bytes.Buffer
+		if _, err := analyzetest.Generate(&buf, cfg); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		r, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var times []int64
+		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				break
+			}
+			lo, hi = min(lo, ev.Time), max(hi, ev.Time)
+			if ev.Kind == lf.KindConflict {
+				times = append(times, ev.Time)
+			}
+		}
+		r, _ = lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
+		a := New(Options{})
+		if err := a.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		s := a.Summary()
+		if int64(s.Start) != lo || int64(s.End) != hi {
+			t.Fatalf("range [%d,%d], want [%d,%d]", s.Start, s.End, lo, hi)
+		}
+		span := float64(hi - lo)
+		var cumGot, cumWant int64
+		for k := range TimelineCells {
+			cumGot += s.Timeline[k]
+			boundary := float64(lo) + span*float64(k+1)/TimelineCells
+			var near int64
+			cumWant = 0
+			for _, tm := range times {
+				x := float64(tm)
+				if x < boundary {
+					cumWant++
+				}
+				if math.Abs(x-boundary) <= span/TimelineCells/4 {
+					near++
+				}
+			}
+			if d := cumGot - cumWant; d > near || -d > near {
+				t.Errorf("seed %d: after cell %d, %d events streamed vs %d exact (%d near the boundary)", cfg.Seed, k, cumGot, cumWant, near)
+			}
+		}
+		if cumGot != int64(len(times)) {
+			t.Errorf("timeline holds %d of %d conflicts", cumGot, len(times))
 		}
 	}
 }

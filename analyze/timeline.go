@@ -6,7 +6,7 @@ const TimelineCells = 60
 
 // fineCells is the resolution kept while streaming; see the package doc.
 // A multiple of 2·TimelineCells keeps the arithmetic simple.
-const fineCells = 8 * TimelineCells
+const fineCells = 16 * TimelineCells
 
 // fineTimeline counts events in fineCells buckets of the Analyzer's shared
 // scale. All fine timelines share one scale, so when it doubles every one of
@@ -25,11 +25,13 @@ type scale struct {
 func (a *Analyzer) fineIndex(t int64) int {
 	s := &a.scale
 	if !s.set {
+		// Start at the first conflict, not at the log's time 0: with a
+		// window late in a long log, or recording started long before the
+		// conflicts, a range from 0 would waste the resolution.
+		// It is centred there so that conflicts a little before and after
+		// the first need no doubling at all (exact counts for short spans).
 		s.set = true
-		s.origin = 0
-		if t < 0 {
-			s.origin = t
-		}
+		s.origin = t - fineCells/2
 		s.width = 1
 	}
 	for t < s.origin {
