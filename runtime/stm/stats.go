@@ -9,7 +9,7 @@ import (
 // Stats are the runtime's own counters since the process started. They are
 // kept whether or not recording is on; a log of a whole run holds exactly
 // as many commit and abort events as these counters grew by while it was
-// recorded.
+// recorded (and as many conflict events as the Conflicts counters).
 type Stats struct {
 	Commits uint64 // attempts that committed
 	Aborts  uint64 // attempts rolled back, for any cause (the sum below)
@@ -19,9 +19,12 @@ type Stats struct {
 	AbortsError    uint64 // body returned an error
 	AbortsPanic    uint64 // body panicked
 
+	// Conflicts, one per conflict event in a log: each is followed by the
+	// abort of the attempt, or by a pause (waiting for an inevitable
+	// transaction, or for a commit holding the Var).
 	ConflictsWriteWrite uint64
 	ConflictsWriteRead  uint64
-	ConflictsInevitable uint64 // waits for (or aborts because of) an inevitable transaction
+	ConflictsInevitable uint64
 
 	Inevitable uint64 // transactions that became inevitable (by Inevitable or contention management)
 }

@@ -15,7 +15,7 @@ import (
 // body (opacity). Money is conserved, no body ever sees a wrong total, and
 // everything finishes (no deadlock, no livelock).
 func TestStressMixed(t *testing.T) {
-	const accounts, workers, ops, initial = 8, 4, 400, 50
+	const accounts, workers, ops, initial = 8, 4, 2000, 50
 	acc := make([]*Var[int], accounts)
 	for i := range acc {
 		acc[i] = NewVar(initial)
