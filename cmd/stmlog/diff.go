@@ -80,15 +80,15 @@ func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) er
 		return timelineUsageError{fmt.Errorf("--from %v / --to %v: want 0 <= from < to", f.from, f.to)}
 	}
 	ao.From, ao.To = f.from, f.to
-	lo, err := timelineReaderOptions(f.salvage, f.pypyEra)
+	lo := anylog.Options{Salvage: f.salvage}
+	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
+		return err
+	}
+	oldS, err := analyzeLogs([]string{oldPath}, ao, lo, stderr)
 	if err != nil {
 		return err
 	}
-	oldS, err := diffAnalyze(oldPath, ao, lo)
-	if err != nil {
-		return err
-	}
-	newS, err := diffAnalyze(newPath, ao, lo)
+	newS, err := analyzeLogs([]string{newPath}, ao, lo, stderr)
 	if err != nil {
 		return err
 	}
@@ -105,17 +105,4 @@ func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) er
 		return report.WriteDiffJSON(stdout, d, f.top)
 	}
 	return report.WriteDiffText(stdout, d, f.top)
-}
-
-func diffAnalyze(path string, ao analyze.Options, lo anylog.Options) (*analyze.Summary, error) {
-	src, closer, err := anylog.Open(path, lo)
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	a := analyze.New(ao)
-	if err := a.AddNamed(path, src); err != nil {
-		return nil, err // readers' errors name the file and offset
-	}
-	return a.Summary(), nil
 }

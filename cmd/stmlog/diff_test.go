@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,8 +80,7 @@ func TestDiffCommand(t *testing.T) {
 		{[]string{oldLog, filepath.Join(dir, "missing")}, "missing", false},
 	} {
 		_, err := runDiffCmd(t, tc.args...)
-		var ue timelineUsageError
-		if err == nil || !strings.Contains(err.Error(), tc.want) || errors.As(err, &ue) != tc.usage {
+		if err == nil || !strings.Contains(err.Error(), tc.want) || isUsage(err) != tc.usage {
 			t.Errorf("%v: err = %v, want %q (usage %v)", tc.args, err, tc.want, tc.usage)
 		}
 	}

@@ -73,8 +73,9 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		}
 		opt.Threads = append(opt.Threads, uint32(t))
 	}
-	lo, err := timelineReaderOptions(f.salvage, f.pypyEra)
-	if err != nil {
+	lo := anylog.Options{Salvage: f.salvage}
+	var err error
+	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
 		return err
 	}
 	src, closer, err := anylog.Open(path, lo)
@@ -82,6 +83,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		return err
 	}
 	defer closer.Close()
+	p := newProgress(src, path, stderr)
 
 	out, name := stdout, "standard output"
 	var fh *os.File
@@ -91,7 +93,8 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		}
 		out, name = fh, f.out
 	}
-	st, err := report.WriteChromeTrace(out, src, opt)
+	st, err := report.WriteChromeTrace(out, p, opt)
+	p.done()
 	if fh != nil {
 		if cerr := fh.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("%s: %v", f.out, cerr)
@@ -109,25 +112,12 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 			st.TraceEvents, time.Duration(st.CappedAt).Round(time.Microsecond))
 	}
 	if err != nil {
-		return err // the trace written so far is complete JSON
+		return inputError(err, lo.Salvage) // the trace written so far is complete JSON
 	}
 	if fh != nil {
 		fmt.Fprintf(stderr, "wrote %s: %v; open it in https://ui.perfetto.dev or chrome://tracing\n", name, st)
 	}
 	return nil
-}
-
-// timelineReaderOptions validates the flags that say how to read logs.
-func timelineReaderOptions(salvage bool, era string) (anylog.Options, error) {
-	lo := anylog.Options{Salvage: salvage}
-	switch era {
-	case "":
-	case "a", "b", "c", "d", "e":
-		lo.PyPyEra = era[0]
-	default:
-		return lo, timelineUsageError{fmt.Errorf("--pypy-era %q: want one of a, b, c, d, e", era)}
-	}
-	return lo, nil
 }
 
 // timelineUsageError marks errors that are the invocation's fault (exit 2)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,9 +143,8 @@ func TestTimelineCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, stderr, err := runTimelineCmd(t, tc.args...)
 			if tc.errText != "" {
-				var ue timelineUsageError
-				if err == nil || !strings.Contains(err.Error(), tc.errText) || errors.As(err, &ue) != tc.usage {
-					t.Fatalf("err = %v (usage %v), want %q (usage %v)", err, errors.As(err, &ue), tc.errText, tc.usage)
+				if err == nil || !strings.Contains(err.Error(), tc.errText) || isUsage(err) != tc.usage {
+					t.Fatalf("err = %v (usage %v), want %q (usage %v)", err, isUsage(err), tc.errText, tc.usage)
 				}
 				return
 			}
@@ -171,5 +169,53 @@ func TestTimelineCommand(t *testing.T) {
 			}
 			tc.check(t, tr)
 		})
+	}
+}
+
+// Through the real entry point: exit codes, and a damaged log still leaves
+// a complete trace of what could be read.
+func TestTimelineExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.stmlog")
+	writeTestLog(t, log, 200, true, 7)
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(dir, "damaged.stmlog")
+	bad := append([]byte(nil), data...)
+	bad[len(bad)-40] ^= 0xff // inside the last batch: its checksum fails
+	if err := os.WriteFile(damaged, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "t.json")
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"timeline", log, "-o", out}, exitOK, "wrote " + out},
+		{[]string{"timeline", "--thread", "0", log}, exitUsage, "numbered from 1"},
+		{[]string{"timeline", log, log}, exitUsage, "accepts 1 arg"},
+		{[]string{"timeline", damaged, "-o", out}, exitError, "damaged.stmlog"},
+		{[]string{"timeline", "--salvage", damaged, "-o", out}, exitOK, "wrote " + out},
+		{[]string{"diff", log, damaged}, exitError, "damaged.stmlog"},
+		{[]string{"diff", log}, exitUsage, "accepts 2 arg"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.stderr)
+		}
+		if tc.code == exitError && strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 {
+			t.Errorf("%v: error is not one line: %q", tc.args, stderr.String())
+		}
+		if tc.args[0] == "timeline" && tc.code != exitUsage {
+			var tr cmdTrace
+			b, _ := os.ReadFile(out)
+			if err := json.Unmarshal(b, &tr); err != nil || tr.count("X", "", 0) == 0 {
+				t.Errorf("%v: trace file not complete JSON with slices: %v", tc.args, err)
+			}
+		}
 	}
 }
