@@ -20,6 +20,9 @@ package report
 // COMMIT after a write-read contention; negative durations) are skipped.
 // The free-segment wait is handled as in the final version (pypy
 // 1120467b9c9): the WAIT_DONE that ends it leaves the thread stopped.
+// Source lines: like linecache, a marker's file is read on this machine
+// (relative names against SourceRoot, not also along Python's sys.path)
+// and its line printed stripped, as bytes (no coding-cookie decoding).
 //
 // Stderr gets exactly what the original writes ("note: double
 // STM_CONTENTION_WRITE_READ" lines, a progress percentage every 524,288
