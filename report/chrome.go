@@ -16,9 +16,14 @@ package report
 //     chrome://tracing the same meaning (green, red, orange);
 //   - pauses ("pause <reason>") and PyPy GC phases are slices nested inside;
 //   - conflicts are thread-scoped instant events with both sites in args, and
-//     a flow arrow goes from the culprit thread (at its commit or
-//     become-inevitable when that is already known, else at the conflict
-//     time) to the victim's attempt.
+//     a flow arrow goes from the culprit thread to the victim's attempt. The
+//     arrow starts at the culprit's event behind the conflict: the commit of
+//     the write that a write-read victim read too early, or the moment the
+//     culprit became inevitable; else at the conflict time. Native logs come
+//     in per-thread chunks, so that event is often read after the conflict:
+//     arrows wait (bounded, per culprit thread) until the culprit's events
+//     pass the conflict time, and each thread remembers its last 32 commits
+//     and become-inevitables for conflicts read late.
 //
 // Slices on one track always nest: events of a thread are clamped to be
 // non-decreasing in time, and anything still open when its parent ends is
@@ -68,7 +73,7 @@ type ChromeStats struct {
 	Pauses      int64
 	Conflicts   int64
 	Flows       int64
-	Threads     int
+	Threads     int // tracks (threads kept by the filter)
 	SourceStats logformat.Stats
 }
 
@@ -192,7 +197,11 @@ func WriteChromeTrace(w io.Writer, src logformat.Source, opt ChromeOptions) (Chr
 		cw.err = err
 	}
 	cw.stats.SourceStats = src.Stats()
-	cw.stats.Threads = len(cw.threads)
+	for _, t := range cw.threads {
+		if t.included {
+			cw.stats.Threads++
+		}
+	}
 	if cw.err != nil {
 		return cw.stats, cw.err
 	}
@@ -246,6 +255,9 @@ func (cw *chromeWriter) thread(id uint32) *chromeThread {
 }
 
 func (cw *chromeWriter) event(ev logformat.Event) {
+	if ev.Thread == 0 || !ev.Kind.Valid() {
+		return // not a real event (damaged input); analyze skips these too
+	}
 	t := cw.thread(ev.Thread)
 	now := ev.Time
 	if now < t.last {
