@@ -264,8 +264,28 @@ func webChromium(t *testing.T) string {
 	return ""
 }
 
-// chromium runs headless Chromium with the given mode flag on url.
+// chromium runs headless Chromium with the given mode flag on url. A
+// browser that crashes (killed by a signal: seen now and then on a loaded
+// machine, whatever the page) is started once more; any other failure, or a
+// second crash, fails the test.
 func chromium(t *testing.T, bin, mode, url string) []byte {
+	for attempt := 1; ; attempt++ {
+		out, err := chromiumOnce(t, bin, mode, url)
+		if err == nil {
+			return out
+		}
+		var ee *exec.ExitError
+		if attempt == 1 && errors.As(err, &ee) && ee.ProcessState != nil && !ee.ProcessState.Exited() {
+			t.Logf("chromium %s %s crashed (%v); starting it again", mode, url, err)
+			continue
+		}
+		// Errorf, not Fatalf: this runs in goroutines.
+		t.Errorf("chromium %s %s: %v", mode, url, err)
+		return nil
+	}
+}
+
+func chromiumOnce(t *testing.T, bin, mode, url string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -273,15 +293,14 @@ func chromium(t *testing.T, bin, mode, url string) []byte {
 		"--user-data-dir="+t.TempDir(), "--window-size=1400,900", mode, url)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		// Errorf, not Fatalf: this runs in goroutines.
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t.Errorf("chromium %s %s: timed out", mode, url)
-		} else {
-			t.Errorf("chromium %s %s: %v\n%s", mode, url, err, stderr.Bytes())
-		}
+	err := cmd.Run()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("timed out after 90s")
 	}
-	return stdout.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, stderr.Bytes())
+	}
+	return stdout.Bytes(), nil
 }
 
 var webBoxText = regexp.MustCompile(`<div class="boxtext"[^>]*>([^<]*)</div>`)
