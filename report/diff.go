@@ -249,8 +249,24 @@ func fmtPct(p float64, ok bool, delta int64) string {
 	return "new"
 }
 
-// diffJSON is the stmlog.diff/v1 layout: integer nanoseconds, stable names;
-// delta_pct is null when the old value is 0.
+// diffJSON is the stmlog.diff/v1 layout:
+//
+//	schema            "stmlog.diff/v1"
+//	old, new          log names
+//	old_lost_pct_cpu, new_lost_pct_cpu
+//	                  lost time as % of CPU time in transactions (2 decimals)
+//	totals[]          {name, unit ("ns"|"count"), old, new, delta, delta_pct}
+//	                  for wall, cpu, committed, aborted, paused, lost,
+//	                  commits, aborts, conflicts
+//	group_count       groups on either side (groups[] may be cut by --top)
+//	groups[]          ranked by |delta_ns|: {key (opaque join key), kind,
+//	                  status ("both"|"new"|"gone"), this, other (sites as in
+//	                  stmlog.report/v1, source ""), var, old and new
+//	                  {count, aborted_ns, paused_ns, lost_ns}, delta_ns,
+//	                  delta_pct}
+//
+// Durations are integer nanoseconds; delta_pct is null when the old value
+// is 0.
 type diffJSON struct {
 	Schema     string          `json:"schema"`
 	Old        []string        `json:"old"`
@@ -275,9 +291,8 @@ type diffGroupJSON struct {
 	Key      string       `json:"key"`
 	Kind     string       `json:"kind"`
 	Status   string       `json:"status"` // "new", "gone" or "both"
-	This     []frameJSON  `json:"this"`
-	Other    []frameJSON  `json:"other"`
-	Labels   []string     `json:"labels,omitempty"` // PyPy markers: this, other
+	This     *jsonSite    `json:"this"`   // as in stmlog.report/v1 (no source line); null if mixed/unknown
+	Other    *jsonSite    `json:"other"`  // idem
 	Var      string       `json:"var,omitempty"`
 	Old      diffSideJSON `json:"old"`
 	New      diffSideJSON `json:"new"`
@@ -290,22 +305,6 @@ type diffSideJSON struct {
 	AbortedNs int64 `json:"aborted_ns"`
 	PausedNs  int64 `json:"paused_ns"`
 	LostNs    int64 `json:"lost_ns"`
-}
-
-type frameJSON struct {
-	Func string `json:"func"`
-	File string `json:"file"`
-	Line int    `json:"line"`
-}
-
-func framesJSON(st *logformat.Stack) []frameJSON {
-	out := []frameJSON{}
-	if st != nil {
-		for _, f := range st.Frames {
-			out = append(out, frameJSON{f.Func, f.File, f.Line})
-		}
-	}
-	return out
 }
 
 func pctPtr(p float64, ok bool) *float64 {
@@ -333,6 +332,7 @@ func WriteDiffJSON(w io.Writer, d *Diff, top int) error {
 	if top > 0 && len(shown) > top {
 		shown = shown[:top]
 	}
+	noSrc := newSourceCache(Options{NoSource: true})
 	for i := range shown {
 		g := &shown[i]
 		side := func(s DiffSide) diffSideJSON {
@@ -343,21 +343,11 @@ func WriteDiffJSON(w io.Writer, d *Diff, top int) error {
 			status = "both"
 		}
 		j := diffGroupJSON{Key: g.Key, Kind: g.Kind.String(), Status: status,
-			This: framesJSON(g.This), Other: framesJSON(g.Other), Var: g.VarName,
+			This: jsonSiteOf(g.This, noSrc), Other: jsonSiteOf(g.Other, noSrc), Var: g.VarName,
 			Old: side(g.Old), New: side(g.New), DeltaNs: int64(g.Delta), DeltaPct: pctPtr(g.DeltaPct, g.HasPercent)}
-		if (g.This != nil && g.This.Label != "") || (g.Other != nil && g.Other.Label != "") {
-			j.Labels = []string{labelOf(g.This), labelOf(g.Other)}
-		}
 		out.Groups = append(out.Groups, j)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-func labelOf(st *logformat.Stack) string {
-	if st == nil {
-		return ""
-	}
-	return st.Label
 }
