@@ -45,7 +45,7 @@ select a window with --from/--to or threads with --thread.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.out, "output", "o", "", "write the trace to `FILE` (default: standard output)")
+	fl.StringVarP(&f.out, "output", "o", "", "write the trace to `FILE` (default: standard output, unless it is a terminal)")
 	fl.DurationVar(&f.from, "from", 0, "only what happens after `D` from the start of the log (e.g. 1.5s)")
 	fl.DurationVar(&f.to, "to", 0, "only what happens before `D` from the start of the log (0: to the end)")
 	fl.UintSliceVar(&f.threads, "thread", nil, "only thread `N` (repeat or comma-separate for several)")
@@ -72,6 +72,9 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 			return timelineUsageError{fmt.Errorf("--thread %d: threads are numbered from 1", t)}
 		}
 		opt.Threads = append(opt.Threads, uint32(t))
+	}
+	if (f.out == "" || f.out == "-") && isTerminal(stdout) {
+		return timelineUsageError{fmt.Errorf("the trace is meant for a viewer, not a terminal; use -o trace.json")}
 	}
 	lo := anylog.Options{Salvage: f.salvage}
 	var err error
