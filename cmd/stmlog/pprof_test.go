@@ -235,15 +235,18 @@ func TestPprofCmdStdoutAndFilters(t *testing.T) {
 	dir := t.TempDir()
 	log := pprofTestLog(t, dir)
 	tests := []struct {
-		name string
-		args []string
-		ao   analyze.Options
-		kind string // every sample's kind label, "" = any
+		name  string
+		args  []string
+		ao    analyze.Options
+		kind  string // every sample's kind label, "" = any
+		empty bool   // the filter keeps no conflict
 	}{
-		{"stdout", nil, analyze.Options{}, ""},
-		{"kind", []string{"--kind", "inevitable"}, analyze.Options{Kind: logformat.ConflictInevitable}, "inevitable"},
-		{"window", []string{"--from", "1us", "--to", "3us"}, analyze.Options{From: 1000, To: 3000}, ""},
-		{"thread", []string{"--thread", "3"}, analyze.Options{Thread: 3}, "inevitable"},
+		{"stdout", nil, analyze.Options{}, "", false},
+		{"kind", []string{"--kind", "inevitable"}, analyze.Options{Kind: logformat.ConflictInevitable}, "inevitable", false},
+		{"window", []string{"--from", "1us", "--to", "3us"}, analyze.Options{From: 1000, To: 3000}, "", false},
+		{"thread", []string{"--thread", "3"}, analyze.Options{Thread: 3}, "inevitable", false},
+		// An empty profile is still a valid one (pprof shows "0 total").
+		{"nothing kept", []string{"--kind", "write-write"}, analyze.Options{Kind: logformat.ConflictWriteWrite}, "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -259,8 +262,11 @@ func TestPprofCmdStdoutAndFilters(t *testing.T) {
 			if got := report.PprofTotals(p); !slices.Equal(got, want) {
 				t.Errorf("totals %v, analyze %v", got, want)
 			}
-			if want[0] == 0 {
-				t.Errorf("filter %v kept no conflict: the test would prove nothing", tc.args)
+			if (want[0] == 0) != tc.empty || (len(p.Sample) == 0) != tc.empty {
+				t.Errorf("filter %v: %d conflicts, %d samples; want empty=%v", tc.args, want[0], len(p.Sample), tc.empty)
+			}
+			if err := p.CheckValid(); err != nil {
+				t.Error(err)
 			}
 			for _, s := range p.Sample {
 				if tc.kind != "" && s.Label["kind"][0] != tc.kind {
