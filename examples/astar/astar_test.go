@@ -247,6 +247,7 @@ func BenchmarkRequests(b *testing.B) {
 				gm, lg := NewGame(DefaultSize, 1), newLocked(DefaultSize, 1)
 				m.Start(b)
 				var attempts workload.Counter
+				cpu := benchmode.StartCPU()
 				for b.Loop() {
 					ops := make([]Op, opsPerRound)
 					for i := range ops {
@@ -277,6 +278,7 @@ func BenchmarkRequests(b *testing.B) {
 						wg.Wait()
 					}
 				}
+				cpu.Report(b)
 				b.ReportMetric(float64(b.N*opsPerRound)/b.Elapsed().Seconds(), "req/s")
 				if m.STM {
 					b.ReportMetric(float64(attempts.Load())/float64(b.N*opsPerRound), "attempts/tx")

@@ -126,6 +126,7 @@ func BenchmarkBank(b *testing.B) {
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				b.ResetTimer()
+				cpu := benchmode.StartCPU()
 				for g := range w {
 					wg.Go(func() {
 						rng := rand.New(rand.NewPCG(uint64(g), 3))
@@ -141,6 +142,7 @@ func BenchmarkBank(b *testing.B) {
 				}
 				wg.Wait()
 				b.StopTimer()
+				cpu.Report(b)
 				stop.Store(true)
 				aud.Wait()
 			})

@@ -196,6 +196,7 @@ func BenchmarkInsert(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/workers=%d", v.name, w), func(b *testing.B) {
 				v.mode.Start(b)
 				var attempts workload.Counter
+				cpu := benchmode.StartCPU()
 				for b.Loop() {
 					if v.mode.STM {
 						if err := New(v.fixed).InsertAll(keys, w, &attempts); err != nil {
@@ -205,6 +206,7 @@ func BenchmarkInsert(b *testing.B) {
 						newPlain().insertAll(keys, w)
 					}
 				}
+				cpu.Report(b)
 				b.ReportMetric(float64(b.N*len(keys))/b.Elapsed().Seconds(), "inserts/s")
 				if v.mode.STM {
 					b.ReportMetric(float64(attempts.Load())/float64(b.N*len(keys)), "attempts/tx")

@@ -86,6 +86,7 @@ func BenchmarkMandelbrot(b *testing.B) {
 		for _, w := range benchmode.Workers {
 			b.Run(fmt.Sprintf("%s/workers=%d", m.Name, w), func(b *testing.B) {
 				m.Start(b)
+				cpu := benchmode.StartCPU()
 				for b.Loop() {
 					var got uint64
 					if m.STM {
@@ -100,6 +101,7 @@ func BenchmarkMandelbrot(b *testing.B) {
 						b.Fatalf("checksum %#x, want %#x", got, want)
 					}
 				}
+				cpu.Report(b)
 			})
 		}
 	}

@@ -35,8 +35,10 @@ func BenchmarkServer(b *testing.B) {
 				defer stop()
 				v.mode.Start(b)
 				b.ResetTimer()
+				cpu := benchmode.StartCPU()
 				lr, err := Generate(context.Background(), base, Load{Concurrency: Concurrency, Requests: int64(b.N), MinN: 1000, MaxN: 2000})
 				b.StopTimer()
+				cpu.Report(b)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -118,9 +118,12 @@ func BenchmarkPass(b *testing.B) {
 				v.mode.Start(b)
 				var attempts workload.Counter
 				b.ResetTimer()
+				cpu := benchmode.StartCPU()
 				if err := Pass(v.impl, w, max(b.N, w), &attempts); err != nil {
 					b.Fatal(err)
 				}
+				b.StopTimer()
+				cpu.Report(b)
 				if v.impl == STM {
 					b.ReportMetric(float64(attempts.Load())/float64(2*max(b.N, w)), "attempts/tx")
 				}

@@ -7,6 +7,7 @@ package benchmode
 import (
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stmlog/stmlog/runtime/stm"
 )
@@ -43,4 +44,31 @@ func (m Mode) Start(b *testing.B) {
 			b.Errorf("StopLog: %v", err)
 		}
 	})
+}
+
+// CPU measures the CPU time the whole process spends during a benchmark,
+// per op, next to the wall time that ns/op gives. On a shared, loaded
+// machine wall time mostly measures the neighbours; CPU time does not:
+// it is the work done per op (including work thrown away by aborts and
+// spinning), which is what STM overhead is made of.
+type CPU struct {
+	start time.Duration
+	ok    bool
+}
+
+// StartCPU starts measuring; call it right before the timed loop.
+func StartCPU() CPU {
+	d, ok := processCPU()
+	return CPU{start: d, ok: ok}
+}
+
+// Report adds the cpu-ns/op metric for b's b.N ops (nothing where the
+// platform cannot tell).
+func (c CPU) Report(b *testing.B) {
+	b.Helper()
+	d, ok := processCPU()
+	if !ok || !c.ok || b.N == 0 {
+		return
+	}
+	b.ReportMetric(float64(d-c.start)/float64(b.N), "cpu-ns/op")
 }
