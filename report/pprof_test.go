@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -426,5 +427,84 @@ func TestPprofGoTool(t *testing.T) {
 	conflicts := run("-top", "-sample_index=conflicts", path)
 	if !strings.Contains(conflicts, "5 ") {
 		t.Errorf("-sample_index=conflicts output lacks the count 5:\n%s", conflicts)
+	}
+}
+
+// pprofBenchGroups makes n groups whose 10-frame stacks share frames the way
+// real ones do: 50 distinct functions, leaf sites vary most.
+func pprofBenchGroups(n int) []PprofGroup {
+	stack := func(seed int) *logformat.Stack {
+		st := &logformat.Stack{}
+		for d := range 10 {
+			f := (seed*(d+7) + d*d) % 50
+			st.Frames = append(st.Frames, fr("app.fn"+strconv.Itoa(f), "/src/app/f"+strconv.Itoa(f%7)+".go", 10+f+d))
+		}
+		return st
+	}
+	gs := make([]PprofGroup, n)
+	for i := range gs {
+		gs[i] = PprofGroup{Kind: logformat.ConflictKind(1 + i%3), This: stack(i), Other: stack(i * 31),
+			Count: int64(i + 1), Aborted: int64(i * 1000), Paused: int64(i * 10)}
+	}
+	return gs
+}
+
+// pprofNaive is the obvious alternative to Pprof's interning: a fresh
+// Function and Location for every frame of every sample, then the pprof
+// library's Compact to merge duplicates.
+func pprofNaive(groups []PprofGroup) *profile.Profile {
+	p := &profile.Profile{SampleType: []*profile.ValueType{
+		{Type: SampleConflicts, Unit: "count"}, {Type: SampleAborted, Unit: "nanoseconds"},
+		{Type: SamplePaused, Unit: "nanoseconds"}, {Type: SampleLost, Unit: "nanoseconds"}}}
+	for _, g := range groups {
+		s := &profile.Sample{Value: []int64{g.Count, g.Aborted, g.Paused, g.Aborted + g.Paused},
+			Label: map[string][]string{"kind": {g.Kind.String()}, "other": {siteText(g.Other)}}}
+		for _, f := range g.This.Frames {
+			fn := &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
+			loc := &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
+			p.Function = append(p.Function, fn)
+			p.Location = append(p.Location, loc)
+			s.Location = append(s.Location, loc)
+		}
+		p.Sample = append(p.Sample, s)
+	}
+	return p.Compact()
+}
+
+func BenchmarkPprofBuild(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		groups := pprofBenchGroups(n)
+		b.Run("interned/groups="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Pprof(groups, PprofOptions{View: ViewVictim}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("naive+Compact/groups="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pprofNaive(groups)
+			}
+		})
+	}
+}
+
+// TestPprofNaiveAgrees keeps the benchmark's baseline honest: it builds the
+// same samples as Pprof.
+func TestPprofNaiveAgrees(t *testing.T) {
+	groups := pprofBenchGroups(300)
+	p, err := Pprof(groups, PprofOptions{View: ViewVictim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := pprofNaive(groups)
+	if got, want := PprofTotals(q), PprofTotals(p); !slices.Equal(got, want) {
+		t.Errorf("naive totals %v, Pprof %v", got, want)
+	}
+	if len(q.Function) != len(p.Function) || len(q.Location) != len(p.Location) {
+		t.Errorf("naive+Compact: %d functions, %d locations; Pprof %d, %d",
+			len(q.Function), len(q.Location), len(p.Function), len(p.Location))
 	}
 }
