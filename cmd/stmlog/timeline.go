@@ -106,9 +106,6 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	for _, w := range st.SourceStats.Warnings {
 		fmt.Fprintln(stderr, "stmlog timeline: warning:", w)
 	}
-	if st.SourceStats.TruncatedBytes > 0 {
-		fmt.Fprintf(stderr, "stmlog timeline: warning: %s: truncated tail, the last %d bytes were ignored\n", path, st.SourceStats.TruncatedBytes)
-	}
 	if st.Capped {
 		fmt.Fprintf(stderr, "stmlog timeline: warning: trace stopped after %d events, at %v into the log; "+
 			"select a window (--from/--to), threads (--thread) or raise --max-events\n",
