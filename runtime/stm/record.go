@@ -113,23 +113,46 @@ var (
 	envErr error
 )
 
+// envPath is $STMLOG with %p expanded, read once at start-up. The file is
+// only created by the first transaction (startEnv), so that a program which
+// merely links runtime/stm — the stmlog tool itself, say — never truncates
+// the log named in its environment.
+var (
+	envPath string
+	envOnce sync.Once
+)
+
 func init() {
 	path := os.Getenv("STMLOG")
 	if path == "" {
 		return
 	}
-	path = strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid()))
-	f, err := os.Create(path)
-	if err == nil {
-		err = startLog(f, f)
-	}
-	if err != nil {
-		envErr = err
-		if f != nil {
-			f.Close()
+	envPath = strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid()))
+	// The hot path tests only recording; recBegin finds no recorder yet
+	// and calls startEnv.
+	recording.Store(true)
+}
+
+// startEnv opens $STMLOG and starts recording to it, once. A path that
+// cannot be created costs one line on stderr; the program runs unrecorded.
+func startEnv() {
+	envOnce.Do(func() {
+		if envPath == "" || cur.Load() != nil {
+			return
 		}
-		fmt.Fprintf(os.Stderr, "stm: STMLOG=%s: cannot record: %v (running unrecorded)\n", path, err)
-	}
+		f, err := os.Create(envPath)
+		if err == nil {
+			err = startLog(f, f)
+		}
+		if err != nil {
+			envErr = err
+			if f != nil {
+				f.Close()
+			}
+			recording.Store(cur.Load() != nil)
+			fmt.Fprintf(os.Stderr, "stm: STMLOG=%s: cannot record: %v (running unrecorded)\n", envPath, err)
+		}
+	})
 }
 
 // StartLog starts recording events to w, in the native log format (see
@@ -267,7 +290,13 @@ func (tx *Tx) txThread(r *recorder) *threadRec {
 func (tx *Tx) recBegin(th *threadRec) {
 	r := cur.Load()
 	if r == nil {
-		return
+		if envPath == "" {
+			return
+		}
+		startEnv()
+		if r = cur.Load(); r == nil {
+			return
+		}
 	}
 	if th == nil || th.r != r {
 		th = tx.txThread(r)

@@ -343,6 +343,9 @@ func TestMain(m *testing.M) {
 		Atomically(func(tx *Tx) error { return nil })
 		fmt.Println("ran")
 		os.Exit(0)
+	case "none":
+		fmt.Println("ran")
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -412,6 +415,37 @@ func TestKilledChildLogReadable(t *testing.T) {
 	}
 	t.Logf("%d bytes, %d chunks, %d events, %d commits, truncated tail %d bytes, warnings %q",
 		len(data), st.Chunks, len(evs), commits, st.TruncatedBytes, st.Warnings)
+}
+
+// TestSTMLOGOpenedByFirstTransaction: a process that links the runtime but
+// runs no transaction (the stmlog tool reading the log its environment
+// names, say) leaves the file alone; the first transaction creates it.
+func TestSTMLOGOpenedByFirstTransaction(t *testing.T) {
+	for _, tc := range []struct {
+		child   string
+		created bool
+	}{{"none", false}, {"once", true}} {
+		path := filepath.Join(t.TempDir(), "stm.log")
+		const old = "an earlier run's log"
+		if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "STM_TEST_CHILD="+tc.child, "STMLOG="+path)
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "ran\n" {
+			t.Fatalf("child %s: %v, output %q", tc.child, err, out)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(data) != old; got != tc.created {
+			t.Errorf("child %s: log rewritten = %v, want %v", tc.child, got, tc.created)
+		}
+		if tc.created && !logformat.IsNative(data) {
+			t.Errorf("child %s: STMLOG file is not a native log: %q", tc.child, data[:min(len(data), 16)])
+		}
+	}
 }
 
 // TestUnwritableSTMLOG: one warning line, and the program runs.
