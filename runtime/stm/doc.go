@@ -66,7 +66,8 @@
 // or between StartLog and StopLog, the runtime writes every transaction
 // start, commit and abort, every conflict with both sides' call stacks,
 // every pause and every inevitable transaction to a log that cmd/stmlog
-// analyzes (format: package logformat). Off, recording costs one atomic
+// analyzes (format: package logformat). STMLOG is read at start-up; the
+// file is created by the first transaction. Off, recording costs one atomic
 // load per transaction. See record.go for threads, sites and buffering.
 //
 // # Rules for bodies
