@@ -27,6 +27,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,7 +130,7 @@ func Pprof(groups []PprofGroup, opt PprofOptions) (*profile.Profile, error) {
 	if def == "" {
 		def = SampleLost
 	}
-	if !validSample(def) {
+	if !slices.Contains(PprofSampleTypes, def) {
 		return nil, fmt.Errorf("unknown sample type %q (want %s)", def, strings.Join(PprofSampleTypes, ", "))
 	}
 	b := &pprofBuilder{
@@ -161,15 +162,6 @@ func Pprof(groups []PprofGroup, opt PprofOptions) (*profile.Profile, error) {
 		return nil, fmt.Errorf("pprof: built an invalid profile: %v", err)
 	}
 	return b.p, nil
-}
-
-func validSample(s string) bool {
-	for _, t := range PprofSampleTypes {
-		if t == s {
-			return true
-		}
-	}
-	return false
 }
 
 type funcKey struct{ name, file string }

@@ -1,9 +1,15 @@
 package main
 
+// `stmlog pprof` writes the time lost to conflicts as a pprof profile; the
+// profile itself is built by report.Pprof from analyze's attribution, so its
+// totals are the report's. This file is flags and files only; the shared
+// loading (pprofLoadFlags, loadPprofProfiles) also serves `stmlog web`.
+
 import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -49,7 +55,6 @@ type pprofInfo struct {
 	Paths    []string
 	Totals   []int64 // in report.PprofSampleTypes order
 	Warnings []string
-	Samples  int // samples in the first view's profile
 }
 
 // loadPprofProfiles analyzes the logs once and builds one profile per view.
@@ -75,8 +80,7 @@ func loadPprofProfiles(paths []string, f *pprofLoadFlags, views []report.PprofVi
 			return nil, info, err
 		}
 		if info.Totals == nil {
-			info.Totals = report.PprofTotals(p)
-			info.Samples = len(p.Sample)
+			info.Totals = report.PprofTotals(p) // the same in every view
 		}
 		out[v] = p
 	}
@@ -147,7 +151,7 @@ func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
 	if err != nil {
 		return pprofUsageError{fmt.Errorf("--view: %v", err)}
 	}
-	if !validPprofSample(f.sample) {
+	if !slices.Contains(report.PprofSampleTypes, f.sample) {
 		return pprofUsageError{fmt.Errorf("--sample %q: want lost, aborted, paused or conflicts", f.sample)}
 	}
 	if f.out == "" || f.out == "-" {
@@ -200,15 +204,6 @@ func writePprofFile(path string, p *profile.Profile) error {
 		return fmt.Errorf("%s: writing profile: %v", path, werr)
 	}
 	return nil
-}
-
-func validPprofSample(s string) bool {
-	for _, t := range report.PprofSampleTypes {
-		if s == t {
-			return true
-		}
-	}
-	return false
 }
 
 // pprofUsageError marks errors that are the invocation's fault (exit 2).
