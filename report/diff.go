@@ -29,7 +29,9 @@ type Diff struct {
 	// LostPct is lost time (time charged to conflicts) as a percentage of
 	// CPU time in transactions, on each side (see GateMetric).
 	OldLostPct, NewLostPct float64
-	Groups                 []DiffGroup // ranked by |Delta|, largest first
+	// Committed transactions per second of wall time, on each side.
+	OldTxPerSec, NewTxPerSec float64
+	Groups                   []DiffGroup // ranked by |Delta|, largest first
 }
 
 // DiffTotal compares one summary total. Durations are in nanoseconds.
@@ -98,6 +100,7 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 	total("conflicts", false, oldS.Conflicts, newS.Conflicts)
 	d.OldLostPct, _ = pct(int64(oLost), int64(oldS.CPU()))
 	d.NewLostPct, _ = pct(int64(nLost), int64(newS.CPU()))
+	d.OldTxPerSec, d.NewTxPerSec = oldS.TxPerSecond(), newS.TxPerSecond()
 
 	idx := map[string]int{}
 	side := func(g *analyze.Group) DiffSide {
@@ -185,6 +188,12 @@ func WriteDiffText(w io.Writer, d *Diff, top int) error {
 	fmt.Fprintf(&b, "%-12s %12s %12s %13s\n", "lost % cpu",
 		fmt.Sprintf("%.1f%%", d.OldLostPct), fmt.Sprintf("%.1f%%", d.NewLostPct),
 		fmt.Sprintf("%+.1f pts", d.NewLostPct-d.OldLostPct))
+	txPct, txOK := 0.0, d.OldTxPerSec > 0
+	if txOK {
+		txPct = 100 * (d.NewTxPerSec - d.OldTxPerSec) / d.OldTxPerSec
+	}
+	fmt.Fprintf(&b, "%-12s %12.0f %12.0f %13s %9s\n", "commits/s", d.OldTxPerSec, d.NewTxPerSec,
+		fmt.Sprintf("%+.0f", d.NewTxPerSec-d.OldTxPerSec), fmtPct(txPct, txOK, int64(d.NewTxPerSec-d.OldTxPerSec)))
 
 	shown := d.Groups
 	if top > 0 && len(shown) > top {
@@ -255,6 +264,8 @@ func fmtPct(p float64, ok bool, delta int64) string {
 //	old, new          log names
 //	old_lost_pct_cpu, new_lost_pct_cpu
 //	                  lost time as % of CPU time in transactions (2 decimals)
+//	old_commits_per_sec, new_commits_per_sec
+//	                  committed transactions per second of wall time
 //	totals[]          {name, unit ("ns"|"count"), old, new, delta, delta_pct}
 //	                  for wall, cpu, committed, aborted, paused, lost,
 //	                  commits, aborts, conflicts
@@ -273,6 +284,8 @@ type diffJSON struct {
 	New        []string        `json:"new"`
 	OldLostPct float64         `json:"old_lost_pct_cpu"`
 	NewLostPct float64         `json:"new_lost_pct_cpu"`
+	OldTxPerS  float64         `json:"old_commits_per_sec"`
+	NewTxPerS  float64         `json:"new_commits_per_sec"`
 	Totals     []diffTotalJSON `json:"totals"`
 	GroupCount int             `json:"group_count"`
 	Groups     []diffGroupJSON `json:"groups"`
@@ -320,6 +333,7 @@ func pctPtr(p float64, ok bool) *float64 {
 func WriteDiffJSON(w io.Writer, d *Diff, top int) error {
 	out := diffJSON{Schema: DiffSchema, Old: d.Old, New: d.New,
 		OldLostPct: math.Round(d.OldLostPct*100) / 100, NewLostPct: math.Round(d.NewLostPct*100) / 100,
+		OldTxPerS: math.Round(d.OldTxPerSec*100) / 100, NewTxPerS: math.Round(d.NewTxPerSec*100) / 100,
 		GroupCount: len(d.Groups), Totals: []diffTotalJSON{}, Groups: []diffGroupJSON{}}
 	for _, t := range d.Totals {
 		unit := "count"
