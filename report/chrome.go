@@ -93,21 +93,6 @@ var chromeColor = map[string]string{
 	chromeUnfinished: "grey",
 }
 
-// Names and args that would otherwise be built per event.
-var (
-	chromePauseNames, chromePauseArgs [256]string
-	chromeConflictNames               [256]string
-)
-
-func init() {
-	for i := range 256 {
-		r := logformat.WaitReason(i)
-		chromePauseNames[i] = "pause " + r.String()
-		chromePauseArgs[i] = `{"reason":` + string(appendJSONString(nil, r.String())) + `}`
-		chromeConflictNames[i] = "conflict " + logformat.ConflictKind(i).String()
-	}
-}
-
 // chromeOpen is a nested slice (pause or GC) that has begun but not ended.
 type chromeOpen struct {
 	name  string
@@ -161,8 +146,10 @@ type chromeWriter struct {
 	first   bool   // no trace event written yet (for commas)
 	flowID  uint64
 	now     int64 // time of the event being handled
-	stats   ChromeStats
-	err     error
+	// Names and args built once per log rather than per event.
+	pauseNames, pauseArgs, conflictNames [256]string
+	stats                                ChromeStats
+	err                                  error
 }
 
 // WriteChromeTrace reads src to the end and writes its timeline to w as
@@ -312,10 +299,11 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 		cw.conflict(ev, t, now)
 	case logformat.KindWaitStart:
 		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
+		name := cw.pauseName(ev.Reason) // before reading pauseArgs, which it fills
 		t.nested = append(t.nested, chromeOpen{
-			name: chromePauseNames[ev.Reason], cname: "terrible",
+			name: name, cname: "terrible",
 			start: now, kind: logformat.KindWaitStart,
-			args: chromePauseArgs[ev.Reason],
+			args: cw.pauseArgs[ev.Reason],
 		})
 	case logformat.KindWaitDone:
 		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
@@ -330,6 +318,22 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 	case logformat.KindGCMajorDone:
 		cw.closeNested(ev.Thread, t, now, logformat.KindGCMajorStart)
 	}
+}
+
+// pauseName returns the slice name of a pause (and fills its args).
+func (cw *chromeWriter) pauseName(r logformat.WaitReason) string {
+	if cw.pauseNames[r] == "" {
+		cw.pauseNames[r] = "pause " + r.String()
+		cw.pauseArgs[r] = `{"reason":` + string(appendJSONString(nil, r.String())) + `}`
+	}
+	return cw.pauseNames[r]
+}
+
+func (cw *chromeWriter) conflictName(k logformat.ConflictKind) string {
+	if cw.conflictNames[k] == "" {
+		cw.conflictNames[k] = "conflict " + k.String()
+	}
+	return cw.conflictNames[k]
 }
 
 // conflict writes the instant event on the victim and the flow arrow from
@@ -360,7 +364,7 @@ func (cw *chromeWriter) conflict(ev logformat.Event, t *chromeThread, now int64)
 	}
 	a = append(a, '}')
 	cw.abuf = a
-	cw.instant(ev.Thread, now, chromeConflictNames[ev.Conflict], "conflict", a)
+	cw.instant(ev.Thread, now, cw.conflictName(ev.Conflict), "conflict", a)
 
 	if ev.Other == 0 || ev.Other == ev.Thread {
 		return
@@ -598,7 +602,7 @@ func (cw *chromeWriter) site(id logformat.StackID) string {
 // Low-level writers. Every trace event goes through begin, which counts it
 // and enforces the cap.
 
-func (cw *chromeWriter) begin(ph string, tid uint32, ts int64) bool {
+func (cw *chromeWriter) begin(ph string, tid uint32) bool {
 	if cw.stats.Capped || cw.err != nil {
 		return false
 	}
@@ -637,7 +641,7 @@ func (cw *chromeWriter) raw(s string) {
 }
 
 func (cw *chromeWriter) meta(tid uint32, name, value string) {
-	if !cw.begin("M", tid, 0) {
+	if !cw.begin("M", tid) {
 		return
 	}
 	cw.buf = append(cw.buf, `,"name":`...)
@@ -649,7 +653,7 @@ func (cw *chromeWriter) meta(tid uint32, name, value string) {
 }
 
 func (cw *chromeWriter) metaSort(tid uint32) {
-	if !cw.begin("M", tid, 0) {
+	if !cw.begin("M", tid) {
 		return
 	}
 	cw.buf = append(cw.buf, `,"name":"thread_sort_index","args":{"sort_index":`...)
@@ -659,7 +663,7 @@ func (cw *chromeWriter) metaSort(tid uint32) {
 }
 
 func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat string, args []byte) {
-	if !cw.begin("X", tid, start) {
+	if !cw.begin("X", tid) {
 		return
 	}
 	b := append(cw.buf, `,"ts":`...)
@@ -685,7 +689,7 @@ func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat str
 }
 
 func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat string, args []byte) {
-	if !cw.begin("i", tid, ts) {
+	if !cw.begin("i", tid) {
 		return
 	}
 	b := append(cw.buf, `,"s":"t","ts":`...)
@@ -701,7 +705,7 @@ func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat string, args []b
 }
 
 func (cw *chromeWriter) flow(ph string, tid uint32, ts int64, id uint64) {
-	if !cw.begin(ph, tid, ts) {
+	if !cw.begin(ph, tid) {
 		return
 	}
 	b := append(cw.buf, `,"ts":`...)
