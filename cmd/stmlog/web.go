@@ -60,9 +60,7 @@ another interface in --http needs --allow-remote, since the UI shows source
 code. Ctrl-C stops it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runWeb(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
+			return runWeb(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -73,7 +71,7 @@ code. Ctrl-C stops it.`,
 	return cmd
 }
 
-// checkListenAddr refuses addresses reachable from other machines unless
+// webCheckListenAddr refuses addresses reachable from other machines unless
 // allowed: an empty host or 0.0.0.0 listens everywhere.
 func webCheckListenAddr(hostport string, allowRemote bool) error {
 	host, _, err := net.SplitHostPort(hostport)
@@ -94,6 +92,9 @@ func webIsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// runWeb serves until ctx is done or the process gets SIGINT/SIGTERM, then
+// shuts the server down and returns nil. Signals are caught only once the
+// logs are loaded: Ctrl-C during a long load just ends the process.
 func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *webFlags) error {
 	if err := webCheckListenAddr(f.http, f.allowRemote); err != nil {
 		return pprofUsageError{err}
@@ -109,9 +110,11 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	if err != nil {
 		return err
 	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	ln, err := net.Listen("tcp", f.http)
 	if err != nil {
-		return fmt.Errorf("web: %v", err)
+		return err // "listen tcp 127.0.0.1:80: bind: permission denied"
 	}
 	url := "http://" + ln.Addr().String() + "/"
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -127,13 +130,13 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("web: %v", err)
+		return fmt.Errorf("serving %s: %v", url, err)
 	case <-ctx.Done():
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("web: shutting down: %v", err)
+		return fmt.Errorf("shutting down: %v", err)
 	}
 	fmt.Fprintln(stdout, "stmlog web: stopped")
 	return nil
@@ -168,7 +171,7 @@ func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInf
 		}
 		handlers, err := pprofHandlers(p, v.String())
 		if err != nil {
-			return nil, fmt.Errorf("web: pprof UI for the %s view: %v", v, err)
+			return nil, fmt.Errorf("pprof UI for the %s view: %v", v, err)
 		}
 		prefix := "/" + v.String()
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, webDispatch(handlers)))

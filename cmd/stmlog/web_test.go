@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -57,6 +58,18 @@ func TestWebListenAddr(t *testing.T) {
 	code, _, stderr := pprofRun(t, "web", "--http", "0.0.0.0:8080", "x.log")
 	if code != 2 || !strings.Contains(stderr, "--allow-remote") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("web --http 0.0.0.0:8080: exit %d, stderr %q; want exit 2 and one line naming --allow-remote", code, stderr)
+	}
+
+	// A port in use: one line, exit 1, after the log was read.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	log := pprofTestLog(t, t.TempDir())
+	code, _, stderr = pprofRun(t, "web", "--http", busy.Addr().String(), log)
+	if code != 1 || !strings.Contains(stderr, "address already in use") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("web on a busy port: exit %d, stderr %q; want exit 1, one line", code, stderr)
 	}
 }
 
