@@ -257,19 +257,24 @@ func TestWebSIGINT(t *testing.T) {
 	}
 }
 
-// webChromium finds Chromium, or says why the browser test cannot run:
-// with STMLOG_BROWSER_TEST=1 (CI) a missing browser is a failure.
+// webChromium finds Chromium ($CHROMIUM if set, as for
+// scripts/browser-test), or says why the browser test cannot run: with
+// STMLOG_BROWSER_TEST=1 (CI) a missing browser is a failure.
 func webChromium(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+	candidates := []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"}
+	if c := os.Getenv("CHROMIUM"); c != "" {
+		candidates = []string{c}
+	}
+	for _, p := range candidates {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	if p, err := exec.LookPath("chromium"); err == nil {
+	if p, err := exec.LookPath("chromium"); err == nil && os.Getenv("CHROMIUM") == "" {
 		return p
 	}
-	msg := "Chromium not found (/usr/bin/chromium); install it with: apt-get install -y --no-install-recommends chromium"
+	msg := fmt.Sprintf("Chromium not found (%s); install it with: apt-get install -y --no-install-recommends chromium", strings.Join(candidates, ", "))
 	if os.Getenv("STMLOG_BROWSER_TEST") == "1" {
 		t.Fatal(msg + " (STMLOG_BROWSER_TEST=1 requires the browser test)")
 	}
