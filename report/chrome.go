@@ -14,7 +14,10 @@ package report
 //     or the next attempt began first). Perfetto colours slices by a hash of
 //     their name, so outcomes get their colours from their names; cname gives
 //     chrome://tracing the same meaning (green, red, orange);
-//   - pauses ("pause <reason>") and PyPy GC phases are slices nested inside;
+//   - pauses ("pause <reason>") and PyPy GC phases are slices nested inside,
+//     and so is the "inevitable section": from the moment the attempt became
+//     inevitable to its end, the time others wanting inevitability must wait
+//     (it starts when pauses open at that moment end, to keep nesting);
 //   - conflicts are thread-scoped instant events with both sites in args, and
 //     a flow arrow goes from the culprit thread to the victim's attempt. The
 //     arrow starts at the culprit's event behind the conflict: the commit of
@@ -97,9 +100,12 @@ var chromeColor = map[string]string{
 type chromeOpen struct {
 	name  string
 	cname string
+	cat   string
 	start int64
-	kind  logformat.Kind // KindWaitStart, KindGCMinorStart, KindGCMajorStart
-	args  string         // pre-encoded args object, "" for none
+	// KindWaitStart, KindGCMinorStart, KindGCMajorStart, or
+	// KindBecomeInevitable for the inevitable section of an attempt.
+	kind logformat.Kind
+	args string // pre-encoded args object, "" for none
 }
 
 type chromeThread struct {
@@ -111,7 +117,11 @@ type chromeThread struct {
 	inevitable bool // became inevitable (or reattached) in this attempt
 	inevAt     int64
 	reattached bool
-	conflict   logformat.ConflictKind // last conflict of this attempt
+	// sectionArgs, when not "", is an inevitable section waiting for the
+	// pauses open when the attempt became inevitable to end (it must not
+	// overlap them partially).
+	sectionArgs string
+	conflict    logformat.ConflictKind // last conflict of this attempt
 
 	nested []chromeOpen
 	// pending holds the closed nested slices of the open attempt: they are
@@ -127,8 +137,8 @@ type chromeThread struct {
 }
 
 type chromeSlice struct {
-	start, end        int64
-	name, cname, args string
+	start, end             int64
+	name, cname, cat, args string
 }
 
 type chromeWriter struct {
@@ -261,6 +271,7 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 		cw.closeNested(ev.Thread, t, now, 0)
 		t.inTx, t.txStart = true, now
 		t.inevitable, t.reattached, t.conflict = false, false, logformat.ConflictNone
+		t.sectionArgs = ""
 	case logformat.KindTxCommit:
 		name := chromeCommit
 		if t.inevitable {
@@ -284,40 +295,62 @@ func (cw *chromeWriter) event(ev logformat.Event) {
 		t.inevitable, t.inevAt, t.reattached = true, now, true
 		t.inevs.add(now, now)
 	case logformat.KindBecomeInevitable:
-		if !t.inevitable {
+		a := append(cw.abuf[:0], `{"site":`...)
+		a = appendJSONString(a, cw.site(ev.Site))
+		a = append(a, '}')
+		cw.abuf = a
+		if !t.inevitable && t.inTx {
+			// The rest of the attempt holds inevitability (others that
+			// want it wait): drawn as a nested "inevitable section", like
+			// plot_stm_log.py's orange box.
 			t.inevitable, t.inevAt = true, now
+			t.sectionArgs = string(a)
+			cw.startSection(t, now)
 		}
 		t.inevs.add(now, now)
 		if t.included && cw.inWindow(now, now) {
-			a := append(cw.abuf[:0], `{"site":`...)
-			a = appendJSONString(a, cw.site(ev.Site))
-			a = append(a, '}')
-			cw.abuf = a
 			cw.instant(ev.Thread, now, "become inevitable", "inevitable", a)
 		}
 	case logformat.KindConflict:
 		cw.conflict(ev, t, now)
 	case logformat.KindWaitStart:
 		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
+		cw.startSection(t, now)
 		name := cw.pauseName(ev.Reason) // before reading pauseArgs, which it fills
 		t.nested = append(t.nested, chromeOpen{
-			name: name, cname: "terrible",
+			name: name, cname: "terrible", cat: "pause",
 			start: now, kind: logformat.KindWaitStart,
 			args: cw.pauseArgs[ev.Reason],
 		})
 	case logformat.KindWaitDone:
 		cw.closeNested(ev.Thread, t, now, logformat.KindWaitStart)
+		cw.startSection(t, now)
 	case logformat.KindGCMinorStart:
 		cw.closeNested(ev.Thread, t, now, logformat.KindGCMinorStart)
-		t.nested = append(t.nested, chromeOpen{name: "minor gc", cname: "grey", start: now, kind: logformat.KindGCMinorStart})
+		cw.startSection(t, now)
+		t.nested = append(t.nested, chromeOpen{name: "minor gc", cname: "grey", cat: "gc", start: now, kind: logformat.KindGCMinorStart})
 	case logformat.KindGCMinorDone:
 		cw.closeNested(ev.Thread, t, now, logformat.KindGCMinorStart)
+		cw.startSection(t, now)
 	case logformat.KindGCMajorStart:
 		cw.closeNested(ev.Thread, t, now, logformat.KindGCMajorStart)
-		t.nested = append(t.nested, chromeOpen{name: "major gc", cname: "yellow", start: now, kind: logformat.KindGCMajorStart})
+		cw.startSection(t, now)
+		t.nested = append(t.nested, chromeOpen{name: "major gc", cname: "yellow", cat: "gc", start: now, kind: logformat.KindGCMajorStart})
 	case logformat.KindGCMajorDone:
 		cw.closeNested(ev.Thread, t, now, logformat.KindGCMajorStart)
+		cw.startSection(t, now)
 	}
+}
+
+// startSection opens the inevitable section of t's attempt if one is due
+// and nothing else is open (it starts when the last open pause ends).
+func (cw *chromeWriter) startSection(t *chromeThread, now int64) {
+	if t.sectionArgs == "" || !t.inTx || len(t.nested) > 0 {
+		return
+	}
+	t.nested = append(t.nested, chromeOpen{name: "inevitable section", cname: "thread_state_iowait", cat: "inevitable",
+		start: now, kind: logformat.KindBecomeInevitable, args: t.sectionArgs})
+	t.sectionArgs = ""
 }
 
 // pauseName returns the slice name of a pause (and fills its args).
@@ -470,7 +503,7 @@ func (cw *chromeWriter) endTx(tid uint32, t *chromeThread, now int64, name, caus
 		return false
 	}
 	cw.closeNested(tid, t, now, 0)
-	t.inTx = false
+	t.inTx, t.sectionArgs = false, ""
 	if !t.included || !cw.inWindow(t.txStart, now) {
 		t.pending = t.pending[:0]
 		return true
@@ -505,8 +538,17 @@ func (cw *chromeWriter) endTx(tid uint32, t *chromeThread, now int64, name, caus
 	a = append(a, '}')
 	cw.abuf = a
 	cw.slice(tid, t.txStart, now, name, chromeColor[name], "tx", a)
+	// Parents before children: by start, longer first (closing order is
+	// innermost first).
+	sort.SliceStable(t.pending, func(i, j int) bool {
+		pi, pj := &t.pending[i], &t.pending[j]
+		if pi.start != pj.start {
+			return pi.start < pj.start
+		}
+		return pi.end > pj.end
+	})
 	for _, p := range t.pending {
-		cw.slice(tid, p.start, p.end, p.name, p.cname, "pause", []byte(p.args))
+		cw.slice(tid, p.start, p.end, p.name, p.cname, p.cat, []byte(p.args))
 	}
 	t.pending = t.pending[:0]
 	return true
@@ -533,9 +575,9 @@ func (cw *chromeWriter) closeNested(tid uint32, t *chromeThread, now int64, kind
 				cw.stats.Pauses++
 			}
 			if t.inTx {
-				t.pending = append(t.pending, chromeSlice{n.start, now, n.name, n.cname, n.args})
+				t.pending = append(t.pending, chromeSlice{n.start, now, n.name, n.cname, n.cat, n.args})
 			} else {
-				cw.slice(tid, n.start, now, n.name, n.cname, "pause", []byte(n.args))
+				cw.slice(tid, n.start, now, n.name, n.cname, n.cat, []byte(n.args))
 			}
 		}
 	}

@@ -31,8 +31,9 @@ https://ui.perfetto.dev (Open trace file) or in chrome://tracing.
 
 One track per thread. Each transaction attempt is a slice named by its outcome:
 commit, abort (args: cause, conflict), inevitable (committed after becoming
-inevitable) or unfinished. Pauses ("pause <reason>") and PyPy GC phases are
-nested slices. Conflicts are instant events with both sites in their args, and
+inevitable) or unfinished. Pauses ("pause <reason>"), PyPy GC phases and the
+"inevitable section" (from becoming inevitable to the end: the time other
+threads that want inevitability must wait) are nested slices. Conflicts are instant events with both sites in their args, and
 an arrow leads from the other (culprit) thread to the attempt that lost time.
 Perfetto colours slices by name; chrome://tracing uses their cname (green
 commit, red abort, orange inevitable).
