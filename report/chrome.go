@@ -76,7 +76,7 @@ type ChromeStats struct {
 	Pauses      int64
 	Conflicts   int64
 	Flows       int64
-	Threads     int // tracks (threads kept by the filter)
+	Threads     int // tracks: threads with something in the trace
 	SourceStats logformat.Stats
 }
 
@@ -110,6 +110,7 @@ type chromeOpen struct {
 
 type chromeThread struct {
 	included bool
+	named    bool  // its thread_name metadata is written
 	last     int64 // latest time seen (times are clamped to be non-decreasing)
 
 	inTx       bool
@@ -195,7 +196,7 @@ func WriteChromeTrace(w io.Writer, src logformat.Source, opt ChromeOptions) (Chr
 	}
 	cw.stats.SourceStats = src.Stats()
 	for _, t := range cw.threads {
-		if t.included {
+		if t.named {
 			cw.stats.Threads++
 		}
 	}
@@ -244,11 +245,19 @@ func (cw *chromeWriter) thread(id uint32) *chromeThread {
 	}
 	t = &chromeThread{included: cw.keep == nil || cw.keep[id]}
 	cw.threads[id] = t
-	if t.included {
-		cw.meta(id, "thread_name", "thread "+strconv.FormatUint(uint64(id), 10))
-		cw.metaSort(id)
-	}
 	return t
+}
+
+// track names thread id's track before its first trace event, so that
+// threads with nothing in the window or filter get no empty track.
+func (cw *chromeWriter) track(id uint32) {
+	t := cw.threads[id]
+	if t == nil || t.named {
+		return
+	}
+	t.named = true
+	cw.meta(id, "thread_name", "thread "+strconv.FormatUint(uint64(id), 10))
+	cw.metaSort(id)
 }
 
 func (cw *chromeWriter) event(ev logformat.Event) {
@@ -486,6 +495,8 @@ func (cw *chromeWriter) drawFlow(tid uint32, o *chromeThread, fl chromeFlow) {
 			from = at
 		}
 	}
+	cw.track(tid)
+	cw.track(fl.victim)
 	if cw.max >= 0 && cw.stats.TraceEvents+2 > cw.max {
 		cw.stats.Capped, cw.stats.CappedAt = true, cw.now-cw.origin // both ends or neither
 		return
@@ -705,6 +716,7 @@ func (cw *chromeWriter) metaSort(tid uint32) {
 }
 
 func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat string, args []byte) {
+	cw.track(tid)
 	if !cw.begin("X", tid) {
 		return
 	}
@@ -731,6 +743,7 @@ func (cw *chromeWriter) slice(tid uint32, start, end int64, name, cname, cat str
 }
 
 func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat string, args []byte) {
+	cw.track(tid)
 	if !cw.begin("i", tid) {
 		return
 	}
@@ -747,6 +760,7 @@ func (cw *chromeWriter) instant(tid uint32, ts int64, name, cat string, args []b
 }
 
 func (cw *chromeWriter) flow(ph string, tid uint32, ts int64, id uint64) {
+	cw.track(tid)
 	if !cw.begin(ph, tid) {
 		return
 	}

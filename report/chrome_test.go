@@ -474,6 +474,7 @@ func TestChromeScenarios(t *testing.T) {
 				tlEv(0, 1, tlStart), tlEv(1000, 1, tlCommit),
 				tlEv(2000, 1, tlStart), tlEv(5000, 1, tlCommit),
 				tlEv(6000, 1, tlStart), tlEv(7000, 1, tlCommit),
+				tlEv(8000, 2, tlStart), tlEv(9000, 2, tlCommit),
 			},
 			opt:  ChromeOptions{From: 3 * time.Microsecond, To: 5500 * time.Nanosecond},
 			want: want{commits: 1},
@@ -481,6 +482,9 @@ func TestChromeScenarios(t *testing.T) {
 				c := tlFind(t, tf, "X", "commit", 1)
 				if *c.Ts != 2 || *c.Dur != 3 {
 					t.Errorf("kept %v+%v, want 2+3", *c.Ts, *c.Dur)
+				}
+				if n := tlCount(tf, "M", "thread_name"); n != 1 {
+					t.Errorf("%d named tracks, want 1 (thread 2 has nothing in the window)", n)
 				}
 			},
 		},
