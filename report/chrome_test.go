@@ -870,9 +870,13 @@ try {
 
 // The trace loads in a real browser: headless Chromium fetches and parses it
 // and lists its tracks. Skipped without Chromium unless STMLOG_BROWSER_TEST=1
-// (CI), where a missing browser is a failure.
+// (CI), where a missing browser is a failure. $CHROMIUM names another
+// browser binary.
 func TestChromeTraceInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
+	if c := os.Getenv("CHROMIUM"); c != "" { // as for the web UI's browser test
+		chromium, err = exec.LookPath(c)
+	}
 	if err != nil {
 		if _, serr := os.Stat("/usr/bin/chromium"); serr == nil {
 			chromium, err = "/usr/bin/chromium", nil
