@@ -874,13 +874,14 @@ try {
 // browser binary.
 func TestChromeTraceInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		chromium, err = "/usr/bin/chromium", nil
+		if _, serr := os.Stat(chromium); serr != nil {
+			err = serr
+		}
+	}
 	if c := os.Getenv("CHROMIUM"); c != "" { // as for the web UI's browser test
 		chromium, err = exec.LookPath(c)
-	}
-	if err != nil {
-		if _, serr := os.Stat("/usr/bin/chromium"); serr == nil {
-			chromium, err = "/usr/bin/chromium", nil
-		}
 	}
 	if err != nil {
 		if os.Getenv("STMLOG_BROWSER_TEST") == "1" {
