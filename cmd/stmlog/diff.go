@@ -57,27 +57,27 @@ committed, aborted, paused, lost, counts) are compared first.
 
 func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) error {
 	if f.format != "text" && f.format != "json" {
-		return timelineUsageError{fmt.Errorf("--format %q: want text or json", f.format)}
+		return usageError{fmt.Errorf("--format %q: want text or json", f.format)}
 	}
 	if f.top < 0 {
-		return timelineUsageError{fmt.Errorf("--top must not be negative")}
+		return usageError{fmt.Errorf("--top must not be negative")}
 	}
 	var ao analyze.Options
 	var err error
 	if ao.By, err = analyze.ParseGroupBy(f.by); err != nil {
-		return timelineUsageError{fmt.Errorf("--by: %v", err)}
+		return usageError{fmt.Errorf("--by: %v", err)}
 	}
 	if ao.By == analyze.ByThread {
 		// Thread numbers mean nothing across runs.
-		return timelineUsageError{fmt.Errorf("--by thread cannot be compared across logs")}
+		return usageError{fmt.Errorf("--by thread cannot be compared across logs")}
 	}
 	if f.kind != "" {
 		if ao.Kind, err = logformat.ParseConflictKind(f.kind); err != nil {
-			return timelineUsageError{fmt.Errorf("--kind: %v", err)}
+			return usageError{fmt.Errorf("--kind: %v", err)}
 		}
 	}
 	if f.from < 0 || f.to < 0 || (f.to > 0 && f.to <= f.from) {
-		return timelineUsageError{fmt.Errorf("--from %v / --to %v: want 0 <= from < to", f.from, f.to)}
+		return usageError{fmt.Errorf("--from %v / --to %v: want 0 <= from < to", f.from, f.to)}
 	}
 	ao.From, ao.To = f.from, f.to
 	lo := anylog.Options{Salvage: f.salvage}

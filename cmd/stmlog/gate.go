@@ -41,7 +41,7 @@ func checkFailOver(stderr io.Writer, sum *analyze.Summary, spec string, top int)
 	}
 	failed, results, err := report.CheckGate(sum, spec)
 	if err != nil {
-		return gateUsageError{fmt.Errorf("--fail-over: %v", err)}
+		return usageError{fmt.Errorf("--fail-over: %v", err)}
 	}
 	if top <= 0 {
 		top = 10
@@ -54,9 +54,3 @@ func checkFailOver(stderr io.Writer, sum *analyze.Summary, spec string, top int)
 	}
 	return nil
 }
-
-// gateUsageError: a malformed --fail-over spec (exit 2).
-type gateUsageError struct{ err error }
-
-func (e gateUsageError) Error() string { return e.err.Error() }
-func (e gateUsageError) Unwrap() error { return e.err }

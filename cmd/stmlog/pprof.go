@@ -149,14 +149,14 @@ side not at the sample's leaf), for -tagfocus.
 func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
 	view, err := report.ParsePprofView(f.view)
 	if err != nil {
-		return pprofUsageError{fmt.Errorf("--view: %v", err)}
+		return usageError{fmt.Errorf("--view: %v", err)}
 	}
 	if !slices.Contains(report.PprofSampleTypes, f.sample) {
-		return pprofUsageError{fmt.Errorf("--sample %q: want lost, aborted, paused or conflicts", f.sample)}
+		return usageError{fmt.Errorf("--sample %q: want lost, aborted, paused or conflicts", f.sample)}
 	}
 	if f.out == "" || f.out == "-" {
 		if fd, ok := stdout.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(fd.Fd())) {
-			return pprofUsageError{fmt.Errorf("refusing to write a binary profile to the terminal; use -o FILE")}
+			return usageError{fmt.Errorf("refusing to write a binary profile to the terminal; use -o FILE")}
 		}
 	}
 	profiles, info, err := loadPprofProfiles(paths, &f.load, []report.PprofView{view}, f.sample, stderr)
@@ -205,9 +205,3 @@ func writePprofFile(path string, p *profile.Profile) error {
 	}
 	return nil
 }
-
-// pprofUsageError marks errors that are the invocation's fault (exit 2).
-type pprofUsageError struct{ err error }
-
-func (e pprofUsageError) Error() string { return e.err.Error() }
-func (e pprofUsageError) Unwrap() error { return e.err }

@@ -143,6 +143,9 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if f.load.filtered() {
 		return usageError{fmt.Errorf("--format pypy prints print_stm_log.py's report as is: --by, --kind, --thread, --from and --to do not apply")}
 	}
+	if f.failOver != "" {
+		return usageError{fmt.Errorf("--fail-over does not apply to --format pypy (use --format text or json for a gate)")}
+	}
 	era, err := parseEra(f.load.pypyEra)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -135,24 +134,10 @@ type exitStatus struct {
 
 func (e exitStatus) Error() string { return e.msg }
 
-// isUsage reports whether err, or an error it wraps, is a usage error. By
-// convention every command's usage error type is named ...UsageError /
-// usageError (pprofUsageError, timelineUsageError, ...), so that commands
-// added in their own files need no change here.
+// isUsage reports whether err, or an error it wraps, is a usage error.
 func isUsage(err error) bool {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if t := reflect.TypeOf(e); t != nil && strings.HasSuffix(strings.ToLower(t.Name()), "usageerror") {
-			return true
-		}
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				if isUsage(x) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	var u usageError
+	return errors.As(err, &u)
 }
 
 // oneLine folds a multi-line message into one line.

@@ -12,8 +12,6 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-type otherUsageError struct{ error }
-
 func TestIsUsage(t *testing.T) {
 	base := errors.New("x")
 	tests := []struct {
@@ -23,7 +21,6 @@ func TestIsUsage(t *testing.T) {
 		{base, false},
 		{usageError{base}, true},
 		{fmt.Errorf("wrapped: %w", usageError{base}), true},
-		{otherUsageError{base}, true}, // another command's type, by the naming convention
 		{errors.Join(base, usageError{base}), true},
 		{exitStatus{1, "x"}, false},
 	}

@@ -60,22 +60,22 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	opt := report.ChromeOptions{Name: path, From: f.from, To: f.to, MaxEvents: f.maxEvents}
 	switch {
 	case f.from < 0 || f.to < 0:
-		return timelineUsageError{fmt.Errorf("--from and --to must not be negative")}
+		return usageError{fmt.Errorf("--from and --to must not be negative")}
 	case f.to > 0 && f.to <= f.from:
-		return timelineUsageError{fmt.Errorf("--to %v must be after --from %v", f.to, f.from)}
+		return usageError{fmt.Errorf("--to %v must be after --from %v", f.to, f.from)}
 	case f.maxEvents < 0:
-		return timelineUsageError{fmt.Errorf("--max-events must not be negative")}
+		return usageError{fmt.Errorf("--max-events must not be negative")}
 	case f.maxEvents == 0:
 		opt.MaxEvents = -1
 	}
 	for _, t := range f.threads {
 		if t == 0 || t > 1<<32-1 {
-			return timelineUsageError{fmt.Errorf("--thread %d: threads are numbered from 1", t)}
+			return usageError{fmt.Errorf("--thread %d: threads are numbered from 1", t)}
 		}
 		opt.Threads = append(opt.Threads, uint32(t))
 	}
 	if (f.out == "" || f.out == "-") && isTerminal(stdout) {
-		return timelineUsageError{fmt.Errorf("the trace is meant for a viewer, not a terminal; use -o trace.json")}
+		return usageError{fmt.Errorf("the trace is meant for a viewer, not a terminal; use -o trace.json")}
 	}
 	lo := anylog.Options{Salvage: f.salvage}
 	var err error
@@ -120,10 +120,3 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	}
 	return nil
 }
-
-// timelineUsageError marks errors that are the invocation's fault (exit 2)
-// in the timeline and diff commands.
-type timelineUsageError struct{ err error }
-
-func (e timelineUsageError) Error() string { return e.err.Error() }
-func (e timelineUsageError) Unwrap() error { return e.err }

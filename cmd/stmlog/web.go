@@ -97,7 +97,7 @@ func webIsLoopback(host string) bool {
 // logs are loaded: Ctrl-C during a long load just ends the process.
 func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *webFlags) error {
 	if err := webCheckListenAddr(f.http, f.allowRemote); err != nil {
-		return pprofUsageError{err}
+		return usageError{err}
 	}
 	profiles, info, err := loadPprofProfiles(paths, &f.load, report.PprofViews, report.SampleLost, stderr)
 	if err != nil {
