@@ -29,15 +29,22 @@ type loadFlags struct {
 
 func (f *loadFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.by, "by", "", "group conflicts by `KEY`: conflict (kind + both sites, the default), site, other, pair, kind, thread, var")
+	f.registerInput(fl)
+	// The name used in the design notes; same variable.
+	fl.StringVar(&f.pypyEra, "pypy-events", "", "same as --pypy-era")
+	_ = fl.MarkHidden("pypy-events")
+}
+
+// registerInput registers every flag but --by: the filters and how to read
+// the logs. pprof and web take only these, since a profile needs conflicts
+// grouped by kind and both sites.
+func (f *loadFlags) registerInput(fl *pflag.FlagSet) {
 	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
 	fl.Uint32Var(&f.thread, "thread", 0, "keep only thread `N`")
 	fl.DurationVar(&f.from, "from", 0, "keep only what happens after `D` from the start of each log (e.g. 1.5s)")
 	fl.DurationVar(&f.to, "to", 0, "keep only what happens before `D` from the start of each log (0: to the end)")
 	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
 	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
-	// The name used in the design notes; same variable.
-	fl.StringVar(&f.pypyEra, "pypy-events", "", "same as --pypy-era")
-	_ = fl.MarkHidden("pypy-events")
 }
 
 // filtered reports whether any analysis filter or grouping was given (they

@@ -3,7 +3,7 @@ package main
 // `stmlog pprof` writes the time lost to conflicts as a pprof profile; the
 // profile itself is built by report.Pprof from analyze's attribution, so its
 // totals are the report's. This file is flags and files only; the shared
-// loading (pprofLoadFlags, loadPprofProfiles) also serves `stmlog web`.
+// loading (loadFlags.registerInput, loadPprofProfiles) also serves `stmlog web`.
 
 import (
 	"fmt"
@@ -14,40 +14,12 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat"
-	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
 )
-
-// pprofLoadFlags are the input flags shared by `pprof` and `web`: the
-// subset of report's loadFlags that makes sense for a profile (no --by: the
-// profile needs conflicts grouped by kind and both sites).
-type pprofLoadFlags struct {
-	kind     string
-	thread   uint32
-	from, to time.Duration
-	salvage  bool
-	pypyEra  string
-}
-
-func (f *pprofLoadFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
-	fl.Uint32Var(&f.thread, "thread", 0, "keep only thread `N`")
-	fl.DurationVar(&f.from, "from", 0, "keep only what happens after `D` from the start of each log (e.g. 1.5s)")
-	fl.DurationVar(&f.to, "to", 0, "keep only what happens before `D` from the start of each log (0: to the end)")
-	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
-}
-
-// options validates the flags, with the same rules and messages as report's.
-func (f *pprofLoadFlags) options() (analyze.Options, anylog.Options, error) {
-	lf := loadFlags{kind: f.kind, thread: f.thread, from: f.from, to: f.to, salvage: f.salvage, pypyEra: f.pypyEra}
-	return lf.options()
-}
 
 // pprofInfo describes what went into the profiles (for messages and the web
 // index page).
@@ -58,7 +30,7 @@ type pprofInfo struct {
 }
 
 // loadPprofProfiles analyzes the logs once and builds one profile per view.
-func loadPprofProfiles(paths []string, f *pprofLoadFlags, views []report.PprofView, sample string, stderr io.Writer) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
+func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, sample string, stderr io.Writer) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
 	info := pprofInfo{Paths: paths}
 	ao, lo, err := f.options()
 	if err != nil {
@@ -105,7 +77,7 @@ func pprofComments(paths []string, v report.PprofView, ao analyze.Options) []str
 }
 
 type pprofFlags struct {
-	load   pprofLoadFlags
+	load   loadFlags
 	out    string
 	view   string
 	sample string
@@ -139,7 +111,7 @@ side not at the sample's leaf), for -tagfocus.
 		},
 	}
 	fl := cmd.Flags()
-	f.load.register(fl)
+	f.load.registerInput(fl)
 	fl.StringVarP(&f.out, "output", "o", "", "write the profile to `FILE` (default: standard output, unless it is a terminal)")
 	fl.StringVar(&f.view, "view", "victim", "whose stacks: `victim`, culprit or pair")
 	fl.StringVar(&f.sample, "sample", report.SampleLost, "default sample type: `lost`, aborted, paused or conflicts")

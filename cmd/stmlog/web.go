@@ -37,7 +37,7 @@ import (
 )
 
 type webFlags struct {
-	load        pprofLoadFlags
+	load        loadFlags
 	http        string
 	allowRemote bool
 	open        bool
@@ -64,7 +64,7 @@ code. Ctrl-C stops it.`,
 		},
 	}
 	fl := cmd.Flags()
-	f.load.register(fl)
+	f.load.registerInput(fl)
 	fl.StringVar(&f.http, "http", "127.0.0.1:0", "`host:port` to listen on (port 0: any free port)")
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --http to name a non-loopback interface")
 	fl.BoolVar(&f.open, "open", false, "open the UI in the default browser")

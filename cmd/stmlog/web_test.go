@@ -91,7 +91,7 @@ func webGet(t *testing.T, c *http.Client, url string) (int, string) {
 func TestWebHandler(t *testing.T) {
 	dir := t.TempDir()
 	log := pprofTestLog(t, dir)
-	profiles, info, err := loadPprofProfiles([]string{log}, &pprofLoadFlags{}, report.PprofViews, report.SampleLost, io.Discard)
+	profiles, info, err := loadPprofProfiles([]string{log}, &loadFlags{}, report.PprofViews, report.SampleLost, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
