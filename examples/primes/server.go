@@ -3,6 +3,7 @@ package primes
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -225,6 +226,16 @@ func (s *Server) dispatch() {
 	}
 }
 
+// yieldToIO lets the goroutines of the HTTP side run after a handler has
+// handed its answer over. Queue workers are compute-bound: without this,
+// two of them keep both Ps of a 2-core machine busy for whole transactions
+// (about 10 ms here, the scheduler preempts at 10 ms), and the connection
+// goroutines that write the answers and read the next requests, and so
+// feed the queue, wait for a P. An event loop does the same thing: it goes
+// back to poll between callbacks. Measured on 2 cores: fixed, 2 workers,
+// from ~150 to ~270 req/s.
+func yieldToIO() { runtime.Gosched() }
+
 // handle is the naive version's handler transaction, Tornado's request
 // callback: it numbers the request from the shared counter, takes its start
 // time, computes the answer (or finds it in the cache) and hands it back to
@@ -248,6 +259,7 @@ func (s *Server) handle(req *request) func(tx *stm.Tx) error {
 		tx.AfterCommit(func() {
 			s.txs.Add(1)
 			req.done <- response{body: body, hit: hit}
+			yieldToIO()
 		})
 		return nil
 	}
@@ -302,6 +314,7 @@ func (s *Server) handleFixed(req *request) func(tx *stm.Tx) error {
 		tx.AfterCommit(func() {
 			s.txs.Add(1)
 			req.done <- response{body: body, hit: hit}
+			yieldToIO()
 		})
 		return nil
 	}
