@@ -52,11 +52,11 @@ type Workload struct {
 }
 
 var all = []Workload{
-	{"primes", "Tornado-style HTTP server computing primes, handlers as queued transactions (seed 000); naive has the seed's inevitable time.Now()/ETag and shared-counter conflicts, -fixed removes them",
+	{"primes", "Tornado-style HTTP server computing primes, handlers as queued transactions (seed 000); naive has the seed's inevitable time.Now()/ETag and shared-counter conflicts; the fixed version removes them",
 		primes.DefaultSize, true, primes.Run},
 	{"mandelbrot", "Mandelbrot set in 16 bands, one transaction per band: no conflicts, scales with workers",
 		mandelbrot.DefaultSize, false, mandelbrot.Run},
-	{"btree", "inserts into one shared B-tree of stm.Vars: the header Var makes every insert conflict, so it does not scale; -fixed shards the size",
+	{"btree", "inserts into one shared B-tree of stm.Vars: the header Var makes every insert conflict, so it does not scale; the fixed version keeps the size elsewhere",
 		btree.DefaultSize, true, btree.Run},
 	{"astar", "players find A* paths on a shared map while walls are built and erased (seed 000, part 2)",
 		astar.DefaultSize, false, astar.Run},
