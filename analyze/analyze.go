@@ -328,6 +328,10 @@ type thread struct {
 	pendingSet  bool   // a conflict is pending (pending may be nil: filtered out)
 	pendingCost int64
 	pendingKept bool // the pending conflict was counted (in the window)
+	// afterAbort: the pending conflict aborted the attempt and stays
+	// pending until the next start, for the contention manager's backoff
+	// pause between the abort and the re-run, which that conflict caused.
+	afterAbort bool
 
 	gcMinorStart, gcMajorStart int64
 	inGCMinor, inGCMajor       bool
@@ -453,7 +457,7 @@ func (a *Analyzer) advance(th *thread, t int64) {
 		a.tot.paused += d
 		th.paused += d
 		a.reasons[th.reason].Time += time.Duration(d)
-		if th.pendingSet {
+		if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
 			if g := th.pending; g != nil {
 				g.paused += d
 				th.pendingCost += d
@@ -498,6 +502,9 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 	case logformat.KindTxStart:
 		if th.inTx {
 			l.unfinished++ // a start with no end: the old attempt vanished
+			a.clearPending(th)
+		}
+		if th.afterAbort {
 			a.clearPending(th)
 		}
 		th.inTx = true
@@ -549,7 +556,11 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 		th.run = 0
 		th.inTx = false
 		th.state = stStop
-		a.clearPending(th)
+		if th.pendingSet && ev.Cause == logformat.AbortConflict {
+			th.afterAbort = true
+		} else {
+			a.clearPending(th)
+		}
 	case logformat.KindConflict:
 		a.clearPending(th)
 		th.pendingSet = true
@@ -646,6 +657,7 @@ func (a *Analyzer) clearPending(th *thread) {
 	th.pendingSet = false
 	th.pendingKept = false
 	th.pendingCost = 0
+	th.afterAbort = false
 }
 
 func (a *Analyzer) stack(l *logState, id logformat.StackID) int32 {

@@ -139,6 +139,41 @@ func TestBasicAttribution(t *testing.T) {
 	}
 }
 
+// TestBackoffAfterConflictAbort: the contention manager's backoff between a
+// conflict abort and the re-run is charged to that conflict; other pauses
+// there (PyPy's wait for a free segment) and backoffs after a commit are not.
+func TestBackoffAfterConflictAbort(t *testing.T) {
+	src := &memSource{
+		stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20)},
+		stats:  lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		events: []lf.Event{
+			start(0, 1),
+			conflict(10, 1, lf.ConflictWriteRead, 1, 2, 2, 7),
+			abort(20, 1, lf.AbortConflict),
+			wait(25, 1, lf.WaitBackoff), done(40, 1), // 15: the conflict's
+			wait(40, 1, lf.WaitFreeSegment), done(45, 1), // 5: not the conflict's
+			start(50, 1), commit(60, 1),
+			wait(60, 1, lf.WaitBackoff), done(70, 1), // 10: after a commit, no conflict
+			start(70, 1), commit(80, 1),
+		},
+	}
+	a := New(Options{})
+	if err := a.Add(src); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	if len(s.Groups) != 1 {
+		t.Fatalf("%d groups, want 1", len(s.Groups))
+	}
+	g := s.Groups[0]
+	if g.Aborted != 20 || g.Paused != 15 || g.Lost != 35 || g.Count != 1 || g.Max != 35 {
+		t.Errorf("group: aborted %d paused %d lost %d count %d max %d, want 20 15 35 1 35", g.Aborted, g.Paused, g.Lost, g.Count, g.Max)
+	}
+	if s.UnattributedPaused != 15 || s.Paused != 30 {
+		t.Errorf("paused %d, unattributed %d; want 30, 15", s.Paused, s.UnattributedPaused)
+	}
+}
+
 func TestGroupBy(t *testing.T) {
 	tests := []struct {
 		by     string

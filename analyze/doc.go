@@ -39,8 +39,11 @@
 // conflict the thread's pending one. While it is pending, time the thread
 // spends paused (KindWaitStart to KindWaitDone) is charged to it as paused
 // time; the abort that ends the attempt charges the attempt's run time (start
-// to abort, minus pauses) to it as aborted time. A commit or an abort clears
-// the pending conflict; a second conflict in the same attempt replaces it.
+// to abort, minus pauses) to it as aborted time. A commit clears the pending
+// conflict, and so does an abort, except that after an abort for a conflict
+// the backoff pause (WaitBackoff) before the re-run is still charged to it:
+// the contention manager waits because of that conflict. A second conflict
+// in the same attempt replaces the pending one.
 // Aborts and pauses with no pending conflict count in the totals and in
 // Summary.Unattributed*, but in no group.
 //
