@@ -741,8 +741,12 @@ func (a *Analyzer) groupOf(l *logState, ev *logformat.Event) *group {
 	if g.other != other {
 		g.other = mixed
 	}
-	if g.v != ev.Var || int(g.log) != l.index {
+	// A named Var is the same Var in every log and under every id (see
+	// ByVar): only its id can differ. Unnamed ones are ids within a log.
+	if g.vname != vname || (vname == 0 && (g.v != ev.Var || int(g.log) != l.index)) {
 		g.vMixed = true
+	} else if g.v != ev.Var {
+		g.v = 0
 	}
 	return g
 }

@@ -568,3 +568,29 @@ func TestTimelineNearExact(t *testing.T) {
 		}
 	}
 }
+
+// A named Var is one Var across logs (and across ids with the same name):
+// grouped by name, its groups keep the name when several logs merge.
+func TestMergeKeepsVarName(t *testing.T) {
+	for _, by := range []GroupBy{ByConflict, ByVar} {
+		l2 := basicLog()
+		l2.vars = map[uint64]string{9: "counter"}
+		for i := range l2.events {
+			if l2.events[i].Var == 7 {
+				l2.events[i].Var = 9
+			}
+		}
+		a := New(Options{By: by})
+		for _, l := range []*memSource{basicLog(), l2} {
+			if err := a.Add(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := a.Summary()
+		g := s.Groups[0]
+		if g.Count != 2 || g.VarName != "counter" || g.Var != 0 {
+			t.Errorf("by %v: top group count %d var %d %q, want 2 conflicts on var 0 (ids differ) %q",
+				by, g.Count, g.Var, g.VarName, "counter")
+		}
+	}
+}
