@@ -50,7 +50,10 @@
 // bit is set and other transactions that write wait at commit (the bit
 // comes back in the same atomic add that gives them their version), so
 // nothing the inevitable transaction read can change and it never aborts.
-// Read-only transactions are not held up.
+// Read-only transactions are not held up. The token is handed over in FIFO
+// order (a releasing holder gives it straight to the longest waiter), and
+// a release first lets through the committers that waited for it, so
+// neither askers nor plain writers starve while others keep asking.
 //
 // Contention management: after each conflict abort an attempt backs off a
 // little more (randomized yields, then short sleeps); after 12 aborts the

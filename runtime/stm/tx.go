@@ -77,10 +77,17 @@ type Tx struct {
 	inevitable bool // irrevocable: will commit
 	userInev   bool // the body called Inevitable (so it may have done I/O)
 	holdsToken bool // owns the inevitability token (may precede inevitable)
+	admitted   bool // this commit attempt was let through by a token release
 	aborts     int  // conflict aborts of the current Atomically call
 
 	stats *statShard
 	wait  *waiter
+
+	// Waiting for the inevitability token (inevitable.go).
+	inevCh     chan struct{} // the token is handed over on it; made on first wait
+	inevSiteID uint32        // where we asked (recording), for inevSite
+	inevAsked  uint64        // inevTurns when we queued
+	inevWaited uint64        // grants to others while we waited (tests check FIFO)
 
 	// Recording (see record.go); thread is 0 when not recording.
 	thread uint32
@@ -315,6 +322,7 @@ func (tx *Tx) commit() bool {
 			// An inevitable transaction runs: it must not see its reads
 			// overwritten, so we step back and wait for it.
 			tx.unlockWrites()
+			tx.endAdmission()
 			tx.waitForInevitable()
 			continue
 		}
@@ -323,11 +331,22 @@ func (tx *Tx) commit() bool {
 			if i := tx.validate(true); i >= 0 {
 				tx.noteReadConflict(i)
 				tx.unlockWrites()
+				tx.endAdmission()
 				return false
 			}
 		}
 		tx.publish(wv)
+		tx.endAdmission()
 		return true
+	}
+}
+
+// endAdmission ends the commit attempt a release of the token let through
+// (see inevitable.go); a no-op for every other attempt.
+func (tx *Tx) endAdmission() {
+	if tx.admitted {
+		tx.admitted = false
+		admissionDone()
 	}
 }
 
