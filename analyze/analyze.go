@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -831,10 +832,7 @@ func (a *Analyzer) Summary() *Summary {
 		}
 	}
 	slices.SortFunc(s.Threads, func(x, y Thread) int {
-		if x.Log != y.Log {
-			return x.Log - y.Log
-		}
-		return int(int64(x.ID) - int64(y.ID))
+		return cmp.Or(cmp.Compare(x.Log, y.Log), cmp.Compare(x.ID, y.ID))
 	})
 
 	for i, c := range a.causes {
@@ -844,10 +842,7 @@ func (a *Analyzer) Summary() *Summary {
 		}
 	}
 	slices.SortFunc(s.AbortCauses, func(x, y CauseStat) int {
-		if x.Time != y.Time {
-			return cmpDesc(int64(x.Time), int64(y.Time))
-		}
-		return int(x.Cause) - int(y.Cause)
+		return cmp.Or(cmp.Compare(y.Time, x.Time), cmp.Compare(x.Cause, y.Cause))
 	})
 	for i, r := range a.reasons {
 		if r.Count > 0 || r.Time > 0 {
@@ -856,10 +851,7 @@ func (a *Analyzer) Summary() *Summary {
 		}
 	}
 	slices.SortFunc(s.PauseReasons, func(x, y ReasonStat) int {
-		if x.Time != y.Time {
-			return cmpDesc(int64(x.Time), int64(y.Time))
-		}
-		return int(x.Reason) - int(y.Reason)
+		return cmp.Or(cmp.Compare(y.Time, x.Time), cmp.Compare(x.Reason, y.Reason))
 	})
 
 	s.Timeline = a.cells(a.all, start, end)
@@ -870,25 +862,9 @@ func (a *Analyzer) Summary() *Summary {
 		s.Groups = append(s.Groups, a.exportGroup(g, start, end))
 	}
 	slices.SortFunc(s.Groups, func(x, y Group) int {
-		if x.Lost != y.Lost {
-			return cmpDesc(int64(x.Lost), int64(y.Lost))
-		}
-		if x.Count != y.Count {
-			return cmpDesc(x.Count, y.Count)
-		}
-		return strings.Compare(x.Key, y.Key)
+		return cmp.Or(cmp.Compare(y.Lost, x.Lost), cmp.Compare(y.Count, x.Count), strings.Compare(x.Key, y.Key))
 	})
 	return s
-}
-
-func cmpDesc(x, y int64) int {
-	switch {
-	case x > y:
-		return -1
-	case x < y:
-		return 1
-	}
-	return 0
 }
 
 func (a *Analyzer) stackAt(i int32) *logformat.Stack {

@@ -7,6 +7,7 @@ package report
 // differs. Rows are ranked by how much their lost time changed, either way.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,16 +127,10 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 		g.DeltaPct, g.HasPercent = pct(int64(g.Delta), int64(g.Old.Lost))
 	}
 	slices.SortFunc(d.Groups, func(x, y DiffGroup) int {
-		ax, ay := absDur(x.Delta), absDur(y.Delta)
-		switch {
-		case ax != ay:
-			return cmpDesc64(int64(ax), int64(ay))
-		case x.Delta != y.Delta: // regressions before improvements of the same size
-			return cmpDesc64(int64(x.Delta), int64(y.Delta))
-		case x.New.Lost != y.New.Lost:
-			return cmpDesc64(int64(x.New.Lost), int64(y.New.Lost))
-		}
-		return strings.Compare(x.Key, y.Key)
+		return cmp.Or(cmp.Compare(absDur(y.Delta), absDur(x.Delta)),
+			cmp.Compare(y.Delta, x.Delta), // regressions before improvements of the same size
+			cmp.Compare(y.New.Lost, x.New.Lost),
+			strings.Compare(x.Key, y.Key))
 	})
 	return d, nil
 }
@@ -160,16 +155,6 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
-}
-
-func cmpDesc64(x, y int64) int {
-	switch {
-	case x > y:
-		return -1
-	case x < y:
-		return 1
-	}
-	return 0
 }
 
 // WriteDiffText writes the comparison for a terminal: the totals, then the

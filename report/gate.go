@@ -25,6 +25,7 @@ package report
 // value is strictly greater than it.
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -135,7 +136,7 @@ func CheckGate(s *analyze.Summary, spec string) (failed bool, results []GateResu
 				}
 			}
 			slices.SortStableFunc(r.Offending, func(x, y analyze.Group) int {
-				return cmpDesc64(int64(gateValue(&x, l.Metric)), int64(gateValue(&y, l.Metric)))
+				return cmp.Compare(gateValue(&y, l.Metric), gateValue(&x, l.Metric)) // most first
 			})
 			failed = true
 		}
