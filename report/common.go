@@ -166,19 +166,9 @@ func shortFile(f string) string {
 // siteLine is how a site reads in text reports: "srv/h.go:455 in
 // srv.(*H).serve", or the stack's label (PyPy markers), or "?".
 func siteLine(st *logformat.Stack) string {
-	if st == nil {
-		return "?"
-	}
-	if len(st.Frames) == 0 {
-		if st.Label != "" {
-			return st.Label
-		}
-		return "?"
-	}
-	f := st.Frames[0]
-	s := shortFile(f.File) + ":" + strconv.Itoa(f.Line)
-	if f.Func != "" {
-		s += " in " + shortFunc(f.Func)
+	s := siteShort(st)
+	if st != nil && len(st.Frames) > 0 && st.Frames[0].Func != "" {
+		s += " in " + shortFunc(st.Frames[0].Func)
 	}
 	return s
 }
