@@ -820,9 +820,13 @@ func (a *Analyzer) Summary() *Summary {
 			if th == nil {
 				return
 			}
-			s.Threads = append(s.Threads, Thread{Log: l.index, ID: th.id, Commits: th.commits,
+			t := Thread{Log: l.index, ID: th.id, Commits: th.commits,
 				Aborts: th.aborts, Conflicts: th.conflicts, Committed: time.Duration(th.committed),
-				Aborted: time.Duration(th.aborted), Paused: time.Duration(th.paused)})
+				Aborted: time.Duration(th.aborted), Paused: time.Duration(th.paused)}
+			if a.windowed && t == (Thread{Log: t.Log, ID: t.ID}) {
+				return // nothing in the window
+			}
+			s.Threads = append(s.Threads, t)
 		}
 		for _, th := range l.threads {
 			add(th)
@@ -939,6 +943,15 @@ func (a *Analyzer) exportGroup(g *group, start, end int64) Group {
 	return out
 }
 
+// roughly is t to the µs when that is a small part of it (for messages).
+func roughly(t int64) time.Duration {
+	d := time.Duration(t)
+	if d >= time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
+
 func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 	w := func(format string, args ...any) {
 		s.Warnings = append(s.Warnings, l.name+": "+fmt.Sprintf(format, args...))
@@ -967,8 +980,18 @@ func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 			w("%s", x)
 		}
 	}
-	if l.events == 0 {
+	switch {
+	case l.events == 0 && a.opt.Thread != 0 && st.Events > 0:
+		w("no events of thread %d (the log has %d)", a.opt.Thread, st.Events)
+	case l.events == 0:
 		w("no events")
+	case a.windowed && (l.max < a.from || l.min >= a.to):
+		to := "the end"
+		if a.opt.To > 0 {
+			to = a.opt.To.String()
+		}
+		w("nothing in the window (%v to %s): the log's events run from %v to %v",
+			a.opt.From, to, roughly(l.min), roughly(l.max))
 	}
 	if l.outOfOrder > 0 {
 		w("%d events out of time order within their thread (treated as simultaneous)", l.outOfOrder)

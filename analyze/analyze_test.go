@@ -594,3 +594,37 @@ func TestMergeKeepsVarName(t *testing.T) {
 		}
 	}
 }
+
+// A filter that keeps nothing says so, rather than that the log is empty,
+// and lists no threads with nothing to show.
+func TestFilterKeepsNothing(t *testing.T) {
+	tests := []struct {
+		name    string
+		opt     Options
+		warning string
+	}{
+		{"no log events", Options{}, ""},
+		{"thread", Options{Thread: 9}, "x.log: no events of thread 9 (the log has 16)"},
+		{"window after the end", Options{From: 1000}, "x.log: nothing in the window (1µs to the end): the log's events run from 0s to 230ns"},
+		{"window before the start", Options{From: 1, To: 5}, ""},
+	}
+	for _, tc := range tests {
+		a := New(tc.opt)
+		if err := a.AddNamed("x.log", basicLog()); err != nil {
+			t.Fatal(err)
+		}
+		s := a.Summary()
+		if tc.warning == "" {
+			if len(s.Warnings) != 0 {
+				t.Errorf("%s: warnings %q", tc.name, s.Warnings)
+			}
+		} else if !slices.Equal(s.Warnings, []string{tc.warning}) {
+			t.Errorf("%s: warnings %q, want %q", tc.name, s.Warnings, tc.warning)
+		}
+		for _, th := range s.Threads {
+			if th == (Thread{Log: th.Log, ID: th.ID}) {
+				t.Errorf("%s: thread %d listed with nothing in it", tc.name, th.ID)
+			}
+		}
+	}
+}
