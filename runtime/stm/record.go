@@ -476,12 +476,34 @@ func (tx *Tx) readSite(h *varHeader, e *readEntry) {
 	}
 }
 
-// internSite returns the interned id of pcs[off:off+n] (0 if empty).
+// internSite returns the interned id of pcs[off:off+n] (0 if empty). A
+// context that keeps storing from the same few places (a loop of
+// transactions) interns the same stacks again and again: comparing with
+// the last few interned costs a few nanoseconds, hashing and probing the
+// table a few tens, so the context remembers them (ids never change).
 func (tx *Tx) internSite(off, n int32) uint32 {
 	if n == 0 {
 		return 0
 	}
-	return sites.intern(tx.pcs[off : off+n])
+	pcs := tx.pcs[off : off+n]
+	for i := range tx.siteCache {
+		c := &tx.siteCache[i]
+		if len(c.pcs) == len(pcs) && c.pcs[0] == pcs[0] && slices.Equal(c.pcs, pcs) {
+			return c.id
+		}
+	}
+	id := sites.intern(pcs)
+	c := &tx.siteCache[tx.siteNext%uint8(len(tx.siteCache))]
+	tx.siteNext++
+	c.pcs = append(c.pcs[:0], pcs...)
+	c.id = id
+	return id
+}
+
+// siteCacheEntry is a stack interned recently by a context, and its id.
+type siteCacheEntry struct {
+	pcs []uintptr
+	id  uint32
 }
 
 func (tx *Tx) recBecomeInevitable(off, n int32) {
