@@ -33,8 +33,9 @@ One track per thread. Each transaction attempt is a slice named by its outcome:
 commit, abort (args: cause, conflict), inevitable (committed after becoming
 inevitable) or unfinished. Pauses ("pause <reason>"), PyPy GC phases and the
 "inevitable section" (from becoming inevitable to the end: the time other
-threads that want inevitability must wait) are nested slices. Conflicts are instant events with both sites in their args, and
-an arrow leads from the other (culprit) thread to the attempt that lost time.
+threads that want inevitability must wait) are nested slices. Conflicts are
+instant events with both sites in their args, and an arrow leads from the
+other (culprit) thread to the attempt that lost time.
 Perfetto colours slices by name; chrome://tracing uses their cname (green
 commit, red abort, orange inevitable).
 
@@ -106,6 +107,10 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	}
 	for _, w := range st.SourceStats.Warnings {
 		fmt.Fprintln(stderr, "stmlog timeline: warning:", w)
+	}
+	if st.Threads == 0 && st.SourceStats.Events > 0 {
+		fmt.Fprintf(stderr, "stmlog timeline: warning: %s: nothing in the trace: no events in the window or threads selected (the log has %d events)\n",
+			path, st.SourceStats.Events)
 	}
 	if st.Capped {
 		fmt.Fprintf(stderr, "stmlog timeline: warning: trace stopped after %d events, at %v into the log; "+

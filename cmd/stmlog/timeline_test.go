@@ -85,6 +85,12 @@ func (c cmdTrace) count(ph, name string, tid int) int {
 	return n
 }
 
+func noSlices(t *testing.T, tr cmdTrace) {
+	if n := tr.count("X", "", 0); n != 0 {
+		t.Errorf("trace has %d slices, want none", n)
+	}
+}
+
 func TestTimelineCommand(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "a.stmlog")
@@ -134,6 +140,10 @@ func TestTimelineCommand(t *testing.T) {
 					t.Errorf("PyPy trace: %d threads, %d slices", tr.count("M", "thread_name", 0), tr.count("X", "", 0))
 				}
 			}},
+		{name: "window after the end", args: []string{log, "--from", "1s"},
+			stderr: "warning: " + log + ": nothing in the trace: no events in the window or threads selected (the log has 70 events)",
+			check: noSlices},
+		{name: "no such thread", args: []string{log, "--thread", "9"}, stderr: "nothing in the trace", check: noSlices},
 		{name: "bad window", args: []string{log, "--from", "2s", "--to", "1s"}, usage: true, errText: "must be after"},
 		{name: "thread 0", args: []string{log, "--thread", "0"}, usage: true, errText: "numbered from 1"},
 		{name: "bad era", args: []string{log, "--pypy-era", "z"}, usage: true, errText: "--pypy-era"},
