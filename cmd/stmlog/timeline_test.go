@@ -142,7 +142,7 @@ func TestTimelineCommand(t *testing.T) {
 			}},
 		{name: "window after the end", args: []string{log, "--from", "1s"},
 			stderr: "warning: " + log + ": nothing in the trace: no events in the window or threads selected (the log has 70 events)",
-			check: noSlices},
+			check:  noSlices},
 		{name: "no such thread", args: []string{log, "--thread", "9"}, stderr: "nothing in the trace", check: noSlices},
 		{name: "bad window", args: []string{log, "--from", "2s", "--to", "1s"}, usage: true, errText: "must be after"},
 		{name: "thread 0", args: []string{log, "--thread", "0"}, usage: true, errText: "numbered from 1"},
