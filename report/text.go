@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -217,14 +218,7 @@ func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
 	}
 	rows := slices.Clone(s.Threads)
 	slices.SortStableFunc(rows, func(a, b analyze.Thread) int {
-		la, lb := a.Aborted+a.Paused, b.Aborted+b.Paused
-		switch {
-		case la > lb:
-			return -1
-		case la < lb:
-			return 1
-		}
-		return 0
+		return cmp.Compare(b.Aborted+b.Paused, a.Aborted+a.Paused)
 	})
 	return rows[:maxThreadRows], fmt.Sprintf(" (%d of %d, most aborted+paused first)", maxThreadRows, len(s.Threads))
 }
