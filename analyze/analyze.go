@@ -188,7 +188,8 @@ type Group struct {
 	Kind  logformat.ConflictKind
 	This  *logformat.Stack // this side's site (the victim)
 	Other *logformat.Stack // the other side's site (the culprit)
-	// Thread is the victim thread (ByThread; Log says which log).
+	// Thread is the victim thread (ByThread; Log says which log). Log
+	// is also set ByVar for an unnamed Var, whose id is per log.
 	Log     int
 	Thread  uint32
 	Var     uint64
@@ -719,11 +720,12 @@ func (a *Analyzer) groupOf(l *logState, ev *logformat.Event) *group {
 	case ByThread:
 		k = gkey{log: int32(l.index), thread: ev.Thread}
 	case ByVar:
-		if vname != 0 {
+		switch {
+		case vname != 0:
 			k = gkey{vname: vname}
-		} else {
+		case ev.Var != 0:
 			k = gkey{log: int32(l.index), v: ev.Var}
-		}
+		} // else no Var (inevitable conflicts): one group for all logs
 	}
 	g := a.groups[k]
 	if g == nil {
@@ -913,8 +915,11 @@ func (a *Analyzer) exportGroup(g *group, start, end int64) Group {
 			out.VarName = a.logs[g.log].src.VarName(g.v)
 		}
 	}
-	if a.opt.By == ByThread {
+	switch {
+	case a.opt.By == ByThread:
 		out.Log, out.Thread = int(g.log), g.thread
+	case a.opt.By == ByVar && g.key.v != 0:
+		out.Log = int(g.log) // an unnamed Var's id is per log
 	}
 	out.Threads = slices.Sorted(slices.Values(g.threads))
 	out.OtherThreads = slices.Sorted(slices.Values(g.otherThreads))

@@ -628,3 +628,31 @@ func TestFilterKeepsNothing(t *testing.T) {
 		}
 	}
 }
+
+// By var, conflicts on no Var (inevitable ones) are one group whatever the
+// log, and an unnamed Var's group says which log its id belongs to.
+func TestByVarAcrossLogs(t *testing.T) {
+	l2 := basicLog()
+	l2.vars = nil // Var 7 unnamed in the second log
+	a := New(Options{By: ByVar})
+	for _, l := range []*memSource{basicLog(), l2} {
+		if err := a.Add(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := a.Summary()
+	type row struct {
+		name  string
+		v     uint64
+		log   int
+		count int64
+	}
+	var got []row
+	for _, g := range s.Groups {
+		got = append(got, row{g.VarName, g.Var, g.Log, g.Count})
+	}
+	want := []row{{"", 0, 0, 2}, {"", 7, 1, 1}, {"counter", 7, 0, 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("groups by var %+v, want %+v", got, want)
+	}
+}

@@ -200,6 +200,9 @@ func groupTitle(s *analyze.Summary, g *analyze.Group) string {
 		}
 		return fmt.Sprintf("thread %d", g.Thread)
 	case analyze.ByVar:
+		if g.VarName == "" && g.Var != 0 && len(s.Logs) > 1 {
+			return fmt.Sprintf("var #%d of %s", g.Var, s.Logs[g.Log].Name)
+		}
 		return "var " + groupVar(g)
 	}
 	return ""

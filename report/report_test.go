@@ -277,3 +277,28 @@ func TestReportEmptySummary(t *testing.T) {
 		}
 	}
 }
+
+// With several logs, a group's title says which log a thread number or an
+// unnamed Var's id belongs to; a named Var needs no log.
+func TestGroupTitleNamesTheLog(t *testing.T) {
+	two := []analyze.Log{{Name: "a.log"}, {Name: "b.log"}}
+	tests := []struct {
+		by   analyze.GroupBy
+		logs []analyze.Log
+		g    analyze.Group
+		want string
+	}{
+		{analyze.ByThread, two, analyze.Group{Log: 1, Thread: 3}, "thread 3 of b.log"},
+		{analyze.ByThread, two[:1], analyze.Group{Thread: 3}, "thread 3"},
+		{analyze.ByVar, two, analyze.Group{Log: 1, Var: 7}, "var #7 of b.log"},
+		{analyze.ByVar, two[:1], analyze.Group{Var: 7}, "var #7"},
+		{analyze.ByVar, two, analyze.Group{Var: 7, VarName: "counter"}, "var counter"},
+		{analyze.ByVar, two, analyze.Group{}, "var (none)"},
+	}
+	for _, tc := range tests {
+		s := &analyze.Summary{Options: analyze.Options{By: tc.by}, Logs: tc.logs}
+		if got := groupTitle(s, &tc.g); got != tc.want {
+			t.Errorf("%v %+v with %d logs: %q, want %q", tc.by, tc.g, len(tc.logs), got, tc.want)
+		}
+	}
+}
