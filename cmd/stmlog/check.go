@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/anylog"
 )
 
@@ -103,8 +102,12 @@ func checkOne(w io.Writer, path string, opt anylog.Options) ([]string, error) {
 	if st.Skipped > 0 {
 		problems = append(problems, fmt.Sprintf("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes))
 	}
+	chunk := "chunk" // PyPy logs are a sequence of records
+	if !strings.HasPrefix(st.Format, "stmlog") {
+		chunk = "record"
+	}
 	if st.TruncatedBytes > 0 {
-		problems = append(problems, fmt.Sprintf("cut off: the last %d bytes are an incomplete chunk", st.TruncatedBytes))
+		problems = append(problems, fmt.Sprintf("cut off: the last %d bytes are an incomplete %s", st.TruncatedBytes, chunk))
 	} else if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd && readErr == nil {
 		problems = append(problems, "no end marker (recording did not stop cleanly)")
 	}
@@ -112,15 +115,14 @@ func checkOne(w io.Writer, path string, opt anylog.Options) ([]string, error) {
 		status = strings.Join(problems, "; ")
 	}
 	fmt.Fprintf(w, "%s: %s\n", path, status)
-	fmt.Fprintf(w, "  format %s, %d bytes, %d chunks, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, st.Events, len(threads))
+	fmt.Fprintf(w, "  format %s, %d bytes, %d %ss, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, chunk, st.Events, len(threads))
 	if st.Dropped > 0 {
 		fmt.Fprintf(w, "  %d events dropped by the recorder (its buffers were full)\n", st.Dropped)
 	}
 	for _, x := range st.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
-	var ce *logformat.CorruptError
-	if errors.As(readErr, &ce) || readErr != nil {
+	if readErr != nil {
 		fmt.Fprintf(w, "  error: %v\n", readErr)
 		return problems, readErr
 	}

@@ -106,6 +106,12 @@ func TestCLI(t *testing.T) {
 	os.WriteFile(damaged, bad, 0o644)
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("hello, not a log\n"), 0o644)
+	pypyFull, err := os.ReadFile(filepath.Join("..", "..", "testdata", "logs", "pypy", "small.c8.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pypyCut := filepath.Join(dir, "cut.c8.log")
+	os.WriteFile(pypyCut, pypyFull[:1000], 0o644) // 38 records and 9 bytes of the next
 
 	tests := []struct {
 		name   string
@@ -144,6 +150,8 @@ func TestCLI(t *testing.T) {
 		{"damaged dump", []string{"dump", damaged}, 1, nil, []string{"damaged.log", "byte "}},
 		{"check damaged", []string{"check", damaged}, 1, []string{"damaged"}, []string{"damaged.log", "byte "}},
 		{"check cut", []string{"check", cut}, 1, []string{"cut off"}, []string{"cut.log", "cut off"}},
+		{"check cut PyPy log", []string{"check", pypyCut}, 1, []string{"the last 9 bytes are an incomplete record", "format pypy-c8, 1000 bytes, 38 records"},
+			[]string{"cut.c8.log", "cut off"}},
 		{"check several", []string{"check", good, cut}, 1, []string{good + ": ok"}, []string{"1 of 2 logs"}},
 	}
 	for _, tc := range tests {
