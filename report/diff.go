@@ -47,11 +47,14 @@ type DiffTotal struct {
 
 // DiffGroup compares one conflict group (present on either side or both).
 type DiffGroup struct {
-	Key        string
-	Kind       logformat.ConflictKind
-	This       *logformat.Stack
-	Other      *logformat.Stack
-	VarName    string
+	Key     string
+	Kind    logformat.ConflictKind
+	This    *logformat.Stack
+	Other   *logformat.Stack
+	VarName string
+	// Title names the group when the grouping is not by sites ("var
+	// balance", "kind inevitable"), as the report does; else "".
+	Title      string
 	Old, New   DiffSide
 	Delta      time.Duration // New.Lost - Old.Lost
 	DeltaPct   float64       // Delta as a percentage of Old.Lost
@@ -110,14 +113,16 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 	for i := range oldS.Groups {
 		g := &oldS.Groups[i]
 		idx[g.Key] = len(d.Groups)
-		d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName, Old: side(g)})
+		d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName,
+			Title: groupTitle(oldS, g), Old: side(g)})
 	}
 	for i := range newS.Groups {
 		g := &newS.Groups[i]
 		j, ok := idx[g.Key]
 		if !ok {
 			j = len(d.Groups)
-			d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName})
+			d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName,
+				Title: groupTitle(newS, g)})
 		}
 		d.Groups[j].New = side(g)
 	}
@@ -199,9 +204,12 @@ func WriteDiffText(w io.Writer, d *Diff, top int) error {
 		}
 		fmt.Fprintf(&b, "%13s %9s %12s %12s %7d %7d  %s\n", fmtDelta(g.Delta), fmtPct(g.DeltaPct, g.HasPercent, int64(g.Delta)),
 			fmtDur(g.Old.Lost), fmtDur(g.New.Lost), g.Old.Count, g.New.Count, kind)
+		if g.Title != "" {
+			fmt.Fprintf(&b, "    %s\n", g.Title)
+		}
 		if g.This != nil || g.Other != nil {
 			fmt.Fprintf(&b, "    this:  %s\n    other: %s\n", siteLine(g.This), siteLine(g.Other))
-		} else {
+		} else if g.Title == "" {
 			fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(g.Key, "\x00", " "))
 		}
 	}

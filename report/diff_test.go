@@ -345,3 +345,32 @@ func TestFmtDur(t *testing.T) {
 		}
 	}
 }
+
+// Grouped by var or kind, a row says which Var or kind it is, as the report
+// does, and not only sites that several rows may share.
+func TestDiffTextNamesNonSiteGroups(t *testing.T) {
+	site := stack("main.f", 1)
+	g := func(key, name string, v uint64, lost time.Duration) analyze.Group {
+		return analyze.Group{Key: key, Kind: logformat.ConflictWriteWrite, This: site, Other: site,
+			Var: v, VarName: name, Count: 1, Aborted: lost, Lost: lost}
+	}
+	opt := analyze.Options{By: analyze.ByVar}
+	oldS := &analyze.Summary{Options: opt, Logs: []analyze.Log{{Name: "a"}},
+		Groups: []analyze.Group{g("var\x00balance", "balance", 3, 50), g("var\x000:9", "", 9, 40)}}
+	newS := &analyze.Summary{Options: opt, Logs: []analyze.Log{{Name: "b"}},
+		Groups: []analyze.Group{g("var\x00balance", "balance", 4, 20), {Key: "var\x000:0", Kind: logformat.ConflictInevitable, Count: 1, Paused: 5, Lost: 5}}}
+	d, err := NewDiff(oldS, newS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteDiffText(&b, d, 0); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"\n    var #9\n    this:  main.f:1 in main.f\n", "\n    var balance\n", "\n    var (none)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff text lacks %q:\n%s", want, out)
+		}
+	}
+}
