@@ -25,7 +25,8 @@ const DiffSchema = "stmlog.diff/v1"
 
 // Diff compares two summaries.
 type Diff struct {
-	Old, New []string // log names of each side
+	By       analyze.GroupBy // the grouping of both summaries
+	Old, New []string        // log names of each side
 	Totals   []DiffTotal
 	// LostPct is lost time (time charged to conflicts) as a percentage of
 	// CPU time in transactions, on each side (see GateMetric).
@@ -86,7 +87,7 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 	if oldS.Options.By != newS.Options.By {
 		return nil, fmt.Errorf("cannot compare summaries grouped by %v and by %v", oldS.Options.By, newS.Options.By)
 	}
-	d := &Diff{Old: logNames(oldS), New: logNames(newS)}
+	d := &Diff{By: oldS.Options.By, Old: logNames(oldS), New: logNames(newS)}
 	total := func(name string, dur bool, o, n int64) {
 		t := DiffTotal{Name: name, Duration: dur, Old: o, New: n, Delta: n - o}
 		t.DeltaPct, t.HasPercent = pct(t.Delta, o)
@@ -207,9 +208,14 @@ func WriteDiffText(w io.Writer, d *Diff, top int) error {
 		if g.Title != "" {
 			fmt.Fprintf(&b, "    %s\n", g.Title)
 		}
-		if g.This != nil || g.Other != nil {
+		switch {
+		case d.By == analyze.BySite:
+			fmt.Fprintf(&b, "    this:  %s\n", siteLine(g.This))
+		case d.By == analyze.ByOther:
+			fmt.Fprintf(&b, "    other: %s\n", siteLine(g.Other))
+		case g.This != nil || g.Other != nil:
 			fmt.Fprintf(&b, "    this:  %s\n    other: %s\n", siteLine(g.This), siteLine(g.Other))
-		} else if g.Title == "" {
+		case g.Title == "":
 			fmt.Fprintf(&b, "    %s\n", strings.ReplaceAll(g.Key, "\x00", " "))
 		}
 	}

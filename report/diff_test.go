@@ -374,3 +374,34 @@ func TestDiffTextNamesNonSiteGroups(t *testing.T) {
 		}
 	}
 }
+
+// Grouped by one side's site, a row shows that side only (the other side
+// is not part of the group and is often mixed), as the report does.
+func TestDiffTextShowsTheGroupedSide(t *testing.T) {
+	for _, tc := range []struct {
+		by         analyze.GroupBy
+		want, lack string
+	}{
+		{analyze.BySite, "    this:  a:1 in main.f\n", "other:"},
+		{analyze.ByOther, "    other: b:2 in main.f\n", "this:"},
+	} {
+		g := analyze.Group{Key: "k", Kind: logformat.ConflictInevitable, Count: 1, Paused: 5, Lost: 5}
+		if tc.by == analyze.BySite {
+			g.This = stack("a", 1)
+		} else {
+			g.Other = stack("b", 2)
+		}
+		s := &analyze.Summary{Options: analyze.Options{By: tc.by}, Groups: []analyze.Group{g}}
+		d, err := NewDiff(s, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := WriteDiffText(&b, d, 0); err != nil {
+			t.Fatal(err)
+		}
+		if out := b.String(); !strings.Contains(out, tc.want) || strings.Contains(out, tc.lack) {
+			t.Errorf("by %v: want %q and no %q in:\n%s", tc.by, tc.want, tc.lack, out)
+		}
+	}
+}
