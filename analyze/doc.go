@@ -59,7 +59,8 @@
 // Event times are taken relative to the start of each log — the start of
 // recording (time 0) for native logs, the first record for PyPy logs — so
 // the logs are laid over one another from their starts; thread numbers and
-// Var ids are per log, stacks are matched by content (logformat.Stack.Key).
+// Var ids are per log, stacks are matched by content (logformat.Stack.Key)
+// and named Vars by name.
 //
 // Options.From/To keep only the part of each log inside a time window
 // (relative to the log's start): run and pause intervals are clipped to it,
