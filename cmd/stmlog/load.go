@@ -65,8 +65,8 @@ func (f *loadFlags) options() (analyze.Options, anylog.Options, error) {
 			return ao, lo, usageError{fmt.Errorf("--kind: %v", err)}
 		}
 	}
-	if f.from < 0 || f.to < 0 || (f.to > 0 && f.to <= f.from) {
-		return ao, lo, usageError{fmt.Errorf("--from %v --to %v: want 0 <= from < to", f.from, f.to)}
+	if err := checkWindow(f.from, f.to); err != nil {
+		return ao, lo, err
 	}
 	ao.Thread, ao.From, ao.To = f.thread, f.from, f.to
 	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
@@ -74,6 +74,14 @@ func (f *loadFlags) options() (analyze.Options, anylog.Options, error) {
 	}
 	lo.Salvage = f.salvage
 	return ao, lo, nil
+}
+
+// checkWindow checks --from and --to (to 0 means to the end).
+func checkWindow(from, to time.Duration) error {
+	if from < 0 || to < 0 || (to > 0 && to <= from) {
+		return usageError{fmt.Errorf("--from %v --to %v: want 0 <= from < to", from, to)}
+	}
+	return nil
 }
 
 func parseEra(s string) (byte, error) {

@@ -59,11 +59,10 @@ select a window with --from/--to or threads with --thread.`,
 
 func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error {
 	opt := report.ChromeOptions{Name: path, From: f.from, To: f.to, MaxEvents: f.maxEvents}
+	if err := checkWindow(f.from, f.to); err != nil {
+		return err
+	}
 	switch {
-	case f.from < 0 || f.to < 0:
-		return usageError{fmt.Errorf("--from and --to must not be negative")}
-	case f.to > 0 && f.to <= f.from:
-		return usageError{fmt.Errorf("--to %v must be after --from %v", f.to, f.from)}
 	case f.maxEvents < 0:
 		return usageError{fmt.Errorf("--max-events must not be negative")}
 	case f.maxEvents == 0:

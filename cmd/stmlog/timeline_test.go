@@ -144,7 +144,7 @@ func TestTimelineCommand(t *testing.T) {
 			stderr: "warning: " + log + ": nothing in the trace: no events in the window or threads selected (the log has 70 events)",
 			check:  noSlices},
 		{name: "no such thread", args: []string{log, "--thread", "9"}, stderr: "nothing in the trace", check: noSlices},
-		{name: "bad window", args: []string{log, "--from", "2s", "--to", "1s"}, usage: true, errText: "must be after"},
+		{name: "bad window", args: []string{log, "--from", "2s", "--to", "1s"}, usage: true, errText: "--from 2s --to 1s: want 0 <= from < to"},
 		{name: "thread 0", args: []string{log, "--thread", "0"}, usage: true, errText: "numbered from 1"},
 		{name: "bad era", args: []string{log, "--pypy-era", "z"}, usage: true, errText: "--pypy-era"},
 		{name: "missing file", args: []string{filepath.Join(dir, "nope")}, errText: "nope"},
