@@ -324,6 +324,17 @@ func (c *pypyConflict) addTime(sec, nsec uint32, cells *pypyCells) {
 }
 
 // timestamps decodes c.ts.
+// cellCounts returns c's events per timeline cell: counted in the second
+// pass, or now from the timestamps kept in the first.
+func (c *pypyConflict) cellCounts(cells pypyCells) []int64 {
+	if c.cells != nil {
+		return c.cells
+	}
+	counts := make([]int64, cells.n)
+	c.timestamps(func(sec, nsec uint32) { counts[cells.index(pypyTime(sec, nsec))]++ })
+	return counts
+}
+
 func (c *pypyConflict) timestamps(f func(sec, nsec uint32)) {
 	var key uint64
 	for _, b := range c.ts {
@@ -613,11 +624,7 @@ func (s *c8Summary) write(w *bufio.Writer, src *pypySources, top int, res pypyPa
 	w.WriteString("\n")
 	cells := pypyCells{start: res.start, span: total, n: 60}
 	for _, c := range pypySorted(s.list, top) {
-		counts := c.cells
-		if counts == nil {
-			counts = make([]int64, 60)
-			c.timestamps(func(sec, nsec uint32) { counts[cells.index(pypyTime(sec, nsec))]++ })
-		}
+		counts := c.cellCounts(cells)
 		fmt.Fprintf(w, "%ss lost in aborts, %ss paused (%dx %s)\n", pyFloat(c.aborted, 3), pyFloat(c.paused, 3),
 			c.n, pypy.C8Name(c.event))
 		src.marker(w, c.marker, false)
@@ -767,11 +774,7 @@ func (s *c7Summary) write(w *bufio.Writer, src *pypySources, top int, res pypyPa
 	w.WriteString("\n")
 	cells := pypyCells{start: res.start, span: total, n: 48}
 	for _, c := range pypySorted(s.list, top) {
-		counts := c.cells
-		if counts == nil {
-			counts = make([]int64, 48)
-			c.timestamps(func(sec, nsec uint32) { counts[cells.index(pypyTime(sec, nsec))]++ })
-		}
+		counts := c.cellCounts(cells)
 		fmt.Fprintf(w, "%ss lost in aborts, %ss paused (%dx %s)\n", pyFloat(c.aborted, 3), pyFloat(c.paused, 3),
 			c.n, pypy.C7Name(c.event))
 		src.marker(w, c.marker, true)
