@@ -323,7 +323,6 @@ func (c *pypyConflict) addTime(sec, nsec uint32, cells *pypyCells) {
 	c.tsLen += len(c.ts[last]) - n
 }
 
-// timestamps decodes c.ts.
 // cellCounts returns c's events per timeline cell: counted in the second
 // pass, or now from the timestamps kept in the first.
 func (c *pypyConflict) cellCounts(cells pypyCells) []int64 {
@@ -335,6 +334,7 @@ func (c *pypyConflict) cellCounts(cells pypyCells) []int64 {
 	return counts
 }
 
+// timestamps decodes c.ts.
 func (c *pypyConflict) timestamps(f func(sec, nsec uint32)) {
 	var key uint64
 	for _, b := range c.ts {
