@@ -298,8 +298,14 @@ func TestCLIRecord(t *testing.T) {
 	if len(logs) != 1 {
 		t.Errorf("logs written: %v", logs)
 	}
+	// No log written: the temporary directory it made for them goes too.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	if r := runIn("record", "--", filepath.Join(dir, "no-such-program")); r.code != 1 {
 		t.Errorf("record of a missing program: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "stmlog-record-*")); len(left) != 0 {
+		t.Errorf("record of a missing program left %v behind", left)
 	}
 }
 

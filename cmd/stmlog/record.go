@@ -64,6 +64,7 @@ func runRecord(stdout, stderr io.Writer, args []string, f *recordFlags, topSet b
 		if err != nil {
 			return err
 		}
+		defer os.Remove(dir) // only if no log was written (it is empty)
 		path = filepath.Join(dir, "stm-%p.log")
 		fmt.Fprintf(stderr, "stmlog record: logs in %s\n", dir)
 	}
