@@ -195,15 +195,28 @@ func groupTitle(s *analyze.Summary, g *analyze.Group) string {
 	case analyze.ByKind:
 		return "kind " + conflictKindName(g.Kind)
 	case analyze.ByThread:
-		if len(s.Logs) > 1 {
-			return fmt.Sprintf("thread %d of %s", g.Thread, s.Logs[g.Log].Name)
-		}
-		return fmt.Sprintf("thread %d", g.Thread)
+		return fmt.Sprintf("thread %d", g.Thread) + ofLog(s, g)
 	case analyze.ByVar:
-		if g.VarName == "" && g.Var != 0 && len(s.Logs) > 1 {
-			return fmt.Sprintf("var #%d of %s", g.Var, s.Logs[g.Log].Name)
-		}
-		return "var " + groupVar(g)
+		return "var " + groupVar(g) + ofLog(s, g)
+	}
+	return ""
+}
+
+// ofLog is " of LOG" when a group belongs to one of several logs.
+func ofLog(s *analyze.Summary, g *analyze.Group) string {
+	if l := groupLog(s, g); l != "" && len(s.Logs) > 1 {
+		return " of " + l
+	}
+	return ""
+}
+
+// groupLog is the name of the log a group belongs to, when its thread
+// number or Var id is one log's (by thread; by var, an unnamed Var), else "".
+func groupLog(s *analyze.Summary, g *analyze.Group) string {
+	switch {
+	case s.Options.By == analyze.ByThread,
+		s.Options.By == analyze.ByVar && g.VarName == "" && g.Var != 0:
+		return s.Logs[g.Log].Name
 	}
 	return ""
 }

@@ -16,6 +16,7 @@ var CSVHeader = []string{
 	"avg_ns", "p90_ns", "max_ns",
 	"this_func", "this_file", "this_line", "other_func", "other_file", "other_line",
 	"thread", "var", "var_name", "threads", "other_threads", "first_ns", "last_ns",
+	"log",
 }
 
 // CSV writes one row per group (the top N), after CSVHeader. Totals are not
@@ -55,6 +56,7 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 			i64(g.Count), i64(g.Aborts), i64(int64(g.Avg)), i64(int64(g.P90)), i64(int64(g.Max)),
 			tf, tfile, tl, of, ofile, ol,
 			thread, v, g.VarName, idList(g.Threads), idList(g.OtherThreads), i64(int64(g.First)), i64(int64(g.Last)),
+			groupLog(s, &g),
 		}
 		if err := cw.Write(row); err != nil {
 			return err

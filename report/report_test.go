@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -299,6 +301,42 @@ func TestGroupTitleNamesTheLog(t *testing.T) {
 		s := &analyze.Summary{Options: analyze.Options{By: tc.by}, Logs: tc.logs}
 		if got := groupTitle(s, &tc.g); got != tc.want {
 			t.Errorf("%v %+v with %d logs: %q, want %q", tc.by, tc.g, len(tc.logs), got, tc.want)
+		}
+	}
+}
+
+// CSV rows of groups that belong to one log (by thread, or an unnamed Var
+// by var) say which log, so merged logs' rows can be told apart.
+func TestReportCSVLogColumn(t *testing.T) {
+	for _, by := range []analyze.GroupBy{analyze.ByThread, analyze.ByConflict} {
+		a := analyze.New(analyze.Options{By: by})
+		for _, name := range []string{"a.log", "b.log"} {
+			if err := a.AddNamed(name, repGenSource(t, name, analyzetest.Config{Threads: 2, Tx: 50, Seed: 1})); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out bytes.Buffer
+		if err := CSV(&out, a.Summary(), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(&out).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := slices.Index(rows[0], "log")
+		if col < 0 {
+			t.Fatalf("no log column in %q", rows[0])
+		}
+		logs := map[string]int{}
+		for _, r := range rows[1:] {
+			logs[r[col]]++
+		}
+		want := map[string]int{"": len(rows) - 1} // a conflict group spans both logs
+		if by == analyze.ByThread {
+			want = map[string]int{"a.log": 2, "b.log": 2}
+		}
+		if !maps.Equal(logs, want) {
+			t.Errorf("by %v: rows per log %v, want %v", by, logs, want)
 		}
 	}
 }
