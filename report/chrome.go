@@ -39,6 +39,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -53,8 +54,10 @@ const DefaultMaxTraceEvents = 1_000_000
 type ChromeOptions struct {
 	// Name labels the process track (usually the log's file name).
 	Name string
-	// From and To select a window relative to the time of the first event
-	// read; slices that overlap it are written whole. 0 means no bound.
+	// From and To select a window relative to the start of the log, as
+	// in package analyze: time 0 of a native log (the start of recording),
+	// the first record of a PyPy log. Slices that overlap it are written
+	// whole. 0 means no bound.
 	From, To time.Duration
 	// Threads, when not empty, keeps only these threads.
 	Threads []uint32
@@ -67,7 +70,7 @@ type ChromeOptions struct {
 type ChromeStats struct {
 	TraceEvents int64 // JSON trace events written, metadata included
 	Capped      bool  // stopped at MaxEvents; the trace is a prefix of the log
-	CappedAt    int64 // log time (ns, relative to the first event) of the cap
+	CappedAt    int64 // log time (ns, relative to the start of the log, as From) of the cap
 
 	Commits     int64 // attempt slices by outcome
 	Aborts      int64
@@ -223,14 +226,20 @@ func (cw *chromeWriter) run() error {
 			return err
 		}
 		if !started {
+			// The log's time 0, as in package analyze (and so stmlog
+			// report): the start of recording for native logs, whose
+			// first event read need not be the earliest; the first
+			// record for PyPy's.
 			started = true
-			cw.origin = ev.Time
+			if !strings.HasPrefix(cw.src.Stats().Format, "stmlog") {
+				cw.origin = ev.Time
+			}
 			cw.lo, cw.hi = -1<<63, 1<<63-1
 			if cw.opt.From > 0 {
-				cw.lo = ev.Time + int64(cw.opt.From)
+				cw.lo = cw.origin + int64(cw.opt.From)
 			}
 			if cw.opt.To > 0 {
-				cw.hi = ev.Time + int64(cw.opt.To)
+				cw.hi = cw.origin + int64(cw.opt.To)
 			}
 		}
 		cw.event(ev)

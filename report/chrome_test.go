@@ -31,7 +31,8 @@ type tlSource struct {
 	stacks map[logformat.StackID]*logformat.Stack
 	vars   map[uint64]string
 	i      int
-	err    error // returned after the events instead of io.EOF
+	err    error  // returned after the events instead of io.EOF
+	format string // Stats().Format; "" = "test"
 }
 
 func (s *tlSource) Next() (logformat.Event, error) {
@@ -48,7 +49,11 @@ func (s *tlSource) Stack(id logformat.StackID) *logformat.Stack { return s.stack
 func (s *tlSource) VarName(id uint64) string                    { return s.vars[id] }
 func (s *tlSource) Offset() int64                               { return int64(s.i) }
 func (s *tlSource) Stats() logformat.Stats {
-	return logformat.Stats{Format: "test", Events: int64(s.i)}
+	f := s.format
+	if f == "" {
+		f = "test"
+	}
+	return logformat.Stats{Format: f, Events: int64(s.i)}
 }
 
 // tlStacks are the sites used by tlSource logs.
@@ -982,4 +987,32 @@ func FuzzChromeTrace(f *testing.F) {
 			t.Fatalf("%d events, stats %d, cap %d", len(tf.TraceEvents), st.TraceEvents, opt.MaxEvents)
 		}
 	})
+}
+
+// --from/--to mean what they mean for stmlog report: native log times count
+// from the start of recording (time 0, the trace's own time axis), other
+// formats' from their first event.
+func TestChromeWindowOrigin(t *testing.T) {
+	events := []logformat.Event{
+		tlEv(10000, 1, tlStart), tlEv(11000, 1, tlCommit),
+		tlEv(20000, 1, tlStart), tlEv(21000, 1, tlCommit),
+		tlEv(30000, 1, tlStart), tlEv(31000, 1, tlCommit),
+	}
+	opt := ChromeOptions{From: 15 * time.Microsecond, To: 25 * time.Microsecond}
+	for _, tc := range []struct {
+		format string
+		ts     float64 // µs: the one slice kept
+	}{
+		{"stmlog/1", 20}, // [15µs, 25µs) of log time
+		{"pypy-c8", 30},  // [25µs, 35µs): from 15µs after the first event
+	} {
+		tf, st := tlTrace(t, &tlSource{events: events, format: tc.format}, opt)
+		if st.Commits != 1 {
+			t.Errorf("%s: %d commits in the window, want 1", tc.format, st.Commits)
+			continue
+		}
+		if c := tlFind(t, tf, "X", "commit", 1); *c.Ts != tc.ts {
+			t.Errorf("%s: kept the slice at %vµs, want %vµs", tc.format, *c.Ts, tc.ts)
+		}
+	}
 }
