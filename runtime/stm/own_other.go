@@ -1,0 +1,8 @@
+//go:build !amd64 || race
+
+package stm
+
+import "sync/atomic"
+
+// releaseOwn gives a thread back (sets *p to ownFree); see own_amd64.go.
+func releaseOwn(p *atomic.Uint32) { p.Store(ownFree) }
