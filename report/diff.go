@@ -235,7 +235,7 @@ func fmtDur(d time.Duration) string {
 	case a >= time.Millisecond:
 		return fmt.Sprintf("%.3fms", float64(d)/1e6)
 	case a >= time.Microsecond:
-		return fmt.Sprintf("%.3fus", float64(d)/1e3)
+		return fmt.Sprintf("%.3fµs", float64(d)/1e3)
 	}
 	return fmt.Sprintf("%dns", int64(d))
 }

@@ -338,7 +338,7 @@ func TestFmtDur(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{0, "0s"}, {999, "999ns"}, {1500, "1.500us"}, {-2_500_000, "-2.500ms"}, {14_793_000_000, "14.793s"},
+		{0, "0s"}, {999, "999ns"}, {1500, "1.500µs"}, {-2_500_000, "-2.500ms"}, {14_793_000_000, "14.793s"},
 	} {
 		if got := fmtDur(tc.d); got != tc.want {
 			t.Errorf("fmtDur(%d) = %s, want %s", tc.d, got, tc.want)
