@@ -144,6 +144,7 @@ func TestCLI(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, nil, []string{`unknown command "frobnicate"`}},
 		{"pypy with filter", []string{"report", "--format", "pypy", "--kind", "inevitable", good}, 2, nil, []string{"do not apply"}},
 		{"pypy with gate", []string{"report", "--format", "pypy", "--fail-over", "lost=5%", good}, 2, nil, []string{"does not apply"}},
+		{"pypy format of a native log", []string{"report", "--format", "pypy", good}, 1, nil, []string{"good.log", "not a PyPy-STM log", "use --format text"}},
 		{"missing file", []string{"report", filepath.Join(dir, "nope.log")}, 1, nil, []string{"nope.log", "no such file"}},
 		{"not a log", []string{"report", text}, 1, nil, []string{"notes.txt", "not an stmlog"}},
 		{"damaged", []string{"report", damaged}, 1, nil, []string{"damaged.log", "byte ", "--salvage"}},

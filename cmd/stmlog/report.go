@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat/pypy"
 	"github.com/stmlog/stmlog/report"
 )
 
@@ -163,6 +165,9 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	err = report.WritePyPy(bw, stderr, fh, report.PyPyOptions{Top: top, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
+	}
+	if errors.Is(err, pypy.ErrNotPyPy) {
+		err = fmt.Errorf("%w (--format pypy is print_stm_log.py's report, for PyPy-STM logs; use --format text for other logs)", err)
 	}
 	return err
 }
