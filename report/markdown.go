@@ -54,17 +54,26 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 		return bw.Flush()
 	}
 	fmt.Fprintf(bw, "\n### Top %d of %d conflict groups (%s)\n\n", len(groups), len(s.Groups), byText(s.Options.By))
-	t = mdTable(bw, []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
-		tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft})
-	t.Header("#", "lost", "aborted", "paused", "count", "p90", "max", "kind", "this", "other")
+	// Grouped by sites: both sites; else one "group" column, as in Text.
+	hasSites := bySites(s.Options.By)
+	aligns := []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
+		tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft}
+	header := []any{"#", "lost", "aborted", "paused", "count", "p90", "max", "kind", "this", "other"}
+	if !hasSites {
+		aligns, header = aligns[:9], append(header[:8], "group")
+	}
+	t = mdTable(bw, aligns)
+	t.Header(header...)
 	for i := range groups {
 		g := &groups[i]
-		this, other := mdSite(g.This), mdSite(g.Other)
-		if !bySites(s.Options.By) {
-			this, other = mdEscape(groupTitle(s, g)), ""
+		row := []any{strconv.Itoa(i + 1), u.f(g.Lost), u.f(g.Aborted), u.f(g.Paused),
+			fmtThousands(g.Count), fmtShort(g.P90), fmtShort(g.Max), conflictKindName(g.Kind)}
+		if hasSites {
+			row = append(row, mdSite(g.This), mdSite(g.Other))
+		} else {
+			row = append(row, mdEscape(groupTitle(s, g)))
 		}
-		t.Append(strconv.Itoa(i+1), u.f(g.Lost), u.f(g.Aborted), u.f(g.Paused),
-			fmtThousands(g.Count), fmtShort(g.P90), fmtShort(g.Max), conflictKindName(g.Kind), this, other)
+		t.Append(row...)
 	}
 	if err := t.Render(); err != nil {
 		return err

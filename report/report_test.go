@@ -340,3 +340,27 @@ func TestReportCSVLogColumn(t *testing.T) {
 		}
 	}
 }
+
+// Markdown, like Text, names a non-site group in one "group" column rather
+// than under "this" with an empty "other".
+func TestMarkdownGroupColumn(t *testing.T) {
+	for _, tc := range []struct {
+		by         analyze.GroupBy
+		want, lack string
+	}{
+		{analyze.ByThread, "| kind  | group    |", "| other"},
+		{analyze.ByConflict, "| this ", "| group"},
+	} {
+		a := analyze.New(analyze.Options{By: tc.by})
+		if err := a.Add(repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 50, Seed: 1})); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if err := Markdown(&out, a.Summary(), Options{NoSource: true}); err != nil {
+			t.Fatal(err)
+		}
+		if md := out.String(); !strings.Contains(md, tc.want) || strings.Contains(md, tc.lack) {
+			t.Errorf("by %v: want %q and no %q in:\n%s", tc.by, tc.want, tc.lack, md)
+		}
+	}
+}
