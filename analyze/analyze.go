@@ -544,7 +544,7 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 			cs.Count++
 		}
 		cs.Time += time.Duration(run)
-		if th.pendingSet {
+		if th.pendingSet && contended(ev.Cause) {
 			if g := th.pending; g != nil {
 				g.aborted += run
 				if in {
@@ -637,6 +637,18 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 			th.inGCMajor = false
 		}
 	}
+}
+
+// contended reports whether an abort of this cause can be the pending
+// conflict's doing. A body that called Retry, returned an error or panicked
+// threw its attempt away itself, even if it had met a conflict before (say,
+// it waited for an inevitable transaction, then found nothing to do).
+func contended(c logformat.AbortCause) bool {
+	switch c {
+	case logformat.AbortRetry, logformat.AbortError, logformat.AbortPanic:
+		return false
+	}
+	return true
 }
 
 func addThread(s []uint32, id uint32) []uint32 {

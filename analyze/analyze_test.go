@@ -174,6 +174,36 @@ func TestBackoffAfterConflictAbort(t *testing.T) {
 	}
 }
 
+// TestSelfAbortNotCharged: an attempt that waited for an inevitable
+// transaction and then called Retry lost its pause to the conflict, but its
+// run time to its own Retry.
+func TestSelfAbortNotCharged(t *testing.T) {
+	src := &memSource{
+		stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20)},
+		stats:  lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		events: []lf.Event{
+			start(0, 1),
+			conflict(10, 1, lf.ConflictInevitable, 1, 2, 2, 0),
+			wait(10, 1, lf.WaitInevitable), done(30, 1),
+			abort(40, 1, lf.AbortRetry),
+			wait(40, 1, lf.WaitRetry), done(60, 1),
+			start(60, 1), commit(70, 1),
+		},
+	}
+	a := New(Options{})
+	if err := a.Add(src); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	g := s.Groups[0]
+	if g.Paused != 20 || g.Aborted != 0 || g.Aborts != 0 || g.Lost != 20 {
+		t.Errorf("group: paused %d aborted %d aborts %d lost %d; want 20 0 0 20", g.Paused, g.Aborted, g.Aborts, g.Lost)
+	}
+	if s.UnattributedAborted != 20 || s.UnattributedPaused != 20 {
+		t.Errorf("unattributed aborted %d paused %d; want 20 20", s.UnattributedAborted, s.UnattributedPaused)
+	}
+}
+
 func TestGroupBy(t *testing.T) {
 	tests := []struct {
 		by     string

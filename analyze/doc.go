@@ -39,7 +39,8 @@
 // conflict the thread's pending one. While it is pending, time the thread
 // spends paused (KindWaitStart to KindWaitDone) is charged to it as paused
 // time; the abort that ends the attempt charges the attempt's run time (start
-// to abort, minus pauses) to it as aborted time. A commit clears the pending
+// to abort, minus pauses) to it as aborted time, unless the body threw the
+// attempt away itself (Retry, an error, a panic). A commit clears the pending
 // conflict, and so does an abort, except that after an abort for a conflict
 // the backoff pause (WaitBackoff) before the re-run is still charged to it:
 // the contention manager waits because of that conflict. A second conflict
