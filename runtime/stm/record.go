@@ -56,8 +56,16 @@ var recording atomic.Bool
 const (
 	maxDepth      = 32
 	flushInterval = 100 * time.Millisecond
-	handoffSize   = 4096 // events per buffer handed to the flusher
-	maxQueued     = 64   // buffers a thread may have waiting; then events are dropped
+	// Events per buffer handed to the flusher (16 KB). A full buffer
+	// kicks a flush, and every flush makes the threads hand over their
+	// buffers at the end of their transactions, so smaller buffers keep
+	// fewer of them in flight, and the ones reused warm in the cache:
+	// recording cost 15-35 ns less per transaction than with 4096 (A/B in
+	// one session, BENCHMARKS.d/runtime.md). Letting the Writer gather
+	// whole 64 KB chunks between ticks, or not counting kicked flushes as
+	// generations, lost that gain.
+	handoffSize = 1024
+	maxQueued   = 256 // buffers a thread may have waiting; then events are dropped
 )
 
 type threadRec struct {
