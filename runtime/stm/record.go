@@ -56,14 +56,14 @@ var recording atomic.Bool
 const (
 	maxDepth      = 32
 	flushInterval = 100 * time.Millisecond
-	// Events per buffer handed to the flusher (16 KB). A full buffer
+	// Events per buffer handed to the flusher (16 KB). Recording cost
+	// 14-17 ns less per transaction than with 4096 (A/B in one session,
+	// BENCHMARKS.d/runtime.md). Probably a cache effect: a full buffer
 	// kicks a flush, and every flush makes the threads hand over their
 	// buffers at the end of their transactions, so smaller buffers keep
-	// fewer of them in flight, and the ones reused warm in the cache:
-	// recording cost 15-35 ns less per transaction than with 4096 (A/B in
-	// one session, BENCHMARKS.d/runtime.md). Letting the Writer gather
-	// whole 64 KB chunks between ticks, or not counting kicked flushes as
-	// generations, lost that gain.
+	// fewer of them in flight and reuse them warm. Letting the Writer
+	// gather whole 64 KB chunks between ticks, or not counting kicked
+	// flushes as generations, lost the gain.
 	handoffSize = 1024
 	maxQueued   = 256 // buffers a thread may have waiting; then events are dropped
 )
