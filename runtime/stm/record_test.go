@@ -352,22 +352,39 @@ func TestMain(m *testing.M) {
 
 func childForever() {
 	v := NewVar(0)
-	start := time.Now()
-	said := false
-	var wg sync.WaitGroup
 	for range 2 {
-		wg.Add(1)
 		go func() {
 			for {
 				Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
-				if !said && time.Since(start) > 350*time.Millisecond {
-					said = true
-					fmt.Println("ready")
-				}
 			}
 		}()
 	}
-	wg.Wait()
+	// Say "ready" once the flusher has put a few chunks on disk: on a loaded
+	// machine the first flushes can come late, and a kill before them would
+	// test nothing.
+	time.Sleep(350 * time.Millisecond)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if data, err := os.ReadFile(envPath); err == nil && flushedEnough(data) {
+			break
+		}
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// flushedEnough reports whether a log being written holds at least 3
+// complete chunks and 100 events.
+func flushedEnough(data []byte) bool {
+	r, err := logformat.NewReader(bytes.NewReader(data), logformat.ReaderOptions{Name: "child.log"})
+	if err != nil {
+		return false
+	}
+	for {
+		if _, err := r.Next(); err != nil {
+			st := r.Stats()
+			return st.Chunks >= 3 && st.Events >= 100
+		}
+	}
 }
 
 // TestKilledChildLogReadable records a child process through STMLOG (with
