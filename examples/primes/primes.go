@@ -34,7 +34,7 @@
 //
 // On 2 cores with N up to 10000 the naive server stays at one core's
 // throughput whatever the workers, the fixed one doubles like the baseline
-// (BENCHMARKS.d/examples.md), and the naive one's log names the time.Now()
+// (BENCHMARKS.md (workloads section)), and the naive one's log names the time.Now()
 // line, then the ETag line, then the counter.
 package primes
 

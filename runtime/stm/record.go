@@ -58,7 +58,7 @@ const (
 	flushInterval = 100 * time.Millisecond
 	// Events per buffer handed to the flusher (16 KB). Recording cost
 	// 14-17 ns less per transaction than with 4096 (A/B in one session,
-	// BENCHMARKS.d/runtime.md). Probably a cache effect: a full buffer
+	// BENCHMARKS.md, runtime section). Probably a cache effect: a full buffer
 	// kicks a flush, and every flush makes the threads hand over their
 	// buffers at the end of their transactions, so smaller buffers keep
 	// fewer of them in flight and reuse them warm. Letting the Writer

@@ -1,7 +1,7 @@
 // Package benchmode is the matrix every example benchmark runs: the STM
 // version with recording off and on, and the lock/channel baseline, at 1, 2
 // and 4 workers. Keeping it in one place keeps the benchmark names uniform,
-// so BENCHMARKS.d/examples.md can compare them line by line.
+// so BENCHMARKS.md (workloads section) can compare them line by line.
 package benchmode
 
 import (
