@@ -64,9 +64,13 @@ import (
 // PyPyOptions tune WritePyPy.
 type PyPyOptions struct {
 	// Top is how many conflicts to print (print_stm_log.py's second
-	// argument); 0 means the original's default: 5 for c8, 15 for c7.
-	// A negative Top drops that many from the end, as a Python slice does.
+	// argument); 0 means the original's default: 5 for c8, 15 for c7,
+	// unless TopGiven. A negative Top drops that many from the end, as a
+	// Python slice does.
 	Top int
+	// TopGiven says Top was given explicitly, so that 0 prints no
+	// conflicts, as "print_stm_log.py LOG 0" does.
+	TopGiven bool
 	// Era is the c8 event numbering, 'a'..'e' (0 = 'e', final). The report
 	// layout is always the final one.
 	Era byte
@@ -158,7 +162,14 @@ func writePyPy(stdout, stderr io.Writer, r io.Reader, opt PyPyOptions, budget in
 	}
 	out := bufio.NewWriter(stdout)
 	src := &pypySources{root: opt.SourceRoot, files: map[string][][]byte{}}
-	rep.write(out, src, opt.Top, res)
+	top := opt.Top
+	if top == 0 && !opt.TopGiven {
+		top = 5
+		if _, c7 := rep.(*c7Summary); c7 {
+			top = 15
+		}
+	}
+	rep.write(out, src, top, res)
 	if err := out.Flush(); err != nil {
 		return err
 	}
@@ -588,9 +599,6 @@ func pypySorted(list []*pypyConflict, top int) []*pypyConflict {
 }
 
 func (s *c8Summary) write(w *bufio.Writer, src *pypySources, top int, res pypyPass) {
-	if top == 0 {
-		top = 5
-	}
 	total := res.stop - res.start
 	// sum([...]) over threads in first-seen order, starting from int 0.
 	var committed, aborted, paused, gcMinor, gcMajor float64
@@ -760,9 +768,6 @@ func (s *c7Summary) record(rec *pypy.Record, now float64, _ io.Writer) {
 }
 
 func (s *c7Summary) write(w *bufio.Writer, src *pypySources, top int, res pypyPass) {
-	if top == 0 {
-		top = 15
-	}
 	total := res.stop - res.start
 	var cpu float64
 	for _, t := range s.threads {

@@ -42,6 +42,39 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // TestPyPyConformance checks the output of print_stm_log.py for the
 // samples, byte for byte, through a file (seekable), a pipe-like reader,
 // and a file with a tiny timestamp budget (second pass).
+// TestPyPyTopZero: "print_stm_log.py LOG 0" slices the conflicts to
+// nothing and prints only the summary block; an unset Top is the default.
+func TestPyPyTopZero(t *testing.T) {
+	dir := filepath.Join(pypyDir, "conformance")
+	want, err := os.ReadFile(filepath.Join(dir, "sample3.c8.top5.expected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := want[:bytes.Index(want, []byte("\n\n"))+2]
+	for _, tc := range []struct {
+		opt  PyPyOptions
+		want []byte
+	}{
+		{PyPyOptions{Top: 0, TopGiven: true}, header},
+		{PyPyOptions{Top: 0}, want},
+		{PyPyOptions{Top: 5, TopGiven: true}, want},
+	} {
+		f, err := os.Open(filepath.Join(dir, "sample3.c8.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout bytes.Buffer
+		err = WritePyPy(&stdout, io.Discard, f, tc.opt)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(stdout.Bytes(), tc.want) {
+			t.Errorf("%+v: got\n%s\nwant\n%s", tc.opt, stdout.Bytes(), tc.want)
+		}
+	}
+}
+
 func TestPyPyConformance(t *testing.T) {
 	dir := filepath.Join(pypyDir, "conformance")
 	tests := []struct {

@@ -162,7 +162,7 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	}
 	defer fh.Close()
 	bw := bufio.NewWriter(stdout)
-	err = report.WritePyPy(bw, stderr, fh, report.PyPyOptions{Top: top, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
+	err = report.WritePyPy(bw, stderr, fh, report.PyPyOptions{Top: top, TopGiven: topSet, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
