@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -346,8 +347,11 @@ func TestMain(m *testing.M) {
 	case "none":
 		fmt.Println("ran")
 		os.Exit(0)
+	case "":
+		os.Exit(m.Run())
 	}
-	os.Exit(m.Run())
+	// A mistyped mode would otherwise run the whole suite in the child.
+	log.Fatalf("STM_TEST_CHILD=%q: want forever, once or none", os.Getenv("STM_TEST_CHILD"))
 }
 
 func childForever() {
