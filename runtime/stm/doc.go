@@ -24,8 +24,10 @@
 //
 // # How it works
 //
-// It is TL2 with snapshot extension (LSA). A global version clock counts
-// commits. Each Var holds a pointer to an immutable box: its committed value
+// It is TL2 with snapshot extension (LSA), with one change: versions come
+// from per-context commit counters instead of one global clock, so commits
+// on different cores share no cache line (clock.go says why that stays
+// opaque). Each Var holds a pointer to an immutable box: its committed value
 // plus the version that wrote it (and, when recording, who wrote it and
 // where). The box pointer doubles as the Var's lock: a committing
 // transaction swaps in its new box marked "locked" and publishes it by
@@ -35,8 +37,8 @@
 // snapshot (check that every box read so far is still current), and abort
 // if some read has changed since. Stores are buffered in the transaction,
 // one new box per written Var (its only allocation). A commit locks the
-// written Vars in id order, takes a version from the clock, re-validates
-// the reads if anything committed since the snapshot, and publishes.
+// written Vars in id order, takes a version from its own counter,
+// re-validates the reads, and publishes.
 // Readers never lock and never allocate, and everything is race-detector
 // clean: values are only ever read from boxes reached by atomic loads and
 // never written again.
@@ -46,10 +48,10 @@
 // which kind of conflict (write-read, or write-write when it wrote the Var
 // too), which thread committed it and where, at no cost to the fast path.
 //
-// Inevitability is a token: while a transaction holds it, the clock's low
-// bit is set and other transactions that write wait at commit (the bit
-// comes back in the same atomic add that gives them their version), so
-// nothing the inevitable transaction read can change and it never aborts.
+// Inevitability is a token: while a transaction holds it, a flag is set
+// and other transactions that write wait at commit (they check the flag
+// once they hold their locks, so either the holder sees their locks or
+// they see the flag), so nothing the inevitable transaction read can change and it never aborts.
 // Read-only transactions are not held up. The token is handed over in FIFO
 // order (a releasing holder gives it straight to the longest waiter), and
 // a release first lets through the committers that waited for it, so

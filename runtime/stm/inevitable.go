@@ -8,26 +8,26 @@ import (
 )
 
 // The inevitability token. At most one transaction holds it. While it is
-// held the clock's low bit is set, and no other transaction may publish
-// writes: a committer that sees the bit in the result of its clock add puts
-// its locks back and waits. So nothing the inevitable transaction read can
+// held inevFlag is set, and no other transaction may publish writes: a
+// committer that finds the flag set once it holds its locks puts them back
+// and waits. So nothing the inevitable transaction read can
 // change under it, and it never has to abort. Transactions that only read
 // are not held up.
 //
 // The token is handed over fairly. Taking it is one compare-and-swap while
 // nobody waits; otherwise the asker queues (FIFO) and the holder, when it
-// is done, gives the token straight to the longest waiter, the clock bit
+// is done, gives the token straight to the longest waiter, the flag
 // staying set. Without that, a goroutine that releases the token and asks
 // again at once (a Queue worker whose handlers all become inevitable) wins
 // the race against the waiter it just woke almost every time.
 //
 // Committers that wait for the holder are not starved by a queue that
-// never empties: a release that finds committers waiting clears the bit
+// never empties: a release that finds committers waiting clears the flag
 // and lets exactly those committers through (the "admission"), and only
 // when each has made its commit attempt does the token go to the next
 // waiter. Nobody holds the token during an admission (inevOwner is
 // admitting), so new askers queue and the admitted committers cannot find
-// the bit set.
+// the flag set.
 var (
 	inevOwner  atomic.Uint64 // Tx id of the holder, 0 if none, or admitting
 	inevThread atomic.Uint32 // holder's recording thread (for naming conflicts)
@@ -71,14 +71,12 @@ func (tx *Tx) Inevitable() {
 	if !tx.holdsToken {
 		tx.acquireToken(off, n)
 	}
-	// Nobody can publish from now on; commits already past their clock add
-	// hold their locks, and validate waits for those locks.
-	now := clockNow()
+	// Nobody can publish from now on; commits already past their check of
+	// the flag hold their locks, and validate waits for those locks.
 	if i := tx.validate(false); i >= 0 {
 		// Keep the token: the next attempt runs inevitable from the start.
 		tx.conflictOnRead(i)
 	}
-	tx.rv = now
 	tx.inevitable = true
 	tx.becameInevitable(off, n)
 }
@@ -114,7 +112,7 @@ func (tx *Tx) acquireToken(off, n int32) {
 		tx.waitDone(logformat.WaitInevitable)
 	}
 	tx.holdsToken = true
-	clock.Or(1)
+	inevFlag.Store(true)
 }
 
 // queueForToken waits for the token to be handed to tx.
@@ -140,7 +138,7 @@ func (tx *Tx) queueForToken(site uint32) {
 }
 
 // handOff gives the token to the longest waiter (holding inev.mu), and
-// sets the clock bit for it if an admission cleared it: from now on
+// sets the flag for it if an admission cleared it: from now on
 // committers wait for the new holder, even before it runs.
 func handOff() {
 	w := inev.queue[0]
@@ -152,7 +150,7 @@ func handOff() {
 	inevOwner.Store(w.id)
 	inevThread.Store(w.thread)
 	inevSite.Store(w.inevSiteID)
-	clock.Or(1)
+	inevFlag.Store(true)
 	w.inevCh <- struct{}{}
 }
 
@@ -163,7 +161,7 @@ func releaseToken(tx *Tx) {
 	switch {
 	case inev.commitWaiters > 0:
 		// Let the committers that waited for us through first.
-		clock.And(^uint64(1))
+		inevFlag.Store(false)
 		inevOwner.Store(admitting)
 		inev.admitted += inev.commitWaiters
 		inev.commitWaiters = 0
@@ -172,7 +170,7 @@ func releaseToken(tx *Tx) {
 	case len(inev.queue) > 0:
 		handOff()
 	default:
-		clock.And(^uint64(1))
+		inevFlag.Store(false)
 		inevOwner.Store(0)
 	}
 	inev.mu.Unlock()

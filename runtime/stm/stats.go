@@ -34,11 +34,12 @@ type Stats struct {
 const numShards = 64
 
 type statShard struct {
+	_          [64]byte // with the tail pad: neighbours' counters never share a line
 	commits    atomic.Uint64
 	aborts     [5]atomic.Uint64 // by logformat.AbortCause (Unknown..Panic)
 	conflicts  [4]atomic.Uint64 // by logformat.ConflictKind
 	inevitable atomic.Uint64
-	_          [128 - 11*8]byte
+	_          [256 - 64 - 11*8]byte
 }
 
 var statShards [numShards]statShard

@@ -9,14 +9,6 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-// clock is the global version clock of TL2. Commit versions are even; the
-// low bit is set while an inevitable transaction runs, so that a committing
-// transaction learns from the same atomic add that gives it its version
-// whether it must wait for the inevitable one (see inevitable.go).
-var clock atomic.Uint64
-
-func clockNow() uint64 { return clock.Load() &^ 1 }
-
 // linearMax is the write-set size up to which lookups scan the slice; beyond
 // it a map index is kept. Most transactions write a handful of Vars.
 const linearMax = 8
@@ -54,9 +46,14 @@ type pendingAdd struct {
 // Tx is one transaction attempt's state. It is valid only inside the
 // function passed to Atomically (or Queue.Add); it is pooled and reused.
 type Tx struct {
+	// The pads keep the fields every transaction writes off the cache lines
+	// of neighbouring objects: pooled contexts made on one P end up in use
+	// on different cores, and a shared line costs each commit a miss.
+	_  [128]byte
 	id uint64
 
-	rv      uint64 // snapshot (read) version
+	slot    uint32   // this context's commit clock (clock.go)
+	view    []uint64 // by slot: the counts this context's snapshots may see
 	reads   []readEntry
 	writes  []writeEntry
 	windex  map[*varHeader]int32
@@ -98,6 +95,13 @@ type Tx struct {
 	siteCache [4]siteCacheEntry // stacks interned lately (internSite)
 	siteNext  uint8
 	patch     sitePatch // a conflict event waiting for its read site
+
+	// First backing arrays of the sets, inside the padded object for the
+	// same reason (small separate allocations from one P sit side by side).
+	readsInit  [8]readEntry
+	writesInit [4]writeEntry
+	orderInit  [4]int32
+	_          [128]byte
 }
 
 // txIDs numbers Tx objects (they pick their statistics shard by it).
@@ -108,6 +112,10 @@ var txPool = sync.Pool{New: newTx}
 func newTx() any {
 	tx := &Tx{}
 	tx.id = txIDs.Add(1)
+	tx.reads = tx.readsInit[:0]
+	tx.writes = tx.writesInit[:0]
+	tx.order = tx.orderInit[:0]
+	takeSlot(tx)
 	tx.stats = &statShards[tx.id%numShards]
 	tx.wait = &waiter{ch: make(chan struct{}, 1)}
 	return tx
@@ -179,10 +187,10 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			tx.waitUnlocked(h, &spins, logformat.ConflictWriteRead, 0, -1)
 			continue
 		}
-		if v > tx.rv {
+		if !tx.visible(v) {
 			// Written after our snapshot: try to move the snapshot forward
 			// (LSA); if something we read has changed since, we must abort.
-			if i := tx.extend(); i >= 0 {
+			if i := tx.extend(versionSlot(v)); i >= 0 {
 				tx.conflictOnRead(i)
 			}
 			continue
@@ -223,17 +231,6 @@ func (tx *Tx) waitUnlocked(h *varHeader, spins *int, kind logformat.ConflictKind
 		runtime.Gosched()
 	}
 	tx.waitDone(logformat.WaitCommitLock)
-}
-
-// extend moves the snapshot to the current clock if every read is still
-// valid. It returns -1 on success, else the index of a stale read.
-func (tx *Tx) extend() int {
-	now := clockNow()
-	if i := tx.validate(false); i >= 0 {
-		return i
-	}
-	tx.rv = now
-	return -1
 }
 
 // validate checks that every read is still the Var's current box. While
@@ -319,8 +316,7 @@ func (tx *Tx) commit() bool {
 	tx.sortWrites()
 	for {
 		tx.lockWrites()
-		wv := clock.Add(2)
-		if wv&1 != 0 && !tx.holdsToken {
+		if inevFlag.Load() && !tx.holdsToken {
 			// An inevitable transaction runs: it must not see its reads
 			// overwritten, so we step back and wait for it.
 			tx.unlockWrites()
@@ -328,8 +324,8 @@ func (tx *Tx) commit() bool {
 			tx.waitForInevitable()
 			continue
 		}
-		wv &^= 1
-		if !tx.inevitable && wv != tx.rv+2 {
+		wv := tx.nextVersion()
+		if !tx.inevitable {
 			if i := tx.validate(true); i >= 0 {
 				tx.noteReadConflict(i)
 				tx.unlockWrites()
@@ -338,6 +334,7 @@ func (tx *Tx) commit() bool {
 			}
 		}
 		tx.publish(wv)
+		tx.view[tx.slot] = versionCount(wv)
 		tx.endAdmission()
 		return true
 	}
@@ -421,7 +418,6 @@ func (tx *Tx) begin() {
 	tx.doomed = false
 	tx.userInev = false
 	tx.active = true
-	tx.rv = clockNow()
 	tx.recEvent(logformat.KindTxStart)
 	if tx.holdsToken {
 		// Inevitable from the start: nobody commits while we hold the token.
@@ -469,11 +465,11 @@ func (tx *Tx) end() {
 	tx.callN = 0
 	tx.pcs = tx.pcs[:0]
 	if cap(tx.reads) > 4096 {
-		tx.reads = nil
+		tx.reads = tx.readsInit[:0]
 	}
 	if cap(tx.writes) > 1024 {
-		tx.writes = nil
-		tx.order = nil
+		tx.writes = tx.writesInit[:0]
+		tx.order = tx.orderInit[:0]
 	}
 }
 

@@ -16,7 +16,7 @@ var varIDs atomic.Uint64
 //
 // The box pointer of a Var is also its lock. A committing transaction
 // installs its new box with version == lockedVersion (a compare-and-swap
-// from the box it is replacing), takes a commit version from the clock, and
+// from the box it is replacing), takes a commit version from its own counter, and
 // then publishes by storing that version into the box. Readers that find a
 // locked box wait for it (commits are short). A commit that cannot go on
 // puts the old box back. So a Load is one atomic pointer load plus one
