@@ -13,22 +13,23 @@ import (
 // line bounces on every commit and transactions on disjoint Vars stop
 // scaling (the add was ~40 % of the time of a one-Var increment at -cpu 2).
 // Here every transaction context (a pooled Tx) owns a slot with its own
-// commit counter that only it writes, and a version is the pair (slot,
-// count). A transaction keeps, per slot, the highest count it knows to be
-// safe (its view). A Load of a box written at (s, n) with n <= view[s] is
-// taken as TL2 takes a version <= rv. A newer one makes the transaction
-// extend: read slot s's counter, check that every read is still current,
-// then raise view[s]. That is LSA's snapshot extension done per slot
-// (the "thread-local clocks" idea, extending where TLC would abort).
+// commit counter that only it reads and writes, and a version is the pair
+// (slot, count). A transaction keeps, per slot, the highest count it knows
+// to be safe (its view). A Load of a box written at (s, n) with
+// n <= view[s] is taken as TL2 takes a version <= rv. A newer one makes the
+// transaction extend: check that every read is still current, then raise
+// view[s] to n. That is LSA's snapshot extension done per slot (the
+// "thread-local clocks" idea, extending where TLC would abort).
 //
-// Why it is still opaque: every view entry is sampled before the last
-// successful validation (or the attempt's start) V, and a commit bumps its
-// counter only while holding the locks of all it writes. A box accepted
-// with n <= view[s] was therefore locked by its commit before V, so its
-// value is the one current at V; every read is current at V, which is one
-// consistent snapshot. Views only ever go up and stay valid across
-// attempts and transactions (a stale view costs an extension, never a
-// wrong read), so a transaction start touches no shared memory at all.
+// Why it is still opaque: a view entry view[s] = n is only ever set from a
+// box (s, n) seen published before the last successful validation (or the
+// attempt's start) V. A context commits one transaction after another, so
+// every box (s, m) with m <= n was locked by its commit before (s, n) was
+// published, hence before V. A box accepted later is still current when
+// read, so its value is the one current at V; every read is current at V,
+// which is one consistent snapshot. Views only ever go up and stay valid
+// across attempts and transactions (a stale view costs an extension, never
+// a wrong read), so a transaction start touches no shared memory at all.
 //
 // Layout of a version: bit 0 is the lock bit (lockedVersion), bits 1..20
 // the slot, the rest the count. Slot 0 never commits: the initial box of a
@@ -111,16 +112,17 @@ func (tx *Tx) visible(v uint64) bool {
 	return int(s) < len(tx.view) && versionCount(v) <= tx.view[s]
 }
 
-// extend takes slot s's current count into the snapshot if every read is
-// still valid. It returns -1 on success, else the index of a stale read.
-// The counter is read before validating: that is what keeps the view
-// sampled before the validation that vouches for it.
-func (tx *Tx) extend(s uint32) int {
-	n := slotCounter(s).Load()
+// extend takes the commit that wrote version v into the snapshot, if every
+// read is still valid; it returns -1 on success, else the index of a stale
+// read. Seeing v published proves that v's slot had counted to v's count
+// before the validation began, which is all a view entry needs, so the
+// writer's counter itself is never read: other cores never touch a
+// context's clock, and a commit's only shared writes are its Vars.
+func (tx *Tx) extend(v uint64) int {
 	if i := tx.validate(false); i >= 0 {
 		return i
 	}
-	tx.setView(s, n)
+	tx.setView(versionSlot(v), versionCount(v))
 	return -1
 }
 

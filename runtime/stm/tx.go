@@ -190,7 +190,7 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 		if !tx.visible(v) {
 			// Written after our snapshot: try to move the snapshot forward
 			// (LSA); if something we read has changed since, we must abort.
-			if i := tx.extend(versionSlot(v)); i >= 0 {
+			if i := tx.extend(v); i >= 0 {
 				tx.conflictOnRead(i)
 			}
 			continue
