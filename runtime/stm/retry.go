@@ -13,13 +13,24 @@ type waiter struct {
 	ch chan struct{} // capacity 1: a wake-up is never lost, never blocks
 }
 
-// waitQueue lists the waiters of one Var. Committers check n without the
-// lock, so a Var nobody waits on costs one atomic load per commit.
+// waitQueue lists the waiters of one Var. Committers check n without
+// any lock, so a Var nobody waits on costs one atomic load per commit.
+//
+// The first few waiters sit in slots taken and cleared by compare-and-swap;
+// only more than that go to a list under a mutex. A hand-off (producer and
+// consumer, ping-pong) has one waiter per Var, and with a mutex the
+// waiter's registration and the committer's wake-up kept colliding: the
+// loser of the lock went to sleep in the kernel, which cost more than the
+// whole hand-off.
 type waitQueue struct {
-	n  atomic.Int32
-	mu sync.Mutex
-	ws []*waiter
+	n     atomic.Int32 // registered waiters, slots and list
+	slots [waitSlots]atomic.Pointer[waiter]
+	over  atomic.Int32 // waiters in ws
+	mu    sync.Mutex
+	ws    []*waiter
 }
+
+const waitSlots = 4
 
 func (h *varHeader) waitQueue() *waitQueue {
 	if q := h.waitq.Load(); q != nil {
@@ -32,14 +43,30 @@ func (h *varHeader) waitQueue() *waitQueue {
 	return h.waitq.Load()
 }
 
+// add registers w. Each count goes up before w is visible in the queue, and
+// the waiter re-checks its reads only after add: so either a committer
+// that published a change finds w, or the waiter's re-check sees the
+// change.
 func (q *waitQueue) add(w *waiter) {
+	q.n.Add(1)
+	for i := range q.slots {
+		if q.slots[i].Load() == nil && q.slots[i].CompareAndSwap(nil, w) {
+			return
+		}
+	}
+	q.over.Add(1)
 	q.mu.Lock()
 	q.ws = append(q.ws, w)
-	q.n.Add(1)
 	q.mu.Unlock()
 }
 
 func (q *waitQueue) remove(w *waiter) {
+	for i := range q.slots {
+		if q.slots[i].Load() == w && q.slots[i].CompareAndSwap(w, nil) {
+			q.n.Add(-1)
+			return
+		}
+	}
 	q.mu.Lock()
 	for i, x := range q.ws {
 		if x == w {
@@ -47,6 +74,7 @@ func (q *waitQueue) remove(w *waiter) {
 			q.ws[i] = q.ws[last]
 			q.ws[last] = nil
 			q.ws = q.ws[:last]
+			q.over.Add(-1)
 			q.n.Add(-1)
 			break
 		}
@@ -55,14 +83,26 @@ func (q *waitQueue) remove(w *waiter) {
 }
 
 func (q *waitQueue) wake() {
-	q.mu.Lock()
-	for _, w := range q.ws {
-		select {
-		case w.ch <- struct{}{}:
-		default:
+	for i := range q.slots {
+		if w := q.slots[i].Load(); w != nil {
+			w.signal()
 		}
 	}
-	q.mu.Unlock()
+	if q.over.Load() > 0 {
+		q.mu.Lock()
+		for _, w := range q.ws {
+			w.signal()
+		}
+		q.mu.Unlock()
+	}
+}
+
+// signal wakes w if it is parked, or makes its next park return at once.
+func (w *waiter) signal() {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
 }
 
 // Retry abandons this attempt and blocks until another transaction commits
@@ -114,28 +154,7 @@ func (tx *Tx) waitRetry() {
 		h.waitQueue().add(w)
 	}
 	tx.waitStart(logformat.WaitRetry)
-	// The change we wait for is often a moment away (the other side of a
-	// hand-off is running): yield a few times before parking, which spares
-	// a sleep and a wake-up. With one processor the yield runs that other
-	// side directly.
-	for i := 0; ; i++ {
-		if tx.readsChanged() {
-			break
-		}
-		if i == retrySpins {
-			<-w.ch
-			break
-		}
-		runtime.Gosched()
-		select {
-		case <-w.ch:
-			i = retrySpins + 1
-		default:
-		}
-		if i > retrySpins {
-			break
-		}
-	}
+	tx.awaitChange(w)
 	tx.waitDone(logformat.WaitRetry)
 	for i := range tx.reads {
 		h := tx.reads[i].h
@@ -148,6 +167,31 @@ func (tx *Tx) waitRetry() {
 			continue
 		}
 		h.waitq.Load().remove(w)
+	}
+}
+
+// awaitChange returns once a Var read has changed (or on a wake-up, which
+// may come from an older change: the body then just runs again). The
+// change is often a moment away, the other side of a hand-off being at
+// work, so we yield a few times before parking: that spares a sleep and a
+// wake-up, and with one processor the yield runs that other side directly.
+// (Watching the reads in a busy loop first was tried and made a ping-pong
+// at -cpu 2 half again slower: the woken side is usually queued on the
+// watcher's own processor.)
+func (tx *Tx) awaitChange(w *waiter) {
+	for range retrySpins {
+		if tx.readsChanged() {
+			return
+		}
+		runtime.Gosched()
+		select {
+		case <-w.ch:
+			return
+		default:
+		}
+	}
+	if !tx.readsChanged() {
+		<-w.ch
 	}
 }
 
