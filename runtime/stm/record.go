@@ -32,17 +32,20 @@ import (
 // transaction never waits for I/O: a full buffer drops events and counts
 // them (Writer.Dropped).
 //
-// Threads. Go does not expose goroutine ids, and the only way to get one
-// (parsing runtime.Stack) costs microseconds, more than a whole small
-// transaction. So a thread is the transaction context that ran the
-// transaction: Queue workers have one each (a worker is a thread); other
-// transactions use the context of their pooled Tx. Pool contexts are per
-// processor and reused LIFO, so a goroutine that runs transactions in a loop
-// keeps its thread as long as no other goroutine runs one on its processor
-// in between; two transactions running at the same time are always on
-// different threads, and a thread's events never interleave. Thread numbers
-// start at 1 and are recycled when a pooled context is garbage collected.
-//
+// Threads. A thread is a goroutine (Queue workers: a worker), numbered from
+// 1 in the order they first run a transaction while recording. Go exposes
+// no goroutine id, and getting one by parsing runtime.Stack costs
+// microseconds, more than a whole small transaction; so the goroutine is
+// told by the address of its runtime descriptor (curg, two instructions
+// of assembly), and a context remembers the last goroutine it served, so
+// a goroutine that runs transactions in a loop finds its thread without a
+// map lookup. The runtime reuses the descriptor of an exited goroutine for
+// a new one, which then continues under the same number (as OS thread ids
+// are reused). A goroutine's transactions never overlap, so its events
+// never interleave; a transaction started inside another one's body on the
+// same goroutine runs on its context's own thread instead, and so does
+// every transaction on an architecture without curg.
+
 // Sites. Loads and Stores capture the raw return addresses of the call
 // stack into the Tx (a frame-pointer walk on amd64); a stack is hashed and
 // interned only when an event or a committed box needs to name it, and
@@ -112,6 +115,7 @@ type recorder struct {
 	thrs   []*threadRec
 	free   []*threadRec
 	next   uint32
+	byG    sync.Map // curg() -> *threadRec: goroutines' threads, never freed
 	err    error // first write error
 	warned bool
 
@@ -300,7 +304,31 @@ func (tx *Tx) txThread(r *recorder) *threadRec {
 	return t
 }
 
-// recBegin attaches the Atomically call to a thread (th, or the Tx's own).
+// goThread returns the calling goroutine's thread for recorder r.
+func (tx *Tx) goThread(r *recorder) *threadRec {
+	g := curg()
+	if g == 0 {
+		return tx.txThread(r)
+	}
+	if th := tx.lastGThread; th != nil && tx.lastG == g && th.r == r {
+		return th
+	}
+	var th *threadRec
+	if v, ok := r.byG.Load(g); ok {
+		th = v.(*threadRec)
+	} else {
+		th = r.newThread()
+		if v, loaded := r.byG.LoadOrStore(g, th); loaded {
+			r.release(th)
+			th = v.(*threadRec)
+		}
+	}
+	tx.lastG, tx.lastGThread = g, th
+	return th
+}
+
+// recBegin attaches the Atomically call to a thread (th, or the
+// goroutine's).
 func (tx *Tx) recBegin(th *threadRec) {
 	r := cur.Load()
 	if r == nil {
@@ -313,7 +341,12 @@ func (tx *Tx) recBegin(th *threadRec) {
 		}
 	}
 	if th == nil || th.r != r {
-		th = tx.txThread(r)
+		th = tx.goThread(r)
+		if th.own.Load() == ownTx {
+			// Held by a transaction whose body called Atomically on this
+			// goroutine: waiting for it would never end.
+			th = tx.txThread(r)
+		}
 	}
 	th.acquire()
 	th.held = true

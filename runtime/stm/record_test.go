@@ -651,3 +651,79 @@ func TestRecordCommitLockPause(t *testing.T) {
 	}
 	t.Fatal("no conflict logged for the commit-lock pause")
 }
+
+// TestRecordThreadPerGoroutine: every goroutine's transactions carry one
+// thread number of their own, however the pooled contexts move between
+// goroutines (here 12 goroutines on a few processors, taking turns in
+// lock step so that contexts are handed from one to the next). Threads are
+// numbered from 1. A transaction started inside another's body on the same
+// goroutine gets a thread of its own instead of waiting for the outer one.
+func TestRecordThreadPerGoroutine(t *testing.T) {
+	const goroutines, rounds = 12, 20
+	vars := make([]*Var[int], goroutines)
+	for i := range vars {
+		vars[i] = NewVar(0)
+	}
+	var nestedDone atomic.Bool
+	data := record(t, func() {
+		var wg sync.WaitGroup
+		turn := make([]chan struct{}, goroutines)
+		for i := range turn {
+			turn[i] = make(chan struct{}, 1)
+		}
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range rounds {
+					<-turn[g]
+					// Each goroutine writes its own Var: its id tells whose
+					// transaction an event belongs to.
+					Atomically(func(tx *Tx) error {
+						vars[g].Store(tx, r)
+						if g == 0 && r == 0 {
+							Atomically(func(tx *Tx) error { // nested, same goroutine
+								nestedDone.Store(true)
+								return nil
+							})
+						}
+						return nil
+					})
+					turn[(g+1)%goroutines] <- struct{}{}
+				}
+			}()
+		}
+		turn[0] <- struct{}{}
+		wg.Wait()
+	})
+	if !nestedDone.Load() {
+		t.Fatal("the nested transaction did not run")
+	}
+	evs, _ := readLog(t, data)
+	commitsBy := map[uint32]int{}
+	maxThread := uint32(0)
+	for _, ev := range evs {
+		if ev.Kind == logformat.KindTxCommit {
+			commitsBy[ev.Thread]++
+		}
+		maxThread = max(maxThread, ev.Thread)
+	}
+	// 12 goroutines with 20 commits each, and one nested commit on a thread of its own.
+	var twenty, one int
+	for th, n := range commitsBy {
+		switch n {
+		case rounds:
+			twenty++
+		case 1:
+			one++
+		default:
+			t.Errorf("thread %d committed %d transactions, want %d (one goroutine) or 1 (the nested one)", th, n, rounds)
+		}
+	}
+	if twenty != goroutines || one != 1 {
+		t.Fatalf("%d threads with %d commits and %d with 1, want %d and 1: %v", twenty, rounds, one, goroutines, commitsBy)
+	}
+	if maxThread != goroutines+1 {
+		t.Fatalf("highest thread number %d, want %d (numbered from 1, no gaps)", maxThread, goroutines+1)
+	}
+}

@@ -87,14 +87,16 @@ type Tx struct {
 	inevWaited uint64        // grants to others while we waited (tests check FIFO)
 
 	// Recording (see record.go); thread is 0 when not recording.
-	thread    uint32
-	rec       *threadRec
-	pcs       []uintptr
-	callN     int32             // pcs[:callN]: where Atomically was called, once contention made it inevitable
-	ownRec    *threadRec        // this pooled context's own thread
-	siteCache [4]siteCacheEntry // stacks interned lately (internSite)
-	siteNext  uint8
-	patch     sitePatch // a conflict event waiting for its read site
+	thread      uint32
+	rec         *threadRec
+	pcs         []uintptr
+	callN       int32             // pcs[:callN]: where Atomically was called, once contention made it inevitable
+	ownRec      *threadRec        // this pooled context's own thread
+	lastG       uintptr           // the goroutine (curg) this context last recorded for
+	lastGThread *threadRec        // and its thread
+	siteCache   [4]siteCacheEntry // stacks interned lately (internSite)
+	siteNext    uint8
+	patch       sitePatch // a conflict event waiting for its read site
 
 	// First backing arrays of the sets, inside the padded object for the
 	// same reason (small separate allocations from one P sit side by side).

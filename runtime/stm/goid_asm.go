@@ -1,0 +1,12 @@
+//go:build amd64 || arm64
+
+package stm
+
+// curg returns the address of the running goroutine's runtime descriptor
+// (its g), read from the register or TLS slot where the Go runtime keeps
+// it. It is only used as an identity: Go has no cheap goroutine id (parsing
+// runtime.Stack costs microseconds, more than a small transaction), and a
+// g stays the same for the goroutine's whole life. The runtime recycles
+// the g of an exited goroutine for a new one, so an identity, like an OS
+// thread id, is unique only among live goroutines.
+func curg() uintptr
