@@ -17,6 +17,9 @@ import (
 // but no disk does).
 func stmBoth(b *testing.B, f func(b *testing.B)) {
 	b.Run("stm", f)
+	if !recorderBuilt {
+		return // -tags stmlog_norecord: the baseline for recording off
+	}
 	b.Run("stm-rec", func(b *testing.B) {
 		if err := StartLog(io.Discard); err != nil {
 			b.Fatal(err)

@@ -181,6 +181,9 @@ func StartLog(w io.Writer) error {
 }
 
 func startLog(w io.Writer, f *os.File) error {
+	if !recorderBuilt {
+		return errors.New("stm: StartLog: built with the stmlog_norecord tag, which leaves the recorder out")
+	}
 	recMu.Lock()
 	defer recMu.Unlock()
 	if cur.Load() != nil {

@@ -509,7 +509,7 @@ func Atomically(fn func(tx *Tx) error) error {
 // run is Atomically on a given Tx; th is the recording thread to use (Queue
 // workers have their own), nil to look it up.
 func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
-	if recording.Load() {
+	if recordingOn() {
 		tx.recBegin(th)
 	}
 	for {
