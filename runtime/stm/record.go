@@ -679,7 +679,7 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 			p := &evs[i]
 			ev.Var, ev.Other, ev.OtherSite = uint64(p.t), p.a, r.stackID(p.b)
 		}
-		if err := r.w.Write(ev); err != nil && r.err == nil {
+		if err := r.w.WritePtr(&ev); err != nil && r.err == nil {
 			r.err = err
 			r.warn(err)
 		}
