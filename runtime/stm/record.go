@@ -116,7 +116,7 @@ type recorder struct {
 	free   []*threadRec
 	next   uint32
 	byG    sync.Map // curg() -> *threadRec: goroutines' threads, never freed
-	err    error // first write error
+	err    error    // first write error
 	warned bool
 
 	// Owned by the flusher goroutine (and by StopLog after it stopped).
