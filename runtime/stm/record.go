@@ -419,7 +419,10 @@ func (tx *Tx) emit(a, site uint32) {
 	if len(th.buf) == 0 {
 		th.gen = th.r.gen.Load()
 	}
-	th.buf = append(th.buf, rawEvent{t, a, site})
+	n := len(th.buf)
+	th.buf = grow1(th.buf) // field by field: see grow1
+	e := &th.buf[n]
+	e.t, e.a, e.b = t, a, site
 	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
 		th.handoff()
 		select {

@@ -160,8 +160,10 @@ func (tx *Tx) findWrite(h *varHeader) int {
 }
 
 func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
-	tx.writes = append(tx.writes, writeEntry{h: h, box: b, sp: tx.spSerial})
-	i := len(tx.writes) - 1
+	i := len(tx.writes)
+	tx.writes = grow1(tx.writes)
+	e := &tx.writes[i]
+	e.h, e.box, e.old, e.sp, e.ready, e.pcOff, e.pcN = h, b, nil, tx.spSerial, false, 0, 0
 	tx.wfilter |= 1 << (h.id & 63)
 	if tx.windex != nil {
 		tx.windex[h] = int32(i)
@@ -172,9 +174,22 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 		}
 	}
 	if tx.rec != nil {
-		e := &tx.writes[i]
 		tx.captureSite(&e.pcOff, &e.pcN)
 	}
+}
+
+// grow1 extends s by one element, left as it was (callers set every
+// field). The set entries are filled in field by field rather than appended
+// as a composite literal: the literal is built on the stack and copied in
+// 16-byte moves, and in one profiled process the load of that copy stalled
+// behind the stores that built it: 30 % of a recorded one-Var increment
+// (~70 ns) sat on that one instruction.
+func grow1[E any](s []E) []E {
+	if len(s) < cap(s) {
+		return s[:len(s)+1]
+	}
+	var zero E
+	return append(s, zero)
 }
 
 // readBox returns a committed box of h consistent with tx's snapshot, and
@@ -197,9 +212,12 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			}
 			continue
 		}
-		tx.reads = append(tx.reads, readEntry{h: h, box: p})
+		n := len(tx.reads)
+		tx.reads = grow1(tx.reads)
+		e := &tx.reads[n]
+		e.h, e.box, e.pcOff, e.pcN = h, p, 0, 0
 		if tx.rec != nil && h.contended.Load() {
-			tx.readSite(h, &tx.reads[len(tx.reads)-1])
+			tx.readSite(h, e)
 		}
 		return p
 	}
