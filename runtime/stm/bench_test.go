@@ -2,6 +2,7 @@ package stm
 
 import (
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,13 +63,13 @@ func BenchmarkRead1(b *testing.B) {
 		st := ReadStats()
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
-			s := 0
-			body := func(tx *Tx) error { s += v.Load(tx); return nil }
+		parallel(b, func(pb *iters) {
+			l := new(benchLocal)
+			body := func(tx *Tx) error { l.s += v.Load(tx); return nil }
 			for pb.Next() {
 				Atomically(body)
 			}
-			sink.Add(int64(s))
+			sink.Add(int64(l.s))
 		})
 		reportAttempts(b, st)
 	})
@@ -77,7 +78,7 @@ func BenchmarkRead1(b *testing.B) {
 		x := 42
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			s := 0
 			for pb.Next() {
 				mu.Lock()
@@ -92,7 +93,7 @@ func BenchmarkRead1(b *testing.B) {
 		x := 42
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			s := 0
 			for pb.Next() {
 				mu.RLock()
@@ -105,6 +106,63 @@ func BenchmarkRead1(b *testing.B) {
 }
 
 var sink atomic.Int64
+
+// parallel is b.RunParallel with the per-goroutine iteration counters on
+// cache lines of their own. testing.PB is a 32-byte object that every
+// goroutine writes on every pb.Next, and the goroutines' PBs are allocated
+// side by side when they start on one processor: in some processes that
+// false sharing alone made a read-only transaction at -cpu 2 take 45 ns
+// instead of 15 (a profile caught pb.Next's decrement, and the locked
+// instruction after it, stalling). Iterations are taken from one shared
+// count in grains, as RunParallel does, so a goroutine slowed down by
+// another process does not hold up the end.
+func parallel(b *testing.B, body func(pb *iters)) {
+	procs := runtime.GOMAXPROCS(0)
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	for range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body(&iters{global: &left})
+		}()
+	}
+	wg.Wait()
+}
+
+const grain = 256
+
+type iters struct {
+	_      [64]byte
+	global *atomic.Int64
+	n      int64
+	_      [48]byte
+}
+
+// Next reports whether there is another iteration to run.
+func (it *iters) Next() bool {
+	if it.n == 0 {
+		rest := it.global.Add(-grain) + grain
+		if rest <= 0 {
+			return false
+		}
+		it.n = min(grain, rest)
+	}
+	it.n--
+	return true
+}
+
+// benchLocal is a goroutine's accumulator in a parallel benchmark, on cache
+// lines of its own: a captured local escapes to the heap, and two
+// goroutines' 8-byte locals can land side by side and turn every
+// iteration into a cache-line fight (it happened: Read1 at -cpu 2 measured
+// 3x slower in some processes).
+type benchLocal struct {
+	_    [64]byte
+	s, k int
+	_    [48]byte
+}
 
 func BenchmarkIncrement1(b *testing.B) {
 	stmBoth(b, func(b *testing.B) {
@@ -176,7 +234,7 @@ func BenchmarkDisjoint(b *testing.B) {
 		st := ReadStats()
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			v := NewVar(0)
 			body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
 			for pb.Next() {
@@ -188,7 +246,7 @@ func BenchmarkDisjoint(b *testing.B) {
 	b.Run("mutex", func(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			var mu sync.Mutex
 			x := 0
 			for pb.Next() {
@@ -208,7 +266,7 @@ func BenchmarkHotCounter(b *testing.B) {
 		st := ReadStats()
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
 			for pb.Next() {
 				Atomically(body)
@@ -221,7 +279,7 @@ func BenchmarkHotCounter(b *testing.B) {
 		x := 0
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			for pb.Next() {
 				mu.Lock()
 				x++
@@ -244,27 +302,26 @@ func BenchmarkReadMostly(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		var seed atomic.Uint64
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			i := int(seed.Add(7))
-			s := 0
-			var k int
+			l := new(benchLocal)
 			read := func(tx *Tx) error {
 				for j := range 4 {
-					s += vs[(k+j)%n].Load(tx)
+					l.s += vs[(l.k+j)%n].Load(tx)
 				}
 				return nil
 			}
-			write := func(tx *Tx) error { v := vs[k%n]; v.Store(tx, v.Load(tx)+1); return nil }
+			write := func(tx *Tx) error { v := vs[l.k%n]; v.Store(tx, v.Load(tx)+1); return nil }
 			for pb.Next() {
 				i++
-				k = i * 5
+				l.k = i * 5
 				if i%10 == 0 {
 					Atomically(write)
 				} else {
 					Atomically(read)
 				}
 			}
-			sink.Add(int64(s))
+			sink.Add(int64(l.s))
 		})
 		reportAttempts(b, st)
 	})
@@ -274,7 +331,7 @@ func BenchmarkReadMostly(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		var seed atomic.Uint64
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			i := int(seed.Add(7))
 			s := 0
 			for pb.Next() {
@@ -309,7 +366,7 @@ func BenchmarkBank(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		var seed atomic.Uint64
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			i := int(seed.Add(13))
 			var from, to *Var[int]
 			body := func(tx *Tx) error {
@@ -340,7 +397,7 @@ func BenchmarkBank(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		var seed atomic.Uint64
-		b.RunParallel(func(pb *testing.PB) {
+		parallel(b, func(pb *iters) {
 			i := int(seed.Add(13))
 			for pb.Next() {
 				i++

@@ -40,9 +40,14 @@ const (
 	slotChunk = 256 // slots are allocated in chunks, so the table can grow without moving
 )
 
+// clockSlot is a context's commit counter and statistics. The pads keep
+// two slots' counters at least two cache lines apart (adjacent-line
+// prefetch): each is written by its own context only, on its own core.
 type clockSlot struct {
-	n atomic.Uint64
-	_ [120]byte // one slot per line pair: counters of different cores never share a line
+	_     [64]byte
+	n     atomic.Uint64
+	stats statShard
+	_     [64]byte
 }
 
 var (
@@ -58,10 +63,10 @@ func versionSlot(v uint64) uint32 { return uint32(v>>1) & (maxSlots - 1) }
 
 func versionCount(v uint64) uint64 { return v >> (slotBits + 1) }
 
-// slotCounter returns the counter of a slot that has been handed out.
-func slotCounter(s uint32) *atomic.Uint64 {
-	return &slotTable[s/slotChunk].Load()[s%slotChunk].n
-}
+// slotRef returns a slot that has been handed out.
+func slotRef(s uint32) *clockSlot { return &slotTable[s/slotChunk].Load()[s%slotChunk] }
+
+func slotCounter(s uint32) *atomic.Uint64 { return &slotRef(s).n }
 
 // takeSlot gives a new context a slot; runtime.AddCleanup gives it back
 // when the context is collected (sync.Pool drops idle ones at GC), so slot
@@ -86,6 +91,7 @@ func takeSlot(tx *Tx) {
 	}
 	slotMu.Unlock()
 	tx.slot = s
+	tx.stats = &slotRef(s).stats
 	tx.setView(s, slotCounter(s).Load())
 	runtime.AddCleanup(tx, freeSlot, s)
 }

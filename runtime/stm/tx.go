@@ -106,7 +106,7 @@ type Tx struct {
 	_          [128]byte
 }
 
-// txIDs numbers Tx objects (they pick their statistics shard by it).
+// txIDs numbers Tx objects (the inevitability token names its holder by it).
 var txIDs atomic.Uint64
 
 var txPool = sync.Pool{New: newTx}
@@ -118,7 +118,6 @@ func newTx() any {
 	tx.writes = tx.writesInit[:0]
 	tx.order = tx.orderInit[:0]
 	takeSlot(tx)
-	tx.stats = &statShards[tx.id%numShards]
 	tx.wait = &waiter{ch: make(chan struct{}, 1)}
 	return tx
 }
