@@ -339,7 +339,7 @@ func (r *Reader) finish() {
 		r.warn("%slog cut off: the last %d bytes (an incomplete chunk at byte %d) were ignored; no end marker",
 			p, r.stats.TruncatedBytes, r.off-r.stats.TruncatedBytes)
 	case !r.stats.CleanEnd:
-		r.warn("%sno end marker: the recording did not stop cleanly (crashed or still running)", p)
+		r.warn("%sno end marker: the recording did not stop cleanly (the program crashed, is still running, or exited without calling stm.StopLog; its last events may be missing)", p)
 	}
 	if r.stats.Skipped > 0 {
 		r.warn("%ssalvage: skipped %d damaged chunks (%d bytes)", p, r.stats.Skipped, r.stats.SkippedBytes)
