@@ -19,7 +19,9 @@ import (
 // n <= view[s] is taken as TL2 takes a version <= rv. A newer one makes the
 // transaction extend: check that every read is still current, then raise
 // view[s] to n. That is LSA's snapshot extension done per slot (the
-// "thread-local clocks" idea, extending where TLC would abort).
+// "thread-local clocks" idea, extending where TLC would abort). The view
+// is a cache (see viewSize): forgetting an entry costs an extension, never
+// a wrong read.
 //
 // Why it is still opaque: a view entry view[s] = n is only ever set from a
 // box (s, n) seen published before the last successful validation (or the
@@ -92,7 +94,6 @@ func takeSlot(tx *Tx) {
 	slotMu.Unlock()
 	tx.slot = s
 	tx.stats = &slotRef(s).stats
-	tx.setView(s, slotCounter(s).Load())
 	runtime.AddCleanup(tx, freeSlot, s)
 }
 
@@ -102,20 +103,38 @@ func freeSlot(s uint32) {
 	slotMu.Unlock()
 }
 
+// viewSize is how many slots a context's view remembers. The view is a
+// small direct-mapped cache, not an array indexed by slot: a server with
+// ten thousand goroutines waiting in Retry has ten thousand contexts, and
+// views that each grew to the highest slot seen would take gigabytes. A
+// slot that is not (or no longer) remembered only costs an extension.
+const viewSize = 32
+
+type viewEntry struct {
+	n    uint64
+	slot uint32
+}
+
 // setView raises the view of slot s to n.
 func (tx *Tx) setView(s uint32, n uint64) {
-	if int(s) >= len(tx.view) {
-		tx.view = append(tx.view, make([]uint64, int(s)+1-len(tx.view)+8)...)
-	}
-	if n > tx.view[s] {
-		tx.view[s] = n
+	e := &tx.view[s%viewSize]
+	if e.slot != s {
+		e.slot, e.n = s, n
+	} else if n > e.n {
+		e.n = n
 	}
 }
 
 // visible reports whether a committed box of version v is in tx's snapshot.
+// Count 0 is the initial box of a Var (slot 0), and a box of tx's own slot
+// was committed by tx itself, earlier: both are always visible.
 func (tx *Tx) visible(v uint64) bool {
-	s := versionSlot(v)
-	return int(s) < len(tx.view) && versionCount(v) <= tx.view[s]
+	s, n := versionSlot(v), versionCount(v)
+	if n == 0 || s == tx.slot {
+		return true
+	}
+	e := &tx.view[s%viewSize]
+	return e.slot == s && n <= e.n
 }
 
 // extend takes the commit that wrote version v into the snapshot, if every

@@ -30,8 +30,9 @@ func TestVersionLayout(t *testing.T) {
 // TestOpacityManyContexts: writers move amounts between random Vars (the
 // sum stays 0) while readers add them all up inside their bodies, reading
 // in random order with yields in between. Far more goroutines than
-// processors, coming and going, so versions come from many clock slots and
-// snapshots are extended slot by slot. No body may ever see a sum other
+// processors (and than a view remembers slots), coming and going, so
+// versions come from many clock slots and snapshots are extended slot by
+// slot. No body may ever see a sum other
 // than 0, even one that is about to abort.
 func TestOpacityManyContexts(t *testing.T) {
 	const nvars, rounds = 12, 6
@@ -43,12 +44,12 @@ func TestOpacityManyContexts(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	for round := 0; round < rounds && time.Now().Before(deadline); round++ {
 		var wg sync.WaitGroup
-		for g := range 16 {
+		for g := range 40 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				r := rand.New(rand.NewPCG(uint64(round), uint64(g)))
-				for range 1500 {
+				for range 600 {
 					if g%2 == 0 {
 						i, j, k := r.IntN(nvars), r.IntN(nvars), 1+r.IntN(9)
 						Atomically(func(tx *Tx) error {
@@ -81,6 +82,12 @@ func TestOpacityManyContexts(t *testing.T) {
 	}
 	if n := bad.Load(); n != 0 {
 		t.Fatalf("%d of %d reader bodies saw an inconsistent sum", n, reads.Load())
+	}
+	slotMu.Lock()
+	slots := slotNext
+	slotMu.Unlock()
+	if slots <= viewSize {
+		t.Fatalf("only %d clock slots in use: the test must exceed the %d a view remembers", slots, viewSize)
 	}
 	sum := 0
 	for _, v := range vars {

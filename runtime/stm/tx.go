@@ -52,8 +52,8 @@ type Tx struct {
 	_  [128]byte
 	id uint64
 
-	slot    uint32   // this context's commit clock (clock.go)
-	view    []uint64 // by slot: the counts this context's snapshots may see
+	slot    uint32              // this context's commit clock (clock.go)
+	view    [viewSize]viewEntry // per slot: the counts this context's snapshots may see
 	reads   []readEntry
 	writes  []writeEntry
 	windex  map[*varHeader]int32
@@ -209,7 +209,12 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			if i := tx.extend(v); i >= 0 {
 				tx.conflictOnRead(i)
 			}
-			continue
+			if atomic.LoadPointer(&h.val) != p {
+				continue // replaced meanwhile: look again
+			}
+			// Published before the validation and still current after
+			// it: current at the snapshot, whether or not the view
+			// remembers its slot.
 		}
 		n := len(tx.reads)
 		tx.reads = grow1(tx.reads)
@@ -353,7 +358,6 @@ func (tx *Tx) commit() bool {
 			}
 		}
 		tx.publish(wv)
-		tx.view[tx.slot] = versionCount(wv)
 		tx.endAdmission()
 		return true
 	}
