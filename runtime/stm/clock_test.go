@@ -99,7 +99,7 @@ func TestOpacityManyContexts(t *testing.T) {
 }
 
 // TestSlotsAreReused: contexts dropped by the pool give their clock slots
-// back, so slot numbers (and the views indexed by them) stay bounded by
+// back, so slot numbers (and the statistics kept per slot) stay bounded by
 // the contexts alive at once, not by the contexts ever made.
 func TestSlotsAreReused(t *testing.T) {
 	v := NewVar(0)
