@@ -40,20 +40,36 @@ func TestOpacityManyContexts(t *testing.T) {
 	for i := range vars {
 		vars[i] = NewVar(0)
 	}
+	const goroutines = 40
+	idle := NewVar(0) // never written: the meeting transaction cannot abort
 	var bad, reads atomic.Int64
 	deadline := time.Now().Add(time.Second)
 	for round := 0; round < rounds && time.Now().Before(deadline); round++ {
 		var wg sync.WaitGroup
-		for g := range 40 {
+		var met atomic.Int32
+		for g := range goroutines {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				// All goroutines inside a transaction at once: at least 40
+				// contexts, so more clock slots than a view remembers.
+				Atomically(func(tx *Tx) error {
+					idle.Load(tx)
+					met.Add(1)
+					for met.Load() < goroutines {
+						runtime.Gosched()
+					}
+					return nil
+				})
 				r := rand.New(rand.NewPCG(uint64(round), uint64(g)))
-				for range 600 {
+				for n := range 600 {
 					if g%2 == 0 {
 						i, j, k := r.IntN(nvars), r.IntN(nvars), 1+r.IntN(9)
 						Atomically(func(tx *Tx) error {
 							vars[i].Store(tx, vars[i].Load(tx)+k)
+							if n%8 == 0 {
+								runtime.Gosched() // more commits in flight, from more contexts
+							}
 							vars[j].Store(tx, vars[j].Load(tx)-k)
 							return nil
 						})
