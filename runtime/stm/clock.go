@@ -72,8 +72,7 @@ func slotCounter(s uint32) *atomic.Uint64 { return &slotRef(s).n }
 
 // takeSlot gives a new context a slot; runtime.AddCleanup gives it back
 // when the context is collected (sync.Pool drops idle ones at GC), so slot
-// numbers, and with them views, stay as small as the peak number of
-// contexts. A reused slot keeps its counter, so versions stay unique.
+// numbers stay as small as the peak number of contexts. A reused slot keeps its counter, so versions stay unique.
 func takeSlot(tx *Tx) {
 	slotMu.Lock()
 	var s uint32
@@ -156,7 +155,7 @@ func (tx *Tx) extend(v uint64) int {
 func (tx *Tx) nextVersion() uint64 {
 	c := slotCounter(tx.slot)
 	n := c.Load() + 1
-	c.Store(n)
+	storeOwned(c, n)
 	return makeVersion(tx.slot, n)
 }
 

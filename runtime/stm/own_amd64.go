@@ -14,3 +14,11 @@ import "sync/atomic"
 //
 //go:noescape
 func releaseOwn(p *atomic.Uint32)
+
+// storeOwned is a plain store of v into *p, for a word that only the
+// calling context writes (its clock counter): no other core reads it, so
+// it needs no ordering, and the XCHG of sync/atomic's Store would be the
+// only locked instruction of a commit besides the write locks.
+//
+//go:noescape
+func storeOwned(p *atomic.Uint64, v uint64)
