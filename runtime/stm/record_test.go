@@ -727,3 +727,40 @@ func TestRecordThreadPerGoroutine(t *testing.T) {
 		t.Fatalf("highest thread number %d, want %d (numbered from 1, no gaps)", maxThread, goroutines+1)
 	}
 }
+
+func TestCurgIdentifiesGoroutines(t *testing.T) {
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		if curg() != 0 {
+			t.Fatal("curg must be 0 where it has no implementation (recording then uses per-context threads)")
+		}
+		return
+	}
+	me := curg()
+	if curg() != me {
+		t.Fatal("curg changed within one goroutine")
+	}
+	const n = 8
+	ids := make(chan [2]uintptr, n)
+	var start sync.WaitGroup
+	start.Add(n)
+	for range n {
+		go func() {
+			a := curg()
+			start.Done()
+			start.Wait() // all alive at once: no g can be recycled among them
+			runtime.Gosched()
+			ids <- [2]uintptr{a, curg()}
+		}()
+	}
+	seen := map[uintptr]bool{me: true}
+	for range n {
+		p := <-ids
+		if p[0] != p[1] {
+			t.Fatalf("a goroutine's identity moved from %#x to %#x", p[0], p[1])
+		}
+		if seen[p[0]] {
+			t.Fatalf("two live goroutines share the identity %#x", p[0])
+		}
+		seen[p[0]] = true
+	}
+}

@@ -591,3 +591,64 @@ func TestRetryAfterContentionInevitable(t *testing.T) {
 		t.Fatalf("%d conflict aborts, want at least %d", after.AbortsConflict-before.AbortsConflict, inevitableAfter)
 	}
 }
+
+// TestRetryWakesEveryWaiter: more goroutines wait in Retry on one Var than
+// its queue has compare-and-swap slots, so some sit in the overflow list.
+// One commit must wake them all, and none may wake before it (each checks
+// the gate it waited for).
+func TestRetryWakesEveryWaiter(t *testing.T) {
+	const waiters = 3 * waitSlots
+	gate := NewVar(false)
+	var waiting sync.WaitGroup
+	var woke atomic.Int32
+	done := make(chan struct{})
+	waiting.Add(waiters)
+	for range waiters {
+		go func() {
+			first := true
+			Atomically(func(tx *Tx) error {
+				if !gate.Load(tx) {
+					if first {
+						first = false
+						waiting.Done()
+					}
+					tx.Retry()
+				}
+				return nil
+			})
+			if woke.Add(1) == waiters {
+				close(done)
+			}
+		}()
+	}
+	waiting.Wait()
+	// Give every waiter time to register (they park after a few yields).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		n := int32(0)
+		if q := gate.h.waitq.Load(); q != nil {
+			n = q.n.Load()
+		}
+		if n == waiters {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d waiters registered", n, waiters)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if q := gate.h.waitq.Load(); q.over.Load() == 0 {
+		t.Fatal("no waiter went to the overflow list: the test does not cover it")
+	}
+	if n := woke.Load(); n != 0 {
+		t.Fatalf("%d waiters returned before the gate opened", n)
+	}
+	Atomically(func(tx *Tx) error { gate.Store(tx, true); return nil })
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d of %d waiters woke after the gate opened", woke.Load(), waiters)
+	}
+	if q := gate.h.waitq.Load(); q.n.Load() != 0 {
+		t.Fatalf("%d waiters still registered after all returned", q.n.Load())
+	}
+}
