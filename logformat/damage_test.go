@@ -457,7 +457,7 @@ func (e *errAfter) Read(p []byte) (int, error) {
 func TestReaderAllocationBound(t *testing.T) {
 	tests := []struct {
 		name     string
-		length   int
+		length   uint32
 		maxAlloc uint64
 		corrupt  bool
 	}{
@@ -466,7 +466,7 @@ func TestReaderAllocationBound(t *testing.T) {
 		{"at the cap, cut off", MaxChunkSize, MaxChunkSize + 256<<10, false},
 	}
 	for _, tt := range tests {
-		data := append(header(), appendChunkHeader(nil, chunkEvents, tt.length, 0)...)
+		data := append(header(), appendChunkHeader(nil, chunkEvents, int(tt.length), 0)...)
 		data = append(data, make([]byte, 100)...)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)

@@ -171,7 +171,7 @@ func (w *Writer) addStack(s Stack) StackID {
 	ids := append(w.ids[:0], w.intern(s.Label))
 	for _, f := range s.Frames {
 		line := uint64(0)
-		if f.Line > 0 && f.Line < 1<<31 {
+		if f.Line > 0 && int64(f.Line) < 1<<31 {
 			line = uint64(f.Line)
 		}
 		ids = append(ids, w.intern(f.Func), w.intern(f.File), line)

@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -223,8 +222,12 @@ func startWeb(t *testing.T, args ...string) *webServer {
 // registered for it before printing its URL) must stop and exit 0.
 func (s *webServer) interrupt(t *testing.T) int {
 	t.Helper()
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if err := self.Signal(os.Interrupt); err != nil {
+		t.Fatal(err) // on Windows a process cannot interrupt itself this way
 	}
 	select {
 	case <-s.done:
