@@ -38,10 +38,9 @@
 // if some read has changed since. Stores are buffered in the transaction,
 // one new box per written Var (its only allocation). A commit locks the
 // written Vars in id order, takes a version from its own counter,
-// re-validates the reads, and publishes.
-// Readers never lock and never allocate, and everything is race-detector
-// clean: values are only ever read from boxes reached by atomic loads and
-// never written again.
+// re-validates the reads, and publishes. Readers never lock and never
+// allocate, and everything is race-detector clean: values are only ever
+// read from boxes reached by atomic loads and never written again.
 //
 // Because a box records the version, writer and write site of the value it
 // holds, a transaction that finds a read stale can say exactly which Var,
@@ -51,8 +50,8 @@
 // Inevitability is a token: while a transaction holds it, a flag is set
 // and other transactions that write wait at commit (they check the flag
 // once they hold their locks, so either the holder sees their locks or
-// they see the flag), so nothing the inevitable transaction read can change and it never aborts.
-// Read-only transactions are not held up. The token is handed over in FIFO
+// they see the flag), so nothing the inevitable transaction read can
+// change and it never aborts. Read-only transactions are not held up. The token is handed over in FIFO
 // order (a releasing holder gives it straight to the longest waiter), and
 // a release first lets through the committers that waited for it, so
 // neither askers nor plain writers starve while others keep asking.
@@ -63,7 +62,9 @@
 // eventually commits.
 //
 // Retry registers the transaction on a waiter list of each Var it read and
-// blocks; commits wake the waiters of the Vars they write, nobody else.
+// blocks; commits wake the waiters of the Vars they write, nobody else. The
+// first waiters of a Var sit in compare-and-swap slots, so a hand-off
+// never sleeps on a lock.
 //
 // # Recording
 //
@@ -73,7 +74,9 @@
 // every pause and every inevitable transaction to a log that cmd/stmlog
 // analyzes (format: package logformat). STMLOG is read at start-up; the
 // file is created by the first transaction. Off, recording costs one atomic
-// load per transaction. See record.go for threads, sites and buffering.
+// load per transaction (measured against a build without it: the
+// stmlog_norecord tag). Threads in the log are goroutines. See record.go
+// for threads, sites and buffering.
 //
 // # Rules for bodies
 //
