@@ -88,8 +88,12 @@ func runPairHistory(t *testing.T, clients, opsEach int) []porcupine.Operation {
 }
 
 func TestLinearizable(t *testing.T) {
-	for round := range 5 {
-		ops := runPairHistory(t, 4, 60)
+	// Four clients with longer histories, then more clients than processors
+	// (and so more transaction contexts and clock slots) with shorter ones.
+	shapes := [][2]int{{4, 60}, {8, 30}, {12, 20}}
+	for round := range 12 {
+		shape := shapes[round%len(shapes)]
+		ops := runPairHistory(t, shape[0], shape[1])
 		res := porcupine.CheckOperationsTimeout(pairModel, ops, 10*time.Second)
 		if res != porcupine.Ok {
 			t.Fatalf("round %d: history of %d operations is not linearizable (%v)", round, len(ops), res)
