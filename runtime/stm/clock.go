@@ -68,7 +68,6 @@ func versionCount(v uint64) uint64 { return v >> (slotBits + 1) }
 // slotRef returns a slot that has been handed out.
 func slotRef(s uint32) *clockSlot { return &slotTable[s/slotChunk].Load()[s%slotChunk] }
 
-func slotCounter(s uint32) *atomic.Uint64 { return &slotRef(s).n }
 
 // takeSlot gives a new context a slot; runtime.AddCleanup gives it back
 // when the context is collected (sync.Pool drops idle ones at GC), so slot
@@ -92,7 +91,7 @@ func takeSlot(tx *Tx) {
 	}
 	slotMu.Unlock()
 	tx.slot = s
-	tx.stats = &slotRef(s).stats
+	tx.clk = slotRef(s)
 	runtime.AddCleanup(tx, freeSlot, s)
 }
 
@@ -153,9 +152,8 @@ func (tx *Tx) extend(v uint64) int {
 // nextVersion counts a commit of tx (its write locks held) and returns its
 // version. Only tx writes its slot's counter.
 func (tx *Tx) nextVersion() uint64 {
-	c := slotCounter(tx.slot)
-	n := c.Load() + 1
-	storeOwned(c, n)
+	n := tx.clk.n.Load() + 1
+	storeOwned(&tx.clk.n, n)
 	return makeVersion(tx.slot, n)
 }
 

@@ -82,7 +82,7 @@ func (tx *Tx) Inevitable() {
 }
 
 func (tx *Tx) becameInevitable(off, n int32) {
-	tx.stats.inevitable.Add(1)
+	tx.clk.stats.inevitable.Add(1)
 	if tx.rec != nil {
 		tx.recBecomeInevitable(off, n)
 	}
@@ -103,7 +103,7 @@ func (tx *Tx) acquireToken(off, n int32) {
 		inevThread.Store(tx.thread)
 		inevSite.Store(site)
 	} else {
-		tx.stats.conflict(logformat.ConflictInevitable)
+		tx.clk.stats.conflict(logformat.ConflictInevitable)
 		if tx.rec != nil {
 			tx.recConflict(logformat.ConflictInevitable, 0, off, n, inevThread.Load(), inevSite.Load())
 		}
@@ -197,7 +197,7 @@ func admissionDone() {
 // attempt that follows is admitted (tx.admitted) and must end with
 // admissionDone.
 func (tx *Tx) waitForInevitable() {
-	tx.stats.conflict(logformat.ConflictInevitable)
+	tx.clk.stats.conflict(logformat.ConflictInevitable)
 	if tx.rec != nil {
 		e := &tx.writes[tx.order[0]]
 		tx.recConflict(logformat.ConflictInevitable, e.h.id, e.pcOff, e.pcN, inevThread.Load(), inevSite.Load())

@@ -77,8 +77,8 @@ type Tx struct {
 	admitted   bool // this commit attempt was let through by a token release
 	aborts     int  // conflict aborts of the current Atomically call
 
-	stats *statShard
-	wait  *waiter
+	clk  *clockSlot // this context's commit counter and statistics (clock.go)
+	wait *waiter
 
 	// Waiting for the inevitability token (inevitable.go).
 	inevCh     chan struct{} // the token is handed over on it; made on first wait
@@ -243,7 +243,7 @@ func (tx *Tx) waitUnlocked(h *varHeader, spins *int, kind logformat.ConflictKind
 	if b.loadVersion()&1 == 0 {
 		return
 	}
-	tx.stats.conflict(kind)
+	tx.clk.stats.conflict(kind)
 	if tx.rec != nil {
 		if n < 0 {
 			tx.captureSite(&off, &n)
@@ -307,7 +307,7 @@ func (tx *Tx) noteReadConflict(i int) {
 	if tx.wfilter&(1<<(e.h.id&63)) != 0 && tx.findWrite(e.h) >= 0 {
 		kind = logformat.ConflictWriteWrite
 	}
-	tx.stats.conflict(kind)
+	tx.clk.stats.conflict(kind)
 	if !e.h.contended.Load() {
 		e.h.contended.Store(true)
 	}
@@ -538,7 +538,7 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 		res, err := tx.attempt(fn)
 		switch res {
 		case committed:
-			tx.stats.commits.Add(1)
+			tx.clk.stats.commits.Add(1)
 			tx.recEvent(logformat.KindTxCommit)
 			if len(tx.after) == 0 && len(tx.adds) == 0 {
 				tx.end()
@@ -560,19 +560,19 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 			tx.after, tx.adds = after[:0], adds[:0]
 			return nil
 		case failed:
-			tx.stats.abort(logformat.AbortError)
+			tx.clk.stats.abort(logformat.AbortError)
 			tx.recAbort(logformat.AbortError)
 			tx.end()
 			tx.recEnd()
 			return err
 		case aborted:
-			tx.stats.abort(logformat.AbortConflict)
+			tx.clk.stats.abort(logformat.AbortConflict)
 			tx.recAbort(logformat.AbortConflict)
 			tx.discard()
 			tx.aborts++
 			tx.contention()
 		case retried:
-			tx.stats.abort(logformat.AbortRetry)
+			tx.clk.stats.abort(logformat.AbortRetry)
 			tx.recAbort(logformat.AbortRetry)
 			tx.discard()
 			if tx.holdsToken {
@@ -595,7 +595,7 @@ func (tx *Tx) attempt(fn func(*Tx) error) (res outcome, err error) {
 			case retrySignal:
 				res = retried
 			default:
-				tx.stats.abort(logformat.AbortPanic)
+				tx.clk.stats.abort(logformat.AbortPanic)
 				tx.recAbort(logformat.AbortPanic)
 				tx.end()
 				tx.recEnd()
