@@ -68,7 +68,6 @@ func versionCount(v uint64) uint64 { return v >> (slotBits + 1) }
 // slotRef returns a slot that has been handed out.
 func slotRef(s uint32) *clockSlot { return &slotTable[s/slotChunk].Load()[s%slotChunk] }
 
-
 // takeSlot gives a new context a slot; runtime.AddCleanup gives it back
 // when the context is collected (sync.Pool drops idle ones at GC), so slot
 // numbers stay as small as the peak number of contexts. A reused slot keeps its counter, so versions stay unique.
