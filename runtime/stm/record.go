@@ -582,9 +582,13 @@ func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, othe
 	tx.rec.buf = slices.Grow(tx.rec.buf, 2)
 	p := tx.patch.idx
 	tx.patch.idx = 0
-	tx.emit(packKind(logformat.KindConflict, k, 0, 0), tx.internSite(off, n))
+	site := tx.internSite(off, n)
+	tx.emit(packKind(logformat.KindConflict, k, 0, 0), site)
 	tx.patch.idx = p
 	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
+	if tracingOn() {
+		traceConflict(k, v, site, other, otherSite) // trace.go
+	}
 }
 
 // flusher writes the buffers every flushInterval until StopLog.

@@ -97,6 +97,7 @@ type Tx struct {
 	siteCache   [4]siteCacheEntry // stacks interned lately (internSite)
 	siteNext    uint8
 	patch       sitePatch // a conflict event waiting for its read site
+	traced      bool      // run is inside runTraced (trace.go)
 
 	// First backing arrays of the sets, inside the padded object for the
 	// same reason (small separate allocations from one P sit side by side).
@@ -530,6 +531,9 @@ func Atomically(fn func(tx *Tx) error) error {
 // run is Atomically on a given Tx; th is the recording thread to use (Queue
 // workers have their own), nil to look it up.
 func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
+	if tracingOn() && !tx.traced {
+		return tx.runTraced(fn, th) // trace.go: the same, in a trace region
+	}
 	if recordingOn() {
 		tx.recBegin(th)
 	}

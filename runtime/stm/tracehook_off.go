@@ -1,0 +1,7 @@
+//go:build stmlog_notrace
+
+package stm
+
+// A build with the stmlog_notrace tag: transactions never test the
+// execution-tracer switch. For benchmarks only; see tracehook.go.
+func tracingOn() bool { return false }
