@@ -262,7 +262,7 @@ func TestCLIDumpJSONLines(t *testing.T) {
 func TestCLIPyPyFormat(t *testing.T) {
 	root := filepath.Join("..", "..", "testdata", "logs", "pypy")
 	log := filepath.Join(root, "small.c8.log")
-	want, err := os.ReadFile(filepath.Join(root, "small.c8.top5.expected"))
+	want, err := os.ReadFile(filepath.Join("..", "..", "pypyreport", "testdata", "golden", "small.c8.top5.expected"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat/pypy"
+	"github.com/stmlog/stmlog/pypyreport"
 	"github.com/stmlog/stmlog/report"
 )
 
@@ -162,7 +163,7 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	}
 	defer fh.Close()
 	bw := bufio.NewWriter(stdout)
-	err = report.WritePyPy(bw, stderr, fh, report.PyPyOptions{Top: top, TopGiven: topSet, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
+	err = pypyreport.Write(bw, stderr, fh, pypyreport.Options{Top: top, TopGiven: topSet, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/logformat/anylog"
-	"github.com/stmlog/stmlog/report"
+	"github.com/stmlog/stmlog/timeline"
 )
 
 type timelineFlags struct {
@@ -51,14 +51,14 @@ select a window with --from/--to or threads with --thread.`,
 	fl.DurationVar(&f.from, "from", 0, "only what happens after `D` from the start of the log (e.g. 1.5s)")
 	fl.DurationVar(&f.to, "to", 0, "only what happens before `D` from the start of the log (0: to the end)")
 	fl.UintSliceVar(&f.threads, "thread", nil, "only thread `N` (repeat or comma-separate for several)")
-	fl.IntVar(&f.maxEvents, "max-events", report.DefaultMaxTraceEvents, "stop after `N` trace events (0: no limit)")
+	fl.IntVar(&f.maxEvents, "max-events", timeline.DefaultMaxEvents, "stop after `N` trace events (0: no limit)")
 	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
 	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `a`..e (default e, the final one)")
 	return cmd
 }
 
 func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error {
-	opt := report.ChromeOptions{Name: path, From: f.from, To: f.to, MaxEvents: f.maxEvents}
+	opt := timeline.Options{Name: path, From: f.from, To: f.to, MaxEvents: f.maxEvents}
 	if err := checkWindow(f.from, f.to); err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		}
 		out, name = fh, f.out
 	}
-	st, err := report.WriteChromeTrace(out, p, opt)
+	st, err := timeline.Write(out, p, opt)
 	p.done()
 	if fh != nil {
 		if cerr := fh.Close(); err == nil && cerr != nil {

@@ -1,7 +1,7 @@
 // Package pypygen synthesizes PyPy-STM conflict logs (c7 and c8 layouts)
 // for tests and benchmarks. No real PyPy-STM binary log is published, so
 // stmlog's PyPy support is tested on logs made from the documented layouts
-// (shared/reference/pypy-stm-log.md §1) by this seeded simulation.
+// (docs/pypy-log-format.md §1-§2) by this seeded simulation.
 //
 // The simulation runs Threads threads against one global monotonic clock.
 // Each step picks a thread at random and writes the next record of the

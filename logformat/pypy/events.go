@@ -79,7 +79,7 @@ func C7Name(ev uint8) string {
 }
 
 // Era names one of the five event numberings c8 logs had under the same
-// magic (reference §1.4): 'a' (2015-03-07) … 'e' (2015-11-05, final). A
+// magic (docs/pypy-log-format.md §2): 'a' (2015-03-07) … 'e' (2015-11-05, final). A
 // reader must be told which one produced a file; the default is 'e'.
 type Era byte
 

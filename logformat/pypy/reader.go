@@ -3,8 +3,6 @@ package pypy
 import (
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -14,7 +12,7 @@ type Options struct {
 	// Name is the file name used in errors and warnings.
 	Name string
 	// Era is the c8 event numbering, 'a'..'e' (0 means 'e', the final one);
-	// the file does not say which (reference §1.4). Ignored for c7 logs.
+	// the file does not say which (docs/pypy-log-format.md §2). Ignored for c7 logs.
 	Era byte
 }
 
@@ -410,24 +408,6 @@ func (rd *Reader) stack(marker []byte) logformat.StackID {
 	id := logformat.StackID(len(rd.stacks))
 	rd.byLabel[s.Label] = id
 	return id
-}
-
-// markerRE matches PyPy's marker text (extracode.h
-// _stm_expand_marker_for_pypy); the " (#N)" bytecode offset is absent in
-// c7 and early c8 logs. (?s): a marker is bytes and may hold anything.
-var markerRE = regexp.MustCompile(`^(?s)File "(.*)", line (\d+), in (.*?)(?: \(#\d+\))?$`)
-
-// ParseMarker turns a PyPy marker into a one-frame stack (see Reader).
-func ParseMarker(marker string) *logformat.Stack {
-	s := &logformat.Stack{Label: marker}
-	if m := markerRE.FindStringSubmatch(marker); m != nil {
-		if line, err := strconv.Atoi(m[2]); err == nil {
-			s.Frames = []logformat.Frame{{Func: m[3], File: m[1], Line: line}}
-			return s
-		}
-	}
-	s.Frames = []logformat.Frame{{Func: marker}}
-	return s
 }
 
 // Stack resolves a StackID returned in an event.

@@ -1,4 +1,4 @@
-package report
+package timeline
 
 import (
 	"bufio"
@@ -235,12 +235,12 @@ func tlFind(t *testing.T, tf tlTraceFile, ph, name string, tid int) tlTraceEvent
 	return tlTraceEvent{}
 }
 
-func tlTrace(t *testing.T, src logformat.Source, opt ChromeOptions) (tlTraceFile, ChromeStats) {
+func tlTrace(t *testing.T, src logformat.Source, opt Options) (tlTraceFile, Stats) {
 	t.Helper()
 	var buf bytes.Buffer
-	st, err := WriteChromeTrace(&buf, src, opt)
+	st, err := Write(&buf, src, opt)
 	if err != nil {
-		t.Fatalf("WriteChromeTrace: %v", err)
+		t.Fatalf("Write: %v", err)
 	}
 	return tlCheckTrace(t, buf.Bytes()), st
 }
@@ -277,7 +277,7 @@ func TestChromeScenarios(t *testing.T) {
 	tests := []struct {
 		name   string
 		events []logformat.Event
-		opt    ChromeOptions
+		opt    Options
 		want   want
 		check  func(t *testing.T, tf tlTraceFile)
 	}{
@@ -463,7 +463,7 @@ func TestChromeScenarios(t *testing.T) {
 				tlConflict(4000, 1, 2, logformat.ConflictWriteWrite, 2, 1),
 				tlAbort(4500, 1, logformat.AbortConflict),
 			},
-			opt:  ChromeOptions{Threads: []uint32{1}},
+			opt:  Options{Threads: []uint32{1}},
 			want: want{aborts: 1, conflicts: 1},
 			check: func(t *testing.T, tf tlTraceFile) {
 				for _, e := range tf.TraceEvents {
@@ -481,7 +481,7 @@ func TestChromeScenarios(t *testing.T) {
 				tlEv(6000, 1, tlStart), tlEv(7000, 1, tlCommit),
 				tlEv(8000, 2, tlStart), tlEv(9000, 2, tlCommit),
 			},
-			opt:  ChromeOptions{From: 3 * time.Microsecond, To: 5500 * time.Nanosecond},
+			opt:  Options{From: 3 * time.Microsecond, To: 5500 * time.Nanosecond},
 			want: want{commits: 1},
 			check: func(t *testing.T, tf tlTraceFile) {
 				c := tlFind(t, tf, "X", "commit", 1)
@@ -567,7 +567,7 @@ func TestChromeRandomLogsAreWellFormed(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		evs, commits, aborts, conflicts := tlRandomLog(seed, 1+int(seed%4), 300)
 		src := &tlSource{events: evs, stacks: tlStacks}
-		tf, st := tlTrace(t, src, ChromeOptions{Name: fmt.Sprint("seed ", seed)})
+		tf, st := tlTrace(t, src, Options{Name: fmt.Sprint("seed ", seed)})
 		inev := int64(tlCount(tf, "X", "inevitable"))
 		if got := int64(tlCount(tf, "X", "commit")) + inev; got != commits || st.Commits+st.Inevitable != commits {
 			t.Errorf("seed %d: %d committed slices (stats %d+%d), want %d", seed, got, st.Commits, st.Inevitable, commits)
@@ -587,7 +587,7 @@ func TestChromeRandomLogsAreWellFormed(t *testing.T) {
 func TestChromeCap(t *testing.T) {
 	evs, _, _, _ := tlRandomLog(7, 3, 500)
 	var buf bytes.Buffer
-	st, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: 100})
+	st, err := Write(&buf, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func TestChromeCap(t *testing.T) {
 	}
 	// Uncapped, the same log is far bigger.
 	buf.Reset()
-	st, err = WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1})
+	st, err = Write(&buf, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: -1})
 	if err != nil || st.Capped || st.TraceEvents < 1000 {
 		t.Errorf("uncapped: capped=%v events=%d err=%v", st.Capped, st.TraceEvents, err)
 	}
@@ -613,7 +613,7 @@ func TestChromeDamagedLogKeepsValidJSON(t *testing.T) {
 	damage := errors.New("x.log: byte 1234: bad chunk CRC")
 	src := &tlSource{events: []logformat.Event{tlEv(0, 1, tlStart), tlEv(5, 1, tlCommit), tlEv(6, 1, tlStart)}, err: damage}
 	var buf bytes.Buffer
-	st, err := WriteChromeTrace(&buf, src, ChromeOptions{})
+	st, err := Write(&buf, src, Options{})
 	if !errors.Is(err, damage) {
 		t.Fatalf("err = %v, want the source's error", err)
 	}
@@ -634,7 +634,7 @@ func (w *tlFailWriter) Write(p []byte) (int, error) {
 
 func TestChromeWriteError(t *testing.T) {
 	evs, _, _, _ := tlRandomLog(3, 2, 2000)
-	_, err := WriteChromeTrace(&tlFailWriter{n: 100000}, &tlSource{events: evs}, ChromeOptions{})
+	_, err := Write(&tlFailWriter{n: 100000}, &tlSource{events: evs}, Options{})
 	if err == nil || err.Error() != "disk full" {
 		t.Fatalf("err = %v, want disk full", err)
 	}
@@ -684,10 +684,10 @@ func BenchmarkChromeTrace(b *testing.B) {
 	evs, _, _, _ := tlRandomLog(11, 4, 20000)
 	b.ReportAllocs()
 	b.ResetTimer()
-	var st ChromeStats
+	var st Stats
 	for i := 0; i < b.N; i++ {
 		var err error
-		st, err = WriteChromeTrace(io.Discard, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1})
+		st, err = Write(io.Discard, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: -1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -719,7 +719,7 @@ type tlJSONEvent struct {
 func BenchmarkChromeEncode(b *testing.B) {
 	evs, _, _, _ := tlRandomLog(11, 4, 20000)
 	var buf bytes.Buffer
-	if _, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, ChromeOptions{MaxEvents: -1}); err != nil {
+	if _, err := Write(&buf, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: -1}); err != nil {
 		b.Fatal(err)
 	}
 	var tf struct{ TraceEvents []tlJSONEvent }
@@ -746,7 +746,7 @@ func BenchmarkChromeEncode(b *testing.B) {
 	b.Run("append", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			cw := &chromeWriter{w: bufio.NewWriterSize(io.Discard, 1<<16), max: -1, first: true}
+			cw := &writer{w: bufio.NewWriterSize(io.Discard, 1<<16), max: -1, first: true}
 			for _, r := range recs {
 				switch r.ph {
 				case "X":
@@ -784,7 +784,7 @@ func BenchmarkChromeEncode(b *testing.B) {
 func TestChromeMatchesAnalyze(t *testing.T) {
 	logs := map[string][]byte{"synthetic naive": syntheticLog(t, false, 2), "synthetic fixed": syntheticLog(t, true, 2)}
 	for _, name := range []string{"primes-naive.stmlog", "primes-fixed.stmlog"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
+		b, err := os.ReadFile(filepath.Join("..", "report", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -792,12 +792,12 @@ func TestChromeMatchesAnalyze(t *testing.T) {
 	}
 	for name, log := range logs {
 		naive := strings.Contains(name, "naive")
-		sum := analyzeBytes(t, "x.stmlog", log, analyze.Options{})
+		sum := analyzeLog(t, "x.stmlog", log)
 		src, err := anylog.New(bytes.NewReader(log), "x.stmlog", anylog.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		tf, st := tlTrace(t, src, ChromeOptions{Name: "x.stmlog"})
+		tf, st := tlTrace(t, src, Options{Name: "x.stmlog"})
 		commits := int64(tlCount(tf, "X", "commit") + tlCount(tf, "X", "inevitable"))
 		aborts := int64(tlCount(tf, "X", "abort"))
 		conflicts := int64(tlCount(tf, "i", "")) - int64(tlCount(tf, "i", "become inevitable"))
@@ -822,7 +822,7 @@ func TestChromePyPyLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closer.Close()
-	tf, st := tlTrace(t, src, ChromeOptions{Name: "sample3.c8.log"})
+	tf, st := tlTrace(t, src, Options{Name: "sample3.c8.log"})
 
 	src2, closer2, err := anylog.Open(path, anylog.Options{})
 	if err != nil {
@@ -900,7 +900,7 @@ func TestChromeTraceInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	var trace bytes.Buffer
-	st, err := WriteChromeTrace(&trace, src, ChromeOptions{Name: "naive.stmlog"})
+	st, err := Write(&trace, src, Options{Name: "naive.stmlog"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -965,7 +965,7 @@ func FuzzChromeTrace(f *testing.F) {
 			}
 			evs = append(evs, e)
 		}
-		opt := ChromeOptions{MaxEvents: int(maxEvents)}
+		opt := Options{MaxEvents: int(maxEvents)}
 		if maxEvents == 0 {
 			opt.MaxEvents = -1
 		}
@@ -975,7 +975,7 @@ func FuzzChromeTrace(f *testing.F) {
 			opt.Threads = []uint32{1, 3}
 		}
 		var buf bytes.Buffer
-		st, err := WriteChromeTrace(&buf, &tlSource{events: evs, stacks: tlStacks}, opt)
+		st, err := Write(&buf, &tlSource{events: evs, stacks: tlStacks}, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -998,7 +998,7 @@ func TestChromeWindowOrigin(t *testing.T) {
 		tlEv(20000, 1, tlStart), tlEv(21000, 1, tlCommit),
 		tlEv(30000, 1, tlStart), tlEv(31000, 1, tlCommit),
 	}
-	opt := ChromeOptions{From: 15 * time.Microsecond, To: 25 * time.Microsecond}
+	opt := Options{From: 15 * time.Microsecond, To: 25 * time.Microsecond}
 	for _, tc := range []struct {
 		format string
 		ts     float64 // µs: the one slice kept

@@ -1,4 +1,4 @@
-package report
+package pypyreport
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ var pypyBenchLog = sync.OnceValue(func() []byte {
 	return b.Bytes()
 })
 
-// BenchmarkPyPyReport: WritePyPy over a 1M-record c8 log, three ways:
+// BenchmarkPyPyReport: Write over a 1M-record c8 log, three ways:
 // a seekable input (compact timestamps, one pass), a pipe (the same, no
 // seeking) and a seekable input forced to the bounded-memory second pass.
 func BenchmarkPyPyReport(b *testing.B) {
@@ -27,7 +27,7 @@ func BenchmarkPyPyReport(b *testing.B) {
 		name   string
 		budget int
 		pipe   bool
-	}{{"file", pypyTimestampBudget, false}, {"pipe", pypyTimestampBudget, true}, {"two-pass", 0, false}} {
+	}{{"file", timestampBudget, false}, {"pipe", timestampBudget, true}, {"two-pass", 0, false}} {
 		b.Run(m.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
@@ -37,7 +37,7 @@ func BenchmarkPyPyReport(b *testing.B) {
 				if m.pipe {
 					r = onlyReader{r}
 				}
-				if err := writePyPy(io.Discard, io.Discard, r, PyPyOptions{}, m.budget); err != nil {
+				if err := run(io.Discard, io.Discard, r, Options{}, m.budget); err != nil {
 					b.Fatal(err)
 				}
 			}

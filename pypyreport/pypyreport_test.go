@@ -1,4 +1,4 @@
-package report
+package pypyreport
 
 import (
 	"bytes"
@@ -7,29 +7,36 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/stmlog/stmlog/internal/pypygen"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
-// The package's tests share one -update flag (rewrite golden files); it
-// may be registered by another test file of the package.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-func updatePyPy() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
+// golden compares got with testdata/golden/name, or rewrites it under
+// -update (then review the diff by eye).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./pypyreport -run %s -update creates it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(got), string(want)))
+	}
 }
 
 var pypyDir = filepath.Join("..", "testdata", "logs", "pypy")
@@ -52,19 +59,19 @@ func TestPyPyTopZero(t *testing.T) {
 	}
 	header := want[:bytes.Index(want, []byte("\n\n"))+2]
 	for _, tc := range []struct {
-		opt  PyPyOptions
+		opt  Options
 		want []byte
 	}{
-		{PyPyOptions{Top: 0, TopGiven: true}, header},
-		{PyPyOptions{Top: 0}, want},
-		{PyPyOptions{Top: 5, TopGiven: true}, want},
+		{Options{Top: 0, TopGiven: true}, header},
+		{Options{Top: 0}, want},
+		{Options{Top: 5, TopGiven: true}, want},
 	} {
 		f, err := os.Open(filepath.Join(dir, "sample3.c8.log"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var stdout bytes.Buffer
-		err = WritePyPy(&stdout, io.Discard, f, tc.opt)
+		err = Write(&stdout, io.Discard, f, tc.opt)
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -93,8 +100,8 @@ func TestPyPyConformance(t *testing.T) {
 		budget int
 		open   func(f *os.File) io.Reader
 	}{
-		{"file", pypyTimestampBudget, func(f *os.File) io.Reader { return f }},
-		{"pipe", pypyTimestampBudget, func(f *os.File) io.Reader { return onlyReader{f} }},
+		{"file", timestampBudget, func(f *os.File) io.Reader { return f }},
+		{"pipe", timestampBudget, func(f *os.File) io.Reader { return onlyReader{f} }},
 		{"two-pass", 16, func(f *os.File) io.Reader { return f }},
 	}
 	for _, tt := range tests {
@@ -106,7 +113,7 @@ func TestPyPyConformance(t *testing.T) {
 				}
 				defer f.Close()
 				var stdout, stderr bytes.Buffer
-				err = writePyPy(&stdout, &stderr, m.open(f), PyPyOptions{Top: tt.top, Name: tt.log, SourceRoot: dir}, m.budget)
+				err = run(&stdout, &stderr, m.open(f), Options{Top: tt.top, Name: tt.log, SourceRoot: dir}, m.budget)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -127,7 +134,7 @@ func TestPyPyConformance(t *testing.T) {
 }
 
 // TestPyPyGoldens: the synthesized logs of testdata/logs/pypy (see its
-// README) against their golden reports (-update rewrites them). The
+// README) against their golden reports in testdata/golden. The
 // goldens were cross-checked against a Python restatement of
 // print_stm_log.py that reproduces the conformance samples.
 func TestPyPyGoldens(t *testing.T) {
@@ -149,25 +156,11 @@ func TestPyPyGoldens(t *testing.T) {
 			}
 			defer f.Close()
 			var stdout, stderr bytes.Buffer
-			if err := WritePyPy(&stdout, &stderr, f, PyPyOptions{Top: tt.top, Name: tt.log, SourceRoot: pypyDir}); err != nil {
+			if err := Write(&stdout, &stderr, f, Options{Top: tt.top, Name: tt.log, SourceRoot: pypyDir}); err != nil {
 				t.Fatal(err)
 			}
-			out := filepath.Join(pypyDir, tt.golden+".expected")
-			errOut := filepath.Join(pypyDir, tt.golden+".stderr.expected")
-			if updatePyPy() {
-				if err := os.WriteFile(out, stdout.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(errOut, stderr.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if want := readFile(t, out); stdout.String() != want {
-				t.Errorf("stdout differs from %s:\n%s", out, lineDiff(stdout.String(), want))
-			}
-			if want := readFile(t, errOut); stderr.String() != want {
-				t.Errorf("stderr %q, want %q", stderr.String(), want)
-			}
+			golden(t, tt.golden+".expected", stdout.Bytes())
+			golden(t, tt.golden+".stderr.expected", stderr.Bytes())
 			if tt.source != strings.Contains(stdout.String(), "\n    ") {
 				t.Errorf("source lines printed: %v, want %v (src/app.py resolved against SourceRoot)", !tt.source, tt.source)
 			}
@@ -185,7 +178,7 @@ func TestPyPyWorkingDirectory(t *testing.T) {
 	data := readFile(t, filepath.Join(dir, "sample3.c8.log"))
 	t.Chdir(dir)
 	var stdout bytes.Buffer
-	if err := WritePyPy(&stdout, io.Discard, strings.NewReader(data), PyPyOptions{Top: 15}); err != nil {
+	if err := Write(&stdout, io.Discard, strings.NewReader(data), Options{Top: 15}); err != nil {
 		t.Fatal(err)
 	}
 	if want := readFile(t, "sample3.c8.top15.expected"); stdout.String() != want {
@@ -321,7 +314,7 @@ func TestPyPyEdgeCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := WritePyPy(&stdout, &stderr, bytes.NewReader(tt.data), PyPyOptions{Top: tt.top, Name: "x.log"})
+			err := Write(&stdout, &stderr, bytes.NewReader(tt.data), Options{Top: tt.top, Name: "x.log"})
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), tt.want) || stdout.Len() != 0 {
 					t.Fatalf("err = %v, stdout %q; want error %q", err, stdout.String(), tt.want)
@@ -368,10 +361,10 @@ func TestPyPyEras(t *testing.T) {
 			old[len(old)-len(b)+12] = n
 		}
 		var want, got bytes.Buffer
-		if err := WritePyPy(&want, io.Discard, bytes.NewReader(final), PyPyOptions{Top: 15}); err != nil {
+		if err := Write(&want, io.Discard, bytes.NewReader(final), Options{Top: 15}); err != nil {
 			t.Fatal(err)
 		}
-		if err := WritePyPy(&got, io.Discard, bytes.NewReader(old), PyPyOptions{Top: 15, Era: byte(era)}); err != nil {
+		if err := Write(&got, io.Discard, bytes.NewReader(old), Options{Top: 15, Era: byte(era)}); err != nil {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() || !strings.Contains(got.String(), "STM_BECOME_INEVITABLE") {
@@ -419,7 +412,7 @@ func TestPyPyReaderAgrees(t *testing.T) {
 			}
 		}
 		var out bytes.Buffer
-		if err := WritePyPy(&out, io.Discard, bytes.NewReader(data), PyPyOptions{Top: 1000}); err != nil {
+		if err := Write(&out, io.Discard, bytes.NewReader(data), Options{Top: 1000}); err != nil {
 			t.Fatal(err)
 		}
 		fromReport := map[string]int{}
@@ -452,7 +445,7 @@ func TestPyPyCutMarker(t *testing.T) {
 	data := pypyLog(pypyRec{1, 0, 1, pypy.EvStart, ""}, pypyRec{3, 0, 1, pypy.EvWriteRead, m})
 	data = data[:len(data)-20]
 	var stdout, stderr bytes.Buffer
-	if err := WritePyPy(&stdout, &stderr, bytes.NewReader(data), PyPyOptions{Name: "x.log"}); err != nil {
+	if err := Write(&stdout, &stderr, bytes.NewReader(data), Options{Name: "x.log"}); err != nil {
 		t.Fatal(err)
 	}
 	wantOut := "2.000s lost in aborts, 0.000s paused (1x STM_CONTENTION_WRITE_READ)\n  " + m[:len(m)-20] + "\ntime line: |" +
@@ -467,44 +460,60 @@ func TestPyPyCutMarker(t *testing.T) {
 	}
 }
 
-// TestPyPyProgress: every 0x80000 records the original prints the file
-// position as '%.0f%%' and a space (Python 3 print(..., end=' ')) on
-// stderr, then a newline at the end.
-func TestPyPyProgress(t *testing.T) {
-	var log bytes.Buffer
-	if _, err := pypygen.Write(&log, pypygen.Config{Seed: 3, Threads: 2, Records: 2*pypyProgressEvery + 10}); err != nil {
-		t.Fatal(err)
-	}
-	data := log.Bytes()
-	// Where the 0x80000-th and 0x100000-th records (counting from 0) end.
-	sc, err := pypy.NewScanner(bytes.NewReader(data), "x", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec pypy.Record
-	var want string
-	for i := 0; sc.Next(&rec) == nil; i++ {
-		if i == pypyProgressEvery || i == 2*pypyProgressEvery {
-			pct := float64(sc.Consumed()) * 100 / float64(len(data))
-			want += strconv.Itoa(int(math.Round(pct))) + "% "
+// progressLog is the conformance sample for the progress line
+// (testdata/logs/pypy/conformance/README.md, "progress"): too big to
+// commit (14 MB), so built here. One thread, 1,048,580 records of 14
+// bytes, 1 µs apart, alternating START and COMMIT, except that the
+// transaction started at record 524,288 reads twice too early (two
+// WRITE_READ records, the second a "double" note) and aborts.
+func progressLog() []byte {
+	const n = 1_048_580
+	b := make([]byte, 0, pypy.HeaderSize+14*n)
+	b = append(b, pypy.MagicC8...)
+	for i := 0; i < n; i++ {
+		ev := uint8(pypy.EvStart)
+		switch {
+		case i == progressEvery+1 || i == progressEvery+2:
+			ev = pypy.EvWriteRead
+		case i == progressEvery+3:
+			ev = pypy.EvAbort
+		case i%2 == 1:
+			ev = pypy.EvCommit
 		}
+		us := uint32(i)
+		b = binary.LittleEndian.AppendUint32(b, 100+us/1_000_000)
+		b = binary.LittleEndian.AppendUint32(b, us%1_000_000*1000)
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		b = append(b, ev, 0)
 	}
-	want += "\n"
+	return b
+}
+
+// TestPyPyProgress: every 0x80000 records the original prints the file
+// position as '%.0f%%' with Python 2's "print >>f, x," on stderr, whose
+// pending space goes before the next thing printed (here a note), and a
+// newline at the end, with no space before it.
+func TestPyPyProgress(t *testing.T) {
+	data := progressLog()
+	if len(data) != 14_680_136 {
+		t.Fatalf("progress log of %d bytes, the README's arithmetic wants 14680136", len(data))
+	}
+	const want = "50% note: double STM_CONTENTION_WRITE_READ\n100%\n"
 	var stderr bytes.Buffer
-	if err := WritePyPy(io.Discard, &stderr, bytes.NewReader(data), PyPyOptions{}); err != nil {
+	if err := Write(io.Discard, &stderr, bytes.NewReader(data), Options{}); err != nil {
 		t.Fatal(err)
 	}
-	got := strings.ReplaceAll(stderr.String(), "note: double STM_CONTENTION_WRITE_READ\n", "")
-	if got != want || !strings.HasPrefix(want, "5") {
-		t.Errorf("progress %q, want %q", got, want)
+	if got := stderr.String(); got != want {
+		t.Errorf("stderr %q, want %q", got, want)
 	}
-	// Without a size (a pipe), no percentage can be computed: none is printed.
+	// Without a size (a pipe), no percentage can be computed: none is
+	// printed, and the note starts the line.
 	stderr.Reset()
-	if err := WritePyPy(io.Discard, &stderr, onlyReader{bytes.NewReader(data)}, PyPyOptions{}); err != nil {
+	if err := Write(io.Discard, &stderr, onlyReader{bytes.NewReader(data)}, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.ReplaceAll(stderr.String(), "note: double STM_CONTENTION_WRITE_READ\n", ""); got != "\n" {
-		t.Errorf("pipe progress %q", got)
+	if got, want := stderr.String(), "note: double STM_CONTENTION_WRITE_READ\n\n"; got != want {
+		t.Errorf("pipe: stderr %q, want %q", got, want)
 	}
 }
 
@@ -534,20 +543,20 @@ func TestPyPyPercentAndFloat(t *testing.T) {
 }
 
 func TestPyPyCells(t *testing.T) {
-	c := pypyCells{start: 10, span: 2, n: 60}
+	c := timeCells{start: 10, span: 2, n: 60}
 	for ts, want := range map[float64]int{10: 0, 12: 59, 11: 30, 9.99: 0, 9.9: 58, 100: 59} {
 		if got := c.index(ts); got != want {
 			t.Errorf("index(%v) = %d, want %d", ts, got, want)
 		}
 	}
-	if got := (&pypyCells{start: 1, span: 0, n: 60}).index(1); got != 0 {
+	if got := (&timeCells{start: 1, span: 0, n: 60}).index(1); got != 0 {
 		t.Errorf("zero span: %d", got)
 	}
 }
 
 func TestPyPyTimestampsRoundTrip(t *testing.T) {
-	var c pypyConflict
-	var off pypyCells
+	var c conflictSummary
+	var off timeCells
 	in := [][2]uint32{{5, 999999999}, {5, 0}, {4294967295, 4294967295}, {0, 0}, {7, 12}}
 	for _, p := range in {
 		c.addTime(p[0], p[1], &off)
@@ -570,7 +579,7 @@ func TestPyPyNeverPanics(t *testing.T) {
 	data := []byte(readFile(t, filepath.Join(pypyDir, "conformance", "cut.c8.log")))[:1500]
 	for n := 0; n <= len(data); n += 1 {
 		var out bytes.Buffer
-		err := WritePyPy(&out, io.Discard, bytes.NewReader(data[:n]), PyPyOptions{})
+		err := Write(&out, io.Discard, bytes.NewReader(data[:n]), Options{})
 		if (err == nil) != (n >= pypy.HeaderSize+14) {
 			t.Fatalf("cut at %d: err %v", n, err)
 		}
@@ -579,7 +588,7 @@ func TestPyPyNeverPanics(t *testing.T) {
 		d := bytes.Clone(data)
 		d[i] ^= 1 << (i % 8)
 		var out bytes.Buffer
-		err := WritePyPy(&out, io.Discard, bytes.NewReader(d), PyPyOptions{Era: 'a' + byte(i%5)})
+		err := Write(&out, io.Discard, bytes.NewReader(d), Options{Era: 'a' + byte(i%5)})
 		var ce *pypy.CorruptError
 		if err != nil && !errors.As(err, &ce) && !strings.Contains(err.Error(), "decreasing") {
 			t.Fatalf("flip at %d: %v", i, err)
@@ -592,6 +601,6 @@ func FuzzPyPyReport(f *testing.F) {
 	f.Add([]byte(pypy.MagicC7+"\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x01\x00x"), byte(4))
 	f.Fuzz(func(t *testing.T, data []byte, era byte) {
 		var out bytes.Buffer
-		_ = writePyPy(&out, io.Discard, bytes.NewReader(data), PyPyOptions{Era: 'a' + era%5, Top: int(era % 7)}, 64)
+		_ = run(&out, io.Discard, bytes.NewReader(data), Options{Era: 'a' + era%5, Top: int(era % 7)}, 64)
 	})
 }

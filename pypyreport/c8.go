@@ -1,0 +1,259 @@
+package pypyreport
+
+import (
+	"bufio"
+	"fmt"
+
+	"github.com/stmlog/stmlog/logformat/pypy"
+)
+
+const (
+	stStop uint8 = iota
+	stRun
+	stPause
+	stDetached
+)
+
+type c8Thread struct {
+	cpuCommitted, cpuAborted, cpuPaused, gcMinor, gcMajor float64
+	nCommitted, nAborted                                  int64
+
+	prevTime  float64
+	prevState uint8
+
+	txCPU, txPause, txDetached float64
+	aborting                   bool
+	freeSegment                bool
+
+	// the transaction's first BECOME_INEVITABLE or REATTACH record
+	inev                   bool
+	inevEvent              uint8
+	inevMarker             []byte
+	inevSec, inevNsec      uint32
+	inevWaiting            bool
+	inevWaitStart          float64
+	inMinor, inMajor       bool
+	minorStart, majorStart float64
+}
+
+func (t *c8Thread) progress(now float64, state uint8) {
+	add := now - t.prevTime
+	switch t.prevState {
+	case stRun:
+		t.txCPU += add
+	case stPause:
+		t.txPause += add
+	case stDetached:
+		t.txDetached += add
+	}
+	t.prevTime, t.prevState = now, state
+}
+
+type c8Summary struct {
+	table     []uint8
+	threads   []*c8Thread // by first appearance
+	small     []*c8Thread // thread number → state, for small numbers
+	big       map[uint32]*c8Thread
+	conflicts map[string]*conflictSummary
+	list      []*conflictSummary
+	key       []byte
+	last      *conflictSummary // the conflict found last: often the next one too
+	cells     timeCells
+}
+
+func newC8Summary(era pypy.Era) *c8Summary {
+	s := &c8Summary{table: era.Table()}
+	s.reset()
+	return s
+}
+
+func (s *c8Summary) reset() {
+	s.threads = nil
+	s.small = make([]*c8Thread, 256)
+	s.big = nil
+	s.conflicts = make(map[string]*conflictSummary)
+	s.list = nil
+	s.last = nil
+}
+
+func (s *c8Summary) setCells(start, stop float64) {
+	s.cells = timeCells{on: true, start: start, span: stop - start, n: 60}
+}
+
+func (s *c8Summary) thread(num uint32) *c8Thread {
+	if num < uint32(len(s.small)) {
+		if t := s.small[num]; t != nil {
+			return t
+		}
+	} else if t := s.big[num]; t != nil {
+		return t
+	}
+	t := &c8Thread{}
+	if num < uint32(len(s.small)) {
+		s.small[num] = t
+	} else {
+		if s.big == nil {
+			s.big = make(map[uint32]*c8Thread)
+		}
+		s.big[num] = t
+	}
+	s.threads = append(s.threads, t)
+	return t
+}
+
+// conflict is get_conflict: look up or create the (event, marker) entry.
+func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
+	if c := s.last; c != nil && c.event == event && c.marker == string(marker) {
+		c.n++
+		return c
+	}
+	s.key = append(append(s.key[:0], event), marker...)
+	c := s.conflicts[string(s.key)]
+	if c == nil {
+		c = &conflictSummary{event: event, marker: string(marker), order: len(s.list)}
+		if s.cells.on {
+			c.cells = make([]int64, s.cells.n)
+		}
+		s.conflicts[string(s.key)] = c
+		s.list = append(s.list, c)
+	}
+	s.last = c
+	c.n++
+	return c
+}
+
+func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
+
+func (s *c8Summary) record(rec *pypy.Record, now float64, note *pyStderr) {
+	t := s.thread(rec.Thread)
+	ev := s.table[rec.Event]
+	switch ev {
+	case pypy.EvStart:
+		t.txCPU, t.txPause, t.txDetached = 0, 0, 0
+		t.aborting, t.inev, t.inevWaiting, t.inMinor = false, false, false, false
+		t.progress(now, stRun)
+	case pypy.EvDetach:
+		t.progress(now, stDetached)
+	case pypy.EvReattach:
+		t.progress(now, stRun)
+		s.becomeInevitable(t, rec, now)
+	case pypy.EvCommit:
+		t.progress(now, stStop)
+		t.cpuCommitted += t.txCPU
+		t.cpuPaused += t.txPause
+		t.nCommitted++
+	case pypy.EvAbort:
+		t.progress(now, stStop)
+		t.cpuAborted += t.txCPU
+		t.cpuPaused += t.txPause
+		t.nAborted++
+	case pypy.EvBecomeInevitable:
+		s.becomeInevitable(t, rec, now)
+	case pypy.EvWriteRead:
+		if t.aborting {
+			note.line("note: double STM_CONTENTION_WRITE_READ")
+			return
+		}
+		t.aborting = true
+		c := s.conflict(ev, rec.Marker)
+		c.addTime(rec.Sec, rec.Nsec, &s.cells)
+		t.progress(now, stRun)
+		c.aborted += t.txCPU
+		c.paused += t.txPause
+	case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
+		if ev == pypy.EvWaitFreeSegment {
+			t.freeSegment = true
+		}
+		t.progress(now, stPause)
+		if ev == pypy.EvWaitOtherInev && t.inev {
+			t.inevWaiting, t.inevWaitStart = true, now
+		}
+	case pypy.EvWaitDone:
+		if t.freeSegment {
+			// Not in a transaction yet: the final analyzer's fix.
+			t.freeSegment = false
+			t.progress(now, stStop)
+		} else {
+			t.progress(now, stRun)
+		}
+		if t.inev && t.inevWaiting {
+			wait := now - t.inevWaitStart
+			c := s.conflict(t.inevEvent, t.inevMarker)
+			c.addTime(t.inevSec, t.inevNsec, &s.cells)
+			c.paused += wait
+			t.inevWaiting = false
+		}
+	case pypy.EvGCMinorStart:
+		if t.prevState == stDetached {
+			t.progress(now, stRun)
+		}
+		t.inMinor, t.minorStart = true, now
+	case pypy.EvGCMinorDone:
+		if t.inMinor {
+			t.gcMinor += now - t.minorStart
+			t.inMinor = false
+		}
+	case pypy.EvGCMajorStart:
+		t.inMajor, t.majorStart = true, now
+	case pypy.EvGCMajorDone:
+		if t.inMajor {
+			t.gcMajor += now - t.majorStart
+			t.inMajor = false
+		}
+	}
+}
+
+func (s *c8Summary) becomeInevitable(t *c8Thread, rec *pypy.Record, now float64) {
+	t.progress(now, stRun)
+	if !t.inev {
+		t.inev = true
+		t.inevEvent = s.table[rec.Event]
+		t.inevMarker = append(t.inevMarker[:0], rec.Marker...)
+		t.inevSec, t.inevNsec = rec.Sec, rec.Nsec
+		t.inevWaiting = false
+	}
+}
+
+func (s *c8Summary) write(w *bufio.Writer, src *sourceCache, top int, res passResult) {
+	total := res.stop - res.start
+	// sum([...]) over threads in first-seen order, starting from int 0.
+	var committed, aborted, paused, gcMinor, gcMajor float64
+	var nCommitted, nAborted int64
+	for _, t := range s.threads {
+		committed += t.cpuCommitted
+		aborted += t.cpuAborted
+		paused += t.cpuPaused
+		gcMinor += t.gcMinor
+		gcMajor += t.gcMajor
+		nCommitted += t.nCommitted
+		nAborted += t.nAborted
+	}
+	cpuTotal := committed + aborted + paused
+	nTotal := nCommitted + nAborted
+	w.WriteString("\n")
+	fmt.Fprintf(w, "Total real time:     %9ss\n", pyFloatW(total, 3, 9))
+	line := func(head string, v float64, tail string) {
+		fmt.Fprintf(w, "%s%9ss (%4s) %s\n", head, pyFloatW(v, 3, 9), pyPercent(v, total), tail)
+	}
+	line("CPU time in STM mode:", committed, "committed")
+	line("                     ", aborted, "aborted")
+	line("                     ", paused, "paused")
+	line("                     ", cpuTotal, "TOTAL")
+	line("           including ", gcMinor, "minor GC collections")
+	line("                 and ", gcMajor, "major GC collections")
+	fmt.Fprintf(w, "Total number of transactions: %6s committed: %4s aborted: %4s\n",
+		pyFloatW(float64(nTotal), 0, 6), pyPercent(float64(nCommitted), float64(nTotal)),
+		pyPercent(float64(nAborted), float64(nTotal)))
+	fmt.Fprintf(w, "     transactions per second: %6s\n", pyFloatW(float64(nTotal)/cpuTotal, 0, 6))
+	w.WriteString("\n")
+	cells := timeCells{start: res.start, span: total, n: 60}
+	for _, c := range sortedConflicts(s.list, top) {
+		counts := c.cellCounts(cells)
+		fmt.Fprintf(w, "%ss lost in aborts, %ss paused (%dx %s)\n", pyFloat(c.aborted, 3), pyFloat(c.paused, 3),
+			c.n, pypy.C8Name(c.event))
+		src.marker(w, c.marker, false)
+		w.WriteString("\ntime line: |")
+		writeTimeline(w, counts, "_xX")
+		w.WriteString("|\n\n")
+	}
+}

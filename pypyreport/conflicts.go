@@ -1,0 +1,159 @@
+package pypyreport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"sort"
+)
+
+type conflictSummary struct {
+	event           uint8
+	marker, marker2 string
+	aborted, paused float64
+	n               int64
+	ts              [][]byte // zigzag varint deltas of sec<<32|nsec, in chunks
+	tsLen           int      // bytes in ts
+	lastKey         uint64
+	cells           []int64 // second pass: counts per time-line cell
+	order           int     // creation order (Python dict order)
+}
+
+func (c *conflictSummary) addTime(sec, nsec uint32, cells *timeCells) {
+	if cells.on {
+		c.cells[cells.index(pyTime(sec, nsec))]++
+		return
+	}
+	key := uint64(sec)<<32 | uint64(nsec)
+	d := int64(key - c.lastKey)
+	c.lastKey = key
+	// Chunks that grow to 64 KB and are never copied: a hot conflict of a
+	// big log has megabytes of timestamps.
+	last := len(c.ts) - 1
+	if last < 0 || cap(c.ts[last])-len(c.ts[last]) < binary.MaxVarintLen64 {
+		size := 64
+		if last >= 0 {
+			size = min(2*cap(c.ts[last]), 64<<10)
+		}
+		c.ts = append(c.ts, make([]byte, 0, size))
+		last++
+	}
+	n := len(c.ts[last])
+	c.ts[last] = binary.AppendVarint(c.ts[last], d)
+	c.tsLen += len(c.ts[last]) - n
+}
+
+// cellCounts returns c's events per timeline cell: counted in the second
+// pass, or now from the timestamps kept in the first.
+func (c *conflictSummary) cellCounts(cells timeCells) []int64 {
+	if c.cells != nil {
+		return c.cells
+	}
+	counts := make([]int64, cells.n)
+	c.timestamps(func(sec, nsec uint32) { counts[cells.index(pyTime(sec, nsec))]++ })
+	return counts
+}
+
+// timestamps decodes c.ts.
+func (c *conflictSummary) timestamps(f func(sec, nsec uint32)) {
+	var key uint64
+	for _, b := range c.ts {
+		for len(b) > 0 {
+			d, n := binary.Varint(b)
+			if n <= 0 {
+				return // cannot happen: c.ts is only written by addTime
+			}
+			b = b[n:]
+			key += uint64(d)
+			f(uint32(key>>32), uint32(key))
+		}
+	}
+}
+
+// timeCells maps a timestamp to its time-line cell, given the start and
+// stop time; on is false in a first pass (stop not known yet).
+type timeCells struct {
+	on          bool
+	start, span float64
+	n           int
+}
+
+// index is print_stm_log.py's int((t - start_time) / total_time * n),
+// kept inside the n cells where Python would fail or wrap: a negative
+// index counts from the end like a Python list index, anything past the
+// end (the original's IndexError at t == stop_time) is the last cell.
+func (p *timeCells) index(t float64) int {
+	x := (t - p.start) / p.span * float64(p.n)
+	switch {
+	case x != x: // NaN: zero real time
+		return 0
+	case x >= float64(p.n):
+		return p.n - 1
+	case x <= -float64(p.n)-1:
+		return 0
+	}
+	i := int(x)
+	if i < 0 {
+		i += p.n
+	}
+	return i
+}
+
+// dropKept drops the kept timestamps if they exceed budget bytes (and the
+// time-line cells are not counted directly already).
+func dropKept(list []*conflictSummary, on bool, budget int) bool {
+	if on {
+		return false
+	}
+	total := 0
+	for _, c := range list {
+		total += c.tsLen
+	}
+	if total <= budget {
+		return false
+	}
+	for _, c := range list {
+		c.ts, c.tsLen = nil, 0
+	}
+	return true
+}
+
+// sortedConflicts is get_conflicts()[:top]: sort by aborted+paused ascending
+// (stable, so ties keep the dict's creation order), then reverse, so
+// ties come out in reverse creation order, as in the samples.
+func sortedConflicts(list []*conflictSummary, top int) []*conflictSummary {
+	v := append([]*conflictSummary(nil), list...)
+	sort.SliceStable(v, func(i, j int) bool {
+		return v[i].aborted+v[i].paused < v[j].aborted+v[j].paused
+	})
+	for i, j := 0, len(v)-1; i < j; i, j = i+1, j-1 {
+		v[i], v[j] = v[j], v[i]
+	}
+	// values[:top], Python slice semantics.
+	if top < 0 {
+		top += len(v)
+		if top < 0 {
+			top = 0
+		}
+	}
+	if top < len(v) {
+		v = v[:top]
+	}
+	return v
+}
+
+// writeTimeline writes the cells: ' ' for none, else glyphs[int(count /
+// (max+0.1) * len(glyphs))] (c8); c7 passes "x" and '.' for empty.
+func writeTimeline(w *bufio.Writer, counts []int64, glyphs string) {
+	var m int64
+	for _, n := range counts {
+		m = max(m, n)
+	}
+	maxEv := float64(m) + 0.1
+	for _, n := range counts {
+		if n == 0 {
+			w.WriteByte(' ')
+			continue
+		}
+		w.WriteByte(glyphs[int(float64(n)/maxEv*float64(len(glyphs)))])
+	}
+}
