@@ -1,6 +1,6 @@
 // Package prodcons passes items from producers to consumers through a
-// bounded buffer, three ways: an STM buffer whose Put and Take block with
-// Tx.Retry, a Go channel, and a mutex with two sync.Conds (the construct the
+// bounded buffer, three ways: an STM buffer whose Put and Take block by
+// returning stm.ErrRetry, a Go channel, and a mutex with two sync.Conds (the construct the
 // seed's PythonPlus post spent months making fast). Retry is STM's condition
 // variable: a transaction that finds the buffer full (or empty) is parked
 // until a Var it read changes, with no signal to forget and no lost wake-up.
@@ -42,26 +42,30 @@ func NewBuffer(n int) *Buffer {
 	return b
 }
 
-// Put appends x, retrying (blocking) while the buffer is full.
-func (b *Buffer) Put(tx *stm.Tx, x int) {
+// Put appends x. While the buffer is full it returns stm.ErrRetry, which
+// the transaction body returns in turn: the transaction then blocks until
+// a consumer takes an item, and runs again.
+func (b *Buffer) Put(tx *stm.Tx, x int) error {
 	p := b.put.Load(tx)
 	if p-b.taken.Load(tx) == int64(len(b.slots)) { // the producer reads the consumers' counter
-		tx.Retry()
+		return stm.ErrRetry
 	}
 	b.slots[p%int64(len(b.slots))].Store(tx, x)
 	b.put.Store(tx, p+1)
+	return nil
 }
 
-// Take removes the oldest item, retrying (blocking) while the buffer is
-// empty.
-func (b *Buffer) Take(tx *stm.Tx) int {
+// Take removes the oldest item. While the buffer is empty it returns
+// stm.ErrRetry, for the body to return (blocking until a producer puts
+// one).
+func (b *Buffer) Take(tx *stm.Tx) (int, error) {
 	t := b.taken.Load(tx)
 	if b.put.Load(tx) == t { // the consumer reads the producers' counter
-		tx.Retry()
+		return 0, stm.ErrRetry
 	}
 	x := b.slots[t%int64(len(b.slots))].Load(tx)
 	b.taken.Store(tx, t+1)
-	return x
+	return x, nil
 }
 
 // Len returns the committed number of items in the buffer.
@@ -134,8 +138,7 @@ func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
 				if attempts != nil {
 					attempts.Inc()
 				}
-				b.Put(tx, x)
-				return nil
+				return b.Put(tx, x)
 			})
 		}
 		take = func() (x int) {
@@ -143,8 +146,9 @@ func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
 				if attempts != nil {
 					attempts.Inc()
 				}
-				x = b.Take(tx)
-				return nil
+				var err error
+				x, err = b.Take(tx)
+				return err
 			})
 			return x
 		}

@@ -11,10 +11,14 @@ import (
 	"github.com/stmlog/stmlog/runtime/stm"
 )
 
-func put(b *Buffer, x int) { stm.Atomically(func(tx *stm.Tx) error { b.Put(tx, x); return nil }) }
+func put(b *Buffer, x int) { stm.Atomically(func(tx *stm.Tx) error { return b.Put(tx, x) }) }
 
 func take(b *Buffer) (x int) {
-	stm.Atomically(func(tx *stm.Tx) error { x = b.Take(tx); return nil })
+	stm.Atomically(func(tx *stm.Tx) error {
+		var err error
+		x, err = b.Take(tx)
+		return err
+	})
 	return x
 }
 

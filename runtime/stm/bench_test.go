@@ -410,17 +410,24 @@ func BenchmarkBank(b *testing.B) {
 }
 
 // BenchmarkPingPong: two goroutines hand a token back and forth, through a
-// Var with Retry, or through channels. One op is one round trip.
+// Var with Retry, or through channels. One op is one round trip. "stm"
+// waits by returning ErrRetry, "stm-panic" by calling tx.Retry().
 func BenchmarkPingPong(b *testing.B) {
-	stmBoth(b, pingPongSTM)
+	stmBoth(b, func(b *testing.B) { pingPongSTM(b, false) })
+	b.Run("stm-panic", func(b *testing.B) { pingPongSTM(b, true) })
 	b.Run("stm-park", func(b *testing.B) {
 		// Park at once in Retry, without the yields first.
 		defer func(n int) { retrySpins = n }(retrySpins)
 		retrySpins = 0
-		pingPongSTM(b)
+		pingPongSTM(b, false)
 	})
-	b.Run("chan", func(b *testing.B) {
-		ping, pong := make(chan int, 1), make(chan int, 1)
+	b.Run("chan", func(b *testing.B) { pingPongChan(b, 1) })
+	b.Run("chan-unbuffered", func(b *testing.B) { pingPongChan(b, 0) })
+}
+
+func pingPongChan(b *testing.B, size int) {
+	{
+		ping, pong := make(chan int, size), make(chan int, size)
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		done := make(chan struct{})
@@ -435,34 +442,35 @@ func BenchmarkPingPong(b *testing.B) {
 			<-pong
 		}
 		<-done
-	})
+	}
 }
 
-func pingPongSTM(b *testing.B) {
+func pingPongSTM(b *testing.B, panicking bool) {
 	turn := NewVar(0)
 	b.ReportAllocs()
 	defer cpuPerOp(b)()
 	done := make(chan struct{})
+	hit := func(me, next int) func(tx *Tx) error {
+		return func(tx *Tx) error {
+			if turn.Load(tx) != me {
+				if panicking {
+					tx.Retry()
+				}
+				return ErrRetry
+			}
+			turn.Store(tx, next)
+			return nil
+		}
+	}
+	pong, ping := hit(1, 0), hit(0, 1)
 	go func() {
 		defer close(done)
 		for i := 0; i < b.N; i++ {
-			Atomically(func(tx *Tx) error {
-				if turn.Load(tx) != 1 {
-					tx.Retry()
-				}
-				turn.Store(tx, 0)
-				return nil
-			})
+			Atomically(pong)
 		}
 	}()
 	for i := 0; i < b.N; i++ {
-		Atomically(func(tx *Tx) error {
-			if turn.Load(tx) != 0 {
-				tx.Retry()
-			}
-			turn.Store(tx, 1)
-			return nil
-		})
+		Atomically(ping)
 	}
 	<-done
 }

@@ -18,9 +18,11 @@
 // invariants that hold between Vars hold inside every body. A conflicting
 // attempt is abandoned at the Load that detects it (the body is unwound
 // with an internal panic; do not recover it) and run again. Inevitable
-// makes a transaction irrevocable, for I/O. Retry waits for a change of a
-// Var read so far; Select composes alternatives (orElse). Queue runs many
-// functions as transactions on several goroutines, PyPy's TransactionQueue.
+// makes a transaction irrevocable, for I/O. A body that returns ErrRetry
+// waits for a change of a Var read so far, then runs again (tx.Retry does
+// the same from anywhere inside the body, by unwinding it with a panic);
+// Select composes alternatives (orElse). Queue runs many functions as
+// transactions on several goroutines, PyPy's TransactionQueue.
 //
 // # How it works
 //

@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -105,11 +106,28 @@ func (w *waiter) signal() {
 	}
 }
 
+// ErrRetry is an error a transaction body may return to retry: the same as
+// calling tx.Retry(), but the body ends by returning, so nothing is
+// unwound with a panic (a panic and its recovery cost more than a small
+// transaction). Like fs.SkipDir it steers the caller rather than reporting
+// a failure: Atomically never returns it. It is matched with errors.Is, so a
+// body may also return an error that wraps it. Inside a Select alternative
+// it moves on to the next alternative; a Select whose alternatives all
+// retry returns ErrRetry itself, for its caller to return in turn.
+var ErrRetry = errors.New("stm: retry (return it from a transaction body; it is not an error)")
+
+// isRetry reports whether a body's error asks for a retry.
+func isRetry(err error) bool { return err == ErrRetry || errors.Is(err, ErrRetry) }
+
 // Retry abandons this attempt and blocks until another transaction commits
 // a change to a Var this attempt has read; then the body runs again. It is
 // how a transaction waits for a condition ("queue not empty"). Inside a
 // Select alternative it moves on to the next alternative instead. Calling
 // Retry before reading any Var panics: nothing could ever wake it.
+//
+// Retry unwinds the body with a panic, so it works from helpers deep inside
+// it; a body that can simply return should return ErrRetry instead, which
+// costs no panic.
 func (tx *Tx) Retry() {
 	tx.checkActive()
 	if tx.selectDepth == 0 {
@@ -266,10 +284,13 @@ func (tx *Tx) release(sp savepoint) {
 }
 
 // Select returns a transaction body that runs the alternatives in order and
-// uses the first one that does not call Retry ("orElse"). Writes, AfterCommit
-// functions and Queue adds of an alternative that retried are discarded. If
-// every alternative retries, the whole transaction retries, and wakes up
-// when any Var read by any alternative changes.
+// uses the first one that does not retry (call Retry or return ErrRetry):
+// "orElse". Writes, AfterCommit functions and Queue adds of an alternative
+// that retried are discarded. If every alternative retries, the body
+// returns ErrRetry, so the whole transaction retries (or, inside another
+// Select's alternative, that alternative does) and wakes up when any Var
+// read by any alternative changes. A body that calls a Select itself
+// should return what it returns.
 func Select(alts ...func(tx *Tx) error) func(tx *Tx) error {
 	return func(tx *Tx) error {
 		for _, alt := range alts {
@@ -281,10 +302,7 @@ func Select(alts ...func(tx *Tx) error) func(tx *Tx) error {
 			}
 			tx.rollbackTo(sp)
 		}
-		if tx.selectDepth == 0 {
-			tx.checkCanRetry()
-		}
-		panic(retrySignal)
+		return ErrRetry
 	}
 }
 
@@ -300,7 +318,11 @@ func (tx *Tx) runAlt(alt func(*Tx) error) (err error, didRetry bool) {
 			panic(r)
 		}
 	}()
-	return alt(tx), false
+	err = alt(tx)
+	if err != nil && isRetry(err) {
+		return nil, true
+	}
+	return err, false
 }
 
 func slicesContainsBefore(reads []readEntry, i int, h *varHeader) bool {

@@ -520,7 +520,9 @@ const (
 // transaction, so fn must have no effects besides Loads and Stores, unless
 // it calls Inevitable first. If fn returns an error, its writes are
 // discarded and the error is returned unchanged; fn is not run again. If fn
-// panics, its writes are discarded and the panic propagates.
+// returns ErrRetry (or an error wrapping it), it is a Retry: Atomically
+// waits for a change and runs fn again. If fn panics, its writes are
+// discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
 	tx := txPool.Get().(*Tx)
 	err := tx.run(fn, nil)
@@ -612,6 +614,12 @@ func (tx *Tx) attempt(fn func(*Tx) error) (res outcome, err error) {
 		return aborted, nil
 	}
 	if err != nil {
+		if isRetry(err) {
+			// As Retry does, minus the panic (still inside the deferred
+			// recover, so a misuse panics with the transaction cleaned up).
+			tx.checkCanRetry()
+			return retried, nil
+		}
 		return failed, err
 	}
 	tx.active = false
