@@ -245,14 +245,16 @@ func TestErrRetryHandOff(t *testing.T) {
 			defer wg.Done()
 			sum := 0
 			for range n {
+				var x int // set by the attempt that commits (bodies may run again)
 				Atomically(func(tx *Tx) error {
 					if !full.Load(tx) {
 						return ErrRetry
 					}
-					sum += slot.Load(tx)
+					x = slot.Load(tx)
 					full.Store(tx, false)
 					return nil
 				})
+				sum += x
 			}
 			sums <- sum
 		}()
