@@ -1,334 +1,66 @@
 package report
 
-// This file turns attributed conflicts into a pprof profile (profile.proto),
-// so the time lost to conflicts can be browsed with the tools every Go
-// programmer already has: `go tool pprof -top/-list/-http`, flame graphs,
-// focus/ignore filters.
-//
-// A profile has no notion of "two sides", so the conflict's two stacks are
-// mapped onto the single call stack a pprof sample carries, in one of three
-// views:
-//
-//	victim   the stack of the side that lost the time (this side, Site)
-//	culprit  the stack of the other side (OtherSite): who to blame
-//	pair     victim stack on top of a pseudo-frame "conflict: <kind>" on
-//	         top of the culprit stack, so each culprit root fans out into
-//	         the victims it hurt
-//
-// Every sample carries four values (conflicts, aborted, paused and lost
-// time) so one file answers all four questions, and labels "kind" (the
-// conflict kind) and "other" (file:line of the side not at the sample's
-// leaf) for tag filtering. Frames keep function, file and line, so no binary
-// is needed to symbolize or list sources.
-//
-// The values come straight from analyze's attribution (one PprofGroup per
-// attributed conflict group): the profile's totals are the report's totals by
-// construction, not by a second computation that could drift.
+// The pprof output lives in package conflictprof, which servers link
+// without the rest of report (runtime/stm/stmhttp serves live profiles
+// with it). These names keep report's pprof API for the command line.
 
 import (
-	"fmt"
-	"slices"
-	"strconv"
-	"strings"
-
 	"github.com/google/pprof/profile"
 
 	"github.com/stmlog/stmlog/analyze"
-	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/report/conflictprof"
 )
 
 // PprofView selects which stack a conflict's sample is filed under.
-type PprofView uint8
+type PprofView = conflictprof.View
 
+// The views: see package conflictprof.
 const (
-	// ViewVictim files each conflict under the stack of the side that lost
-	// the time.
-	ViewVictim PprofView = iota
-	// ViewCulprit files it under the other side's stack.
-	ViewCulprit
-	// ViewPair stacks the victim on a "conflict: <kind>" pseudo-frame on the
-	// culprit.
-	ViewPair
+	ViewVictim  = conflictprof.ViewVictim
+	ViewCulprit = conflictprof.ViewCulprit
+	ViewPair    = conflictprof.ViewPair
 )
-
-var viewNames = [...]string{ViewVictim: "victim", ViewCulprit: "culprit", ViewPair: "pair"}
-
-func (v PprofView) String() string {
-	if int(v) < len(viewNames) {
-		return viewNames[v]
-	}
-	return "view(" + strconv.Itoa(int(v)) + ")"
-}
 
 // PprofViews lists every view, in the order the CLI documents them.
-var PprofViews = []PprofView{ViewVictim, ViewCulprit, ViewPair}
+var PprofViews = conflictprof.Views
 
 // ParsePprofView is the inverse of PprofView.String (for CLI flags).
-func ParsePprofView(s string) (PprofView, error) {
-	for i, n := range viewNames {
-		if n == s {
-			return PprofView(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown view %q (want victim, culprit or pair)", s)
-}
+func ParsePprofView(s string) (PprofView, error) { return conflictprof.ParseView(s) }
 
-// The sample types of every profile, in this order; Sample.Value[i] is the
-// value of PprofSampleTypes[i].
+// The sample types of every profile, in this order.
 const (
-	SampleConflicts = "conflicts"
-	SampleAborted   = "aborted"
-	SamplePaused    = "paused"
-	SampleLost      = "lost"
+	SampleConflicts = conflictprof.SampleConflicts
+	SampleAborted   = conflictprof.SampleAborted
+	SamplePaused    = conflictprof.SamplePaused
+	SampleLost      = conflictprof.SampleLost
 )
 
-// PprofSampleTypes are the names accepted by PprofOptions.Sample, in the
-// order of the values in each sample.
-var PprofSampleTypes = []string{SampleConflicts, SampleAborted, SamplePaused, SampleLost}
+// PprofSampleTypes are the sample types, in the order of each sample's
+// values.
+var PprofSampleTypes = conflictprof.SampleTypes
 
-// PprofGroup is one attributed conflict group: everything the profile needs
-// and nothing more. Stacks are resolved (content, not IDs), so groups from
-// several logs can go into one profile.
-type PprofGroup struct {
-	Kind    logformat.ConflictKind
-	This    *logformat.Stack // victim side; nil when not recorded
-	Other   *logformat.Stack // culprit side; nil when not recorded
-	Count   int64            // conflicts attributed to the group
-	Aborted int64            // ns of aborted attempts charged to it
-	Paused  int64            // ns of pauses charged to it
-}
+// PprofGroup is one attributed conflict group.
+type PprofGroup = conflictprof.Group
 
 // PprofOptions shape the profile.
-type PprofOptions struct {
-	View PprofView
-	// Sample is the default sample type (one of PprofSampleTypes); "" means
-	// SampleLost.
-	Sample string
-	// DurationNanos is the wall time the log covers (profile duration).
-	DurationNanos int64
-	// TimeNanos is when the log was recorded, if known (0 otherwise).
-	TimeNanos int64
-	// Comments are stored in the profile (shown by pprof's -comments).
-	Comments []string
-}
+type PprofOptions = conflictprof.Options
 
-// Pseudo-frame names, chosen so they cannot be mistaken for real functions.
-const (
-	// UnknownSiteFunc stands for a side whose site the log does not have
-	// (PyPy c8 never records the reader of a write-read conflict).
-	UnknownSiteFunc = "(site not recorded)"
-	kindFramePrefix = "conflict: "
-)
+// UnknownSiteFunc names the frame of a side whose site was not recorded.
+const UnknownSiteFunc = conflictprof.UnknownSiteFunc
 
-// Pprof builds a profile from attributed groups. Samples whose stacks and
-// labels coincide in the chosen view are summed into one.
+// Pprof builds a profile from attributed groups (conflictprof.Build).
 func Pprof(groups []PprofGroup, opt PprofOptions) (*profile.Profile, error) {
-	if int(opt.View) >= len(viewNames) {
-		return nil, fmt.Errorf("pprof: unknown view %d", opt.View)
-	}
-	def := opt.Sample
-	if def == "" {
-		def = SampleLost
-	}
-	if !slices.Contains(PprofSampleTypes, def) {
-		return nil, fmt.Errorf("unknown sample type %q (want %s)", def, strings.Join(PprofSampleTypes, ", "))
-	}
-	b := &pprofBuilder{
-		p: &profile.Profile{
-			SampleType: []*profile.ValueType{
-				{Type: SampleConflicts, Unit: "count"},
-				{Type: SampleAborted, Unit: "nanoseconds"},
-				{Type: SamplePaused, Unit: "nanoseconds"},
-				{Type: SampleLost, Unit: "nanoseconds"},
-			},
-			DefaultSampleType: def,
-			DurationNanos:     opt.DurationNanos,
-			TimeNanos:         opt.TimeNanos,
-			Comments:          append([]string(nil), opt.Comments...),
-			// One mapping marked fully symbolized: without it pprof invents
-			// an unsymbolized one and looks for a "main binary".
-			Mapping: []*profile.Mapping{{ID: 1, File: "stmlog",
-				HasFunctions: true, HasFilenames: true, HasLineNumbers: true}},
-		},
-		funcs:   map[funcKey]*profile.Function{},
-		locs:    map[locKey]*profile.Location{},
-		samples: map[string]*profile.Sample{},
-	}
-	for i := range groups {
-		b.add(&groups[i], opt.View)
-	}
-	if err := b.p.CheckValid(); err != nil {
-		// Only a bug here can make it invalid; say so rather than write it.
-		return nil, fmt.Errorf("pprof: built an invalid profile: %v", err)
-	}
-	return b.p, nil
+	return conflictprof.Build(groups, opt)
 }
 
-type funcKey struct{ name, file string }
+// PprofTotals sums a profile's values per sample type.
+func PprofTotals(p *profile.Profile) []int64 { return conflictprof.Totals(p) }
 
-type locKey struct {
-	fn   *profile.Function
-	line int64
-}
-
-type pprofBuilder struct {
-	p       *profile.Profile
-	funcs   map[funcKey]*profile.Function
-	locs    map[locKey]*profile.Location
-	samples map[string]*profile.Sample // by location IDs + labels
-	stack   []*profile.Location        // scratch
-	key     []byte                     // scratch
-}
-
-func (b *pprofBuilder) add(g *PprofGroup, view PprofView) {
-	b.stack = b.stack[:0]
-	// hidden is the side the "other" label names: the one not at the leaf.
-	hidden := g.Other
-	switch view {
-	case ViewVictim:
-		b.appendStack(g.This)
-	case ViewCulprit:
-		hidden = g.This
-		b.appendStack(g.Other)
-	case ViewPair:
-		b.appendStack(g.This)
-		b.stack = append(b.stack, b.location(kindFramePrefix+g.Kind.String(), "", 0))
-		b.appendStack(g.Other)
-	}
-	labels := map[string][]string{"kind": {g.Kind.String()}}
-	if other := siteText(hidden); other != "" {
-		labels["other"] = []string{other}
-	}
-
-	b.key = b.key[:0]
-	for _, l := range b.stack {
-		b.key = strconv.AppendUint(b.key, l.ID, 10)
-		b.key = append(b.key, ',')
-	}
-	b.key = append(b.key, 0)
-	b.key = append(b.key, labels["kind"][0]...)
-	if o := labels["other"]; o != nil {
-		b.key = append(b.key, 0)
-		b.key = append(b.key, o[0]...)
-	}
-	s := b.samples[string(b.key)]
-	if s == nil {
-		s = &profile.Sample{
-			Location: append([]*profile.Location(nil), b.stack...),
-			Value:    make([]int64, 4),
-			Label:    labels,
-		}
-		b.samples[string(b.key)] = s
-		b.p.Sample = append(b.p.Sample, s)
-	}
-	s.Value[0] += g.Count
-	s.Value[1] += g.Aborted
-	s.Value[2] += g.Paused
-	s.Value[3] += g.Aborted + g.Paused
-}
-
-// appendStack appends st's frames, leaf first. A stack without frames but
-// with a label (a PyPy marker that could not be parsed into file/line) is one
-// frame named by the label; no stack at all is one "(site not recorded)"
-// frame, so its time still shows up instead of vanishing into the root.
-func (b *pprofBuilder) appendStack(st *logformat.Stack) {
-	switch {
-	case st == nil || (len(st.Frames) == 0 && st.Label == ""):
-		b.stack = append(b.stack, b.location(UnknownSiteFunc, "", 0))
-	case len(st.Frames) == 0:
-		b.stack = append(b.stack, b.location(st.Label, "", 0))
-	default:
-		for _, f := range st.Frames {
-			name := f.Func
-			if name == "" {
-				// pprof needs a name to show; file:line is the best we have.
-				name = f.File + ":" + strconv.Itoa(f.Line)
-			}
-			b.stack = append(b.stack, b.location(name, f.File, f.Line))
-		}
-	}
-}
-
-// location returns the one Location for (function, line), creating it and
-// its Function on first use. Locations carry no address: the profile is
-// fully symbolized, so no binary is needed.
-func (b *pprofBuilder) location(name, file string, line int) *profile.Location {
-	fk := funcKey{name, file}
-	fn := b.funcs[fk]
-	if fn == nil {
-		fn = &profile.Function{
-			ID:         uint64(len(b.p.Function) + 1),
-			Name:       name,
-			SystemName: name,
-			Filename:   file,
-		}
-		b.funcs[fk] = fn
-		b.p.Function = append(b.p.Function, fn)
-	}
-	lk := locKey{fn, int64(line)}
-	loc := b.locs[lk]
-	if loc == nil {
-		loc = &profile.Location{
-			ID:      uint64(len(b.p.Location) + 1),
-			Mapping: b.p.Mapping[0],
-			Line:    []profile.Line{{Function: fn, Line: int64(line)}},
-		}
-		b.locs[lk] = loc
-		b.p.Location = append(b.p.Location, loc)
-	}
-	return loc
-}
-
-// siteText is a stack's leaf as "file:line" (the label form), the marker
-// text when there is no frame, or "" when nothing was recorded.
-func siteText(st *logformat.Stack) string {
-	if st == nil {
-		return ""
-	}
-	if len(st.Frames) == 0 {
-		return st.Label
-	}
-	f := st.Frames[0]
-	if f.File == "" {
-		return f.Func
-	}
-	return f.File + ":" + strconv.Itoa(f.Line)
-}
-
-// PprofTotals sums a profile's values per sample type, in PprofSampleTypes
-// order; tests and callers use it to check a profile against a report.
-func PprofTotals(p *profile.Profile) []int64 {
-	t := make([]int64, len(p.SampleType))
-	for _, s := range p.Sample {
-		for i, v := range s.Value {
-			t[i] += v
-		}
-	}
-	return t
-}
-
-// PprofFromSummary builds the profile of an analysis grouped ByConflict (the
-// default), where each group has one kind and both sides' stacks. Other
-// groupings merge sites, so they cannot give stacks and are refused.
-// Unattributed time (aborts and pauses with no pending conflict) belongs to
-// no conflict and is not in the profile, just as it is in no report group.
+// PprofFromSummary builds the profile of an analysis grouped ByConflict
+// (conflictprof.FromSummary).
 func PprofFromSummary(s *analyze.Summary, opt PprofOptions) (*profile.Profile, error) {
-	if s.Options.By != analyze.ByConflict {
-		return nil, fmt.Errorf("pprof: needs conflicts grouped by %s, not %s", analyze.ByConflict, s.Options.By)
-	}
-	if opt.DurationNanos == 0 {
-		opt.DurationNanos = int64(s.Wall)
-	}
-	return Pprof(PprofGroups(s), opt)
+	return conflictprof.FromSummary(s, opt)
 }
 
 // PprofGroups converts a Summary's groups to profile input.
-func PprofGroups(s *analyze.Summary) []PprofGroup {
-	out := make([]PprofGroup, len(s.Groups))
-	for i := range s.Groups {
-		g := &s.Groups[i]
-		out[i] = PprofGroup{Kind: g.Kind, This: g.This, Other: g.Other,
-			Count: g.Count, Aborted: int64(g.Aborted), Paused: int64(g.Paused)}
-	}
-	return out
-}
+func PprofGroups(s *analyze.Summary) []PprofGroup { return conflictprof.Groups(s) }

@@ -1,4 +1,4 @@
-package report
+package conflictprof
 
 import (
 	"bytes"
@@ -71,13 +71,13 @@ func names(s *profile.Sample) []string {
 }
 
 func TestPprofViews(t *testing.T) {
-	groups := []PprofGroup{
+	groups := []Group{
 		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: stTransfer, Count: 3, Aborted: 300, Paused: 0},
 		{Kind: logformat.ConflictWriteWrite, This: stTransfer, Other: stTransfer, Count: 2, Aborted: 50, Paused: 7},
 		{Kind: logformat.ConflictInevitable, This: stMarker, Other: nil, Count: 1, Aborted: 0, Paused: 40},
 	}
 	tests := []struct {
-		view   PprofView
+		view   View
 		stacks [][]string // per group, leaf first
 		other  []string   // "other" label per group ("" = none)
 	}{
@@ -107,7 +107,7 @@ func TestPprofViews(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.view.String(), func(t *testing.T) {
-			p, err := Pprof(groups, PprofOptions{View: tc.view, DurationNanos: 1e9})
+			p, err := Build(groups, Options{View: tc.view, DurationNanos: 1e9})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +166,7 @@ func TestPprofViews(t *testing.T) {
 			if err := q.CheckValid(); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := PprofTotals(q), []int64{6, 350, 47, 397}; !slices.Equal(got, want) {
+			if got, want := Totals(q), []int64{6, 350, 47, 397}; !slices.Equal(got, want) {
 				t.Errorf("totals after round trip %v, want %v", got, want)
 			}
 			if q.DurationNanos != 1e9 || q.DefaultSampleType != SampleLost {
@@ -186,12 +186,12 @@ func TestPprofMergesEqualSamples(t *testing.T) {
 	// differ by the "other" label, so stay apart; with equal culprits (same
 	// content, different pointers, as from two logs) they merge.
 	copyTransfer := &logformat.Stack{Frames: slices.Clone(stTransfer.Frames)}
-	groups := []PprofGroup{
+	groups := []Group{
 		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: stTransfer, Count: 1, Aborted: 10},
 		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: copyTransfer, Count: 2, Aborted: 20},
 		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: stMarker, Count: 4, Paused: 40},
 	}
-	p, err := Pprof(groups, PprofOptions{View: ViewVictim})
+	p, err := Build(groups, Options{View: ViewVictim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,34 +210,34 @@ func TestPprofMergesEqualSamples(t *testing.T) {
 func TestPprofOptionErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		opt  PprofOptions
+		opt  Options
 		want string
 	}{
-		{"sample", PprofOptions{Sample: "bytes"}, `unknown sample type "bytes"`},
-		{"view", PprofOptions{View: 9}, "unknown view"},
+		{"sample", Options{Sample: "bytes"}, `unknown sample type "bytes"`},
+		{"view", Options{View: 9}, "unknown view"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Pprof(nil, tc.opt)
+			_, err := Build(nil, tc.opt)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
 	}
-	for _, s := range PprofSampleTypes {
-		p, err := Pprof(nil, PprofOptions{Sample: s})
+	for _, s := range SampleTypes {
+		p, err := Build(nil, Options{Sample: s})
 		if err != nil || p.DefaultSampleType != s {
 			t.Errorf("sample %s: %v, default %q", s, err, p.DefaultSampleType)
 		}
 	}
-	for _, v := range PprofViews {
-		got, err := ParsePprofView(v.String())
+	for _, v := range Views {
+		got, err := ParseView(v.String())
 		if err != nil || got != v {
-			t.Errorf("ParsePprofView(%q) = %v, %v", v, got, err)
+			t.Errorf("ParseView(%q) = %v, %v", v, got, err)
 		}
 	}
-	if _, err := ParsePprofView("both"); err == nil {
-		t.Error("ParsePprofView(both) did not fail")
+	if _, err := ParseView("both"); err == nil {
+		t.Error("ParseView(both) did not fail")
 	}
 }
 
@@ -321,15 +321,15 @@ func TestPprofFromSummary(t *testing.T) {
 				aborted += int64(g.Aborted)
 				paused += int64(g.Paused)
 			}
-			for _, v := range PprofViews {
-				p, err := PprofFromSummary(s, PprofOptions{View: v})
+			for _, v := range Views {
+				p, err := FromSummary(s, Options{View: v})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if err := p.CheckValid(); err != nil {
 					t.Fatal(err)
 				}
-				got := PprofTotals(p)
+				got := Totals(p)
 				want := []int64{s.Conflicts, aborted, paused, int64(s.Lost())}
 				if !slices.Equal(got, want) {
 					t.Errorf("%s: totals %v, want %v (analyze)", v, got, want)
@@ -352,15 +352,15 @@ func TestPprofFromSummary(t *testing.T) {
 	if err := a.Add(pprofWorkload(0)); err != nil {
 		t.Fatal(err)
 	}
-	p, err := PprofFromSummary(a.Summary(), PprofOptions{View: ViewVictim})
+	p, err := FromSummary(a.Summary(), Options{View: ViewVictim})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := PprofTotals(p), []int64{3, 350, 350, 700}; !slices.Equal(got, want) {
+	if got, want := Totals(p), []int64{3, 350, 350, 700}; !slices.Equal(got, want) {
 		t.Errorf("totals %v, want %v", got, want)
 	}
 
-	if _, err := PprofFromSummary(analyze.New(analyze.Options{By: analyze.ByKind}).Summary(), PprofOptions{}); err == nil {
+	if _, err := FromSummary(analyze.New(analyze.Options{By: analyze.ByKind}).Summary(), Options{}); err == nil {
 		t.Error("a summary grouped by kind was accepted")
 	}
 }
@@ -384,9 +384,9 @@ func TestPprofGoTool(t *testing.T) {
 		pprofHere("shop.handle"),
 	}}
 	culprit := &logformat.Stack{Frames: []logformat.Frame{pprofHere("shop.flushCart")}}
-	p, err := Pprof([]PprofGroup{
+	p, err := Build([]Group{
 		{Kind: logformat.ConflictWriteRead, This: victim, Other: culprit, Count: 5, Aborted: int64(3 * time.Millisecond)},
-	}, PprofOptions{View: ViewPair})
+	}, Options{View: ViewPair})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestPprofGoTool(t *testing.T) {
 
 // pprofBenchGroups makes n groups whose 10-frame stacks share frames the way
 // real ones do: 50 distinct functions, leaf sites vary most.
-func pprofBenchGroups(n int) []PprofGroup {
+func pprofBenchGroups(n int) []Group {
 	stack := func(seed int) *logformat.Stack {
 		st := &logformat.Stack{}
 		for d := range 10 {
@@ -441,18 +441,18 @@ func pprofBenchGroups(n int) []PprofGroup {
 		}
 		return st
 	}
-	gs := make([]PprofGroup, n)
+	gs := make([]Group, n)
 	for i := range gs {
-		gs[i] = PprofGroup{Kind: logformat.ConflictKind(1 + i%3), This: stack(i), Other: stack(i * 31),
+		gs[i] = Group{Kind: logformat.ConflictKind(1 + i%3), This: stack(i), Other: stack(i * 31),
 			Count: int64(i + 1), Aborted: int64(i * 1000), Paused: int64(i * 10)}
 	}
 	return gs
 }
 
-// pprofNaive is the obvious alternative to Pprof's interning: a fresh
+// pprofNaive is the obvious alternative to Build's interning: a fresh
 // Function and Location for every frame of every sample, then the pprof
 // library's Compact to merge duplicates.
-func pprofNaive(groups []PprofGroup) *profile.Profile {
+func pprofNaive(groups []Group) *profile.Profile {
 	p := &profile.Profile{SampleType: []*profile.ValueType{
 		{Type: SampleConflicts, Unit: "count"}, {Type: SampleAborted, Unit: "nanoseconds"},
 		{Type: SamplePaused, Unit: "nanoseconds"}, {Type: SampleLost, Unit: "nanoseconds"}}}
@@ -477,7 +477,7 @@ func BenchmarkPprofBuild(b *testing.B) {
 		b.Run("interned/groups="+strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Pprof(groups, PprofOptions{View: ViewVictim}); err != nil {
+				if _, err := Build(groups, Options{View: ViewVictim}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -492,19 +492,19 @@ func BenchmarkPprofBuild(b *testing.B) {
 }
 
 // TestPprofNaiveAgrees keeps the benchmark's baseline honest: it builds the
-// same samples as Pprof.
+// same samples as Build.
 func TestPprofNaiveAgrees(t *testing.T) {
 	groups := pprofBenchGroups(300)
-	p, err := Pprof(groups, PprofOptions{View: ViewVictim})
+	p, err := Build(groups, Options{View: ViewVictim})
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := pprofNaive(groups)
-	if got, want := PprofTotals(q), PprofTotals(p); !slices.Equal(got, want) {
-		t.Errorf("naive totals %v, Pprof %v", got, want)
+	if got, want := Totals(q), Totals(p); !slices.Equal(got, want) {
+		t.Errorf("naive totals %v, Build %v", got, want)
 	}
 	if len(q.Function) != len(p.Function) || len(q.Location) != len(p.Location) {
-		t.Errorf("naive+Compact: %d functions, %d locations; Pprof %d, %d",
+		t.Errorf("naive+Compact: %d functions, %d locations; Build %d, %d",
 			len(q.Function), len(q.Location), len(p.Function), len(p.Location))
 	}
 }
