@@ -119,7 +119,12 @@ type recorder struct {
 	err    error    // first write error
 	warned bool
 
+	// Live sinks (tap.go). internal: started for them, writes no log.
+	internal bool
+	sinks    atomic.Pointer[[]liveSink]
+
 	// Owned by the flusher goroutine (and by StopLog after it stopped).
+	sinkBuf  []logformat.Event
 	stackIDs map[uint32]logformat.StackID
 	written  map[uint64]string // Var names given to the Writer
 	namesGen uint64
@@ -154,13 +159,21 @@ func init() {
 // startEnv opens $STMLOG and starts recording to it, once. A path that
 // cannot be created costs one line on stderr; the program runs unrecorded.
 func startEnv() {
+	recMu.Lock()
+	defer recMu.Unlock()
+	startEnvLocked()
+}
+
+// startEnvLocked is startEnv with recMu held (tap.go starts STMLOG's
+// recorder before an internal one).
+func startEnvLocked() {
 	envOnce.Do(func() {
-		if envPath == "" || cur.Load() != nil {
+		if envPath == "" || (cur.Load() != nil && !cur.Load().internal) {
 			return
 		}
 		f, err := os.Create(envPath)
 		if err == nil {
-			err = startLog(f, f)
+			err = startLogLocked(f, f)
 		}
 		if err != nil {
 			envErr = err
@@ -186,12 +199,28 @@ func startLog(w io.Writer, f *os.File) error {
 	}
 	recMu.Lock()
 	defer recMu.Unlock()
-	if cur.Load() != nil {
-		return errors.New("stm: StartLog: already recording")
+	return startLogLocked(w, f)
+}
+
+func startLogLocked(w io.Writer, f *os.File) error {
+	if r := cur.Load(); r != nil {
+		if !r.internal {
+			return errors.New("stm: StartLog: already recording")
+		}
+		stopLocked(r) // the live sinks' recorder: they move to this one
 	}
+	if _, err := newRecorder(w, f, false); err != nil {
+		return fmt.Errorf("stm: StartLog: %w", err)
+	}
+	return nil
+}
+
+// newRecorder starts recording to w (with recMu held). An internal
+// recorder (tap.go) serves live sinks only and writes no log.
+func newRecorder(w io.Writer, f *os.File, internal bool) (*recorder, error) {
 	lw, err := logformat.NewWriter(w)
 	if err != nil {
-		return fmt.Errorf("stm: StartLog: %w", err)
+		return nil, err
 	}
 	r := &recorder{
 		w: lw, file: f, epoch: time.Now(), tick0: cputicks(),
@@ -199,11 +228,13 @@ func startLog(w io.Writer, f *os.File) error {
 		stackIDs: make(map[uint32]logformat.StackID),
 		written:  make(map[uint64]string),
 		namesGen: ^uint64(0),
+		internal: internal,
 	}
+	r.setSinks()
 	cur.Store(r)
 	recording.Store(true)
 	go r.flusher()
-	return nil
+	return r, nil
 }
 
 // StopLog stops recording, writes what is buffered and the log's end
@@ -216,9 +247,22 @@ func StopLog() error {
 	recMu.Lock()
 	defer recMu.Unlock()
 	r := cur.Load()
-	if r == nil {
+	if r == nil || r.internal {
 		return errors.New("stm: StopLog: not recording")
 	}
+	err := stopLocked(r)
+	if liveSinks() {
+		newRecorder(io.Discard, nil, true) // cannot fail: io.Discard takes the header
+	}
+	if err != nil {
+		return fmt.Errorf("stm: StopLog: %w", err)
+	}
+	return nil
+}
+
+// stopLocked stops r (with recMu held): final flush, end marker, file
+// closed.
+func stopLocked(r *recorder) error {
 	recording.Store(false)
 	cur.Store(nil)
 	close(r.stop)
@@ -233,10 +277,7 @@ func StopLog() error {
 			err = cerr
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("stm: StopLog: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Event times are taken as CPU ticks and converted to nanoseconds since
@@ -669,6 +710,8 @@ func (r *recorder) flush(final bool) {
 func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 	last := th.lastNs
 	ev := logformat.Event{Thread: th.id}
+	ss := r.sinks.Load() // tap.go: sinks get the events with interned sites
+	tap := ss != nil && len(*ss) > 0
 	for i := 0; i < len(evs); i++ {
 		e := &evs[i]
 		ev.Time = max(tr.toNs(e.t), last, 0)
@@ -678,13 +721,25 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 		ev.Cause = logformat.AbortCause(e.a >> 16)
 		ev.Reason = logformat.WaitReason(e.a >> 24)
 		ev.Site, ev.Var, ev.Other, ev.OtherSite = 0, 0, 0, 0
-		if e.b != 0 {
-			ev.Site = r.stackID(e.b)
-		}
+		site, otherSite := e.b, uint32(0)
 		if ev.Kind == logformat.KindConflict && i+1 < len(evs) {
 			i++
 			p := &evs[i]
-			ev.Var, ev.Other, ev.OtherSite = uint64(p.t), p.a, r.stackID(p.b)
+			ev.Var, ev.Other, otherSite = uint64(p.t), p.a, p.b
+		}
+		if tap {
+			r.sinkBuf = append(r.sinkBuf, ev)
+			se := &r.sinkBuf[len(r.sinkBuf)-1]
+			se.Site, se.OtherSite = logformat.StackID(site), logformat.StackID(otherSite)
+		}
+		if r.internal {
+			continue
+		}
+		if site != 0 {
+			ev.Site = r.stackID(site)
+		}
+		if otherSite != 0 {
+			ev.OtherSite = r.stackID(otherSite)
 		}
 		if err := r.w.WritePtr(&ev); err != nil && r.err == nil {
 			r.err = err
@@ -692,6 +747,13 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 		}
 	}
 	th.lastNs = last
+	if tap {
+		for _, s := range *ss {
+			s.add(r.epoch, th.id, r.sinkBuf)
+		}
+		clear(r.sinkBuf)
+		r.sinkBuf = r.sinkBuf[:0]
+	}
 }
 
 func (r *recorder) warn(err error) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -25,8 +26,9 @@ import (
 // in and for how long; and each conflict is a trace.Log, category
 // TraceCategory, on the goroutine that lost the time, naming the conflict's
 // kind, its Var and both sides' source lines. A conflict's sides are only
-// known while events are recorded (STMLOG or StartLog), so conflicts are
-// logged only then.
+// known while events are recorded, so tracing on also keeps a recording on:
+// the program's (STMLOG, StartLog) if it records, an in-memory one that
+// writes no log otherwise (as a live profile does; see Tap).
 //
 // Off, the hook is one atomic load per transaction and allocates nothing
 // (BENCHMARKS.md compares it with a build without it, the stmlog_notrace
@@ -40,7 +42,16 @@ const TraceCategory = "stm.conflict"
 // tracing is true while TraceTransactions is on.
 var tracing atomic.Bool
 
-var traceMu sync.Mutex // TraceTransactions
+var (
+	traceMu   sync.Mutex // TraceTransactions
+	traceSink *siteKeeper
+)
+
+// siteKeeper is the sink that keeps a recording on while tracing: sites are
+// only captured while recording. It wants no events.
+type siteKeeper struct{ _ byte }
+
+func (*siteKeeper) add(time.Time, uint32, []logformat.Event) {}
 
 func init() {
 	if v := os.Getenv("STMTRACE"); v != "" && v != "0" {
@@ -57,6 +68,15 @@ func TraceTransactions(on bool) (was bool) {
 	was = tracing.Load()
 	if on == was {
 		return was
+	}
+	if on {
+		traceSink = new(siteKeeper)
+		if addSink(traceSink) != nil {
+			traceSink = nil // built without the recorder: regions only
+		}
+	} else if traceSink != nil {
+		removeSink(traceSink)
+		traceSink = nil
 	}
 	tracing.Store(on)
 	return was

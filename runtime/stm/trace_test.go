@@ -58,21 +58,24 @@ func parseTrace(t *testing.T, data []byte) tracedRun {
 	}
 }
 
-// markerLine returns the line of this file holding the comment
-// "SITE:name" (siteLine looks in record_test.go).
+// markerLine returns the file and line holding the comment "SITE:name",
+// in this package's test files (siteLine looks in record_test.go only).
 func markerLine(t *testing.T, name string) (string, int) {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, "// SITE:"+name) && !strings.Contains(l, "markerLine(") {
-			return file, i + 1
+	_, self, _, _ := runtime.Caller(0)
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(self), "*_test.go"))
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(data), "\n") {
+			if strings.Contains(l, "// SITE:"+name) && !strings.Contains(l, "markerLine(") {
+				return file, i + 1
+			}
 		}
 	}
-	t.Fatalf("no SITE:%s marker in %s", name, file)
+	t.Fatalf("no SITE:%s marker in %v", name, files)
 	return "", 0
 }
 
@@ -98,10 +101,19 @@ func traceRun(t *testing.T, fn func()) []byte {
 // that ran it, and the conflict is logged on the victim's goroutine with
 // both sides' lines.
 func TestTraceRegionsAndConflicts(t *testing.T) {
+	t.Run("unrecorded", func(t *testing.T) { testTraceRegionsAndConflicts(t, false) })
+	t.Run("recorded", func(t *testing.T) { testTraceRegionsAndConflicts(t, true) })
+}
+
+// testTraceRegionsAndConflicts is TestTraceRegionsAndConflicts with the
+// program recording (StartLog) or not (tracing keeps its own recording).
+func testTraceRegionsAndConflicts(t *testing.T, recorded bool) {
 	u := NewNamedVar("traced", 0)
 	var buf bytes.Buffer
-	if err := StartLog(&buf); err != nil { // sites are known while recording
-		t.Fatal(err)
+	if recorded {
+		if err := StartLog(&buf); err != nil {
+			t.Fatal(err)
+		}
 	}
 	data := traceRun(t, func() {
 		readDone, fDone := make(chan struct{}), make(chan struct{})
@@ -132,8 +144,13 @@ func TestTraceRegionsAndConflicts(t *testing.T) {
 		}()
 		wg.Wait()
 	})
-	if err := StopLog(); err != nil {
-		t.Fatal(err)
+	if recorded {
+		if err := StopLog(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cur.Load() != nil {
+		t.Fatal("a recording is left on after tracing stopped")
 	}
 	run := parseTrace(t, data)
 
@@ -141,8 +158,8 @@ func TestTraceRegionsAndConflicts(t *testing.T) {
 		file, line := markerLine(t, marker)
 		return fmt.Sprintf("%s:%d", filepath.Base(file), line)
 	}
-	eCall := "stm stm.TestTraceRegionsAndConflicts.func1.1 " + name("trace-e-call")
-	fCall := "stm stm.TestTraceRegionsAndConflicts.func1.2 " + name("trace-f-call")
+	eCall := "stm stm.testTraceRegionsAndConflicts.func1.1 " + name("trace-e-call")
+	fCall := "stm stm.testTraceRegionsAndConflicts.func1.2 " + name("trace-f-call")
 	if run.regions[eCall] != 1 || run.regions[fCall] != 1 {
 		t.Fatalf("regions %v, want one %q and one %q", run.regions, eCall, fCall)
 	}

@@ -1,0 +1,282 @@
+package stm
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// FlightRecorderConfig sizes a FlightRecorder's window, as
+// runtime/trace.FlightRecorderConfig does for execution traces.
+type FlightRecorderConfig struct {
+	// MinAge is how far back the window should reach: events younger than
+	// MinAge are kept unless MaxBytes says otherwise. 0 means 10 seconds.
+	MinAge time.Duration
+	// MaxBytes bounds the memory the window takes (the events held, at
+	// their in-memory size, which is several times their size in a log);
+	// it wins over MinAge. 0 means 16 MiB.
+	MaxBytes uint64
+}
+
+// A FlightRecorder keeps the last MinAge (or MaxBytes) of conflicts,
+// aborts and pauses in memory, so that an incident can be written to a log
+// after it happened (WriteTo) and read with `stmlog report`. Like the
+// profile level of recording it keeps every transaction attempt that met
+// contention (its start, conflicts, pauses and outcome) and leaves out
+// the ones that committed without any, so a report of its log has all the
+// lost time and the conflicts, but counts only the contended commits.
+//
+// It is modelled on runtime/trace.FlightRecorder: at most one runs at a
+// time, Start and Stop switch it, and WriteTo takes a snapshot. While it
+// runs, events are recorded: the program's recording if there is one
+// (STMLOG, StartLog), an in-memory one otherwise (see Tap).
+// runtime/stm/stmhttp serves the running one at /debug/pprof/stmflight.
+type FlightRecorder struct {
+	cfg FlightRecorderConfig
+
+	wmu sync.Mutex // held by WriteTo; Stop waits for it
+
+	mu      sync.Mutex
+	on      bool
+	start   time.Time
+	segs    []*flightSeg
+	bytes   uint64
+	last    map[uint32]int64          // per thread: last time kept
+	pending map[uint32]logformat.Event // per thread: a start not yet known to matter
+}
+
+// flightSeg is a stretch of the window, dropped whole when it is too old.
+type flightSeg struct {
+	from, to int64 // times of its first and last events (ns since Start)
+	evs      []logformat.Event
+}
+
+const eventBytes = uint64(unsafe.Sizeof(logformat.Event{}))
+
+// activeFlight is the running FlightRecorder (at most one).
+var activeFlight atomic.Pointer[FlightRecorder]
+
+// ErrFlightSnapshotActive is WriteTo's error when another WriteTo of the
+// same FlightRecorder is in progress.
+var ErrFlightSnapshotActive = errors.New("stm: FlightRecorder.WriteTo: another WriteTo is in progress")
+
+// NewFlightRecorder returns a FlightRecorder with the given window; it
+// records nothing until Start.
+func NewFlightRecorder(cfg FlightRecorderConfig) *FlightRecorder {
+	if cfg.MinAge <= 0 {
+		cfg.MinAge = 10 * time.Second
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = 16 << 20
+	}
+	return &FlightRecorder{cfg: cfg}
+}
+
+// ActiveFlightRecorder returns the running FlightRecorder, or nil.
+func ActiveFlightRecorder() *FlightRecorder { return activeFlight.Load() }
+
+// Start starts keeping events. It fails if fr runs already, if another
+// FlightRecorder runs, or in builds without the recorder.
+func (fr *FlightRecorder) Start() error {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if fr.on {
+		return errors.New("stm: FlightRecorder.Start: already started")
+	}
+	if !activeFlight.CompareAndSwap(nil, fr) {
+		return errors.New("stm: FlightRecorder.Start: another flight recorder is running")
+	}
+	fr.start = time.Now()
+	fr.segs, fr.bytes = nil, 0
+	fr.last = map[uint32]int64{}
+	fr.pending = map[uint32]logformat.Event{}
+	fr.on = true
+	fr.mu.Unlock()
+	err := addSink(fr)
+	fr.mu.Lock()
+	if err != nil {
+		fr.on = false
+		activeFlight.CompareAndSwap(fr, nil)
+		return errors.New("stm: FlightRecorder.Start: " + err.Error())
+	}
+	return nil
+}
+
+// Stop stops keeping events and drops the window; it waits for a WriteTo
+// in progress. Stopping a FlightRecorder that does not run does nothing.
+func (fr *FlightRecorder) Stop() {
+	fr.wmu.Lock()
+	defer fr.wmu.Unlock()
+	fr.mu.Lock()
+	on := fr.on
+	fr.on = false
+	fr.mu.Unlock()
+	if !on {
+		return
+	}
+	removeSink(fr)
+	activeFlight.CompareAndSwap(fr, nil)
+	fr.mu.Lock()
+	fr.segs, fr.bytes, fr.last, fr.pending = nil, 0, nil, nil
+	fr.mu.Unlock()
+}
+
+// Enabled reports whether fr runs.
+func (fr *FlightRecorder) Enabled() bool {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return fr.on
+}
+
+func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Event) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if !fr.on {
+		return
+	}
+	off := int64(epoch.Sub(fr.start))
+	last, seen := fr.last[thread]
+	pend, hasPend := fr.pending[thread]
+	for i := range evs {
+		ev := evs[i]
+		ev.Time += off
+		if ev.Time < 0 {
+			continue
+		}
+		if seen && ev.Time < last {
+			ev.Time = last
+		}
+		last, seen = ev.Time, true
+		switch {
+		case ev.Kind == logformat.KindTxStart:
+			if hasPend {
+				fr.keep(pend)
+			}
+			pend, hasPend = ev, true
+			continue
+		case ev.Kind == logformat.KindTxCommit && hasPend:
+			hasPend = false // met no contention: not kept
+			continue
+		case hasPend:
+			fr.keep(pend)
+			hasPend = false
+		}
+		fr.keep(ev)
+	}
+	if seen {
+		fr.last[thread] = last
+	}
+	if hasPend {
+		fr.pending[thread] = pend
+	} else {
+		delete(fr.pending, thread)
+	}
+	fr.trim()
+}
+
+// keep appends ev to the window, in a new segment every eighth of MinAge.
+func (fr *FlightRecorder) keep(ev logformat.Event) {
+	segLen := max(int64(fr.cfg.MinAge/8), int64(flushInterval))
+	n := len(fr.segs)
+	if n == 0 || ev.Time-fr.segs[n-1].from >= segLen {
+		fr.segs = append(fr.segs, &flightSeg{from: ev.Time})
+		n++
+	}
+	s := fr.segs[n-1]
+	s.evs = append(s.evs, ev)
+	s.to = max(s.to, ev.Time)
+	fr.bytes += eventBytes
+}
+
+// trim drops the oldest segment while all its events are older than
+// MinAge, or while the window is over MaxBytes. The newest segment stays.
+func (fr *FlightRecorder) trim() {
+	for len(fr.segs) > 1 {
+		newest := fr.segs[len(fr.segs)-1].to
+		if fr.bytes <= fr.cfg.MaxBytes && fr.segs[0].to >= newest-int64(fr.cfg.MinAge) {
+			return
+		}
+		fr.bytes -= uint64(len(fr.segs[0].evs)) * eventBytes
+		fr.segs[0] = nil
+		fr.segs = fr.segs[1:]
+	}
+}
+
+// WriteTo writes the window as a native stmlog log (package logformat),
+// with times counted from the window's oldest event, and returns the
+// bytes written. It first waits for the events recorded until the call to
+// reach the window (about a flush interval). It fails if fr does not run
+// or another WriteTo is in progress.
+func (fr *FlightRecorder) WriteTo(w io.Writer) (int64, error) {
+	if !fr.wmu.TryLock() {
+		return 0, ErrFlightSnapshotActive
+	}
+	defer fr.wmu.Unlock()
+	if !fr.Enabled() {
+		return 0, errors.New("stm: FlightRecorder.WriteTo: the flight recorder is not running")
+	}
+	flushSync()
+	fr.mu.Lock()
+	var parts [][]logformat.Event
+	for _, s := range fr.segs {
+		parts = append(parts, s.evs[:len(s.evs):len(s.evs)])
+	}
+	fr.mu.Unlock()
+
+	cw := &countWriter{w: w}
+	lw, err := logformat.NewWriter(cw)
+	if err != nil {
+		return cw.n, err
+	}
+	var base int64
+	if len(parts) > 0 {
+		base = parts[0][0].Time
+	}
+	stacks := map[logformat.StackID]logformat.StackID{0: 0}
+	named := map[uint64]bool{}
+	stack := func(site logformat.StackID) logformat.StackID {
+		id, ok := stacks[site]
+		if !ok {
+			id = 0
+			if st := siteStack(uint32(site)); st != nil {
+				id = lw.Stack(*st)
+			}
+			stacks[site] = id
+		}
+		return id
+	}
+	for _, evs := range parts {
+		for i := range evs {
+			ev := evs[i]
+			ev.Time -= base
+			ev.Site, ev.OtherSite = stack(ev.Site), stack(ev.OtherSite)
+			if ev.Var != 0 && !named[ev.Var] {
+				named[ev.Var] = true
+				if name := varName(ev.Var); name != "" {
+					lw.NameVar(ev.Var, name)
+				}
+			}
+			if err := lw.WritePtr(&ev); err != nil {
+				return cw.n, err
+			}
+		}
+	}
+	err = lw.Close()
+	return cw.n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
