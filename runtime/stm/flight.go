@@ -46,7 +46,7 @@ type FlightRecorder struct {
 	start   time.Time
 	segs    []*flightSeg
 	bytes   uint64
-	last    map[uint32]int64          // per thread: last time kept
+	last    map[uint32]int64           // per thread: last time kept
 	pending map[uint32]logformat.Event // per thread: a start not yet known to matter
 }
 
