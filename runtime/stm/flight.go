@@ -41,13 +41,13 @@ type FlightRecorder struct {
 
 	wmu sync.Mutex // held by WriteTo; Stop waits for it
 
-	mu      sync.Mutex
-	on      bool
-	start   time.Time
-	segs    []*flightSeg
-	bytes   uint64
-	last    map[uint32]int64           // per thread: last time kept
-	pending map[uint32]logformat.Event // per thread: a start not yet known to matter
+	mu     sync.Mutex
+	on     bool
+	start  time.Time
+	segs   []*flightSeg
+	bytes  uint64
+	last   map[uint32]int64 // per thread: last time kept
+	filter contendedFilter
 }
 
 // flightSeg is a stretch of the window, dropped whole when it is too old.
@@ -94,7 +94,7 @@ func (fr *FlightRecorder) Start() error {
 	fr.start = time.Now()
 	fr.segs, fr.bytes = nil, 0
 	fr.last = map[uint32]int64{}
-	fr.pending = map[uint32]logformat.Event{}
+	fr.filter = contendedFilter{}
 	fr.on = true
 	fr.mu.Unlock()
 	err := addSink(fr)
@@ -122,7 +122,7 @@ func (fr *FlightRecorder) Stop() {
 	removeSink(fr)
 	activeFlight.CompareAndSwap(fr, nil)
 	fr.mu.Lock()
-	fr.segs, fr.bytes, fr.last, fr.pending = nil, 0, nil, nil
+	fr.segs, fr.bytes, fr.last, fr.filter = nil, 0, nil, contendedFilter{}
 	fr.mu.Unlock()
 }
 
@@ -141,7 +141,6 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 	}
 	off := int64(epoch.Sub(fr.start))
 	last, seen := fr.last[thread]
-	pend, hasPend := fr.pending[thread]
 	for i := range evs {
 		ev := evs[i]
 		ev.Time += off
@@ -152,29 +151,10 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 			ev.Time = last
 		}
 		last, seen = ev.Time, true
-		switch {
-		case ev.Kind == logformat.KindTxStart:
-			if hasPend {
-				fr.keep(pend)
-			}
-			pend, hasPend = ev, true
-			continue
-		case ev.Kind == logformat.KindTxCommit && hasPend:
-			hasPend = false // met no contention: not kept
-			continue
-		case hasPend:
-			fr.keep(pend)
-			hasPend = false
-		}
-		fr.keep(ev)
+		fr.filter.event(thread, ev, fr.keep)
 	}
 	if seen {
 		fr.last[thread] = last
-	}
-	if hasPend {
-		fr.pending[thread] = pend
-	} else {
-		delete(fr.pending, thread)
 	}
 	fr.trim()
 }
@@ -279,4 +259,34 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// contendedFilter keeps what a profile-level recording keeps: the events
+// of attempts that met contention (a conflict, a pause, an abort), and not
+// the start and commit of the attempts that met none. It holds each
+// thread's last start back until the next event says which it is.
+type contendedFilter struct {
+	pending map[uint32]logformat.Event
+}
+
+func (f *contendedFilter) event(thread uint32, ev logformat.Event, keep func(logformat.Event)) {
+	pend, has := f.pending[thread]
+	switch {
+	case ev.Kind == logformat.KindTxStart:
+		if has {
+			keep(pend) // a start without an end: keep it, as the log would
+		}
+		if f.pending == nil {
+			f.pending = map[uint32]logformat.Event{}
+		}
+		f.pending[thread] = ev
+		return
+	case ev.Kind == logformat.KindTxCommit && has:
+		delete(f.pending, thread) // met no contention
+		return
+	case has:
+		keep(pend)
+		delete(f.pending, thread)
+	}
+	keep(ev)
 }

@@ -141,11 +141,13 @@ func varName(id uint64) string {
 	return names[id]
 }
 
-// A Tap is a live stream of the recorded conflicts, aborts, pauses and
-// transactions, from NewTap until Close, as a logformat.Source: an
-// analyzer reading it sees what it would see in a log recorded over that
-// window (times count from NewTap). It is how runtime/stm/stmhttp builds
-// live profiles.
+// A Tap is a live stream of the recorded conflicts, aborts and pauses,
+// from NewTap until Close, as a logformat.Source: an analyzer reading it
+// sees what it would see in a profile-level log recorded over that window
+// (times count from NewTap): every attempt that met contention, with its
+// start, conflicts, pauses and outcome, and not the transactions that
+// committed without any. It is how runtime/stm/stmhttp builds live
+// profiles.
 //
 // A Tap works whether or not the program records: while any Tap (or
 // FlightRecorder) is open and the program does not record, an in-memory
@@ -165,6 +167,7 @@ type Tap struct {
 	closed  bool
 	dropped int64
 	last    map[uint32]int64 // per thread: last time queued (times never go back)
+	filter  contendedFilter
 	warns   []string
 
 	// Reader side.
@@ -185,6 +188,15 @@ func NewTap() (*Tap, error) {
 	return t, nil
 }
 
+// queue appends ev to the unread events (t.mu held).
+func (t *Tap) queue(ev logformat.Event) {
+	if len(t.q)-t.qi >= tapCap {
+		t.dropped++
+		return
+	}
+	t.q = append(t.q, ev)
+}
+
 func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -203,11 +215,7 @@ func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 			ev.Time = last
 		}
 		last, seen = ev.Time, true
-		if len(t.q)-t.qi >= tapCap {
-			t.dropped++
-			continue
-		}
-		t.q = append(t.q, ev)
+		t.filter.event(thread, ev, t.queue)
 	}
 	if seen {
 		t.last[thread] = last
