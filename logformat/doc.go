@@ -19,12 +19,15 @@
 // varint as written by encoding/binary.AppendUvarint (7 bits per byte, low
 // group first, high bit set on every byte but the last, at most 10 bytes,
 // value < 2^64). "varint" is a signed integer zigzag-mapped to a uvarint
-// ((n << 1) ^ (n >> 63)), as encoding/binary.AppendVarint writes it. A
-// "string" is a uvarint byte length followed by that many bytes (normally
-// UTF-8, but readers must not rely on it). CRC-32C is the Castagnoli CRC
-// (polynomial 0x1EDC6F41, bit-reflected, initial value and final XOR
-// 0xFFFFFFFF: the CRC of iSCSI, of Go's hash/crc32 with crc32.Castagnoli and
-// of the SSE4.2 and ARMv8 crc32c instructions), stored little-endian.
+// ((n << 1) ^ (n >> 63)), as encoding/binary.AppendVarint writes it. Writers
+// use the shortest form, but readers must accept a uvarint or varint written
+// with more bytes than it needs (high groups of 0 with the continuation bit
+// set, still at most 10 bytes) as the value it encodes. A "string" is a
+// uvarint byte length followed by that many bytes (normally UTF-8, but readers
+// must not rely on it). CRC-32C is the Castagnoli CRC (polynomial 0x1EDC6F41,
+// bit-reflected, initial value and final XOR 0xFFFFFFFF: the CRC of iSCSI, of
+// Go's hash/crc32 with crc32.Castagnoli and of the SSE4.2 and ARMv8 crc32c
+// instructions), stored little-endian.
 //
 // # File header
 //
@@ -37,8 +40,15 @@
 //	8      2     version  uint16, 1 for this format
 //
 // A reader refuses other magics ("not an stmlog log") and versions it does
-// not know. A file shorter than 10 bytes whose bytes are a prefix of a valid
-// header is a log cut off before its first chunk (empty, truncated).
+// not know. A file of 1 to 9 bytes that are a prefix of a valid header is a
+// log cut off before its first chunk (empty, truncated). The version is judged
+// only when both of its bytes are there: the magic followed by one byte, of
+// whatever value, is such a cut-off log, not one of an unknown version. A
+// 0-byte file is not a log: nothing in it tells its format, and a Writer
+// writes the header at once, before anything else, so no program leaves an
+// empty native log behind; NewReader refuses it (an error wrapping
+// ErrNotNative), IsNative reports false for an empty prefix, and every stmlog
+// command says "empty file, not a log".
 //
 // # Chunks
 //
@@ -63,14 +73,31 @@
 // many bytes it ignored. A chunk with a bad headCRC, a length above the cap, a
 // bad dataCRC, or a payload that does not decode as described below is
 // corrupt: the reader reports the byte offset and stops, or, when salvaging,
-// skips that one chunk and goes on.
+// skips that one chunk and goes on. A reader checks a chunk in this order:
+// whether its 13-byte header fits (if not: truncated), the headCRC, the length
+// against the cap, whether the payload fits (if not: truncated), the dataCRC,
+// then the content; so a header whose length runs past the end of the file is
+// corrupt, not truncated, when its headCRC is bad or its length is above the
+// cap.
+//
+// The byte offset an error names (CorruptError.Offset) is the file offset of
+// the first byte of the smallest thing found bad: the chunk header's first
+// byte for a bad headCRC, length or dataCRC and for a chunk type that must not
+// be skipped; the first byte after the end chunk for data after it; the
+// payload's first byte when the payload's leading fields (a table's first id
+// and count, a batch's thread, base and count, a dropped-events count) are bad
+// or a batch is rejected whole (it goes back in time); otherwise the first
+// byte of the string, stack, frame, var-name entry or event that does not
+// decode (an event's first byte is its delta, even when the bad part is one of
+// its fields).
 //
 // Chunk types 1..6 are defined below. A reader skips a chunk of a type it
 // does not know if the type is below 128 (a future version may add optional
 // chunks such as metadata or indexes that old readers can ignore), and
 // refuses to go on past an unknown type of 128 or more (a future version will
 // use those for data an old reader must not silently lose, for example events
-// with new fields). Type 0 is never written.
+// with new fields). Type 0 is never written; a reader that meets one (with
+// valid checksums) skips it like any other unknown type below 128.
 //
 // Within every payload, a future version may append new fields after the last
 // field described here (after the last entry of a table, after the last event
@@ -91,7 +118,9 @@
 // more than the number of strings defined before the chunk; readers reject any
 // other first (a salvaging reader accepts a gap left by chunks it skipped and
 // resolves the missing ids to "(lost)"). A writer truncates strings longer
-// than MaxStringLen bytes.
+// than MaxStringLen bytes; the limit binds writers only, and a reader accepts
+// any string that fits in its chunk (MaxFrames and MaxBatchEvents, in
+// contrast, bind readers too).
 //
 // # Stacks (type 2)
 //
@@ -124,7 +153,8 @@
 //
 // A run of events of one thread, in the order they happened:
 //
-//	uvarint thread  Event.Thread, >= 1
+//	uvarint thread  Event.Thread, 1..2^32-1 (readers reject 0 and 2^32
+//	                or more: Event.Thread is a uint32)
 //	varint  base    time base in nanoseconds
 //	uvarint n       number of events, 1..MaxBatchEvents, and at most half
 //	                the rest of the payload (an event takes at least 2 bytes)
@@ -137,12 +167,14 @@
 //	                  in increasing bit order, one field follows:
 //	    bit 0  1 byte    Event.Cause     (a valid AbortCause)
 //	    bit 1  1 byte    Event.Reason    (a valid WaitReason)
-//	    bit 2  1 byte    Event.Conflict  (a valid ConflictKind)
+//	    bit 2  1 byte    Event.Conflict  (a ConflictKind, 0 none included)
 //	    bit 3  uvarint   Event.Other     (< 2^32)
 //	    bit 4  uvarint   Event.Var
 //	    bit 5  uvarint   Event.Site      (a stack id defined by an earlier chunk, or 0)
 //	    bit 6  uvarint   Event.OtherSite (likewise)
-//	  A field whose bit is clear is zero. Writers leave zero fields out.
+//	  A field whose bit is clear is zero. Writers leave zero fields out,
+//	  but readers must accept a field whose bit is set and whose value is
+//	  0: it decodes as if the bit were clear.
 //
 // Time never goes backwards within a thread across the whole log: the first
 // event of a batch is not earlier than the last event of the previous batch

@@ -24,7 +24,8 @@ const (
 	// reader needs to decode a batch at once.
 	MaxBatchEvents = 1 << 16
 	// MaxStringLen is the longest string a Writer stores; longer strings are
-	// cut to this many bytes.
+	// cut to this many bytes. It binds writers only: a Reader accepts any
+	// string that fits in its chunk.
 	MaxStringLen = 1 << 16
 	// MaxFrames is the deepest stack a Writer stores; deeper stacks keep
 	// their MaxFrames innermost frames.
@@ -77,8 +78,9 @@ var ErrNotNative = errors.New("not an stmlog log")
 // IsNative reports whether prefix, the first bytes of a file, is the start of
 // a native log: it begins with Magic, or it is shorter than Magic and a
 // non-empty prefix of it (a log cut off inside its header, which NewReader
-// reads as an empty, truncated log). Pass at least len(Magic) bytes when the
-// file has them.
+// reads as an empty, truncated log). An empty prefix is not native: a 0-byte
+// file is not a log (see the package doc). Pass at least len(Magic) bytes when
+// the file has them.
 func IsNative(prefix []byte) bool {
 	if len(prefix) < len(Magic) {
 		return len(prefix) > 0 && string(prefix) == Magic[:len(prefix)]

@@ -25,9 +25,10 @@ type ReaderOptions struct {
 // the string, stack and var-name tables (and the last time of each thread),
 // however long the log is; decoding allocates nothing per event.
 //
-// A log cut off anywhere, even inside the header, reads as every whole chunk
-// followed by io.EOF, with Stats saying how many bytes were ignored. Damage is
-// reported as a *CorruptError naming the byte offset. Checksums catch damage
+// A log cut off anywhere after its first byte, even inside the header, reads
+// as every whole chunk followed by io.EOF, with Stats saying how many bytes
+// were ignored. Damage is reported as a *CorruptError naming the byte offset
+// (which one: see the package doc). Checksums catch damage
 // before a chunk is used, so a damaged chunk yields no events; a chunk with
 // valid checksums but invalid content (a writer bug, or a crafted file) is
 // checked as it is decoded, so the events of a batch before the bad one are
@@ -62,9 +63,10 @@ type Reader struct {
 // lostString stands for strings whose chunk was skipped under salvage.
 const lostString = "(lost)"
 
-// NewReader reads and checks the file header of r. It fails if r is not a
-// native log or has a version this package cannot read; a log cut off inside
-// its header is not an error (Next reports it as truncated).
+// NewReader reads and checks the file header of r. It fails if r is empty,
+// is not a native log or has a version this package cannot read; a log cut
+// off inside its header (1 to 9 bytes of it) is not an error (Next reports it
+// as truncated).
 func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	rd := &Reader{
 		name:     opt.Name,
@@ -80,6 +82,11 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if len(hdr) < headerSize {
 		if err != io.EOF {
 			return nil, fmt.Errorf("%sreading header: %w", rd.prefix(), err)
+		}
+		if len(hdr) == 0 {
+			// Nothing tells an empty file's format, and a Writer writes
+			// the header before anything else (see the package doc).
+			return nil, fmt.Errorf("%s%w (empty file)", rd.prefix(), ErrNotNative)
 		}
 		if !isHeaderPrefix(hdr) {
 			return nil, rd.notNative(hdr)
@@ -238,7 +245,9 @@ func (r *Reader) readChunk() {
 		return
 	default:
 		if typ >= chunkCritical {
-			msg = fmt.Sprintf("chunk type %d is not known to this reader and must not be skipped (written by a newer stmlog?)", typ)
+			// A verdict on the whole chunk: it names the chunk's offset.
+			r.corrupt(start, size, fmt.Sprintf("chunk type %d is not known to this reader and must not be skipped (written by a newer stmlog?)", typ))
+			return
 		}
 		// Unknown optional chunks are skipped: forward compatibility.
 	}

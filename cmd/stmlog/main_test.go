@@ -104,6 +104,8 @@ func TestCLI(t *testing.T) {
 	bad := bytes.Clone(full)
 	bad[40] ^= 0xff // inside the first chunk's payload
 	os.WriteFile(damaged, bad, 0o644)
+	empty := filepath.Join(dir, "empty.log")
+	os.WriteFile(empty, nil, 0o644)
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("hello, not a log\n"), 0o644)
 	pypyFull, err := os.ReadFile(filepath.Join("..", "..", "testdata", "logs", "pypy", "small.c8.log"))
@@ -153,6 +155,10 @@ func TestCLI(t *testing.T) {
 		{"check cut", []string{"check", cut}, 1, []string{"cut off"}, []string{"cut.log", "cut off"}},
 		{"check cut PyPy log", []string{"check", pypyCut}, 1, []string{"the last 9 bytes are an incomplete record", "format pypy-c8, 1000 bytes, 38 records"},
 			[]string{"cut.c8.log", "cut off"}},
+		// A 0-byte file is not a log, the same verdict everywhere (see the
+		// logformat package doc).
+		{"check empty", []string{"check", empty}, 1, nil, []string{"empty.log", "empty file, not a log"}},
+		{"report empty", []string{"report", empty}, 1, nil, []string{"empty.log", "empty file, not a log"}},
 		{"check several", []string{"check", good, cut}, 1, []string{good + ": ok"}, []string{"1 of 2 logs"}},
 	}
 	for _, tc := range tests {
