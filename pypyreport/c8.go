@@ -131,6 +131,11 @@ func (s *c8Summary) record(rec *pypy.Record, now float64, note *pyStderr) {
 	case pypy.EvStart:
 		t.txCPU, t.txPause, t.txDetached = 0, 0, 0
 		t.aborting, t.inev, t.inevWaiting, t.inMinor = false, false, false, false
+		// The original forgets a free-segment wait here too: one that
+		// ended in an ABORT instead of a WAIT_DONE must not turn this
+		// transaction's next WAIT_DONE into a stop (docs/pypy-log-format.md
+		// §4.1).
+		t.freeSegment = false
 		t.progress(now, stRun)
 	case pypy.EvDetach:
 		t.progress(now, stDetached)

@@ -91,6 +91,10 @@ func TestPyPyConformance(t *testing.T) {
 	}{
 		{"sample3.c8.log", "sample3.c8.top5.expected", "sample3.c8.stderr.expected", 0, ""},
 		{"sample3.c8.log", "sample3.c8.top15.expected", "sample3.c8.stderr.expected", 15, ""},
+		// Hand-made samples (the README works their output out).
+		{"freeseg.c8.log", "freeseg.c8.top5.expected", "", 0, "\n"},
+		{"strip.c8.log", "strip.c8.top5.expected", "", 0, "\n"},
+		{"sample3.c8.log", "sample3.c8.top-1.expected", "sample3.c8.stderr.expected", -1, ""},
 		{"cut.c8.log", "cut.c8.top5.expected", "", 5,
 			strings.Repeat("note: double STM_CONTENTION_WRITE_READ\n", 4) + "\n" +
 				"note: cut.c8.log: the log ends in the middle of a record: the last 9 bytes (from byte offset 44204) were ignored, as print_stm_log.py does\n"},

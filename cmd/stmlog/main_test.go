@@ -286,6 +286,32 @@ func TestCLIPyPyFormat(t *testing.T) {
 	}
 }
 
+// "report --format pypy LOG -1" is print_stm_log.py's negative N (every
+// conflict but the last), although "-1" looks like a flag; other formats
+// refuse a negative N, and "--top -1" still reads -1 as the flag's value.
+func TestCLIPyPyNegativeTop(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "logs", "pypy", "conformance")
+	log := filepath.Join(dir, "sample3.c8.log")
+	want, err := os.ReadFile(filepath.Join(dir, "sample3.c8.top-1.expected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"report", "--format", "pypy", "--source-root", dir, log, "-1"},
+		{"report", "--source-root", dir, "--format", "pypy", log, "--top", "-1"},
+		{"report", "--format=pypy", "--source-root", dir, log, "--", "-1"},
+	} {
+		r := runIn(args...)
+		if r.code != 0 || r.stdout != string(want) {
+			t.Errorf("%q: exit %d, stderr %q, stdout:\n%s", args, r.code, r.stderr, r.stdout)
+		}
+	}
+	r := runIn("report", log, "-1")
+	if r.code != 2 || !strings.Contains(r.stderr, "--top -1: want 0 (all) or more") {
+		t.Errorf("text format with -1: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 func TestCLIRecord(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -70,6 +71,40 @@ in docs/report-json.md.`,
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// negativeTopArg lets "stmlog report --format pypy LOG -1" mean what
+// "print_stm_log.py LOG -1" means (a Python slice, every conflict but the
+// last) although "-1" looks like a flag: a trailing negative number on a
+// report command line becomes an argument by putting "--" before it,
+// unless a "--" came earlier or it is the value of the flag before it
+// (--top -1). Other formats then reject the negative N themselves.
+func negativeTopArg(root *cobra.Command, args []string) []string {
+	n := len(args)
+	if n < 3 || !isNegativeInt(args[n-1]) || slices.Contains(args[:n-1], "--") {
+		return args
+	}
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd.Name() != "report" {
+		return args
+	}
+	if prev := args[n-2]; strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") {
+		var fl *pflag.Flag
+		if name, ok := strings.CutPrefix(prev, "--"); ok {
+			fl = cmd.Flags().Lookup(name)
+		} else if len(prev) == 2 {
+			fl = cmd.Flags().ShorthandLookup(prev[1:])
+		}
+		if fl != nil && fl.NoOptDefVal == "" {
+			return args // the number is this flag's value
+		}
+	}
+	return append(slices.Clip(args[:n-1]), "--", args[n-1])
+}
+
+func isNegativeInt(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n < 0
 }
 
 // splitTopArg takes a trailing "N" argument (print_stm_log.py's top N) off

@@ -88,7 +88,7 @@ func markUsageErrors(cmd *cobra.Command) {
 // printed to stderr as one line; usage errors add where to find help.
 func run(args []string, stdout, stderr io.Writer) (code int) {
 	root := newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(negativeTopArg(root, args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetIn(strings.NewReader(""))
