@@ -17,6 +17,12 @@ type c7Summary struct {
 	list      []*conflictSummary
 	key       []byte
 	cells     timeCells
+	// stopAt, when stopSet, is the stop time the original reads after its
+	// loop when the last record is an ABORTING_OTHER_CONTENTION that moved
+	// a conflict: its handler rebinds the loop variable to the contention
+	// record (docs/pypy-log-format.md §6).
+	stopAt  float64
+	stopSet bool
 }
 
 type c7Thread struct {
@@ -29,6 +35,7 @@ type c7Thread struct {
 	conflict   *conflictSummary
 	remote     bool   // the conflict was moved here by ABORTING_OTHER
 	other      uint32 // the other thread of the pending local conflict
+	conflictAt float64 // time of the contention record of the pending conflict
 }
 
 func (s *c7Summary) reset() {
@@ -49,6 +56,7 @@ func (s *c7Summary) record(rec *pypy.Record, now float64, _ *pyStderr) {
 		s.reset()
 	}
 	t := s.byNum[rec.Thread]
+	s.stopSet = false
 	switch rec.Event {
 	case pypy.C7Start:
 		if t == nil {
@@ -85,12 +93,13 @@ func (s *c7Summary) record(rec *pypy.Record, now float64, _ *pyStderr) {
 		c.n++
 		c.addTime(rec.Sec, rec.Nsec, &s.cells)
 		if t != nil && t.inTx {
-			t.conflict, t.remote, t.other = c, false, rec.Other
+			t.conflict, t.remote, t.other, t.conflictAt = c, false, rec.Other, now
 		}
 	case pypy.C7AbortingOther:
 		if t != nil && t.conflict != nil && !t.remote {
 			c, other := t.conflict, t.other
 			t.conflict = nil
+			s.stopAt, s.stopSet = t.conflictAt, true
 			if t2 := s.byNum[other]; t2 != nil && t2.inTx {
 				t2.conflict, t2.remote = c, true
 			}

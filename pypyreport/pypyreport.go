@@ -197,6 +197,9 @@ func summarize(sc *pypy.Scanner, rep analyzer, errw *pyStderr, size int64, budge
 		res.cut = rec.Cut
 	}
 	res.stop = ts
+	if c7 != nil && c7.stopSet {
+		res.stop = c7.stopAt
+	}
 	if !res.overBudget && rep.dropTimestamps(budget) {
 		res.overBudget = true
 	}

@@ -608,3 +608,57 @@ func FuzzPyPyReport(f *testing.F) {
 		_ = run(&out, io.Discard, bytes.NewReader(data), Options{Era: 'a' + era%5, Top: int(era % 7)}, 64)
 	})
 }
+
+// c7Rec is one c7 record for the tests (two markers and the other thread).
+type c7Rec struct {
+	sec, nsec, thread, other uint32
+	event                    uint8
+	m1, m2                   string
+}
+
+func c7Log(recs ...c7Rec) []byte {
+	b := []byte(pypy.MagicC7)
+	for _, r := range recs {
+		for _, v := range []uint32{r.sec, r.nsec, r.thread, r.other} {
+			b = binary.LittleEndian.AppendUint32(b, v)
+		}
+		b = append(b, r.event, byte(len(r.m1)), byte(len(r.m2)))
+		b = append(b, r.m1...)
+		b = append(b, r.m2...)
+	}
+	return b
+}
+
+// A c7 log whose last record is an ABORTING_OTHER_CONTENTION that moved a
+// conflict: the original's stop time is then the contention's (its loop
+// variable is rebound), so real time is 0.500 s, not 0.600 s, and the
+// conflict sits at the stop time, where the original fails with an
+// IndexError and stmlog uses the last cell (docs/pypy-log-format.md §6).
+// Any record after it restores the last record's time.
+func TestPyPyC7EndsInAbortingOther(t *testing.T) {
+	const a, b = `File "a.py", line 1, in f`, `File "b.py", line 2, in g`
+	recs := []c7Rec{
+		{1, 0, 1, 0, pypy.C7Start, "", ""},
+		{1, 100_000_000, 2, 0, pypy.C7Start, "", ""},
+		{1, 500_000_000, 1, 2, pypy.C7WriteWrite, a, b},
+		{1, 600_000_000, 1, 0, pypy.C7AbortingOther, "", ""},
+	}
+	want := "\nTotal real time:             0.500s\nTotal CPU time in STM mode:  0.000s (0.0%)\n\n" +
+		"0.000s lost in aborts, 0.000s paused (1x STM_CONTENTION_WRITE_WRITE)\n  " + a + "\n  " + b + "\n" +
+		"time line: " + strings.Repeat(".", 47) + "x\n\n"
+	var stdout bytes.Buffer
+	if err := Write(&stdout, io.Discard, bytes.NewReader(c7Log(recs...)), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", stdout.String(), want)
+	}
+	recs = append(recs, c7Rec{1, 700_000_000, 2, 0, pypy.C7Commit, "", ""})
+	stdout.Reset()
+	if err := Write(&stdout, io.Discard, bytes.NewReader(c7Log(recs...)), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "\nTotal real time:             0.700s\n") {
+		t.Errorf("with a record after it:\n%s", stdout.String())
+	}
+}
