@@ -56,9 +56,52 @@ func New(r io.Reader, name string, opt Options) (logformat.Source, error) {
 	case len(prefix) == 0:
 		return nil, fmt.Errorf("%s: empty file, not a log", name)
 	case logformat.IsNative(prefix):
-		return logformat.NewReader(br, logformat.ReaderOptions{Name: name, Salvage: opt.Salvage})
-	case pypy.IsPyPy(prefix):
+		rd, err := logformat.NewReader(br, logformat.ReaderOptions{Name: name, Salvage: opt.Salvage})
+		if err != nil {
+			return nil, err
+		}
+		return &nativeSource{Reader: rd, name: name}, nil
+	case pypy.IsPyPy(prefix), pypy.IsMagicPrefix(prefix):
 		return pypy.NewReader(br, pypy.Options{Name: name, Era: opt.PyPyEra})
 	}
 	return nil, fmt.Errorf("%s: not an stmlog or PyPy-STM log (starts with %q)", name, prefix)
+}
+
+// ErrNoChunk is wrapped by the error a native source returns, instead of
+// io.EOF, for a log that ends before its first complete chunk (cut inside
+// its header, or right after it). logformat reads such a file as an empty,
+// truncated log, which is true of the bytes; but for the commands it is a
+// recording that saw nothing, not one without conflicts: an empty
+// recording still has its end chunk. So they exit 1 instead of reporting
+// "No conflicts." or passing a gate.
+var ErrNoChunk = errors.New("log truncated before the first chunk")
+
+// nativeHeaderSize is the native file header: the magic and a 2-byte
+// version (see the logformat package doc).
+const nativeHeaderSize = int64(len(logformat.Magic) + 2)
+
+// nativeSource is a logformat.Reader whose end says ErrNoChunk when the
+// log held no chunk at all.
+type nativeSource struct {
+	*logformat.Reader
+	name string
+}
+
+func (s *nativeSource) Next() (logformat.Event, error) {
+	ev, err := s.Reader.Next()
+	if err != io.EOF {
+		return ev, err
+	}
+	st := s.Reader.Stats()
+	if st.Chunks > 0 || st.Skipped > 0 || st.CleanEnd {
+		return ev, err
+	}
+	where := "the header and nothing else"
+	switch {
+	case st.Bytes < nativeHeaderSize:
+		where = fmt.Sprintf("cut inside its %d-byte header", nativeHeaderSize)
+	case st.TruncatedBytes > 0:
+		where = fmt.Sprintf("the header and %d bytes of an incomplete chunk", st.TruncatedBytes)
+	}
+	return ev, fmt.Errorf("%s: %w (%d bytes: %s)", s.name, ErrNoChunk, st.Bytes, where)
 }

@@ -100,7 +100,9 @@ func TestOpenRejects(t *testing.T) {
 	}{
 		{"empty.log", nil, "empty file"},
 		{"text.log", []byte("hello, this is not a log at all\n"), "not an stmlog or PyPy-STM log"},
-		{"short.log", []byte("ST"), "not an stmlog or PyPy-STM log"},
+		{"short.log", []byte("SX"), "not an stmlog or PyPy-STM log"},
+		// A PyPy log cut inside its magic is a cut log, not a foreign file.
+		{"cut.c8.log", []byte("STMGC-C8-P"), "PyPy-STM log cut off inside its 16-byte header (10 bytes)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, tc.name, tc.data)
@@ -112,5 +114,32 @@ func TestOpenRejects(t *testing.T) {
 	}
 	if _, _, err := Open(filepath.Join(t.TempDir(), "missing.log"), Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: error = %v, want os.ErrNotExist", err)
+	}
+}
+
+// A native log with no complete chunk is ErrNoChunk at its end, not an
+// empty log; one with a chunk but cut later still ends in io.EOF.
+func TestNoChunk(t *testing.T) {
+	full := nativeLog(t)
+	for _, tc := range []struct {
+		n    int
+		want string // "" = io.EOF
+	}{
+		{5, "x.stmlog: log truncated before the first chunk (5 bytes: cut inside its 10-byte header)"},
+		{10, "x.stmlog: log truncated before the first chunk (10 bytes: the header and nothing else)"},
+		{14, "x.stmlog: log truncated before the first chunk (14 bytes: the header and 4 bytes of an incomplete chunk)"},
+		{len(full) - 1, ""},
+		{len(full), ""},
+	} {
+		src, err := New(bytes.NewReader(full[:tc.n]), "x.stmlog", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for err == nil {
+			_, err = src.Next()
+		}
+		if tc.want == "" && err != io.EOF || tc.want != "" && (!errors.Is(err, ErrNoChunk) || err.Error() != tc.want) {
+			t.Errorf("cut at %d: %v, want %q", tc.n, err, tc.want)
+		}
 	}
 }

@@ -260,7 +260,8 @@ func TestReaderErrors(t *testing.T) {
 		is   error
 	}{
 		{"wrong magic", []byte("STMGC-C9-PROF01\nxxxxxxxxxxxxxxxxx"), Options{Name: "f.log"}, "f.log: not a PyPy-STM log", ErrNotPyPy},
-		{"short file", []byte("STMGC"), Options{Name: "f.log"}, "f.log: not a PyPy-STM log", ErrNotPyPy},
+		{"short file", []byte("STMGX"), Options{Name: "f.log"}, "f.log: not a PyPy-STM log", ErrNotPyPy},
+		{"cut magic", []byte("STMGC-C7-"), Options{Name: "f.log"}, "f.log: PyPy-STM log cut off inside its 16-byte header (9 bytes), no record", ErrCutHeader},
 		{"header only", []byte(MagicC8), Options{Name: "f.log"}, "f.log: PyPy-STM log holds no record", ErrEmpty},
 		{"header and a partial record", append([]byte(MagicC7), 1, 2, 3), Options{Name: "f.log"}, "3 bytes after the header", ErrEmpty},
 		{"event out of range", encode8(rec8{1, 1, EvStart, ""}, rec8{2, 1, 17, ""}), Options{Name: "f.log"},
@@ -349,8 +350,13 @@ func TestReaderTruncation(t *testing.T) {
 	for n := 0; n < len(data); n++ {
 		got, st, err := readAll(t, data[:n], Options{})
 		switch {
-		case n < HeaderSize:
+		case n == 0:
 			if !errors.Is(err, ErrNotPyPy) {
+				t.Fatalf("cut at %d: err %v", n, err)
+			}
+			continue
+		case n < HeaderSize:
+			if !errors.Is(err, ErrCutHeader) {
 				t.Fatalf("cut at %d: err %v", n, err)
 			}
 			continue

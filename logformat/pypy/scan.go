@@ -46,6 +46,14 @@ func IsPyPy(prefix []byte) bool {
 	return bytes.HasPrefix(prefix, []byte(MagicC8)) || bytes.HasPrefix(prefix, []byte(MagicC7))
 }
 
+// IsMagicPrefix reports whether b, shorter than a header, is how either
+// magic begins: a file that short is a PyPy-STM log cut off inside its
+// header (ErrCutHeader), not some other file.
+func IsMagicPrefix(b []byte) bool {
+	return len(b) > 0 && len(b) < HeaderSize &&
+		(bytes.HasPrefix([]byte(MagicC8), b) || bytes.HasPrefix([]byte(MagicC7), b))
+}
+
 // Record is one record of the log, as written by stmgc. Marker and Marker2
 // point into the scanner's buffer and are valid only until the next call of
 // Scanner.Next; copy them to keep them.
@@ -79,6 +87,11 @@ func (e *CorruptError) Error() string {
 // ErrNotPyPy is wrapped by the error NewScanner returns for a file that does
 // not start with either magic.
 var ErrNotPyPy = errors.New("not a PyPy-STM log")
+
+// ErrCutHeader is wrapped by the error NewScanner returns for a file that
+// ends inside the 16-byte magic of a PyPy-STM log: PyPy died before its
+// first flush.
+var ErrCutHeader = errors.New("PyPy-STM log cut off inside its 16-byte header")
 
 // ErrEmpty is wrapped by the error Scanner.Next returns when a log holds no
 // complete record at all (print_stm_log.py: "empty file").
@@ -138,6 +151,8 @@ func NewScanner(r io.Reader, name string, era Era) (*Scanner, error) {
 		s.format = C7
 	case s.rerr != nil:
 		return nil, fmt.Errorf("%s: %w", name, s.rerr)
+	case len(head) < HeaderSize && IsMagicPrefix(head):
+		return nil, fmt.Errorf("%s: %w (%d bytes), no record", name, ErrCutHeader, len(head))
 	default:
 		return nil, fmt.Errorf("%s: %w: the file starts with %q, want %q or %q", name, ErrNotPyPy, head, MagicC8, MagicC7)
 	}
