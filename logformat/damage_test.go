@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -483,5 +485,33 @@ func TestReaderAllocationBound(t *testing.T) {
 		} else if err != nil || r.Stats().TruncatedBytes != chunkHeaderSize+100 {
 			t.Errorf("%s: %v, stats %+v; want a truncated tail", tt.name, err, r.Stats())
 		}
+	}
+}
+
+// Salvage names the byte ranges it skipped (first byte to last byte of
+// each damaged chunk), so the user can look at them with stmlog dump.
+func TestSalvageNamesSkippedRanges(t *testing.T) {
+	g, spans, _ := smallLog(t)
+	var hit []chunkSpan
+	for _, s := range spans {
+		if s.typ == chunkEvents && len(hit) < 2 && (len(hit) == 0 || s.start > hit[0].end) {
+			hit = append(hit, s)
+		}
+	}
+	if len(hit) < 2 {
+		t.Fatalf("the small log has %d separate events chunks, want 2", len(hit))
+	}
+	data := append([]byte(nil), g.data...)
+	for _, s := range hit {
+		data[s.end-1] ^= 0xff // inside the payload: its checksum fails
+	}
+	_, r, err := readAll(data, ReaderOptions{Name: "x.stmlog", Salvage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("x.stmlog: salvage: skipped 2 damaged chunks (%d bytes: bytes %d-%d, %d-%d)",
+		hit[0].end-hit[0].start+hit[1].end-hit[1].start, hit[0].start, hit[0].end-1, hit[1].start, hit[1].end-1)
+	if w := r.Stats().Warnings; !slices.Contains(w, want) {
+		t.Errorf("warnings %q, want %q", w, want)
 	}
 }

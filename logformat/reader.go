@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"strings"
 )
 
 // ReaderOptions configures a Reader.
@@ -55,7 +56,8 @@ type Reader struct {
 	lastTime map[uint32]int64  // thread -> time of its last event
 	pairs    []uint64          // scratch for var names
 
-	lostRefs int64 // salvage: stack references cleared because the stack was lost
+	lostRefs int64      // salvage: stack references cleared because the stack was lost
+	skipped  [][2]int64 // salvage: the first byte ranges skipped, [from, to)
 	stats    Stats
 	err      error // sticky: io.EOF at the end, or the error that stopped reading
 }
@@ -215,7 +217,7 @@ func (r *Reader) readChunk() {
 	}
 	size := chunkHeaderSize + int64(length)
 	if crc32.Checksum(p, castagnoli) != dataCRC {
-		r.corrupt(start, size, fmt.Sprintf("chunk payload checksum mismatch (chunk type %d, %d bytes)", typ, length))
+		r.corrupt(start, start, size, fmt.Sprintf("chunk payload checksum mismatch (chunk type %d, %d bytes)", typ, length))
 		return
 	}
 	at, msg := 0, ""
@@ -246,27 +248,61 @@ func (r *Reader) readChunk() {
 	default:
 		if typ >= chunkCritical {
 			// A verdict on the whole chunk: it names the chunk's offset.
-			r.corrupt(start, size, fmt.Sprintf("chunk type %d is not known to this reader and must not be skipped (written by a newer stmlog?)", typ))
+			r.corrupt(start, start, size, fmt.Sprintf("chunk type %d is not known to this reader and must not be skipped (written by a newer stmlog?)", typ))
 			return
 		}
 		// Unknown optional chunks are skipped: forward compatibility.
 	}
 	if msg != "" {
-		r.corrupt(start+chunkHeaderSize+int64(at), size, msg)
+		r.corrupt(start, start+chunkHeaderSize+int64(at), size, msg)
 		return
 	}
 	r.stats.Chunks++
 }
 
-// corrupt reports damage found at byte off, inside a chunk of size bytes
-// that has been consumed: fatal, or skipped under salvage.
-func (r *Reader) corrupt(off, size int64, msg string) {
+// corrupt reports damage found at byte off, inside the chunk of size bytes
+// at start that has been consumed: fatal, or skipped under salvage.
+func (r *Reader) corrupt(start, off, size int64, msg string) {
 	if !r.salvage {
 		r.err = &CorruptError{Name: r.name, Offset: off, Msg: msg}
 		return
 	}
+	r.skip(start, start+size)
+}
+
+// maxSkipRanges bounds the byte ranges a salvage warning lists.
+const maxSkipRanges = 8
+
+// skip counts the damaged bytes [from, to) that salvage skipped, and keeps
+// the first ranges for the warning, so that a user can look at them
+// (stmlog dump) or cut them out.
+func (r *Reader) skip(from, to int64) {
 	r.stats.Skipped++
-	r.stats.SkippedBytes += size
+	r.stats.SkippedBytes += to - from
+	if n := len(r.skipped); n > 0 && r.skipped[n-1][1] == from {
+		r.skipped[n-1][1] = to // adjacent damage reads as one range
+	} else if n < maxSkipRanges {
+		r.skipped = append(r.skipped, [2]int64{from, to})
+	}
+}
+
+// skippedRanges renders the kept ranges ("bytes 10-523, 900-1034"), with
+// how many more there were.
+func (r *Reader) skippedRanges() string {
+	var b strings.Builder
+	b.WriteString("bytes ")
+	listed := int64(0)
+	for i, rg := range r.skipped {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d-%d", rg[0], rg[1]-1) // inclusive, as people count
+		listed += rg[1] - rg[0]
+	}
+	if rest := r.stats.SkippedBytes - listed; rest > 0 {
+		fmt.Fprintf(&b, " and %d more bytes elsewhere", rest)
+	}
+	return b.String()
 }
 
 // badHeader handles a chunk header that cannot be trusted, so the chunk's
@@ -294,8 +330,7 @@ func (r *Reader) badHeader(start int64, msg string) {
 		}
 		break
 	}
-	r.stats.Skipped++
-	r.stats.SkippedBytes += r.off - start
+	r.skip(start, r.off)
 }
 
 // findChunkHeader returns the index of the first 13 bytes of b that form a
@@ -326,8 +361,7 @@ func (r *Reader) end() {
 				break
 			}
 		}
-		r.stats.Skipped++
-		r.stats.SkippedBytes += r.off - start
+		r.skip(start, r.off)
 	}
 	r.finish()
 }
@@ -351,7 +385,7 @@ func (r *Reader) finish() {
 		r.warn("%sno end marker: the recording did not stop cleanly (the program crashed, is still running, or exited without calling stm.StopLog; its last events may be missing)", p)
 	}
 	if r.stats.Skipped > 0 {
-		r.warn("%ssalvage: skipped %d damaged chunks (%d bytes)", p, r.stats.Skipped, r.stats.SkippedBytes)
+		r.warn("%ssalvage: skipped %d damaged chunks (%d bytes: %s)", p, r.stats.Skipped, r.stats.SkippedBytes, r.skippedRanges())
 	}
 	if r.lostRefs > 0 {
 		r.warn("%ssalvage: cleared %d references to stacks lost in damaged chunks", p, r.lostRefs)
@@ -622,7 +656,7 @@ func (r *Reader) badBatch(good []Event, at int, msg string) {
 	r.pos = 0
 	bs.left = 0
 	msg = fmt.Sprintf("thread %d event %d: %s", bs.thread, k, msg)
-	r.corrupt(bs.start+chunkHeaderSize+int64(at), bs.size, msg)
+	r.corrupt(bs.start, bs.start+chunkHeaderSize+int64(at), bs.size, msg)
 }
 
 func eventProblem(overflow bool, kind Kind, mask uint64) string {

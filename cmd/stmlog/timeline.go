@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,22 +88,25 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		return err
 	}
 	defer closer.Close()
+	// What a log lacks for a timeline is said here, before anything is
+	// written: a timeline needs per-attempt events (starts, commits,
+	// aborts, waits), so a log recorded without them (the profile level of
+	// #15: aggregate records only) must fail here with one line naming
+	// what is missing, rather than produce an empty trace.
 	p := newProgress(src, path, stderr)
 
-	out, name := stdout, "standard output"
-	var fh *os.File
-	if f.out != "" && f.out != "-" {
-		if fh, err = os.Create(f.out); err != nil {
-			return err
-		}
-		out, name = fh, f.out
+	// The trace goes to a temporary file first and replaces the output only
+	// when the whole log was read: a damaged log leaves no valid-looking
+	// partial trace behind (nor a half-written one on standard output).
+	out, err := newAtomicOutput(f.out, stdout)
+	if err != nil {
+		return err
 	}
-	st, err := timeline.Write(out, p, opt)
+	defer out.discard()
+	st, err := timeline.Write(out.f, p, opt)
 	p.done()
-	if fh != nil {
-		if cerr := fh.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("%s: %v", f.out, cerr)
-		}
+	if err == nil {
+		err = out.commit()
 	}
 	for _, w := range st.SourceStats.Warnings {
 		fmt.Fprintln(stderr, "stmlog timeline: warning:", w)
@@ -117,10 +121,70 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 			st.TraceEvents, time.Duration(st.CappedAt).Round(time.Microsecond))
 	}
 	if err != nil {
-		return inputError(err, lo.Salvage) // the trace written so far is complete JSON
+		return inputError(err, lo.Salvage) // nothing was written
 	}
-	if fh != nil {
-		fmt.Fprintf(stderr, "wrote %s: %v; open it in https://ui.perfetto.dev or chrome://tracing\n", name, st)
+	if out.path != "" {
+		fmt.Fprintf(stderr, "wrote %s: %v; open it in https://ui.perfetto.dev or chrome://tracing\n", out.path, st)
 	}
 	return nil
+}
+
+// atomicOutput is a temporary file that becomes path (or is copied to
+// stdout when path is "" or "-") on commit, and vanishes otherwise. It is
+// created in path's directory so that the rename cannot cross file
+// systems.
+type atomicOutput struct {
+	f      *os.File
+	path   string
+	stdout io.Writer
+	done   bool
+}
+
+func newAtomicOutput(path string, stdout io.Writer) (*atomicOutput, error) {
+	if path == "-" {
+		path = ""
+	}
+	dir, pattern := "", "stmlog-timeline-*.json"
+	if path != "" {
+		dir, pattern = filepath.Dir(path), "."+filepath.Base(path)+".*.tmp"
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &atomicOutput{f: f, path: path, stdout: stdout}, nil
+}
+
+func (o *atomicOutput) commit() error {
+	o.done = true
+	tmp := o.f.Name()
+	if o.path == "" {
+		_, err := o.f.Seek(0, io.SeekStart)
+		if err == nil {
+			_, err = io.Copy(o.stdout, o.f)
+		}
+		o.f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	err := o.f.Chmod(0o644) // CreateTemp's 0600 is for secrets, not traces
+	if cerr := o.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, o.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", o.path, err)
+	}
+	return nil
+}
+
+// discard removes the temporary file unless commit ran.
+func (o *atomicOutput) discard() {
+	if !o.done {
+		o.f.Close()
+		os.Remove(o.f.Name())
+	}
 }

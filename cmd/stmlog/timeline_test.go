@@ -182,8 +182,8 @@ func TestTimelineCommand(t *testing.T) {
 	}
 }
 
-// Through the real entry point: exit codes, and a damaged log still leaves
-// a complete trace of what could be read.
+// Through the real entry point: exit codes; a damaged log leaves no trace
+// file (not even a temporary one) unless --salvage skips the damage.
 func TestTimelineExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "a.stmlog")
@@ -209,9 +209,11 @@ func TestTimelineExitCodes(t *testing.T) {
 		{[]string{"timeline", log, log}, exitUsage, "accepts 1 arg"},
 		{[]string{"timeline", damaged, "-o", out}, exitError, "damaged.stmlog"},
 		{[]string{"timeline", "--salvage", damaged, "-o", out}, exitOK, "wrote " + out},
+		{[]string{"timeline", "--salvage", damaged, "-o", out}, exitOK, "salvage: skipped 1 damaged chunks ("},
 		{[]string{"diff", log, damaged}, exitError, "damaged.stmlog"},
 		{[]string{"diff", log}, exitUsage, "accepts 2 arg"},
 	} {
+		os.Remove(out)
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.stderr) {
@@ -220,12 +222,83 @@ func TestTimelineExitCodes(t *testing.T) {
 		if tc.code == exitError && strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 {
 			t.Errorf("%v: error is not one line: %q", tc.args, stderr.String())
 		}
-		if tc.args[0] == "timeline" && tc.code != exitUsage {
+		if tc.args[0] == "timeline" && tc.code == exitError {
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%v: a trace was written for a damaged log (stat: %v)", tc.args, err)
+			}
+			if tmp, _ := filepath.Glob(filepath.Join(dir, ".t.json.*")); len(tmp) > 0 {
+				t.Errorf("%v: temporary files left behind: %v", tc.args, tmp)
+			}
+		}
+		if tc.args[0] == "timeline" && tc.code == exitOK {
 			var tr cmdTrace
 			b, _ := os.ReadFile(out)
 			if err := json.Unmarshal(b, &tr); err != nil || tr.count("X", "", 0) == 0 {
 				t.Errorf("%v: trace file not complete JSON with slices: %v", tc.args, err)
 			}
+		}
+	}
+}
+
+// Logs cut before their first chunk (native) or inside their magic (PyPy)
+// are errors in every command: exit 1, one line saying so, and no trace,
+// not "No conflicts." for a recording that saw nothing. A damaged log
+// sends nothing to standard output either.
+func TestDamagedInputExits1(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.stmlog")
+	writeTestLog(t, log, 20, true, 7)
+	native, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c8, err := os.ReadFile(filepath.Join("..", "..", "testdata", "logs", "pypy", "small.c8.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), native...)
+	bad[len(bad)-40] ^= 0xff
+	files := map[string][]byte{
+		"cut5.stmlog":  native[:5],
+		"cut10.stmlog": native[:10],
+		"cut10.c8.log": c8[:10],
+		"bad.stmlog":   bad,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const noChunk = "log truncated before the first chunk"
+	const cutMagic = "PyPy-STM log cut off inside its 16-byte header (10 bytes)"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "cut5.stmlog"}, noChunk + " (5 bytes: cut inside its 10-byte header)"},
+		{[]string{"report", "cut10.stmlog"}, noChunk + " (10 bytes: the header and nothing else)"},
+		{[]string{"report", "--salvage", "cut5.stmlog"}, noChunk},
+		{[]string{"timeline", "cut5.stmlog"}, noChunk},
+		{[]string{"check", "cut10.stmlog"}, noChunk},
+		{[]string{"report", "cut10.c8.log"}, cutMagic},
+		{[]string{"report", "--format", "pypy", "cut10.c8.log"}, cutMagic},
+		{[]string{"timeline", "cut10.c8.log"}, cutMagic},
+		{[]string{"timeline", "bad.stmlog"}, "bad.stmlog"},
+	} {
+		for i := 1; i < len(tc.args); i++ {
+			if strings.HasSuffix(tc.args[i], "log") {
+				tc.args[i] = filepath.Join(dir, tc.args[i])
+			}
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		last := lines[len(lines)-1]
+		if code != exitError || !strings.Contains(last, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 1 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+		if tc.args[0] != "check" && stdout.Len() > 0 {
+			t.Errorf("%v: wrote to stdout:\n%s", tc.args, stdout.String())
 		}
 	}
 }
