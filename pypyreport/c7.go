@@ -33,8 +33,8 @@ type c7Thread struct {
 	pausing    bool
 	pauseStart float64
 	conflict   *conflictSummary
-	remote     bool   // the conflict was moved here by ABORTING_OTHER
-	other      uint32 // the other thread of the pending local conflict
+	remote     bool    // the conflict was moved here by ABORTING_OTHER
+	other      uint32  // the other thread of the pending local conflict
 	conflictAt float64 // time of the contention record of the pending conflict
 }
 
