@@ -83,8 +83,9 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 	}
 	got := string(out)
 	// The go command puts a pseudo-version made of the commit time and
-	// revision in the module version (go1.24 and later).
-	wants := []string{"stmlog v0.0.0-", head[:12] + " (go", "revision: " + head + "\n", "committed: 20", "modified: "}
+	// revision in the module version (go1.24 and later), "+dirty" after it
+	// when the tree has changes.
+	wants := []string{"stmlog v0.0.0-", head[:12], "revision: " + head + "\n", "committed: 20", "modified: "}
 	if !fi.IsDir() {
 		wants = []string{"stmlog (devel) (go", "revision: not in the build info"}
 	}
