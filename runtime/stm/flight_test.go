@@ -28,6 +28,7 @@ func conflictsIn(t *testing.T, data []byte, v *Var[int]) (n int, sites []int, r 
 // and reads it back: the conflict with its victim's site and the Var's
 // name, a clean end; conflict-free transactions are not kept.
 func TestFlightRecorderWindow(t *testing.T) {
+	defer checkLeaks(t)()
 	v := NewNamedVar("flown", 0)
 	quiet := NewVar(0)
 	fr := NewFlightRecorder(FlightRecorderConfig{})
@@ -99,6 +100,7 @@ func TestFlightRecorderWindow(t *testing.T) {
 // TestFlightRecorderMinAge: a conflict older than MinAge leaves the window
 // once newer events come.
 func TestFlightRecorderMinAge(t *testing.T) {
+	defer checkLeaks(t)()
 	v := NewVar(0)
 	fr := NewFlightRecorder(FlightRecorderConfig{MinAge: 200 * time.Millisecond})
 	if err := fr.Start(); err != nil {
@@ -143,6 +145,7 @@ func TestFlightRecorderMaxBytes(t *testing.T) {
 // TestFlightRecorderConcurrentWriteTo: a second WriteTo while one runs
 // fails with ErrFlightSnapshotActive; Stop waits for the first.
 func TestFlightRecorderConcurrentWriteTo(t *testing.T) {
+	defer checkLeaks(t)()
 	fr := NewFlightRecorder(FlightRecorderConfig{})
 	if err := fr.Start(); err != nil {
 		t.Fatal(err)

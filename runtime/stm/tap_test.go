@@ -2,7 +2,12 @@ package stm
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +64,23 @@ func conflictOnce(v *Var[int]) {
 	wg.Wait()
 }
 
+// checkLeaks returns a check, for the end of a test, that the goroutines
+// the test started are gone (a recorder's flusher, a Tap's reader).
+func checkLeaks(t *testing.T) func() {
+	base := runtime.NumGoroutine()
+	return func() {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > base {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("%d goroutines left, %d before the test:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
 func recorderState() (on, internal bool) {
 	r := cur.Load()
 	return recording.Load(), r != nil && r.internal
@@ -67,6 +89,7 @@ func recorderState() (on, internal bool) {
 // TestTapWithoutRecording: a Tap turns an in-memory recording on and its
 // Close turns it off; its events are the conflict, with the victim's site.
 func TestTapWithoutRecording(t *testing.T) {
+	defer checkLeaks(t)()
 	if on, _ := recorderState(); on {
 		t.Fatal("recording before the test")
 	}
@@ -116,6 +139,7 @@ func TestTapWithoutRecording(t *testing.T) {
 // recording, its StopLog hands back, and the Tap sees events throughout,
 // in time order per thread.
 func TestTapAcrossStartStopLog(t *testing.T) {
+	defer checkLeaks(t)()
 	v := NewVar(0)
 	tap, err := NewTap()
 	if err != nil {
@@ -177,6 +201,7 @@ func TestTapAcrossStartStopLog(t *testing.T) {
 // TestTapUnread: an unread Tap does not hold the program up, conflict-free
 // transactions do not reach it, and Next ends with io.EOF after Close.
 func TestTapUnread(t *testing.T) {
+	defer checkLeaks(t)()
 	tap, err := NewTap()
 	if err != nil {
 		t.Fatal(err)
@@ -202,5 +227,57 @@ func TestTapUnread(t *testing.T) {
 	// committed without contention.
 	if len(kinds) != 3 || kinds[logformat.KindConflict] != 1 || kinds[logformat.KindTxAbort] != 1 || kinds[logformat.KindTxStart] != 1 {
 		t.Errorf("events by kind %v: want the contended attempts only", kinds)
+	}
+}
+
+// A child process for TestTapUnderSTMLOG (before TestMain, which knows
+// only its own modes): with STMLOG set, a Tap opened before the first
+// transaction must start STMLOG's recording, not an internal one.
+func init() {
+	if os.Getenv("STM_TEST_CHILD") != "tap" {
+		return
+	}
+	tap, err := NewTap()
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	_, internal := recorderState()
+	got := drain(tap)
+	conflictOnce(NewVar(0))
+	tap.Close()
+	n := 0
+	for _, ev := range <-got {
+		if ev.Kind == logformat.KindConflict {
+			n++
+		}
+	}
+	fmt.Printf("internal %v, tap conflicts %d, StopLog %v\n", internal, n, StopLog())
+	os.Exit(0)
+}
+
+// TestTapUnderSTMLOG: with STMLOG set, a Tap shares the program's
+// recording, which goes on writing its file and stops with StopLog.
+func TestTapUnderSTMLOG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stm.log")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STM_TEST_CHILD=tap", "STMLOG="+path)
+	out, err := cmd.CombinedOutput()
+	if want := "internal false, tap conflicts 1, StopLog <nil>\n"; err != nil || string(out) != want {
+		t.Fatalf("child: %v, output %q, want %q", err, out, want)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, r := readLog(t, data)
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == logformat.KindConflict {
+			n++
+		}
+	}
+	if n != 1 || !r.Stats().CleanEnd {
+		t.Errorf("STMLOG file: %d conflicts, clean end %v; want 1, true", n, r.Stats().CleanEnd)
 	}
 }
