@@ -80,6 +80,18 @@
 // stmlog_norecord tag). Threads in the log are goroutines. See record.go
 // for threads, sites and buffering.
 //
+// # Live profiles, flight recorder, execution traces
+//
+// A Tap streams the recorded conflicts, aborts and pauses to the program
+// itself (package runtime/stm/stmhttp serves pprof profiles of a window of
+// them over HTTP); a FlightRecorder keeps the last seconds of them in
+// memory and writes them as a log on demand. Both work whether or not the
+// program records: without STMLOG or StartLog they run an in-memory
+// recording of their own while they are open. TraceTransactions (or
+// STMTRACE=1) makes transactions regions and conflicts logs of Go's
+// execution tracer, for `go tool trace`. See tap.go, flight.go and
+// trace.go.
+//
 // # Rules for bodies
 //
 // A body may run several times: until it calls Inevitable it must have no
