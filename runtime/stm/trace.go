@@ -53,10 +53,30 @@ type siteKeeper struct{ _ byte }
 
 func (*siteKeeper) add(time.Time, uint32, []logformat.Event) {}
 
+// traceLazy is set by STMTRACE: the recording tracing needs is started by
+// the first traced transaction rather than at init, so that a program that
+// merely links runtime/stm (the stmlog tool) with STMLOG and STMTRACE in
+// its environment neither records nor truncates the log.
+var traceLazy atomic.Bool
+
 func init() {
 	if v := os.Getenv("STMTRACE"); v != "" && v != "0" {
-		TraceTransactions(true)
+		traceLazy.Store(true)
+		tracing.Store(true)
 	}
+}
+
+// startTraceSites starts the recording STMTRACE asked for.
+func startTraceSites() {
+	traceMu.Lock()
+	defer traceMu.Unlock()
+	if traceLazy.Load() && tracing.Load() && traceSink == nil {
+		traceSink = new(siteKeeper)
+		if addSink(traceSink) != nil {
+			traceSink = nil
+		}
+	}
+	traceLazy.Store(false)
 }
 
 // TraceTransactions turns the execution-tracer annotations on or off and
@@ -66,7 +86,8 @@ func TraceTransactions(on bool) (was bool) {
 	traceMu.Lock()
 	defer traceMu.Unlock()
 	was = tracing.Load()
-	if on == was {
+	traceLazy.Store(false)
+	if on == was && (!on || traceSink != nil) {
 		return was
 	}
 	if on {
@@ -87,6 +108,9 @@ func TraceTransactions(on bool) (was bool) {
 func (tx *Tx) runTraced(fn func(*Tx) error, th *threadRec) error {
 	tx.traced = true
 	defer func() { tx.traced = false }()
+	if traceLazy.Load() {
+		startTraceSites()
+	}
 	if !trace.IsEnabled() {
 		return tx.run(fn, th)
 	}

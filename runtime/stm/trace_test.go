@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/trace"
@@ -253,5 +254,34 @@ func TestTraceHookAllocs(t *testing.T) {
 	defer TraceTransactions(false)
 	if n := testing.AllocsPerRun(100, func() { tx.run(body, nil) }); n != 0 {
 		t.Errorf("on, no trace taken: %v allocations per read-only transaction, want 0", n)
+	}
+}
+
+// TestSTMTRACELazy: STMTRACE=1 starts no recording before the first
+// transaction, so a program that links runtime/stm and runs none (the
+// stmlog tool, say) leaves the STMLOG file alone; the first transaction
+// starts it.
+func TestSTMTRACELazy(t *testing.T) {
+	for _, tc := range []struct {
+		child   string
+		created bool
+	}{{"none", false}, {"once", true}} {
+		path := filepath.Join(t.TempDir(), "stm.log")
+		const old = "an earlier run's log"
+		if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "STM_TEST_CHILD="+tc.child, "STMLOG="+path, "STMTRACE=1")
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "ran\n" {
+			t.Fatalf("child %s: %v, output %q", tc.child, err, out)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(data) != old; got != tc.created {
+			t.Errorf("child %s with STMTRACE=1: log rewritten = %v, want %v", tc.child, got, tc.created)
+		}
 	}
 }
