@@ -39,6 +39,7 @@ type FlightRecorderConfig struct {
 type FlightRecorder struct {
 	cfg FlightRecorderConfig
 
+	ctl sync.Mutex // Start, Stop
 	wmu sync.Mutex // held by WriteTo; Stop waits for it
 
 	mu     sync.Mutex
@@ -83,12 +84,15 @@ func ActiveFlightRecorder() *FlightRecorder { return activeFlight.Load() }
 // Start starts keeping events. It fails if fr runs already, if another
 // FlightRecorder runs, or in builds without the recorder.
 func (fr *FlightRecorder) Start() error {
+	fr.ctl.Lock()
+	defer fr.ctl.Unlock()
 	fr.mu.Lock()
-	defer fr.mu.Unlock()
 	if fr.on {
+		fr.mu.Unlock()
 		return errors.New("stm: FlightRecorder.Start: already started")
 	}
 	if !activeFlight.CompareAndSwap(nil, fr) {
+		fr.mu.Unlock()
 		return errors.New("stm: FlightRecorder.Start: another flight recorder is running")
 	}
 	fr.start = time.Now()
@@ -97,10 +101,10 @@ func (fr *FlightRecorder) Start() error {
 	fr.filter = contendedFilter{}
 	fr.on = true
 	fr.mu.Unlock()
-	err := addSink(fr)
-	fr.mu.Lock()
-	if err != nil {
+	if err := addSink(fr); err != nil {
+		fr.mu.Lock()
 		fr.on = false
+		fr.mu.Unlock()
 		activeFlight.CompareAndSwap(fr, nil)
 		return errors.New("stm: FlightRecorder.Start: " + err.Error())
 	}
@@ -112,6 +116,8 @@ func (fr *FlightRecorder) Start() error {
 func (fr *FlightRecorder) Stop() {
 	fr.wmu.Lock()
 	defer fr.wmu.Unlock()
+	fr.ctl.Lock()
+	defer fr.ctl.Unlock()
 	fr.mu.Lock()
 	on := fr.on
 	fr.on = false

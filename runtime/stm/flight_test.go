@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,4 +190,30 @@ func (w blockingWriter) Write(p []byte) (int, error) {
 		<-w.release
 	}
 	return len(p), nil
+}
+
+// TestFlightRecorderStartStopRace: Start and Stop from several goroutines
+// at once leave the recorder stopped and no recording on.
+func TestFlightRecorderStartStopRace(t *testing.T) {
+	defer checkLeaks(t)()
+	fr := NewFlightRecorder(FlightRecorderConfig{})
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				if (i+j)%2 == 0 {
+					fr.Start()
+				} else {
+					fr.Stop()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fr.Stop()
+	if fr.Enabled() || ActiveFlightRecorder() != nil || cur.Load() != nil {
+		t.Fatalf("after the last Stop: enabled %v, active %v, recording %v", fr.Enabled(), ActiveFlightRecorder() != nil, cur.Load() != nil)
+	}
 }

@@ -29,8 +29,8 @@ import (
 // Nothing costs more than recording while no sink exists: the flusher
 // loads one pointer per batch.
 
-// A liveSink receives events from the flusher goroutine: add never blocks (a
-// sink that cannot keep up drops and counts). evs are one thread's, in
+// A liveSink receives events from the flusher goroutine: add never blocks
+// (a sink that cannot keep up drops and counts). evs are one thread's, in
 // order; their times count from epoch (the recorder's start), their Site
 // and OtherSite are interned site ids. add must not keep evs.
 type liveSink interface {
@@ -42,8 +42,8 @@ var (
 	sinks   []liveSink
 )
 
-// setSinks gives r the current liveSink list (r.sinks is copied on write: the
-// flusher loads it once per batch).
+// setSinks gives r the current sink list (r.sinks is copied on write:
+// the flusher loads it once per batch).
 func (r *recorder) setSinks() {
 	sinksMu.Lock()
 	ss := append([]liveSink(nil), sinks...)
@@ -77,7 +77,7 @@ func addSink(s liveSink) error {
 	return err
 }
 
-// removeSink unregisters s; the internal recorder stops with the last liveSink.
+// removeSink unregisters s; the internal recorder stops with the last sink.
 func removeSink(s liveSink) {
 	recMu.Lock()
 	defer recMu.Unlock()
@@ -164,11 +164,11 @@ type Tap struct {
 	cond    sync.Cond
 	q       []logformat.Event // events not read yet
 	qi      int
-	closed  bool
+	closing bool // Close was called
+	closed  bool // and has delivered the last events
 	dropped int64
 	last    map[uint32]int64 // per thread: last time queued (times never go back)
 	filter  contendedFilter
-	warns   []string
 
 	// Reader side.
 	events int64
@@ -228,9 +228,10 @@ func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 // io.EOF. Closing twice is an error.
 func (t *Tap) Close() error {
 	t.mu.Lock()
-	closed := t.closed
+	closing := t.closing
+	t.closing = true
 	t.mu.Unlock()
-	if closed {
+	if closing {
 		return errors.New("stm: Tap.Close: already closed")
 	}
 	flushSync()
@@ -281,7 +282,7 @@ func (t *Tap) Stats() logformat.Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return logformat.Stats{Format: "stmlog/live", Events: t.events, Dropped: t.dropped,
-		CleanEnd: t.closed, Warnings: append([]string(nil), t.warns...)}
+		CleanEnd: t.closed}
 }
 
 // Start is when the Tap opened: the time its events count from.
