@@ -82,7 +82,7 @@ func (tx *Tx) Inevitable() {
 }
 
 func (tx *Tx) becameInevitable(off, n int32) {
-	tx.clk.stats.inevitable.Add(1)
+	tx.clk.stats.inevitable.inc()
 	if tx.rec != nil {
 		tx.recBecomeInevitable(off, n)
 	}

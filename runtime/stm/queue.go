@@ -60,6 +60,7 @@ func (q *Queue) Add(fn func(tx *Tx) error) {
 		}
 		q.mu.Unlock()
 		if w != nil && w.tx != nil && w.tx.active {
+			w.tx.extra = true
 			w.tx.adds = append(w.tx.adds, pendingAdd{q: q, fn: fn})
 			return
 		}
@@ -159,17 +160,14 @@ func (q *Queue) work(wg *sync.WaitGroup) {
 }
 
 func (q *Queue) runOne(w *qworker, fn func(*Tx) error, th *threadRec) (err error, pv any) {
-	tx := txPool.Get().(*Tx)
+	tx := getTx()
 	w.tx = tx
 	q.inTx.Add(1)
 	defer func() {
 		q.inTx.Add(-1)
 		w.tx = nil
-		if r := recover(); r != nil {
-			pv = r
-			return
-		}
-		txPool.Put(tx)
+		pv = recover()
+		putTx(tx) // also after a panic: attempt has ended tx
 	}()
 	return tx.run(fn, th), nil
 }

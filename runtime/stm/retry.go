@@ -239,6 +239,7 @@ func (tx *Tx) savepoint() savepoint {
 		writes: len(tx.writes), undo: len(tx.undo), after: len(tx.after), adds: len(tx.adds),
 		pcs: len(tx.pcs), spWrites: tx.spWrites, spSerial: tx.spSerial,
 	}
+	tx.extra = true
 	tx.spNext++
 	tx.spSerial = tx.spNext
 	tx.spWrites = len(tx.writes)

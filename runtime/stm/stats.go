@@ -30,21 +30,31 @@ type Stats struct {
 }
 
 // statShard is one transaction context's counters. They live in its clock
-// slot (clock.go), so only that context writes them: counting a commit is
-// an uncontended atomic add on a line no other core touches. (Shards picked
-// by context id collided now and then, and two cores adding to one line
-// doubled the cost of a read-only transaction.) Slots keep their counters
-// when they are reused, so the sums only ever grow.
+// slot (clock.go), so only that context writes them, and a count is a
+// plain load and store (ownedCount): no locked instruction, on a line no
+// other core writes. Shards shared by several contexts would need atomic
+// adds, which cost as much as a whole read-only transaction's other work,
+// and made two cores fight over lines. Slots keep their counters when they
+// are reused, so the sums only ever grow.
 type statShard struct {
-	commits    atomic.Uint64
-	aborts     [5]atomic.Uint64 // by logformat.AbortCause (Unknown..Panic)
-	conflicts  [4]atomic.Uint64 // by logformat.ConflictKind
-	inevitable atomic.Uint64
+	commits    ownedCount
+	aborts     [5]ownedCount // by logformat.AbortCause (Unknown..Panic)
+	conflicts  [4]ownedCount // by logformat.ConflictKind
+	inevitable ownedCount
 }
 
-func (s *statShard) abort(c logformat.AbortCause) { s.aborts[c].Add(1) }
+// ownedCount is a counter written by one context only and read by
+// ReadStats: the writer needs no read-modify-write, only a store that a
+// concurrent atomic load sees whole (storeOwned).
+type ownedCount struct{ v atomic.Uint64 }
 
-func (s *statShard) conflict(k logformat.ConflictKind) { s.conflicts[k].Add(1) }
+func (c *ownedCount) inc() { storeOwned(&c.v, c.v.Load()+1) }
+
+func (c *ownedCount) Load() uint64 { return c.v.Load() }
+
+func (s *statShard) abort(c logformat.AbortCause) { s.aborts[c].inc() }
+
+func (s *statShard) conflict(k logformat.ConflictKind) { s.conflicts[k].inc() }
 
 // ReadStats returns the counters summed over all shards. Counters move
 // concurrently, so the sum is not a snapshot of one instant.

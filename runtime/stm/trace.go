@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"runtime/trace"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -156,7 +156,7 @@ func regionName(fn func(*Tx) error) string {
 			return s
 		}
 	}
-	code := reflect.ValueOf(fn).Pointer()
+	code := funcCode(fn)
 	if v, ok := fnNames.Load(code); ok {
 		return v.(string)
 	}
@@ -167,6 +167,14 @@ func regionName(fn func(*Tx) error) string {
 	}
 	fnNames.Store(code, s)
 	return s
+}
+
+// funcCode is the code address of fn, as reflect.Value.Pointer gives it,
+// read from the func value itself: handing fn to reflect would make every
+// body passed to Atomically escape, and a closure that captures variables
+// would cost its caller an allocation per transaction.
+func funcCode(fn func(*Tx) error) uintptr {
+	return **(**uintptr)(unsafe.Pointer(&fn))
 }
 
 // frameText is "pkg.Func file.go:line", short enough for the trace

@@ -2,7 +2,6 @@ package stm
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -49,8 +48,9 @@ type Tx struct {
 	// The pads keep the fields every transaction writes off the cache lines
 	// of neighbouring objects: pooled contexts made on one P end up in use
 	// on different cores, and a shared line costs each commit a miss.
-	_  [128]byte
-	id uint64
+	_    [128]byte
+	id   uint64
+	home int32 // 1 + the index of the P this context belongs to, 0 if pooled (ctx.go)
 
 	slot    uint32              // this context's commit clock (clock.go)
 	view    [viewSize]viewEntry // per slot: the counts this context's snapshots may see
@@ -70,6 +70,7 @@ type Tx struct {
 	selectDepth int
 
 	active     bool // inside the body
+	extra      bool // undo, after, adds or the Select fields may be set (discard)
 	doomed     bool // an abort was signalled; the body must not go on
 	inevitable bool // irrevocable: will commit
 	userInev   bool // the body called Inevitable (so it may have done I/O)
@@ -105,22 +106,6 @@ type Tx struct {
 	writesInit [4]writeEntry
 	orderInit  [4]int32
 	_          [128]byte
-}
-
-// txIDs numbers Tx objects (the inevitability token names its holder by it).
-var txIDs atomic.Uint64
-
-var txPool = sync.Pool{New: newTx}
-
-func newTx() any {
-	tx := &Tx{}
-	tx.id = txIDs.Add(1)
-	tx.reads = tx.readsInit[:0]
-	tx.writes = tx.writesInit[:0]
-	tx.order = tx.orderInit[:0]
-	takeSlot(tx)
-	tx.wait = &waiter{ch: make(chan struct{}, 1)}
-	return tx
 }
 
 // abortSignal and retrySignal unwind a body; Atomically and Select recover them.
@@ -163,7 +148,8 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 	i := len(tx.writes)
 	tx.writes = grow1(tx.writes)
 	e := &tx.writes[i]
-	e.h, e.box, e.old, e.sp, e.ready, e.pcOff, e.pcN = h, b, nil, tx.spSerial, false, 0, 0
+	// e.old is set when the commit locks h.
+	e.h, e.box, e.sp, e.ready, e.pcOff, e.pcN = h, b, tx.spSerial, false, 0, 0
 	tx.wfilter |= 1 << (h.id & 63)
 	if tx.windex != nil {
 		tx.windex[h] = int32(i)
@@ -421,15 +407,13 @@ func (tx *Tx) unlockWrites() {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
 		atomic.StorePointer(&e.h.val, e.old)
-		e.old = nil
 	}
 }
 
 func (tx *Tx) publish(wv uint64) {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
-		atomic.StoreUint64(&(*boxHeader)(e.box).version, wv)
-		e.old = nil
+		storeRelease64(&(*boxHeader)(e.box).version, wv)
 		if q := e.h.waitq.Load(); q != nil && q.n.Load() > 0 {
 			q.wake()
 		}
@@ -438,7 +422,10 @@ func (tx *Tx) publish(wv uint64) {
 
 // begin starts an attempt.
 func (tx *Tx) begin() {
-	tx.reads = tx.reads[:0]
+	if len(tx.reads) > 0 {
+		clearReads(tx.reads) // a previous attempt's (Retry waited on them)
+		tx.reads = tx.reads[:0]
+	}
 	tx.doomed = false
 	tx.userInev = false
 	tx.active = true
@@ -450,44 +437,72 @@ func (tx *Tx) begin() {
 	}
 }
 
+// clearReads and clearWrites drop the references the entries hold, so a
+// context that sits idle keeps no old value alive; field by field, since
+// the sets are short and clear's bulk write barrier is a call.
+func clearReads(rs []readEntry) {
+	for i := range rs {
+		rs[i].h, rs[i].box = nil, nil
+	}
+}
+
+func clearWrites(ws []writeEntry) {
+	for i := range ws {
+		ws[i].h, ws[i].box, ws[i].old = nil, nil, nil
+	}
+}
+
 // discard drops everything the attempt buffered, keeping the read set (Retry
 // waits on it).
 func (tx *Tx) discard() {
-	// Stale entries are not cleared: zeroing pointers costs write barriers on
-	// every transaction, and what they keep alive is bounded by the slices'
-	// capacity (end drops big ones) and by the pool's lifetime.
-	tx.writes = tx.writes[:0]
-	tx.windex = nil
-	tx.wfilter = 0
-	if len(tx.undo) > 0 {
-		clear(tx.undo)
-		tx.undo = tx.undo[:0]
+	if len(tx.writes) > 0 {
+		clearWrites(tx.writes)
+		tx.writes = tx.writes[:0]
+		tx.wfilter = 0
+		if tx.windex != nil {
+			tx.windex = nil
+		}
 	}
-	if len(tx.after) > 0 {
-		clear(tx.after)
-		tx.after = tx.after[:0]
+	if tx.extra {
+		// Select, AfterCommit, Queue.Add: rarer, so behind one flag.
+		tx.extra = false
+		if len(tx.undo) > 0 {
+			clear(tx.undo)
+			tx.undo = tx.undo[:0]
+		}
+		if len(tx.after) > 0 {
+			clear(tx.after)
+			tx.after = tx.after[:0]
+		}
+		if len(tx.adds) > 0 {
+			clear(tx.adds)
+			tx.adds = tx.adds[:0]
+		}
+		tx.spWrites, tx.spSerial, tx.spNext, tx.selectDepth = 0, 0, 0, 0
 	}
-	if len(tx.adds) > 0 {
-		clear(tx.adds)
-		tx.adds = tx.adds[:0]
-	}
-	tx.spWrites, tx.spSerial, tx.spNext, tx.selectDepth = 0, 0, 0, 0
 	tx.active = false
-	tx.pcs = tx.pcs[:tx.callN]
+	if len(tx.pcs) != int(tx.callN) {
+		tx.pcs = tx.pcs[:tx.callN]
+	}
 }
 
 // end releases everything at the end of an Atomically call.
 func (tx *Tx) end() {
 	tx.discard()
-	tx.reads = tx.reads[:0]
+	if len(tx.reads) > 0 {
+		clearReads(tx.reads)
+		tx.reads = tx.reads[:0]
+	}
 	if tx.holdsToken {
 		releaseToken(tx)
 	}
 	tx.inevitable = false
 	tx.userInev = false
 	tx.aborts = 0
-	tx.callN = 0
-	tx.pcs = tx.pcs[:0]
+	if tx.callN != 0 || len(tx.pcs) != 0 {
+		tx.callN = 0
+		tx.pcs = tx.pcs[:0]
+	}
 	if cap(tx.reads) > 4096 {
 		tx.reads = tx.readsInit[:0]
 	}
@@ -502,6 +517,7 @@ func (tx *Tx) end() {
 // aborts, returns an error or panics.
 func (tx *Tx) AfterCommit(f func()) {
 	tx.checkActive()
+	tx.extra = true
 	tx.after = append(tx.after, f)
 }
 
@@ -512,6 +528,7 @@ const (
 	failed            // body returned an error
 	aborted           // conflict: run again
 	retried           // Retry: wait, then run again
+	abandoned         // unwound by runtime.Goexit; tx already ended
 )
 
 // Atomically runs fn as a transaction: all its Loads see one consistent
@@ -524,10 +541,9 @@ const (
 // waits for a change and runs fn again. If fn panics, its writes are
 // discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
-	tx := txPool.Get().(*Tx)
-	err := tx.run(fn, nil)
-	txPool.Put(tx)
-	return err
+	tx := getTx()
+	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
+	return tx.run(fn, nil)
 }
 
 // run is Atomically on a given Tx; th is the recording thread to use (Queue
@@ -544,7 +560,7 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 		res, err := tx.attempt(fn)
 		switch res {
 		case committed:
-			tx.clk.stats.commits.Add(1)
+			tx.clk.stats.commits.inc()
 			tx.recEvent(logformat.KindTxCommit)
 			if len(tx.after) == 0 && len(tx.adds) == 0 {
 				tx.end()
@@ -555,6 +571,8 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 			tx.after, tx.adds = nil, nil
 			tx.end()
 			tx.recEnd()
+			// tx is clean from here on: if a function panics, the caller
+			// can give it back as it is.
 			for _, a := range adds {
 				a.q.Add(a.fn)
 			}
@@ -577,6 +595,8 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 			tx.discard()
 			tx.aborts++
 			tx.contention()
+		case abandoned:
+			return nil
 		case retried:
 			tx.clk.stats.abort(logformat.AbortRetry)
 			tx.recAbort(logformat.AbortRetry)
@@ -593,30 +613,46 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 
 // attempt runs the body once and commits it.
 func (tx *Tx) attempt(fn func(*Tx) error) (res outcome, err error) {
+	finished := false
 	defer func() {
-		if r := recover(); r != nil {
-			switch r {
-			case abortSignal:
-				res = aborted
-			case retrySignal:
-				res = retried
-			default:
-				tx.clk.stats.abort(logformat.AbortPanic)
-				tx.recAbort(logformat.AbortPanic)
-				tx.end()
-				tx.recEnd()
+		if finished {
+			return
+		}
+		switch r := recover(); r {
+		case abortSignal:
+			res = aborted
+		case retrySignal:
+			res = retried
+		default:
+			// A panic, or runtime.Goexit (r == nil: a panic(nil) is
+			// recovered as a *runtime.PanicNilError): leave tx clean for
+			// whoever gives it back.
+			tx.clk.stats.abort(logformat.AbortPanic)
+			tx.recAbort(logformat.AbortPanic)
+			tx.end()
+			tx.recEnd()
+			if r != nil {
 				panic(r)
 			}
+			res = abandoned
 		}
 	}()
 	err = fn(tx)
+	res, err = tx.finish(err)
+	finished = true
+	return res, err
+}
+
+// finish decides what becomes of an attempt whose body returned err, and
+// commits it if it may.
+func (tx *Tx) finish(err error) (outcome, error) {
 	if tx.doomed {
 		return aborted, nil
 	}
 	if err != nil {
 		if isRetry(err) {
-			// As Retry does, minus the panic (still inside the deferred
-			// recover, so a misuse panics with the transaction cleaned up).
+			// As Retry does, minus the panic (a misuse panics here, inside
+			// attempt, which cleans up).
 			tx.checkCanRetry()
 			return retried, nil
 		}

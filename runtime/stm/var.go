@@ -114,6 +114,7 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 			if i < tx.spWrites && e.sp != tx.spSerial {
 				// Written before the innermost Select alternative began:
 				// keep the old box for a rollback, write into a new one.
+				tx.extra = true
 				tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
 				e.box = unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
 				e.sp = tx.spSerial

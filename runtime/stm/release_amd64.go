@@ -1,0 +1,17 @@
+//go:build amd64 && !race
+
+package stm
+
+// storeRelease32 and storeRelease64 store v into *p with release order for
+// readers that load *p with sync/atomic: on amd64 (x86-TSO) a plain store
+// is never reordered with the loads and stores before it, so it is one,
+// while sync/atomic's Store is an XCHG, a locked instruction that costs as
+// much as a compare-and-swap. Being assembly, the call is also a compiler
+// barrier. Race builds use sync/atomic (release_other.go), which the
+// detector understands.
+//
+//go:noescape
+func storeRelease32(p *uint32, v uint32)
+
+//go:noescape
+func storeRelease64(p *uint64, v uint64)
