@@ -147,6 +147,7 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 	}
 	off := int64(epoch.Sub(fr.start))
 	last, seen := fr.last[thread]
+	held := fr.filter.slot(thread)
 	for i := range evs {
 		ev := evs[i]
 		ev.Time += off
@@ -157,7 +158,10 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 			ev.Time = last
 		}
 		last, seen = ev.Time, true
-		fr.filter.event(thread, ev, fr.keep)
+		var out [2]logformat.Event
+		for _, k := range out[:held.next(&ev, &out)] {
+			fr.keep(&k)
+		}
 	}
 	if seen {
 		fr.last[thread] = last
@@ -166,7 +170,7 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 }
 
 // keep appends ev to the window, in a new segment every eighth of MinAge.
-func (fr *FlightRecorder) keep(ev logformat.Event) {
+func (fr *FlightRecorder) keep(ev *logformat.Event) {
 	segLen := max(int64(fr.cfg.MinAge/8), int64(flushInterval))
 	n := len(fr.segs)
 	if n == 0 || ev.Time-fr.segs[n-1].from >= segLen {
@@ -174,7 +178,7 @@ func (fr *FlightRecorder) keep(ev logformat.Event) {
 		n++
 	}
 	s := fr.segs[n-1]
-	s.evs = append(s.evs, ev)
+	s.evs = append(s.evs, *ev)
 	s.to = max(s.to, ev.Time)
 	fr.bytes += eventBytes
 }
@@ -270,29 +274,50 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // contendedFilter keeps what a profile-level recording keeps: the events
 // of attempts that met contention (a conflict, a pause, an abort), and not
 // the start and commit of the attempts that met none. It holds each
-// thread's last start back until the next event says which it is.
+// thread's last start back until the next event says which it is. The
+// flusher hands over one thread's events at a time, so a batch looks its
+// thread up once (slot).
 type contendedFilter struct {
-	pending map[uint32]logformat.Event
+	pending map[uint32]*heldStart
 }
 
-func (f *contendedFilter) event(thread uint32, ev logformat.Event, keep func(logformat.Event)) {
-	pend, has := f.pending[thread]
+type heldStart struct {
+	ev  logformat.Event
+	has bool
+}
+
+func (f *contendedFilter) slot(thread uint32) *heldStart {
+	h := f.pending[thread]
+	if h == nil {
+		if f.pending == nil {
+			f.pending = map[uint32]*heldStart{}
+		}
+		h = new(heldStart)
+		f.pending[thread] = h
+	}
+	return h
+}
+
+// next passes ev through the filter: it puts what is kept, in order, in
+// out and returns how many (0, 1 or 2).
+func (h *heldStart) next(ev *logformat.Event, out *[2]logformat.Event) int {
 	switch {
 	case ev.Kind == logformat.KindTxStart:
-		if has {
-			keep(pend) // a start without an end: keep it, as the log would
+		n := 0
+		if h.has {
+			out[0] = h.ev // a start without an end: kept, as a log would
+			n = 1
 		}
-		if f.pending == nil {
-			f.pending = map[uint32]logformat.Event{}
-		}
-		f.pending[thread] = ev
-		return
-	case ev.Kind == logformat.KindTxCommit && has:
-		delete(f.pending, thread) // met no contention
-		return
-	case has:
-		keep(pend)
-		delete(f.pending, thread)
+		h.ev, h.has = *ev, true
+		return n
+	case ev.Kind == logformat.KindTxCommit && h.has:
+		h.has = false // met no contention
+		return 0
+	case h.has:
+		h.has = false
+		out[0], out[1] = h.ev, *ev
+		return 2
 	}
-	keep(ev)
+	out[0] = *ev
+	return 1
 }

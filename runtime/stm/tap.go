@@ -189,12 +189,12 @@ func NewTap() (*Tap, error) {
 }
 
 // queue appends ev to the unread events (t.mu held).
-func (t *Tap) queue(ev logformat.Event) {
+func (t *Tap) queue(ev *logformat.Event) {
 	if len(t.q)-t.qi >= tapCap {
 		t.dropped++
 		return
 	}
-	t.q = append(t.q, ev)
+	t.q = append(t.q, *ev)
 }
 
 func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
@@ -205,6 +205,7 @@ func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 	}
 	off := int64(epoch.Sub(t.start))
 	last, seen := t.last[thread]
+	held := t.filter.slot(thread)
 	for i := range evs {
 		ev := evs[i]
 		ev.Time += off
@@ -215,7 +216,10 @@ func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 			ev.Time = last
 		}
 		last, seen = ev.Time, true
-		t.filter.event(thread, ev, t.queue)
+		var out [2]logformat.Event
+		for _, k := range out[:held.next(&ev, &out)] {
+			t.queue(&k)
+		}
 	}
 	if seen {
 		t.last[thread] = last
