@@ -10,7 +10,10 @@
 // trace viewer apart from the trace parser. Inside, three concerns live in
 // three files: the per-thread state machine that turns events into slices
 // (state.go), the conflict arrows, which need the culprit thread's history
-// (flows.go), and the JSON emitter (emit.go).
+// (flows.go), and the JSON emitter (emit.go). html.go draws the same trace
+// as one self-contained HTML/SVG page (WriteHTML), for when no trace
+// viewer can be reached: Perfetto is a web app, and stmlog web must work
+// offline.
 //
 // The trace is written in one streaming pass: a transaction attempt becomes
 // a complete ("X") slice when its commit or abort is read, so only the open

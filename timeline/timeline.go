@@ -37,6 +37,10 @@ type Stats struct {
 	TraceEvents int64 // JSON trace events written, metadata included
 	Capped      bool  // stopped at MaxEvents; the trace is a prefix of the log
 	CappedAt    int64 // log time (ns, relative to the start of the log, as From) of the cap
+	// Origin is the trace time (ns) of the start of the log, which From,
+	// To and CappedAt count from: 0 for native logs, the first record's
+	// clock reading for PyPy's.
+	Origin int64
 
 	Commits     int64 // attempt slices by outcome
 	Aborts      int64
@@ -154,6 +158,7 @@ func (cw *writer) run() error {
 			if !strings.HasPrefix(cw.src.Stats().Format, "stmlog") {
 				cw.origin = ev.Time
 			}
+			cw.stats.Origin = cw.origin
 			cw.lo, cw.hi = -1<<63, 1<<63-1
 			if cw.opt.From > 0 {
 				cw.lo = cw.origin + int64(cw.opt.From)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,9 @@ type timelineFlags struct {
 	maxEvents int
 	salvage   bool
 	pypyEra   string
+	format    string
+	// maxEventsSet: --max-events was given (html has its own default cap).
+	maxEventsSet bool
 }
 
 func newTimelineCmd() *cobra.Command {
@@ -41,9 +45,16 @@ Perfetto colours slices by name; chrome://tracing uses their cname (green
 commit, red abort, orange inevitable).
 
 Large logs: the trace stops after --max-events trace events with a warning;
-select a window with --from/--to or threads with --thread.`,
+select a window with --from/--to or threads with --thread.
+
+--format html (the default for -o FILE.html) writes the same trace as one
+self-contained HTML page with an SVG drawing instead, for when no trace
+viewer is at hand (Perfetto needs the network): hover a slice for its
+details. It is capped at 20,000 trace events unless --max-events says
+otherwise. stmlog web serves the same page.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.maxEventsSet = cmd.Flags().Changed("max-events")
 			return runTimeline(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
 		},
 	}
@@ -54,6 +65,7 @@ select a window with --from/--to or threads with --thread.`,
 	fl.UintSliceVar(&f.threads, "thread", nil, "only thread `N` (repeat or comma-separate for several)")
 	fl.IntVar(&f.maxEvents, "max-events", timeline.DefaultMaxEvents, "stop after `N` trace events (0: no limit)")
 	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
+	fl.StringVar(&f.format, "format", "", "`json` (Chrome trace) or html (a drawing; default for -o *.html)")
 	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `a`..e (default e, the final one)")
 	return cmd
 }
@@ -63,11 +75,23 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	if err := checkWindow(f.from, f.to); err != nil {
 		return err
 	}
+	format := f.format
+	if format == "" {
+		format = "json"
+		if strings.HasSuffix(strings.ToLower(f.out), ".html") {
+			format = "html"
+		}
+	}
+	if format != "json" && format != "html" {
+		return usageError{fmt.Errorf("--format %q: want json or html", f.format)}
+	}
 	switch {
 	case f.maxEvents < 0:
 		return usageError{fmt.Errorf("--max-events must not be negative")}
 	case f.maxEvents == 0:
 		opt.MaxEvents = -1
+	case format == "html" && !f.maxEventsSet:
+		opt.MaxEvents = timeline.DefaultMaxHTMLEvents
 	}
 	for _, t := range f.threads {
 		if t == 0 || t > 1<<32-1 {
@@ -75,7 +99,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		}
 		opt.Threads = append(opt.Threads, uint32(t))
 	}
-	if (f.out == "" || f.out == "-") && isTerminal(stdout) {
+	if (f.out == "" || f.out == "-") && isTerminal(stdout) && format == "json" {
 		return usageError{fmt.Errorf("the trace is meant for a viewer, not a terminal; use -o trace.json")}
 	}
 	lo := anylog.Options{Salvage: f.salvage}
@@ -103,7 +127,12 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		return err
 	}
 	defer out.discard()
-	st, err := timeline.Write(out.f, p, opt)
+	var st timeline.Stats
+	if format == "html" {
+		st, err = timeline.WriteHTML(out.f, p, timeline.HTMLOptions{Options: opt})
+	} else {
+		st, err = timeline.Write(out.f, p, opt)
+	}
 	p.done()
 	if err == nil {
 		err = out.commit()
@@ -124,7 +153,11 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 		return inputError(err, lo.Salvage) // nothing was written
 	}
 	if out.path != "" {
-		fmt.Fprintf(stderr, "wrote %s: %v; open it in https://ui.perfetto.dev or chrome://tracing\n", out.path, st)
+		open := "open it in https://ui.perfetto.dev or chrome://tracing"
+		if format == "html" {
+			open = "open it in a browser"
+		}
+		fmt.Fprintf(stderr, "wrote %s: %v; %s\n", out.path, st, open)
 	}
 	return nil
 }

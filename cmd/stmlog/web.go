@@ -12,8 +12,16 @@ package main
 // we own: we choose the address, refuse non-loopback ones, and shut down
 // cleanly on Ctrl-C. Sample types need no extra work: every profile carries
 // all four and pprof's SAMPLE menu (?si=lost) switches between them.
+//
+// Two things pprof's UI does not do are added around it: its pages start at
+// line granularity (-lines: one box per source line, since a conflict is
+// about a line, not a whole function; pprof's menu still switches), and
+// every page gets a link back to the index, put in as pprof's HTML goes
+// out. /timeline/N draws the N-th log's timeline as a plain HTML/SVG page
+// (package timeline), which works offline, unlike Perfetto.
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -25,6 +33,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,7 +42,9 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/spf13/cobra"
 
+	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
+	"github.com/stmlog/stmlog/timeline"
 )
 
 type webFlags struct {
@@ -106,7 +117,11 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	for _, w := range info.Warnings {
 		fmt.Fprintln(stderr, "stmlog web: warning:", w)
 	}
-	h, err := newWebHandler(profiles, info)
+	_, lo, err := f.load.options()
+	if err != nil {
+		return err
+	}
+	h, err := newWebHandler(profiles, info, lo)
 	if err != nil {
 		return err
 	}
@@ -161,7 +176,7 @@ func webOpenBrowser(url string) error {
 
 // newWebHandler serves the index page at / and pprof's UI for each view
 // under /<view>/.
-func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInfo) (http.Handler, error) {
+func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInfo, lo anylog.Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	var views []report.PprofView
 	for _, v := range report.PprofViews {
@@ -174,13 +189,24 @@ func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInf
 			return nil, fmt.Errorf("pprof UI for the %s view: %v", v, err)
 		}
 		prefix := "/" + v.String()
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, webDispatch(handlers)))
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, webWithNav(webDispatch(handlers), v.String())))
 		views = append(views, v)
 	}
 	idx := webIndexPage{Logs: info.Paths, Totals: info.Totals, Warnings: info.Warnings, Samples: report.PprofSampleTypes}
 	for _, v := range views {
 		idx.Views = append(idx.Views, webIndexView{Name: v.String(), Doc: webViewDocs[v]})
 	}
+	for i, path := range info.Paths {
+		idx.Timelines = append(idx.Timelines, webTimelineLink{URL: fmt.Sprintf("./timeline/%d", i), Log: path})
+	}
+	mux.HandleFunc("/timeline/{i}", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.PathValue("i"))
+		if err != nil || i < 0 || i >= len(info.Paths) {
+			http.NotFound(w, r)
+			return
+		}
+		webTimeline(w, r, info.Paths[i], lo)
+	})
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := webIndexTemplate.Execute(w, idx); err != nil {
@@ -212,6 +238,7 @@ func pprofHandlers(p *profile.Profile, name string) (map[string]http.Handler, er
 			"-http=127.0.0.1:1", // never listened on: HTTPServer below only captures
 			"-no_browser",
 			"-symbolize=none",
+			"-lines",
 			"stmlog:" + name,
 		}),
 		Fetch: webFetcher{p},
@@ -289,12 +316,91 @@ var webViewDocs = map[report.PprofView]string{
 
 type webIndexView struct{ Name, Doc string }
 
+type webTimelineLink struct{ URL, Log string }
+
+// webTimeline serves the HTML timeline of one log, for the window in the
+// from and to query parameters (Go durations from the start of the log).
+// The log is read again for each page: the drawing is capped, the reading
+// is streaming, and a window is a different trace anyway.
+func webTimeline(w http.ResponseWriter, r *http.Request, path string, lo anylog.Options) {
+	var opt timeline.HTMLOptions
+	opt.Name, opt.Back, opt.Zoom = path, "../", "?from={from}&to={to}"
+	for _, q := range []struct {
+		name string
+		d    *time.Duration
+	}{{"from", &opt.From}, {"to", &opt.To}} {
+		if v := r.URL.Query().Get(q.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				http.Error(w, fmt.Sprintf("%s=%q: want a duration from the start of the log, e.g. 1.5ms", q.name, v), http.StatusBadRequest)
+				return
+			}
+			*q.d = d
+		}
+	}
+	src, closer, err := anylog.Open(path, lo)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer closer.Close()
+	var page bytes.Buffer // an error must not leave half a page behind
+	if _, err := timeline.WriteHTML(&page, src, opt); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(page.Bytes())
+}
+
+// webNav is put at the top of every pprof page: where the user is, and the
+// way back to the index (pprof's own pages know nothing of it).
+const webNav = `<div id="stmlog-nav" style="position:fixed;bottom:0;right:0;z-index:1000;background:#ffe;` +
+	`border:1px solid #999;padding:2px 8px;font:13px sans-serif">stmlog · %s view · <a href="../">index</a></div>`
+
+// webWithNav inserts webNav right after the <body> tag of the HTML pages
+// h serves; other responses (the profile download, JSON) pass unchanged.
+func webWithNav(h http.Handler, view string) http.Handler {
+	nav := []byte(fmt.Sprintf(webNav, template.HTMLEscapeString(view)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &webRecorder{header: http.Header{}, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		body := rec.body.Bytes()
+		if strings.HasPrefix(rec.header.Get("Content-Type"), "text/html") {
+			if i := bytes.Index(body, []byte("<body")); i >= 0 {
+				if j := bytes.IndexByte(body[i:], '>'); j >= 0 {
+					at := i + j + 1
+					body = append(body[:at:at], append(nav, body[at:]...)...)
+				}
+			}
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.code)
+		w.Write(body)
+	})
+}
+
+// webRecorder holds a response so that webWithNav can edit it.
+type webRecorder struct {
+	header http.Header
+	body   bytes.Buffer
+	code   int
+}
+
+func (r *webRecorder) Header() http.Header         { return r.header }
+func (r *webRecorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *webRecorder) WriteHeader(code int)        { r.code = code }
+
 type webIndexPage struct {
-	Logs     []string
-	Totals   []int64 // in report.PprofSampleTypes order
-	Warnings []string
-	Samples  []string
-	Views    []webIndexView
+	Logs      []string
+	Timelines []webTimelineLink
+	Totals    []int64 // in report.PprofSampleTypes order
+	Warnings  []string
+	Samples   []string
+	Views     []webIndexView
 }
 
 func (p webIndexPage) Total(i int) string {
@@ -324,5 +430,10 @@ table { border-collapse: collapse; } td, th { padding: .3em .8em; border: 1px so
 {{range $.Samples}}<td><a id="{{$v.Name}}-{{.}}" href="./{{$v.Name}}/flamegraph?si={{.}}">flame graph</a></td>{{end}}
 <td><a href="./{{$v.Name}}/top?si=lost">top</a> · <a href="./{{$v.Name}}/source?si=lost">source</a> · <a href="./{{$v.Name}}/download">download</a></td></tr>
 {{end}}</table>
+<p>Pages start at line granularity (one box per source line); pprof's VIEW menu switches to functions.</p>
+<h2>Timeline</h2>
+<p>Every transaction attempt of every thread, drawn in the browser without any network access
+(<code>stmlog timeline -o trace.json</code> writes the same trace for Perfetto):</p>
+<ul>{{range .Timelines}}<li><a class="timeline" href="{{.URL}}">timeline of <code>{{.Log}}</code></a></li>{{end}}</ul>
 </body></html>
 `))

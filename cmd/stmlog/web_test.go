@@ -24,6 +24,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
 )
 
@@ -94,7 +95,7 @@ func TestWebHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := newWebHandler(profiles, info)
+	h, err := newWebHandler(profiles, info, anylog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +146,26 @@ func TestWebHandler(t *testing.T) {
 			if strings.Contains(body, w) {
 				t.Errorf("%s shows %q, which belongs to another view", tc.path, w)
 			}
+		}
+	}
+
+	// Line granularity by default: handle's two call sites are two rows of
+	// top; every pprof page links back to the index; the timeline page
+	// draws the log and refuses a bad window or log number.
+	if _, body := webGet(t, c, srv.URL+"/victim/top?si=lost"); !strings.Contains(body, "shop.go:4") || !strings.Contains(body, "shop.go:5") {
+		t.Errorf("top is not at line granularity:\n%.3000s", body)
+	}
+	for _, path := range []string{"/victim/top", "/culprit/flamegraph", "/pair/source?f=shop.addItem"} {
+		if _, body := webGet(t, c, srv.URL+path); !strings.Contains(body, `id="stmlog-nav"`) {
+			t.Errorf("%s has no link back to the index", path)
+		}
+	}
+	if code, body := webGet(t, c, srv.URL+"/timeline/0?from=0s&to=1ms"); code != 200 || !strings.Contains(body, `<svg id="timeline"`) {
+		t.Errorf("timeline: status %d\n%.2000s", code, body)
+	}
+	for path, want := range map[string]int{"/timeline/1": 404, "/timeline/x": 404, "/timeline/0?from=soon": 400} {
+		if code, _ := webGet(t, c, srv.URL+path); code != want {
+			t.Errorf("%s: status %d, want %d", path, code, want)
 		}
 	}
 
@@ -328,7 +349,9 @@ var webBoxText = regexp.MustCompile(`<div class="boxtext"[^>]*>([^<]*)</div>`)
 
 // TestWebBrowser loads the flame graphs of a running `stmlog web` in real
 // headless Chromium: the DOM must hold the boxes pprof's JavaScript draws,
-// labelled with the workload's functions, and a screenshot must show them.
+// one per source line (handle's two call sites are two boxes), with the
+// link back to the index, and a screenshot must show them. The offline
+// timeline page must draw every attempt, and show in a screenshot too.
 func TestWebBrowser(t *testing.T) {
 	bin := webChromium(t)
 	log := pprofTestLog(t, t.TempDir())
@@ -340,19 +363,28 @@ func TestWebBrowser(t *testing.T) {
 		page string
 		want []string // box labels that must be drawn
 	}{
-		{"victim/flamegraph?si=lost", []string{"root", "shop.handle", "shop.addItem", "shop.logRequest"}},
-		{"pair/flamegraph?si=aborted", []string{"root", "shop.flushCart", "conflict: write-read", "shop.addItem", "shop.handle"}},
+		{"victim/flamegraph?si=lost", []string{"root", "shop.handle:4", "shop.handle:5", "shop.addItem:9", "shop.logRequest:17"}},
+		{"pair/flamegraph?si=aborted", []string{"root", "shop.flushCart:13", "conflict: write-read", "shop.addItem:9", "shop.handle:4"}},
 	}
 	doms := make([]string, len(tests))
-	shot := filepath.Join(t.TempDir(), "flamegraph.png")
+	dir := t.TempDir()
+	shot, tlShot := filepath.Join(dir, "flamegraph.png"), filepath.Join(dir, "timeline.png")
+	var index, tlDOM string
 	var wg sync.WaitGroup
 	for i, tc := range tests {
 		wg.Go(func() { doms[i] = string(chromium(t, bin, "--dump-dom", s.url+tc.page)) })
 	}
 	wg.Go(func() { chromium(t, bin, "--screenshot="+shot, s.url+"pair/flamegraph?si=lost") })
+	wg.Go(func() { index = string(chromium(t, bin, "--dump-dom", s.url)) })
+	wg.Go(func() { tlDOM = string(chromium(t, bin, "--dump-dom", s.url+"timeline/0")) })
+	wg.Go(func() { chromium(t, bin, "--screenshot="+tlShot, s.url+"timeline/0") })
 	wg.Wait()
 	if t.Failed() {
 		return
+	}
+	webCheckTimelineDOM(t, index, tlDOM)
+	if c := webColours(t, tlShot); c < 6 {
+		t.Errorf("timeline screenshot %s has %d colours: not a drawn timeline", tlShot, c)
 	}
 
 	for i, tc := range tests {
@@ -365,6 +397,9 @@ func TestWebBrowser(t *testing.T) {
 		for _, m := range webBoxText.FindAllStringSubmatch(dom, -1) {
 			boxes = append(boxes, m[1])
 		}
+		if !strings.Contains(dom, `id="stmlog-nav"`) || !strings.Contains(dom, `<a href="../">index</a>`) {
+			t.Errorf("%s: no link back to the index", tc.page)
+		}
 		for _, w := range tc.want {
 			found := false
 			for _, b := range boxes {
@@ -376,31 +411,58 @@ func TestWebBrowser(t *testing.T) {
 		}
 	}
 
-	f, err := os.Open(shot)
+	// The flame graph paints boxes in several colours on pprof's grey page;
+	// an error page or a blank one has two or three colours.
+	if c := webColours(t, shot); c < 8 {
+		t.Errorf("screenshot %s has %d colours: not a drawn flame graph", shot, c)
+	}
+
+	if code := s.interrupt(t); code != 0 {
+		t.Errorf("exit %d after SIGINT, want 0; stderr %q", code, s.stderr.String())
+	}
+}
+
+// webColours counts the colours of a screenshot at least 800 pixels wide.
+func webColours(t *testing.T, path string) int {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
 	}
 	img, err := png.Decode(f)
 	f.Close()
 	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+		t.Fatalf("screenshot %s: %v", path, err)
 	}
-	// The flame graph paints boxes in several colours on pprof's grey page;
-	// an error page or a blank one has two or three colours.
 	colours := map[uint32]bool{}
 	b := img.Bounds()
+	if b.Dx() < 800 {
+		t.Errorf("screenshot %s is %dx%d", path, b.Dx(), b.Dy())
+	}
 	for y := b.Min.Y; y < b.Max.Y; y += 3 {
 		for x := b.Min.X; x < b.Max.X; x += 3 {
 			r, g, bl, _ := img.At(x, y).RGBA()
 			colours[(r>>11)<<10|(g>>11)<<5|bl>>11] = true
 		}
 	}
-	if b.Dx() < 800 || len(colours) < 8 {
-		t.Errorf("screenshot %s is %dx%d with %d colours: not a drawn flame graph", shot, b.Dx(), b.Dy(), len(colours))
-	}
+	return len(colours)
+}
 
-	if code := s.interrupt(t); code != 0 {
-		t.Errorf("exit %d after SIGINT, want 0; stderr %q", code, s.stderr.String())
+// webCheckTimelineDOM: the index links the timeline, and the page as the
+// browser built it holds one track per thread of the test log, its 4
+// aborted attempts (pprofTestLog), the conflict arrows, and the way back.
+func webCheckTimelineDOM(t *testing.T, index, dom string) {
+	t.Helper()
+	if !strings.Contains(index, `class="timeline" href="./timeline/0"`) {
+		t.Errorf("the index does not link the timeline:\n%s", index)
+	}
+	for _, w := range []string{`<svg id="timeline"`, `id="thread-1"`, `id="thread-2"`, `id="thread-3"`, `id="back" href="../"`, `class="flow"`} {
+		if !strings.Contains(dom, w) {
+			t.Errorf("timeline page lacks %q:\n%.3000s", w, dom)
+		}
+	}
+	if n := strings.Count(dom, `fill="#e53935"`); n != 4 {
+		t.Errorf("timeline page draws %d aborted attempts, want 4", n)
 	}
 }
 

@@ -1,0 +1,201 @@
+package timeline
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// golden compares got with testdata/golden/name, or rewrites it under
+// -update (then look at the page in a browser before committing it).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./timeline -run %s -update creates it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("differs from %s (go test ./timeline -update rewrites it)\n--- got\n%s", path, got)
+	}
+}
+
+// htmlScenario has every kind of thing the page draws: commits, an abort
+// after a write-read conflict (an arrow from the culprit's commit), an
+// inevitable attempt with a pause for another inevitable one, and an
+// attempt the log ends in.
+func htmlScenario() []logformat.Event {
+	return []logformat.Event{
+		tlEv(1000, 1, tlStart), tlEv(1500, 2, tlStart),
+		tlEv(3000, 2, tlCommit),
+		tlConflict(4000, 1, 2, logformat.ConflictWriteRead, 2, 1),
+		tlAbort(4500, 1, logformat.AbortConflict),
+		tlEv(5000, 1, tlStart),
+		{Time: 5200, Thread: 1, Kind: tlInev, Site: 1},
+		tlEv(5500, 2, tlStart),
+		tlConflict(5600, 2, 1, logformat.ConflictInevitable, 1, 1),
+		tlWait(5600, 2, logformat.WaitInevitable),
+		tlEv(6000, 1, tlCommit),
+		tlEv(6100, 2, tlDone),
+		tlEv(7000, 2, tlCommit),
+		tlEv(7500, 3, tlStart),
+	}
+}
+
+// svgDoc is what the tests read back from the page's SVG.
+type svgDoc struct {
+	Tracks []struct {
+		ID    string `xml:"id,attr"`
+		Label string `xml:"text"`
+		Rects []struct {
+			Class string  `xml:"class,attr"`
+			X     float64 `xml:"x,attr"`
+			Y     float64 `xml:"y,attr"`
+			W     float64 `xml:"width,attr"`
+			Fill  string  `xml:"fill,attr"`
+			Title string  `xml:"title"`
+		} `xml:"rect"`
+		Marks []struct {
+			Class string `xml:"class,attr"`
+			Title string `xml:"title"`
+		} `xml:"path"`
+	} `xml:"g"`
+}
+
+var svgRE = regexp.MustCompile(`(?s)<svg id="timeline".*</svg>`)
+
+func parseSVG(t *testing.T, page []byte) svgDoc {
+	t.Helper()
+	svg := svgRE.Find(page)
+	if svg == nil {
+		t.Fatalf("no SVG in the page:\n%s", page)
+	}
+	var d svgDoc
+	if err := xml.Unmarshal(svg, &d); err != nil {
+		t.Fatalf("the SVG is not well-formed XML: %v", err)
+	}
+	return d
+}
+
+func TestHTMLScenario(t *testing.T) {
+	var buf bytes.Buffer
+	st, err := WriteHTML(&buf, &tlSource{events: htmlScenario(), stacks: tlStacks}, HTMLOptions{
+		Options: Options{Name: "scenario.stmlog"}, Width: 800, Zoom: "?from={from}&to={to}", Back: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "scenario.html", buf.Bytes())
+	d := parseSVG(t, buf.Bytes())
+	if len(d.Tracks) != 3 {
+		t.Fatalf("%d tracks, want 3 (one per thread)", len(d.Tracks))
+	}
+	count := map[string]int{}
+	for i, tr := range d.Tracks {
+		if want := "thread " + string(rune('1'+i)); tr.Label != want {
+			t.Errorf("track %d labelled %q, want %q", i, tr.Label, want)
+		}
+		for _, r := range tr.Rects {
+			if r.X < rowLabel || r.X+r.W > 800 {
+				t.Errorf("%s: slice %q at x %.1f..%.1f is outside the drawing", tr.ID, r.Title, r.X, r.X+r.W)
+			}
+			name, _, _ := strings.Cut(r.Title, " at ")
+			count[name]++
+		}
+		for _, m := range tr.Marks {
+			name, _, _ := strings.Cut(m.Title, " at ")
+			count[name]++
+		}
+	}
+	want := map[string]int{
+		"commit": int(st.Commits), "abort": int(st.Aborts), "inevitable": int(st.Inevitable), "unfinished": int(st.Unfinished),
+		"pause inevitable": 1, "inevitable section": 1, "become inevitable": 1,
+		"conflict write-read": 1, "conflict inevitable": 1,
+	}
+	for name, n := range want {
+		if count[name] != n {
+			t.Errorf("%d %q drawn, want %d (all drawn: %v)", count[name], name, n, count)
+		}
+	}
+	if st.Commits != 2 || st.Aborts != 1 || st.Inevitable != 1 || st.Unfinished != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if n := strings.Count(buf.String(), `class="flow"`); int64(n) != st.Flows || n != 2 {
+		t.Errorf("%d arrows drawn, %d flows in the trace, want 2", n, st.Flows)
+	}
+	abort := d.Tracks[0].Rects[0]
+	if abort.Fill != sliceColors[nameAbort] || !strings.Contains(abort.Title, "cause: conflict") || !strings.HasPrefix(abort.Title, "abort at 0s, 3.5µs") {
+		t.Errorf("thread 1's first slice: %+v; want the red abort at the start of the log (its first event), lasting 3.5µs, with its cause", abort)
+	}
+	for _, s := range []string{`href="/"`, `?from=0s&amp;to=`, "scenario.stmlog"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+}
+
+// A window draws only that span; the whole-log link comes back.
+func TestHTMLWindow(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := WriteHTML(&buf, &tlSource{events: htmlScenario(), stacks: tlStacks}, HTMLOptions{
+		Options: Options{From: 5 * time.Microsecond, To: 6500 * time.Nanosecond}, Width: 800, Zoom: "?from={from}&to={to}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := parseSVG(t, buf.Bytes())
+	for _, tr := range d.Tracks {
+		for _, r := range tr.Rects {
+			if strings.HasPrefix(r.Title, "abort") {
+				t.Errorf("the abort (1µs-4.5µs) is drawn in a 5µs-6.5µs window: %+v", r)
+			}
+		}
+	}
+	for _, s := range []string{`id="whole" href="?from=0s&amp;to=0s"`, ">5µs<", ">6.5µs<"} {
+		if !strings.Contains(buf.String(), s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+}
+
+// A damaged log gives an error and no page at all.
+func TestHTMLDamaged(t *testing.T) {
+	damage := errors.New("x.stmlog: byte offset 99: chunk checksum mismatch")
+	var buf bytes.Buffer
+	_, err := WriteHTML(&buf, &tlSource{events: htmlScenario(), stacks: tlStacks, err: damage}, HTMLOptions{})
+	if !errors.Is(err, damage) || buf.Len() != 0 {
+		t.Errorf("error %v, %d bytes written; want the damage and nothing", err, buf.Len())
+	}
+}
+
+// Over the cap the page says what it left out.
+func TestHTMLCap(t *testing.T) {
+	evs, _, _, _ := tlRandomLog(3, 4, 2000)
+	var buf bytes.Buffer
+	st, err := WriteHTML(&buf, &tlSource{events: evs, stacks: tlStacks}, HTMLOptions{Options: Options{MaxEvents: 500}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Capped || !strings.Contains(buf.String(), `id="capped"`) {
+		t.Errorf("capped %v; the page does not say so", st.Capped)
+	}
+	parseSVG(t, buf.Bytes())
+}
