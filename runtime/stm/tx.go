@@ -3,6 +3,7 @@ package stm
 import (
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
@@ -238,10 +239,23 @@ func (tx *Tx) waitUnlocked(h *varHeader, spins *int, kind logformat.ConflictKind
 		tx.recConflict(kind, h.id, off, n, b.writer, b.site)
 	}
 	tx.waitStart(logformat.WaitCommitLock)
-	for h.loadBox().loadVersion()&1 != 0 {
-		runtime.Gosched()
-	}
+	awaitUnlock(h)
 	tx.waitDone(logformat.WaitCommitLock)
+}
+
+// awaitUnlock returns once h's box is not locked. A commit holds its locks
+// for well under a microsecond, so a lock still held after a few yields
+// means its holder is not running (its thread descheduled by the OS, or
+// the hypervisor's): yielding on would burn a processor until it runs
+// again, so the wait turns into sleeps, doubling up to a millisecond.
+func awaitUnlock(h *varHeader) {
+	for i := 0; h.loadBox().loadVersion()&1 != 0; i++ {
+		if i < 8 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(time.Microsecond << min(i-8, 10))
+		}
+	}
 }
 
 // validate checks that every read is still the Var's current box. While

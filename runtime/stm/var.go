@@ -1,7 +1,6 @@
 package stm
 
 import (
-	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -81,7 +80,7 @@ func (v *Var[T]) Peek() T {
 			return b.v
 		}
 		if spins > 64 {
-			runtime.Gosched() // a commit of v is under way
+			awaitUnlock(&v.h) // a commit of v is under way
 		}
 	}
 }
