@@ -64,7 +64,10 @@ func newWebCmd() *cobra.Command {
 		Long: `Serve pprof's web UI for the logs: flame graph, top, source listing and peek,
 for three views of each conflict (victim: the side that lost time; culprit:
 the other side; pair: victim on top of the conflict kind on top of the
-culprit) and four sample types (lost, aborted, paused, conflicts).
+culprit) and four sample types (lost, aborted, paused, conflicts). Pages
+start at line granularity (one box per source line; pprof's VIEW menu
+switches to functions) and link back to the index, which also links an
+offline timeline of each log (the drawing of stmlog timeline --format html).
 
 The server listens on 127.0.0.1 only (a random port by default); naming
 another interface in --http needs --allow-remote, since the UI shows source
