@@ -31,7 +31,7 @@ are reported but are not damage. With --salvage, reading goes on past
 damaged chunks to count them all.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd.OutOrStdout(), args, f)
+			return runCheck(cmd.InOrStdin(), cmd.OutOrStdout(), args, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -40,15 +40,18 @@ damaged chunks to count them all.`,
 	return cmd
 }
 
-func runCheck(stdout io.Writer, paths []string, f *checkFlags) error {
+func runCheck(stdin io.Reader, stdout io.Writer, paths []string, f *checkFlags) error {
 	era, err := parseEra(f.pypyEra)
 	if err != nil {
+		return err
+	}
+	if err := checkStdinArgs(paths); err != nil {
 		return err
 	}
 	bad := 0
 	var firstErr error
 	for _, path := range paths {
-		problems, err := checkOne(stdout, path, anylog.Options{Salvage: f.salvage, PyPyEra: era})
+		problems, err := checkOne(stdout, path, stdin, anylog.Options{Salvage: f.salvage, PyPyEra: era})
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -59,7 +62,7 @@ func runCheck(stdout io.Writer, paths []string, f *checkFlags) error {
 		if len(problems) > 0 {
 			bad++
 			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %s", path, strings.Join(problems, "; "))
+				firstErr = fmt.Errorf("%s: %s", logName(path), strings.Join(problems, "; "))
 			}
 		}
 	}
@@ -74,8 +77,8 @@ func runCheck(stdout io.Writer, paths []string, f *checkFlags) error {
 
 // checkOne prints the integrity summary of one log and returns what is
 // wrong with it; a read error is returned as err.
-func checkOne(w io.Writer, path string, opt anylog.Options) ([]string, error) {
-	src, closer, err := anylog.Open(path, opt)
+func checkOne(w io.Writer, path string, stdin io.Reader, opt anylog.Options) ([]string, error) {
+	src, closer, err := openLog(path, stdin, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +117,7 @@ func checkOne(w io.Writer, path string, opt anylog.Options) ([]string, error) {
 	if len(problems) > 0 {
 		status = strings.Join(problems, "; ")
 	}
-	fmt.Fprintf(w, "%s: %s\n", path, status)
+	fmt.Fprintf(w, "%s: %s\n", logName(path), status)
 	fmt.Fprintf(w, "  format %s, %d bytes, %d %ss, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, chunk, st.Events, len(threads))
 	if st.Dropped > 0 {
 		fmt.Fprintf(w, "  %d events dropped by the recorder (its buffers were full)\n", st.Dropped)

@@ -40,7 +40,7 @@ committed, aborted, paused, lost, counts) are compared first.
 --format json writes "schema": "stmlog.diff/v1" with integer nanoseconds.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDiff(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)
+			return runDiff(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)
 		},
 	}
 	fl := cmd.Flags()
@@ -55,7 +55,10 @@ committed, aborted, paused, lost, counts) are compared first.
 	return cmd
 }
 
-func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) error {
+func runDiff(stdin io.Reader, stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) error {
+	if err := checkStdinArgs([]string{oldPath, newPath}); err != nil {
+		return err
+	}
 	if f.format != "text" && f.format != "json" {
 		return usageError{fmt.Errorf("--format %q: want text or json", f.format)}
 	}
@@ -84,11 +87,11 @@ func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) er
 	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
 		return err
 	}
-	oldS, err := analyzeLogs([]string{oldPath}, ao, lo, stderr)
+	oldS, err := analyzeLogs([]string{oldPath}, stdin, ao, lo, stderr)
 	if err != nil {
 		return err
 	}
-	newS, err := analyzeLogs([]string{newPath}, ao, lo, stderr)
+	newS, err := analyzeLogs([]string{newPath}, stdin, ao, lo, stderr)
 	if err != nil {
 		return err
 	}

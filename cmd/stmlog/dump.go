@@ -38,7 +38,7 @@ thread, kind, and when they apply conflict, cause, reason, other, var,
 var_name, site, other_site (sites as "file:line in func").`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDump(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
+			return runDump(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
 		},
 	}
 	fl := cmd.Flags()
@@ -63,12 +63,12 @@ type dumpEvent struct {
 	OtherSite string `json:"other_site,omitempty"`
 }
 
-func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
+func runDump(stdin io.Reader, stdout, stderr io.Writer, path string, f *dumpFlags) error {
 	era, err := parseEra(f.pypyEra)
 	if err != nil {
 		return err
 	}
-	src, closer, err := anylog.Open(path, anylog.Options{Salvage: f.salvage, PyPyEra: era})
+	src, closer, err := openLog(path, stdin, anylog.Options{Salvage: f.salvage, PyPyEra: era})
 	if err != nil {
 		return err
 	}

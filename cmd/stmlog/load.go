@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -25,6 +26,9 @@ type loadFlags struct {
 	from, to time.Duration
 	salvage  bool
 	pypyEra  string
+	// stdin is what "-" reads (the command's standard input); nil where
+	// the logs are not named on the command line (record, demo).
+	stdin io.Reader
 }
 
 func (f *loadFlags) register(fl *pflag.FlagSet) {
@@ -94,16 +98,63 @@ func parseEra(s string) (byte, error) {
 	return 0, usageError{fmt.Errorf("--pypy-era %q: want one of a, b, c, d, e", s)}
 }
 
-// analyzeLogs reads every log into one analysis.
-func analyzeLogs(paths []string, ao analyze.Options, lo anylog.Options, stderr io.Writer) (*analyze.Summary, error) {
+// stdinName names the log read from standard input ("-" on the command
+// line) in reports and messages.
+const stdinName = "stdin"
+
+// openLog opens a log named on the command line: a file, or for "-" the
+// standard input, read once as a stream like any log (so `zcat x.log.gz |
+// stmlog report -` needs no temporary file). A file named "-" is "./-".
+func openLog(path string, stdin io.Reader, lo anylog.Options) (logformat.Source, io.Closer, error) {
+	if path != "-" {
+		return anylog.Open(path, lo)
+	}
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	src, err := anylog.New(stdin, stdinName, lo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src, io.NopCloser(stdin), nil
+}
+
+// logName is how the log at path is named in reports.
+func logName(path string) string {
+	if path == "-" {
+		return stdinName
+	}
+	return path
+}
+
+// checkStdinArgs refuses a command line that names standard input twice:
+// it can be read only once.
+func checkStdinArgs(paths []string) error {
+	n := 0
+	for _, p := range paths {
+		if p == "-" {
+			n++
+		}
+	}
+	if n > 1 {
+		return usageError{fmt.Errorf(`"-" (standard input) is given %d times; it can be read only once`, n)}
+	}
+	return nil
+}
+
+// analyzeLogs reads every log into one analysis; "-" reads stdin.
+func analyzeLogs(paths []string, stdin io.Reader, ao analyze.Options, lo anylog.Options, stderr io.Writer) (*analyze.Summary, error) {
+	if err := checkStdinArgs(paths); err != nil {
+		return nil, err
+	}
 	a := analyze.New(ao)
 	for _, path := range paths {
-		src, closer, err := anylog.Open(path, lo)
+		src, closer, err := openLog(path, stdin, lo)
 		if err != nil {
 			return nil, err
 		}
 		p := newProgress(src, path, stderr)
-		err = a.AddNamed(path, p)
+		err = a.AddNamed(logName(path), p)
 		p.done()
 		closer.Close()
 		if err != nil {
@@ -143,8 +194,8 @@ func isTerminal(w io.Writer) bool {
 }
 
 func newProgress(src logformat.Source, path string, stderr io.Writer) *progress {
-	p := &progress{Source: src, name: path, w: stderr, start: time.Now()}
-	if isTerminal(stderr) {
+	p := &progress{Source: src, name: logName(path), w: stderr, start: time.Now()}
+	if path != "-" && isTerminal(stderr) {
 		if st, err := os.Stat(path); err == nil && st.Size() > 64<<20 {
 			p.enabled, p.size = true, st.Size()
 		}

@@ -36,7 +36,7 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 	if err != nil {
 		return nil, info, err
 	}
-	sum, err := analyzeLogs(paths, ao, lo, stderr)
+	sum, err := analyzeLogs(paths, f.stdin, ao, lo, stderr)
 	if err != nil {
 		return nil, info, err
 	}
@@ -62,7 +62,7 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 func pprofComments(paths []string, v report.PprofView, ao analyze.Options) []string {
 	c := []string{"stmlog: time lost to STM conflicts, " + v.String() + " view"}
 	for _, p := range paths {
-		c = append(c, "log: "+p)
+		c = append(c, "log: "+logName(p))
 	}
 	if ao.Kind != logformat.ConflictNone {
 		c = append(c, "kind: "+ao.Kind.String())
@@ -107,6 +107,7 @@ side not at the sample's leaf), for -tagfocus.
   pair     victim stack on top of "conflict: <kind>" on top of the culprit stack`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.load.stdin = cmd.InOrStdin()
 			return runPprof(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}

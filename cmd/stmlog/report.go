@@ -66,6 +66,7 @@ JSON output ("schema": "stmlog.report/v1", integer nanoseconds) is described
 in docs/report-json.md.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.load.stdin = cmd.InOrStdin()
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f, cmd.Flags().Changed("top"))
 		},
 	}
@@ -148,7 +149,7 @@ func runReport(stdout, stderr io.Writer, args []string, f *reportFlags, topSet b
 	if err != nil {
 		return err
 	}
-	sum, err := analyzeLogs(paths, ao, lo, stderr)
+	sum, err := analyzeLogs(paths, f.load.stdin, ao, lo, stderr)
 	if err != nil {
 		return err
 	}
@@ -192,13 +193,19 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if topSet {
 		top = f.top
 	}
-	fh, err := os.Open(paths[0])
-	if err != nil {
-		return err
+	var in io.Reader = f.load.stdin
+	if paths[0] != "-" {
+		fh, err := os.Open(paths[0])
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		in = fh
+	} else if in == nil {
+		in = strings.NewReader("")
 	}
-	defer fh.Close()
 	bw := bufio.NewWriter(stdout)
-	err = pypyreport.Write(bw, stderr, fh, pypyreport.Options{Top: top, TopGiven: topSet, Era: era, Name: paths[0], SourceRoot: f.sourceRoot})
+	err = pypyreport.Write(bw, stderr, in, pypyreport.Options{Top: top, TopGiven: topSet, Era: era, Name: logName(paths[0]), SourceRoot: f.sourceRoot})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}

@@ -45,6 +45,9 @@ of each conflict.
   stmlog record -- go test ./... record and report in one step
   stmlog demo                   a built-in workload, recorded and reported
 
+A LOG of - is standard input (zcat stm.log.gz | stmlog report -), in every
+command that reads logs.
+
 Exit status: 0 ok, 1 error (bad or damaged input, failed check), 2 usage.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -84,14 +87,20 @@ func markUsageErrors(cmd *cobra.Command) {
 	}
 }
 
-// run executes the command line and returns the exit status. Errors are
+// run executes the command line with an empty standard input (what "-"
+// reads) and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runIO(args, strings.NewReader(""), stdout, stderr)
+}
+
+// runIO executes the command line and returns the exit status. Errors are
 // printed to stderr as one line; usage errors add where to find help.
-func run(args []string, stdout, stderr io.Writer) (code int) {
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	root := newRootCmd()
 	root.SetArgs(negativeTopArg(root, args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetIn(strings.NewReader(""))
+	root.SetIn(stdin)
 	defer func() {
 		// A bug must not print a stack trace at the user: one line, exit 1.
 		if p := recover(); p != nil {

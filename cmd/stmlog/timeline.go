@@ -55,7 +55,7 @@ otherwise. stmlog web serves the same page.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.maxEventsSet = cmd.Flags().Changed("max-events")
-			return runTimeline(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
+			return runTimeline(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
 		},
 	}
 	fl := cmd.Flags()
@@ -70,8 +70,8 @@ otherwise. stmlog web serves the same page.`,
 	return cmd
 }
 
-func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error {
-	opt := timeline.Options{Name: path, From: f.from, To: f.to, MaxEvents: f.maxEvents}
+func runTimeline(stdin io.Reader, stdout, stderr io.Writer, path string, f *timelineFlags) error {
+	opt := timeline.Options{Name: logName(path), From: f.from, To: f.to, MaxEvents: f.maxEvents}
 	if err := checkWindow(f.from, f.to); err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
 		return err
 	}
-	src, closer, err := anylog.Open(path, lo)
+	src, closer, err := openLog(path, stdin, lo)
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	}
 	if st.Threads == 0 && st.SourceStats.Events > 0 {
 		fmt.Fprintf(stderr, "stmlog timeline: warning: %s: nothing in the trace: no events in the window or threads selected (the log has %d events)\n",
-			path, st.SourceStats.Events)
+			logName(path), st.SourceStats.Events)
 	}
 	if st.Capped {
 		fmt.Fprintf(stderr, "stmlog timeline: warning: trace stopped after %d events, at %v into the log; "+

@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,6 +75,7 @@ another interface in --http needs --allow-remote, since the UI shows source
 code. Ctrl-C stops it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.load.stdin = cmd.InOrStdin()
 			return runWeb(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
@@ -106,6 +108,32 @@ func webIsLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// spoolStdin copies standard input, if paths name it ("-"), to a temporary
+// file that stands in for it: the timeline pages read a log again for each
+// window, which a stream cannot do. cleanup removes the file.
+func spoolStdin(paths []string, stdin io.Reader) (_ []string, cleanup func(), err error) {
+	cleanup = func() {}
+	if err := checkStdinArgs(paths); err != nil || !slices.Contains(paths, "-") {
+		return paths, cleanup, err
+	}
+	fh, err := os.CreateTemp("", "stmlog-stdin-*.log")
+	if err != nil {
+		return nil, cleanup, err
+	}
+	cleanup = func() { os.Remove(fh.Name()) }
+	_, err = io.Copy(fh, stdin)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return nil, func() {}, fmt.Errorf("copying standard input to %s: %v", fh.Name(), err)
+	}
+	paths = slices.Clone(paths)
+	paths[slices.Index(paths, "-")] = fh.Name()
+	return paths, cleanup, nil
+}
+
 // runWeb serves until ctx is done or the process gets SIGINT/SIGTERM, then
 // shuts the server down and returns nil. Signals are caught only once the
 // logs are loaded: Ctrl-C during a long load just ends the process.
@@ -113,6 +141,11 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	if err := webCheckListenAddr(f.http, f.allowRemote); err != nil {
 		return usageError{err}
 	}
+	paths, cleanup, err := spoolStdin(paths, f.load.stdin)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	profiles, info, err := loadPprofProfiles(paths, &f.load, report.PprofViews, report.SampleLost, stderr)
 	if err != nil {
 		return err
