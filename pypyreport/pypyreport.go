@@ -232,7 +232,8 @@ func (p *pyStderr) line(s string) {
 	if p.softspace {
 		io.WriteString(p.w, " ")
 	}
-	io.WriteString(p.w, s+"\n")
+	io.WriteString(p.w, s)
+	io.WriteString(p.w, "\n") // not s+"\n": a log can have millions of notes
 	p.softspace = false
 }
 

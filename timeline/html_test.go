@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,3 +200,34 @@ func TestHTMLCap(t *testing.T) {
 	}
 	parseSVG(t, buf.Bytes())
 }
+
+// BenchmarkWriteHTML: the page for a log of 20,000 attempts, capped at the
+// default 20,000 trace events, beside Write of the same capped trace
+// (the difference is decoding it again and drawing it).
+func BenchmarkWriteHTML(b *testing.B) {
+	evs, _, _, _ := tlRandomLog(11, 4, 20000)
+	for _, bc := range []struct {
+		name string
+		run  func(io.Writer, logformat.Source) (Stats, error)
+	}{
+		{"json", func(w io.Writer, s logformat.Source) (Stats, error) {
+			return Write(w, s, Options{MaxEvents: DefaultMaxHTMLEvents})
+		}},
+		{"html", func(w io.Writer, s logformat.Source) (Stats, error) { return WriteHTML(w, s, HTMLOptions{}) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var n countWriter
+			for b.Loop() {
+				if _, err := bc.run(&n, &tlSource{events: evs, stacks: tlStacks}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/float64(b.N), "bytes/op")
+		})
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
