@@ -46,6 +46,14 @@ const (
 	numKinds
 )
 
+// KindAggregate is not an event of a thread but an aggregate record
+// (format version 2, profile level): a Reader returns one as an Event of
+// this kind, with Thread and Time (the end of the record's period) set,
+// and the record itself from its Aggregate method. It never appears in an
+// event batch, and Valid reports false for it, so consumers that skip
+// invalid kinds skip aggregates.
+const KindAggregate Kind = numKinds
+
 var kindNames = [...]string{
 	KindInvalid:          "invalid",
 	KindTxStart:          "start",
@@ -66,6 +74,9 @@ var kindNames = [...]string{
 func (k Kind) String() string {
 	if k < numKinds {
 		return kindNames[k]
+	}
+	if k == KindAggregate {
+		return "aggregate"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }

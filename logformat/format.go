@@ -12,8 +12,12 @@ import (
 // IsNative) to tell native logs from PyPy-STM logs.
 const Magic = "\x89STMLOG\n"
 
-// Version is the format version this package writes and reads.
-const Version = 1
+// Version is the format version this package writes. Readers read it and
+// every earlier version (MinVersion on).
+const Version = 2
+
+// MinVersion is the oldest format version readers accept.
+const MinVersion = 1
 
 // Limits of the format (see the package doc).
 const (
@@ -49,6 +53,9 @@ const (
 	chunkEvents   = 4
 	chunkDropped  = 5
 	chunkEnd      = 6
+	chunkInfo     = 7 // version 2: process info (optional)
+
+	chunkAggregates = 128 // version 2: aggregate records (critical)
 
 	// chunkCritical marks types an old reader must not skip.
 	chunkCritical = 128

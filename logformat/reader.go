@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -56,10 +57,13 @@ type Reader struct {
 	lastTime map[uint32]int64  // thread -> time of its last event
 	pairs    []uint64          // scratch for var names
 
-	lostRefs int64      // salvage: stack references cleared because the stack was lost
-	skipped  [][2]int64 // salvage: the first byte ranges skipped, [from, to)
-	stats    Stats
-	err      error // sticky: io.EOF at the end, or the error that stopped reading
+	meta      Meta        // file version and process info
+	aggs      []Aggregate // the aggregates chunk being returned, as events
+	aggEvents []Event     // their events
+	lostRefs  int64       // salvage: stack references cleared because the stack was lost
+	skipped   [][2]int64  // salvage: the first byte ranges skipped, [from, to)
+	stats     Stats
+	err       error // sticky: io.EOF at the end, or the error that stopped reading
 }
 
 // lostString stands for strings whose chunk was skipped under salvage.
@@ -78,7 +82,7 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 		stacks:   []*Stack{nil},
 		vars:     make(map[uint64]string),
 		lastTime: make(map[uint32]int64),
-		stats:    Stats{Format: "stmlog/1"},
+		stats:    Stats{Format: "stmlog"},
 	}
 	hdr, err := rd.br.Peek(headerSize)
 	if len(hdr) < headerSize {
@@ -101,12 +105,20 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	if !IsNative(hdr) {
 		return nil, rd.notNative(hdr)
 	}
-	if v := binary.LittleEndian.Uint16(hdr[len(Magic):]); v != Version {
-		return nil, fmt.Errorf("%sstmlog log format version %d is not supported (this reader reads version %d)",
-			rd.prefix(), v, Version)
+	v := binary.LittleEndian.Uint16(hdr[len(Magic):])
+	if v < MinVersion || v > Version {
+		return nil, fmt.Errorf("%sstmlog log format version %d is not supported (this reader reads versions %d to %d)",
+			rd.prefix(), v, MinVersion, Version)
 	}
+	rd.meta.Version = int(v)
+	rd.stats.Format = "stmlog/" + strconv.Itoa(int(v))
 	rd.br.Discard(headerSize)
 	rd.off = int64(headerSize)
+	// The process-info chunk comes first: read it now, so that Meta is
+	// known before the first event.
+	if h, _ := rd.br.Peek(1); len(h) == 1 && h[0] == chunkInfo && v >= 2 {
+		rd.readChunk()
+	}
 	return rd, nil
 }
 
@@ -153,6 +165,20 @@ func (r *Reader) Stack(id StackID) *Stack {
 		return r.stacks[id]
 	}
 	return nil
+}
+
+// Meta returns the log's format version and what its process-info chunk
+// says (format version 2; zero fields are unknown). The chunk is the first
+// of a log, so Meta is known from NewReader on.
+func (r *Reader) Meta() Meta { return r.meta }
+
+// Aggregate returns the aggregate record of the last event Next returned,
+// if that event is of kind KindAggregate (the zero Aggregate otherwise).
+func (r *Reader) Aggregate() Aggregate {
+	if r.pos > 0 && r.pos <= len(r.events) && r.events[r.pos-1].Kind == KindAggregate && r.pos <= len(r.aggs) {
+		return r.aggs[r.pos-1]
+	}
+	return Aggregate{}
 }
 
 // VarName returns the name given to a Var so far, or "".
@@ -239,6 +265,19 @@ func (r *Reader) readChunk() {
 			at, msg = 0, "bad dropped-events count"
 		} else {
 			r.stats.Dropped += int64(min(c, math.MaxInt64-uint64(r.stats.Dropped)))
+		}
+	case chunkInfo:
+		if r.meta.Version >= 2 {
+			at, msg = readInfo(p, &r.meta)
+		}
+	case chunkAggregates:
+		if r.meta.Version < 2 {
+			msg = fmt.Sprintf("chunk type %d is not part of format version %d", typ, r.meta.Version)
+			break
+		}
+		at, msg = r.readAggregates(p)
+		if msg == "" {
+			r.evOff = start
 		}
 	case chunkEnd:
 		r.stats.Chunks++
@@ -539,6 +578,33 @@ func (r *Reader) readVarNames(p []byte) (int, string) {
 	for k := 0; k < len(pairs); k += 2 {
 		r.vars[pairs[k]], _ = r.str(pairs[k+1])
 	}
+	return 0, ""
+}
+
+// readAggregates decodes an aggregates chunk into events of KindAggregate
+// (returned by Next) and their records (Aggregate). A bad record spoils the
+// whole chunk: no record of it is returned.
+func (r *Reader) readAggregates(p []byte) (int, string) {
+	n, i := uvarint(p, 0)
+	// A record takes at least 17 bytes.
+	if i < 0 || n == 0 || n > uint64(len(p)-i)/17 {
+		return 0, "bad aggregates chunk header"
+	}
+	r.aggs = r.aggs[:0]
+	r.aggEvents = r.aggEvents[:0]
+	for k := uint64(0); k < n; k++ {
+		at := i
+		var a Aggregate
+		var msg string
+		if i, msg = readAggregate(p, i, &a); msg != "" {
+			r.aggs = r.aggs[:0]
+			return at, fmt.Sprintf("aggregate record %d: %s", k, msg)
+		}
+		r.aggs = append(r.aggs, a)
+		r.aggEvents = append(r.aggEvents, Event{Time: a.End, Kind: KindAggregate, Thread: a.Thread})
+	}
+	r.events = r.aggEvents
+	r.pos = 0
 	return 0, ""
 }
 

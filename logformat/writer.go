@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"hash/maphash"
 	"io"
+	"math"
 )
 
 // Writer writes a native log (see the package doc for the format).
@@ -47,6 +48,8 @@ type Writer struct {
 	active  []*batch // batches with events since the last Flush, in order
 	free    [][]byte // reusable batch buffers, released at Flush
 
+	aggs     []byte // aggregate records not yet written
+	naggs    uint64
 	dropped  int64 // dropped events not yet written
 	scratch  []byte
 	ids      []uint64 // scratch for addStack
@@ -79,7 +82,12 @@ const maxFreeBuffers = 16
 
 // NewWriter writes the file header to w and returns a Writer that appends
 // chunks to it. The Writer buffers; Flush and Close write through.
-func NewWriter(w io.Writer) (*Writer, error) {
+func NewWriter(w io.Writer) (*Writer, error) { return NewWriterMeta(w, Meta{}) }
+
+// NewWriterMeta is NewWriter that also writes m (its Level, GOMAXPROCS and
+// NumCPU; Version is ignored) as the log's process-info chunk, right after
+// the header. A zero m writes no such chunk.
+func NewWriterMeta(w io.Writer, m Meta) (*Writer, error) {
 	lw := &Writer{
 		bw:        bufio.NewWriterSize(w, chunkTarget),
 		strs:      make(map[string]uint64),
@@ -92,6 +100,12 @@ func NewWriter(w io.Writer) (*Writer, error) {
 	copy(hdr[:], Magic)
 	binary.LittleEndian.PutUint16(hdr[len(Magic):], Version)
 	lw.bw.Write(hdr[:])
+	if m.Level != LevelUnknown || m.GOMAXPROCS != 0 || m.NumCPU != 0 {
+		if m.Level >= numLevels {
+			return nil, fmt.Errorf("stmlog: log writer: unknown recording level %d", m.Level)
+		}
+		lw.writeChunk(chunkInfo, appendInfo(nil, m), nil)
+	}
 	// The header goes out at once so that even a log with no events is
 	// recognizable (and an unwritable destination is reported here).
 	if err := lw.bw.Flush(); err != nil {
@@ -387,6 +401,42 @@ func (w *Writer) badEvent(b *batch, ev *Event) error {
 	}
 }
 
+// Aggregate adds an aggregate record (see Aggregate), written at the next
+// Flush after that Flush's event batches. It rejects records the format
+// cannot carry: thread 0, End before Start, more timed and sampled commits
+// than commits, negative durations or a bad sum of squares.
+func (w *Writer) Aggregate(a Aggregate) error {
+	if w.err != nil {
+		return w.err
+	}
+	switch {
+	case a.Thread == 0:
+		return errors.New("stmlog: aggregate record with thread 0 (threads start at 1)")
+	case a.End < a.Start:
+		return fmt.Errorf("stmlog: aggregate record of thread %d ends (%d) before it starts (%d)", a.Thread, a.End, a.Start)
+	case a.Timed > a.Commits || a.Sampled > a.Commits-a.Timed:
+		return fmt.Errorf("stmlog: aggregate record of thread %d: %d timed and %d sampled of %d commits", a.Thread, a.Timed, a.Sampled, a.Commits)
+	case a.TimedNs < 0 || a.SampledNs < 0 || !(a.SampledSq >= 0) || math.IsInf(a.SampledSq, 0):
+		return fmt.Errorf("stmlog: aggregate record of thread %d: bad durations", a.Thread)
+	}
+	w.aggs = appendAggregate(w.aggs, &a)
+	w.naggs++
+	if len(w.aggs) >= chunkTarget {
+		w.writeAggregates()
+	}
+	return nil
+}
+
+func (w *Writer) writeAggregates() {
+	if w.naggs == 0 {
+		return
+	}
+	w.scratch = appendUvarint(w.scratch[:0], w.naggs)
+	w.writeChunk(chunkAggregates, w.scratch, w.aggs)
+	w.aggs = w.aggs[:0]
+	w.naggs = 0
+}
+
 // Dropped records that n events were lost (for example to a full buffer);
 // readers report the total. Non-positive n is ignored.
 func (w *Writer) Dropped(n int64) {
@@ -416,6 +466,7 @@ func (w *Writer) Flush() error {
 	}
 	clear(w.active)
 	w.active = w.active[:0]
+	w.writeAggregates()
 	if w.dropped > 0 {
 		w.scratch = appendUvarint(w.scratch[:0], uint64(w.dropped))
 		w.writeChunk(chunkDropped, w.scratch, nil)

@@ -2,6 +2,8 @@ package stm
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -12,21 +14,36 @@ import (
 // sync.RWMutex, channels), so ratios come from one run. attempts/op is the
 // number of body executions per committed transaction (1 = no re-runs).
 
-// stmBoth runs an STM benchmark twice: "stm" with recording off and
-// "stm-rec" with recording on (to io.Discard, so the encoding cost counts
-// but no disk does).
+// stmBoth runs an STM benchmark with recording off ("stm") and on:
+// "stm-rec" at the profile level and "stm-full" at the full level, both to
+// io.Discard (the encoding cost counts but no disk does), and "stm-file" at
+// the profile level to a file.
 func stmBoth(b *testing.B, f func(b *testing.B)) {
 	b.Run("stm", f)
 	if !recorderBuilt {
 		return // -tags stmlog_norecord: the baseline for recording off
 	}
-	b.Run("stm-rec", func(b *testing.B) {
-		if err := StartLog(io.Discard); err != nil {
-			b.Fatal(err)
-		}
-		defer StopLog()
-		f(b)
-	})
+	rec := func(name string, level Level, file bool) {
+		b.Run(name, func(b *testing.B) {
+			var w io.Writer = io.Discard
+			if file {
+				fh, err := os.Create(filepath.Join(b.TempDir(), "bench.log"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer fh.Close()
+				w = fh
+			}
+			if err := StartLog(w, WithLevel(level)); err != nil {
+				b.Fatal(err)
+			}
+			defer StopLog()
+			f(b)
+		})
+	}
+	rec("stm-rec", LevelProfile, false)
+	rec("stm-full", LevelFull, false)
+	rec("stm-file", LevelProfile, true)
 }
 
 // cpuPerOp reports the process CPU time per operation (all goroutines:

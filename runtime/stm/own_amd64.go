@@ -2,7 +2,11 @@
 
 package stm
 
-import "sync/atomic"
+import (
+	"math"
+	"sync/atomic"
+	"unsafe"
+)
 
 // releaseOwn gives a thread back (sets *p to ownFree) with a plain store,
 // in own_amd64.s. On amd64 (x86-TSO) a store is never reordered with the
@@ -22,3 +26,19 @@ func releaseOwn(p *atomic.Uint32)
 //
 //go:noescape
 func storeOwned(p *atomic.Uint64, v uint64)
+
+// The counters of a recording thread have one writer, the goroutine the
+// thread serves, and one reader, the flusher, which only needs each word
+// whole: on amd64 a plain aligned store is that, and these inline where
+// the assembly above cannot.
+
+func storeOwned32(p *atomic.Uint32, v uint32) { *(*uint32)(unsafe.Pointer(p)) = v }
+
+func storeOwnedI32(p *atomic.Int32, v int32) { *(*int32)(unsafe.Pointer(p)) = v }
+
+func addOwned(p *atomic.Uint64, d uint64) { *(*uint64)(unsafe.Pointer(p)) += d }
+
+func addOwnedFloat(p *atomic.Uint64, f float64) {
+	q := (*uint64)(unsafe.Pointer(p))
+	*q = math.Float64bits(math.Float64frombits(*q) + f)
+}

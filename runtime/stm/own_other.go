@@ -2,10 +2,25 @@
 
 package stm
 
-import "sync/atomic"
+import (
+	"math"
+	"sync/atomic"
+)
 
 // releaseOwn gives a thread back (sets *p to ownFree); see own_amd64.go.
 func releaseOwn(p *atomic.Uint32) { p.Store(ownFree) }
 
 // storeOwned stores v into *p; see own_amd64.go.
 func storeOwned(p *atomic.Uint64, v uint64) { p.Store(v) }
+
+// storeOwned32 and the others below update a recording thread's counters,
+// which only the thread's goroutine writes; see own_amd64.go.
+func storeOwned32(p *atomic.Uint32, v uint32) { p.Store(v) }
+
+func storeOwnedI32(p *atomic.Int32, v int32) { p.Store(v) }
+
+func addOwned(p *atomic.Uint64, d uint64) { p.Add(d) }
+
+func addOwnedFloat(p *atomic.Uint64, f float64) {
+	p.Store(math.Float64bits(math.Float64frombits(p.Load()) + f))
+}

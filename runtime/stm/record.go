@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,25 +32,13 @@ import (
 // transaction never waits for I/O: a full buffer drops events and counts
 // them (Writer.Dropped).
 //
-// Threads. A thread is a goroutine (Queue workers: a worker), numbered from
-// 1 in the order they first run a transaction while recording. Go exposes
-// no goroutine id, and getting one by parsing runtime.Stack costs
-// microseconds, more than a whole small transaction; so the goroutine is
-// told by the address of its runtime descriptor (curg, two instructions
-// of assembly), and a context remembers the last goroutine it served, so
-// a goroutine that runs transactions in a loop finds its thread without a
-// map lookup. The runtime reuses the descriptor of an exited goroutine for
-// a new one, which then continues under the same number (as OS thread ids
-// are reused). A goroutine's transactions never overlap, so its events
-// never interleave; a transaction started inside another one's body on the
-// same goroutine runs on its context's own thread instead, and so does
-// every transaction on an architecture without curg.
-
-// Sites. Loads and Stores capture the raw return addresses of the call
-// stack into the Tx (a frame-pointer walk on amd64); a stack is hashed and
-// interned only when an event or a committed box needs to name it, and
-// symbolized (runtime.CallersFrames, trimming runtime/stm and Go runtime
-// frames) by the flusher the first time the log refers to it.
+// Levels. At the full level every attempt is logged as events. At the
+// profile level (the default) only the Atomically calls that meet
+// contention are; the others are counted per thread and written as
+// aggregate records at every flush (recthread.go, "Profile level"). The
+// flush interval is short so that a program that exits without StopLog
+// (Go has no exit hook) loses little: events reach the file within two
+// intervals, counts within one.
 
 // recording is true while events are recorded; the hot path tests it once
 // per transaction.
@@ -58,47 +46,13 @@ var recording atomic.Bool
 
 const (
 	maxDepth      = 32
-	flushInterval = 100 * time.Millisecond
-	// Events per buffer handed to the flusher (16 KB). Recording cost
-	// 14-17 ns less per transaction than with 4096 (A/B in one session,
-	// BENCHMARKS.md, runtime section). Probably a cache effect: a full buffer
-	// kicks a flush, and every flush makes the threads hand over their
-	// buffers at the end of their transactions, so smaller buffers keep
-	// fewer of them in flight and reuse them warm. Letting the Writer
-	// gather whole 64 KB chunks between ticks, or not counting kicked
-	// flushes as generations, lost the gain.
+	flushInterval = 10 * time.Millisecond
+	// Events per buffer handed to the flusher (16 KB). Smaller buffers are
+	// handed over more often but stay warm in cache (BENCHMARKS.md,
+	// runtime section, has the A/B that chose this size).
 	handoffSize = 1024
 	maxQueued   = 256 // buffers a thread may have waiting; then events are dropped
 )
-
-type threadRec struct {
-	id uint32
-	r  *recorder
-
-	// own says who may use buf, last, dropped and gen: nobody (ownFree),
-	// the transaction running on this thread, for the length of an
-	// Atomically call except while it pauses (ownTx), or the flusher taking
-	// the buffer of an idle thread (ownFlusher). It is a lock that only
-	// ever has these two users, and the transaction's side is the hot path:
-	// taking it is one compare-and-swap, giving it back one plain store on
-	// amd64 (releaseOwn), against two atomic read-modify-writes for a
-	// sync.Mutex.
-	own     atomic.Uint32
-	buf     []rawEvent
-	last    int64  // last event time (ticks): a thread's times never go back
-	dropped int64  // events dropped for lack of room
-	gen     uint32 // recorder.gen when buf got its first event
-	bufSeq  uint32 // incremented whenever buf is replaced
-	held    bool   // own is ownTx (the transaction's side only)
-
-	// qmu guards the buffers handed over to the flusher; it is only ever
-	// held for a few instructions, so the flusher can wait for it.
-	qmu      sync.Mutex
-	full     [][]rawEvent
-	qdropped int64
-
-	lastNs int64 // flusher only: last time written, in ns
-}
 
 type recorder struct {
 	w      *logformat.Writer
@@ -118,6 +72,8 @@ type recorder struct {
 	byG    sync.Map // curg() -> *threadRec: goroutines' threads, never freed
 	err    error    // first write error
 	warned bool
+
+	level Level
 
 	// Live sinks (tap.go). internal: started for them, writes no log.
 	internal bool
@@ -141,9 +97,44 @@ var (
 // merely links runtime/stm — the stmlog tool itself, say — never truncates
 // the log named in its environment.
 var (
-	envPath string
-	envOnce sync.Once
+	envPath  string
+	envLevel = LevelProfile
+	envOnce  sync.Once
 )
+
+// Level is how much a recording logs: LevelProfile (the default) or
+// LevelFull. See the package doc, "Recording".
+type Level = logformat.Level
+
+const (
+	// LevelProfile logs every conflict, abort and pause in full, with both
+	// sides' stacks and exact times, and counts the transactions that meet
+	// no contention (their time is sampled).
+	LevelProfile = logformat.LevelProfile
+	// LevelFull logs every attempt of every transaction: what timelines
+	// and what-if replay need; it costs more.
+	LevelFull = logformat.LevelFull
+)
+
+// A LogOption configures StartLog.
+type LogOption func(*logConfig)
+
+type logConfig struct{ level Level }
+
+// WithLevel makes StartLog record at level l (LevelProfile or LevelFull).
+func WithLevel(l Level) LogOption { return func(c *logConfig) { c.level = l } }
+
+// parseLevel reads $STMLOG_EVENTS: "all" (or "full") is the full level;
+// "" and "profile" the profile level.
+func parseLevel(s string) (Level, bool) {
+	switch s {
+	case "", "profile":
+		return LevelProfile, true
+	case "all", "full":
+		return LevelFull, true
+	}
+	return LevelProfile, false
+}
 
 func init() {
 	path := os.Getenv("STMLOG")
@@ -151,6 +142,11 @@ func init() {
 		return
 	}
 	envPath = strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid()))
+	lv, ok := parseLevel(os.Getenv("STMLOG_EVENTS"))
+	if !ok {
+		fmt.Fprintf(os.Stderr, "stm: STMLOG_EVENTS=%s: want all or profile (recording at the profile level)\n", os.Getenv("STMLOG_EVENTS"))
+	}
+	envLevel = lv
 	// The hot path tests only recording; recBegin finds no recorder yet
 	// and calls startEnv.
 	recording.Store(true)
@@ -173,7 +169,10 @@ func startEnvLocked() {
 		}
 		f, err := os.Create(envPath)
 		if err == nil {
-			err = startLogLocked(f, f)
+			err = startLogLocked(f, f, envLevel)
+		}
+		if err == nil {
+			catchSignals() // signals.go
 		}
 		if err != nil {
 			envErr = err
@@ -187,29 +186,33 @@ func startEnvLocked() {
 }
 
 // StartLog starts recording events to w, in the native log format (see
-// package logformat). Recording stays on until StopLog. It fails if
-// recording is already on (for example because STMLOG is set).
-func StartLog(w io.Writer) error {
-	return startLog(w, nil)
-}
-
-func startLog(w io.Writer, f *os.File) error {
+// package logformat), at the profile level unless an option says
+// otherwise. Recording stays on until StopLog. It fails if recording is
+// already on (for example because STMLOG is set).
+func StartLog(w io.Writer, opts ...LogOption) error {
+	c := logConfig{level: LevelProfile}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.level != LevelProfile && c.level != LevelFull {
+		return fmt.Errorf("stm: StartLog: unknown level %v", c.level)
+	}
 	if !recorderBuilt {
 		return errors.New("stm: StartLog: built with the stmlog_norecord tag, which leaves the recorder out")
 	}
 	recMu.Lock()
 	defer recMu.Unlock()
-	return startLogLocked(w, f)
+	return startLogLocked(w, nil, c.level)
 }
 
-func startLogLocked(w io.Writer, f *os.File) error {
+func startLogLocked(w io.Writer, f *os.File, level Level) error {
 	if r := cur.Load(); r != nil {
 		if !r.internal {
 			return errors.New("stm: StartLog: already recording")
 		}
 		stopLocked(r) // the live sinks' recorder: they move to this one
 	}
-	if _, err := newRecorder(w, f, false); err != nil {
+	if _, err := newRecorder(w, f, false, level); err != nil {
 		return fmt.Errorf("stm: StartLog: %w", err)
 	}
 	return nil
@@ -217,8 +220,10 @@ func startLogLocked(w io.Writer, f *os.File) error {
 
 // newRecorder starts recording to w (with recMu held). An internal
 // recorder (tap.go) serves live sinks only and writes no log.
-func newRecorder(w io.Writer, f *os.File, internal bool) (*recorder, error) {
-	lw, err := logformat.NewWriter(w)
+func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder, error) {
+	lw, err := logformat.NewWriterMeta(w, logformat.Meta{
+		Level: level, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +234,7 @@ func newRecorder(w io.Writer, f *os.File, internal bool) (*recorder, error) {
 		written:  make(map[uint64]string),
 		namesGen: ^uint64(0),
 		internal: internal,
+		level:    level,
 	}
 	r.setSinks()
 	cur.Store(r)
@@ -252,7 +258,7 @@ func StopLog() error {
 	}
 	err := stopLocked(r)
 	if liveSinks() {
-		newRecorder(io.Discard, nil, true) // cannot fail: io.Discard takes the header
+		newRecorder(io.Discard, nil, true, LevelFull) // cannot fail: io.Discard takes the header
 	}
 	if err != nil {
 		return fmt.Errorf("stm: StopLog: %w", err)
@@ -305,332 +311,6 @@ func (r *recorder) rate() tickRate {
 
 func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.nsPer) }
 
-// newThread returns a thread with a fresh (or recycled) number.
-func (r *recorder) newThread() *threadRec {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if n := len(r.free); n > 0 {
-		t := r.free[n-1]
-		r.free = r.free[:n-1]
-		return t
-	}
-	r.next++
-	t := &threadRec{id: r.next, r: r}
-	r.thrs = append(r.thrs, t)
-	return t
-}
-
-func (r *recorder) release(t *threadRec) {
-	r.mu.Lock()
-	r.free = append(r.free, t)
-	r.mu.Unlock()
-}
-
-// newWorkerThread gives a Queue worker its own thread (nil when not
-// recording).
-func newWorkerThread() *threadRec {
-	if r := cur.Load(); r != nil {
-		return r.newThread()
-	}
-	return nil
-}
-
-// txThread returns the thread of a pooled Tx's context for recorder r,
-// making one the first time; it goes back to r's free list when the Tx is
-// garbage collected.
-func (tx *Tx) txThread(r *recorder) *threadRec {
-	if t := tx.ownRec; t != nil && t.r == r {
-		return t
-	}
-	t := r.newThread()
-	tx.ownRec = t
-	runtime.AddCleanup(tx, func(t *threadRec) { t.r.release(t) }, t)
-	return t
-}
-
-// goThread returns the calling goroutine's thread for recorder r.
-func (tx *Tx) goThread(r *recorder) *threadRec {
-	g := curg()
-	if g == 0 {
-		return tx.txThread(r)
-	}
-	if th := tx.lastGThread; th != nil && tx.lastG == g && th.r == r {
-		return th
-	}
-	var th *threadRec
-	if v, ok := r.byG.Load(g); ok {
-		th = v.(*threadRec)
-	} else {
-		th = r.newThread()
-		if v, loaded := r.byG.LoadOrStore(g, th); loaded {
-			r.release(th)
-			th = v.(*threadRec)
-		}
-	}
-	tx.lastG, tx.lastGThread = g, th
-	return th
-}
-
-// recBegin attaches the Atomically call to a thread (th, or the
-// goroutine's).
-func (tx *Tx) recBegin(th *threadRec) {
-	r := cur.Load()
-	if r == nil {
-		if envPath == "" {
-			return
-		}
-		startEnv()
-		if r = cur.Load(); r == nil {
-			return
-		}
-	}
-	if th == nil || th.r != r {
-		th = tx.goThread(r)
-		if th.own.Load() == ownTx {
-			// Held by a transaction whose body called Atomically on this
-			// goroutine: waiting for it would never end.
-			th = tx.txThread(r)
-		}
-	}
-	th.acquire()
-	th.held = true
-	tx.rec = th
-	tx.thread = th.id
-	tx.patch = sitePatch{idx: -1}
-}
-
-// recEnd detaches the thread at the end of an Atomically call.
-func (tx *Tx) recEnd() {
-	th := tx.rec
-	if th == nil {
-		return
-	}
-	tx.rec = nil
-	tx.thread = 0
-	tx.patch = sitePatch{idx: -1}
-	if th.held {
-		if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
-			// A flush went by since this buffer's first event: hand it over,
-			// so that a busy thread's events reach the file within about
-			// two flush intervals.
-			th.handoff()
-		}
-		th.held = false
-		releaseOwn(&th.own)
-	}
-}
-
-const (
-	ownFree = iota
-	ownTx
-	ownFlusher
-)
-
-// acquire takes the thread for a transaction. Only the flusher can be in
-// the way, and it holds a thread for a few instructions.
-func (th *threadRec) acquire() {
-	for !th.own.CompareAndSwap(ownFree, ownTx) {
-		runtime.Gosched()
-	}
-}
-
-// rawEvent is an event as buffered by a thread: 16 bytes, a third of a
-// logformat.Event, because writing events into the buffer (and the
-// flusher reading them back) is most of what recording costs. a packs
-// kind | conflict<<8 | cause<<16 | reason<<24, b is the interned site. A
-// conflict takes two entries: the second holds the Var id in t, the other
-// thread in a and the other site in b. Times are CPU ticks.
-type rawEvent struct {
-	t int64
-	a uint32
-	b uint32
-}
-
-func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCause, r logformat.WaitReason) uint32 {
-	return uint32(k) | uint32(c)<<8 | uint32(ca)<<16 | uint32(r)<<24
-}
-
-func (tx *Tx) emit(a, site uint32) {
-	th := tx.rec
-	t := cputicks()
-	if t < th.last {
-		t = th.last
-	}
-	th.last = t
-	if len(th.buf) == 0 {
-		th.gen = th.r.gen.Load()
-	}
-	n := len(th.buf)
-	th.buf = grow1(th.buf) // field by field: see grow1
-	e := &th.buf[n]
-	e.t, e.a, e.b = t, a, site
-	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
-		th.handoff()
-		select {
-		case th.r.kick <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// handoff queues the thread's buffer for the flusher (owning the thread).
-func (th *threadRec) handoff() {
-	th.qmu.Lock()
-	if len(th.full) >= maxQueued {
-		// The flusher is not keeping up: drop rather than block the program.
-		th.qdropped += int64(len(th.buf))
-		th.buf = th.buf[:0]
-	} else {
-		th.full = append(th.full, th.buf)
-		th.buf = th.r.getBuf()
-	}
-	th.bufSeq++
-	th.qmu.Unlock()
-}
-
-func (r *recorder) getBuf() []rawEvent {
-	r.freeMu.Lock()
-	defer r.freeMu.Unlock()
-	if n := len(r.free2); n > 0 {
-		b := r.free2[n-1]
-		r.free2 = r.free2[:n-1]
-		return b
-	}
-	return make([]rawEvent, 0, handoffSize+1)
-}
-
-func (r *recorder) putBuf(b []rawEvent) {
-	r.freeMu.Lock()
-	if len(r.free2) < 256 {
-		r.free2 = append(r.free2, b[:0])
-	}
-	r.freeMu.Unlock()
-}
-
-func (tx *Tx) recEvent(k logformat.Kind) {
-	if tx.rec != nil {
-		tx.emit(uint32(k), 0)
-	}
-}
-
-func (tx *Tx) recAbort(c logformat.AbortCause) {
-	if tx.rec != nil {
-		tx.emit(packKind(logformat.KindTxAbort, 0, c, 0), 0)
-	}
-}
-
-// waitStart records a pause and lets the flusher take the thread's buffer
-// while we wait.
-func (tx *Tx) waitStart(r logformat.WaitReason) {
-	if th := tx.rec; th != nil {
-		tx.emit(packKind(logformat.KindWaitStart, 0, 0, r), 0)
-		th.held = false
-		releaseOwn(&th.own)
-	}
-}
-
-func (tx *Tx) waitDone(r logformat.WaitReason) {
-	if th := tx.rec; th != nil {
-		th.acquire()
-		th.held = true
-		tx.emit(packKind(logformat.KindWaitDone, 0, 0, r), 0)
-	}
-}
-
-// captureSite appends the caller's stack to tx.pcs.
-func (tx *Tx) captureSite(off, n *int32) {
-	l := len(tx.pcs)
-	if cap(tx.pcs)-l < maxDepth {
-		tx.pcs = append(tx.pcs[:l:l], make([]uintptr, maxDepth+l)...)[:l]
-	}
-	k := captureStack((*[maxDepth]uintptr)(tx.pcs[l : l+maxDepth]))
-	*off = int32(l)
-	*n = int32(k)
-	tx.pcs = tx.pcs[:l+k]
-}
-
-// Read sites. Capturing a stack at every Load would make recording cost
-// more than the transactions it records, and a read site only matters when
-// the Var conflicts. So a Load captures its stack only once its Var has been
-// in a conflict (varHeader.contended). At a Var's first conflict the read
-// site is not known yet; the conflict event is written without it and
-// patched when the re-run of the same transaction reads that Var again
-// (normally at the same place). If the re-run does not read it, the event
-// keeps no site for this side.
-type sitePatch struct {
-	h   *varHeader
-	idx int    // index of the conflict event in rec.buf; -1: none pending
-	seq uint32 // rec.bufSeq when it was written
-}
-
-func (tx *Tx) awaitReadSite(h *varHeader) {
-	th := tx.rec
-	n := len(th.buf)
-	if n < 2 || logformat.Kind(th.buf[n-2].a&0xff) != logformat.KindConflict {
-		return // the event was handed over already
-	}
-	tx.patch = sitePatch{h: h, idx: n - 2, seq: th.bufSeq}
-}
-
-// readSite captures the site of a Load of a contended Var, and completes
-// the pending conflict event of this Var if there is one.
-func (tx *Tx) readSite(h *varHeader, e *readEntry) {
-	tx.captureSite(&e.pcOff, &e.pcN)
-	if p := &tx.patch; p.idx >= 0 && p.h == h {
-		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
-			th.buf[p.idx].b = tx.internSite(e.pcOff, e.pcN)
-		}
-		*p = sitePatch{idx: -1}
-	}
-}
-
-// internSite returns the interned id of pcs[off:off+n] (0 if empty). A
-// context that keeps storing from the same few places (a loop of
-// transactions) interns the same stacks again and again: comparing with
-// the last few interned costs a few nanoseconds, hashing and probing the
-// table a few tens, so the context remembers them (ids never change).
-func (tx *Tx) internSite(off, n int32) uint32 {
-	if n == 0 {
-		return 0
-	}
-	pcs := tx.pcs[off : off+n]
-	for i := range tx.siteCache {
-		c := &tx.siteCache[i]
-		if len(c.pcs) == len(pcs) && c.pcs[0] == pcs[0] && slices.Equal(c.pcs, pcs) {
-			return c.id
-		}
-	}
-	id := sites.intern(pcs)
-	c := &tx.siteCache[tx.siteNext%uint8(len(tx.siteCache))]
-	tx.siteNext++
-	c.pcs = append(c.pcs[:0], pcs...)
-	c.id = id
-	return id
-}
-
-// siteCacheEntry is a stack interned recently by a context, and its id.
-type siteCacheEntry struct {
-	pcs []uintptr
-	id  uint32
-}
-
-func (tx *Tx) recBecomeInevitable(off, n int32) {
-	tx.emit(uint32(logformat.KindBecomeInevitable), tx.internSite(off, n))
-}
-
-func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, other, otherSite uint32) {
-	// Both entries go in together: no hand-over between them.
-	tx.rec.buf = slices.Grow(tx.rec.buf, 2)
-	p := tx.patch.idx
-	tx.patch.idx = 0
-	site := tx.internSite(off, n)
-	tx.emit(packKind(logformat.KindConflict, k, 0, 0), site)
-	tx.patch.idx = p
-	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
-	if tracingOn() {
-		traceConflict(k, v, site, other, otherSite) // trace.go
-	}
-}
 
 // flusher writes the buffers every flushInterval until StopLog.
 func (r *recorder) flusher() {
@@ -661,6 +341,7 @@ func (r *recorder) flush(final bool) {
 	r.mu.Unlock()
 	var dropped int64
 	var bufs [][]rawEvent
+	now := int64(time.Since(r.epoch))
 	// The final flush gives running transactions a moment to finish.
 	deadline := time.Now().Add(200 * time.Millisecond)
 	for _, th := range thrs {
@@ -693,6 +374,7 @@ func (r *recorder) flush(final bool) {
 			r.writeEvents(th, evs, tr)
 			r.putBuf(evs)
 		}
+		r.writeAggregate(th, tr, now)
 	}
 	r.gen.Add(1)
 	if dropped > 0 {
@@ -756,6 +438,54 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 	}
 }
 
+// aggWritten is what the flusher has written of a thread's aggregate
+// counters so far.
+type aggWritten struct {
+	commits, timed, timedTicks, sampled, sampledTicks, estimated uint64
+	sampledSq                                                    float64
+	endNs                                                        int64 // end of the last record
+}
+
+// writeAggregate writes a record of what the thread's counters grew by
+// since the last one, if they did. The counters are read one by one while
+// the thread goes on, so a record may count a commit whose duration goes
+// into the next one; sums over records are exact.
+func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
+	w := &th.agg
+	c := th.aggCommits.Load()
+	e := th.aggEstimated.Load()
+	if c == w.commits && e == w.estimated {
+		return
+	}
+	cur := aggWritten{
+		commits: c, timed: th.aggTimed.Load(), timedTicks: th.aggTimedTicks.Load(),
+		sampled: th.aggSampled.Load(), sampledTicks: th.aggSampledTicks.Load(),
+		sampledSq: math.Float64frombits(th.aggSampledSq.Load()), estimated: e,
+		endNs: max(now, w.endNs),
+	}
+	// Timed and sampled counts are bumped after the commit count: keep the
+	// record consistent, leaving the rest to the next one.
+	timed := min(cur.timed-w.timed, c-w.commits)
+	sampled := min(cur.sampled-w.sampled, c-w.commits-timed)
+	cur.timed, cur.sampled = w.timed+timed, w.sampled+sampled
+	a := logformat.Aggregate{
+		Thread: th.id, Start: w.endNs, End: cur.endNs,
+		Commits: c - w.commits, Timed: timed, Sampled: sampled,
+		TimedNs:   int64(float64(cur.timedTicks-w.timedTicks) * tr.nsPer),
+		SampledNs: int64(float64(cur.sampledTicks-w.sampledTicks) * tr.nsPer),
+		SampledSq: max(cur.sampledSq-w.sampledSq, 0) * tr.nsPer * tr.nsPer,
+		Estimated: e - w.estimated,
+	}
+	*w = cur
+	if r.internal {
+		return
+	}
+	if err := r.w.Aggregate(a); err != nil && r.err == nil {
+		r.err = err
+		r.warn(err)
+	}
+}
+
 func (r *recorder) warn(err error) {
 	if !r.warned {
 		r.warned = true
@@ -793,67 +523,3 @@ func (r *recorder) writeNames() {
 }
 
 // Var names live as long as their Var (a cleanup removes them), so that
-// naming Vars in a constructor does not leak; a log started later still
-// gets the names of the Vars alive then.
-var (
-	namesMu  sync.Mutex
-	names    = map[uint64]string{}
-	namesGen uint64 // bumped by every change, so flushes skip an unchanged map
-)
-
-// Name gives v a name that logs and reports show instead of its id, and
-// returns v (so it chains with NewVar). Naming a Var again replaces the name.
-func (v *Var[T]) Name(name string) *Var[T] {
-	id := v.h.id
-	namesMu.Lock()
-	defer namesMu.Unlock()
-	old, had := names[id]
-	if had && old == name {
-		return v
-	}
-	names[id] = name
-	namesGen++
-	if !had {
-		runtime.AddCleanup(v, forgetName, id)
-	}
-	return v
-}
-
-func forgetName(id uint64) {
-	namesMu.Lock()
-	delete(names, id)
-	namesMu.Unlock()
-}
-
-// NewNamedVar is NewVar(v).Name(name).
-func NewNamedVar[T any](name string, v T) *Var[T] { return NewVar(v).Name(name) }
-
-// symbolize turns raw return addresses into the user's frames, leaf first:
-// frames of runtime/stm itself (not its tests) and of the Go runtime are
-// left out.
-func symbolize(pcs []uintptr) logformat.Stack {
-	var s logformat.Stack
-	frames := runtime.CallersFrames(pcs)
-	for {
-		f, more := frames.Next()
-		if f.Function != "" && !internalFrame(f) {
-			s.Frames = append(s.Frames, logformat.Frame{Func: f.Function, File: f.File, Line: f.Line})
-		}
-		if !more {
-			break
-		}
-	}
-	return s
-}
-
-const pkgPath = "github.com/stmlog/stmlog/runtime/stm."
-
-func internalFrame(f runtime.Frame) bool {
-	if strings.HasPrefix(f.Function, "runtime.") {
-		return true
-	}
-	if strings.HasPrefix(f.Function, pkgPath) {
-		return !strings.HasSuffix(f.File, "_test.go")
-	}
-	return false
-}

@@ -26,21 +26,39 @@ import (
 // readLog reads a whole native log.
 func readLog(t *testing.T, data []byte) ([]logformat.Event, *logformat.Reader) {
 	t.Helper()
+	evs, _, r := readLogAggs(t, data)
+	return evs, r
+}
+
+// readLogAggs is readLog that also returns, for each event of kind
+// KindAggregate, its record (at the same index; zero for other events).
+func readLogAggs(t *testing.T, data []byte) ([]logformat.Event, []logformat.Aggregate, *logformat.Reader) {
+	t.Helper()
 	r, err := logformat.NewReader(bytes.NewReader(data), logformat.ReaderOptions{Name: "test.log"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var evs []logformat.Event
+	var aggs []logformat.Aggregate
 	for {
 		ev, err := r.Next()
 		if err == io.EOF {
-			return evs, r
+			return evs, aggs, r
 		}
 		if err != nil {
 			t.Fatalf("reading log: %v", err)
 		}
 		evs = append(evs, ev)
+		aggs = append(aggs, r.Aggregate())
 	}
+}
+
+func aggCommits(aggs []logformat.Aggregate) uint64 {
+	var n uint64
+	for _, a := range aggs {
+		n += a.Commits
+	}
+	return n
 }
 
 // siteLine returns the line of this file holding the comment "SITE:name".
@@ -60,10 +78,16 @@ func siteLine(t *testing.T, name string) (string, int) {
 	return "", 0
 }
 
+// record records fn at the full level (every attempt an event).
 func record(t *testing.T, fn func()) []byte {
 	t.Helper()
+	return recordAt(t, LevelFull, fn)
+}
+
+func recordAt(t *testing.T, level Level, fn func()) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := StartLog(&buf); err != nil {
+	if err := StartLog(&buf, WithLevel(level)); err != nil {
 		t.Fatal(err)
 	}
 	fn()
@@ -254,10 +278,16 @@ func TestRecordSites(t *testing.T) {
 // TestRecordCountsMatchStats: the log holds exactly the commits, aborts
 // and conflicts the runtime counted while recording.
 func TestRecordCountsMatchStats(t *testing.T) {
+	for _, level := range []Level{LevelFull, LevelProfile} {
+		t.Run(level.String(), func(t *testing.T) { testRecordCountsMatchStats(t, level) })
+	}
+}
+
+func testRecordCountsMatchStats(t *testing.T, level Level) {
 	hot := NewVar(0)
 	before := ReadStats()
 	rounds := 0
-	data := record(t, func() {
+	data := recordAt(t, level, func() {
 		// Rounds of a contended workload until it has had conflicts (one
 		// round nearly always does; a quiet scheduler may need another).
 		for rounds < 20 && (rounds == 0 || ReadStats().AbortsConflict == before.AbortsConflict) {
@@ -284,13 +314,15 @@ func TestRecordCountsMatchStats(t *testing.T) {
 		}
 	})
 	after := ReadStats()
-	evs, r := readLog(t, data)
+	evs, aggs, r := readLogAggs(t, data)
 	if r.Stats().Dropped != 0 {
 		t.Fatalf("%d events dropped", r.Stats().Dropped)
 	}
 	var commits, aborts, conflicts, starts uint64
-	for _, ev := range evs {
+	for i, ev := range evs {
 		switch ev.Kind {
+		case logformat.KindAggregate:
+			commits += aggs[i].Commits
 		case logformat.KindTxStart:
 			starts++
 		case logformat.KindTxCommit:
@@ -307,8 +339,11 @@ func TestRecordCountsMatchStats(t *testing.T) {
 		t.Fatalf("log: %d commits %d aborts %d conflicts; runtime counted %d %d %d",
 			commits, aborts, conflicts, after.Commits-before.Commits, after.Aborts-before.Aborts, wantConf)
 	}
-	if starts != commits+aborts {
-		t.Fatalf("%d starts for %d commits + %d aborts", starts, commits, aborts)
+	if logged := commits - aggCommits(aggs); starts != logged+aborts {
+		t.Fatalf("%d starts for %d logged commits + %d aborts", starts, logged, aborts)
+	}
+	if m := r.Meta(); m.Level != level || m.Version != logformat.Version || m.GOMAXPROCS != runtime.GOMAXPROCS(0) || m.NumCPU != runtime.NumCPU() {
+		t.Fatalf("log meta %+v, want level %v, version %d, GOMAXPROCS %d, NumCPU %d", m, level, logformat.Version, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	if after.AbortsConflict == before.AbortsConflict {
 		t.Fatal("the workload had no conflicts; the test proves nothing")
@@ -659,13 +694,19 @@ func TestRecordCommitLockPause(t *testing.T) {
 // numbered from 1. A transaction started inside another's body on the same
 // goroutine gets a thread of its own instead of waiting for the outer one.
 func TestRecordThreadPerGoroutine(t *testing.T) {
+	for _, level := range []Level{LevelFull, LevelProfile} {
+		t.Run(level.String(), func(t *testing.T) { testRecordThreadPerGoroutine(t, level) })
+	}
+}
+
+func testRecordThreadPerGoroutine(t *testing.T, level Level) {
 	const goroutines, rounds = 12, 20
 	vars := make([]*Var[int], goroutines)
 	for i := range vars {
 		vars[i] = NewVar(0)
 	}
 	var nestedDone atomic.Bool
-	data := record(t, func() {
+	data := recordAt(t, level, func() {
 		var wg sync.WaitGroup
 		turn := make([]chan struct{}, goroutines)
 		for i := range turn {
@@ -699,12 +740,15 @@ func TestRecordThreadPerGoroutine(t *testing.T) {
 	if !nestedDone.Load() {
 		t.Fatal("the nested transaction did not run")
 	}
-	evs, _ := readLog(t, data)
+	evs, aggs, _ := readLogAggs(t, data)
 	commitsBy := map[uint32]int{}
 	maxThread := uint32(0)
-	for _, ev := range evs {
+	for i, ev := range evs {
 		if ev.Kind == logformat.KindTxCommit {
 			commitsBy[ev.Thread]++
+		}
+		if ev.Kind == logformat.KindAggregate {
+			commitsBy[ev.Thread] += int(aggs[i].Commits)
 		}
 		maxThread = max(maxThread, ev.Thread)
 	}

@@ -2,8 +2,12 @@ package stm
 
 import (
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/stmlog/stmlog/logformat"
 )
 
 // sites interns call stacks (raw return addresses) as small ids, so that a
@@ -97,3 +101,126 @@ func (t *siteTable) pcs(id uint32) []uintptr {
 	}
 	return t.list[id-1]
 }
+
+// Sites. Loads and Stores capture the raw return addresses of the call
+// stack into the Tx (a frame-pointer walk on amd64); a stack is hashed and
+// interned only when an event or a committed box needs to name it, and
+// symbolized (runtime.CallersFrames, trimming runtime/stm and Go runtime
+// frames) by the flusher the first time the log refers to it.
+
+
+// captureSite appends the caller's stack to tx.pcs.
+func (tx *Tx) captureSite(off, n *int32) {
+	l := len(tx.pcs)
+	if cap(tx.pcs)-l < maxDepth {
+		tx.pcs = append(tx.pcs[:l:l], make([]uintptr, maxDepth+l)...)[:l]
+	}
+	k := captureStack((*[maxDepth]uintptr)(tx.pcs[l : l+maxDepth]))
+	*off = int32(l)
+	*n = int32(k)
+	tx.pcs = tx.pcs[:l+k]
+}
+
+// Read sites. Capturing a stack at every Load would make recording cost
+// more than the transactions it records, and a read site only matters when
+// the Var conflicts. So a Load captures its stack only once its Var has been
+// in a conflict (varHeader.contended). At a Var's first conflict the read
+// site is not known yet; the conflict event is written without it and
+// patched when the re-run of the same transaction reads that Var again
+// (normally at the same place). If the re-run does not read it, the event
+// keeps no site for this side.
+type sitePatch struct {
+	h   *varHeader
+	idx int    // index of the conflict event in rec.buf; -1: none pending
+	seq uint32 // rec.bufSeq when it was written
+}
+
+func (tx *Tx) awaitReadSite(h *varHeader) {
+	th := tx.rec
+	n := len(th.buf)
+	if n < 2 || logformat.Kind(th.buf[n-2].a&0xff) != logformat.KindConflict {
+		return // the event was handed over already
+	}
+	tx.patch = sitePatch{h: h, idx: n - 2, seq: th.bufSeq}
+}
+
+// readSite captures the site of a Load of a contended Var, and completes
+// the pending conflict event of this Var if there is one.
+func (tx *Tx) readSite(h *varHeader, e *readEntry) {
+	tx.captureSite(&e.pcOff, &e.pcN)
+	if p := &tx.patch; p.idx >= 0 && p.h == h {
+		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
+			th.buf[p.idx].b = tx.internSite(e.pcOff, e.pcN)
+		}
+		*p = sitePatch{idx: -1}
+	}
+}
+
+// internSite returns the interned id of pcs[off:off+n] (0 if empty). A
+// context that keeps storing from the same few places (a loop of
+// transactions) interns the same stacks again and again: comparing with
+// the last few interned costs a few nanoseconds, hashing and probing the
+// table a few tens, so the context remembers them (ids never change).
+func (tx *Tx) internSite(off, n int32) uint32 {
+	if n == 0 {
+		return 0
+	}
+	pcs := tx.pcs[off : off+n]
+	for i := range tx.siteCache {
+		c := &tx.siteCache[i]
+		if len(c.pcs) == len(pcs) && c.pcs[0] == pcs[0] && slices.Equal(c.pcs, pcs) {
+			return c.id
+		}
+	}
+	id := sites.intern(pcs)
+	c := &tx.siteCache[tx.siteNext%uint8(len(tx.siteCache))]
+	tx.siteNext++
+	c.pcs = append(c.pcs[:0], pcs...)
+	c.id = id
+	return id
+}
+
+// siteCacheEntry is a stack interned recently by a context, and its id.
+type siteCacheEntry struct {
+	pcs []uintptr
+	id  uint32
+}
+
+// symbolize turns raw return addresses into the user's frames, leaf first:
+// frames of runtime/stm itself (not its tests) and of the Go runtime are
+// left out.
+func symbolize(pcs []uintptr) logformat.Stack {
+	var s logformat.Stack
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Function != "" && !internalFrame(f) {
+			s.Frames = append(s.Frames, logformat.Frame{Func: f.Function, File: f.File, Line: f.Line})
+		}
+		if !more {
+			break
+		}
+	}
+	return s
+}
+
+const pkgPath = "github.com/stmlog/stmlog/runtime/stm."
+
+func internalFrame(f runtime.Frame) bool {
+	if strings.HasPrefix(f.Function, "runtime.") {
+		return true
+	}
+	if strings.HasPrefix(f.Function, pkgPath) {
+		return !strings.HasSuffix(f.File, "_test.go")
+	}
+	return false
+}
+
+// storeSite reports whether a Store of h captures its stack. At the full
+// level, and in a call already logged, every Store does; in a call that
+// has met no contention (profile level), only a Store of a Var that has
+// been in a conflict, as for Loads: capturing costs more than a small
+// transaction, and a write site only matters when someone conflicts with
+// the write. The first conflict on a Var then names no write site for
+// this side; the re-run, logged, captures it.
+func (tx *Tx) storeSite(h *varHeader) bool { return tx.prof.logged || h.contended.Load() }

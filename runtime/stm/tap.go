@@ -73,7 +73,7 @@ func addSink(s liveSink) error {
 		r.setSinks()
 		return nil
 	}
-	_, err := newRecorder(io.Discard, nil, true)
+	_, err := newRecorder(io.Discard, nil, true, LevelFull)
 	return err
 }
 

@@ -99,6 +99,7 @@ type Tx struct {
 	siteCache   [4]siteCacheEntry // stacks interned lately (internSite)
 	siteNext    uint8
 	patch       sitePatch // a conflict event waiting for its read site
+	prof        txProf    // profile level: is this call logged, is it timed
 	traced      bool      // run is inside runTraced (trace.go)
 
 	// First backing arrays of the sets, inside the padded object for the
@@ -160,7 +161,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 			tx.windex[tx.writes[j].h] = int32(j)
 		}
 	}
-	if tx.rec != nil {
+	if tx.rec != nil && tx.storeSite(h) {
 		tx.captureSite(&e.pcOff, &e.pcN)
 	}
 }
@@ -443,7 +444,9 @@ func (tx *Tx) begin() {
 	tx.doomed = false
 	tx.userInev = false
 	tx.active = true
-	tx.recEvent(logformat.KindTxStart)
+	if tx.rec != nil {
+		tx.recStart()
+	}
 	if tx.holdsToken {
 		// Inevitable from the start: nobody commits while we hold the token.
 		tx.inevitable = true
@@ -575,7 +578,9 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 		switch res {
 		case committed:
 			tx.clk.stats.commits.inc()
-			tx.recEvent(logformat.KindTxCommit)
+			if tx.rec != nil {
+				tx.recCommit()
+			}
 			if len(tx.after) == 0 && len(tx.adds) == 0 {
 				tx.end()
 				tx.recEnd()

@@ -120,7 +120,7 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 			} else {
 				(*box[T])(e.box).v = x
 			}
-			if tx.rec != nil {
+			if tx.rec != nil && tx.storeSite(h) {
 				tx.captureSite(&e.pcOff, &e.pcN)
 			}
 			return

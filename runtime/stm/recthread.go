@@ -1,0 +1,449 @@
+package stm
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+//
+// Threads. A thread is a goroutine (Queue workers: a worker), numbered from
+// 1 in the order they first run a transaction while recording. Go exposes
+// no goroutine id, and getting one by parsing runtime.Stack costs
+// microseconds, more than a whole small transaction; so the goroutine is
+// told by the address of its runtime descriptor (curg, two instructions
+// of assembly), and a context remembers the last goroutine it served, so
+// a goroutine that runs transactions in a loop finds its thread without a
+// map lookup. The runtime reuses the descriptor of an exited goroutine for
+// a new one, which then continues under the same number (as OS thread ids
+// are reused). A goroutine's transactions never overlap, so its events
+// never interleave; a transaction started inside another one's body on the
+// same goroutine runs on its context's own thread instead, and so does
+// every transaction on an architecture without curg.
+
+type threadRec struct {
+	id uint32
+	r  *recorder
+
+	// own says who may use buf, last, dropped and gen: nobody (ownFree),
+	// the transaction running on this thread, for the length of an
+	// Atomically call except while it pauses (ownTx), or the flusher taking
+	// the buffer of an idle thread (ownFlusher). It is a lock that only
+	// ever has these two users, and the transaction's side is the hot path:
+	// taking it is one compare-and-swap, giving it back one plain store on
+	// amd64 (releaseOwn), against two atomic read-modify-writes for a
+	// sync.Mutex.
+	own     atomic.Uint32
+	buf     []rawEvent
+	last    int64  // last event time (ticks): a thread's times never go back
+	dropped int64  // events dropped for lack of room
+	gen     uint32 // recorder.gen when buf got its first event
+	bufSeq  uint32 // incremented whenever buf is replaced
+	held    bool   // own is ownTx (the transaction's side only)
+
+	// qmu guards the buffers handed over to the flusher; it is only ever
+	// held for a few instructions, so the flusher can wait for it.
+	qmu      sync.Mutex
+	full     [][]rawEvent
+	qdropped int64
+
+	// busy is 1 while an Atomically call runs on the thread (whether or
+	// not it holds own); only the thread's goroutine writes it.
+	busy atomic.Uint32
+	// hot counts down the calls to time exactly after contention.
+	hot atomic.Int32
+
+	// Profile level: the calls not logged as events, counted by the
+	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
+	// the flusher writes the differences (agg* below).
+	aggCommits      atomic.Uint64 // commits not logged
+	aggTimed        atomic.Uint64 // of which timed because the thread was hot
+	aggTimedTicks   atomic.Uint64 // their total duration
+	aggSampled      atomic.Uint64 // of the others, timed as the sample
+	aggSampledTicks atomic.Uint64
+	aggSampledSq    atomic.Uint64 // float64 bits: sum of squared durations (ticks²)
+	aggEstimated    atomic.Uint64 // logged attempts whose start is estimated (held own)
+
+	lastNs int64 // flusher only: last time written, in ns
+	agg    aggWritten
+}
+
+// newThread returns a thread with a fresh (or recycled) number.
+func (r *recorder) newThread() *threadRec {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.free); n > 0 {
+		t := r.free[n-1]
+		r.free = r.free[:n-1]
+		return t
+	}
+	r.next++
+	t := &threadRec{id: r.next, r: r}
+	r.thrs = append(r.thrs, t)
+	return t
+}
+
+func (r *recorder) release(t *threadRec) {
+	r.mu.Lock()
+	r.free = append(r.free, t)
+	r.mu.Unlock()
+}
+
+// newWorkerThread gives a Queue worker its own thread (nil when not
+// recording).
+func newWorkerThread() *threadRec {
+	if r := cur.Load(); r != nil {
+		return r.newThread()
+	}
+	return nil
+}
+
+// txThread returns the thread of a pooled Tx's context for recorder r,
+// making one the first time; it goes back to r's free list when the Tx is
+// garbage collected.
+func (tx *Tx) txThread(r *recorder) *threadRec {
+	if t := tx.ownRec; t != nil && t.r == r {
+		return t
+	}
+	t := r.newThread()
+	tx.ownRec = t
+	runtime.AddCleanup(tx, func(t *threadRec) { t.r.release(t) }, t)
+	return t
+}
+
+// goThread returns the calling goroutine's thread for recorder r.
+func (tx *Tx) goThread(r *recorder) *threadRec {
+	g := curg()
+	if g == 0 {
+		return tx.txThread(r)
+	}
+	if th := tx.lastGThread; th != nil && tx.lastG == g && th.r == r {
+		return th
+	}
+	var th *threadRec
+	if v, ok := r.byG.Load(g); ok {
+		th = v.(*threadRec)
+	} else {
+		th = r.newThread()
+		if v, loaded := r.byG.LoadOrStore(g, th); loaded {
+			r.release(th)
+			th = v.(*threadRec)
+		}
+	}
+	tx.lastG, tx.lastGThread = g, th
+	return th
+}
+
+// recBegin attaches the Atomically call to a thread (th, or the
+// goroutine's). At the full level the call takes the thread's buffer at
+// once and logs every attempt; at the profile level it takes nothing, and
+// only a call that meets contention (promote) starts logging.
+func (tx *Tx) recBegin(th *threadRec) {
+	r := cur.Load()
+	if r == nil {
+		if envPath == "" {
+			return
+		}
+		startEnv()
+		if r = cur.Load(); r == nil {
+			return
+		}
+	}
+	if th == nil || th.r != r {
+		th = tx.goThread(r)
+		if th.busy.Load() != 0 {
+			// In use by a transaction whose body called Atomically on this
+			// goroutine: waiting for its buffer would never end.
+			th = tx.txThread(r)
+		}
+	}
+	storeOwned32(&th.busy, 1)
+	tx.rec = th
+	tx.thread = th.id
+	tx.patch = sitePatch{idx: -1}
+	if r.level == LevelFull {
+		th.acquire()
+		th.held = true
+		tx.prof.logged = true
+		return
+	}
+	tx.prof.logged = false
+	if h := th.hot.Load(); h > 0 {
+		storeOwnedI32(&th.hot, h-1)
+		tx.prof.timing = timeHot
+	} else if tx.prof.left--; tx.prof.left <= 0 {
+		tx.prof.left = tx.sampleInterval()
+		tx.prof.timing = timeSampled
+	} else {
+		tx.prof.timing = timeNone
+	}
+}
+
+// recEnd detaches the thread at the end of an Atomically call.
+func (tx *Tx) recEnd() {
+	th := tx.rec
+	if th == nil {
+		return
+	}
+	tx.rec = nil
+	tx.thread = 0
+	tx.patch = sitePatch{idx: -1}
+	if th.held {
+		if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
+			// A flush went by since this buffer's first event: hand it over,
+			// so that a busy thread's events reach the file within about
+			// two flush intervals.
+			th.handoff()
+		}
+		th.held = false
+		releaseOwn(&th.own)
+	}
+	storeOwned32(&th.busy, 0)
+}
+
+// Profile level. A call that meets no contention is one attempt, start to
+// commit, and is only counted (aggCommits). Reading the clock costs more
+// than a small transaction (tens of nanoseconds where the time-stamp
+// counter is virtualized), so such a call is timed only when it is drawn
+// for the sample (one call in sampleMean on average, at random intervals
+// so that no periodic pattern of the program lines up with the draws) or
+// when its thread met contention lately (hotCalls): the attempt that then
+// meets contention has an exact start. The time committed by untimed calls
+// is estimated from the sample, per thread and flush interval; the log
+// carries the sums needed for its error (see logformat.Aggregate).
+const (
+	sampleMean = 64
+	hotCalls   = 64
+)
+
+const (
+	timeNone = iota
+	timeSampled
+	timeHot
+)
+
+// txProf is a context's profile-level state for the current call.
+type txProf struct {
+	logged bool   // the call's attempts are logged as events
+	timing uint8  // timeNone, timeSampled or timeHot
+	left   int32  // calls until the next sampled one
+	rnd    uint64 // xorshift state for the sampling intervals
+	t0     int64  // start of the current attempt (ticks) if timed
+}
+
+// sampleInterval draws the number of calls to the next sampled one,
+// uniform in [1, 2*sampleMean-1].
+func (tx *Tx) sampleInterval() int32 {
+	x := tx.prof.rnd
+	if x == 0 {
+		x = tx.id*0x9e3779b97f4a7c15 | 1
+	}
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	tx.prof.rnd = x
+	return int32(x%(2*sampleMean-1)) + 1
+}
+
+// recStart is the start of an attempt.
+func (tx *Tx) recStart() {
+	if tx.prof.logged {
+		tx.emit(uint32(logformat.KindTxStart), 0)
+		return
+	}
+	if tx.prof.timing != timeNone {
+		tx.prof.t0 = cputicks()
+	} else {
+		tx.prof.t0 = 0
+	}
+}
+
+// recCommit is a commit: an event if the call is logged, else a count.
+func (tx *Tx) recCommit() {
+	if tx.prof.logged {
+		tx.emit(uint32(logformat.KindTxCommit), 0)
+		return
+	}
+	th := tx.rec
+	addOwned(&th.aggCommits, 1)
+	if tx.prof.t0 == 0 {
+		return
+	}
+	d := uint64(max(cputicks()-tx.prof.t0, 0))
+	if tx.prof.timing == timeHot {
+		addOwned(&th.aggTimed, 1)
+		addOwned(&th.aggTimedTicks, d)
+		return
+	}
+	addOwned(&th.aggSampled, 1)
+	addOwned(&th.aggSampledTicks, d)
+	fd := float64(d)
+	addOwnedFloat(&th.aggSampledSq, fd*fd)
+}
+
+// promote makes the call a logged one at its first event: it takes the
+// thread's buffer and writes the start of the current attempt, exact if
+// the attempt was timed, else estimated (the thread's mean sampled
+// duration before now, counted in aggEstimated). Its thread is hot for
+// the next hotCalls calls.
+func (tx *Tx) promote() {
+	th := tx.rec
+	th.acquire()
+	th.held = true
+	tx.prof.logged = true
+	storeOwnedI32(&th.hot, hotCalls)
+	t := tx.prof.t0
+	if t == 0 {
+		t = cputicks()
+		if n := th.aggSampled.Load(); n > 0 {
+			t -= int64(th.aggSampledTicks.Load() / n)
+		}
+		addOwned(&th.aggEstimated, 1)
+	}
+	tx.emitAt(uint32(logformat.KindTxStart), 0, t)
+}
+
+const (
+	ownFree = iota
+	ownTx
+	ownFlusher
+)
+
+// acquire takes the thread for a transaction. Only the flusher can be in
+// the way, and it holds a thread for a few instructions.
+func (th *threadRec) acquire() {
+	for !th.own.CompareAndSwap(ownFree, ownTx) {
+		runtime.Gosched()
+	}
+}
+
+// rawEvent is an event as buffered by a thread: 16 bytes, a third of a
+// logformat.Event, because writing events into the buffer (and the
+// flusher reading them back) is most of what recording costs. a packs
+// kind | conflict<<8 | cause<<16 | reason<<24, b is the interned site. A
+// conflict takes two entries: the second holds the Var id in t, the other
+// thread in a and the other site in b. Times are CPU ticks.
+type rawEvent struct {
+	t int64
+	a uint32
+	b uint32
+}
+
+func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCause, r logformat.WaitReason) uint32 {
+	return uint32(k) | uint32(c)<<8 | uint32(ca)<<16 | uint32(r)<<24
+}
+
+func (tx *Tx) emit(a, site uint32) {
+	if !tx.prof.logged {
+		tx.promote()
+	}
+	tx.emitAt(a, site, cputicks())
+}
+
+// emitAt appends an event at time t (ticks; not before the thread's last
+// event) to the thread's buffer, which the call holds.
+func (tx *Tx) emitAt(a, site uint32, t int64) {
+	th := tx.rec
+	if t < th.last {
+		t = th.last
+	}
+	th.last = t
+	if len(th.buf) == 0 {
+		th.gen = th.r.gen.Load()
+	}
+	n := len(th.buf)
+	th.buf = grow1(th.buf) // field by field: see grow1
+	e := &th.buf[n]
+	e.t, e.a, e.b = t, a, site
+	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
+		th.handoff()
+		select {
+		case th.r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// handoff queues the thread's buffer for the flusher (owning the thread).
+func (th *threadRec) handoff() {
+	th.qmu.Lock()
+	if len(th.full) >= maxQueued {
+		// The flusher is not keeping up: drop rather than block the program.
+		th.qdropped += int64(len(th.buf))
+		th.buf = th.buf[:0]
+	} else {
+		th.full = append(th.full, th.buf)
+		th.buf = th.r.getBuf()
+	}
+	th.bufSeq++
+	th.qmu.Unlock()
+}
+
+func (r *recorder) getBuf() []rawEvent {
+	r.freeMu.Lock()
+	defer r.freeMu.Unlock()
+	if n := len(r.free2); n > 0 {
+		b := r.free2[n-1]
+		r.free2 = r.free2[:n-1]
+		return b
+	}
+	return make([]rawEvent, 0, handoffSize+1)
+}
+
+func (r *recorder) putBuf(b []rawEvent) {
+	r.freeMu.Lock()
+	if len(r.free2) < 256 {
+		r.free2 = append(r.free2, b[:0])
+	}
+	r.freeMu.Unlock()
+}
+
+func (tx *Tx) recAbort(c logformat.AbortCause) {
+	if tx.rec != nil {
+		tx.emit(packKind(logformat.KindTxAbort, 0, c, 0), 0)
+	}
+}
+
+// waitStart records a pause and lets the flusher take the thread's buffer
+// while we wait.
+func (tx *Tx) waitStart(r logformat.WaitReason) {
+	if th := tx.rec; th != nil {
+		tx.emit(packKind(logformat.KindWaitStart, 0, 0, r), 0)
+		th.held = false
+		releaseOwn(&th.own)
+	}
+}
+
+func (tx *Tx) waitDone(r logformat.WaitReason) {
+	if th := tx.rec; th != nil {
+		th.acquire()
+		th.held = true
+		tx.emit(packKind(logformat.KindWaitDone, 0, 0, r), 0)
+	}
+}
+
+
+func (tx *Tx) recBecomeInevitable(off, n int32) {
+	tx.emit(uint32(logformat.KindBecomeInevitable), tx.internSite(off, n))
+}
+
+func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, other, otherSite uint32) {
+	if !tx.prof.logged {
+		tx.promote()
+	}
+	// Both entries go in together: no hand-over between them.
+	tx.rec.buf = slices.Grow(tx.rec.buf, 2)
+	p := tx.patch.idx
+	tx.patch.idx = 0
+	site := tx.internSite(off, n)
+	tx.emit(packKind(logformat.KindConflict, k, 0, 0), site)
+	tx.patch.idx = p
+	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
+	if tracingOn() {
+		traceConflict(k, v, site, other, otherSite) // trace.go
+	}
+}
+
