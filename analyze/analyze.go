@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,10 +86,16 @@ type Summary struct {
 	Wall       time.Duration
 
 	Committed time.Duration // run time of committed attempts
-	Aborted   time.Duration // run time of aborted attempts
-	Paused    time.Duration // all pauses (see PauseReasons)
-	GCMinor   time.Duration // PyPy logs: GC time (overlaps run time)
-	GCMajor   time.Duration
+	// Estimated says Committed includes an estimate: a profile-level log
+	// counts the transactions that met no contention and times a sample of
+	// them (see logformat.Aggregate). CommittedErr bounds the estimate's
+	// error at 95 % (1.96 standard errors).
+	Estimated    bool
+	CommittedErr time.Duration
+	Aborted      time.Duration // run time of aborted attempts
+	Paused       time.Duration // all pauses (see PauseReasons)
+	GCMinor      time.Duration // PyPy logs: GC time (overlaps run time)
+	GCMajor      time.Duration
 
 	Commits   int64 // committed transactions
 	Aborts    int64 // aborted attempts
@@ -159,6 +166,7 @@ type Thread struct {
 	Aborts    int64
 	Conflicts int64
 	Committed time.Duration
+	Estimated bool // Committed includes an estimate (see Summary.Estimated)
 	Aborted   time.Duration
 	Paused    time.Duration
 }
@@ -216,6 +224,8 @@ type Analyzer struct {
 	opt      Options
 	from, to int64
 	windowed bool
+	// aggregated: some log had aggregate records (profile level)
+	aggregated bool
 
 	logs []*logState
 
@@ -340,6 +350,11 @@ type thread struct {
 
 	commits, aborts, conflicts int64
 	committed, aborted, paused int64
+
+	// agg pools the thread's aggregate records (profile-level logs): the
+	// commits they count are in commits; their time is estimated at
+	// Summary time (logformat.Aggregate.CommittedNs).
+	agg logformat.Aggregate
 }
 
 // New returns an Analyzer with the given options.
@@ -393,6 +408,12 @@ func (a *Analyzer) AddNamed(name string, src logformat.Source) error {
 		ev, err = src.Next()
 		if err != nil {
 			break
+		}
+		if ev.Kind == logformat.KindAggregate {
+			if as, ok := src.(logformat.AggregateSource); ok {
+				a.aggregate(l, as.Aggregate())
+			}
+			continue
 		}
 		a.event(l, &ev)
 	}
@@ -466,6 +487,73 @@ func (a *Analyzer) advance(th *thread, t int64) {
 			}
 		} else {
 			a.unattribPau += d
+		}
+	}
+}
+
+// aggregate takes in an aggregate record: transactions counted, not logged
+// as events (profile-level logs). Its period counts as the log's time span;
+// under a window, a record counts if its period ends inside.
+func (a *Analyzer) aggregate(l *logState, g logformat.Aggregate) {
+	if g.Thread == 0 || (a.opt.Thread != 0 && g.Thread != a.opt.Thread) {
+		return
+	}
+	if !l.started {
+		l.started = true
+		l.start = g.Start
+	}
+	t0, t1 := max(g.Start-l.start, 0), max(g.End-l.start, 0)
+	if !l.seen {
+		l.seen = true
+		l.min, l.max = t0, t1
+	}
+	l.min = min(l.min, t0)
+	l.max = max(l.max, t1)
+	if !a.inWindow(t1) {
+		return
+	}
+	th := a.threadOf(l, g.Thread)
+	th.agg = th.agg.Add(g)
+	th.commits += int64(g.Commits)
+	a.tot.commits += int64(g.Commits)
+	a.aggregated = true
+}
+
+// aggregateTime estimates the committed time of the aggregate records of
+// every thread (pooling each thread's sample, and all threads' for one
+// with none), and its standard error.
+func (a *Analyzer) aggregateTime(each func(th *thread, est int64)) (total int64, stderr float64) {
+	var all logformat.Aggregate
+	a.eachThread(func(th *thread) { all = all.Add(th.agg) })
+	mean := -1.0
+	if all.Sampled > 0 {
+		mean = float64(all.SampledNs) / float64(all.Sampled)
+	}
+	var v float64
+	a.eachThread(func(th *thread) {
+		if th.agg.Commits == 0 {
+			return
+		}
+		est, se := th.agg.CommittedNs(mean)
+		if math.IsInf(se, 1) {
+			se = 0 // no sample of its own: the pooled mean, whose error is the pool's
+		}
+		v += se * se
+		total += est
+		each(th, est)
+	})
+	return total, math.Sqrt(v)
+}
+
+func (a *Analyzer) eachThread(f func(th *thread)) {
+	for _, l := range a.logs {
+		for _, th := range l.threads {
+			if th != nil {
+				f(th)
+			}
+		}
+		for _, th := range l.threadMap {
+			f(th)
 		}
 	}
 }
@@ -816,6 +904,13 @@ func (a *Analyzer) Summary() *Summary {
 		UnattributedAborted: time.Duration(a.unattribAb),
 		UnattributedPaused:  time.Duration(a.unattribPau),
 	}
+	aggEst := map[*thread]int64{}
+	if a.aggregated {
+		est, se := a.aggregateTime(func(th *thread, est int64) { aggEst[th] = est })
+		s.Committed += time.Duration(est)
+		s.Estimated = true
+		s.CommittedErr = time.Duration(1.96 * se)
+	}
 	start, end := a.minT, a.maxT
 	if a.windowed {
 		start = max(start, a.from)
@@ -835,8 +930,9 @@ func (a *Analyzer) Summary() *Summary {
 				return
 			}
 			t := Thread{Log: l.index, ID: th.id, Commits: th.commits,
-				Aborts: th.aborts, Conflicts: th.conflicts, Committed: time.Duration(th.committed),
-				Aborted: time.Duration(th.aborted), Paused: time.Duration(th.paused)}
+				Aborts: th.aborts, Conflicts: th.conflicts, Committed: time.Duration(th.committed + aggEst[th]),
+				Estimated: aggEst[th] != 0 && th.agg.Untimed() > 0,
+				Aborted:   time.Duration(th.aborted), Paused: time.Duration(th.paused)}
 			if a.windowed && t == (Thread{Log: t.Log, ID: t.ID}) {
 				return // nothing in the window
 			}

@@ -196,3 +196,11 @@ func readAggregate(p []byte, i int, a *Aggregate) (int, string) {
 	a.TimedNs, a.SampledNs = int64(tns), int64(sns)
 	return i, ""
 }
+
+// AggregateSource is implemented by sources that can return aggregate
+// records (Reader): Aggregate returns the record of the last event Next
+// returned, when that event is of kind KindAggregate. Wrappers of a Source
+// should pass it through.
+type AggregateSource interface {
+	Aggregate() Aggregate
+}

@@ -19,7 +19,7 @@ import (
 // small enough to damage at every byte and bit.
 func smallLog(t testing.TB) (*genLog, []chunkSpan, []Event) {
 	t.Helper()
-	g := makeLog(t, genOpts{seed: 11, threads: 3, events: 60, stacks: 6, flushes: 3})
+	g := makeLog(t, genOpts{seed: 11, threads: 3, events: 60, stacks: 6, flushes: 3, profile: true})
 	if g.dropped == 0 {
 		t.Fatal("test log has no dropped-events chunk; pick another seed")
 	}
@@ -28,7 +28,7 @@ func smallLog(t testing.TB) (*genLog, []chunkSpan, []Event) {
 	for _, s := range spans {
 		types[s.typ] = true
 	}
-	for typ := byte(chunkStrings); typ <= chunkEnd; typ++ {
+	for _, typ := range []byte{chunkStrings, chunkStacks, chunkVarNames, chunkEvents, chunkDropped, chunkEnd, chunkInfo, chunkAggregates} {
 		if !types[typ] {
 			t.Fatalf("test log has no chunk of type %d; pick another seed", typ)
 		}
@@ -165,8 +165,9 @@ func TestSalvageSkipsDamagedChunk(t *testing.T) {
 				t.Errorf("chunk %d %s: warnings %q do not mention the skipped chunk", ci, where, st.Warnings)
 			}
 			switch c.typ {
-			case chunkEvents:
-				// Exactly that batch is missing; everything else is intact.
+			case chunkEvents, chunkAggregates:
+				// Exactly that batch (or those records) is missing;
+				// everything else is intact.
 				if st.Skipped != 1 || st.SkippedBytes != c.end-c.start {
 					t.Errorf("chunk %d %s: skipped %d/%d, want 1/%d", ci, where, st.Skipped, st.SkippedBytes, c.end-c.start)
 				}
@@ -378,7 +379,8 @@ func TestNotNative(t *testing.T) {
 		{"text", []byte("hello world, this is text"), `x.log: not an stmlog log (magic "hello wo")`},
 		{"pypy", []byte("STMGC-C8-PROF01\n"), `x.log: not an stmlog log (magic "STMGC-C8")`},
 		{"short", []byte("hi"), `x.log: not an stmlog log (magic "hi")`},
-		{"version 2", append([]byte(Magic), 2, 0), "x.log: stmlog log format version 2 is not supported (this reader reads version 1)"},
+		{"version 3", append([]byte(Magic), 3, 0), "x.log: stmlog log format version 3 is not supported (this reader reads versions 1 to 2)"},
+		{"version 0", append([]byte(Magic), 0, 0), "x.log: stmlog log format version 0 is not supported (this reader reads versions 1 to 2)"},
 		{"empty", nil, "x.log: not an stmlog log (empty file)"},
 		{"cut magic", []byte(Magic[:5]), ""},
 		{"cut version", append([]byte(Magic), 1), ""},

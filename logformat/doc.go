@@ -11,7 +11,9 @@
 // bad disk). Logs can be gigabytes, so the reader streams chunk by chunk with
 // memory bounded by the chunk-size cap, and events are small (time deltas and
 // varints, call stacks written once and referred to by number). Everything
-// below is version 1 of the format, complete enough to write a reader from.
+// below is version 2 of the format, complete enough to write a reader from;
+// version 1 is version 2 without the process-info and aggregates chunks
+// (see "Version 2"), and readers read both.
 //
 // # Encoding conventions
 //
@@ -37,7 +39,7 @@
 //	0      8     magic    "\x89STMLOG\n" (see Magic); the non-ASCII first byte
 //	                      keeps text files from matching, the newline catches
 //	                      newline translation
-//	8      2     version  uint16, 1 for this format
+//	8      2     version  uint16, 2 for this format (1 for version-1 logs)
 //
 // A reader refuses other magics ("not an stmlog log") and versions it does
 // not know. A file of 1 to 9 bytes that are a prefix of a valid header is a
@@ -91,7 +93,7 @@
 // decode (an event's first byte is its delta, even when the bad part is one of
 // its fields).
 //
-// Chunk types 1..6 are defined below. A reader skips a chunk of a type it
+// Chunk types 1..7 and 128 are defined below (7 and 128 from version 2 on). A reader skips a chunk of a type it
 // does not know if the type is below 128 (a future version may add optional
 // chunks such as metadata or indexes that old readers can ignore), and
 // refuses to go on past an unknown type of 128 or more (a future version will
@@ -217,6 +219,89 @@
 // readers say so but keep everything before. Bytes after the end chunk are
 // corruption.
 //
+// # Process info (type 7, version 2)
+//
+// Written by version-2 writers as the first chunk after the header, when
+// they know what it holds; a log may lack it. Zero means unknown.
+//
+//	uvarint level       what the log holds as events: 1 full (every
+//	                    attempt), 2 profile (see Aggregates); 0 unknown,
+//	                    3 and more invalid
+//	uvarint gomaxprocs  runtime.GOMAXPROCS of the recording process when
+//	                    recording started (< 2^31)
+//	uvarint numcpu      runtime.NumCPU of the recording process (< 2^31)
+//
+// Readers expose it as Meta (Reader.Meta), with the file's version. It is
+// optional (type < 128): a reader that does not know it loses only this
+// description.
+//
+// # Aggregates (type 128, version 2)
+//
+// At the profile level a recorder logs as events only the transactions
+// that met contention: every attempt of an Atomically call that had a
+// conflict, an abort of any cause, a pause or became inevitable, from the
+// start of the attempt that met it on. The others, calls of one attempt
+// that committed without meeting anything, are counted per thread in
+// aggregate records, written at every flush:
+//
+//	uvarint n          number of records, >= 1
+//	n × record:
+//	  uvarint thread   >= 1
+//	  varint  start    start of the period the record covers, ns
+//	  uvarint length   end = start + length (must not overflow int64)
+//	  uvarint commits  commits in the period not logged as events
+//	  uvarint timed    of these, commits timed exactly (timed <= commits)
+//	  uvarint timedNs  their total duration, ns (< 2^63)
+//	  uvarint sampled  of the others, commits timed as a random sample
+//	                   (timed + sampled <= commits)
+//	  uvarint sampledNs  their total duration, ns (< 2^63)
+//	  8 bytes sampledSq  float64, little-endian IEEE 754: the sum of their
+//	                   squared durations, ns² (finite, >= 0)
+//	  uvarint estimated  attempts of this thread in the period that are in
+//	                   the log as events but whose start event's time is an
+//	                   estimate (see below)
+//
+// The type is critical (>= 128): a reader that skipped it would count too
+// few transactions. Records of one thread cover consecutive periods; their
+// times follow the events' clock but are not ordered with the thread's
+// events (a record is not an event). The sum of the records of a thread is
+// exact for commits: the log holds commits + the commit events of the
+// thread.
+//
+// Time committed. The recorder times a call from the start of its attempt
+// to its commit when its thread met contention within its last 64 calls
+// (timed: exact), or when the call is drawn for the sample: one call in 64
+// on average, at intervals drawn uniformly from 1..127 calls, independently
+// of what the calls do (sampled). The time of the untimed commits,
+// u = commits - timed - sampled, is estimated as u times the sample mean
+// m = sampledNs / sampled, so the time committed is
+//
+//	timedNs + sampledNs + u × m
+//
+// with standard error u × s / sqrt(sampled), where s² = (sampledSq -
+// sampled × m²) / (sampled - 1) is the sample variance. Readers pool the
+// records of a thread (or of all threads, for the totals) before
+// estimating: the sums add up, and a pooled sample is larger. A report
+// calls such a figure an estimate; with 1000 sampled commits and durations
+// whose standard deviation is their mean, the 95 % bound is about ±6 % of
+// the untimed part.
+//
+// Estimated starts. The recorder reads no clock at the start of an untimed
+// call; when such an attempt then meets contention, the start event it logs
+// is placed at the time the contention was met minus the thread's mean
+// sampled duration (never before the thread's previous event), and counted
+// in estimated. Every later attempt of the call, and of the thread's next
+// 64 calls, has an exact start.
+//
+// # Version 2
+//
+// Version 2 adds the two chunks above and nothing else: a version-2
+// reader reads a version-1 log as one without process info (Meta.Version
+// 1, Level unknown) and without aggregates, which is a log of every
+// attempt. A version-2 log of the full level holds no aggregates chunk and
+// reads like a version-1 log otherwise. A version-1 reader refuses version
+// 2 by its header. An aggregates chunk in a version-1 log is corruption.
+//
 // # Chunk order
 //
 // Every id a chunk uses is defined by an earlier chunk: strings before the
@@ -230,7 +315,7 @@
 // and an abort (cause retry) at 1300, then the end chunk:
 //
 //	89 53 54 4d 4c 4f 47 0a  magic
-//	01 00                    version 1
+//	02 00                    version 2
 //	04                       chunk type 4: event batch
 //	0a 00 00 00              payload length 10
 //	55 f5 84 97              CRC-32C of the 10 payload bytes

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -15,6 +16,7 @@ func FuzzReader(f *testing.F) {
 		{seed: 1, threads: 2, events: 20, stacks: 3, flushes: 2},
 		{seed: 2, threads: 1, events: 5, stacks: 1},
 		{seed: 3, threads: 3, events: 40, stacks: 5, flushes: 3, noClose: true},
+		{seed: 5, threads: 2, events: 40, stacks: 3, flushes: 3, profile: true},
 	} {
 		g := makeLog(f, o)
 		f.Add(g.data)
@@ -44,7 +46,7 @@ func FuzzReader(f *testing.F) {
 // chunks (type byte, uint16 length, payload) that the test frames with
 // correct headers, and the fuzzer explores the payload decoders.
 func FuzzChunkPayloads(f *testing.F) {
-	g := makeLog(f, genOpts{seed: 4, threads: 2, events: 30, stacks: 4, flushes: 2})
+	g := makeLog(f, genOpts{seed: 4, threads: 2, events: 30, stacks: 4, flushes: 2, profile: true})
 	var seed []byte
 	for _, c := range chunksOf(f, g.data) {
 		p := g.data[c.start+chunkHeaderSize : c.end]
@@ -78,6 +80,7 @@ func FuzzChunkPayloads(f *testing.F) {
 // checkReencode checks that events read completely from r write and read
 // back the same, thread by thread, with the same stack contents.
 func checkReencode(t *testing.T, evs []Event, r *Reader) {
+	evs = slices.DeleteFunc(slices.Clone(evs), func(ev Event) bool { return ev.Kind == KindAggregate })
 	again := reencode(t, evs, r)
 	evs2, r2, err := readAll(again, ReaderOptions{})
 	if err != nil {
@@ -114,6 +117,7 @@ func checkedRead(t *testing.T, data []byte, salvage bool) ([]Event, *Reader, err
 		return nil, nil, err
 	}
 	var evs []Event
+	var aggs []Aggregate
 	last := map[uint32]int64{}
 	for {
 		ev, err := r.Next()
@@ -132,6 +136,15 @@ func checkedRead(t *testing.T, data []byte, salvage bool) ([]Event, *Reader, err
 				t.Fatalf("error not sticky: %v, then %v", err, err2)
 			}
 			return evs, r, err
+		}
+		if ev.Kind == KindAggregate {
+			a := r.Aggregate()
+			if a.Thread != ev.Thread || a.End != ev.Time || a.End < a.Start || a.Timed+a.Sampled > a.Commits || a.TimedNs < 0 || a.SampledNs < 0 || !(a.SampledSq >= 0) {
+				t.Fatalf("invalid aggregate %+v for event %+v", a, ev)
+			}
+			aggs = append(aggs, a)
+			evs = append(evs, ev)
+			continue
 		}
 		if !ev.Kind.Valid() || ev.Thread == 0 || !ev.Cause.Valid() || !ev.Reason.Valid() || ev.Conflict >= numConflictKinds {
 			t.Fatalf("invalid event %+v", ev)
@@ -168,6 +181,9 @@ func reencode(t *testing.T, evs []Event, r *Reader) []byte {
 		w.NameVar(v, name)
 	}
 	for _, ev := range evs {
+		if ev.Kind == KindAggregate {
+			continue // reencode compares events; aggregates are checked by checkedRead
+		}
 		ev.Site, ev.OtherSite = mapID(ev.Site), mapID(ev.OtherSite)
 		if err := w.Write(ev); err != nil {
 			t.Fatalf("re-encoding %+v: %v", ev, err)

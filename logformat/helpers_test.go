@@ -14,6 +14,7 @@ import (
 type genLog struct {
 	data    []byte
 	events  []Event            // in Write order
+	aggs    []Aggregate        // in Aggregate order (profile logs)
 	stacks  map[StackID]*Stack // what each id returned by Writer.Stack stands for
 	vars    map[uint64]string  // final var names
 	dropped int64
@@ -26,6 +27,7 @@ type genOpts struct {
 	stacks  int
 	flushes int  // Flush this many times at random points
 	noClose bool // leave out the end marker
+	profile bool // version 2, profile level: process info and aggregate records (not in genLog.events)
 }
 
 // makeLog writes a random but valid log: events of every kind on several
@@ -35,7 +37,11 @@ func makeLog(t testing.TB, o genOpts) *genLog {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(o.seed, 42))
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf)
+	var meta Meta
+	if o.profile {
+		meta = Meta{Level: LevelProfile, GOMAXPROCS: 1 + rng.IntN(64), NumCPU: 1 + rng.IntN(64)}
+	}
+	w, err := NewWriterMeta(&buf, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +103,19 @@ func makeLog(t testing.TB, o genOpts) *genLog {
 			g.dropped += n
 		}
 		th := uint32(1 + rng.IntN(o.threads))
+		if o.profile && rng.IntN(8) == 0 {
+			c := rng.Uint64N(1 << uint(rng.IntN(40)))
+			timed := rng.Uint64N(c + 1)
+			sampled := rng.Uint64N(c - timed + 1)
+			a := Aggregate{Thread: th, Start: now[th] - rng.Int64N(1e6), End: now[th],
+				Commits: c, Timed: timed, TimedNs: int64(timed) * rng.Int64N(1000),
+				Sampled: sampled, SampledNs: int64(sampled) * rng.Int64N(1000),
+				SampledSq: float64(sampled) * rng.Float64() * 1e6, Estimated: rng.Uint64N(3)}
+			if err := w.Aggregate(a); err != nil {
+				t.Fatal(err)
+			}
+			g.aggs = append(g.aggs, a)
+		}
 		switch rng.IntN(10) {
 		case 0:
 			now[th] += rng.Int64N(1 << 40) // a long gap: multi-byte delta
@@ -180,6 +199,10 @@ func chunksOf(t testing.TB, data []byte) []chunkSpan {
 		n := int(uint32(data[off+1]) | uint32(data[off+2])<<8 | uint32(data[off+3])<<16 | uint32(data[off+4])<<24)
 		end := off + chunkHeaderSize + n
 		s := chunkSpan{start: int64(off), end: int64(end), typ: data[off]}
+		if s.typ == chunkAggregates {
+			c, _ := uvarint(data[off+chunkHeaderSize:end], 0)
+			s.events = int(c)
+		}
 		if s.typ == chunkEvents {
 			p := data[off+chunkHeaderSize : end]
 			_, i := uvarint(p, 0)

@@ -421,7 +421,7 @@ func (r *Reader) finish() {
 		r.warn("%slog cut off: the last %d bytes (an incomplete chunk at byte %d) were ignored; no end marker",
 			p, r.stats.TruncatedBytes, r.off-r.stats.TruncatedBytes)
 	case !r.stats.CleanEnd:
-		r.warn("%sno end marker: the recording did not stop cleanly (the program crashed, is still running, or exited without calling stm.StopLog; its last events may be missing)", p)
+		r.warn("%sno end marker: the recording did not stop cleanly (the program crashed, is still running, or exited without calling stm.StopLog; its last events may be missing; a program calls stm.StopLog before it exits, a test binary in TestMain after m.Run)", p)
 	}
 	if r.stats.Skipped > 0 {
 		r.warn("%ssalvage: skipped %d damaged chunks (%d bytes: %s)", p, r.stats.Skipped, r.stats.SkippedBytes, r.skippedRanges())

@@ -50,7 +50,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		st := r.Stats()
 		wantStats := Stats{
-			Format:   "stmlog/1",
+			Format:   "stmlog/2",
 			Bytes:    int64(len(g.data)),
 			Chunks:   int64(len(chunksOf(t, g.data))),
 			Events:   int64(len(g.events)),
@@ -311,7 +311,7 @@ func TestWriterThreadNumbers(t *testing.T) {
 
 // The worked example in the package doc is what the Writer writes.
 func TestSpecExample(t *testing.T) {
-	const want = "89 53 54 4d 4c 4f 47 0a 01 00 04 0a 00 00 00 55 f5 84 97 2c 65 dc 44 01 d0 0f 02 00 01 ac 02 23 02 " +
+	const want = "89 53 54 4d 4c 4f 47 0a 02 00 04 0a 00 00 00 55 f5 84 97 2c 65 dc 44 01 d0 0f 02 00 01 ac 02 23 02 " +
 		"06 00 00 00 00 00 00 00 00 f1 70 bb 88"
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf)

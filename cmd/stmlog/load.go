@@ -227,3 +227,11 @@ func (p *progress) done() {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
+
+// Aggregate passes the aggregate records of profile-level logs through.
+func (p *progress) Aggregate() logformat.Aggregate {
+	if as, ok := p.Source.(logformat.AggregateSource); ok {
+		return as.Aggregate()
+	}
+	return logformat.Aggregate{}
+}

@@ -71,14 +71,32 @@
 // # Recording
 //
 // With STMLOG=path in the environment (%p is replaced by the process id),
-// or between StartLog and StopLog, the runtime writes every transaction
-// start, commit and abort, every conflict with both sides' call stacks,
-// every pause and every inevitable transaction to a log that cmd/stmlog
-// analyzes (format: package logformat). STMLOG is read at start-up; the
-// file is created by the first transaction. Off, recording costs one atomic
-// load per transaction (measured against a build without it: the
-// stmlog_norecord tag). Threads in the log are goroutines. See record.go
-// for threads, sites and buffering.
+// or between StartLog and StopLog, the runtime writes a log that
+// cmd/stmlog analyzes (format: package logformat). It has two levels, as
+// Go has pprof profiles and execution traces:
+//
+//   - LevelProfile, the default: every conflict with both sides' call
+//     stacks, every abort, pause and inevitable transaction, with exact
+//     times; a transaction that meets none of these is counted, not logged,
+//     and one in 64 of them (at random) is timed, so that committed time is
+//     estimated with a known error (logformat.Aggregate). The first
+//     conflict on a Var names no write site for the side that wrote it
+//     before the Var was known to be contended.
+//   - LevelFull (STMLOG_EVENTS=all, or StartLog(w, WithLevel(LevelFull))):
+//     every attempt's start, commit and abort too, which timelines and
+//     what-if replay need.
+//
+// StartLog(w, options) is the one way to record programmatically, to any
+// io.Writer, at either level. STMLOG is read at start-up; the file is
+// created by the first transaction. Buffered events reach the file every
+// 10 ms, so a program that exits without StopLog loses at most about the
+// last 20 ms; while STMLOG records, SIGINT and SIGTERM complete the log and
+// then take their default effect (signals.go has the rule for programs
+// that handle them themselves; STMLOG_SIGNALS=0 leaves them alone). Off,
+// recording costs one atomic load per transaction (measured against a
+// build without it: the stmlog_norecord tag). Threads in the log are
+// goroutines. See record.go and recthread.go for threads, sites and
+// buffering.
 //
 // # Live profiles, flight recorder, execution traces
 //

@@ -311,7 +311,6 @@ func (r *recorder) rate() tickRate {
 
 func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.nsPer) }
 
-
 // flusher writes the buffers every flushInterval until StopLog.
 func (r *recorder) flusher() {
 	defer close(r.done)

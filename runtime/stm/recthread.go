@@ -425,7 +425,6 @@ func (tx *Tx) waitDone(r logformat.WaitReason) {
 	}
 }
 
-
 func (tx *Tx) recBecomeInevitable(off, n int32) {
 	tx.emit(uint32(logformat.KindBecomeInevitable), tx.internSite(off, n))
 }
@@ -446,4 +445,3 @@ func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, othe
 		traceConflict(k, v, site, other, otherSite) // trace.go
 	}
 }
-

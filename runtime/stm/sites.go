@@ -108,7 +108,6 @@ func (t *siteTable) pcs(id uint32) []uintptr {
 // symbolized (runtime.CallersFrames, trimming runtime/stm and Go runtime
 // frames) by the flusher the first time the log refers to it.
 
-
 // captureSite appends the caller's stack to tx.pcs.
 func (tx *Tx) captureSite(off, n *int32) {
 	l := len(tx.pcs)
