@@ -272,8 +272,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // contendedFilter keeps what a profile-level recording keeps: the events
-// of attempts that met contention (a conflict, a pause, an abort), and not
-// the start and commit of the attempts that met none. It holds each
+// of attempts that met contention (a conflict, a pause, an abort) and of
+// the re-runs that follow an abort, and not the start and commit of the
+// transactions that met none. It holds each
 // thread's last start back until the next event says which it is. The
 // flusher hands over one thread's events at a time, so a batch looks its
 // thread up once (slot).
@@ -282,8 +283,9 @@ type contendedFilter struct {
 }
 
 type heldStart struct {
-	ev  logformat.Event
-	has bool
+	ev    logformat.Event
+	has   bool // ev is a start held back
+	rerun bool // the thread's last attempt aborted: keep its next ones
 }
 
 func (f *contendedFilter) slot(thread uint32) *heldStart {
@@ -301,23 +303,39 @@ func (f *contendedFilter) slot(thread uint32) *heldStart {
 // next passes ev through the filter: it puts what is kept, in order, in
 // out and returns how many (0, 1 or 2).
 func (h *heldStart) next(ev *logformat.Event, out *[2]logformat.Event) int {
-	switch {
-	case ev.Kind == logformat.KindTxStart:
-		n := 0
+	n := 0
+	switch ev.Kind {
+	case logformat.KindTxStart:
 		if h.has {
-			out[0] = h.ev // a start without an end: kept, as a log would
-			n = 1
+			out[n] = h.ev // a start without an end: kept, as a log would
+			n++
+		}
+		if h.rerun {
+			// The re-run of an aborted transaction: kept, so that the
+			// contended transactions' commits and run time are counted.
+			h.has = false
+			out[n] = *ev
+			return n + 1
 		}
 		h.ev, h.has = *ev, true
 		return n
-	case ev.Kind == logformat.KindTxCommit && h.has:
-		h.has = false // met no contention
-		return 0
-	case h.has:
-		h.has = false
-		out[0], out[1] = h.ev, *ev
-		return 2
+	case logformat.KindTxCommit:
+		if h.has {
+			h.has = false // met no contention
+			return 0
+		}
+		h.rerun = false
+		out[0] = *ev
+		return 1
 	}
-	out[0] = *ev
-	return 1
+	if h.has {
+		h.has = false
+		out[n] = h.ev
+		n++
+	}
+	if ev.Kind == logformat.KindTxAbort {
+		h.rerun = true
+	}
+	out[n] = *ev
+	return n + 1
 }

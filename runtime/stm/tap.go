@@ -145,8 +145,8 @@ func varName(id uint64) string {
 // from NewTap until Close, as a logformat.Source: an analyzer reading it
 // sees what it would see in a profile-level log recorded over that window
 // (times count from NewTap): every attempt that met contention, with its
-// start, conflicts, pauses and outcome, and not the transactions that
-// committed without any. It is how runtime/stm/stmhttp builds live
+// start, conflicts, pauses and outcome, and the re-runs of aborted ones,
+// but not the transactions that committed without contention. It is how runtime/stm/stmhttp builds live
 // profiles.
 //
 // A Tap works whether or not the program records: while any Tap (or
