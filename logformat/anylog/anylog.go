@@ -68,12 +68,14 @@ func New(r io.Reader, name string, opt Options) (logformat.Source, error) {
 }
 
 // ErrNoChunk is wrapped by the error a native source returns, instead of
-// io.EOF, for a log that ends before its first complete chunk (cut inside
-// its header, or right after it). logformat reads such a file as an empty,
-// truncated log, which is true of the bytes; but for the commands it is a
-// recording that saw nothing, not one without conflicts: an empty
-// recording still has its end chunk. So they exit 1 instead of reporting
-// "No conflicts." or passing a gate.
+// io.EOF, for a log cut inside its 10-byte header. logformat reads such a
+// file as an empty, truncated log, which is true of the bytes; but for the
+// commands it is a file whose writer died while writing its first bytes,
+// not a recording without conflicts, so they exit 1 instead of reporting
+// "No conflicts." A complete header with nothing after it is different: it
+// is what a program that exits without stm.StopLog leaves behind when it
+// ran for less than one flush interval, and it reads as a log without
+// events, with the reader's warnings.
 var ErrNoChunk = errors.New("log truncated before the first chunk")
 
 // nativeHeaderSize is the native file header: the magic and a 2-byte
@@ -81,7 +83,7 @@ var ErrNoChunk = errors.New("log truncated before the first chunk")
 const nativeHeaderSize = int64(len(logformat.Magic) + 2)
 
 // nativeSource is a logformat.Reader whose end says ErrNoChunk when the
-// log held no chunk at all.
+// log was cut inside its header.
 type nativeSource struct {
 	*logformat.Reader
 	name string
@@ -92,16 +94,8 @@ func (s *nativeSource) Next() (logformat.Event, error) {
 	if err != io.EOF {
 		return ev, err
 	}
-	st := s.Reader.Stats()
-	if st.Chunks > 0 || st.Skipped > 0 || st.CleanEnd {
-		return ev, err
+	if st := s.Reader.Stats(); st.Bytes < nativeHeaderSize {
+		return ev, fmt.Errorf("%s: %w (cut inside its %d-byte header: %d bytes)", s.name, ErrNoChunk, nativeHeaderSize, st.Bytes)
 	}
-	where := "the header and nothing else"
-	switch {
-	case st.Bytes < nativeHeaderSize:
-		where = fmt.Sprintf("cut inside its %d-byte header", nativeHeaderSize)
-	case st.TruncatedBytes > 0:
-		where = fmt.Sprintf("the header and %d bytes of an incomplete chunk", st.TruncatedBytes)
-	}
-	return ev, fmt.Errorf("%s: %w (%d bytes: %s)", s.name, ErrNoChunk, st.Bytes, where)
+	return ev, err
 }

@@ -117,17 +117,19 @@ func TestOpenRejects(t *testing.T) {
 	}
 }
 
-// A native log with no complete chunk is ErrNoChunk at its end, not an
-// empty log; one with a chunk but cut later still ends in io.EOF.
+// A native log cut inside its header is ErrNoChunk at its end, not an
+// empty log; a complete header (a program that exited before its first
+// flush) or a log cut later still ends in io.EOF.
 func TestNoChunk(t *testing.T) {
 	full := nativeLog(t)
 	for _, tc := range []struct {
 		n    int
 		want string // "" = io.EOF
 	}{
-		{5, "x.stmlog: log truncated before the first chunk (5 bytes: cut inside its 10-byte header)"},
-		{10, "x.stmlog: log truncated before the first chunk (10 bytes: the header and nothing else)"},
-		{14, "x.stmlog: log truncated before the first chunk (14 bytes: the header and 4 bytes of an incomplete chunk)"},
+		{1, "x.stmlog: log truncated before the first chunk (cut inside its 10-byte header: 1 bytes)"},
+		{9, "x.stmlog: log truncated before the first chunk (cut inside its 10-byte header: 9 bytes)"},
+		{10, ""},
+		{14, ""},
 		{len(full) - 1, ""},
 		{len(full), ""},
 	} {
