@@ -20,6 +20,7 @@ import (
 // BENCHMARKS.md puts Read1 and Increment1 beside these sums.
 func BenchmarkBlocks(b *testing.B) {
 	b.Run("mutex", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		var mu sync.Mutex
 		x := 0
 		for b.Loop() {
@@ -30,17 +31,20 @@ func BenchmarkBlocks(b *testing.B) {
 		sink.Add(int64(x))
 	})
 	b.Run("pool-get-put", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		p := sync.Pool{New: func() any { return new(benchLocal) }}
 		for b.Loop() {
 			p.Put(p.Get())
 		}
 	})
 	b.Run("context-lookup", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			putTx(getTx())
 		}
 	})
 	b.Run("closure-defer-recover", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		l := new(benchLocal)
 		fn := func() { l.s++ }
 		for b.Loop() {
@@ -49,6 +53,7 @@ func BenchmarkBlocks(b *testing.B) {
 		sink.Add(int64(l.s))
 	})
 	b.Run("validated-load", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		v := NewVar(1)
 		tx := getTx()
 		defer putTx(tx)
@@ -63,11 +68,13 @@ func BenchmarkBlocks(b *testing.B) {
 		sink.Add(int64(s))
 	})
 	b.Run("alloc-24B", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			blockSink = unsafe.Pointer(&box[int]{v: 1})
 		}
 	})
 	b.Run("cas", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		l := new(struct {
 			_ [64]byte
 			v atomic.Uint64
@@ -79,12 +86,14 @@ func BenchmarkBlocks(b *testing.B) {
 		}
 	})
 	b.Run("atomic-store", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		var x atomic.Uint64
 		for i := 0; b.Loop(); i++ {
 			x.Store(uint64(i))
 		}
 	})
 	b.Run("panic-recover", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		fn := func() { panic(retrySignal) }
 		for b.Loop() {
 			underRecover(fn)

@@ -11,7 +11,7 @@ import (
 // TL2 takes every commit's version from one shared counter, so each
 // writing commit does an atomic add on one cache line: on two cores that
 // line bounces on every commit and transactions on disjoint Vars stop
-// scaling (the add was ~40 % of the time of a one-Var increment at -cpu 2).
+// scaling (BENCHMARKS.md, "Per-context commit clocks").
 // Here every transaction context (a pooled Tx) owns a slot with its own
 // commit counter that only it reads and writes, and a version is the pair
 // (slot, count). A transaction keeps, per slot, the highest count it knows

@@ -44,6 +44,13 @@
 // allocate, and everything is race-detector clean: values are only ever
 // read from boxes reached by atomic loads and never written again.
 //
+// The fast path executes no locked instruction besides a commit's own
+// compare-and-swaps (one per written Var): a transaction's context (its
+// read and write sets and its commit clock) is the one of the processor it
+// starts on, taken and given back with plain loads and stores (ctx.go),
+// and statistics are counters only their context writes. A read-only
+// transaction writes nothing outside its own context.
+//
 // Because a box records the version, writer and write site of the value it
 // holds, a transaction that finds a read stale can say exactly which Var,
 // which kind of conflict (write-read, or write-write when it wrote the Var

@@ -193,9 +193,9 @@ func (tx *Tx) waitRetry() {
 // change is often a moment away, the other side of a hand-off being at
 // work, so we yield a few times before parking: that spares a sleep and a
 // wake-up, and with one processor the yield runs that other side directly.
-// (Watching the reads in a busy loop first was tried and made a ping-pong
-// at -cpu 2 half again slower: the woken side is usually queued on the
-// watcher's own processor.)
+// Not a busy loop over the reads: the side that will change them is
+// usually queued on the watcher's own processor (BENCHMARKS.md has the
+// measurements).
 func (tx *Tx) awaitChange(w *waiter) {
 	for range retrySpins {
 		if tx.readsChanged() {

@@ -148,7 +148,11 @@ func (tx *Tx) findWrite(h *varHeader) int {
 
 func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 	i := len(tx.writes)
-	tx.writes = grow1(tx.writes)
+	if i < cap(tx.writes) {
+		tx.writes = tx.writes[:i+1]
+	} else {
+		tx.writes = grow1(tx.writes)
+	}
 	e := &tx.writes[i]
 	// e.old is set when the commit locks h.
 	e.h, e.box, e.sp, e.ready, e.pcOff, e.pcN = h, b, tx.spSerial, false, 0, 0
@@ -169,9 +173,8 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 // grow1 extends s by one element, left as it was (callers set every
 // field). The set entries are filled in field by field rather than appended
 // as a composite literal: the literal is built on the stack and copied in
-// 16-byte moves, and in one profiled process the load of that copy stalled
-// behind the stores that built it: 30 % of a recorded one-Var increment
-// (~70 ns) sat on that one instruction.
+// 16-byte moves, and the load of that copy can stall behind the stores
+// that built it (BENCHMARKS.md, "Recording on").
 func grow1[E any](s []E) []E {
 	if len(s) < cap(s) {
 		return s[:len(s)+1]
@@ -206,7 +209,11 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			// remembers its slot.
 		}
 		n := len(tx.reads)
-		tx.reads = grow1(tx.reads)
+		if n < cap(tx.reads) {
+			tx.reads = tx.reads[:n+1] // sets the length only: no write barrier
+		} else {
+			tx.reads = grow1(tx.reads)
+		}
 		e := &tx.reads[n]
 		e.h, e.box, e.pcOff, e.pcN = h, p, 0, 0
 		if tx.rec != nil && h.contended.Load() {
