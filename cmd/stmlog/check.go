@@ -29,6 +29,8 @@ the byte offset) or incomplete (cut off, or a native log without its end
 marker, as after a crash). Dropped events (the recorder's buffers were full)
 are reported but are not damage. With --salvage, reading goes on past
 damaged chunks to count them all.`,
+		Example: `  stmlog check stm.log
+  stmlog check --salvage stm-1.log stm-2.log     # count every damaged chunk`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd.InOrStdin(), cmd.OutOrStdout(), args, f)

@@ -33,6 +33,11 @@ func newDemoCmd() *cobra.Command {
 server) in this process with runtime/stm recording to a temporary log, then
 print the log's report. --list shows the workloads; --fixed runs the version
 with the conflicts removed, where there is one; --keep keeps the log.`,
+		Example: `  stmlog demo                                    # primes, the seed's HTTP server
+  stmlog demo --list
+  stmlog demo bank --workers 8 --duration 3s
+  stmlog demo btree --fixed --by site
+  stmlog demo --keep primes                      # keep the log for the other commands`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := "primes"
@@ -42,14 +47,16 @@ with the conflicts removed, where there is one; --keep keeps the log.`,
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), name, f, cmd.Flags().Changed("top"))
 		},
 	}
-	f.rep.register(cmd)
 	fl := cmd.Flags()
+	f.rep.load.registerBy(fl)
+	f.rep.load.registerFilters(fl)
+	f.rep.registerOutput(fl, false)
 	fl.BoolVar(&f.keep, "keep", false, "keep the log (its path is printed on stderr)")
 	fl.BoolVar(&f.list, "list", false, "list the workloads and exit")
 	fl.IntVar(&f.workers, "workers", 4, "run with `N` workers")
 	fl.DurationVar(&f.duration, "duration", time.Second, "run for about `D`")
 	fl.BoolVar(&f.fixed, "fixed", false, "run the version with the conflicts removed")
-	fl.IntVar(&f.size, "size", 0, "work per round, in the workload's unit (0: its default)")
+	fl.IntVar(&f.size, "size", 0, "`N` units of work per round, in the workload's unit (0: its default)")
 	return cmd
 }
 

@@ -38,6 +38,8 @@ ranked by how much their lost time (aborted + paused) changed, either way;
 committed, aborted, paused, lost, counts) are compared first.
 
 --format json writes "schema": "stmlog.diff/v1" with integer nanoseconds.`,
+		Example: `  stmlog diff before.log after.log
+  stmlog diff --by site --top 0 --format json before.log after.log`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiff(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)

@@ -36,6 +36,8 @@ holds the event and TIME is nanoseconds on the log's own clock.
 --json writes one JSON object per line with the fields offset, time_ns,
 thread, kind, and when they apply conflict, cause, reason, other, var,
 var_name, site, other_site (sites as "file:line in func").`,
+		Example: `  stmlog dump stm.log | less
+  stmlog dump --json stm.log | jq -c 'select(.kind == "conflict")'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDump(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)

@@ -32,7 +32,7 @@ type loadFlags struct {
 }
 
 func (f *loadFlags) register(fl *pflag.FlagSet) {
-	fl.StringVar(&f.by, "by", "", "group conflicts by `KEY`: conflict (kind + both sites, the default), site, other, pair, kind, thread, var")
+	f.registerBy(fl)
 	f.registerInput(fl)
 	// The name used in the design notes; same variable.
 	fl.StringVar(&f.pypyEra, "pypy-events", "", "same as --pypy-era")
@@ -43,12 +43,23 @@ func (f *loadFlags) register(fl *pflag.FlagSet) {
 // the logs. pprof and web take only these, since a profile needs conflicts
 // grouped by kind and both sites.
 func (f *loadFlags) registerInput(fl *pflag.FlagSet) {
+	f.registerFilters(fl)
+	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
+	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
+}
+
+// registerFilters registers what selects the events analyzed. demo takes
+// these and --by only: the log it reads is its own, native and whole, so
+// --salvage and --pypy-era would never apply.
+func (f *loadFlags) registerFilters(fl *pflag.FlagSet) {
 	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
 	fl.Uint32Var(&f.thread, "thread", 0, "keep only thread `N`")
 	fl.DurationVar(&f.from, "from", 0, "keep only what happens after `D` from the start of each log (e.g. 1.5s)")
 	fl.DurationVar(&f.to, "to", 0, "keep only what happens before `D` from the start of each log (0: to the end)")
-	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
+}
+
+func (f *loadFlags) registerBy(fl *pflag.FlagSet) {
+	fl.StringVar(&f.by, "by", "", "group conflicts by `KEY`: conflict (kind + both sites, the default), site, other, pair, kind, thread, var")
 }
 
 // filtered reports whether any analysis filter or grouping was given (they

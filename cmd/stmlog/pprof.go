@@ -105,6 +105,9 @@ side not at the sample's leaf), for -tagfocus.
   victim   the side that lost the time (default)
   culprit  the other side: where the conflicting write / inevitable tx was
   pair     victim stack on top of "conflict: <kind>" on top of the culprit stack`,
+		Example: `  stmlog pprof -o lost.pb.gz stm.log && go tool pprof -top lost.pb.gz
+  stmlog pprof --view culprit --sample aborted -o culprit.pb.gz stm.log
+  stmlog pprof --kind inevitable stm.log > inevitable.pb.gz`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.load.stdin = cmd.InOrStdin()

@@ -36,6 +36,9 @@ printed on stderr. -o FILE records to FILE; put %p in it for one file per
 process. Report flags (--top, --by, --format, ...) apply to the report.
 
 Interrupting (Ctrl-C) reaches CMD; stmlog waits for it and still reports.`,
+		Example: `  stmlog record -- go test ./...
+  stmlog record -o stm.log --top 5 -- ./myprog -flag value
+  stmlog record --fail-over lost=5% -- go test -run TestLoad ./server`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() > 0 {

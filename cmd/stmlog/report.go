@@ -28,12 +28,22 @@ type reportFlags struct {
 	failOver   string // CI gate, see gate.go
 }
 
-// register adds the output flags (shared by report, record and demo).
+// register adds the input and output flags (shared by report and record).
 func (f *reportFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	f.load.register(fl)
+	f.load.register(cmd.Flags())
+	f.registerOutput(cmd.Flags(), true)
+}
+
+// registerOutput adds the output flags; pypy says whether --format pypy
+// applies (it does not to demo and record, which write native logs; record
+// still takes it, to say so).
+func (f *reportFlags) registerOutput(fl *pflag.FlagSet, pypy bool) {
 	fl.IntVar(&f.top, "top", 10, "show the `N` groups that lost the most (0: all; json and csv show all unless given)")
-	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text, json, csv, markdown, or pypy (PyPy-STM logs: print_stm_log.py's exact output)")
+	formats := "output `FORMAT`: text, json, csv or markdown"
+	if pypy {
+		formats = "output `FORMAT`: text, json, csv, markdown, or pypy (PyPy-STM logs: print_stm_log.py's exact output)"
+	}
+	fl.StringVar(&f.format, "format", "text", formats)
 	fl.StringVar(&f.sourceRoot, "source-root", "", "look source files up under `DIR` first (when the log was recorded elsewhere)")
 	fl.BoolVar(&f.noSource, "no-source", false, "do not read source files")
 	registerFailOver(fl, &f.failOver)
@@ -64,6 +74,14 @@ prints, and "stmlog report --format pypy LOG N" means its top N, like
 
 JSON output ("schema": "stmlog.report/v1", integer nanoseconds) is described
 in docs/report-json.md.`,
+		Example: `  stmlog report stm.log                          # ranked conflicts, both sides' source lines
+  stmlog report stm.log 5                        # the top 5 groups, as print_stm_log.py LOG 5
+  stmlog report --by site --kind write-read stm.log
+  stmlog report --from 1s --to 2s --thread 3 stm.log
+  stmlog report --format markdown a.log b.log    # several logs of one program, merged
+  stmlog report --fail-over lost=5% stm.log      # CI gate: exit 1 above the limit
+  stmlog report --format pypy pypy-stm.log       # exactly what print_stm_log.py prints
+  zcat stm.log.gz | stmlog report -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.load.stdin = cmd.InOrStdin()

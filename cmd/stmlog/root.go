@@ -66,8 +66,22 @@ Exit status: 0 ok, 1 error (bad or damaged input, failed check), 2 usage.`,
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
+	registerCompletions(root)
 	markUsageErrors(root)
 	return root
+}
+
+// addCompletionCmd adds cobra's completion command, which cobra would add
+// at Execute, now, to give it examples. Call it after SetOut: the command
+// keeps the writer it finds.
+func addCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Example = `  source <(stmlog completion bash)               # this shell; put it in ~/.bashrc to keep it
+  stmlog completion zsh > "${fpath[1]}/_stmlog"
+  stmlog completion fish > ~/.config/fish/completions/stmlog.fish`
+		markUsageErrors(c)
+	}
 }
 
 // markUsageErrors makes flag and argument errors of every command usage
@@ -101,6 +115,7 @@ func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetIn(stdin)
+	addCompletionCmd(root)
 	defer func() {
 		// A bug must not print a stack trace at the user: one line, exit 1.
 		if p := recover(); p != nil {

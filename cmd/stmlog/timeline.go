@@ -52,6 +52,9 @@ self-contained HTML page with an SVG drawing instead, for when no trace
 viewer is at hand (Perfetto needs the network): hover a slice for its
 details. It is capped at 20,000 trace events unless --max-events says
 otherwise. stmlog web serves the same page.`,
+		Example: `  stmlog timeline -o trace.json stm.log          # then open it in https://ui.perfetto.dev
+  stmlog timeline -o trace.html stm.log          # a drawing that needs no network
+  stmlog timeline --from 1s --to 1100ms --thread 2,3 -o window.json stm.log`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.maxEventsSet = cmd.Flags().Changed("max-events")

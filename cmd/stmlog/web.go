@@ -73,6 +73,8 @@ offline timeline of each log (the drawing of stmlog timeline --format html).
 The server listens on 127.0.0.1 only (a random port by default); naming
 another interface in --http needs --allow-remote, since the UI shows source
 code. Ctrl-C stops it.`,
+		Example: `  stmlog web stm.log                             # on a free port of 127.0.0.1
+  stmlog web --open --http 127.0.0.1:8080 a.log b.log`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.load.stdin = cmd.InOrStdin()

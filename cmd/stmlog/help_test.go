@@ -1,0 +1,150 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", p, got)
+	}
+}
+
+// exampleCommands returns the stmlog command lines of an Example: the parts
+// of each line, between pipes and &&, that run stmlog, without comments,
+// redirections or the process substitution around them.
+func exampleCommands(example string) [][]string {
+	var out [][]string
+	for _, line := range strings.Split(example, "\n") {
+		line, _, _ = strings.Cut(line, " #")
+		for _, part := range strings.FieldsFunc(strings.ReplaceAll(line, "&&", "|"), func(r rune) bool { return r == '|' }) {
+			part = strings.TrimPrefix(strings.TrimSpace(part), "source <(")
+			part = strings.TrimSuffix(part, ")")
+			fields := strings.Fields(part)
+			if len(fields) == 0 || fields[0] != "stmlog" {
+				continue
+			}
+			if i := indexOf(fields, ">"); i >= 0 {
+				fields = fields[:i]
+			}
+			out = append(out, fields[1:])
+		}
+	}
+	return out
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Every command has examples, and each example is a command line that
+// command accepts: its flags exist and parse, its arguments pass the
+// command's checks.
+func TestExamples(t *testing.T) {
+	top := newRootCmd()
+	addCompletionCmd(top)
+	for _, c := range top.Commands() {
+		if c.Hidden || c.Name() == "help" {
+			continue
+		}
+		lines := exampleCommands(c.Example)
+		if len(lines) == 0 {
+			t.Errorf("%s: no examples running stmlog in its help", c.Name())
+			continue
+		}
+		for _, args := range lines {
+			// A fresh tree per line: parsing sets the flags.
+			root := newRootCmd()
+			addCompletionCmd(root)
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == root || (cmd.Name() != c.Name() && cmd.Parent().Name() != c.Name()) {
+				t.Errorf("%s example %q: finds command %q (%v)", c.Name(), args, cmd.Name(), err)
+				continue
+			}
+			if err := cmd.ParseFlags(rest); err != nil {
+				t.Errorf("%s example %q: %v", c.Name(), args, err)
+				continue
+			}
+			if err := cmd.ValidateArgs(cmd.Flags().Args()); err != nil {
+				t.Errorf("%s example %q: arguments: %v", c.Name(), args, err)
+			}
+		}
+	}
+}
+
+// Flag values and demo names complete, as the completion scripts ask for
+// them (cobra's __complete): the golden file lists what each query offers.
+func TestCompletion(t *testing.T) {
+	queries := [][]string{
+		{"report", "--by", ""},
+		{"report", "--kind", ""},
+		{"report", "--format", ""},
+		{"report", "--format", "m"},
+		{"report", "--pypy-era", ""},
+		{"diff", "--by", ""},
+		{"diff", "--format", ""},
+		{"timeline", "--format", ""},
+		{"demo", "--format", ""},
+		{"demo", ""},
+		{"demo", "b", ""},
+		{"demo", "b"},
+		{"demo", "bank", ""},
+		{"record", "--by", ""},
+		{"pprof", "--view", ""},
+		{"pprof", "--sample", ""},
+		{"web", "--kind", ""},
+	}
+	var b strings.Builder
+	for _, q := range queries {
+		r := runIn(append([]string{cobra.ShellCompRequestCmd}, q...)...)
+		if r.code != 0 {
+			t.Fatalf("__complete %q: exit %d: %s", q, r.code, r.stderr)
+		}
+		b.WriteString("$ stmlog __complete " + strings.Join(q, " ") + "\n" + r.stdout)
+	}
+	golden(t, "complete.golden", b.String())
+}
+
+// demo --help lists the flags that apply to a demo, not those for reading
+// other people's logs (--salvage, --pypy-era) or --format pypy.
+func TestDemoHelp(t *testing.T) {
+	r := runIn("demo", "--help")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, absent := range []string{"--salvage", "--pypy-era", "pypy"} {
+		if strings.Contains(r.stdout, absent) {
+			t.Errorf("demo --help mentions %s", absent)
+		}
+	}
+	golden(t, "demo-help.golden", r.stdout)
+}
