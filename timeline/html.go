@@ -269,6 +269,9 @@ svg rect:hover { stroke: #000; stroke-width: 1; }
 		w.printf(`<p class="warn" id="capped">Only the first %d trace events are drawn (up to %v into the log): zoom into a window to see the rest.</p>`+"\n",
 			st.TraceEvents, time.Duration(st.CappedAt).Round(time.Microsecond))
 	}
+	if st.Unlogged > 0 {
+		w.printf(`<p class="warn" id="unlogged">This is a profile-level log: %d more transactions, committed without meeting contention, are only counted in it, not drawn. Record with <code>STMLOG_EVENTS=all</code> to see every attempt.</p>`+"\n", st.Unlogged)
+	}
 	w.printf(`<p class="legend">`)
 	for _, n := range []string{nameCommit, nameAbort, nameInevitable, nameUnfinished, "inevitable section"} {
 		w.printf(`<span><i style="background:%s"></i>%s</span>`, sliceColors[n], n)

@@ -231,3 +231,26 @@ func BenchmarkWriteHTML(b *testing.B) {
 type countWriter int64
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// aggSource is a profile-level log: events, and aggregate records for
+// the transactions that met no contention.
+type aggSource struct {
+	tlSource
+	agg logformat.Aggregate
+}
+
+func (s *aggSource) Aggregate() logformat.Aggregate { return s.agg }
+
+// A profile-level log's page says how many transactions it does not draw.
+func TestHTMLProfileLevel(t *testing.T) {
+	evs := append(htmlScenario(), logformat.Event{Time: 8000, Thread: 1, Kind: logformat.KindAggregate})
+	src := &aggSource{tlSource{events: evs, stacks: tlStacks}, logformat.Aggregate{Thread: 1, Commits: 1234}}
+	var buf bytes.Buffer
+	st, err := WriteHTML(&buf, src, HTMLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Unlogged != 1234 || st.Commits != 2 || !strings.Contains(buf.String(), `id="unlogged">This is a profile-level log: 1234 more transactions`) {
+		t.Errorf("stats %+v; page:\n%.1500s", st, buf.String())
+	}
+}

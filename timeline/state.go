@@ -54,6 +54,12 @@ type closedSlice struct {
 }
 
 func (cw *writer) event(ev logformat.Event) {
+	if ev.Kind == logformat.KindAggregate {
+		if as, ok := cw.src.(logformat.AggregateSource); ok {
+			cw.stats.Unlogged += as.Aggregate().Commits
+		}
+		return
+	}
 	if ev.Thread == 0 || !ev.Kind.Valid() {
 		return // not a real event (damaged input); analyze skips these too
 	}

@@ -42,14 +42,18 @@ type Stats struct {
 	// clock reading for PyPy's.
 	Origin int64
 
-	Commits     int64 // attempt slices by outcome
-	Aborts      int64
-	Inevitable  int64 // committed (or detached) after becoming inevitable
-	Unfinished  int64
-	Pauses      int64
-	Conflicts   int64
-	Flows       int64
-	Threads     int // tracks: threads with something in the trace
+	Commits    int64 // attempt slices by outcome
+	Aborts     int64
+	Inevitable int64 // committed (or detached) after becoming inevitable
+	Unfinished int64
+	Pauses     int64
+	Conflicts  int64
+	Flows      int64
+	Threads    int // tracks: threads with something in the trace
+	// Unlogged counts the transactions a profile-level log only counts, in
+	// its aggregate records (committed without meeting contention): they
+	// are in no trace.
+	Unlogged    uint64
 	SourceStats logformat.Stats
 }
 
