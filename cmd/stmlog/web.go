@@ -470,8 +470,10 @@ table { border-collapse: collapse; } td, th { padding: .3em .8em; border: 1px so
 {{end}}</table>
 <p>Pages start at line granularity (one box per source line); pprof's VIEW menu switches to functions.</p>
 <h2>Timeline</h2>
-<p>Every transaction attempt of every thread, drawn in the browser without any network access
-(<code>stmlog timeline -o trace.json</code> writes the same trace for Perfetto):</p>
+<p>The transaction attempts of every thread (all of them in a log recorded with
+<code>STMLOG_EVENTS=all</code>; those that met contention in a profile-level log), drawn in the
+browser without any network access (<code>stmlog timeline -o trace.json</code> writes the same
+trace for Perfetto):</p>
 <ul>{{range .Timelines}}<li><a class="timeline" href="{{.URL}}">timeline of <code>{{.Log}}</code></a></li>{{end}}</ul>
 </body></html>
 `))
