@@ -18,31 +18,35 @@ const JSONSchema = "stmlog.report/v1"
 // (no omitempty), so consumers need no defaults.
 
 type jsonReport struct {
-	Schema      string       `json:"schema"`
-	Logs        []jsonLog    `json:"logs"`
-	Options     jsonOptions  `json:"options"`
-	StartNs     int64        `json:"start_ns"`
-	EndNs       int64        `json:"end_ns"`
-	WallNs      int64        `json:"wall_ns"`
-	CommittedNs int64        `json:"committed_ns"`
-	AbortedNs   int64        `json:"aborted_ns"`
-	PausedNs    int64        `json:"paused_ns"`
-	GCMinorNs   int64        `json:"gc_minor_ns"`
-	GCMajorNs   int64        `json:"gc_major_ns"`
-	LostNs      int64        `json:"lost_ns"`
-	UnattrAbNs  int64        `json:"unattributed_aborted_ns"`
-	UnattrPaNs  int64        `json:"unattributed_paused_ns"`
-	Commits     int64        `json:"commits"`
-	Aborts      int64        `json:"aborts"`
-	Conflicts   int64        `json:"conflicts"`
-	TxPerSecond float64      `json:"tx_per_second"`
-	AbortCauses []jsonCause  `json:"abort_causes"`
-	PauseReason []jsonReason `json:"pause_reasons"`
-	Threads     []jsonThread `json:"threads"`
-	Timeline    []int64      `json:"timeline"`
-	GroupsTotal int          `json:"groups_total"`
-	Groups      []jsonGroup  `json:"groups"`
-	Warnings    []string     `json:"warnings"`
+	Schema      string      `json:"schema"`
+	Logs        []jsonLog   `json:"logs"`
+	Options     jsonOptions `json:"options"`
+	StartNs     int64       `json:"start_ns"`
+	EndNs       int64       `json:"end_ns"`
+	WallNs      int64       `json:"wall_ns"`
+	CommittedNs int64       `json:"committed_ns"`
+	// Profile-level logs: committed_ns is an estimate, within
+	// committed_error_ns at 95 %.
+	CommittedEst bool         `json:"committed_estimated,omitempty"`
+	CommittedErr int64        `json:"committed_error_ns,omitempty"`
+	AbortedNs    int64        `json:"aborted_ns"`
+	PausedNs     int64        `json:"paused_ns"`
+	GCMinorNs    int64        `json:"gc_minor_ns"`
+	GCMajorNs    int64        `json:"gc_major_ns"`
+	LostNs       int64        `json:"lost_ns"`
+	UnattrAbNs   int64        `json:"unattributed_aborted_ns"`
+	UnattrPaNs   int64        `json:"unattributed_paused_ns"`
+	Commits      int64        `json:"commits"`
+	Aborts       int64        `json:"aborts"`
+	Conflicts    int64        `json:"conflicts"`
+	TxPerSecond  float64      `json:"tx_per_second"`
+	AbortCauses  []jsonCause  `json:"abort_causes"`
+	PauseReason  []jsonReason `json:"pause_reasons"`
+	Threads      []jsonThread `json:"threads"`
+	Timeline     []int64      `json:"timeline"`
+	GroupsTotal  int          `json:"groups_total"`
+	Groups       []jsonGroup  `json:"groups"`
+	Warnings     []string     `json:"warnings"`
 }
 
 type jsonLog struct {
@@ -80,14 +84,15 @@ type jsonReason struct {
 }
 
 type jsonThread struct {
-	Log         int    `json:"log"`
-	Thread      uint32 `json:"thread"`
-	Commits     int64  `json:"commits"`
-	Aborts      int64  `json:"aborts"`
-	Conflicts   int64  `json:"conflicts"`
-	CommittedNs int64  `json:"committed_ns"`
-	AbortedNs   int64  `json:"aborted_ns"`
-	PausedNs    int64  `json:"paused_ns"`
+	Log          int    `json:"log"`
+	Thread       uint32 `json:"thread"`
+	Commits      int64  `json:"commits"`
+	Aborts       int64  `json:"aborts"`
+	Conflicts    int64  `json:"conflicts"`
+	CommittedNs  int64  `json:"committed_ns"`
+	AbortedNs    int64  `json:"aborted_ns"`
+	PausedNs     int64  `json:"paused_ns"`
+	CommittedEst bool   `json:"committed_estimated,omitempty"`
 }
 
 type jsonFrame struct {
@@ -134,30 +139,32 @@ type jsonGroup struct {
 func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 	src := newSourceCache(opt)
 	r := jsonReport{
-		Schema:      JSONSchema,
-		Logs:        []jsonLog{},
-		StartNs:     int64(s.Start),
-		EndNs:       int64(s.End),
-		WallNs:      int64(s.Wall),
-		CommittedNs: int64(s.Committed),
-		AbortedNs:   int64(s.Aborted),
-		PausedNs:    int64(s.Paused),
-		GCMinorNs:   int64(s.GCMinor),
-		GCMajorNs:   int64(s.GCMajor),
-		LostNs:      int64(s.Lost()),
-		UnattrAbNs:  int64(s.UnattributedAborted),
-		UnattrPaNs:  int64(s.UnattributedPaused),
-		Commits:     s.Commits,
-		Aborts:      s.Aborts,
-		Conflicts:   s.Conflicts,
-		TxPerSecond: s.TxPerSecond(),
-		AbortCauses: []jsonCause{},
-		PauseReason: []jsonReason{},
-		Threads:     []jsonThread{},
-		Timeline:    s.Timeline[:],
-		GroupsTotal: len(s.Groups),
-		Groups:      []jsonGroup{},
-		Warnings:    append([]string{}, s.Warnings...),
+		Schema:       JSONSchema,
+		Logs:         []jsonLog{},
+		StartNs:      int64(s.Start),
+		EndNs:        int64(s.End),
+		WallNs:       int64(s.Wall),
+		CommittedNs:  int64(s.Committed),
+		CommittedEst: s.Estimated,
+		CommittedErr: int64(s.CommittedErr),
+		AbortedNs:    int64(s.Aborted),
+		PausedNs:     int64(s.Paused),
+		GCMinorNs:    int64(s.GCMinor),
+		GCMajorNs:    int64(s.GCMajor),
+		LostNs:       int64(s.Lost()),
+		UnattrAbNs:   int64(s.UnattributedAborted),
+		UnattrPaNs:   int64(s.UnattributedPaused),
+		Commits:      s.Commits,
+		Aborts:       s.Aborts,
+		Conflicts:    s.Conflicts,
+		TxPerSecond:  s.TxPerSecond(),
+		AbortCauses:  []jsonCause{},
+		PauseReason:  []jsonReason{},
+		Threads:      []jsonThread{},
+		Timeline:     s.Timeline[:],
+		GroupsTotal:  len(s.Groups),
+		Groups:       []jsonGroup{},
+		Warnings:     append([]string{}, s.Warnings...),
 	}
 	o := s.Options
 	r.Options = jsonOptions{By: o.By.String(), Thread: o.Thread, FromNs: int64(o.From), ToNs: int64(o.To), Top: max(opt.Top, 0)}
@@ -178,7 +185,7 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 	}
 	for _, t := range s.Threads {
 		r.Threads = append(r.Threads, jsonThread{t.Log, t.ID, t.Commits, t.Aborts, t.Conflicts,
-			int64(t.Committed), int64(t.Aborted), int64(t.Paused)})
+			int64(t.Committed), int64(t.Aborted), int64(t.Paused), t.Estimated})
 	}
 	for i, g := range topGroups(s, opt.Top) {
 		jg := jsonGroup{

@@ -37,8 +37,12 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 		t := asciiTable(bw, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
 		t.Header("thread", "commits", "aborts", "conflicts", "committed", "aborted", "paused")
 		for _, r := range rows {
+			committed := u.f(r.Committed)
+			if r.Estimated {
+				committed = "~" + committed // an estimate (profile-level log)
+			}
 			t.Append(threadName(s, r), fmtThousands(r.Commits), fmtThousands(r.Aborts), fmtThousands(r.Conflicts),
-				u.f(r.Committed), u.f(r.Aborted), u.f(r.Paused))
+				committed, u.f(r.Aborted), u.f(r.Paused))
 		}
 		if err := t.Render(); err != nil {
 			return err
@@ -147,8 +151,12 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 		fmt.Fprintf(w, "%s\n", strings.TrimRight(line, " "))
 	}
 	fmt.Fprintf(w, "%-20s%10s\n", "Total real time:", u.f(s.Wall))
-	row("CPU time committed:", s.Committed, fmt.Sprintf("%s transactions, %s tx/s",
-		fmtThousands(s.Commits), fmtThousands(int64(s.TxPerSecond()+0.5))))
+	est := ""
+	if s.Estimated {
+		est = fmt.Sprintf("; time estimated ±%s (95 %%): uncontended transactions were sampled (profile-level log)", u.f(s.CommittedErr))
+	}
+	row("CPU time committed:", s.Committed, fmt.Sprintf("%s transactions, %s tx/s%s",
+		fmtThousands(s.Commits), fmtThousands(int64(s.TxPerSecond()+0.5)), est))
 	var causes []string
 	for _, c := range s.AbortCauses {
 		causes = append(causes, fmt.Sprintf("%s %s", c.Cause, fmtThousands(c.Count)))

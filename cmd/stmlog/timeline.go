@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/timeline"
 )
@@ -115,11 +116,11 @@ func runTimeline(stdin io.Reader, stdout, stderr io.Writer, path string, f *time
 		return err
 	}
 	defer closer.Close()
-	// What a log lacks for a timeline is said here, before anything is
-	// written: a timeline needs per-attempt events (starts, commits,
-	// aborts, waits), so a log recorded without them (the profile level of
-	// #15: aggregate records only) must fail here with one line naming
-	// what is missing, rather than produce an empty trace.
+	// A profile-level log holds, as events, only the transactions that met
+	// contention: say so before the trace, which shows just those.
+	if ms, ok := src.(interface{ Meta() logformat.Meta }); ok && ms.Meta().Level == logformat.LevelProfile {
+		fmt.Fprintf(stderr, "stmlog timeline: warning: %s is a profile-level log: it shows only the transactions that met contention (the others are counted, not logged); record with STMLOG_EVENTS=all for every attempt\n", logName(path))
+	}
 	p := newProgress(src, path, stderr)
 
 	// The trace goes to a temporary file first and replaces the output only

@@ -321,3 +321,47 @@ func TestHeaderOnlyLogReports(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 0 and the no-end-marker warning", code, stdout.String(), stderr.String())
 	}
 }
+
+// A profile-level log times out only its contended transactions: the
+// timeline says so in one line, and shows what the log has.
+func TestTimelineProfileLog(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "p.stmlog")
+	var buf bytes.Buffer
+	w, err := logformat.NewWriterMeta(&buf, logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []logformat.Event{
+		{Time: 10, Kind: logformat.KindTxStart, Thread: 1},
+		{Time: 20, Kind: logformat.KindTxAbort, Thread: 1, Cause: logformat.AbortRetry},
+		{Time: 30, Kind: logformat.KindTxStart, Thread: 1},
+		{Time: 40, Kind: logformat.KindTxCommit, Thread: 1},
+	} {
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Aggregate(logformat.Aggregate{Thread: 1, Start: 0, End: 100, Commits: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(log, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runIn("timeline", log, "-o", filepath.Join(dir, "t.json"))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var lines []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.Contains(l, "profile-level") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "STMLOG_EVENTS=all") || !strings.Contains(r.stderr, "1 commits") {
+		t.Fatalf("stderr %q: want one line saying what a profile-level log lacks, and the one logged commit", r.stderr)
+	}
+}

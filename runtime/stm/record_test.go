@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	ossignal "os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -382,11 +383,54 @@ func TestMain(m *testing.M) {
 	case "none":
 		fmt.Println("ran")
 		os.Exit(0)
+	case "exit":
+		childExit()
+	case "handles":
+		childHandles()
 	case "":
 		os.Exit(m.Run())
 	}
 	// A mistyped mode would otherwise run the whole suite in the child.
-	log.Fatalf("STM_TEST_CHILD=%q: want forever, once or none", os.Getenv("STM_TEST_CHILD"))
+	log.Fatalf("STM_TEST_CHILD=%q: want forever, once, none, exit or handles", os.Getenv("STM_TEST_CHILD"))
+}
+
+// childExit runs uncontended transactions on two goroutines for
+// STM_TEST_MS milliseconds, says how many committed, and exits without
+// StopLog (os.Exit, or a return from main when STM_TEST_RETURN is set,
+// which the test binary's main turns into os.Exit too).
+func childExit() {
+	ms, _ := strconv.Atoi(os.Getenv("STM_TEST_MS"))
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 2 {
+		v := NewVar(0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+			}
+		}()
+	}
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	fmt.Println(ReadStats().Commits)
+	os.Exit(0)
+}
+
+// childHandles is childForever in a program that handles SIGTERM itself:
+// it ends the log (StopLog's error says stm did already) and exits with
+// status 7.
+func childHandles() {
+	c := make(chan os.Signal, 1)
+	ossignal.Notify(c, syscall.SIGTERM)
+	go func() {
+		<-c
+		StopLog()
+		os.Exit(7)
+	}()
+	childForever()
 }
 
 func childForever() {
