@@ -6,7 +6,9 @@
 // same for issues and pull requests), JSON (schema "stmlog.report/v1",
 // documented in docs/report-json.md; integer nanoseconds, stable names) and
 // CSV (one row per group, for spreadsheets). Other files render a pprof
-// profile, a Chrome trace, and PyPy's print_stm_log.py output byte for byte.
+// profile. The Chrome trace (package timeline) and PyPy's print_stm_log.py
+// output (package pypyreport) are not here: they read the event stream
+// themselves, since a Summary no longer holds what they show.
 //
 // Renderers take everything they show from the Summary; the only other
 // input is the source tree (Options.SourceRoot) used to print the source
