@@ -3,6 +3,7 @@ package stm
 import (
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,10 +27,10 @@ type FlightRecorderConfig struct {
 // A FlightRecorder keeps the last MinAge (or MaxBytes) of conflicts,
 // aborts and pauses in memory, so that an incident can be written to a log
 // after it happened (WriteTo) and read with `stmlog report`. Like the
-// profile level of recording it keeps every transaction attempt that met
-// contention (its start, conflicts, pauses and outcome) and leaves out
-// the ones that committed without any, so a report of its log has all the
-// lost time and the conflicts, but counts only the contended commits.
+// profile level of recording it keeps every transaction that met
+// contention in full (its attempts, conflicts, pauses and outcome) and
+// counts the others in aggregate records, so a report of its log has the
+// lost time, the conflicts and the commits of the window.
 //
 // It is modelled on runtime/trace.FlightRecorder: at most one runs at a
 // time, Start and Stop switch it, and WriteTo takes a snapshot. While it
@@ -55,9 +56,13 @@ type FlightRecorder struct {
 type flightSeg struct {
 	from, to int64 // times of its first and last events (ns since Start)
 	evs      []logformat.Event
+	aggs     []logformat.Aggregate // the transactions left out, counted
 }
 
-const eventBytes = uint64(unsafe.Sizeof(logformat.Event{}))
+const (
+	eventBytes = uint64(unsafe.Sizeof(logformat.Event{}))
+	aggBytes   = uint64(unsafe.Sizeof(logformat.Aggregate{}))
+)
 
 // activeFlight is the running FlightRecorder (at most one).
 var activeFlight atomic.Pointer[FlightRecorder]
@@ -166,20 +171,47 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 	if seen {
 		fr.last[thread] = last
 	}
+	if a, ok := held.takeAggregate(thread); ok {
+		fr.keepAggregate(a)
+	}
 	fr.trim()
+}
+
+func (fr *FlightRecorder) aggregate(epoch time.Time, a logformat.Aggregate) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if !fr.on {
+		return
+	}
+	if a, ok := shiftAggregate(a, int64(epoch.Sub(fr.start))); ok {
+		fr.keepAggregate(a)
+		fr.trim()
+	}
+}
+
+// segment returns the segment for something at time t.
+func (fr *FlightRecorder) segment(t int64) *flightSeg {
+	segLen := max(int64(fr.cfg.MinAge/8), int64(flushInterval))
+	n := len(fr.segs)
+	if n == 0 || t-fr.segs[n-1].from >= segLen {
+		fr.segs = append(fr.segs, &flightSeg{from: t, to: t})
+		n++
+	}
+	s := fr.segs[n-1]
+	s.to = max(s.to, t)
+	return s
+}
+
+func (fr *FlightRecorder) keepAggregate(a logformat.Aggregate) {
+	s := fr.segment(a.End)
+	s.aggs = append(s.aggs, a)
+	fr.bytes += aggBytes
 }
 
 // keep appends ev to the window, in a new segment every eighth of MinAge.
 func (fr *FlightRecorder) keep(ev *logformat.Event) {
-	segLen := max(int64(fr.cfg.MinAge/8), int64(flushInterval))
-	n := len(fr.segs)
-	if n == 0 || ev.Time-fr.segs[n-1].from >= segLen {
-		fr.segs = append(fr.segs, &flightSeg{from: ev.Time})
-		n++
-	}
-	s := fr.segs[n-1]
+	s := fr.segment(ev.Time)
 	s.evs = append(s.evs, *ev)
-	s.to = max(s.to, ev.Time)
 	fr.bytes += eventBytes
 }
 
@@ -191,7 +223,7 @@ func (fr *FlightRecorder) trim() {
 		if fr.bytes <= fr.cfg.MaxBytes && fr.segs[0].to >= newest-int64(fr.cfg.MinAge) {
 			return
 		}
-		fr.bytes -= uint64(len(fr.segs[0].evs)) * eventBytes
+		fr.bytes -= uint64(len(fr.segs[0].evs))*eventBytes + uint64(len(fr.segs[0].aggs))*aggBytes
 		fr.segs[0] = nil
 		fr.segs = fr.segs[1:]
 	}
@@ -212,20 +244,31 @@ func (fr *FlightRecorder) WriteTo(w io.Writer) (int64, error) {
 	}
 	flushSync()
 	fr.mu.Lock()
-	var parts [][]logformat.Event
+	type part struct {
+		evs  []logformat.Event
+		aggs []logformat.Aggregate
+	}
+	var parts []part
+	base := int64(-1)
 	for _, s := range fr.segs {
-		parts = append(parts, s.evs[:len(s.evs):len(s.evs)])
+		parts = append(parts, part{s.evs[:len(s.evs):len(s.evs)], s.aggs[:len(s.aggs):len(s.aggs)]})
+		if base < 0 {
+			base = s.from
+		}
 	}
 	fr.mu.Unlock()
+	base = max(base, 0)
+	for _, p := range parts {
+		for _, a := range p.aggs {
+			base = min(base, a.Start)
+		}
+	}
 
 	cw := &countWriter{w: w}
-	lw, err := logformat.NewWriter(cw)
+	lw, err := logformat.NewWriterMeta(cw, logformat.Meta{Level: logformat.LevelProfile,
+		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()})
 	if err != nil {
 		return cw.n, err
-	}
-	var base int64
-	if len(parts) > 0 {
-		base = parts[0][0].Time
 	}
 	stacks := map[logformat.StackID]logformat.StackID{0: 0}
 	named := map[uint64]bool{}
@@ -240,9 +283,9 @@ func (fr *FlightRecorder) WriteTo(w io.Writer) (int64, error) {
 		}
 		return id
 	}
-	for _, evs := range parts {
-		for i := range evs {
-			ev := evs[i]
+	for _, p := range parts {
+		for i := range p.evs {
+			ev := p.evs[i]
 			ev.Time -= base
 			ev.Site, ev.OtherSite = stack(ev.Site), stack(ev.OtherSite)
 			if ev.Var != 0 && !named[ev.Var] {
@@ -252,6 +295,13 @@ func (fr *FlightRecorder) WriteTo(w io.Writer) (int64, error) {
 				}
 			}
 			if err := lw.WritePtr(&ev); err != nil {
+				return cw.n, err
+			}
+		}
+		for _, a := range p.aggs {
+			a.Start -= base
+			a.End -= base
+			if err := lw.Aggregate(a); err != nil {
 				return cw.n, err
 			}
 		}
@@ -284,8 +334,19 @@ type contendedFilter struct {
 
 type heldStart struct {
 	ev    logformat.Event
-	has   bool // ev is a start held back
-	rerun bool // the thread's last attempt aborted: keep its next ones
+	has   bool                // ev is a start held back
+	rerun bool                // the thread's last attempt aborted: keep its next ones
+	agg   logformat.Aggregate // the transactions left out, timed exactly
+}
+
+// takeAggregate returns (and forgets) the record of the transactions the
+// filter left out since the last call, if any: a log of the window then
+// still counts every commit, as a profile-level log does.
+func (h *heldStart) takeAggregate(thread uint32) (logformat.Aggregate, bool) {
+	a := h.agg
+	h.agg = logformat.Aggregate{}
+	a.Thread = thread
+	return a, a.Commits > 0
 }
 
 func (f *contendedFilter) slot(thread uint32) *heldStart {
@@ -321,7 +382,14 @@ func (h *heldStart) next(ev *logformat.Event, out *[2]logformat.Event) int {
 		return n
 	case logformat.KindTxCommit:
 		if h.has {
-			h.has = false // met no contention
+			h.has = false // met no contention: counted, not kept
+			if h.agg.Commits == 0 {
+				h.agg.Start = h.ev.Time
+			}
+			h.agg.End = ev.Time
+			h.agg.Commits++
+			h.agg.Timed++
+			h.agg.TimedNs += ev.Time - h.ev.Time
 			return 0
 		}
 		h.rerun = false

@@ -3,6 +3,7 @@ package stm
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -25,12 +26,38 @@ func conflictsIn(t *testing.T, data []byte, v *Var[int]) (n int, sites []int, r 
 	return n, sites, r
 }
 
+// commitsIn counts a log's commits: commit events and aggregate records.
+func commitsIn(t *testing.T, data []byte) uint64 {
+	t.Helper()
+	r, err := logformat.NewReader(bytes.NewReader(data), logformat.ReaderOptions{Name: "flight.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if err != io.EOF {
+				t.Fatal(err)
+			}
+			return n
+		}
+		switch ev.Kind {
+		case logformat.KindTxCommit:
+			n++
+		case logformat.KindAggregate:
+			n += r.Aggregate().Commits
+		}
+	}
+}
+
 // TestFlightRecorderWindow records a conflict, writes the window as a log
 // and reads it back: the conflict with its victim's site and the Var's
 // name, a clean end; conflict-free transactions are not kept.
 func TestFlightRecorderWindow(t *testing.T) {
 	defer checkLeaks(t)()
 	v := NewNamedVar("flown", 0)
+	conflictOnce(v) // contended before: its sites are captured (profile level)
 	quiet := NewVar(0)
 	fr := NewFlightRecorder(FlightRecorderConfig{})
 	if fr.Enabled() {
@@ -74,6 +101,9 @@ func TestFlightRecorderWindow(t *testing.T) {
 	}
 	if s := r.Stats(); s.Events > 50 {
 		t.Errorf("%d events in the window: the 1000 conflict-free transactions were kept", s.Events)
+	}
+	if got := commitsIn(t, buf.Bytes()); got != 1002 {
+		t.Errorf("the window's log counts %d commits (events and aggregate records), want 1002", got)
 	}
 
 	fr.Stop()

@@ -258,7 +258,7 @@ func StopLog() error {
 	}
 	err := stopLocked(r)
 	if liveSinks() {
-		newRecorder(io.Discard, nil, true, LevelFull) // cannot fail: io.Discard takes the header
+		newRecorder(io.Discard, nil, true, LevelProfile) // cannot fail: io.Discard takes the header
 	}
 	if err != nil {
 		return fmt.Errorf("stm: StopLog: %w", err)
@@ -476,6 +476,11 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 		Estimated: e - w.estimated,
 	}
 	*w = cur
+	if ss := r.sinks.Load(); ss != nil {
+		for _, s := range *ss {
+			s.aggregate(r.epoch, a) // tap.go
+		}
+	}
 	if r.internal {
 		return
 	}

@@ -35,6 +35,9 @@ import (
 // and OtherSite are interned site ids. add must not keep evs.
 type liveSink interface {
 	add(epoch time.Time, thread uint32, evs []logformat.Event)
+	// aggregate gets a profile-level recording's aggregate record (times
+	// from epoch, as for add).
+	aggregate(epoch time.Time, a logformat.Aggregate)
 }
 
 var (
@@ -73,7 +76,7 @@ func addSink(s liveSink) error {
 		r.setSinks()
 		return nil
 	}
-	_, err := newRecorder(io.Discard, nil, true, LevelFull)
+	_, err := newRecorder(io.Discard, nil, true, LevelProfile)
 	return err
 }
 
@@ -146,7 +149,9 @@ func varName(id uint64) string {
 // sees what it would see in a profile-level log recorded over that window
 // (times count from NewTap): every attempt that met contention, with its
 // start, conflicts, pauses and outcome, and the re-runs of aborted ones,
-// but not the transactions that committed without contention. It is how runtime/stm/stmhttp builds live
+// while the transactions that committed without contention come as
+// aggregate records (events of kind logformat.KindAggregate, whose record
+// Aggregate returns). It is how runtime/stm/stmhttp builds live
 // profiles.
 //
 // A Tap works whether or not the program records: while any Tap (or
@@ -162,16 +167,23 @@ type Tap struct {
 
 	mu      sync.Mutex
 	cond    sync.Cond
-	q       []logformat.Event // events not read yet
+	q       []tapItem // events not read yet
 	qi      int
-	closing bool // Close was called
-	closed  bool // and has delivered the last events
+	agg     logformat.Aggregate // the record of the last event Next returned
+	closing bool                // Close was called
+	closed  bool                // and has delivered the last events
 	dropped int64
 	last    map[uint32]int64 // per thread: last time queued (times never go back)
 	filter  contendedFilter
 
 	// Reader side.
 	events int64
+}
+
+// tapItem is a queued event; agg is set for KindAggregate.
+type tapItem struct {
+	ev  logformat.Event
+	agg *logformat.Aggregate
 }
 
 // tapCap bounds a Tap's queue of unread events.
@@ -194,7 +206,41 @@ func (t *Tap) queue(ev *logformat.Event) {
 		t.dropped++
 		return
 	}
-	t.q = append(t.q, *ev)
+	t.q = append(t.q, tapItem{ev: *ev})
+}
+
+// queueAggregate appends an aggregate record, as a KindAggregate event
+// at its end (t.mu held).
+func (t *Tap) queueAggregate(a logformat.Aggregate) {
+	if len(t.q)-t.qi >= tapCap {
+		t.dropped++
+		return
+	}
+	t.q = append(t.q, tapItem{ev: logformat.Event{Kind: logformat.KindAggregate, Thread: a.Thread, Time: a.End}, agg: &a})
+}
+
+func (t *Tap) aggregate(epoch time.Time, a logformat.Aggregate) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	if a, ok := shiftAggregate(a, int64(epoch.Sub(t.start))); ok {
+		t.queueAggregate(a)
+		t.cond.Broadcast()
+	}
+}
+
+// shiftAggregate moves a record to a sink's clock (off added), clipped at
+// the sink's start; false if it ends before.
+func shiftAggregate(a logformat.Aggregate, off int64) (logformat.Aggregate, bool) {
+	a.Start += off
+	a.End += off
+	if a.End < 0 {
+		return a, false
+	}
+	a.Start = max(a.Start, 0)
+	return a, true
 }
 
 func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
@@ -223,6 +269,9 @@ func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 	}
 	if seen {
 		t.last[thread] = last
+	}
+	if a, ok := held.takeAggregate(thread); ok {
+		t.queueAggregate(a)
 	}
 	t.cond.Broadcast()
 }
@@ -258,9 +307,12 @@ func (t *Tap) Next() (logformat.Event, error) {
 		}
 		t.cond.Wait()
 	}
-	ev := t.q[t.qi]
-	t.q[t.qi] = logformat.Event{}
+	it := t.q[t.qi]
+	t.q[t.qi] = tapItem{}
 	t.qi++
+	if it.agg != nil {
+		t.agg = *it.agg
+	}
 	if t.qi == len(t.q) {
 		t.q, t.qi = t.q[:0], 0
 	} else if t.qi > 4096 && t.qi*2 > len(t.q) {
@@ -268,7 +320,15 @@ func (t *Tap) Next() (logformat.Event, error) {
 		t.q, t.qi = t.q[:n], 0
 	}
 	t.events++
-	return ev, nil
+	return it.ev, nil
+}
+
+// Aggregate returns the aggregate record of the last event Next returned,
+// when it is of kind logformat.KindAggregate (logformat.AggregateSource).
+func (t *Tap) Aggregate() logformat.Aggregate {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.agg
 }
 
 // Stack resolves an event's site.

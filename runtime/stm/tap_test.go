@@ -94,6 +94,7 @@ func TestTapWithoutRecording(t *testing.T) {
 		t.Fatal("recording before the test")
 	}
 	v := NewNamedVar("tapped", 0)
+	conflictOnce(v) // contended before: its sites are captured (profile level)
 	tap, err := NewTap()
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +202,20 @@ func TestTapAcrossStartStopLog(t *testing.T) {
 // TestTapUnread: an unread Tap does not hold the program up, conflict-free
 // transactions do not reach it, and Next ends with io.EOF after Close.
 func TestTapUnread(t *testing.T) {
+	t.Run("unrecorded", func(t *testing.T) { testTapUnread(t, false) })
+	// At the full level the Tap gets every attempt and counts the
+	// conflict-free ones into aggregate records itself.
+	t.Run("full level", func(t *testing.T) { testTapUnread(t, true) })
+}
+
+func testTapUnread(t *testing.T, full bool) {
 	defer checkLeaks(t)()
+	if full {
+		if err := StartLog(io.Discard, WithLevel(LevelFull)); err != nil {
+			t.Fatal(err)
+		}
+		defer StopLog()
+	}
 	tap, err := NewTap()
 	if err != nil {
 		t.Fatal(err)
@@ -213,6 +227,7 @@ func TestTapUnread(t *testing.T) {
 	conflictOnce(v)
 	tap.Close()
 	kinds := map[logformat.Kind]int{}
+	var aggCommits uint64
 	for {
 		ev, err := tap.Next()
 		if err == io.EOF {
@@ -222,11 +237,18 @@ func TestTapUnread(t *testing.T) {
 			t.Fatal(err)
 		}
 		kinds[ev.Kind]++
+		if ev.Kind == logformat.KindAggregate {
+			aggCommits += tap.Aggregate().Commits
+		}
 	}
-	// The victim's aborted attempt and its re-run; the other side and the
-	// 1000 before committed without contention.
-	if len(kinds) != 4 || kinds[logformat.KindConflict] != 1 || kinds[logformat.KindTxAbort] != 1 || kinds[logformat.KindTxStart] != 2 || kinds[logformat.KindTxCommit] != 1 {
+	// As events: the victim's aborted attempt and its re-run. The other
+	// side and the 1000 before committed without contention: counted in
+	// aggregate records.
+	if kinds[logformat.KindConflict] != 1 || kinds[logformat.KindTxAbort] != 1 || kinds[logformat.KindTxStart] != 2 || kinds[logformat.KindTxCommit] != 1 {
 		t.Errorf("events by kind %v: want the contended attempts only", kinds)
+	}
+	if aggCommits != 1001 {
+		t.Errorf("aggregate records count %d commits, want 1001", aggCommits)
 	}
 }
 

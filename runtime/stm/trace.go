@@ -52,6 +52,7 @@ var (
 type siteKeeper struct{ _ byte }
 
 func (*siteKeeper) add(time.Time, uint32, []logformat.Event) {}
+func (*siteKeeper) aggregate(time.Time, logformat.Aggregate) {}
 
 // traceLazy is set by STMTRACE: the recording tracing needs is started by
 // the first traced transaction rather than at init, so that a program that

@@ -118,6 +118,9 @@ func testTraceRegionsAndConflicts(t *testing.T, recorded bool) {
 			t.Fatal(err)
 		}
 	}
+	// At the profile level a Var's sites are captured once it has been in
+	// a conflict: make it so before the traced one.
+	conflictOnce(u)
 	data := traceRun(t, func() {
 		readDone, fDone := make(chan struct{}), make(chan struct{})
 		var wg sync.WaitGroup

@@ -28,8 +28,7 @@
 // records (STMLOG, StartLog) and otherwise turns on an in-memory recording
 // that writes no log and stops when the last request (or flight recorder)
 // is done. Either way the window holds what a profile-level log holds: the
-// attempts that met contention, not the transactions that committed
-// without any. Requests are independent; several may run at once. A client
+// transactions that met contention in full, the others counted. Requests are independent; several may run at once. A client
 // that goes away ends its window early and leaves nothing running.
 //
 // /debug/pprof/stmflight writes what the running flight recorder holds
@@ -212,7 +211,7 @@ func writeText(w http.ResponseWriter, p *profile.Profile, sum *analyze.Summary) 
 	t := conflictprof.Totals(p)
 	fmt.Fprintf(&b, "stm conflicts: %d conflicts, %v lost (%v aborted, %v paused) in %v\n",
 		t[0], time.Duration(t[3]), time.Duration(t[1]), time.Duration(t[2]), time.Duration(p.DurationNanos).Round(time.Millisecond))
-	fmt.Fprintf(&b, "aborted attempts: %d\n", sum.Aborts)
+	fmt.Fprintf(&b, "transactions: %d committed, %d aborted attempts\n", sum.Commits, sum.Aborts)
 	for _, c := range p.Comments {
 		fmt.Fprintf(&b, "# %s\n", c)
 	}
