@@ -101,19 +101,23 @@ func get(t *testing.T, url string) (int, []byte, http.Header) {
 	return resp.StatusCode, body, resp.Header
 }
 
-// topLeaf is the leaf "file:line" of the sample with the most lost time.
+// topLeaf is the leaf "file:line" with the most lost time, summed over the
+// samples it is the leaf of (what -top -lines ranks first).
 func topLeaf(p *profile.Profile) string {
-	var best *profile.Sample
+	lost := map[string]int64{}
+	best := "(no samples)"
 	for _, s := range p.Sample {
-		if best == nil || s.Value[3] > best.Value[3] {
-			best = s
+		if len(s.Location) == 0 {
+			continue
+		}
+		l := s.Location[0].Line[0]
+		k := fmt.Sprintf("%s:%d", l.Function.Filename, l.Line)
+		lost[k] += s.Value[3]
+		if lost[k] > lost[best] {
+			best = k
 		}
 	}
-	if best == nil || len(best.Location) == 0 {
-		return "(no samples)"
-	}
-	l := best.Location[0].Line[0]
-	return fmt.Sprintf("%s:%d", l.Function.Filename, l.Line)
+	return best
 }
 
 // TestConflictProfileOverHTTP serves the default mux on loopback, asks for
