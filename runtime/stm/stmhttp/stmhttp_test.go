@@ -59,18 +59,28 @@ func contend(t *testing.T) (stop func()) {
 				default:
 				}
 				stm.Atomically(func(tx *stm.Tx) error {
-					x := counter.Load(tx)
-					s := 0
-					for i := range 2000 { // long enough for others to commit meanwhile
-						s += i ^ x
-					}
-					counter.Store(tx, x+1+s&0) // SITE:hot
+					// The read and the write on one line: both sides of
+					// every conflict (write-write, and write-read pauses
+					// at the read) are this line.
+					counter.Store(tx, spin(counter.Load(tx))+1) // SITE:hot
 					return nil
 				})
 			}
 		}()
 	}
 	return func() { close(done); wg.Wait() }
+}
+
+// spin returns x after a while: long enough for others to commit
+// meanwhile.
+//
+//go:noinline
+func spin(x int) int {
+	s := 0
+	for i := range 2000 {
+		s += i ^ x
+	}
+	return x + s&0
 }
 
 // settle waits for the goroutine count to come back to base (the
