@@ -74,6 +74,7 @@ type recorder struct {
 	warned bool
 
 	level Level
+	full  bool // level == LevelFull
 
 	// Live sinks (tap.go). internal: started for them, writes no log.
 	internal bool
@@ -235,6 +236,7 @@ func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder
 		namesGen: ^uint64(0),
 		internal: internal,
 		level:    level,
+		full:     level == LevelFull,
 	}
 	r.setSinks()
 	cur.Store(r)

@@ -140,9 +140,26 @@ func (tx *Tx) goThread(r *recorder) *threadRec {
 // recBegin attaches the Atomically call to a thread (th, or the
 // goroutine's). At the full level the call takes the thread's buffer at
 // once and logs every attempt; at the profile level it takes nothing, and
-// only a call that meets contention (promote) starts logging.
+// only a call that meets contention (promote) starts logging. The common
+// case, a goroutine that runs its calls one after another on a quiet
+// thread, is the first branch, kept small enough to inline.
 func (tx *Tx) recBegin(th *threadRec) {
 	r := cur.Load()
+	if t := tx.lastGThread; th == nil && r != nil && t != nil && t.r == r && !r.full &&
+		t.busy.Load()|uint32(t.hot.Load()) == 0 && tx.prof.left > 1 && tx.lastG == curg() {
+		storeOwned32(&t.busy, 1)
+		tx.rec = t
+		tx.thread = t.id
+		tx.prof.logged = false
+		tx.prof.quiet = true
+		tx.prof.timing = timeNone
+		tx.prof.left--
+		return
+	}
+	tx.recBeginSlow(r, th)
+}
+
+func (tx *Tx) recBeginSlow(r *recorder, th *threadRec) {
 	if r == nil {
 		if envPath == "" {
 			return
@@ -163,14 +180,16 @@ func (tx *Tx) recBegin(th *threadRec) {
 	storeOwned32(&th.busy, 1)
 	tx.rec = th
 	tx.thread = th.id
-	tx.patch = sitePatch{idx: -1}
-	if r.level == LevelFull {
+	if r.full {
 		th.acquire()
 		th.held = true
 		tx.prof.logged = true
+		tx.prof.quiet = false
+		tx.patch = sitePatch{idx: -1}
 		return
 	}
 	tx.prof.logged = false
+	tx.prof.quiet = false
 	if h := th.hot.Load(); h > 0 {
 		storeOwnedI32(&th.hot, h-1)
 		tx.prof.timing = timeHot
@@ -179,6 +198,7 @@ func (tx *Tx) recBegin(th *threadRec) {
 		tx.prof.timing = timeSampled
 	} else {
 		tx.prof.timing = timeNone
+		tx.prof.quiet = true
 	}
 }
 
@@ -190,18 +210,22 @@ func (tx *Tx) recEnd() {
 	}
 	tx.rec = nil
 	tx.thread = 0
-	tx.patch = sitePatch{idx: -1}
 	if th.held {
-		if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
-			// A flush went by since this buffer's first event: hand it over,
-			// so that a busy thread's events reach the file within about
-			// two flush intervals.
-			th.handoff()
-		}
-		th.held = false
-		releaseOwn(&th.own)
+		tx.recEndHeld(th)
 	}
 	storeOwned32(&th.busy, 0)
+}
+
+func (tx *Tx) recEndHeld(th *threadRec) {
+	tx.patch = sitePatch{idx: -1}
+	if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
+		// A flush went by since this buffer's first event: hand it over,
+		// so that a busy thread's events reach the file within about
+		// two flush intervals.
+		th.handoff()
+	}
+	th.held = false
+	releaseOwn(&th.own)
 }
 
 // Profile level. A call that meets no contention is one attempt, start to
@@ -228,6 +252,7 @@ const (
 // txProf is a context's profile-level state for the current call.
 type txProf struct {
 	logged bool   // the call's attempts are logged as events
+	quiet  bool   // neither logged nor timed: the fast path
 	timing uint8  // timeNone, timeSampled or timeHot
 	left   int32  // calls until the next sampled one
 	rnd    uint64 // xorshift state for the sampling intervals
@@ -250,6 +275,14 @@ func (tx *Tx) sampleInterval() int32 {
 
 // recStart is the start of an attempt.
 func (tx *Tx) recStart() {
+	if tx.prof.quiet {
+		tx.prof.t0 = 0
+		return
+	}
+	tx.recStartSlow()
+}
+
+func (tx *Tx) recStartSlow() {
 	if tx.prof.logged {
 		tx.emit(uint32(logformat.KindTxStart), 0)
 		return
@@ -263,6 +296,14 @@ func (tx *Tx) recStart() {
 
 // recCommit is a commit: an event if the call is logged, else a count.
 func (tx *Tx) recCommit() {
+	if tx.prof.quiet {
+		addOwned(&tx.rec.aggCommits, 1)
+		return
+	}
+	tx.recCommitSlow()
+}
+
+func (tx *Tx) recCommitSlow() {
 	if tx.prof.logged {
 		tx.emit(uint32(logformat.KindTxCommit), 0)
 		return
@@ -294,6 +335,8 @@ func (tx *Tx) promote() {
 	th.acquire()
 	th.held = true
 	tx.prof.logged = true
+	tx.prof.quiet = false
+	tx.patch = sitePatch{idx: -1}
 	storeOwnedI32(&th.hot, hotCalls)
 	t := tx.prof.t0
 	if t == 0 {
