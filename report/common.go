@@ -97,6 +97,15 @@ func fmtShort(d time.Duration) string {
 	return strconv.FormatFloat(v, 'f', prec, 64) + unit
 }
 
+// cpuPercent is d as a percentage of the CPU time in transactions, the
+// gate's default base (0 when there is none).
+func cpuPercent(s *analyze.Summary, d time.Duration) float64 {
+	if s.CPU() <= 0 {
+		return 0
+	}
+	return 100 * float64(d) / float64(s.CPU())
+}
+
 // fmtPercent formats p with one decimal, or none at 100 and above.
 func fmtPercent(p float64) string {
 	if p >= 99.95 {

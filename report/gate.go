@@ -5,9 +5,11 @@ package report
 //
 // A spec is a comma-separated list of METRIC=LIMIT:
 //
-//	lost=5%        lost time above 5% of the CPU time in transactions
+//	lost=5%cpu     lost time above 5% of the CPU time in transactions
+//	lost=50%wall   lost time above 50% of the wall time
+//	lost=5%        the same as lost=5%cpu (the form without a base)
 //	aborted=2s     more than 2s of CPU time lost in aborts
-//	paused=1.5%,lost=300ms
+//	paused=1.5%cpu,lost=300ms
 //
 // Metrics, all over the conflict groups of the summary (so they follow the
 // report's --kind, --thread and --from/--to filters):
@@ -16,16 +18,24 @@ package report
 //	paused   time paused waiting on a conflict (Σ Group.Paused)
 //	lost     aborted + paused (Σ Group.Lost, what the report ranks by)
 //
-// A percentage is of the CPU time spent in transactions: committed +
-// aborted + paused, summed over threads (analyze.Summary.CPU). That base,
-// unlike wall time, does not grow with the number of threads, so "5%" means
-// the same on 2 cores as on 64. Time that no conflict caused (a Retry wait,
-// an error return) is not counted: it is not contention, and a workload that
-// blocks on purpose must not fail the gate. A limit is exceeded when the
-// value is strictly greater than it.
+// A percentage names its base. cpu is the CPU time spent in transactions:
+// committed + aborted + paused, summed over threads (analyze.Summary.CPU);
+// unlike wall time it does not grow with the number of threads, so "5%cpu"
+// means the same on 2 cores as on 64, and it is what a percentage without a
+// base means. wall is the wall time the report's header uses (Summary.Wall),
+// for a budget per second of run; with several threads a metric can exceed
+// 100% of it, so wall limits may be above 100. Time that no conflict caused (a
+// Retry wait, an error return) is not counted: it is not contention, and a
+// workload that blocks on purpose must not fail the gate. A limit is exceeded
+// when the value is strictly greater than it.
+//
+// A gate does not pass on nothing: a summary with no time in transactions (a
+// log of a header only, a window or thread with no events) is ErrGateEmpty,
+// since every limit would hold trivially.
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -39,25 +49,52 @@ import (
 // GateLimit is one METRIC=LIMIT of a gate spec.
 type GateLimit struct {
 	Metric  string        // "lost", "aborted" or "paused"
-	Percent float64       // limit in % of CPU time, when IsPct
+	Percent float64       // limit in % of Base, when IsPct
+	Base    string        // "cpu" or "wall", when IsPct
 	Abs     time.Duration // limit as a duration, when !IsPct
 	IsPct   bool
+	spec    string // as written, for messages
 }
 
+// Percentage bases of a gate limit.
+const (
+	GateBaseCPU  = "cpu"
+	GateBaseWall = "wall"
+)
+
+// String is the limit as written in the spec.
 func (l GateLimit) String() string {
-	if l.IsPct {
-		return l.Metric + "=" + strconv.FormatFloat(l.Percent, 'f', -1, 64) + "%"
+	if l.spec != "" {
+		return l.spec
 	}
-	return l.Metric + "=" + l.Abs.String()
+	if l.IsPct {
+		return l.Metric + "=" + strconv.FormatFloat(l.Percent, 'f', -1, 64) + "%" + l.Base
+	}
+	return l.Metric + "=" + fmtDur(l.Abs)
+}
+
+// ErrGateEmpty is wrapped by CheckGate's error for a summary with nothing
+// to check (no time in transactions).
+var ErrGateEmpty = errors.New("nothing to check")
+
+// baseName is how messages name a percentage base.
+func baseName(base string) string {
+	if base == GateBaseWall {
+		return "wall time"
+	}
+	return "CPU time in transactions"
 }
 
 // GateResult is the check of one limit.
 type GateResult struct {
-	Limit  GateLimit
-	Value  time.Duration // the metric
-	Pct    float64       // the metric as % of CPU time in transactions
-	CPU    time.Duration // the base of Pct
-	Failed bool
+	Limit GateLimit
+	Value time.Duration // the metric
+	// Pct is the metric as a percentage of BaseTime: the limit's base, or
+	// for an absolute limit CPU time in transactions.
+	Pct      float64
+	Base     string        // GateBaseCPU or GateBaseWall
+	BaseTime time.Duration // the base of Pct
+	Failed   bool
 	// Offending lists, when Failed, the groups that contribute to the
 	// metric, largest first.
 	Offending []analyze.Group
@@ -78,13 +115,23 @@ func ParseGate(spec string) ([]GateLimit, error) {
 		default:
 			return nil, fmt.Errorf("gate %q: unknown metric %q (want lost, aborted or paused)", part, metric)
 		}
-		l := GateLimit{Metric: metric}
-		if p, isPct := strings.CutSuffix(limit, "%"); isPct {
-			v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-			if err != nil || v < 0 || v > 100 {
-				return nil, fmt.Errorf("gate %q: %q is not a percentage between 0 and 100", part, limit)
+		l := GateLimit{Metric: metric, spec: metric + "=" + limit}
+		if p, base, isPct := strings.Cut(limit, "%"); isPct {
+			switch base = strings.TrimSpace(base); base {
+			case "":
+				base = GateBaseCPU
+			case GateBaseCPU, GateBaseWall:
+			default:
+				return nil, fmt.Errorf("gate %q: unknown percentage base %q (want %%cpu or %%wall)", part, base)
 			}
-			l.Percent, l.IsPct = v, true
+			v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+			switch {
+			case err != nil || v < 0:
+				return nil, fmt.Errorf("gate %q: %q is not a percentage", part, limit)
+			case v > 100 && base == GateBaseCPU:
+				return nil, fmt.Errorf("gate %q: %q is not a percentage of CPU time between 0 and 100", part, limit)
+			}
+			l.Percent, l.Base, l.IsPct = v, base, true
 		} else {
 			d, err := time.ParseDuration(limit)
 			if err != nil || d < 0 {
@@ -109,20 +156,28 @@ func gateValue(g *analyze.Group, metric string) time.Duration {
 }
 
 // CheckGate checks a summary against a gate spec. failed is true when any
-// limit is exceeded; results has one entry per limit, in spec order.
+// limit is exceeded; results has one entry per limit, in spec order. The
+// error wraps ErrGateEmpty when the summary holds no time in transactions.
 func CheckGate(s *analyze.Summary, spec string) (failed bool, results []GateResult, err error) {
 	limits, err := ParseGate(spec)
 	if err != nil {
 		return false, nil, err
 	}
-	cpu := s.CPU()
+	if s.CPU() <= 0 {
+		return false, nil, fmt.Errorf("%w: %s", ErrGateEmpty, emptyReason(s))
+	}
 	for _, l := range limits {
-		r := GateResult{Limit: l, CPU: cpu}
+		r := GateResult{Limit: l, Base: l.Base, BaseTime: s.CPU()}
+		if l.Base == GateBaseWall {
+			r.BaseTime = s.Wall
+		} else {
+			r.Base = GateBaseCPU
+		}
 		for i := range s.Groups {
 			r.Value += gateValue(&s.Groups[i], l.Metric)
 		}
-		if cpu > 0 {
-			r.Pct = 100 * float64(r.Value) / float64(cpu)
+		if r.BaseTime > 0 {
+			r.Pct = 100 * float64(r.Value) / float64(r.BaseTime)
 		}
 		if l.IsPct {
 			r.Failed = r.Pct > l.Percent
@@ -145,6 +200,37 @@ func CheckGate(s *analyze.Summary, spec string) (failed bool, results []GateResu
 	return failed, results, nil
 }
 
+// emptyReason says why a summary has no time in transactions, naming the
+// filter that left nothing when there is one.
+func emptyReason(s *analyze.Summary) string {
+	o := s.Options
+	var span time.Duration
+	events := int64(0)
+	for _, l := range s.Logs {
+		span = max(span, l.Span)
+		events += max(l.Events, l.Stats.Events) // Events counts what the filters kept
+	}
+	logs, verbS := "the log", "s"
+	if len(s.Logs) > 1 {
+		logs, verbS = "the logs", ""
+	}
+	switch {
+	case events == 0:
+		return logs + " hold" + verbS + " no events (a header only: the program recorded nothing)"
+	case o.Thread != 0 && len(s.Threads) == 0:
+		return fmt.Sprintf("thread %d is not in %s", o.Thread, logs)
+	case o.From != 0 || o.To > 0:
+		to := "the end"
+		if o.To > 0 {
+			to = fmtDur(o.To)
+		}
+		return fmt.Sprintf("no transactions from %s to %s after the start (%s span%s %s)", fmtDur(o.From), to, logs, verbS, fmtDur(span))
+	case o.Thread != 0:
+		return fmt.Sprintf("thread %d ran no transactions", o.Thread)
+	}
+	return logs + " hold" + verbS + " no transactions"
+}
+
 // WriteGate prints the verdict of each limit and, for exceeded ones, the top
 // offending groups (top <= 0: all) with both sites.
 func WriteGate(w io.Writer, results []GateResult, top int) error {
@@ -154,8 +240,8 @@ func WriteGate(w io.Writer, results []GateResult, top int) error {
 		if r.Failed {
 			verdict = "FAILED"
 		}
-		fmt.Fprintf(&b, "gate %s: %s: %s %s = %.1f%% of %s CPU time in transactions\n",
-			r.Limit, verdict, r.Limit.Metric, fmtDur(r.Value), r.Pct, fmtDur(r.CPU))
+		fmt.Fprintf(&b, "gate %s: %s: %s %s = %.1f%% of %s %s\n",
+			r.Limit, verdict, r.Limit.Metric, fmtDur(r.Value), r.Pct, fmtDur(r.BaseTime), baseName(r.Base))
 		off := r.Offending
 		if top > 0 && len(off) > top {
 			off = off[:top]
@@ -164,11 +250,11 @@ func WriteGate(w io.Writer, results []GateResult, top int) error {
 			g := &off[i]
 			v := gateValue(g, r.Limit.Metric)
 			p := 0.0
-			if r.CPU > 0 {
-				p = 100 * float64(v) / float64(r.CPU)
+			if r.BaseTime > 0 {
+				p = 100 * float64(v) / float64(r.BaseTime)
 			}
-			fmt.Fprintf(&b, "  %s %s (%.1f%%) in %dx %s\n    this:  %s\n    other: %s\n",
-				fmtDur(v), r.Limit.Metric, p, g.Count, g.Kind, siteLine(g.This), siteLine(g.Other))
+			fmt.Fprintf(&b, "  %s %s (%.1f%% %s) in %dx %s\n    this:  %s\n    other: %s\n",
+				fmtDur(v), r.Limit.Metric, p, r.Base, g.Count, g.Kind, siteLine(g.This), siteLine(g.Other))
 		}
 		if n := len(r.Offending) - len(off); n > 0 {
 			fmt.Fprintf(&b, "  ... and %d more groups\n", n)

@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +23,12 @@ func TestParseGate(t *testing.T) {
 		{spec: "lost", err: "want METRIC=LIMIT"},
 		{spec: "lost=", err: "want METRIC=LIMIT"},
 		{spec: "wall=5%", err: `unknown metric "wall"`},
-		{spec: "lost=150%", err: "not a percentage between 0 and 100"},
+		{spec: "lost=5%cpu", want: "lost=5%cpu"},
+		{spec: "lost=150%wall", want: "lost=150%wall"},
+		{spec: "lost=150%", err: "not a percentage of CPU time between 0 and 100"},
+		{spec: "lost=150%cpu", err: "not a percentage of CPU time between 0 and 100"},
+		{spec: "lost=5%real", err: `unknown percentage base "real"`},
+		{spec: "lost=-5%wall", err: "not a percentage"},
 		{spec: "lost=x%", err: "not a percentage"},
 		{spec: "lost=5", err: "neither a percentage"},
 		{spec: "lost=-1s", err: "neither a percentage"},
@@ -94,15 +101,49 @@ func TestCheckGate(t *testing.T) {
 	if _, _, err := CheckGate(s, "bogus"); err == nil {
 		t.Error("bad spec accepted")
 	}
-	// An empty summary passes any gate (and does not divide by zero).
-	if failed, res, err := CheckGate(&analyze.Summary{}, "lost=0%,lost=0s"); err != nil || failed || res[0].Pct != 0 {
-		t.Errorf("empty summary: failed=%v res=%+v err=%v", failed, res, err)
+	// The same lost time against wall time: 0.7s of a 2s run is 35%.
+	s.Wall = 2 * time.Second
+	for _, tc := range []struct {
+		spec   string
+		failed bool
+		pct    float64
+	}{
+		{"lost=30%wall", true, 35},
+		{"lost=35%wall", false, 35},
+		{"lost=5%cpu", true, 7},
+		{"lost=5%", true, 7}, // no base: CPU time
+		{"aborted=10%wall", true, 20},
+	} {
+		failed, res, err := CheckGate(s, tc.spec)
+		if err != nil || failed != tc.failed || math.Abs(res[0].Pct-tc.pct) > 1e-9 {
+			t.Errorf("%s: failed=%v pct=%v err=%v; want failed=%v pct=%v", tc.spec, failed, res[0].Pct, err, tc.failed, tc.pct)
+		}
+		if want := map[bool]string{true: GateBaseWall, false: GateBaseCPU}[strings.HasSuffix(tc.spec, "wall")]; res[0].Base != want {
+			t.Errorf("%s: base %q, want %q", tc.spec, res[0].Base, want)
+		}
+	}
+	// A summary with no time in transactions is not a pass: every limit
+	// would hold trivially.
+	for _, tc := range []struct {
+		name string
+		s    *analyze.Summary
+		want string
+	}{
+		{"no events", &analyze.Summary{Logs: []analyze.Log{{Name: "a"}}}, "the log holds no events"},
+		{"thread", &analyze.Summary{Options: analyze.Options{Thread: 7}, Logs: []analyze.Log{{Events: 9}}}, "thread 7 is not in the log"},
+		{"window", &analyze.Summary{Options: analyze.Options{From: 5 * time.Second}, Logs: []analyze.Log{{Events: 9, Span: time.Second}}},
+			"no transactions from 5.000s to the end after the start (the log spans 1.000s)"},
+	} {
+		failed, _, err := CheckGate(tc.s, "lost=0%,lost=0s")
+		if !errors.Is(err, ErrGateEmpty) || failed || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: failed=%v err=%v, want ErrGateEmpty saying %q", tc.name, failed, err, tc.want)
+		}
 	}
 }
 
 func TestWriteGate(t *testing.T) {
 	s := analyzeBytes(t, "naive.stmlog", syntheticLog(t, false, 1), analyze.Options{})
-	failed, res, err := CheckGate(s, "lost=5%,aborted=100%")
+	failed, res, err := CheckGate(s, "lost=5%,aborted=100%,paused=1%wall")
 	if err != nil || !failed {
 		t.Fatalf("naive synthetic log passes lost=5%%: %v", err)
 	}

@@ -38,7 +38,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 	t.Append("aborted", u.f(s.Aborted), fmtPercent(s.Percent(s.Aborted)), fmtThousands(s.Aborts)+" attempts")
 	t.Append("paused", u.f(s.Paused), fmtPercent(s.Percent(s.Paused)), "")
 	t.Append("lost to conflicts", u.f(s.Lost()), fmtPercent(s.Percent(s.Lost())),
-		fmt.Sprintf("%s conflicts in %s", fmtThousands(s.Conflicts), plural(int64(len(s.Groups)), "group")))
+		fmt.Sprintf("%s of CPU time; %s conflicts in %s", fmtPercent(cpuPercent(s, s.Lost())), fmtThousands(s.Conflicts), plural(int64(len(s.Groups)), "group")))
 	if err := t.Render(); err != nil {
 		return err
 	}

@@ -146,8 +146,10 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 		fmt.Fprintf(w, "Only: %s\n", f)
 	}
 	fmt.Fprintf(w, "\n")
+	// Percentages here are of the wall time (the gate's are of CPU time
+	// unless it says wall: the lost line gives both).
 	row := func(label string, d time.Duration, rest string) {
-		line := fmt.Sprintf("%-20s%10s %8s  %s", label, u.f(d), "("+fmtPercent(s.Percent(d))+")", rest)
+		line := fmt.Sprintf("%-20s%10s %13s  %s", label, u.f(d), "("+fmtPercent(s.Percent(d))+" wall)", rest)
 		fmt.Fprintf(w, "%s\n", strings.TrimRight(line, " "))
 	}
 	fmt.Fprintf(w, "%-20s%10s\n", "Total real time:", u.f(s.Wall))
@@ -172,7 +174,7 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 		row("  incl. minor GC:", s.GCMinor, "")
 		row("    and major GC:", s.GCMajor, "")
 	}
-	row("Lost to conflicts:", s.Lost(), fmt.Sprintf("%s conflicts in %s",
+	row("Lost to conflicts:", s.Lost(), fmt.Sprintf("%s of CPU time; %s conflicts in %s", fmtPercent(cpuPercent(s, s.Lost())),
 		fmtThousands(s.Conflicts), plural(int64(len(s.Groups)), "group")))
 	if s.UnattributedAborted > 0 || s.UnattributedPaused > 0 {
 		fmt.Fprintf(w, "%-20s%10s aborted, %s paused with no conflict pending\n", "  not attributed:",

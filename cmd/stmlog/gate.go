@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -15,7 +16,7 @@ import (
 // and what the metrics mean are documented in package report (gate.go).
 
 func registerFailOver(fl *pflag.FlagSet, spec *string) {
-	fl.Var((*gateSpec)(spec), "fail-over", "exit 1 if time lost to conflicts exceeds `SPEC`, e.g. lost=5% (of CPU time in transactions), aborted=2s, paused=1%; comma-separate several")
+	fl.Var((*gateSpec)(spec), "fail-over", "exit 1 if time lost to conflicts exceeds `SPEC`: lost=5%cpu (of CPU time in transactions; lost=5% means the same), lost=50%wall (of wall time), aborted=2s, paused=1%cpu; comma-separate several. A log with no transactions (in the window or thread selected) is an error, not a pass")
 }
 
 // gateSpec checks the spec when the flag is parsed, so that a typo is a
@@ -40,6 +41,9 @@ func checkFailOver(stderr io.Writer, sum *analyze.Summary, spec string, top int)
 		return nil
 	}
 	failed, results, err := report.CheckGate(sum, spec)
+	if errors.Is(err, report.ErrGateEmpty) {
+		return exitStatus{code: exitError, msg: "--fail-over " + spec + ": " + err.Error()}
+	}
 	if err != nil {
 		return usageError{fmt.Errorf("--fail-over: %v", err)}
 	}

@@ -38,7 +38,7 @@ process. Report flags (--top, --by, --format, ...) apply to the report.
 Interrupting (Ctrl-C) reaches CMD; stmlog waits for it and still reports.`,
 		Example: `  stmlog record -- go test ./...
   stmlog record -o stm.log --top 5 -- ./myprog -flag value
-  stmlog record --fail-over lost=5% -- go test -run TestLoad ./server`,
+  stmlog record --fail-over lost=5%cpu -- go test -run TestLoad ./server`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() > 0 {

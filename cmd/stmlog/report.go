@@ -58,8 +58,9 @@ func newReportCmd() *cobra.Command {
 apart by their first bytes) and report the time lost to conflicts.
 
 The header gives wall time, CPU time committed / aborted / paused (% of wall
-time; with several threads it can exceed 100%), transactions and warnings
-about the input. Then the conflict groups that lost the most: by default one
+time; with several threads it can exceed 100%), the time lost to conflicts
+(also as % of CPU time in transactions, the base --fail-over uses unless
+told %wall), transactions and warnings about the input. Then the conflict groups that lost the most: by default one
 group per (kind, this site, other site), where "this" is the code that lost
 the time and "other" the code it conflicted with. Lost = aborted + paused:
 an aborted attempt's run time and pauses are charged to the conflict that
@@ -79,7 +80,8 @@ in docs/report-json.md.`,
   stmlog report --by site --kind write-read stm.log
   stmlog report --from 1s --to 2s --thread 3 stm.log
   stmlog report --format markdown a.log b.log    # several logs of one program, merged
-  stmlog report --fail-over lost=5% stm.log      # CI gate: exit 1 above the limit
+  stmlog report --fail-over lost=5%cpu stm.log   # CI gate: exit 1 above 5% of CPU time
+  stmlog report --fail-over lost=50%wall,aborted=2s stm.log
   stmlog report --format pypy pypy-stm.log       # exactly what print_stm_log.py prints
   zcat stm.log.gz | stmlog report -`,
 		Args: cobra.MinimumNArgs(1),
