@@ -11,19 +11,19 @@ import (
 type Kind string
 
 const (
-	KindIO       Kind = "io"          // fmt/os/net/log/exec/print output or input
-	KindClock    Kind = "clock"       // time.Now, Sleep, timers
-	KindChannel  Kind = "channel"     // send, receive, select, close, range over a channel
-	KindGo       Kind = "go"          // go statement
-	KindMutex    Kind = "mutex"       // sync locks and waits
-	KindRand     Kind = "rand"        // the global math/rand source
-	KindNested   Kind = "nested"      // stm.Atomically inside a body
-	KindPeek     Kind = "peek"        // Var.Peek inside a body
-	KindRecover  Kind = "recover"     // recover() inside a body
-	KindCaptured Kind = "captured"    // append or += to a captured variable
-	KindRetry    Kind = "retry"       // Retry / ErrRetry with nothing read before it
-	KindEscape   Kind = "escape"      // the *Tx leaves the body
-	KindNeedless Kind = "inevitable"  // tx.Inevitable() that nothing after it needs
+	KindIO       Kind = "io"         // fmt/os/net/log/exec/print output or input
+	KindClock    Kind = "clock"      // time.Now, Sleep, timers
+	KindChannel  Kind = "channel"    // send, receive, select, close, range over a channel
+	KindGo       Kind = "go"         // go statement
+	KindMutex    Kind = "mutex"      // sync locks and waits
+	KindRand     Kind = "rand"       // the global math/rand source
+	KindNested   Kind = "nested"     // stm.Atomically inside a body
+	KindPeek     Kind = "peek"       // Var.Peek inside a body
+	KindRecover  Kind = "recover"    // recover() inside a body
+	KindCaptured Kind = "captured"   // append or += to a captured variable
+	KindRetry    Kind = "retry"      // Retry / ErrRetry with nothing read before it
+	KindEscape   Kind = "escape"     // the *Tx leaves the body
+	KindNeedless Kind = "inevitable" // tx.Inevitable() that nothing after it needs
 )
 
 // sideEffect reports whether findings of kind k are what tx.Inevitable()

@@ -25,8 +25,8 @@ var (
 func io() { // want io:`effects\(nested:stm.Atomically\)`
 	stm.Atomically(func(tx *stm.Tx) error {
 		n := counter.Load(tx)
-		fmt.Println(n) // want `fmt.Println in a transaction body: it runs again each time the transaction re-runs`
-		log.Printf("n=%d", n) // want `log.Printf in a transaction body`
+		fmt.Println(n)                // want `fmt.Println in a transaction body: it runs again each time the transaction re-runs`
+		log.Printf("n=%d", n)         // want `log.Printf in a transaction body`
 		os.WriteFile("x", nil, 0o644) // want `os.WriteFile in a transaction body`
 		counter.Store(tx, n+1)
 		return nil
@@ -35,8 +35,8 @@ func io() { // want io:`effects\(nested:stm.Atomically\)`
 
 func clockAndRand() { // want clockAndRand:`effects\(nested:stm.Atomically\)`
 	stm.Atomically(func(tx *stm.Tx) error {
-		t := time.Now() // want `time.Now in a transaction body: each re-run reads`
-		time.Sleep(time.Millisecond) // want `time.Sleep in a transaction body`
+		t := time.Now()                             // want `time.Now in a transaction body: each re-run reads`
+		time.Sleep(time.Millisecond)                // want `time.Sleep in a transaction body`
 		counter.Store(tx, rand.Intn(10)+t.Second()) // want `rand.Intn in a transaction body: the global source`
 		r := rand.New(rand.NewSource(1))
 		counter.Store(tx, r.Intn(10)) // a local generator is fine
@@ -46,12 +46,12 @@ func clockAndRand() { // want clockAndRand:`effects\(nested:stm.Atomically\)`
 
 func concurrency(ch chan int) { // want concurrency:`effects\(nested:stm.Atomically\)`
 	stm.Atomically(func(tx *stm.Tx) error {
-		ch <- 1 // want `channel send in a transaction body`
-		<-ch    // want `channel receive in a transaction body`
+		ch <- 1        // want `channel send in a transaction body`
+		<-ch           // want `channel receive in a transaction body`
 		go func() {}() // want `go statement in a transaction body`
-		mu.Lock()   // want `sync.Mutex.Lock in a transaction body`
-		mu.Unlock() // want `sync.Mutex.Unlock in a transaction body`
-		select { // want `select statement in a transaction body`
+		mu.Lock()      // want `sync.Mutex.Lock in a transaction body`
+		mu.Unlock()    // want `sync.Mutex.Unlock in a transaction body`
+		select {       // want `select statement in a transaction body`
 		case v := <-ch:
 			_ = v
 		default:
@@ -117,10 +117,10 @@ func captured() { // want captured:`effects\(nested:stm.Atomically\)`
 	total := 0
 	stm.Atomically(func(tx *stm.Tx) error {
 		n := counter.Load(tx)
-		xs = append(xs, n)     // want `append to xs, captured from outside the transaction body: it is repeated on every re-run`
+		xs = append(xs, n)         // want `append to xs, captured from outside the transaction body: it is repeated on every re-run`
 		global = append(global, n) // want `append to global, captured`
-		total += n             // want `total \+= on total, captured`
-		total++                // want `total\+\+ on total, captured`
+		total += n                 // want `total \+= on total, captured`
+		total++                    // want `total\+\+ on total, captured`
 		return nil
 	})
 }
@@ -153,7 +153,7 @@ func readsSomething(tx *stm.Tx) bool { return counter.Load(tx) > 0 }
 func misuse(ch chan *stm.Tx) { // want misuse:`effects\(nested:stm.Atomically\)`
 	stm.Atomically(func(tx *stm.Tx) error {
 		stm.Atomically(func(tx2 *stm.Tx) error { return nil }) // want `stm.Atomically in a transaction body: the inner transaction commits on its own`
-		_ = counter.Peek() // want `Peek in a transaction body: Peek reads outside the transaction`
+		_ = counter.Peek()                                     // want `Peek in a transaction body: Peek reads outside the transaction`
 		defer func() {
 			if r := recover(); r != nil { // want `recover\(\) in a transaction body`
 				panic(r)
@@ -166,9 +166,9 @@ func misuse(ch chan *stm.Tx) { // want misuse:`effects\(nested:stm.Atomically\)`
 func escapes(ch chan *stm.Tx) { // want escapes:`effects\(nested:stm.Atomically\)`
 	var keep *stm.Tx
 	stm.Atomically(func(tx *stm.Tx) error {
-		saved = tx // want `the \*stm.Tx is stored in saved, which outlives the body`
-		keep = tx  // want `the \*stm.Tx is stored in keep`
-		ch <- tx   // want `channel send in a transaction body` `the \*stm.Tx is sent on a channel`
+		saved = tx                          // want `the \*stm.Tx is stored in saved, which outlives the body`
+		keep = tx                           // want `the \*stm.Tx is stored in keep`
+		ch <- tx                            // want `channel send in a transaction body` `the \*stm.Tx is sent on a channel`
 		get := func() *stm.Tx { return tx } // want `the \*stm.Tx is returned from a closure`
 		_ = get
 		tx.AfterCommit(func() {
