@@ -254,3 +254,41 @@ func TestHTMLProfileLevel(t *testing.T) {
 		t.Errorf("stats %+v; page:\n%.1500s", st, buf.String())
 	}
 }
+
+// FuzzWriteHTML: whatever the events, caps and windows, the page is drawn
+// without panicking, its SVG is well-formed, and every slice stays inside
+// the drawing.
+func FuzzWriteHTML(f *testing.F) {
+	f.Add([]byte{1, 0, 10, 2, 1, 0, 5, 3, 2, 4, 3, 1, 7, 9, 0, 2, 2}, uint8(0), uint8(0))
+	f.Add([]byte{1, 0, 0, 5, 1, 0, 4, 1, 200, 6, 0, 3, 3, 0, 1, 7, 2, 1, 9, 1, 1, 10, 0, 0}, uint8(3), uint8(1))
+	f.Add([]byte{}, uint8(0), uint8(2))
+	f.Fuzz(func(t *testing.T, data []byte, maxEvents, window uint8) {
+		opt := HTMLOptions{Options: Options{MaxEvents: int(maxEvents)}, Width: 600, Zoom: "?from={from}&to={to}"}
+		if maxEvents == 0 {
+			opt.MaxEvents = -1
+		}
+		switch window % 3 {
+		case 1:
+			opt.From, opt.To = 500*time.Nanosecond, 2000*time.Nanosecond
+		case 2:
+			opt.Threads = []uint32{1, 3}
+		}
+		var buf bytes.Buffer
+		if _, err := WriteHTML(&buf, &tlSource{events: fuzzEvents(data), stacks: tlStacks}, opt); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), `<svg id="timeline"`) {
+			if !strings.Contains(buf.String(), `id="empty"`) {
+				t.Fatalf("neither a drawing nor the empty note:\n%s", buf.String())
+			}
+			return
+		}
+		for _, tr := range parseSVG(t, buf.Bytes()).Tracks {
+			for _, r := range tr.Rects {
+				if r.X < rowLabel || r.X+r.W > 600 || r.W < 0 {
+					t.Fatalf("%s: slice %q at x %.2f width %.2f is outside the drawing", tr.ID, r.Title, r.X, r.W)
+				}
+			}
+		}
+	})
+}

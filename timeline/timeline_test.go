@@ -949,25 +949,7 @@ func FuzzChromeTrace(f *testing.F) {
 	f.Add([]byte{1, 0, 10, 2, 1, 0, 5, 3, 2, 4, 3, 1, 7, 9, 0, 2, 2}, uint8(0), uint8(0))
 	f.Add([]byte{1, 0, 0, 5, 1, 0, 4, 1, 200, 6, 0, 3, 3, 0, 1, 7, 2, 1, 9, 1, 1, 10, 0, 0}, uint8(3), uint8(2))
 	f.Fuzz(func(t *testing.T, data []byte, maxEvents, window uint8) {
-		var evs []logformat.Event
-		tm := int64(1000)
-		for i := 0; i+2 < len(data); i += 3 {
-			k := logformat.Kind(data[i]%uint8(logformat.KindGCMajorDone) + 1)
-			th := uint32(data[i+1]%4 + 1)
-			tm += int64(int8(data[i+2])) * 10 // may go backwards
-			e := logformat.Event{Time: tm, Thread: th, Kind: k}
-			switch k {
-			case logformat.KindConflict:
-				e.Conflict = logformat.ConflictKind(data[i+2]%3 + 1)
-				e.Other = uint32(data[i+2] % 5) // 0 (unknown) .. 4, may be itself
-				e.Site, e.OtherSite = 1, 3
-			case logformat.KindWaitStart:
-				e.Reason = logformat.WaitReason(data[i+2] % 9)
-			case logformat.KindTxAbort:
-				e.Cause = logformat.AbortCause(data[i+2] % 6)
-			}
-			evs = append(evs, e)
-		}
+		evs := fuzzEvents(data)
 		opt := Options{MaxEvents: int(maxEvents)}
 		if maxEvents == 0 {
 			opt.MaxEvents = -1
@@ -990,6 +972,32 @@ func FuzzChromeTrace(f *testing.F) {
 			t.Fatalf("%d events, stats %d, cap %d", len(tf.TraceEvents), st.TraceEvents, opt.MaxEvents)
 		}
 	})
+}
+
+// fuzzEvents turns fuzz input into an event sequence: any kind on any of
+// four threads, times going back and forth, conflicts with any other
+// thread (none, itself, one that never appears).
+func fuzzEvents(data []byte) []logformat.Event {
+	var evs []logformat.Event
+	tm := int64(1000)
+	for i := 0; i+2 < len(data); i += 3 {
+		k := logformat.Kind(data[i]%uint8(logformat.KindGCMajorDone) + 1)
+		th := uint32(data[i+1]%4 + 1)
+		tm += int64(int8(data[i+2])) * 10 // may go backwards
+		e := logformat.Event{Time: tm, Thread: th, Kind: k}
+		switch k {
+		case logformat.KindConflict:
+			e.Conflict = logformat.ConflictKind(data[i+2]%3 + 1)
+			e.Other = uint32(data[i+2] % 5) // 0 (unknown) .. 4, may be itself
+			e.Site, e.OtherSite = 1, 3
+		case logformat.KindWaitStart:
+			e.Reason = logformat.WaitReason(data[i+2] % 9)
+		case logformat.KindTxAbort:
+			e.Cause = logformat.AbortCause(data[i+2] % 6)
+		}
+		evs = append(evs, e)
+	}
+	return evs
 }
 
 // --from/--to mean what they mean for stmlog report: native log times count
