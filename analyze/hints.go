@@ -1,0 +1,173 @@
+package analyze
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// Hint is what to change for one conflict group: a stable ID (reports and
+// docs/hints.md name rules by it; tools may match on it) and one sentence.
+type Hint struct {
+	ID   string
+	Text string
+}
+
+// LineText returns the source text of a frame's line, or "" when the source
+// is not at hand. Hints read no files themselves (analyze does no I/O): the
+// caller that has a source root passes this in.
+type LineText func(logformat.Frame) string
+
+// Hint IDs. They are stable: a rule may get better wording, never a new ID
+// for the same advice.
+const (
+	HintInevitableIO     = "inevitable-io"
+	HintInevitablePure   = "inevitable-pure"
+	HintInevitableForced = "inevitable-forced"
+	HintHotVar           = "hot-var"
+	HintQueuePartition   = "queue-partition"
+	HintLongReader       = "long-reader"
+	HintRetryWaits       = "retry-waits"
+)
+
+// ioCall matches the calls on a source line that do I/O or read the clock.
+var ioCall = regexp.MustCompile(`\b(time\.(Now|Since|Sleep)|fmt\.(Print|Fprint|Scan)\w*|os\.\w+|net\.\w+|http\.\w+|log\.\w+|slog\.\w+)\(`)
+
+// Hints computes a hint for every group of s it has a rule for (the slice
+// is parallel to s.Groups; the zero Hint means none), and a hint for the
+// whole run (zero if none): the Retry-wait rule is about pauses that no
+// conflict group is charged with.
+func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
+	if text == nil {
+		text = func(logformat.Frame) string { return "" }
+	}
+	groups = make([]Hint, len(s.Groups))
+	for i := range s.Groups {
+		groups[i] = groupHint(s, i, text)
+	}
+	var retry int64
+	for _, r := range s.PauseReasons {
+		if r.Reason == logformat.WaitRetry {
+			retry = int64(r.Time)
+		}
+	}
+	if lost := int64(s.Aborted + s.Paused); retry > 0 && 2*retry > lost {
+		run = Hint{HintRetryWaits, fmt.Sprintf("Retry waits are %d%% of the time lost: the consumers wait on every hand-off; hand over batches (a slice per Store), or use a channel where no transaction needs the value", 100*retry/lost)}
+	}
+	return groups, run
+}
+
+func groupHint(s *Summary, i int, text LineText) Hint {
+	g := &s.Groups[i]
+	this, other := g.This.Leaf(), g.Other.Leaf()
+	switch g.Kind {
+	case logformat.ConflictInevitable:
+		if forced(g.Other, text) || forced(g.This, text) {
+			h := Hint{ID: HintInevitableForced, Text: "the runtime made a transaction inevitable after it aborted again and again (the \"?\" site), so that it would finish; this pause is the price of those aborts: fix the conflict that caused them"}
+			if j := topAbortGroup(s); j >= 0 {
+				h.Text += fmt.Sprintf(", group #%d (%s)", j+1, siteName(s.Groups[j].This.Leaf()))
+			}
+			return h
+		}
+		for _, f := range []logformat.Frame{other, this} {
+			line := text(f)
+			if m := ioCall.FindString(line); m != "" {
+				return Hint{HintInevitableIO, fmt.Sprintf("%s at %s needs the transaction inevitable and so serializes it: do it before the transaction and pass the result in, or in tx.AfterCommit", strings.TrimSuffix(m, "("), siteName(f))}
+			}
+		}
+		for _, f := range []logformat.Frame{other, this} {
+			if line := text(f); strings.Contains(line, "Inevitable()") {
+				return Hint{HintInevitablePure, fmt.Sprintf("nothing on %s needs inevitability, which serializes the transactions that reach it: compute it before or after the transaction and drop tx.Inevitable()", siteName(f))}
+			}
+		}
+	case logformat.ConflictWriteWrite, logformat.ConflictWriteRead:
+		if g.Kind == logformat.ConflictWriteWrite && this == other && this.Line != 0 && inQueue(g.This) && len(union(g.Threads, g.OtherThreads)) >= 2 {
+			return Hint{HintQueuePartition, fmt.Sprintf("queued transactions on %d threads all Store at %s: partition the work so that each worker's transactions write their own Vars", len(union(g.Threads, g.OtherThreads)), siteName(this))}
+		}
+		if n := activeThreads(s); n >= 2 && len(union(g.Threads, g.OtherThreads)) >= n {
+			v := g.VarName
+			if v == "" {
+				v = "the Var written at " + siteName(other)
+			}
+			return Hint{HintHotVar, fmt.Sprintf("every thread writes %s: shard it per worker (one Var each, summed when read) or keep it out of the transaction", v)}
+		}
+		if g.Kind == logformat.ConflictWriteRead && g.Aborts > 0 && s.Commits > 0 {
+			mean := s.Committed / time.Duration(s.Commits)
+			if mean > 0 && g.Aborted/time.Duration(g.Aborts) >= 4*mean && this.Func != other.Func {
+				return Hint{HintLongReader, fmt.Sprintf("a long transaction at %s keeps losing its reads to short writers at %s: split the data it reads into parts read in separate transactions, or read a snapshot the writers publish", siteName(this), siteName(other))}
+			}
+		}
+	}
+	return Hint{}
+}
+
+// forced reports whether a site is the runtime's own inevitability, the one
+// an attempt gets after too many aborts in a row: a site with no frames (as
+// older logs record it, shown as "?"), or the line that started the
+// transaction rather than one that asked for inevitability.
+func forced(st *logformat.Stack, text LineText) bool {
+	if st == nil || (len(st.Frames) == 0 && st.Label == "") {
+		return true
+	}
+	line := text(st.Leaf())
+	return line != "" && !strings.Contains(line, "Inevitable()") &&
+		(strings.Contains(line, "Atomically(") || strings.Contains(line, ".Add("))
+}
+
+func topAbortGroup(s *Summary) int {
+	for j := range s.Groups {
+		if s.Groups[j].Kind != logformat.ConflictInevitable && s.Groups[j].Aborts > 0 {
+			return j
+		}
+	}
+	return -1
+}
+
+func inQueue(st *logformat.Stack) bool {
+	if st == nil {
+		return false
+	}
+	for _, f := range st.Frames {
+		if strings.Contains(f.Func, "stm.(*Queue)") {
+			return true
+		}
+	}
+	return false
+}
+
+// activeThreads counts the threads that committed transactions.
+func activeThreads(s *Summary) int {
+	n := 0
+	for _, t := range s.Threads {
+		if t.Commits > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func union(a, b []uint32) []uint32 {
+	seen := map[uint32]bool{}
+	var out []uint32
+	for _, x := range append(append([]uint32(nil), a...), b...) {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func siteName(f logformat.Frame) string {
+	if f.File == "" {
+		return "?"
+	}
+	file := f.File
+	if i := strings.LastIndexByte(file, '/'); i >= 0 {
+		file = file[i+1:]
+	}
+	return fmt.Sprintf("%s:%d", file, f.Line)
+}
