@@ -24,13 +24,14 @@ type LineText func(logformat.Frame) string
 // Hint IDs. They are stable: a rule may get better wording, never a new ID
 // for the same advice.
 const (
-	HintInevitableIO     = "inevitable-io"
-	HintInevitablePure   = "inevitable-pure"
-	HintInevitableForced = "inevitable-forced"
-	HintHotVar           = "hot-var"
-	HintQueuePartition   = "queue-partition"
-	HintLongReader       = "long-reader"
-	HintRetryWaits       = "retry-waits"
+	HintInevitableIO       = "inevitable-io"
+	HintInevitablePure     = "inevitable-pure"
+	HintInevitableExplicit = "inevitable-explicit"
+	HintInevitableForced   = "inevitable-forced"
+	HintHotVar             = "hot-var"
+	HintQueuePartition     = "queue-partition"
+	HintLongReader         = "long-reader"
+	HintRetryWaits         = "retry-waits"
 )
 
 // ioCall matches the calls on a source line that do I/O or read the clock.
@@ -79,15 +80,27 @@ func groupHint(s *Summary, i int, text LineText) Hint {
 			}
 		}
 		for _, f := range []logformat.Frame{other, this} {
-			if line := text(f); strings.Contains(line, "Inevitable()") {
+			line := text(f)
+			_, rest, ok := strings.Cut(line, "Inevitable()")
+			if !ok {
+				continue
+			}
+			// What the line does after asking: on a line that is only
+			// the request, the work it protects is further down, out
+			// of the rule's sight.
+			rest = strings.Trim(rest, " ;})(")
+			if rest != "" && !strings.HasPrefix(rest, "//") {
 				return Hint{HintInevitablePure, fmt.Sprintf("nothing on %s needs inevitability, which serializes the transactions that reach it: compute it before or after the transaction and drop tx.Inevitable()", siteName(f))}
 			}
+			return Hint{HintInevitableExplicit, fmt.Sprintf("every transaction that asks for inevitability waits for the one that holds it (asked at %s): ask as late as possible, just before the I/O it protects, or move that I/O to tx.AfterCommit and drop tx.Inevitable()", siteName(f))}
 		}
 	case logformat.ConflictWriteWrite, logformat.ConflictWriteRead:
 		if g.Kind == logformat.ConflictWriteWrite && this == other && this.Line != 0 && inQueue(g.This) && len(union(g.Threads, g.OtherThreads)) >= 2 {
 			return Hint{HintQueuePartition, fmt.Sprintf("queued transactions on %d threads all Store at %s: partition the work so that each worker's transactions write their own Vars", len(union(g.Threads, g.OtherThreads)), siteName(this))}
 		}
-		if n := activeThreads(s); n >= 2 && len(union(g.Threads, g.OtherThreads)) >= n {
+		// One Var of a collection (accounts[3]) that every thread writes
+		// is what the workload is about, not a counter to shard.
+		if n := activeThreads(s); n >= 2 && len(union(g.Threads, g.OtherThreads)) >= n && !strings.Contains(g.VarName, "[") {
 			v := g.VarName
 			if v == "" {
 				v = "the Var written at " + siteName(other)

@@ -20,6 +20,7 @@ func TestHints(t *testing.T) {
 		"server.go:276": `etag = func() string { tx.Inevitable(); return ETag(body) }()`,
 		"bank.go:186":   `_ = stm.Atomically(func(tx *stm.Tx) error {`,
 		"io.go:10":      `fmt.Println(n)`,
+		"bank.go:19":    `tx.Inevitable() // the auditor must not abort`,
 	}
 	text := func(f logformat.Frame) string { return src[siteName(f)] }
 	twoThreads := []Thread{{ID: 1, Commits: 10}, {ID: 2, Commits: 10}}
@@ -39,6 +40,10 @@ func TestHints(t *testing.T) {
 			HintInevitableIO, "fmt.Println at io.go:10"},
 		{"pure", Summary{Groups: []Group{{Kind: logformat.ConflictInevitable, This: frameStack("/p/server.go", 276, "f"), Other: frameStack("/p/server.go", 276, "f")}}},
 			HintInevitablePure, "drop tx.Inevitable()"},
+		{"explicit", Summary{Groups: []Group{{Kind: logformat.ConflictInevitable, This: frameStack("/p/bank.go", 19, "a"), Other: frameStack("/p/bank.go", 19, "a")}}},
+			HintInevitableExplicit, "ask as late as possible"},
+		{"an element of a collection", Summary{Threads: twoThreads, Groups: []Group{{Kind: logformat.ConflictWriteRead, VarName: "accounts[0]", This: frameStack("/p/s.go", 1, "a"), Other: frameStack("/p/s.go", 2, "b"), Threads: []uint32{1}, OtherThreads: []uint32{2}}}},
+			"", ""},
 		{"no source", Summary{Groups: []Group{{Kind: logformat.ConflictInevitable, This: frameStack("/p/server.go", 276, "f"), Other: frameStack("/p/server.go", 276, "f")}}},
 			"", ""},
 		{"forced ?", Summary{Groups: []Group{

@@ -348,3 +348,16 @@ func plural(n int64, noun string) string {
 	}
 	return fmtThousands(n) + " " + noun + "s"
 }
+
+// groupHints computes the hint of every group (analyze.Hints), keyed by
+// group key, with the sites' source lines when the source is at hand.
+func groupHints(s *analyze.Summary, src *sourceCache) (map[string]analyze.Hint, analyze.Hint) {
+	hs, run := analyze.Hints(s, func(f logformat.Frame) string { return src.line(f.File, f.Line) })
+	out := make(map[string]analyze.Hint, len(hs))
+	for i, h := range hs {
+		if h.ID != "" {
+			out[s.Groups[i].Key] = h
+		}
+	}
+	return out, run
+}

@@ -133,6 +133,12 @@ type jsonGroup struct {
 	Threads      []uint32  `json:"threads"`
 	OtherThreads []uint32  `json:"other_threads"`
 	Timeline     []int64   `json:"timeline"`
+	Hint         *jsonHint `json:"hint"` // null when no rule of docs/hints.md applies
+}
+
+type jsonHint struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
 }
 
 // JSON writes the report as one JSON object (indented, newline-terminated).
@@ -187,6 +193,7 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 		r.Threads = append(r.Threads, jsonThread{t.Log, t.ID, t.Commits, t.Aborts, t.Conflicts,
 			int64(t.Committed), int64(t.Aborted), int64(t.Paused), t.Estimated})
 	}
+	hints, _ := groupHints(s, src)
 	for i, g := range topGroups(s, opt.Top) {
 		jg := jsonGroup{
 			Rank: i + 1, Key: g.Key, Log: g.Log, Thread: g.Thread, Var: g.Var, VarName: g.VarName,
@@ -198,6 +205,9 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 		}
 		if g.Kind != logformat.ConflictNone {
 			jg.Kind = g.Kind.String()
+		}
+		if h, ok := hints[g.Key]; ok {
+			jg.Hint = &jsonHint{h.ID, h.Text}
 		}
 		r.Groups = append(r.Groups, jg)
 	}

@@ -87,8 +87,12 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	hints, run := groupHints(s, src)
 	for i := range groups {
-		textGroup(bw, s, &groups[i], i+1, src)
+		textGroup(bw, s, &groups[i], i+1, src, hints[groups[i].Key])
+	}
+	if run.ID != "" {
+		fmt.Fprintf(bw, "\nhint: %s [%s]\n", run.Text, run.ID)
 	}
 	return bw.Flush()
 }
@@ -233,7 +237,7 @@ func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
 	return rows[:maxThreadRows], fmt.Sprintf(" (%d of %d, most aborted+paused first)", maxThreadRows, len(s.Threads))
 }
 
-func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src *sourceCache) {
+func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src *sourceCache, hint analyze.Hint) {
 	u := unitFor(s.Wall)
 	fmt.Fprintf(w, "\n#%d  %s lost in aborts, %s paused (%sx %s)", rank, u.f(g.Aborted), u.f(g.Paused),
 		fmtThousands(g.Count), conflictKindName(g.Kind))
@@ -272,6 +276,9 @@ func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src 
 	}
 	fmt.Fprintf(w, "  %s\n", groupFacts(g))
 	fmt.Fprintf(w, "  time line: |%s|\n", fmtTimeline(&g.Timeline))
+	if hint.ID != "" {
+		fmt.Fprintf(w, "  hint: %s [%s]\n", hint.Text, hint.ID)
+	}
 }
 
 // groupFacts is the line of a group's details after its sites: Var,
