@@ -260,6 +260,14 @@ func TestTraceHookAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { tx.run(body, nil) }); n != 0 {
 		t.Errorf("on, no trace taken: %v allocations per read-only transaction, want 0", n)
 	}
+	// A body that captures variables must not escape through the hook
+	// (an early version handed it to reflect, which made it escape).
+	s := 0
+	if n := testing.AllocsPerRun(100, func() {
+		Atomically(func(tx *Tx) error { s += v.Load(tx); return nil })
+	}); n != 0 {
+		t.Errorf("on, capturing body: %v allocations per read-only transaction, want 0", n)
+	}
 }
 
 // TestSTMTRACELazy: STMTRACE=1 starts no recording before the first
