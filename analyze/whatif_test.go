@@ -1,0 +1,349 @@
+package analyze
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/analyze/analyzetest"
+	lf "github.com/stmlog/stmlog/logformat"
+)
+
+// whatIfOf analyzes a native log held in data and predicts for opt.
+func whatIfOf(t *testing.T, data []byte, opt WhatIfOptions) (*Summary, *WhatIf) {
+	t.Helper()
+	r, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{})
+	s := NewSchedule(Options{})
+	if err := a.Add(s.Tee("log", r)); err != nil {
+		t.Fatal(err)
+	}
+	sum := a.Summary()
+	w, err := s.WhatIf(sum, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, w
+}
+
+func generated(t *testing.T, cfg analyzetest.Config) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := analyzetest.Generate(&buf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// testLogs are full-level logs: generated ones and the recorded primes
+// logs of report/testdata.
+func testLogs(t *testing.T) map[string][]byte {
+	logs := map[string][]byte{
+		"gen-4":  generated(t, analyzetest.Config{Seed: 1}),
+		"gen-8":  generated(t, analyzetest.Config{Seed: 2, Threads: 8, Tx: 50}),
+		"gen-2":  generated(t, analyzetest.Config{Seed: 3, Threads: 2, Tx: 200}),
+		"small":  nil,
+		"primes": nil,
+	}
+	for name, path := range map[string]string{"small": "../testdata/logs/small.stmlog", "primes": "../report/testdata/primes-naive.stmlog"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[name] = b
+	}
+	return logs
+}
+
+// The replay of the unchanged schedule takes the recorded wall time.
+func TestWhatIfReplayUnchanged(t *testing.T) {
+	for name, data := range testLogs(t) {
+		sum, w := whatIfOf(t, data, WhatIfOptions{})
+		if !w.Replayed {
+			t.Fatalf("%s: not replayed: %s", name, w.Reason)
+		}
+		if d := math.Abs(float64(w.ReplayWall-sum.Wall)) / float64(sum.Wall); d > 0.02 {
+			t.Errorf("%s: replay wall %v, recorded %v (%.1f%% off)", name, w.ReplayWall, sum.Wall, 100*d)
+		}
+	}
+}
+
+// The time a prediction removes is the group's lost time in the report,
+// and the bound is never below the replay.
+func TestWhatIfLostMatchesReport(t *testing.T) {
+	for name, data := range testLogs(t) {
+		sum, w := whatIfOf(t, data, WhatIfOptions{})
+		if len(w.Groups) != len(sum.Groups) {
+			t.Fatalf("%s: %d predictions for %d groups", name, len(w.Groups), len(sum.Groups))
+		}
+		for i, p := range w.Groups {
+			g := sum.Groups[i]
+			if p.Rank != i+1 || p.Key != g.Key {
+				t.Errorf("%s: prediction %d is rank %d key %q, want rank %d key %q", name, i, p.Rank, p.Key, i+1, g.Key)
+			}
+			if p.Lost != g.Lost {
+				t.Errorf("%s #%d: removes %v, the report charges %v", name, p.Rank, p.Lost, g.Lost)
+			}
+			if p.Speedup < 1-1e-9 || p.BoundSpeedup < p.Speedup-1e-9 {
+				t.Errorf("%s #%d: speedup %.4f, bound %.4f", name, p.Rank, p.Speedup, p.BoundSpeedup)
+			}
+		}
+		if w.All.Lost != sum.Lost() {
+			t.Errorf("%s: all removes %v, report lost %v", name, w.All.Lost, sum.Lost())
+		}
+	}
+}
+
+// Removing two groups predicts at least as much as removing either.
+func TestWhatIfTwoGroupsAtLeastEither(t *testing.T) {
+	for name, data := range testLogs(t) {
+		sum, w := whatIfOf(t, data, WhatIfOptions{})
+		n := min(len(sum.Groups), 4)
+		for a := 1; a <= n; a++ {
+			for b := a + 1; b <= n; b++ {
+				_, pair := whatIfOf(t, data, WhatIfOptions{Groups: []int{a, b}})
+				pa, pb := w.Groups[a-1], w.Groups[b-1]
+				if pair.All.Speedup < max(pa.Speedup, pb.Speedup)-1e-9 {
+					t.Errorf("%s: removing #%d and #%d predicts %.4fx, #%d alone %.4fx, #%d alone %.4fx",
+						name, a, b, pair.All.Speedup, a, pa.Speedup, b, pb.Speedup)
+				}
+				if pair.All.Wall > min(pa.Wall, pb.Wall) {
+					t.Errorf("%s: removing #%d and #%d predicts wall %v, alone %v and %v", name, a, b, pair.All.Wall, pa.Wall, pb.Wall)
+				}
+			}
+		}
+	}
+}
+
+// handLog writes a full-level log of the given events, recorded on procs
+// processors; site 1 and 2 are two distinct stacks.
+func handLog(t *testing.T, procs int, evs []lf.Event) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := lf.NewWriterMeta(&buf, lf.Meta{Level: lf.LevelFull, GOMAXPROCS: procs, NumCPU: procs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
+	s2 := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.b", File: "/src/b.go", Line: 2}}})
+	for _, ev := range evs {
+		switch ev.Site {
+		case 1:
+			ev.Site = s1
+		case 2:
+			ev.Site = s2
+		}
+		ev.OtherSite = ev.Site
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+const us = int64(time.Microsecond)
+
+func wiEv(th uint32, t int64, k lf.Kind) lf.Event { return lf.Event{Thread: th, Time: t * us, Kind: k} }
+
+func wiConflict(th uint32, t int64, kind lf.ConflictKind, site lf.StackID, other uint32) lf.Event {
+	e := wiEv(th, t, lf.KindConflict)
+	e.Conflict, e.Site, e.Other, e.Var = kind, site, other, 1
+	if kind == lf.ConflictInevitable {
+		e.Var = 0
+	}
+	return e
+}
+
+func wiAbort(th uint32, t int64) lf.Event {
+	e := wiEv(th, t, lf.KindTxAbort)
+	e.Cause = lf.AbortConflict
+	return e
+}
+
+func wiWait(th uint32, t int64, k lf.Kind) lf.Event {
+	e := wiEv(th, t, k)
+	e.Reason = lf.WaitInevitable
+	return e
+}
+
+// Two threads on two processors, known answers. Thread 2 is aborted once
+// by a write-write conflict (group B), then commits an inevitable
+// transaction; thread 1 waits for that transaction (group A) and then
+// runs 5µs. Removing B lets thread 2 commit 10µs earlier, and thread 1's
+// pause, which waited for that commit, ends 10µs earlier with it.
+func TestWhatIfHandBuilt(t *testing.T) {
+	data := handLog(t, 2, []lf.Event{
+		wiEv(2, 0, lf.KindTxStart),
+		wiConflict(2, 5, lf.ConflictWriteWrite, 2, 1),
+		wiAbort(2, 10),
+		wiEv(2, 10, lf.KindTxStart),
+		{Thread: 2, Time: 10 * us, Kind: lf.KindBecomeInevitable, Site: 1},
+		wiEv(2, 30, lf.KindTxCommit),
+
+		wiEv(1, 0, lf.KindTxStart),
+		wiConflict(1, 12, lf.ConflictInevitable, 1, 2),
+		wiWait(1, 12, lf.KindWaitStart),
+		wiWait(1, 30, lf.KindWaitDone),
+		wiEv(1, 35, lf.KindTxCommit),
+	})
+	sum, w := whatIfOf(t, data, WhatIfOptions{})
+	if len(sum.Groups) != 2 {
+		t.Fatalf("%d groups, want 2", len(sum.Groups))
+	}
+	// #1 is the inevitable pause (18µs), #2 the abort (10µs).
+	if sum.Groups[0].Kind != lf.ConflictInevitable || sum.Groups[1].Kind != lf.ConflictWriteWrite {
+		t.Fatalf("groups %v, %v", sum.Groups[0].Kind, sum.Groups[1].Kind)
+	}
+	if w.Procs[0].Procs != 2 || w.Procs[0].Assumed {
+		t.Errorf("procs %+v, want the recorded 2", w.Procs[0])
+	}
+	rate := func(spans ...int64) float64 {
+		var r float64
+		for _, s := range spans {
+			r += 1 / float64(s)
+		}
+		return r
+	}
+	base := rate(35, 30)
+	tests := []struct {
+		name    string
+		p       Prediction
+		speedup float64
+		wall    int64
+	}{
+		// Without the inevitable pause, thread 1 runs 0..12 and 12..17.
+		{"inevitable", w.Groups[0], rate(17, 30) / base, 30},
+		// Without the abort, thread 2 commits at 20, thread 1 resumes at
+		// 20 and commits at 25.
+		{"write-write", w.Groups[1], rate(25, 20) / base, 25},
+		// Both: thread 1 at 17, thread 2 at 20.
+		{"all", w.All, rate(17, 20) / base, 20},
+	}
+	for _, tt := range tests {
+		if math.Abs(tt.p.Speedup-tt.speedup) > 1e-9 || tt.p.Wall != time.Duration(tt.wall*us) {
+			t.Errorf("%s: speedup %.6f wall %v, want %.6f and %v", tt.name, tt.p.Speedup, tt.p.Wall, tt.speedup, time.Duration(tt.wall*us))
+		}
+		if tt.p.BoundSpeedup < tt.p.Speedup-1e-9 {
+			t.Errorf("%s: bound %.6f below the replay %.6f", tt.name, tt.p.BoundSpeedup, tt.p.Speedup)
+		}
+	}
+}
+
+// A conflict that cost nothing (met, then the attempt committed without
+// pausing) predicts no gain; so does asking for it alongside nothing else.
+func TestWhatIfGroupThatLostNothing(t *testing.T) {
+	data := handLog(t, 2, []lf.Event{
+		wiEv(1, 0, lf.KindTxStart),
+		wiConflict(1, 3, lf.ConflictWriteRead, 1, 2),
+		wiEv(1, 10, lf.KindTxCommit),
+		wiEv(1, 10, lf.KindTxStart),
+		wiConflict(1, 12, lf.ConflictWriteWrite, 2, 2),
+		wiAbort(1, 15),
+		wiEv(1, 15, lf.KindTxStart),
+		wiEv(1, 25, lf.KindTxCommit),
+		wiEv(2, 0, lf.KindTxStart),
+		wiEv(2, 20, lf.KindTxCommit),
+	})
+	sum, w := whatIfOf(t, data, WhatIfOptions{})
+	var found bool
+	for i, g := range sum.Groups {
+		if g.Lost != 0 {
+			continue
+		}
+		found = true
+		p := w.Groups[i]
+		if p.Speedup != 1 || p.BoundSpeedup != 1 || p.Wall != w.ReplayWall {
+			t.Errorf("group #%d lost nothing: speedup %v, bound %v, wall %v (replay %v)", i+1, p.Speedup, p.BoundSpeedup, p.Wall, w.ReplayWall)
+		}
+	}
+	if !found {
+		t.Fatal("no group that lost nothing")
+	}
+	if w.Groups[0].Speedup <= 1 {
+		t.Errorf("the abort's group predicts %v, want a gain", w.Groups[0].Speedup)
+	}
+}
+
+// More threads than processors: the recording shared 1 processor between
+// two threads, so each ran at half speed; without the abort, thread 1's
+// 10µs of work are gone and thread 2 gets the processor to itself sooner.
+func TestWhatIfProcessorSharing(t *testing.T) {
+	data := handLog(t, 1, []lf.Event{
+		wiEv(1, 0, lf.KindTxStart),
+		wiConflict(1, 5, lf.ConflictWriteWrite, 1, 2),
+		wiAbort(1, 20), // 10µs of work at half speed
+		wiEv(1, 20, lf.KindTxStart),
+		wiEv(1, 40, lf.KindTxCommit), // 10µs of work at half speed
+		wiEv(2, 0, lf.KindTxStart),
+		wiEv(2, 60, lf.KindTxCommit), // 20µs at half speed, then 20µs alone
+	})
+	_, w := whatIfOf(t, data, WhatIfOptions{})
+	if w.ReplayWall != 60*time.Microsecond {
+		t.Fatalf("replay wall %v, want 60µs", w.ReplayWall)
+	}
+	// Without the abort: both share 0..20 (thread 1's 10µs done at 20),
+	// thread 2 has 30µs left alone: ends at 50.
+	p := w.Groups[0]
+	want := (1.0/20 + 1.0/50) / (1.0/40 + 1.0/60)
+	if math.Abs(p.Speedup-want) > 1e-9 || p.Wall != 50*time.Microsecond {
+		t.Errorf("speedup %.6f wall %v, want %.6f and 50µs", p.Speedup, p.Wall, want)
+	}
+}
+
+// A profile-level log gets the bound and the reason, no replay.
+func TestWhatIfProfileLevel(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := lf.NewWriterMeta(&buf, lf.Meta{Level: lf.LevelProfile, GOMAXPROCS: 2, NumCPU: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
+	for _, e := range []lf.Event{
+		wiEv(1, 100, lf.KindTxStart),
+		{Thread: 1, Time: 105 * us, Kind: lf.KindConflict, Conflict: lf.ConflictWriteWrite, Site: s, OtherSite: s, Other: 2, Var: 1},
+		wiAbort(1, 110),
+		wiEv(1, 110, lf.KindTxStart),
+		wiEv(1, 120, lf.KindTxCommit),
+	} {
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Aggregate(lf.Aggregate{Thread: 1, Start: 0, End: 100 * us, Commits: 10, Timed: 10, TimedNs: 90 * us}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, wi := whatIfOf(t, buf.Bytes(), WhatIfOptions{})
+	if wi.Replayed || wi.Reason == "" {
+		t.Fatalf("replayed %v, reason %q", wi.Replayed, wi.Reason)
+	}
+	p := wi.Groups[0]
+	// 11 commits over 120µs; without the 10µs abort, at most over 110µs.
+	if p.Speedup != 0 || math.Abs(p.BoundSpeedup-120.0/110) > 1e-9 {
+		t.Errorf("speedup %v bound %.6f, want 0 and %.6f", p.Speedup, p.BoundSpeedup, 120.0/110)
+	}
+}
+
+// Group ranks out of range are an error.
+func TestWhatIfBadGroup(t *testing.T) {
+	_, w := whatIfOf(t, generated(t, analyzetest.Config{Seed: 1}), WhatIfOptions{})
+	r, _ := lf.NewReader(bytes.NewReader(generated(t, analyzetest.Config{Seed: 1})), lf.ReaderOptions{})
+	a := New(Options{})
+	s := NewSchedule(Options{})
+	if err := a.Add(s.Tee("log", r)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WhatIf(a.Summary(), WhatIfOptions{Groups: []int{len(w.Groups) + 1}}); err == nil {
+		t.Error("no error for a rank past the last group")
+	}
+}
