@@ -17,6 +17,7 @@ var commands = []func() *cobra.Command{
 	newWebCmd,
 	newTimelineCmd,
 	newDiffCmd,
+	newWhatIfCmd,
 	newDumpCmd,
 	newCheckCmd,
 	newRecordCmd,

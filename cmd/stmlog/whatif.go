@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat/anylog"
+	"github.com/stmlog/stmlog/report"
+)
+
+type whatIfFlags struct {
+	load   loadFlags
+	top    int
+	groups []int
+	format string
+	limit  int
+}
+
+func newWhatIfCmd() *cobra.Command {
+	f := &whatIfFlags{}
+	cmd := &cobra.Command{
+		Use:   "whatif [flags] LOG...",
+		Short: "Predict the gain of removing each conflict group, by replaying the log",
+		Long: `Predict, for each of the top conflict groups (ranked as stmlog report ranks
+them) and for all of them at once, the throughput and wall time the program
+would have had if that group's conflicts had not happened.
+
+The prediction replays the log: each thread's runs, pauses and gaps between
+transactions are rebuilt from a full-level log (STMLOG_EVENTS=all), the
+group's aborted attempts and the pauses it caused are taken out (a paused
+thread runs on; an aborted attempt's work is not redone), a pause that waited
+for another thread's commit or inevitable transaction ends when that thread
+gets there, and everything runs on the number of processors the recording
+had (GOMAXPROCS). Beside it, the bound: the most any such replay could give.
+A profile-level log (the default of STMLOG) gets the bound only.
+
+Throughput is commits per second, after / before. The model and its limits
+are in docs/whatif.md.`,
+		Example: `  STMLOG=stm.log STMLOG_EVENTS=all ./myprog
+  stmlog whatif stm.log                          # the top 5 groups, and all 5 at once
+  stmlog whatif --group 1,3 stm.log              # groups 1 and 3 of the report, and both
+  stmlog whatif --by site --format json stm.log`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.load.stdin = cmd.InOrStdin()
+			return runWhatIf(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
+		},
+	}
+	fl := cmd.Flags()
+	f.load.registerBy(fl)
+	fl.BoolVar(&f.load.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
+	fl.StringVar(&f.load.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
+	fl.IntVar(&f.top, "top", 5, "predict for the `N` groups that lost the most (0: all)")
+	fl.IntSliceVar(&f.groups, "group", nil, "predict for these groups only, by their rank in the report (`N,...`)")
+	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text or json")
+	fl.IntVar(&f.limit, "limit", 16<<20, "keep at most `N` runs, pauses and gaps in memory (about 50 bytes each) for the replay")
+	return cmd
+}
+
+func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
+	if f.format != "text" && f.format != "json" {
+		return usageError{fmt.Errorf("--format %q: want text or json", f.format)}
+	}
+	if f.top < 0 {
+		return usageError{fmt.Errorf("--top %d: want 0 (all) or more", f.top)}
+	}
+	if f.limit <= 0 {
+		return usageError{fmt.Errorf("--limit %d: want a positive number", f.limit)}
+	}
+	ao, lo, err := f.load.options()
+	if err != nil {
+		return err
+	}
+	sum, sched, err := analyzeWithSchedule(paths, f.load.stdin, ao, lo, stderr, f.limit)
+	if err != nil {
+		return err
+	}
+	wi, err := sched.WhatIf(sum, analyze.WhatIfOptions{Top: f.top, Groups: f.groups})
+	if errors.Is(err, analyze.ErrNoGroup) {
+		return usageError{fmt.Errorf("--group: %v", err)}
+	} else if err != nil {
+		return err
+	}
+	if f.format == "json" {
+		for _, w := range sum.Warnings {
+			fmt.Fprintf(stderr, "stmlog: warning: %s\n", w)
+		}
+	}
+	bw := bufio.NewWriter(stdout)
+	err = report.WriteWhatIf(bw, f.format, sum, wi)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// analyzeWithSchedule is analyzeLogs that also collects the schedule a
+// what-if replay needs, in the same pass.
+func analyzeWithSchedule(paths []string, stdin io.Reader, ao analyze.Options, lo anylog.Options, stderr io.Writer, limit int) (*analyze.Summary, *analyze.Schedule, error) {
+	if err := checkStdinArgs(paths); err != nil {
+		return nil, nil, err
+	}
+	a := analyze.New(ao)
+	s := analyze.NewSchedule(ao)
+	s.Limit = limit
+	for _, path := range paths {
+		src, closer, err := openLog(path, stdin, lo)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := newProgress(s.Tee(logName(path), src), path, stderr)
+		err = a.AddNamed(logName(path), p)
+		p.done()
+		closer.Close()
+		if err != nil {
+			return nil, nil, inputError(err, lo.Salvage)
+		}
+	}
+	return a.Summary(), s, nil
+}

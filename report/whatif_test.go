@@ -1,0 +1,161 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/analyze/analyzetest"
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// whatIfFor analyzes the named logs through one schedule.
+func whatIfFor(t *testing.T, opt analyze.Options, wopt analyze.WhatIfOptions, srcs map[string]logformat.Source, order ...string) (*analyze.Summary, *analyze.WhatIf) {
+	t.Helper()
+	a := analyze.New(opt)
+	s := analyze.NewSchedule(opt)
+	for _, name := range order {
+		if err := a.AddNamed(name, s.Tee(name, srcs[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := a.Summary()
+	wi, err := s.WhatIf(sum, wopt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, wi
+}
+
+func TestWhatIfGolden(t *testing.T) {
+	primes := func(t *testing.T) logformat.Source {
+		f, err := os.Open("testdata/primes-naive.stmlog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		r, err := logformat.NewReader(f, logformat.ReaderOptions{Name: "primes-naive.stmlog"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	tests := []struct {
+		golden string
+		format string
+		src    func(t *testing.T) logformat.Source
+		opt    analyze.Options
+		wopt   analyze.WhatIfOptions
+	}{
+		{"whatif.txt", "text", func(t *testing.T) logformat.Source {
+			return repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+		}, analyze.Options{}, analyze.WhatIfOptions{Top: 5}},
+		{"whatif.json", "json", func(t *testing.T) logformat.Source {
+			return repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+		}, analyze.Options{}, analyze.WhatIfOptions{Top: 3}},
+		{"whatif-by-site.txt", "text", func(t *testing.T) logformat.Source {
+			return repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+		}, analyze.Options{By: analyze.BySite}, analyze.WhatIfOptions{Groups: []int{2, 1}}},
+		{"whatif-primes.txt", "text", primes, analyze.Options{}, analyze.WhatIfOptions{Top: 4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.golden, func(t *testing.T) {
+			name := "bank.log"
+			if tc.golden == "whatif-primes.txt" {
+				name = "primes-naive.stmlog"
+			}
+			sum, wi := whatIfFor(t, tc.opt, tc.wopt, map[string]logformat.Source{name: tc.src(t)}, name)
+			var out bytes.Buffer
+			if err := WriteWhatIf(&out, tc.format, sum, wi); err != nil {
+				t.Fatal(err)
+			}
+			repCheckGolden(t, tc.golden, out.Bytes())
+		})
+	}
+}
+
+// The JSON has the documented fields, speedups for every group asked and
+// for all of them, and nulls where a profile-level log has no replay.
+func TestWhatIfJSONShape(t *testing.T) {
+	src := repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 100, Seed: 4})
+	sum, wi := whatIfFor(t, analyze.Options{}, analyze.WhatIfOptions{Top: 2}, map[string]logformat.Source{"log": src}, "log")
+	var out bytes.Buffer
+	if err := WriteWhatIf(&out, "json", sum, wi); err != nil {
+		t.Fatal(err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r["schema"] != WhatIfSchema || r["replayed"] != true {
+		t.Fatalf("schema %v replayed %v", r["schema"], r["replayed"])
+	}
+	groups := r["groups"].([]any)
+	if len(groups) != 2 {
+		t.Fatalf("%d groups, want 2", len(groups))
+	}
+	for i, g := range append(groups, r["all"]) {
+		m := g.(map[string]any)
+		for _, k := range []string{"speedup", "bound_speedup", "wall_ns", "lost_ns"} {
+			if _, ok := m[k].(float64); !ok {
+				t.Errorf("entry %d: %s = %v, want a number", i, k, m[k])
+			}
+		}
+		if i < 2 && (m["rank"] != float64(i+1) || m["key"] != sum.Groups[i].Key) {
+			t.Errorf("group %d: rank %v key %q", i, m["rank"], m["key"])
+		}
+	}
+}
+
+func TestWhatIfProfileText(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := logformat.NewWriterMeta(&buf, logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
+	for _, e := range []logformat.Event{
+		{Thread: 1, Time: 1000, Kind: logformat.KindTxStart},
+		{Thread: 1, Time: 2000, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteWrite, Site: s, OtherSite: s, Var: 1, Other: 2},
+		{Thread: 1, Time: 3000, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict},
+		{Thread: 1, Time: 3000, Kind: logformat.KindTxStart},
+		{Thread: 1, Time: 4000, Kind: logformat.KindTxCommit},
+	} {
+		if err := w.Write(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := logformat.NewReader(&buf, logformat.ReaderOptions{Name: "profile.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, wi := whatIfFor(t, analyze.Options{}, analyze.WhatIfOptions{}, map[string]logformat.Source{"profile.log": r}, "profile.log")
+	var out bytes.Buffer
+	if err := WriteWhatIf(&out, "text", sum, wi); err != nil {
+		t.Fatal(err)
+	}
+	repCheckGolden(t, "whatif-profile.txt", out.Bytes())
+	out.Reset()
+	if err := WriteWhatIf(&out, "json", sum, wi); err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Replayed bool
+		Groups   []struct {
+			Speedup      *float64 `json:"speedup"`
+			BoundSpeedup float64  `json:"bound_speedup"`
+			WallNs       *int64   `json:"wall_ns"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Replayed || len(m.Groups) != 1 || m.Groups[0].Speedup != nil || m.Groups[0].WallNs != nil || m.Groups[0].BoundSpeedup <= 1 {
+		t.Errorf("profile-level JSON: %s", out.Bytes())
+	}
+}
