@@ -24,6 +24,10 @@ type Options struct {
 	SourceRoot string
 	// NoSource turns off reading source files (source lines are omitted).
 	NoSource bool
+	// Vet, when set, returns a static checker's diagnostics for a source
+	// line (cmd/stmlog's --vet runs stmvet): a group shows those of its
+	// sites' lines beside its hint.
+	Vet func(file string, line int) []string
 }
 
 // Formats are the names accepted by Write.
@@ -360,4 +364,34 @@ func groupHints(s *analyze.Summary, src *sourceCache) (map[string]analyze.Hint, 
 		}
 	}
 	return out, run
+}
+
+// vetNote is a static checker's diagnostic at one of a group's sites.
+type vetNote struct {
+	Site    string `json:"site"`
+	Message string `json:"message"`
+}
+
+// groupVet returns the diagnostics at g's two sites' lines, once each.
+func groupVet(g *analyze.Group, opt Options) []vetNote {
+	out := []vetNote{}
+	if opt.Vet == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for _, st := range []*logformat.Stack{g.This, g.Other} {
+		f := st.Leaf()
+		if f.File == "" {
+			continue
+		}
+		key := f.File + ":" + strconv.Itoa(f.Line)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		for _, m := range opt.Vet(f.File, f.Line) {
+			out = append(out, vetNote{Site: filepath.Base(f.File) + ":" + strconv.Itoa(f.Line), Message: m})
+		}
+	}
+	return out
 }

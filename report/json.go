@@ -134,6 +134,7 @@ type jsonGroup struct {
 	OtherThreads []uint32  `json:"other_threads"`
 	Timeline     []int64   `json:"timeline"`
 	Hint         *jsonHint `json:"hint"` // null when no rule of docs/hints.md applies
+	Vet          []vetNote `json:"vet"`  // static checker diagnostics at its sites (--vet)
 }
 
 type jsonHint struct {
@@ -206,6 +207,7 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 		if g.Kind != logformat.ConflictNone {
 			jg.Kind = g.Kind.String()
 		}
+		jg.Vet = groupVet(&g, opt)
 		if h, ok := hints[g.Key]; ok {
 			jg.Hint = &jsonHint{h.ID, h.Text}
 		}

@@ -89,7 +89,7 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	}
 	hints, run := groupHints(s, src)
 	for i := range groups {
-		textGroup(bw, s, &groups[i], i+1, src, hints[groups[i].Key])
+		textGroup(bw, s, &groups[i], i+1, src, hints[groups[i].Key], groupVet(&groups[i], opt))
 	}
 	if run.ID != "" {
 		fmt.Fprintf(bw, "\nhint: %s [%s]\n", run.Text, run.ID)
@@ -237,7 +237,7 @@ func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
 	return rows[:maxThreadRows], fmt.Sprintf(" (%d of %d, most aborted+paused first)", maxThreadRows, len(s.Threads))
 }
 
-func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src *sourceCache, hint analyze.Hint) {
+func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src *sourceCache, hint analyze.Hint, vet []vetNote) {
 	u := unitFor(s.Wall)
 	fmt.Fprintf(w, "\n#%d  %s lost in aborts, %s paused (%sx %s)", rank, u.f(g.Aborted), u.f(g.Paused),
 		fmtThousands(g.Count), conflictKindName(g.Kind))
@@ -278,6 +278,9 @@ func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src 
 	fmt.Fprintf(w, "  time line: |%s|\n", fmtTimeline(&g.Timeline))
 	if hint.ID != "" {
 		fmt.Fprintf(w, "  hint: %s [%s]\n", hint.Text, hint.ID)
+	}
+	for _, v := range vet {
+		fmt.Fprintf(w, "  stmvet: %s: %s\n", v.Site, v.Message)
 	}
 }
 

@@ -25,6 +25,7 @@ type reportFlags struct {
 	format     string
 	sourceRoot string
 	noSource   bool
+	vet        bool   // run stmvet over the source, see vet.go
 	failOver   string // CI gate, see gate.go
 }
 
@@ -46,6 +47,7 @@ func (f *reportFlags) registerOutput(fl *pflag.FlagSet, pypy bool) {
 	fl.StringVar(&f.format, "format", "text", formats)
 	fl.StringVar(&f.sourceRoot, "source-root", "", "look source files up under `DIR` first (when the log was recorded elsewhere)")
 	fl.BoolVar(&f.noSource, "no-source", false, "do not read source files")
+	fl.BoolVar(&f.vet, "vet", false, "run stmvet over the Go module at --source-root (or the current directory) and show its diagnostics at the sites they flag")
 	registerFailOver(fl, &f.failOver)
 }
 
@@ -184,8 +186,16 @@ func writeSummary(stdout, stderr io.Writer, sum *analyze.Summary, f *reportFlags
 			fmt.Fprintf(stderr, "stmlog: warning: %s\n", w)
 		}
 	}
+	opt := report.Options{Top: f.top, SourceRoot: f.sourceRoot, NoSource: f.noSource}
+	if f.vet {
+		vet, err := vetIndex(f.sourceRoot)
+		if err != nil {
+			return err
+		}
+		opt.Vet = vet
+	}
 	bw := bufio.NewWriter(stdout)
-	err := report.Write(bw, f.format, sum, report.Options{Top: f.top, SourceRoot: f.sourceRoot, NoSource: f.noSource})
+	err := report.Write(bw, f.format, sum, opt)
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
