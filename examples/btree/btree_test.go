@@ -188,6 +188,7 @@ func BenchmarkInsert(b *testing.B) {
 	}{
 		{"naive", false, benchmode.Modes[0]},
 		{"naive-log", false, benchmode.Modes[1]},
+		{"naive-full", false, benchmode.Modes[3]},
 		{"fixed", true, benchmode.Modes[0]},
 		{"fixed-log", true, benchmode.Modes[1]},
 		{"baseline", false, benchmode.Modes[2]},

@@ -19,6 +19,7 @@ func BenchmarkServer(b *testing.B) {
 	}{
 		{"naive", Options{}, benchmode.Modes[0]},
 		{"naive-log", Options{}, benchmode.Modes[1]},
+		{"naive-full", Options{}, benchmode.Modes[3]},
 		{"fixed", Options{Fixed: true}, benchmode.Modes[0]},
 		{"fixed-log", Options{Fixed: true}, benchmode.Modes[1]},
 		{"baseline", Options{Baseline: true}, benchmode.Modes[2]},

@@ -114,6 +114,7 @@ func BenchmarkPass(b *testing.B) {
 	}{
 		{"stm", STM, benchmode.Modes[0]},
 		{"stm-log", STM, benchmode.Modes[1]},
+		{"stm-full", STM, benchmode.Modes[3]},
 		{"chan", Chan, benchmode.Modes[2]},
 		{"cond", Cond, benchmode.Modes[2]},
 	} {

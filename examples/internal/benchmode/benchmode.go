@@ -14,16 +14,20 @@ import (
 
 // Mode is one column of the comparison.
 type Mode struct {
-	Name string
-	STM  bool // run the STM version (else the baseline)
-	Log  bool // record to io.Discard while running
+	Name  string
+	STM   bool      // run the STM version (else the baseline)
+	Log   bool      // record to io.Discard while running
+	Level stm.Level // the recording level, when Log
 }
 
-// Modes lists the versions each workload is measured in.
+// Modes lists the versions each workload is measured in: recording off,
+// at the profile level (STMLOG's default), the baseline, and recording at
+// the full level (last, so that the first three keep their indexes).
 var Modes = []Mode{
 	{Name: "stm", STM: true},
-	{Name: "stm-log", STM: true, Log: true},
+	{Name: "stm-log", STM: true, Log: true, Level: stm.LevelProfile},
 	{Name: "baseline"},
+	{Name: "stm-full", STM: true, Log: true, Level: stm.LevelFull},
 }
 
 // Workers lists the worker counts each version is measured at.
@@ -36,7 +40,7 @@ func (m Mode) Start(b *testing.B) {
 	if !m.Log {
 		return
 	}
-	if err := stm.StartLog(io.Discard); err != nil {
+	if err := stm.StartLog(io.Discard, stm.WithLevel(m.Level)); err != nil {
 		b.Fatalf("StartLog: %v", err)
 	}
 	b.Cleanup(func() {
