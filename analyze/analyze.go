@@ -906,9 +906,13 @@ func (a *Analyzer) Summary() *Summary {
 	}
 	aggEst := map[*thread]int64{}
 	if a.aggregated {
-		est, se := a.aggregateTime(func(th *thread, est int64) { aggEst[th] = est })
+		untimed := false
+		est, se := a.aggregateTime(func(th *thread, est int64) {
+			aggEst[th] = est
+			untimed = untimed || th.agg.Untimed() > 0
+		})
 		s.Committed += time.Duration(est)
-		s.Estimated = true
+		s.Estimated = untimed
 		s.CommittedErr = time.Duration(1.96 * se)
 	}
 	start, end := a.minT, a.maxT
