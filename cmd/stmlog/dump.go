@@ -63,6 +63,19 @@ type dumpEvent struct {
 	VarName   string `json:"var_name,omitempty"`
 	Site      string `json:"site,omitempty"`
 	OtherSite string `json:"other_site,omitempty"`
+	// Aggregate records (profile-level logs): the record's fields.
+	Aggregate *dumpAggregate `json:"aggregate,omitempty"`
+}
+
+type dumpAggregate struct {
+	StartNs   int64   `json:"start_ns"`
+	Commits   uint64  `json:"commits"`
+	Timed     uint64  `json:"timed"`
+	TimedNs   int64   `json:"timed_ns"`
+	Sampled   uint64  `json:"sampled"`
+	SampledNs int64   `json:"sampled_ns"`
+	SampledSq float64 `json:"sampled_sq_ns2"`
+	Estimated uint64  `json:"estimated_starts"`
 }
 
 func runDump(stdin io.Reader, stdout, stderr io.Writer, path string, f *dumpFlags) error {
@@ -110,6 +123,11 @@ func runDump(stdin io.Reader, stdout, stderr io.Writer, path string, f *dumpFlag
 		case logformat.KindWaitStart, logformat.KindWaitDone:
 			if ev.Reason != logformat.WaitUnknown || ev.Kind == logformat.KindWaitStart {
 				d.Reason = ev.Reason.String()
+			}
+		case logformat.KindAggregate:
+			if as, ok := src.(logformat.AggregateSource); ok {
+				a := as.Aggregate()
+				d.Aggregate = &dumpAggregate{a.Start, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated}
 			}
 		}
 		if ev.Var != 0 {
@@ -169,6 +187,10 @@ func appendDumpText(b []byte, d *dumpEvent) []byte {
 	if d.Site != "" {
 		b = append(b, " site="...)
 		b = strconv.AppendQuote(b, d.Site)
+	}
+	if a := d.Aggregate; a != nil {
+		b = fmt.Appendf(b, " from=%d commits=%d timed=%d/%dns sampled=%d/%dns sq=%g estimated_starts=%d",
+			a.StartNs, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated)
 	}
 	if d.OtherSite != "" {
 		b = append(b, " other_site="...)

@@ -364,4 +364,14 @@ func TestTimelineProfileLog(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "STMLOG_EVENTS=all") || !strings.Contains(r.stderr, "1 commits") {
 		t.Fatalf("stderr %q: want one line saying what a profile-level log lacks, and the one logged commit", r.stderr)
 	}
+	// dump shows the aggregate record, report counts it, check passes.
+	if r := runIn("dump", log); r.code != 0 || !strings.Contains(r.stdout, "thread=1 aggregate from=0 commits=50 timed=0/0ns sampled=0/0ns") {
+		t.Errorf("dump: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runIn("report", log); r.code != 0 || !strings.Contains(r.stdout, "51 transactions") || !strings.Contains(r.stdout, "time estimated") {
+		t.Errorf("report: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runIn("check", log); r.code != 0 {
+		t.Errorf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
