@@ -29,7 +29,8 @@ const (
 	HintInevitableExplicit = "inevitable-explicit"
 	HintInevitableForced   = "inevitable-forced"
 	HintHotVar             = "hot-var"
-	HintQueuePartition     = "queue-partition"
+	HintPartition          = "partition"
+	HintBatchHandoff       = "batch-handoff"
 	HintLongReader         = "long-reader"
 	HintRetryWaits         = "retry-waits"
 )
@@ -45,10 +46,6 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	if text == nil {
 		text = func(logformat.Frame) string { return "" }
 	}
-	groups = make([]Hint, len(s.Groups))
-	for i := range s.Groups {
-		groups[i] = groupHint(s, i, text)
-	}
 	var retry int64
 	for _, r := range s.PauseReasons {
 		if r.Reason == logformat.WaitRetry {
@@ -58,10 +55,14 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	if lost := int64(s.Aborted + s.Paused); retry > 0 && 2*retry > lost {
 		run = Hint{HintRetryWaits, fmt.Sprintf("Retry waits are %d%% of the time lost: the consumers wait on every hand-off; hand over batches (a slice per Store), or use a channel where no transaction needs the value", 100*retry/lost)}
 	}
+	groups = make([]Hint, len(s.Groups))
+	for i := range s.Groups {
+		groups[i] = groupHint(s, i, text, run.ID != "")
+	}
 	return groups, run
 }
 
-func groupHint(s *Summary, i int, text LineText) Hint {
+func groupHint(s *Summary, i int, text LineText, retryBound bool) Hint {
 	g := &s.Groups[i]
 	this, other := g.This.Leaf(), g.Other.Leaf()
 	switch g.Kind {
@@ -95,22 +96,35 @@ func groupHint(s *Summary, i int, text LineText) Hint {
 			return Hint{HintInevitableExplicit, fmt.Sprintf("every transaction that asks for inevitability waits for the one that holds it (asked at %s): ask as late as possible, just before the I/O it protects, or move that I/O to tx.AfterCommit and drop tx.Inevitable()", siteName(f))}
 		}
 	case logformat.ConflictWriteWrite, logformat.ConflictWriteRead:
-		if g.Kind == logformat.ConflictWriteWrite && this == other && this.Line != 0 && inQueue(g.This) && len(union(g.Threads, g.OtherThreads)) >= 2 {
-			return Hint{HintQueuePartition, fmt.Sprintf("queued transactions on %d threads all Store at %s: partition the work so that each worker's transactions write their own Vars", len(union(g.Threads, g.OtherThreads)), siteName(this))}
+		threads := len(union(g.Threads, g.OtherThreads))
+		// One Var of a collection (accounts[3]) or an unnamed one is the
+		// data being worked on; a named one outside a collection is
+		// bookkeeping: a counter, a header, a size.
+		bookkeeping := g.VarName != "" && !strings.Contains(g.VarName, "[")
+		// At least 1 % of the transactions meet it: a header written
+		// only when the tree's root splits is not worth a shard.
+		if n := activeThreads(s); n >= 2 && threads >= n && bookkeeping && g.Count*100 >= s.Commits {
+			return Hint{HintHotVar, fmt.Sprintf("every thread writes %s: shard it per worker (one Var each, summed when read) or keep it out of the transaction", g.VarName)}
 		}
-		// One Var of a collection (accounts[3]) that every thread writes
-		// is what the workload is about, not a counter to shard.
-		if n := activeThreads(s); n >= 2 && len(union(g.Threads, g.OtherThreads)) >= n && !strings.Contains(g.VarName, "[") {
+		sameCode := this.Func != "" && this.Func == other.Func
+		if sameCode && threads >= 2 && retryBound {
 			v := g.VarName
 			if v == "" {
-				v = "the Var written at " + siteName(other)
+				v = "the Var at " + siteName(other)
 			}
-			return Hint{HintHotVar, fmt.Sprintf("every thread writes %s: shard it per worker (one Var each, summed when read) or keep it out of the transaction", v)}
+			return Hint{HintBatchHandoff, fmt.Sprintf("%d threads take turns writing %s, one item per transaction, and the run waits in Retry: hand over batches (several items per transaction), or use a channel where no transaction needs the items", threads, v)}
+		}
+		if sameCode && threads >= 2 && !bookkeeping {
+			where := "transactions"
+			if inQueue(g.This) {
+				where = "queued transactions"
+			}
+			return Hint{HintPartition, fmt.Sprintf("%s on %d threads write the same Vars at %s: partition the work so that each worker's transactions write their own Vars (a queue or a key range per worker)", where, threads, siteName(other))}
 		}
 		if g.Kind == logformat.ConflictWriteRead && g.Aborts > 0 && s.Commits > 0 {
 			mean := s.Committed / time.Duration(s.Commits)
 			if mean > 0 && g.Aborted/time.Duration(g.Aborts) >= 4*mean && this.Func != other.Func {
-				return Hint{HintLongReader, fmt.Sprintf("a long transaction at %s keeps losing its reads to short writers at %s: split the data it reads into parts read in separate transactions, or read a snapshot the writers publish", siteName(this), siteName(other))}
+				return Hint{HintLongReader, fmt.Sprintf("a long transaction at %s keeps losing its reads to short writers at %s: split the data it reads into parts read in separate transactions, or have the writers keep the summary it computes", siteName(this), siteName(other))}
 			}
 		}
 	}

@@ -19,6 +19,7 @@ package examples
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/stmlog/stmlog/examples/astar"
@@ -46,24 +47,30 @@ type Workload struct {
 	Summary string
 	// DefaultSize is what Config.Size 0 means, in the workload's own unit.
 	DefaultSize int
-	// HasFixed reports whether Config.Fixed selects a different version.
-	HasFixed bool
-	Run      func(ctx context.Context, cfg Config) (Result, error)
+	// HasFixed reports whether Config.Fixed selects a different version,
+	// and FixedChange says in one line what that version changes.
+	HasFixed    bool
+	FixedChange string
+	Run         func(ctx context.Context, cfg Config) (Result, error)
 }
 
 var all = []Workload{
-	{"primes", "Tornado-style HTTP server computing primes, handlers as queued transactions (seed 000); naive has the seed's inevitable time.Now()/ETag and shared-counter conflicts; the fixed version removes them",
-		primes.DefaultSize, true, primes.Run},
-	{"mandelbrot", "Mandelbrot set in 16 bands, one transaction per band: no conflicts, scales with workers",
-		mandelbrot.DefaultSize, false, mandelbrot.Run},
-	{"btree", "inserts into one shared B-tree of stm.Vars: the header Var makes every insert conflict, so it does not scale; the fixed version keeps the size elsewhere",
-		btree.DefaultSize, true, btree.Run},
-	{"astar", "players find A* paths on a shared map while walls are built and erased (seed 000, part 2)",
-		astar.DefaultSize, false, astar.Run},
-	{"bank", "transfers between accounts while an auditor checks the total: short writers against a long reader",
-		bank.DefaultSize, false, bank.Run},
-	{"prodcons", "producers and consumers through a bounded buffer that blocks with Retry (compare channels and sync.Cond)",
-		prodcons.DefaultSize, false, prodcons.Run},
+	{Name: "primes", Summary: "Tornado-style HTTP server computing primes, handlers as queued transactions (seed 000); naive has the seed's inevitable time.Now()/ETag and shared-counter conflicts; the fixed version removes them",
+		DefaultSize: primes.DefaultSize, HasFixed: true, Run: primes.Run,
+		FixedChange: "reads the clock and numbers the request before the transaction, hashes the ETag after it commits, and counts into per-request statistics shards: no inevitable transaction, no shared counter"},
+	{Name: "mandelbrot", Summary: "Mandelbrot set in 16 bands, one transaction per band: no conflicts, scales with workers",
+		DefaultSize: mandelbrot.DefaultSize, Run: mandelbrot.Run},
+	{Name: "btree", Summary: "inserts into one shared B-tree of stm.Vars: the header Var makes every insert conflict, so it does not scale; the fixed version keeps the size elsewhere",
+		DefaultSize: btree.DefaultSize, HasFixed: true, Run: btree.Run,
+		FixedChange: "keeps the root pointer alone in the header and counts the size in shards, so inserts no longer all write the header"},
+	{Name: "astar", Summary: "players find A* paths on a shared map while walls are built and erased (seed 000, part 2)",
+		DefaultSize: astar.DefaultSize, HasFixed: true, Run: astar.Run,
+		FixedChange: "partitions the requests, a queue per worker with each player's moves always in the same one, so no two workers move one player"},
+	{Name: "bank", Summary: "transfers between accounts while an auditor checks the total: short writers against a long reader",
+		DefaultSize: bank.DefaultSize, Run: bank.Run},
+	{Name: "prodcons", Summary: "producers and consumers through a bounded buffer that blocks with Retry (compare channels and sync.Cond)",
+		DefaultSize: prodcons.DefaultSize, HasFixed: true, Run: prodcons.Run,
+		FixedChange: fmt.Sprintf("gives each producer-consumer pair its own buffer and hands items over in batches of %d per transaction (PutBatch, TakeBatch): no two producers write one counter, and Retry waits are woken %d times less often", prodcons.Batch, prodcons.Batch)},
 }
 
 // All returns the workloads, primes first (the demo's default).

@@ -28,17 +28,24 @@ func TestLookup(t *testing.T) {
 func TestRunAll(t *testing.T) {
 	small := map[string]int{"primes": 300, "mandelbrot": 32, "btree": 500, "astar": 16, "bank": 8, "prodcons": 500}
 	for _, w := range All() {
-		for _, baseline := range []bool{false, true} {
-			res, err := w.Run(context.Background(), Config{Workers: 2, Duration: 30 * time.Millisecond, Size: small[w.Name], Baseline: baseline})
+		for _, v := range []struct{ baseline, fixed bool }{{false, false}, {true, false}, {false, true}} {
+			baseline := v.baseline
+			if v.fixed && (!w.HasFixed || w.FixedChange == "") {
+				if w.HasFixed || w.FixedChange != "" {
+					t.Errorf("%s: HasFixed %v but FixedChange %q", w.Name, w.HasFixed, w.FixedChange)
+				}
+				continue
+			}
+			res, err := w.Run(context.Background(), Config{Workers: 2, Duration: 30 * time.Millisecond, Size: small[w.Name], Baseline: baseline, Fixed: v.fixed})
 			if err != nil {
-				t.Errorf("%s (baseline %v): %v", w.Name, baseline, err)
+				t.Errorf("%s (baseline %v, fixed %v): %v", w.Name, baseline, v.fixed, err)
 				continue
 			}
 			if res.Ops <= 0 || res.Elapsed <= 0 || res.Unit == "" || res.Check == "" {
 				t.Errorf("%s (baseline %v): result %+v", w.Name, baseline, res)
 			}
 			if !baseline && (res.Txs <= 0 || res.Attempts < res.Txs) {
-				t.Errorf("%s: %d attempts for %d transactions", w.Name, res.Attempts, res.Txs)
+				t.Errorf("%s (fixed %v): %d attempts for %d transactions", w.Name, v.fixed, res.Attempts, res.Txs)
 			}
 		}
 	}

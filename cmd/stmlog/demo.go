@@ -130,6 +130,12 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, name string, f *demo
 		fmt.Fprintf(stderr, ", %s", res.Check)
 	}
 	fmt.Fprintln(stderr)
+	switch {
+	case f.fixed:
+		fmt.Fprintf(stderr, "stmlog demo: the fixed version %s\n", w.FixedChange)
+	case w.HasFixed:
+		fmt.Fprintf(stderr, "stmlog demo: --fixed %s\n", w.FixedChange)
+	}
 	if f.keep {
 		fmt.Fprintf(stderr, "stmlog demo: log kept in %s\n", path)
 	}

@@ -18,6 +18,7 @@ package astar
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -452,9 +453,26 @@ func Run(ctx context.Context, cfg workload.Config) (workload.Result, error) {
 		// Keep every checkEvery-th move to check after the round, so that
 		// checking does not weigh on what is measured; the tests check all.
 		moves := make([]Moved, len(ops))
-		q := stm.NewQueue()
+		// Naive: one queue, so any worker may move any player, and two
+		// workers moving one player conflict on its Var. Fixed: the work
+		// is partitioned, a queue per worker, a player's moves always in
+		// the same one, so each worker writes its own players' Vars.
+		queues := make([]*stm.Queue, 1)
+		if cfg.Fixed {
+			queues = make([]*stm.Queue, cfg.Workers)
+		}
+		for i := range queues {
+			queues[i] = stm.NewQueue()
+		}
 		for i, op := range ops {
-			q.Add(func(tx *stm.Tx) error {
+			part := 0
+			if cfg.Fixed {
+				part = op.Player % len(queues)
+				if op.Kind != OpMove {
+					part = i % len(queues)
+				}
+			}
+			queues[part].Add(func(tx *stm.Tx) error {
 				attempts.Inc()
 				m := gm.Do(tx, op)
 				if op.Kind == OpMove && i%checkEvery == 0 {
@@ -463,8 +481,20 @@ func Run(ctx context.Context, cfg workload.Config) (workload.Result, error) {
 				return nil
 			})
 		}
-		if err := q.Run(cfg.Workers); err != nil {
-			return err
+		if !cfg.Fixed {
+			if err := queues[0].Run(cfg.Workers); err != nil {
+				return err
+			}
+		} else {
+			errs := make([]error, len(queues))
+			var wg sync.WaitGroup
+			for i, q := range queues {
+				wg.Go(func() { errs[i] = q.Run(1) })
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
 		}
 		for i, m := range moves {
 			if ops[i].Kind == OpMove && i%checkEvery == 0 {

@@ -68,6 +68,42 @@ func (b *Buffer) Take(tx *stm.Tx) (int, error) {
 	return x, nil
 }
 
+// PutBatch appends every item of xs in one transaction. While the buffer
+// has no room for all of them it returns stm.ErrRetry. xs must not be
+// longer than the buffer.
+func (b *Buffer) PutBatch(tx *stm.Tx, xs []int) error {
+	p := b.put.Load(tx)
+	if int64(len(b.slots))-(p-b.taken.Load(tx)) < int64(len(xs)) {
+		return stm.ErrRetry
+	}
+	for i, x := range xs {
+		b.slots[(p+int64(i))%int64(len(b.slots))].Store(tx, x)
+	}
+	b.put.Store(tx, p+int64(len(xs)))
+	return nil
+}
+
+// TakeBatch removes up to max of the oldest items into dst[:0], and stops
+// after an item equal to last (an end marker: what follows it is for
+// another consumer). While the buffer is empty it returns stm.ErrRetry.
+func (b *Buffer) TakeBatch(tx *stm.Tx, dst []int, max, last int) ([]int, error) {
+	t := b.taken.Load(tx)
+	n := min(b.put.Load(tx)-t, int64(max))
+	if n == 0 {
+		return dst[:0], stm.ErrRetry
+	}
+	dst = dst[:0]
+	for i := range n {
+		x := b.slots[(t+i)%int64(len(b.slots))].Load(tx)
+		dst = append(dst, x)
+		if x == last {
+			break
+		}
+	}
+	b.taken.Store(tx, t+int64(len(dst)))
+	return dst, nil
+}
+
 // Len returns the committed number of items in the buffer.
 func (b *Buffer) Len() int { return int(b.put.Peek() - b.taken.Peek()) }
 
@@ -116,9 +152,17 @@ const (
 	STM Impl = iota
 	Chan
 	Cond
+	// STMBatch is the fixed STM version: each producer-consumer pair has
+	// its own buffer (no two producers write one put counter), and items
+	// go over Batch at a time, so there are Batch times fewer transactions
+	// on the counters, and fewer Retry waits and wake-ups.
+	STMBatch
 )
 
-func (i Impl) String() string { return [...]string{"stm", "chan", "cond"}[i] }
+// Batch is how many items STMBatch moves per transaction.
+const Batch = 16
+
+func (i Impl) String() string { return [...]string{"stm", "chan", "cond", "stm-batch"}[i] }
 
 // done marks the end of a producer's items.
 const done = -1
@@ -128,6 +172,13 @@ const done = -1
 // arrived exactly once and each producer's items in the order it put them.
 // attempts, if not nil, counts executions of the STM transactions.
 func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
+	return pass(impl, pairs, items, attempts, nil)
+}
+
+// pass is Pass that also counts, in txs if not nil, the STMBatch
+// transactions that committed (how many items a Take gets varies, so Run
+// cannot work it out as it does for STM).
+func pass(impl Impl, pairs, items int, attempts, txs *workload.Counter) error {
 	var put func(int)
 	var take func() int
 	switch impl {
@@ -152,6 +203,10 @@ func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
 			})
 			return x
 		}
+	case STMBatch:
+		// Each producer and consumer keeps its own batch; put and take
+		// are called by one goroutine each, so the closures are made
+		// per goroutine below (mkPut, mkTake).
 	case Chan:
 		c := make(chan int, Capacity)
 		put = func(x int) { c <- x }
@@ -160,10 +215,67 @@ func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
 		b := newCondBuffer(Capacity)
 		put, take = b.put, b.take
 	}
+	mkPut := func(int) func(int) { return put }
+	mkTake := func(int) func() int { return take }
+	if impl == STMBatch {
+		bufs := make([]*Buffer, pairs)
+		for i := range bufs {
+			bufs[i] = NewBuffer(Capacity)
+		}
+		count := func() {
+			if attempts != nil {
+				attempts.Inc()
+			}
+		}
+		committed := func() {
+			if txs != nil {
+				txs.Inc()
+			}
+		}
+		mkPut = func(p int) func(int) {
+			b := bufs[p]
+			batch := make([]int, 0, Batch)
+			flush := func() {
+				stm.Atomically(func(tx *stm.Tx) error {
+					count()
+					return b.PutBatch(tx, batch)
+				})
+				committed()
+				batch = batch[:0]
+			}
+			return func(x int) {
+				batch = append(batch, x)
+				if len(batch) == Batch || x == done {
+					flush()
+				}
+			}
+		}
+		mkTake = func(c int) func() int {
+			b := bufs[c]
+			var ready []int
+			buf := make([]int, 0, Batch)
+			return func() int {
+				if len(ready) == 0 {
+					stm.Atomically(func(tx *stm.Tx) error {
+						count()
+						var err error
+						buf, err = b.TakeBatch(tx, buf, Batch, done)
+						return err
+					})
+					committed()
+					ready = buf
+				}
+				x := ready[0]
+				ready = ready[1:]
+				return x
+			}
+		}
+	}
 	per := items / pairs
 	var wg sync.WaitGroup
 	for p := range pairs {
 		wg.Go(func() {
+			put := mkPut(p)
 			for k := range per {
 				put(p*per + k)
 			}
@@ -173,6 +285,7 @@ func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
 	got := make([][]int, pairs)
 	for c := range pairs {
 		wg.Go(func() {
+			take := mkTake(c)
 			for {
 				x := take()
 				if x == done {
@@ -215,13 +328,16 @@ func Pass(impl Impl, pairs, items int, attempts *workload.Counter) error {
 func Run(ctx context.Context, cfg workload.Config) (workload.Result, error) {
 	cfg = cfg.Normalize(DefaultSize)
 	impl := STM
-	if cfg.Baseline {
+	switch {
+	case cfg.Baseline:
 		impl = Chan
+	case cfg.Fixed:
+		impl = STMBatch
 	}
 	per := cfg.Size / cfg.Workers
-	var attempts workload.Counter
+	var attempts, txs workload.Counter
 	rounds, elapsed, err := workload.Repeat(ctx, cfg.Duration, func() error {
-		return Pass(impl, cfg.Workers, cfg.Size, &attempts)
+		return pass(impl, cfg.Workers, cfg.Size, &attempts, &txs)
 	})
 	res := workload.Result{
 		Ops:      int64(rounds * per * cfg.Workers),
@@ -230,9 +346,12 @@ func Run(ctx context.Context, cfg workload.Config) (workload.Result, error) {
 		Attempts: attempts.Load(),
 		Check:    fmt.Sprintf("%d rounds: every item taken once, each producer's in order", rounds),
 	}
-	if impl == STM {
+	switch impl {
+	case STM:
 		// Each item is one Put and one Take, plus the end markers.
 		res.Txs = 2 * int64(rounds*(per+1)*cfg.Workers)
+	case STMBatch:
+		res.Txs = txs.Load()
 	}
 	return res, err
 }

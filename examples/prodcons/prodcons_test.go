@@ -78,7 +78,7 @@ func TestRetryBlocks(t *testing.T) {
 }
 
 func TestPass(t *testing.T) {
-	for _, impl := range []Impl{STM, Chan, Cond} {
+	for _, impl := range []Impl{STM, Chan, Cond, STMBatch} {
 		for _, pairs := range []int{1, 2, 4} {
 			var attempts workload.Counter
 			if err := Pass(impl, pairs, 3000, &attempts); err != nil {
