@@ -55,14 +55,46 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	if lost := int64(s.Aborted + s.Paused); retry > 0 && 2*retry > lost {
 		run = Hint{HintRetryWaits, fmt.Sprintf("Retry waits are %d%% of the time lost: the consumers wait on every hand-off; hand over batches (a slice per Store), or use a channel where no transaction needs the value", 100*retry/lost)}
 	}
+	// Vars several threads write with the same code (producers taking
+	// turns on a put counter): under Retry waits, every group on them is
+	// the hand-off.
+	contended := map[string]bool{}
+	for _, g := range s.Groups {
+		if g.Kind == logformat.ConflictWriteWrite && g.VarName != "" && g.This.Leaf().Func != "" &&
+			g.This.Leaf().Func == g.Other.Leaf().Func && len(union(g.Threads, g.OtherThreads)) >= 2 {
+			contended[g.VarName] = true
+		}
+	}
+	// Every group on a bookkeeping Var shares its verdict: the Var's
+	// events and threads, all groups together.
+	vars := map[string]*varUse{}
+	for _, g := range s.Groups {
+		if g.Kind != logformat.ConflictWriteWrite && g.Kind != logformat.ConflictWriteRead || g.VarName == "" {
+			continue
+		}
+		u := vars[g.VarName]
+		if u == nil {
+			u = &varUse{}
+			vars[g.VarName] = u
+		}
+		u.count += g.Count
+		u.threads = union(u.threads, union(g.Threads, g.OtherThreads))
+	}
 	groups = make([]Hint, len(s.Groups))
 	for i := range s.Groups {
-		groups[i] = groupHint(s, i, text, run.ID != "")
+		handoff := run.ID != "" && contended[s.Groups[i].VarName]
+		groups[i] = groupHint(s, i, text, run.ID != "", handoff, vars[s.Groups[i].VarName])
 	}
 	return groups, run
 }
 
-func groupHint(s *Summary, i int, text LineText, retryBound bool) Hint {
+// varUse is what all the conflict groups on one named Var add up to.
+type varUse struct {
+	count   int64
+	threads []uint32
+}
+
+func groupHint(s *Summary, i int, text LineText, retryBound, handoff bool, use *varUse) Hint {
 	g := &s.Groups[i]
 	this, other := g.This.Leaf(), g.Other.Leaf()
 	switch g.Kind {
@@ -101,18 +133,14 @@ func groupHint(s *Summary, i int, text LineText, retryBound bool) Hint {
 		// data being worked on; a named one outside a collection is
 		// bookkeeping: a counter, a header, a size.
 		bookkeeping := g.VarName != "" && !strings.Contains(g.VarName, "[")
-		// At least 1 % of the transactions meet it: a header written
+		// At least 0.1 % of the transactions meet it: a header written
 		// only when the tree's root splits is not worth a shard.
-		if n := activeThreads(s); n >= 2 && threads >= n && bookkeeping && g.Count*100 >= s.Commits {
+		if n := activeThreads(s); n >= 2 && bookkeeping && use != nil && len(use.threads) >= n && use.count*1000 >= s.Commits {
 			return Hint{HintHotVar, fmt.Sprintf("every thread writes %s: shard it per worker (one Var each, summed when read) or keep it out of the transaction", g.VarName)}
 		}
 		sameCode := this.Func != "" && this.Func == other.Func
-		if sameCode && threads >= 2 && retryBound {
-			v := g.VarName
-			if v == "" {
-				v = "the Var at " + siteName(other)
-			}
-			return Hint{HintBatchHandoff, fmt.Sprintf("%d threads take turns writing %s, one item per transaction, and the run waits in Retry: hand over batches (several items per transaction), or use a channel where no transaction needs the items", threads, v)}
+		if handoff {
+			return Hint{HintBatchHandoff, fmt.Sprintf("several threads take turns writing %s and the run waits in Retry: hand over batches (several items per transaction), through a buffer per producer-consumer pair, or use a channel where no transaction needs the items", g.VarName)}
 		}
 		if sameCode && threads >= 2 && !bookkeeping {
 			where := "transactions"
@@ -121,7 +149,9 @@ func groupHint(s *Summary, i int, text LineText, retryBound bool) Hint {
 			}
 			return Hint{HintPartition, fmt.Sprintf("%s on %d threads write the same Vars at %s: partition the work so that each worker's transactions write their own Vars (a queue or a key range per worker)", where, threads, siteName(other))}
 		}
-		if g.Kind == logformat.ConflictWriteRead && g.Aborts > 0 && s.Commits > 0 {
+		// Under Retry waits a reader losing to writers is a hand-off,
+		// not a long transaction.
+		if g.Kind == logformat.ConflictWriteRead && g.Aborts > 0 && s.Commits > 0 && !retryBound {
 			mean := s.Committed / time.Duration(s.Commits)
 			if mean > 0 && g.Aborted/time.Duration(g.Aborts) >= 4*mean && this.Func != other.Func {
 				return Hint{HintLongReader, fmt.Sprintf("a long transaction at %s keeps losing its reads to short writers at %s: split the data it reads into parts read in separate transactions, or have the writers keep the summary it computes", siteName(this), siteName(other))}

@@ -62,7 +62,7 @@ func TestHints(t *testing.T) {
 			HintPartition, "transactions on 2 threads write the same Vars at astar.go:222"},
 		{"batch", Summary{Threads: append(twoThreads, Thread{ID: 3, Commits: 5}), Paused: 9 * time.Second, PauseReasons: []ReasonStat{{Reason: logformat.WaitRetry, Time: 8 * time.Second}},
 			Groups: []Group{{Kind: logformat.ConflictWriteWrite, VarName: "items put", This: frameStack("/p/pc.go", 54, "Put"), Other: frameStack("/p/pc.go", 54, "Put"), Threads: []uint32{1, 2}, OtherThreads: []uint32{1, 2}}}},
-			HintBatchHandoff, "2 threads take turns writing items put"},
+			HintBatchHandoff, "several threads take turns writing items put"},
 		{"named, not every thread, no Retry", Summary{Threads: append(twoThreads, Thread{ID: 3, Commits: 5}),
 			Groups: []Group{{Kind: logformat.ConflictWriteWrite, VarName: "items put", This: frameStack("/p/pc.go", 54, "Put"), Other: frameStack("/p/pc.go", 54, "Put"), Threads: []uint32{1, 2}, OtherThreads: []uint32{1, 2}}}},
 			"", ""},
