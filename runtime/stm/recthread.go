@@ -43,6 +43,7 @@ type threadRec struct {
 	gen     uint32 // recorder.gen when buf got its first event
 	bufSeq  uint32 // incremented whenever buf is replaced
 	held    bool   // own is ownTx (the transaction's side only)
+	reuse   bool   // the next event takes last's time (sameTime)
 
 	// qmu guards the buffers handed over to the flusher; it is only ever
 	// held for a few instructions, so the flusher can wait for it.
@@ -217,6 +218,7 @@ func (tx *Tx) recEnd() {
 }
 
 func (tx *Tx) recEndHeld(th *threadRec) {
+	th.reuse = false
 	tx.patch = sitePatch{idx: -1}
 	if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
 		// A flush went by since this buffer's first event: hand it over,
@@ -383,8 +385,23 @@ func (tx *Tx) emit(a, site uint32) {
 	if !tx.prof.logged {
 		tx.promote()
 	}
-	tx.emitAt(a, site, cputicks())
+	th := tx.rec
+	t := th.last
+	if !th.reuse {
+		t = cputicks()
+	}
+	th.reuse = false
+	tx.emitAt(a, site, t)
 }
+
+// sameTime lets the thread's next event take the time of its last one
+// instead of reading the clock, which costs as much as a small
+// transaction where the time-stamp counter is virtualized. Only for the
+// events that follow at once, with nothing but the runtime's bookkeeping
+// between (well under a microsecond): the abort or pause after a conflict,
+// the pause or re-run after an abort, the re-run after a Retry or backoff
+// pause.
+func (th *threadRec) sameTime() { th.reuse = true }
 
 // emitAt appends an event at time t (ticks; not before the thread's last
 // event) to the thread's buffer, which the call holds.
@@ -447,6 +464,9 @@ func (r *recorder) putBuf(b []rawEvent) {
 func (tx *Tx) recAbort(c logformat.AbortCause) {
 	if tx.rec != nil {
 		tx.emit(packKind(logformat.KindTxAbort, 0, c, 0), 0)
+		if c == logformat.AbortConflict || c == logformat.AbortRetry {
+			tx.rec.sameTime() // the re-run, or the Retry's pause, follows
+		}
 	}
 }
 
@@ -465,6 +485,9 @@ func (tx *Tx) waitDone(r logformat.WaitReason) {
 		th.acquire()
 		th.held = true
 		tx.emit(packKind(logformat.KindWaitDone, 0, 0, r), 0)
+		if r == logformat.WaitRetry || r == logformat.WaitBackoff {
+			th.sameTime() // between attempts: the re-run follows
+		}
 	}
 }
 
@@ -482,6 +505,7 @@ func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, othe
 	tx.patch.idx = 0
 	site := tx.internSite(off, n)
 	tx.emit(packKind(logformat.KindConflict, k, 0, 0), site)
+	tx.rec.sameTime() // its abort or pause follows
 	tx.patch.idx = p
 	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
 	if tracingOn() {
