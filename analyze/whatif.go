@@ -56,10 +56,14 @@ type seg struct {
 	group      int32 // charged group (key index), or -1
 	depThread  int32 // pauses: index of the thread whose event ended it, or -1
 	depPoint   int32 // that thread's point (segments done) at the event
-	lag        int64 // pause end - the event's time (>= 0)
-	kind       uint8
-	reason     logformat.WaitReason
-	other      uint32 // pauses: the other thread of the pending conflict
+	// extra: for a pause, its end minus the time of the event that ended
+	// it (>= 0); for the last run of an aborted attempt, the time the
+	// attempt is taken to have been off its processor (see descheduled),
+	// kept as a delay when the attempt is removed
+	extra  int64
+	kind   uint8
+	reason logformat.WaitReason
+	other  uint32 // pauses: the other thread of the pending conflict
 }
 
 // point is where an attempt ended on a thread: after segs[:n].
@@ -93,6 +97,8 @@ type schedThread struct {
 
 	// for the bound, kept even when the segments are dropped
 	charged     map[int32]int64 // group -> time charged
+	commitRuns  sketch          // run time of committed attempts
+	stolenBy    map[int32]int64 // of charged, descheduled time kept (set by prepare)
 	waitPause   int64           // pauses that waited for another thread
 	waitPauseBy map[int32]int64 // of these, charged to a group
 }
@@ -287,6 +293,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		th.attemptRun = 0
 	case logformat.KindTxCommit:
 		th.commits++
+		th.commitRuns.add(th.attemptRun)
 		if !s.over {
 			th.ends = append(th.ends, point{t: t, n: int32(len(th.segs)), commit: true, inev: th.attemptInev})
 		}
@@ -466,6 +473,9 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 	}
 	w := &WhatIf{Wall: sum.Wall}
 	w.Replayed, w.Reason = s.replayable()
+	if !s.over {
+		s.descheduled()
+	}
 	for _, l := range s.logs {
 		p := LogProcs{Log: l.index, Procs: l.meta.GOMAXPROCS}
 		if p.Procs <= 0 {
@@ -533,7 +543,7 @@ func (s *Schedule) predict(set []int32, base *replayResult, procs []LogProcs, ra
 			for g, d := range th.charged {
 				if removed(g) {
 					lost[i] += d
-					fixed[i] += d - th.waitPauseBy[g]
+					fixed[i] += d - th.waitPauseBy[g] - th.stolenBy[g]
 				}
 			}
 			lostLog += lost[i]
@@ -607,6 +617,51 @@ func (s *Schedule) prepare(procs []LogProcs) {
 	}
 }
 
+// minCommitsForCap is how many committed attempts a thread needs for its
+// 90th percentile to cap its aborted attempts (see descheduled).
+const minCommitsForCap = 5
+
+// descheduled marks, in each aborted attempt that is charged to a group
+// and ran longer than the 90th percentile of its thread's committed
+// attempts, the excess as time off the processor. On a machine with more
+// runnable threads than processors (other processes included), an attempt
+// that loses its processor mid-way is the one most likely to be aborted,
+// so long aborted attempts are mostly descheduled time, which the thread
+// would have spent off the processor anyway: removing the conflict gives
+// back only the attempt's work.
+func (s *Schedule) descheduled() {
+	for _, l := range s.logs {
+		for _, th := range l.threads {
+			th.stolenBy = nil
+			if th.commitRuns.n < minCommitsForCap {
+				continue
+			}
+			cap := th.commitRuns.quantile(0.9)
+			start := 0
+			for _, e := range th.ends {
+				n := int(e.n)
+				var run int64
+				last, g := -1, int32(-1)
+				for i := start; i < n; i++ {
+					if sg := &th.segs[i]; sg.kind == segRun && sg.group >= 0 {
+						run += sg.end - sg.start
+						last, g = i, sg.group
+					}
+				}
+				start = n
+				if e.commit || last < 0 || run <= cap {
+					continue
+				}
+				th.segs[last].extra = run - cap
+				if th.stolenBy == nil {
+					th.stolenBy = map[int32]int64{}
+				}
+				th.stolenBy[g] += run - cap
+			}
+		}
+	}
+}
+
 func (s *Schedule) resolveDeps(l *schedLog) {
 	for ti, th := range l.threads {
 		for si := range th.segs {
@@ -671,9 +726,9 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 			}
 			switch {
 			case bestTh >= 0:
-				sg.depThread, sg.depPoint, sg.lag = int32(bestTh), bestN, sg.end-bestT
+				sg.depThread, sg.depPoint, sg.extra = int32(bestTh), bestN, sg.end-bestT
 			case afterTh >= 0:
-				sg.depThread, sg.depPoint, sg.lag = int32(afterTh), afterN, 0
+				sg.depThread, sg.depPoint, sg.extra = int32(afterTh), afterN, 0
 			}
 		}
 	}
@@ -827,7 +882,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			for _, w := range ws {
 				if int(st[w].waitPoint) <= x.cur {
 					sg := &l.threads[w].segs[st[w].cur]
-					queue = append(queue, timed{now + float64(sg.lag), w})
+					queue = append(queue, timed{now + float64(sg.extra), w})
 				} else {
 					keep = append(keep, w)
 				}
@@ -842,6 +897,11 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			sg := &th.segs[x.cur]
 			if removed == nil || sg.group < 0 || sg.kind == segGap || !removed(sg.group) {
 				break
+			}
+			if sg.kind == segRun && sg.extra > 0 { // off the processor anyway
+				x.segStart = now
+				queue = append(queue, timed{now + float64(sg.extra), i})
+				return
 			}
 			pass(i)
 		}
@@ -862,7 +922,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		case sg.depThread >= 0:
 			o := &st[sg.depThread]
 			if o.cur >= int(sg.depPoint) {
-				queue = append(queue, timed{max(now, o.reached[sg.depPoint]+float64(sg.lag)), i})
+				queue = append(queue, timed{max(now, o.reached[sg.depPoint]+float64(sg.extra)), i})
 			} else if o.done {
 				queue = append(queue, timed{now, i})
 			} else {
