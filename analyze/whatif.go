@@ -50,6 +50,13 @@ const (
 // just after waking the waiter, which may run first.
 const depSlack = 50_000
 
+// gapWait is the length from which a gap between transactions is taken to
+// be a wait for another thread when one of that thread's commits falls in
+// it (see resolveDeps): shorter gaps are the thread's own work between
+// transactions, and tying them to a commit by coincidence would bind the
+// threads together.
+const gapWait = 50_000
+
 type seg struct {
 	start, end int64 // recorded, relative to the log's start
 	work       float64
@@ -666,7 +673,8 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 	for ti, th := range l.threads {
 		for si := range th.segs {
 			sg := &th.segs[si]
-			if sg.kind != segPause || sg.reason == logformat.WaitBackoff {
+			gap := sg.kind == segGap && sg.end-sg.start > gapWait
+			if !gap && (sg.kind != segPause || sg.reason == logformat.WaitBackoff) {
 				continue
 			}
 			bestT, bestN := int64(math.MinInt64), int32(-1)
@@ -701,10 +709,12 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 			}
 			var want func(p point) bool
 			var only int = -1
-			switch sg.reason {
-			case logformat.WaitInevitable:
+			switch {
+			case gap:
+				want = func(p point) bool { return p.commit }
+			case sg.reason == logformat.WaitInevitable:
 				want = func(p point) bool { return p.inev }
-			case logformat.WaitRetry:
+			case sg.reason == logformat.WaitRetry:
 				want = func(p point) bool { return p.commit }
 			default: // commit-lock, PyPy reasons: the other thread's next end
 				want = func(point) bool { return true }
@@ -717,6 +727,14 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 					continue
 				}
 				consider(oi, want)
+			}
+			if gap {
+				// A long gap that another thread's commit ended: work handed
+				// over outside transactions (a queue, a channel, a reply).
+				if bestTh >= 0 {
+					sg.depThread, sg.depPoint, sg.extra = int32(bestTh), bestN, sg.end-bestT
+				}
+				continue
 			}
 			if bestTh < 0 && sg.reason == logformat.WaitInevitable && sg.other != 0 {
 				// token handed over by a transaction not seen becoming inevitable
@@ -746,7 +764,7 @@ func (s *Schedule) recordedWork(l *schedLog, procs float64) {
 	var edges []edge
 	for _, th := range l.threads {
 		for _, sg := range th.segs {
-			if sg.kind != segPause {
+			if cpu(&sg) {
 				edges = append(edges, edge{sg.start, +1}, edge{sg.end, -1})
 			}
 		}
@@ -786,12 +804,16 @@ func (s *Schedule) recordedWork(l *schedLog, procs float64) {
 	for _, th := range l.threads {
 		for i := range th.segs {
 			sg := &th.segs[i]
-			if sg.kind != segPause {
+			if cpu(sg) {
 				sg.work = at(sg.end) - at(sg.start)
 			}
 		}
 	}
 }
+
+// cpu reports whether a segment needs a processor: runs, and gaps that
+// are not waits for another thread.
+func cpu(sg *seg) bool { return sg.kind == segRun || (sg.kind == segGap && sg.depThread < 0) }
 
 type replayResult struct {
 	wall int64
@@ -864,7 +886,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	// point, and the pauses waiting for that point get their end.
 	pass := func(i int) {
 		x := &st[i]
-		if sg := &l.threads[i].segs[x.cur]; sg.kind == segPause && sg.reason != logformat.WaitBackoff {
+		if sg := &l.threads[i].segs[x.cur]; (sg.kind == segPause && sg.reason != logformat.WaitBackoff) || (sg.kind == segGap && sg.depThread >= 0) {
 			d := int64(math.Round(now - x.segStart))
 			w := &waits[i]
 			w.all += d
@@ -916,7 +938,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		sg := &th.segs[x.cur]
 		x.segStart = now
 		switch {
-		case sg.kind != segPause:
+		case cpu(sg):
 			x.running, x.rem = true, sg.work
 			infl[i] += (sg.end - sg.start) - int64(sg.work)
 		case sg.depThread >= 0:
