@@ -28,6 +28,35 @@ type Options struct {
 	// line (cmd/stmlog's --vet runs stmvet): a group shows those of its
 	// sites' lines beside its hint.
 	Vet func(file string, line int) []string
+	// WhatIf, when set, holds predictions for the top groups (stmlog
+	// whatif): the text report shows them as a column, JSON as each
+	// group's if_removed. Groups without one show nothing (null).
+	WhatIf *analyze.WhatIf
+}
+
+// prediction returns the what-if prediction for the group of this rank.
+func (opt Options) prediction(rank int) *analyze.Prediction {
+	if opt.WhatIf == nil {
+		return nil
+	}
+	for i := range opt.WhatIf.Groups {
+		if opt.WhatIf.Groups[i].Rank == rank {
+			return &opt.WhatIf.Groups[i]
+		}
+	}
+	return nil
+}
+
+// fmtIfRemoved is the text column: the replay's speedup, or the bound
+// ("<=1.93x") when there is no replay.
+func fmtIfRemoved(wi *analyze.WhatIf, p *analyze.Prediction) string {
+	switch {
+	case p == nil:
+		return "-"
+	case wi.Replayed:
+		return fmtSpeedup(p.Speedup)
+	}
+	return "<=" + fmtSpeedup(p.BoundSpeedup)
 }
 
 // Formats are the names accepted by Write.

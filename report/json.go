@@ -135,6 +135,15 @@ type jsonGroup struct {
 	Timeline     []int64   `json:"timeline"`
 	Hint         *jsonHint `json:"hint"` // null when no rule of docs/hints.md applies
 	Vet          []vetNote `json:"vet"`  // static checker diagnostics at its sites (--vet)
+	// IfRemoved is the what-if prediction (docs/whatif.md); null when the
+	// report did not make one for this group.
+	IfRemoved *jsonIfRemoved `json:"if_removed"`
+}
+
+type jsonIfRemoved struct {
+	Speedup      *float64 `json:"speedup"` // null without a replay (profile-level log)
+	BoundSpeedup float64  `json:"bound_speedup"`
+	WallNs       *int64   `json:"wall_ns"`
 }
 
 type jsonHint struct {
@@ -208,6 +217,10 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 			jg.Kind = g.Kind.String()
 		}
 		jg.Vet = groupVet(&g, opt)
+		if p := opt.prediction(i + 1); p != nil {
+			b := predictionBase(opt.WhatIf, p)
+			jg.IfRemoved = &jsonIfRemoved{b.Speedup, b.BoundSpeedup, b.WallNs}
+		}
 		if h, ok := hints[g.Key]; ok {
 			jg.Hint = &jsonHint{h.ID, h.Text}
 		}

@@ -68,7 +68,13 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	case s.Options.By == analyze.ByOther:
 		last = "other site"
 	}
-	t.Header("#", "lost", "% wall", "aborted", "paused", "count", "avg", "p90", "max", "kind", last)
+	header := []any{"#", "lost", "% wall", "aborted", "paused", "count", "avg", "p90", "max", "kind", last}
+	if opt.WhatIf != nil {
+		aligns = append(aligns[:9:9], tw.AlignRight, tw.AlignLeft, tw.AlignLeft)
+		t = asciiTable(bw, aligns)
+		header = append(header[:9:9], "if removed", "kind", last)
+	}
+	t.Header(header...)
 	for i := range groups {
 		g := &groups[i]
 		name := groupTitle(s, g)
@@ -80,9 +86,13 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 		case hasSites:
 			name = siteShort(g.This) + " <- " + siteShort(g.Other)
 		}
-		t.Append(strconv.Itoa(i+1), u.f(g.Lost), fmtPercent(s.Percent(g.Lost)), u.f(g.Aborted),
+		row := []any{strconv.Itoa(i + 1), u.f(g.Lost), fmtPercent(s.Percent(g.Lost)), u.f(g.Aborted),
 			u.f(g.Paused), fmtThousands(g.Count), fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max),
-			conflictKindName(g.Kind), name)
+			conflictKindName(g.Kind), name}
+		if opt.WhatIf != nil {
+			row = append(row[:9:9], fmtIfRemoved(opt.WhatIf, opt.prediction(i+1)), conflictKindName(g.Kind), name)
+		}
+		t.Append(row...)
 	}
 	if err := t.Render(); err != nil {
 		return err

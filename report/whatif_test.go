@@ -159,3 +159,39 @@ func TestWhatIfProfileText(t *testing.T) {
 		t.Errorf("profile-level JSON: %s", out.Bytes())
 	}
 }
+
+// The report with predictions: a column in text, if_removed in JSON.
+func TestReportWithWhatIf(t *testing.T) {
+	src := repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+	sum, wi := whatIfFor(t, analyze.Options{}, analyze.WhatIfOptions{Top: 2}, map[string]logformat.Source{"bank.log": src}, "bank.log")
+	var out bytes.Buffer
+	if err := Text(&out, sum, Options{Top: 3, NoSource: true, WhatIf: wi}); err != nil {
+		t.Fatal(err)
+	}
+	repCheckGolden(t, "report-whatif.txt", out.Bytes())
+	out.Reset()
+	if err := JSON(&out, sum, Options{WhatIf: wi}); err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Groups []struct {
+			IfRemoved *struct {
+				Speedup      *float64 `json:"speedup"`
+				BoundSpeedup float64  `json:"bound_speedup"`
+				WallNs       *int64   `json:"wall_ns"`
+			} `json:"if_removed"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range r.Groups {
+		switch {
+		case i < 2 && (g.IfRemoved == nil || g.IfRemoved.Speedup == nil || g.IfRemoved.WallNs == nil ||
+			*g.IfRemoved.Speedup != round4(wi.Groups[i].Speedup) || g.IfRemoved.BoundSpeedup < *g.IfRemoved.Speedup):
+			t.Errorf("group %d: if_removed %+v, want the prediction %+v", i+1, g.IfRemoved, wi.Groups[i])
+		case i >= 2 && g.IfRemoved != nil:
+			t.Errorf("group %d: if_removed %+v, want null (not predicted)", i+1, g.IfRemoved)
+		}
+	}
+}

@@ -25,8 +25,9 @@ type reportFlags struct {
 	format     string
 	sourceRoot string
 	noSource   bool
-	vet        bool   // run stmvet over the source, see vet.go
-	failOver   string // CI gate, see gate.go
+	vet        bool            // run stmvet over the source, see vet.go
+	failOver   string          // CI gate, see gate.go
+	whatIf     *analyze.WhatIf // predictions for the top groups (set by runReport)
 }
 
 // register adds the input and output flags (shared by report and record).
@@ -171,11 +172,36 @@ func runReport(stdout, stderr io.Writer, args []string, f *reportFlags, topSet b
 	if err != nil {
 		return err
 	}
-	sum, err := analyzeLogs(paths, f.load.stdin, ao, lo, stderr)
+	if !whatIfColumn(f.format, ao) {
+		sum, err := analyzeLogs(paths, f.load.stdin, ao, lo, stderr)
+		if err != nil {
+			return err
+		}
+		return writeSummary(stdout, stderr, sum, f)
+	}
+	sum, sched, err := analyzeWithSchedule(paths, f.load.stdin, ao, lo, stderr, analyze.DefaultScheduleLimit)
 	if err != nil {
 		return err
 	}
+	top := reportWhatIfTop
+	if f.top > 0 {
+		top = min(f.top, reportWhatIfTop)
+	}
+	if f.whatIf, err = sched.WhatIf(sum, analyze.WhatIfOptions{Top: top}); err != nil {
+		return err
+	}
 	return writeSummary(stdout, stderr, sum, f)
+}
+
+// reportWhatIfTop is how many groups a report predicts the gain of removing
+// (one replay each; stmlog whatif predicts for any).
+const reportWhatIfTop = 10
+
+// whatIfColumn reports whether a report shows the what-if prediction: in
+// the text and JSON formats, over whole logs (a replay needs every thread
+// from start to end).
+func whatIfColumn(format string, ao analyze.Options) bool {
+	return (format == "text" || format == "json") && ao.Thread == 0 && ao.From == 0 && ao.To == 0
 }
 
 // writeSummary renders sum in f's format. Formats without a place for
@@ -186,7 +212,7 @@ func writeSummary(stdout, stderr io.Writer, sum *analyze.Summary, f *reportFlags
 			fmt.Fprintf(stderr, "stmlog: warning: %s\n", w)
 		}
 	}
-	opt := report.Options{Top: f.top, SourceRoot: f.sourceRoot, NoSource: f.noSource}
+	opt := report.Options{Top: f.top, SourceRoot: f.sourceRoot, NoSource: f.noSource, WhatIf: f.whatIf}
 	if f.vet {
 		vet, err := vetIndex(f.sourceRoot)
 		if err != nil {
