@@ -28,8 +28,9 @@ func TestAggregatesInTotals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w.Write(start(1000, 1))
-			w.Write(commit(1100, 1))
+			for _, ev := range []lf.Event{start(1000, 1), commit(1100, 1)} {
+				w.Write(&ev)
+			}
 			if err := w.Aggregate(tc.agg); err != nil {
 				t.Fatal(err)
 			}

@@ -20,9 +20,9 @@ type GroupBy uint8
 const (
 	// ByConflict (the default) groups by (kind, this site, other site).
 	ByConflict GroupBy = iota
-	// BySite groups by this side's site only (the victim's code).
+	// BySite groups by this side's site only (the code that lost the time).
 	BySite
-	// ByOther groups by the other side's site only (the culprit's code).
+	// ByOther groups by the other side's site only (the code it met).
 	ByOther
 	// ByPair groups by (this site, other site), whatever the kind.
 	ByPair
@@ -192,11 +192,11 @@ type ReasonStat struct {
 type Group struct {
 	// Key identifies the group; equal keys across summaries with the same
 	// GroupBy mean the same group (stacks are compared by content).
-	Key   string
-	Kind  logformat.ConflictKind
-	This  *logformat.Stack // this side's site (the victim)
-	Other *logformat.Stack // the other side's site (the culprit)
-	// Thread is the victim thread (ByThread; Log says which log). Log
+	Key       string
+	Kind      logformat.ConflictKind
+	Site      *logformat.Stack // this side's site: the side that lost the time
+	OtherSite *logformat.Stack // the other side's site
+	// Thread is this side's thread (ByThread; Log says which log). Log
 	// is also set ByVar for an unnamed Var, whose id is per log.
 	Log     int
 	Thread  uint32
@@ -677,8 +677,8 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 		g.first = min(g.first, t)
 		g.last = max(g.last, t)
 		g.threads = addThread(g.threads, ev.Thread)
-		if ev.Other != 0 {
-			g.otherThreads = addThread(g.otherThreads, ev.Other)
+		if ev.OtherThread != 0 {
+			g.otherThreads = addThread(g.otherThreads, ev.OtherThread)
 		}
 		i := a.fineIndex(t)
 		g.tl[i]++
@@ -1018,8 +1018,8 @@ func (a *Analyzer) exportGroup(g *group, start, end int64) Group {
 	if !g.kindMixed {
 		out.Kind = g.kind
 	}
-	out.This = a.stackAt(g.this)
-	out.Other = a.stackAt(g.other)
+	out.Site = a.stackAt(g.this)
+	out.OtherSite = a.stackAt(g.other)
 	if !g.vMixed {
 		out.Var = g.v
 		out.VarName = a.varNames[g.vname]

@@ -52,7 +52,7 @@ func abort(t int64, th uint32, c lf.AbortCause) lf.Event {
 	return lf.Event{Time: t, Kind: lf.KindTxAbort, Thread: th, Cause: c}
 }
 func conflict(t int64, th uint32, k lf.ConflictKind, site, other lf.StackID, oth uint32, v uint64) lf.Event {
-	return lf.Event{Time: t, Kind: lf.KindConflict, Thread: th, Conflict: k, Site: site, OtherSite: other, Other: oth, Var: v}
+	return lf.Event{Time: t, Kind: lf.KindConflict, Thread: th, Conflict: k, Site: site, OtherSite: other, OtherThread: oth, Var: v}
 }
 func wait(t int64, th uint32, r lf.WaitReason) lf.Event {
 	return lf.Event{Time: t, Kind: lf.KindWaitStart, Thread: th, Reason: r}
@@ -116,7 +116,7 @@ func TestBasicAttribution(t *testing.T) {
 		t.Errorf("warnings: %q", s.Warnings)
 	}
 	g := s.Groups[0]
-	if g.Kind != lf.ConflictWriteWrite || g.This.Leaf().Line != 10 || g.Other.Leaf().Line != 20 ||
+	if g.Kind != lf.ConflictWriteWrite || g.Site.Leaf().Line != 10 || g.OtherSite.Leaf().Line != 20 ||
 		g.Aborted != 30 || g.Paused != 0 || g.Count != 1 || g.Aborts != 1 || g.Max != 30 || g.VarName != "counter" {
 		t.Errorf("group 0 = %+v", g)
 	}
@@ -124,7 +124,7 @@ func TestBasicAttribution(t *testing.T) {
 		t.Errorf("group 0 threads %v others %v", g.Threads, g.OtherThreads)
 	}
 	g = s.Groups[1]
-	if g.Kind != lf.ConflictInevitable || g.This.Leaf().Line != 30 || g.Paused != 20 || g.Aborted != 0 || g.Avg != 20 {
+	if g.Kind != lf.ConflictInevitable || g.Site.Leaf().Line != 30 || g.Paused != 20 || g.Aborted != 0 || g.Avg != 20 {
 		t.Errorf("group 1 = %+v", g)
 	}
 	th1 := s.Threads[0]
@@ -481,7 +481,7 @@ func TestRandomStreams(t *testing.T) {
 			evs[i] = lf.Event{
 				Time: tm, Kind: lf.Kind(r.IntN(16)), Thread: uint32(r.IntN(5)),
 				Conflict: lf.ConflictKind(r.IntN(5)), Cause: lf.AbortCause(r.IntN(7)),
-				Reason: lf.WaitReason(r.IntN(10)), Other: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
+				Reason: lf.WaitReason(r.IntN(10)), OtherThread: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
 				Site: lf.StackID(r.IntN(5)), OtherSite: lf.StackID(r.IntN(5)),
 			}
 		}

@@ -60,8 +60,8 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	// the hand-off.
 	contended := map[string]bool{}
 	for _, g := range s.Groups {
-		if g.Kind == logformat.ConflictWriteWrite && g.VarName != "" && g.This.Leaf().Func != "" &&
-			g.This.Leaf().Func == g.Other.Leaf().Func && len(union(g.Threads, g.OtherThreads)) >= 2 {
+		if g.Kind == logformat.ConflictWriteWrite && g.VarName != "" && g.Site.Leaf().Func != "" &&
+			g.Site.Leaf().Func == g.OtherSite.Leaf().Func && len(union(g.Threads, g.OtherThreads)) >= 2 {
 			contended[g.VarName] = true
 		}
 	}
@@ -96,13 +96,13 @@ type varUse struct {
 
 func groupHint(s *Summary, i int, text LineText, retryBound, handoff bool, use *varUse) Hint {
 	g := &s.Groups[i]
-	this, other := g.This.Leaf(), g.Other.Leaf()
+	this, other := g.Site.Leaf(), g.OtherSite.Leaf()
 	switch g.Kind {
 	case logformat.ConflictInevitable:
-		if forced(g.Other, text) || forced(g.This, text) {
+		if forced(g.OtherSite, text) || forced(g.Site, text) {
 			h := Hint{ID: HintInevitableForced, Text: "the runtime made a transaction inevitable after it aborted again and again (the \"?\" site), so that it would finish; this pause is the price of those aborts: fix the conflict that caused them"}
 			if j := topAbortGroup(s); j >= 0 {
-				h.Text += fmt.Sprintf(", group #%d (%s)", j+1, siteName(s.Groups[j].This.Leaf()))
+				h.Text += fmt.Sprintf(", group #%d (%s)", j+1, siteName(s.Groups[j].Site.Leaf()))
 			}
 			return h
 		}
@@ -144,7 +144,7 @@ func groupHint(s *Summary, i int, text LineText, retryBound, handoff bool, use *
 		}
 		if sameCode && threads >= 2 && !bookkeeping {
 			where := "transactions"
-			if inQueue(g.This) {
+			if inQueue(g.Site) {
 				where = "queued transactions"
 			}
 			return Hint{HintPartition, fmt.Sprintf("%s on %d threads write the same Vars at %s: partition the work so that each worker's transactions write their own Vars (a queue or a key range per worker)", where, threads, siteName(other))}

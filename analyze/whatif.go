@@ -330,7 +330,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 	case logformat.KindConflict:
 		th.clearPending()
 		th.pendingSet = true
-		th.other = ev.Other
+		th.other = ev.OtherThread
 		if s.opt.Kind != logformat.ConflictNone && ev.Conflict != s.opt.Kind {
 			return
 		}

@@ -139,7 +139,7 @@ func handLog(t *testing.T, procs int, evs []lf.Event) []byte {
 			ev.Site = s2
 		}
 		ev.OtherSite = ev.Site
-		if err := w.Write(ev); err != nil {
+		if err := w.Write(&ev); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,7 +155,7 @@ func wiEv(th uint32, t int64, k lf.Kind) lf.Event { return lf.Event{Thread: th, 
 
 func wiConflict(th uint32, t int64, kind lf.ConflictKind, site lf.StackID, other uint32) lf.Event {
 	e := wiEv(th, t, lf.KindConflict)
-	e.Conflict, e.Site, e.Other, e.Var = kind, site, other, 1
+	e.Conflict, e.Site, e.OtherThread, e.Var = kind, site, other, 1
 	if kind == lf.ConflictInevitable {
 		e.Var = 0
 	}
@@ -308,12 +308,12 @@ func TestWhatIfProfileLevel(t *testing.T) {
 	s := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
 	for _, e := range []lf.Event{
 		wiEv(1, 100, lf.KindTxStart),
-		{Thread: 1, Time: 105 * us, Kind: lf.KindConflict, Conflict: lf.ConflictWriteWrite, Site: s, OtherSite: s, Other: 2, Var: 1},
+		{Thread: 1, Time: 105 * us, Kind: lf.KindConflict, Conflict: lf.ConflictWriteWrite, Site: s, OtherSite: s, OtherThread: 2, Var: 1},
 		wiAbort(1, 110),
 		wiEv(1, 110, lf.KindTxStart),
 		wiEv(1, 120, lf.KindTxCommit),
 	} {
-		if err := w.Write(e); err != nil {
+		if err := w.Write(&e); err != nil {
 			t.Fatal(err)
 		}
 	}

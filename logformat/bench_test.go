@@ -36,7 +36,7 @@ func benchWorkload() []Event {
 		add(Event{Kind: KindTxStart})
 		switch rng.IntN(10) {
 		case 0:
-			add(Event{Kind: KindConflict, Conflict: ConflictWriteWrite, Other: uint32(1 + rng.IntN(8)),
+			add(Event{Kind: KindConflict, Conflict: ConflictWriteWrite, OtherThread: uint32(1 + rng.IntN(8)),
 				Var: uint64(rng.IntN(1000)), Site: StackID(1 + rng.IntN(20)), OtherSite: StackID(1 + rng.IntN(20))})
 			add(Event{Kind: KindTxAbort, Cause: AbortConflict})
 		case 1:
@@ -73,7 +73,7 @@ var benchFormats = []benchFormat{
 		writer: func(out io.Writer) (func(Event) error, func() error) {
 			w, _ := NewWriter(out)
 			benchStacks(w)
-			return w.Write, w.Close
+			return func(ev Event) error { return w.Write(&ev) }, w.Close
 		},
 		read: func(data []byte) (int, error) {
 			r, err := NewReader(bytes.NewReader(data), ReaderOptions{})
@@ -177,7 +177,7 @@ func putFixed(b *[fixedSize]byte, ev *Event) {
 	le.PutUint64(b[0:], uint64(ev.Time))
 	le.PutUint32(b[8:], ev.Thread)
 	b[12], b[13], b[14], b[15] = byte(ev.Kind), byte(ev.Conflict), byte(ev.Cause), byte(ev.Reason)
-	le.PutUint32(b[16:], ev.Other)
+	le.PutUint32(b[16:], ev.OtherThread)
 	le.PutUint64(b[20:], ev.Var)
 	le.PutUint32(b[28:], uint32(ev.Site))
 	le.PutUint32(b[32:], uint32(ev.OtherSite))
@@ -188,7 +188,7 @@ func getFixed(b *[fixedSize]byte) Event {
 	return Event{
 		Time: int64(le.Uint64(b[0:])), Thread: le.Uint32(b[8:]),
 		Kind: Kind(b[12]), Conflict: ConflictKind(b[13]), Cause: AbortCause(b[14]), Reason: WaitReason(b[15]),
-		Other: le.Uint32(b[16:]), Var: le.Uint64(b[20:]), Site: StackID(le.Uint32(b[28:])), OtherSite: StackID(le.Uint32(b[32:])),
+		OtherThread: le.Uint32(b[16:]), Var: le.Uint64(b[20:]), Site: StackID(le.Uint32(b[28:])), OtherSite: StackID(le.Uint32(b[32:])),
 	}
 }
 

@@ -211,7 +211,7 @@ func TestGarbageBetweenChunks(t *testing.T) {
 	data := append(append(bytes.Clone(g.data[:at]), garbage...), g.data[at:]...)
 
 	_, _, err := readAll(data, ReaderOptions{Name: "g"})
-	if ce := asCorrupt(err); ce == nil || ce.Offset != at || !strings.HasPrefix(ce.Error(), "g: byte "+strconv.FormatInt(at, 10)+": chunk header checksum mismatch") {
+	if ce := asCorrupt(err); ce == nil || ce.Offset != at || !strings.HasPrefix(ce.Error(), "g: byte offset "+strconv.FormatInt(at, 10)+": chunk header checksum mismatch") {
 		t.Errorf("error %v, want a CorruptError at byte %d", err, at)
 	}
 	evs, r, err := readAll(data, ReaderOptions{Name: "g", Salvage: true})
@@ -225,7 +225,7 @@ func TestGarbageBetweenChunks(t *testing.T) {
 	// Garbage at the end, after the end marker.
 	data = append(bytes.Clone(g.data), garbage...)
 	_, _, err = readAll(data, ReaderOptions{})
-	if ce := asCorrupt(err); ce == nil || ce.Offset != int64(len(g.data)) || !strings.Contains(ce.Msg, "after the end marker") {
+	if ce := asCorrupt(err); ce == nil || ce.Offset != int64(len(g.data)) || !strings.Contains(ce.Err.Error(), "after the end marker") {
 		t.Errorf("trailing garbage: error %v, want data after the end marker at %d", err, len(g.data))
 	}
 	evs, r, err = readAll(data, ReaderOptions{Salvage: true})
@@ -310,7 +310,7 @@ func TestSemanticErrors(t *testing.T) {
 		last := int64(len(data) - len(tt.chunks[len(tt.chunks)-1]))
 		_, _, err := readAll(data, ReaderOptions{Name: "sem"})
 		ce := asCorrupt(err)
-		if ce == nil || ce.Offset != last+chunkHeaderSize+int64(tt.at) || !strings.Contains(ce.Msg, tt.msg) {
+		if ce == nil || ce.Offset != last+chunkHeaderSize+int64(tt.at) || !strings.Contains(ce.Err.Error(), tt.msg) {
 			t.Errorf("%s: error %v, want %q at byte %d", tt.name, err, tt.msg, last+chunkHeaderSize+int64(tt.at))
 			continue
 		}
@@ -437,7 +437,7 @@ func TestReaderIOError(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "io: byte ") {
+	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "io: byte offset ") {
 		t.Errorf("error %v, want boom with file and offset", err)
 	}
 }
@@ -481,7 +481,7 @@ func TestReaderAllocationBound(t *testing.T) {
 			t.Errorf("%s: allocated %d bytes, want at most %d", tt.name, got, tt.maxAlloc)
 		}
 		if tt.corrupt {
-			if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Msg, "exceeds") {
+			if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Err.Error(), "exceeds") {
 				t.Errorf("%s: error %v, want a length error", tt.name, err)
 			}
 		} else if err != nil || r.Stats().TruncatedBytes != chunkHeaderSize+100 {

@@ -228,13 +228,13 @@ type Event struct {
 	Kind   Kind
 	Thread uint32 // 1-based; 0 is never a real thread
 	// Fields below are meaningful only for some kinds; zero otherwise.
-	Conflict  ConflictKind // KindConflict
-	Cause     AbortCause   // KindTxAbort
-	Reason    WaitReason   // KindWaitStart (and KindWaitDone, when known)
-	Other     uint32       // KindConflict: the other thread, 0 if unknown
-	Var       uint64       // KindConflict: the Var's id, 0 if unknown
-	Site      StackID      // KindConflict, KindBecomeInevitable: this side
-	OtherSite StackID      // KindConflict: the other side
+	Conflict    ConflictKind // KindConflict
+	Cause       AbortCause   // KindTxAbort
+	Reason      WaitReason   // KindWaitStart (and KindWaitDone, when known)
+	OtherThread uint32       // KindConflict: the other thread, 0 if unknown
+	Var         uint64       // KindConflict: the Var's id, 0 if unknown
+	Site        StackID      // KindConflict, KindBecomeInevitable: this side
+	OtherSite   StackID      // KindConflict: the other side
 }
 
 // Frame is one call site. Line 0 means unknown.

@@ -24,10 +24,10 @@ func ExampleWriter() {
 	for _, ev := range []logformat.Event{
 		{Time: 1000, Kind: logformat.KindTxStart, Thread: 1},
 		{Time: 1200, Kind: logformat.KindConflict, Thread: 1, Conflict: logformat.ConflictWriteWrite,
-			Other: 2, Var: 7, Site: site, OtherSite: site},
+			OtherThread: 2, Var: 7, Site: site, OtherSite: site},
 		{Time: 1200, Kind: logformat.KindTxAbort, Thread: 1, Cause: logformat.AbortConflict},
 	} {
-		if err := w.Write(ev); err != nil {
+		if err := w.Write(&ev); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -45,8 +45,8 @@ func ExampleReader() {
 	w, _ := logformat.NewWriter(&buf)
 	site := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.f", File: "/src/f.go", Line: 3}}})
 	w.NameVar(7, "balance")
-	w.Write(logformat.Event{Time: 5, Kind: logformat.KindConflict, Thread: 1,
-		Conflict: logformat.ConflictWriteRead, Other: 2, Var: 7, Site: site})
+	w.Write(&logformat.Event{Time: 5, Kind: logformat.KindConflict, Thread: 1,
+		Conflict: logformat.ConflictWriteRead, OtherThread: 2, Var: 7, Site: site})
 	w.Close()
 
 	r, err := logformat.NewReader(&buf, logformat.ReaderOptions{Name: "stm.log"})
@@ -59,7 +59,7 @@ func ExampleReader() {
 			break
 		}
 		if err != nil {
-			log.Fatal(err) // e.g. stm.log: byte 123: chunk payload checksum mismatch ...
+			log.Fatal(err) // e.g. stm.log: byte offset 123: chunk payload checksum mismatch ...
 		}
 		fmt.Printf("t=%d thread %d %s %s on %s at %s\n", ev.Time, ev.Thread, ev.Kind, ev.Conflict,
 			r.VarName(ev.Var), r.Stack(ev.Site).Leaf())

@@ -95,21 +95,26 @@ func IsNative(prefix []byte) bool {
 	return string(prefix[:len(Magic)]) == Magic
 }
 
-// CorruptError reports damage in a native log, like csv.ParseError: which
-// file, at which byte, and what was wrong there.
+// CorruptError reports damaged input, like csv.ParseError: which file, at
+// which byte, and what was wrong there. Every reader of this module (native
+// logs here, PyPy-STM logs in package pypy) returns damage as a
+// *CorruptError, so a caller finds the position with errors.As whatever the
+// format; Err says what was wrong and is what Unwrap returns.
 type CorruptError struct {
-	Name   string // file name given in ReaderOptions, may be empty
+	Name   string // file name given to the reader, may be empty
 	Offset int64  // byte offset in the file where the damage was found
-	Msg    string
+	Err    error
 }
 
 func (e *CorruptError) Error() string {
-	s := "byte " + strconv.FormatInt(e.Offset, 10) + ": " + e.Msg
+	s := "byte offset " + strconv.FormatInt(e.Offset, 10) + ": " + e.Err.Error()
 	if e.Name != "" {
 		s = e.Name + ": " + s
 	}
 	return s
 }
+
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 // appendChunkHeader appends the 13-byte chunk header for a payload of the
 // given length and CRC.

@@ -185,7 +185,7 @@ func reencode(t *testing.T, evs []Event, r *Reader) []byte {
 			continue // reencode compares events; aggregates are checked by checkedRead
 		}
 		ev.Site, ev.OtherSite = mapID(ev.Site), mapID(ev.OtherSite)
-		if err := w.Write(ev); err != nil {
+		if err := w.Write(&ev); err != nil {
 			t.Fatalf("re-encoding %+v: %v", ev, err)
 		}
 	}

@@ -38,7 +38,7 @@ func writeSmallLog(w io.Writer) error {
 		{Time: 1000, Kind: KindTxStart, Thread: 1},
 		{Time: 1010, Kind: KindTxStart, Thread: 2},
 		{Time: 1200, Kind: KindTxCommit, Thread: 1},
-		{Time: 1250, Kind: KindConflict, Thread: 2, Conflict: ConflictWriteWrite, Other: 1, Var: 7,
+		{Time: 1250, Kind: KindConflict, Thread: 2, Conflict: ConflictWriteWrite, OtherThread: 1, Var: 7,
 			Site: transferStore, OtherSite: transferStore},
 		{Time: 1250, Kind: KindTxAbort, Thread: 2, Cause: AbortConflict},
 		{Time: 1260, Kind: KindWaitStart, Thread: 2, Reason: WaitBackoff},
@@ -46,7 +46,7 @@ func writeSmallLog(w io.Writer) error {
 		{Time: 1400, Kind: KindTxStart, Thread: 2},
 		{Time: 1500, Kind: KindTxStart, Thread: 3},
 		{Time: 1600, Kind: KindTxCommit, Thread: 2},
-		{Time: 1700, Kind: KindConflict, Thread: 3, Conflict: ConflictWriteRead, Other: 2, Var: 8,
+		{Time: 1700, Kind: KindConflict, Thread: 3, Conflict: ConflictWriteRead, OtherThread: 2, Var: 8,
 			Site: audit, OtherSite: transferLoad},
 		{Time: 1700, Kind: KindTxAbort, Thread: 3, Cause: AbortConflict},
 		{Time: 1710, Kind: KindTxStart, Thread: 3},
@@ -54,7 +54,7 @@ func writeSmallLog(w io.Writer) error {
 		{Time: 2000, Kind: KindTxStart, Thread: 1},
 		{Time: 2050, Kind: KindBecomeInevitable, Thread: 1, Site: logLine},
 		{Time: 2060, Kind: KindTxStart, Thread: 2},
-		{Time: 2070, Kind: KindConflict, Thread: 2, Conflict: ConflictInevitable, Other: 1,
+		{Time: 2070, Kind: KindConflict, Thread: 2, Conflict: ConflictInevitable, OtherThread: 1,
 			Site: logLine, OtherSite: logLine},
 		{Time: 2070, Kind: KindWaitStart, Thread: 2, Reason: WaitInevitable},
 		{Time: 2300, Kind: KindTxCommit, Thread: 1},
@@ -73,7 +73,7 @@ func writeSmallLog(w io.Writer) error {
 		if i == 15 {
 			lw.Dropped(3)
 		}
-		if err := lw.Write(ev); err != nil {
+		if err := lw.Write(&ev); err != nil {
 			return err
 		}
 	}
@@ -103,8 +103,8 @@ func dumpText(r *Reader) (string, error) {
 		if ev.Reason != 0 {
 			fmt.Fprintf(&b, " reason=%s", ev.Reason)
 		}
-		if ev.Other != 0 {
-			fmt.Fprintf(&b, " other=%d", ev.Other)
+		if ev.OtherThread != 0 {
+			fmt.Fprintf(&b, " other=%d", ev.OtherThread)
 		}
 		if ev.Var != 0 {
 			fmt.Fprintf(&b, " var=%d(%s)", ev.Var, r.VarName(ev.Var))

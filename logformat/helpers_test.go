@@ -128,12 +128,12 @@ func makeLog(t testing.TB, o genOpts) *genLog {
 			ev.Conflict = ConflictKind(rng.IntN(int(numConflictKinds)))
 			ev.Cause = AbortCause(rng.IntN(int(numAbortCauses)))
 			ev.Reason = WaitReason(rng.IntN(int(numWaitReasons)))
-			ev.Other = uint32(rng.IntN(3)) * rng.Uint32()
+			ev.OtherThread = uint32(rng.IntN(3)) * rng.Uint32()
 			ev.Var = uint64(rng.IntN(3)) * rng.Uint64()
 			ev.Site = ids[rng.IntN(len(ids))]
 			ev.OtherSite = ids[rng.IntN(len(ids))]
 		}
-		if err := w.Write(ev); err != nil {
+		if err := w.Write(&ev); err != nil {
 			t.Fatal(err)
 		}
 		g.events = append(g.events, ev)

@@ -3,6 +3,7 @@ package logformat
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -208,7 +209,7 @@ func (r *Reader) readChunk() {
 	h, err := r.br.Peek(chunkHeaderSize)
 	if len(h) < chunkHeaderSize {
 		if err != io.EOF {
-			r.err = fmt.Errorf("%sbyte %d: %w", r.prefix(), start, err)
+			r.err = fmt.Errorf("%sbyte offset %d: %w", r.prefix(), start, err)
 			return
 		}
 		r.discard(len(h))
@@ -237,7 +238,7 @@ func (r *Reader) readChunk() {
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
 			r.truncated(chunkHeaderSize + int64(n))
 		} else {
-			r.err = fmt.Errorf("%sbyte %d: %w", r.prefix(), r.off, err)
+			r.err = fmt.Errorf("%sbyte offset %d: %w", r.prefix(), r.off, err)
 		}
 		return
 	}
@@ -303,7 +304,7 @@ func (r *Reader) readChunk() {
 // at start that has been consumed: fatal, or skipped under salvage.
 func (r *Reader) corrupt(start, off, size int64, msg string) {
 	if !r.salvage {
-		r.err = &CorruptError{Name: r.name, Offset: off, Msg: msg}
+		r.err = &CorruptError{Name: r.name, Offset: off, Err: errors.New(msg)}
 		return
 	}
 	r.skip(start, start+size)
@@ -348,7 +349,7 @@ func (r *Reader) skippedRanges() string {
 // end is unknown: fatal, or under salvage a scan for the next valid header.
 func (r *Reader) badHeader(start int64, msg string) {
 	if !r.salvage {
-		r.err = &CorruptError{Name: r.name, Offset: start, Msg: msg}
+		r.err = &CorruptError{Name: r.name, Offset: start, Err: errors.New(msg)}
 		return
 	}
 	r.discard(1)
@@ -365,7 +366,7 @@ func (r *Reader) badHeader(start int64, msg string) {
 		}
 		r.discard(len(win)) // end of input: all of the rest is damage
 		if err != io.EOF {
-			r.err = fmt.Errorf("%sbyte %d: %w", r.prefix(), r.off, err)
+			r.err = fmt.Errorf("%sbyte offset %d: %w", r.prefix(), r.off, err)
 		}
 		break
 	}
@@ -390,7 +391,7 @@ func (r *Reader) end() {
 	if b, _ := r.br.Peek(1); len(b) > 0 {
 		start := r.off
 		if !r.salvage {
-			r.err = &CorruptError{Name: r.name, Offset: start, Msg: "data after the end marker"}
+			r.err = &CorruptError{Name: r.name, Offset: start, Err: errors.New("data after the end marker")}
 			return
 		}
 		for {
@@ -768,7 +769,7 @@ func (r *Reader) readFields(ev *Event, p []byte, i int, mask uint64) (int, strin
 		if v, i = uvarint(p, i); i < 0 || v > math.MaxUint32 {
 			return i, errBadField
 		}
-		ev.Other = uint32(v)
+		ev.OtherThread = uint32(v)
 	}
 	if mask&fieldVar != 0 {
 		if ev.Var, i = uvarint(p, i); i < 0 {

@@ -116,7 +116,7 @@ func TestWriterRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	site := w.Stack(Stack{Frames: []Frame{{Func: "f", File: "f.go", Line: 1}}})
-	if err := w.Write(Event{Time: 100, Kind: KindTxStart, Thread: 1}); err != nil {
+	if err := w.Write(&Event{Time: 100, Kind: KindTxStart, Thread: 1}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -134,19 +134,19 @@ func TestWriterRejects(t *testing.T) {
 		{Event{Time: 99, Kind: KindTxCommit, Thread: 1}, "before the thread's previous event"},
 	}
 	for _, tt := range tests {
-		err := w.Write(tt.ev)
+		err := w.Write(&tt.ev)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Write(%+v) = %v, want error containing %q", tt.ev, err, tt.want)
 		}
 	}
 	// Refused events leave the log as it was.
-	if err := w.Write(Event{Time: 100, Kind: KindTxCommit, Thread: 1, Site: site}); err != nil {
+	if err := w.Write(&Event{Time: 100, Kind: KindTxCommit, Thread: 1, Site: site}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(Event{Time: 200, Kind: KindTxStart, Thread: 1}); err == nil {
+	if err := w.Write(&Event{Time: 200, Kind: KindTxStart, Thread: 1}); err == nil {
 		t.Error("Write after Close succeeded")
 	}
 	if err := w.Close(); err != nil {
@@ -194,7 +194,7 @@ func TestWriterLimits(t *testing.T) {
 	}
 	id := w.Stack(Stack{Frames: deep})
 	w.NameVar(1, long)
-	if err := w.Write(Event{Time: 1, Kind: KindBecomeInevitable, Thread: 1, Site: id}); err != nil {
+	if err := w.Write(&Event{Time: 1, Kind: KindBecomeInevitable, Thread: 1, Site: id}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -232,13 +232,13 @@ func TestWriterIOError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(Event{Time: 1, Kind: KindTxStart, Thread: 1}); err != nil {
+	if err := w.Write(&Event{Time: 1, Kind: KindTxStart, Thread: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Flush(); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Flush = %v, want the write error", err)
 	}
-	if err := w.Write(Event{Time: 2, Kind: KindTxCommit, Thread: 1}); err == nil {
+	if err := w.Write(&Event{Time: 2, Kind: KindTxCommit, Thread: 1}); err == nil {
 		t.Error("Write after a failed Flush succeeded")
 	}
 	if err := w.Close(); err == nil {
@@ -259,8 +259,8 @@ func TestWriteDoesNotAllocate(t *testing.T) {
 	write := func() {
 		for th := uint32(1); th <= 4; th++ {
 			now += 100
-			ev := Event{Time: now, Kind: KindConflict, Thread: th, Conflict: ConflictWriteRead, Other: 2, Var: 9, Site: site, OtherSite: site}
-			if err := w.Write(ev); err != nil {
+			ev := Event{Time: now, Kind: KindConflict, Thread: th, Conflict: ConflictWriteRead, OtherThread: 2, Var: 9, Site: site, OtherSite: site}
+			if err := w.Write(&ev); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -291,7 +291,7 @@ func TestWriterThreadNumbers(t *testing.T) {
 	var want []Event
 	for i := range 3000 {
 		ev := Event{Time: int64(i), Kind: KindTxStart, Thread: threads[i%len(threads)]}
-		if err := w.Write(ev); err != nil {
+		if err := w.Write(&ev); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, ev)
@@ -315,8 +315,8 @@ func TestSpecExample(t *testing.T) {
 		"06 00 00 00 00 00 00 00 00 f1 70 bb 88"
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf)
-	w.Write(Event{Time: 1000, Kind: KindTxStart, Thread: 1})
-	w.Write(Event{Time: 1300, Kind: KindTxAbort, Thread: 1, Cause: AbortRetry})
+	w.Write(&Event{Time: 1000, Kind: KindTxStart, Thread: 1})
+	w.Write(&Event{Time: 1300, Kind: KindTxAbort, Thread: 1, Cause: AbortRetry})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestWriterStackHashCollision(t *testing.T) {
 	if idB == idA || w.Stack(b) != idB || w.Stack(a) != idA {
 		t.Fatalf("ids a=%d b=%d (b again %d): colliding stacks not told apart", idA, idB, w.Stack(b))
 	}
-	w.Write(Event{Time: 1, Kind: KindConflict, Thread: 1, Site: idA, OtherSite: idB})
+	w.Write(&Event{Time: 1, Kind: KindConflict, Thread: 1, Site: idA, OtherSite: idB})
 	w.Close()
 	_, r, err := readAll(buf.Bytes(), ReaderOptions{})
 	if err != nil {

@@ -162,7 +162,7 @@ func TestSpecExplicitZeroAndLongVarints(t *testing.T) {
 	}
 	want := []Event{
 		{Time: 1000, Kind: KindTxStart, Thread: 70000},
-		{Time: 1250, Kind: KindTxAbort, Thread: 70000, Cause: AbortConflict, Other: math.MaxUint32, Var: 40, Site: 1},
+		{Time: 1250, Kind: KindTxAbort, Thread: 70000, Cause: AbortConflict, OtherThread: math.MaxUint32, Var: 40, Site: 1},
 	}
 	for _, n := range []int{1, 2, 5, 10} {
 		data := build(n)

@@ -52,7 +52,7 @@ func TestMetaAndAggregatesRoundTrip(t *testing.T) {
 		{Thread: 2, Start: 0, End: 0},
 		{Thread: 1 << 31, Start: 1 << 40, End: 1<<40 + 7, Commits: math.MaxUint64, Sampled: math.MaxUint64},
 	}
-	w.Write(Event{Time: 10, Kind: KindTxStart, Thread: 1})
+	w.Write(&Event{Time: 10, Kind: KindTxStart, Thread: 1})
 	for _, a := range aggs {
 		if err := w.Aggregate(a); err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func TestMetaAndAggregatesRoundTrip(t *testing.T) {
 	v1 := bytes.Clone(buf.Bytes())
 	v1[len(Magic)] = 1
 	_, _, err = readAll(v1, ReaderOptions{Name: "v1.stmlog"})
-	if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Msg, "not part of format version 1") {
+	if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Err.Error(), "not part of format version 1") {
 		t.Fatalf("aggregates in a version-1 log: %v", err)
 	}
 }

@@ -250,18 +250,15 @@ func (w *Writer) NameVar(id uint64, name string) {
 	}
 }
 
-// Write appends ev to its thread's batch. It rejects (without recording)
-// events the format cannot carry: thread 0, an invalid Kind, Cause, Reason or
-// Conflict, a Site or OtherSite this Writer did not return, or a time before
-// the thread's previous event. Once the underlying writer has failed, Write
-// returns that error.
-func (w *Writer) Write(ev Event) error { return w.WritePtr(&ev) }
-
-// WritePtr is Write for an event the caller keeps. An Event is too big to
-// travel in registers, and copying it into Write's arguments cost the
-// runtime's recorder, which writes every event of a program through one
-// reused Event, about a third of its encoding time.
-func (w *Writer) WritePtr(ev *Event) error {
+// Write appends ev to its thread's batch; it does not keep ev, so a caller
+// may reuse one Event for every call (the runtime's recorder does: an Event
+// is too big to pass in registers, and copying one per call was a visible
+// part of the recorder's cost). It rejects (without recording) events the
+// format cannot carry: thread 0, an invalid Kind, Cause, Reason or
+// Conflict, a Site or OtherSite this Writer did not return, or a time
+// before the thread's previous event. Once the underlying writer has
+// failed, Write returns that error.
+func (w *Writer) Write(ev *Event) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -302,7 +299,7 @@ func (w *Writer) WritePtr(ev *Event) error {
 	if ev.Conflict != 0 {
 		mask |= fieldConflict
 	}
-	if ev.Other != 0 {
+	if ev.OtherThread != 0 {
 		mask |= fieldOther
 	}
 	if ev.Var != 0 {
@@ -326,7 +323,7 @@ func (w *Writer) WritePtr(ev *Event) error {
 			buf = append(buf, byte(ev.Conflict))
 		}
 		if mask&fieldOther != 0 {
-			buf = appendUvarint(buf, uint64(ev.Other))
+			buf = appendUvarint(buf, uint64(ev.OtherThread))
 		}
 		if mask&fieldVar != 0 {
 			buf = appendUvarint(buf, ev.Var)

@@ -593,7 +593,7 @@ func TestPyPyNeverPanics(t *testing.T) {
 		d[i] ^= 1 << (i % 8)
 		var out bytes.Buffer
 		err := Write(&out, io.Discard, bytes.NewReader(d), Options{Era: 'a' + byte(i%5)})
-		var ce *pypy.CorruptError
+		var ce *logformat.CorruptError
 		if err != nil && !errors.As(err, &ce) && !strings.Contains(err.Error(), "decreasing") {
 			t.Fatalf("flip at %d: %v", i, err)
 		}

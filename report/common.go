@@ -408,7 +408,7 @@ func groupVet(g *analyze.Group, opt Options) []vetNote {
 		return out
 	}
 	seen := map[string]bool{}
-	for _, st := range []*logformat.Stack{g.This, g.Other} {
+	for _, st := range []*logformat.Stack{g.Site, g.OtherSite} {
 		f := st.Leaf()
 		if f.File == "" {
 			continue

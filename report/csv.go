@@ -42,8 +42,8 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 		if g.Kind != logformat.ConflictNone {
 			kind = g.Kind.String()
 		}
-		tf, tfile, tl := site(g.This)
-		of, ofile, ol := site(g.Other)
+		tf, tfile, tl := site(g.Site)
+		of, ofile, ol := site(g.OtherSite)
 		thread, v := "", ""
 		if g.Thread != 0 {
 			thread = strconv.FormatUint(uint64(g.Thread), 10)

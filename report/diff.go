@@ -29,7 +29,7 @@ type Diff struct {
 	Old, New []string        // log names of each side
 	Totals   []DiffTotal
 	// LostPct is lost time (time charged to conflicts) as a percentage of
-	// CPU time in transactions, on each side (see GateMetric).
+	// CPU time in transactions, on each side (see FailOverLimit).
 	OldLostPct, NewLostPct float64
 	// Committed transactions per second of wall time, on each side.
 	OldTxPerSec, NewTxPerSec float64
@@ -114,7 +114,7 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 	for i := range oldS.Groups {
 		g := &oldS.Groups[i]
 		idx[g.Key] = len(d.Groups)
-		d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName,
+		d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.Site, Other: g.OtherSite, VarName: g.VarName,
 			Title: groupTitle(oldS, g), Old: side(g)})
 	}
 	for i := range newS.Groups {
@@ -122,7 +122,7 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 		j, ok := idx[g.Key]
 		if !ok {
 			j = len(d.Groups)
-			d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.This, Other: g.Other, VarName: g.VarName,
+			d.Groups = append(d.Groups, DiffGroup{Key: g.Key, Kind: g.Kind, This: g.Site, Other: g.OtherSite, VarName: g.VarName,
 				Title: groupTitle(newS, g)})
 		}
 		d.Groups[j].New = side(g)

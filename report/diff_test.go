@@ -82,7 +82,7 @@ func syntheticLog(t testing.TB, fixed bool, seed int64) []byte {
 	r := rand.New(rand.NewSource(seed))
 	const threads, requests = 4, 150
 	write := func(e logformat.Event) {
-		if err := w.Write(e); err != nil {
+		if err := w.Write(&e); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,14 +97,14 @@ func syntheticLog(t testing.TB, fixed bool, seed int64) []byte {
 				if !fixed {
 					if r.Intn(3) == 0 { // another worker is inevitable: wait for it
 						write(logformat.Event{Time: step(5_000), Thread: th, Kind: logformat.KindConflict,
-							Conflict: logformat.ConflictInevitable, Other: other(), Site: now, OtherSite: now})
+							Conflict: logformat.ConflictInevitable, OtherThread: other(), Site: now, OtherSite: now})
 						write(logformat.Event{Time: tm, Thread: th, Kind: logformat.KindWaitStart, Reason: logformat.WaitInevitable})
 						write(logformat.Event{Time: step(80_000), Thread: th, Kind: logformat.KindWaitDone, Reason: logformat.WaitInevitable})
 					}
 					write(logformat.Event{Time: step(2_000), Thread: th, Kind: logformat.KindBecomeInevitable, Site: now})
 					if r.Intn(8) == 0 {
 						write(logformat.Event{Time: step(5_000), Thread: th, Kind: logformat.KindConflict,
-							Conflict: logformat.ConflictInevitable, Other: other(), Site: etag, OtherSite: now})
+							Conflict: logformat.ConflictInevitable, OtherThread: other(), Site: etag, OtherSite: now})
 						write(logformat.Event{Time: tm, Thread: th, Kind: logformat.KindWaitStart, Reason: logformat.WaitInevitable})
 						write(logformat.Event{Time: step(40_000), Thread: th, Kind: logformat.KindWaitDone, Reason: logformat.WaitInevitable})
 					}
@@ -115,20 +115,20 @@ func syntheticLog(t testing.TB, fixed bool, seed int64) []byte {
 				}
 				if attempt < 3 && r.Intn(abortEvery) == 0 {
 					write(logformat.Event{Time: step(30_000), Thread: th, Kind: logformat.KindConflict,
-						Conflict: logformat.ConflictWriteRead, Other: other(), Var: 1, Site: hitsR, OtherSite: hitsW})
+						Conflict: logformat.ConflictWriteRead, OtherThread: other(), Var: 1, Site: hitsR, OtherSite: hitsW})
 					write(logformat.Event{Time: step(1_000), Thread: th, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict})
 					continue
 				}
 				if fixed && attempt < 3 && r.Intn(50) == 0 {
 					write(logformat.Event{Time: step(25_000), Thread: th, Kind: logformat.KindConflict,
-						Conflict: logformat.ConflictWriteWrite, Other: other(), Var: 2, Site: cacheW, OtherSite: cacheW})
+						Conflict: logformat.ConflictWriteWrite, OtherThread: other(), Var: 2, Site: cacheW, OtherSite: cacheW})
 					write(logformat.Event{Time: step(1_000), Thread: th, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict})
 					continue
 				}
 				if !fixed && r.Intn(40) == 0 {
 					// A rare conflict that the fix does not touch.
 					write(logformat.Event{Time: step(10_000), Thread: th, Kind: logformat.KindConflict,
-						Conflict: logformat.ConflictWriteRead, Other: other(), Site: primesR, OtherSite: cacheW})
+						Conflict: logformat.ConflictWriteRead, OtherThread: other(), Site: primesR, OtherSite: cacheW})
 					write(logformat.Event{Time: step(1_000), Thread: th, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict})
 					continue
 				}
@@ -269,7 +269,7 @@ func stack(file string, line int) *logformat.Stack {
 
 func TestNewDiffRankingAndPercent(t *testing.T) {
 	g := func(key string, lost time.Duration, count int64) analyze.Group {
-		return analyze.Group{Key: key, Kind: logformat.ConflictWriteWrite, This: stack(key, 1), Other: stack(key, 2),
+		return analyze.Group{Key: key, Kind: logformat.ConflictWriteWrite, Site: stack(key, 1), OtherSite: stack(key, 2),
 			Count: count, Aborted: lost, Lost: lost}
 	}
 	oldS := &analyze.Summary{Logs: []analyze.Log{{Name: "a"}}, Commits: 10, Committed: 900, Aborted: 100,
@@ -351,7 +351,7 @@ func TestFmtDur(t *testing.T) {
 func TestDiffTextNamesNonSiteGroups(t *testing.T) {
 	site := stack("main.f", 1)
 	g := func(key, name string, v uint64, lost time.Duration) analyze.Group {
-		return analyze.Group{Key: key, Kind: logformat.ConflictWriteWrite, This: site, Other: site,
+		return analyze.Group{Key: key, Kind: logformat.ConflictWriteWrite, Site: site, OtherSite: site,
 			Var: v, VarName: name, Count: 1, Aborted: lost, Lost: lost}
 	}
 	opt := analyze.Options{By: analyze.ByVar}
@@ -387,9 +387,9 @@ func TestDiffTextShowsTheGroupedSide(t *testing.T) {
 	} {
 		g := analyze.Group{Key: "k", Kind: logformat.ConflictInevitable, Count: 1, Paused: 5, Lost: 5}
 		if tc.by == analyze.BySite {
-			g.This = stack("a", 1)
+			g.Site = stack("a", 1)
 		} else {
-			g.Other = stack("b", 2)
+			g.OtherSite = stack("b", 2)
 		}
 		s := &analyze.Summary{Options: analyze.Options{By: tc.by}, Groups: []analyze.Group{g}}
 		d, err := NewDiff(s, s)

@@ -207,7 +207,7 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 	for i, g := range topGroups(s, opt.Top) {
 		jg := jsonGroup{
 			Rank: i + 1, Key: g.Key, Log: g.Log, Thread: g.Thread, Var: g.Var, VarName: g.VarName,
-			This: jsonSiteOf(g.This, src), Other: jsonSiteOf(g.Other, src),
+			This: jsonSiteOf(g.Site, src), Other: jsonSiteOf(g.OtherSite, src),
 			Count: g.Count, Aborts: g.Aborts, LostNs: int64(g.Lost), AbortedNs: int64(g.Aborted),
 			PausedNs: int64(g.Paused), AvgNs: int64(g.Avg), P90Ns: int64(g.P90), MaxNs: int64(g.Max),
 			FirstNs: int64(g.First), LastNs: int64(g.Last),

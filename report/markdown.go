@@ -69,7 +69,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 		row := []any{strconv.Itoa(i + 1), u.f(g.Lost), u.f(g.Aborted), u.f(g.Paused),
 			fmtThousands(g.Count), fmtShort(g.P90), fmtShort(g.Max), conflictKindName(g.Kind)}
 		if hasSites {
-			row = append(row, mdSite(g.This), mdSite(g.Other))
+			row = append(row, mdSite(g.Site), mdSite(g.OtherSite))
 		} else {
 			row = append(row, mdEscape(groupTitle(s, g)))
 		}
@@ -91,7 +91,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			label string
 			st    *logformat.Stack
 			show  bool
-		}{{"this", g.This, s.Options.By != analyze.ByOther}, {"other", g.Other, s.Options.By != analyze.BySite}} {
+		}{{"this", g.Site, s.Options.By != analyze.ByOther}, {"other", g.OtherSite, s.Options.By != analyze.BySite}} {
 			if !side.show || (side.st == nil && !bySites(s.Options.By)) {
 				continue
 			}

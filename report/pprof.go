@@ -16,9 +16,9 @@ type PprofView = conflictprof.View
 
 // The views: see package conflictprof.
 const (
-	ViewVictim  = conflictprof.ViewVictim
-	ViewCulprit = conflictprof.ViewCulprit
-	ViewPair    = conflictprof.ViewPair
+	ViewThis  = conflictprof.ViewThis
+	ViewOther = conflictprof.ViewOther
+	ViewPair  = conflictprof.ViewPair
 )
 
 // PprofViews lists every view, in the order the CLI documents them.

@@ -80,11 +80,11 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 		name := groupTitle(s, g)
 		switch {
 		case s.Options.By == analyze.BySite:
-			name = siteShort(g.This)
+			name = siteShort(g.Site)
 		case s.Options.By == analyze.ByOther:
-			name = siteShort(g.Other)
+			name = siteShort(g.OtherSite)
 		case hasSites:
-			name = siteShort(g.This) + " <- " + siteShort(g.Other)
+			name = siteShort(g.Site) + " <- " + siteShort(g.OtherSite)
 		}
 		row := []any{strconv.Itoa(i + 1), u.f(g.Lost), fmtPercent(s.Percent(g.Lost)), u.f(g.Aborted),
 			u.f(g.Paused), fmtThousands(g.Count), fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max),
@@ -261,10 +261,10 @@ func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src 
 	}
 	var sides []side
 	if s.Options.By != analyze.ByOther {
-		sides = append(sides, side{"this: ", g.This})
+		sides = append(sides, side{"this: ", g.Site})
 	}
 	if s.Options.By != analyze.BySite {
-		sides = append(sides, side{"other:", g.Other})
+		sides = append(sides, side{"other:", g.OtherSite})
 	}
 	width := 0
 	for _, sd := range sides {

@@ -129,11 +129,11 @@ func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 func groupName(s *analyze.Summary, g *analyze.Group) string {
 	switch {
 	case s.Options.By == analyze.BySite:
-		return siteShort(g.This)
+		return siteShort(g.Site)
 	case s.Options.By == analyze.ByOther:
-		return siteShort(g.Other)
+		return siteShort(g.OtherSite)
 	case bySites(s.Options.By):
-		return siteShort(g.This) + " <- " + siteShort(g.Other)
+		return siteShort(g.Site) + " <- " + siteShort(g.OtherSite)
 	}
 	return groupTitle(s, g)
 }

@@ -118,12 +118,12 @@ func TestWhatIfProfileText(t *testing.T) {
 	s := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
 	for _, e := range []logformat.Event{
 		{Thread: 1, Time: 1000, Kind: logformat.KindTxStart},
-		{Thread: 1, Time: 2000, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteWrite, Site: s, OtherSite: s, Var: 1, Other: 2},
+		{Thread: 1, Time: 2000, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteWrite, Site: s, OtherSite: s, Var: 1, OtherThread: 2},
 		{Thread: 1, Time: 3000, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict},
 		{Thread: 1, Time: 3000, Kind: logformat.KindTxStart},
 		{Thread: 1, Time: 4000, Kind: logformat.KindTxCommit},
 	} {
-		if err := w.Write(e); err != nil {
+		if err := w.Write(&e); err != nil {
 			t.Fatal(err)
 		}
 	}

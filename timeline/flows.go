@@ -23,7 +23,7 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 	a = append(a, `,"other":`...)
 	a = appendJSONString(a, cw.site(ev.OtherSite))
 	a = append(a, `,"other_thread":`...)
-	a = strconv.AppendUint(a, uint64(ev.Other), 10)
+	a = strconv.AppendUint(a, uint64(ev.OtherThread), 10)
 	if ev.Var != 0 {
 		a = append(a, `,"var":`...)
 		name := cw.src.VarName(ev.Var)
@@ -36,10 +36,10 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 	cw.abuf = a
 	cw.instant(ev.Thread, now, cw.conflictName(ev.Conflict), "conflict", a)
 
-	if ev.Other == 0 || ev.Other == ev.Thread {
+	if ev.OtherThread == 0 || ev.OtherThread == ev.Thread {
 		return
 	}
-	o := cw.thread(ev.Other)
+	o := cw.thread(ev.OtherThread)
 	if !o.included {
 		return
 	}
@@ -54,7 +54,7 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 		o.waiting = append(o.waiting, fl)
 		return
 	}
-	cw.drawFlow(ev.Other, o, fl)
+	cw.drawFlow(ev.OtherThread, o, fl)
 }
 
 // marks remembers the last few (start, end) intervals of a thread:

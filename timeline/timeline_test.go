@@ -252,7 +252,7 @@ func tlEv(ns int64, thread uint32, k logformat.Kind) logformat.Event {
 
 func tlConflict(ns int64, thread, other uint32, ck logformat.ConflictKind, site, otherSite logformat.StackID) logformat.Event {
 	return logformat.Event{Time: ns, Thread: thread, Kind: logformat.KindConflict, Conflict: ck,
-		Other: other, Var: 9, Site: site, OtherSite: otherSite}
+		OtherThread: other, Var: 9, Site: site, OtherSite: otherSite}
 }
 
 func tlWait(ns int64, thread uint32, r logformat.WaitReason) logformat.Event {
@@ -988,7 +988,7 @@ func fuzzEvents(data []byte) []logformat.Event {
 		switch k {
 		case logformat.KindConflict:
 			e.Conflict = logformat.ConflictKind(data[i+2]%3 + 1)
-			e.Other = uint32(data[i+2] % 5) // 0 (unknown) .. 4, may be itself
+			e.OtherThread = uint32(data[i+2] % 5) // 0 (unknown) .. 4, may be itself
 			e.Site, e.OtherSite = 1, 3
 		case logformat.KindWaitStart:
 			e.Reason = logformat.WaitReason(data[i+2] % 9)

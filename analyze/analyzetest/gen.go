@@ -106,7 +106,7 @@ func Generate(w io.Writer, cfg Config) (int64, error) {
 	var werr error
 	emit := func(ev logformat.Event) {
 		if werr == nil {
-			werr = lw.Write(ev)
+			werr = lw.Write(&ev)
 			n++
 		}
 	}
@@ -123,7 +123,7 @@ func Generate(w io.Writer, cfg Config) (int64, error) {
 				switch {
 				case p < 12: // write-write on audit, aborted, then a backoff
 					emit(logformat.Event{Time: t + run/2, Kind: logformat.KindConflict, Thread: tid, Conflict: logformat.ConflictWriteWrite,
-						Var: 1, Other: other, Site: ids[2], OtherSite: ids[2]})
+						Var: 1, OtherThread: other, Site: ids[2], OtherSite: ids[2]})
 					t += run
 					emit(logformat.Event{Time: t, Kind: logformat.KindTxAbort, Thread: tid, Cause: logformat.AbortConflict})
 					emit(logformat.Event{Time: t, Kind: logformat.KindWaitStart, Thread: tid, Reason: logformat.WaitBackoff})
@@ -133,14 +133,14 @@ func Generate(w io.Writer, cfg Config) (int64, error) {
 					continue
 				case p < 20: // write-read: read account 0, another transfer wrote it
 					emit(logformat.Event{Time: t + run/3, Kind: logformat.KindConflict, Thread: tid, Conflict: logformat.ConflictWriteRead,
-						Var: 2, Other: other, Site: ids[3], OtherSite: ids[0]})
+						Var: 2, OtherThread: other, Site: ids[3], OtherSite: ids[0]})
 					t += run / 2
 					emit(logformat.Event{Time: t, Kind: logformat.KindTxAbort, Thread: tid, Cause: logformat.AbortConflict})
 					t += us
 					continue
 				case p < 25: // wait for the auditor's inevitable transaction
 					emit(logformat.Event{Time: t + run/4, Kind: logformat.KindConflict, Thread: tid, Conflict: logformat.ConflictInevitable,
-						Other: other, Site: ids[1], OtherSite: ids[4]})
+						OtherThread: other, Site: ids[1], OtherSite: ids[4]})
 					emit(logformat.Event{Time: t + run/4, Kind: logformat.KindWaitStart, Thread: tid, Reason: logformat.WaitInevitable})
 					wait := int64(50*us + r.IntN(100*us))
 					emit(logformat.Event{Time: t + run/4 + wait, Kind: logformat.KindWaitDone, Thread: tid, Reason: logformat.WaitInevitable})

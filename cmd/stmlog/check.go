@@ -72,9 +72,9 @@ func runCheck(stdin io.Reader, stdout io.Writer, paths []string, f *checkFlags) 
 		return nil
 	}
 	if len(paths) > 1 {
-		return exitStatus{exitError, fmt.Sprintf("%d of %d logs damaged or incomplete; first: %v", bad, len(paths), firstErr)}
+		return exitStatus{exitError, fmt.Errorf("%d of %d logs damaged or incomplete; first: %w", bad, len(paths), firstErr)}
 	}
-	return exitStatus{exitError, firstErr.Error()}
+	return exitStatus{exitError, firstErr}
 }
 
 // checkOne prints the integrity summary of one log and returns what is

@@ -102,18 +102,18 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, name string, f *demo
 	}()
 	if err := stm.StartLog(fh); err != nil {
 		fh.Close()
-		return fmt.Errorf("cannot record the demo: %v (is STMLOG set?)", err)
+		return fmt.Errorf("cannot record the demo: %w (is STMLOG set?)", err)
 	}
 	res, runErr := w.Run(ctx, examples.Config{Workers: f.workers, Duration: f.duration, Fixed: f.fixed, Size: f.size})
 	stopErr := stm.StopLog()
 	closeErr := fh.Close()
 	switch {
 	case runErr != nil:
-		return fmt.Errorf("workload %s: %v", name, runErr)
+		return fmt.Errorf("workload %s: %w", name, runErr)
 	case stopErr != nil:
-		return fmt.Errorf("recording %s: %v", path, stopErr)
+		return fmt.Errorf("recording %s: %w", path, stopErr)
 	case closeErr != nil:
-		return fmt.Errorf("writing %s: %v", path, closeErr)
+		return fmt.Errorf("writing %s: %w", path, closeErr)
 	}
 	version := "naive"
 	if f.fixed {

@@ -70,7 +70,7 @@ func runDiff(stdin io.Reader, stdout, stderr io.Writer, oldPath, newPath string,
 	var ao analyze.Options
 	var err error
 	if ao.By, err = analyze.ParseGroupBy(f.by); err != nil {
-		return usageError{fmt.Errorf("--by: %v", err)}
+		return usageError{fmt.Errorf("--by: %w", err)}
 	}
 	if ao.By == analyze.ByThread {
 		// Thread numbers mean nothing across runs.
@@ -78,7 +78,7 @@ func runDiff(stdin io.Reader, stdout, stderr io.Writer, oldPath, newPath string,
 	}
 	if f.kind != "" {
 		if ao.Kind, err = logformat.ParseConflictKind(f.kind); err != nil {
-			return usageError{fmt.Errorf("--kind: %v", err)}
+			return usageError{fmt.Errorf("--kind: %w", err)}
 		}
 	}
 	if f.from < 0 || f.to < 0 || (f.to > 0 && f.to <= f.from) {

@@ -34,8 +34,8 @@ where OFFSET is the byte offset of the chunk (native) or record (PyPy) that
 holds the event and TIME is nanoseconds on the log's own clock.
 
 --json writes one JSON object per line with the fields offset, time_ns,
-thread, kind, and when they apply conflict, cause, reason, other, var,
-var_name, site, other_site (sites as "file:line in func").`,
+thread, kind, and when they apply conflict, cause, reason, other_thread,
+var, var_name, site, other_site (sites as "file:line in func").`,
 		Example: `  stmlog dump stm.log | less
   stmlog dump --json stm.log | jq -c 'select(.kind == "conflict")'`,
 		Args: cobra.ExactArgs(1),
@@ -51,18 +51,18 @@ var_name, site, other_site (sites as "file:line in func").`,
 }
 
 type dumpEvent struct {
-	Offset    int64  `json:"offset"`
-	Time      int64  `json:"time_ns"`
-	Thread    uint32 `json:"thread"`
-	Kind      string `json:"kind"`
-	Conflict  string `json:"conflict,omitempty"`
-	Cause     string `json:"cause,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-	Other     uint32 `json:"other,omitempty"`
-	Var       uint64 `json:"var,omitempty"`
-	VarName   string `json:"var_name,omitempty"`
-	Site      string `json:"site,omitempty"`
-	OtherSite string `json:"other_site,omitempty"`
+	Offset      int64  `json:"offset"`
+	Time        int64  `json:"time_ns"`
+	Thread      uint32 `json:"thread"`
+	Kind        string `json:"kind"`
+	Conflict    string `json:"conflict,omitempty"`
+	Cause       string `json:"cause,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	OtherThread uint32 `json:"other_thread,omitempty"`
+	Var         uint64 `json:"var,omitempty"`
+	VarName     string `json:"var_name,omitempty"`
+	Site        string `json:"site,omitempty"`
+	OtherSite   string `json:"other_site,omitempty"`
 	// Aggregate records (profile-level logs): the record's fields.
 	Aggregate *dumpAggregate `json:"aggregate,omitempty"`
 }
@@ -114,7 +114,7 @@ func runDump(stdin io.Reader, stdout, stderr io.Writer, path string, f *dumpFlag
 			return inputError(err, f.salvage)
 		}
 		d := dumpEvent{Offset: src.Offset(), Time: ev.Time, Thread: ev.Thread, Kind: ev.Kind.String(),
-			Other: ev.Other, Var: ev.Var, Site: site(ev.Site), OtherSite: site(ev.OtherSite)}
+			OtherThread: ev.OtherThread, Var: ev.Var, Site: site(ev.Site), OtherSite: site(ev.OtherSite)}
 		switch ev.Kind {
 		case logformat.KindConflict:
 			d.Conflict = ev.Conflict.String()
@@ -171,9 +171,9 @@ func appendDumpText(b []byte, d *dumpEvent) []byte {
 			b = append(b, kv.v...)
 		}
 	}
-	if d.Other != 0 {
-		b = append(b, " other="...)
-		b = strconv.AppendUint(b, uint64(d.Other), 10)
+	if d.OtherThread != 0 {
+		b = append(b, " other_thread="...)
+		b = strconv.AppendUint(b, uint64(d.OtherThread), 10)
 	}
 	if d.Var != 0 {
 		b = append(b, " var="...)

@@ -73,11 +73,11 @@ func (f *loadFlags) options() (analyze.Options, anylog.Options, error) {
 	var lo anylog.Options
 	var err error
 	if ao.By, err = analyze.ParseGroupBy(f.by); err != nil {
-		return ao, lo, usageError{fmt.Errorf("--by: %v", err)}
+		return ao, lo, usageError{fmt.Errorf("--by: %w", err)}
 	}
 	if f.kind != "" {
 		if ao.Kind, err = logformat.ParseConflictKind(f.kind); err != nil {
-			return ao, lo, usageError{fmt.Errorf("--kind: %v", err)}
+			return ao, lo, usageError{fmt.Errorf("--kind: %w", err)}
 		}
 	}
 	if err := checkWindow(f.from, f.to); err != nil {

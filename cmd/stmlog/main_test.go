@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/stmlog/stmlog/analyze/analyzetest"
+	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/runtime/stm"
 )
 
@@ -398,6 +401,52 @@ func TestBinary(t *testing.T) {
 		}
 		if tc.code != 0 {
 			oneLineErr(t, result{code, out.String(), errb.String()})
+		}
+	}
+}
+
+// TestCorruptErrorThroughCommands checks that damage reaches the command's
+// error as a *logformat.CorruptError (wrapped with %w all the way), for a
+// native and a PyPy-STM log, whatever command reads it.
+func TestCorruptErrorThroughCommands(t *testing.T) {
+	dir := t.TempDir()
+	good := genLog(t, dir, "good.log", analyzetest.Config{Threads: 2, Tx: 50, Seed: 3})
+	full, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(full)
+	bad[40] ^= 0xff // inside the first chunk's payload
+	native := filepath.Join(dir, "damaged.log")
+	os.WriteFile(native, bad, 0o644)
+	// A c8 record (sec, nsec, thread as uint32s, event, marker length)
+	// whose event number is out of range.
+	pypyLog := filepath.Join(dir, "bad.c8.log")
+	rec := append([]byte("STMGC-C8-PROF01\n"), 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xff, 0)
+	os.WriteFile(pypyLog, rec, 0o644)
+	for _, tc := range []struct {
+		path string
+		args []string
+	}{
+		{native, []string{"report"}},
+		{native, []string{"check"}},
+		{native, []string{"dump"}},
+		{native, []string{"pprof", "-o", filepath.Join(dir, "p.pb.gz")}},
+		{pypyLog, []string{"report"}},
+		{pypyLog, []string{"check"}},
+	} {
+		root := newRootCmd()
+		root.SetArgs(append(tc.args, tc.path))
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		_, err := root.ExecuteC()
+		var ce *logformat.CorruptError
+		if !errors.As(err, &ce) {
+			t.Errorf("%v %s: error %v (%T) is not a *logformat.CorruptError", tc.args, tc.path, err, err)
+			continue
+		}
+		if ce.Name != tc.path || ce.Offset <= 0 || ce.Unwrap() == nil {
+			t.Errorf("%v %s: CorruptError %+v, want the file, a byte offset and the cause", tc.args, tc.path, ce)
 		}
 	}
 }

@@ -102,11 +102,11 @@ Labels: kind (write-write, write-read, inevitable) and other (file:line of the
 side not at the sample's leaf), for -tagfocus.
 
 --view chooses whose stack a conflict is filed under:
-  victim   the side that lost the time (default)
-  culprit  the other side: where the conflicting write / inevitable tx was
-  pair     victim stack on top of "conflict: <kind>" on top of the culprit stack`,
+  this   the side that lost the time (default)
+  other  the other side: where the conflicting write / inevitable tx was
+  pair   this side's stack on top of "conflict: <kind>" on top of the other side's`,
 		Example: `  stmlog pprof -o lost.pb.gz stm.log && go tool pprof -top lost.pb.gz
-  stmlog pprof --view culprit --sample aborted -o culprit.pb.gz stm.log
+  stmlog pprof --view other --sample aborted -o other.pb.gz stm.log
   stmlog pprof --kind inevitable stm.log > inevitable.pb.gz`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -117,7 +117,7 @@ side not at the sample's leaf), for -tagfocus.
 	fl := cmd.Flags()
 	f.load.registerInput(fl)
 	fl.StringVarP(&f.out, "output", "o", "", "write the profile to `FILE` (default: standard output, unless it is a terminal)")
-	fl.StringVar(&f.view, "view", "victim", "whose stacks: `victim`, culprit or pair")
+	fl.StringVar(&f.view, "view", "this", "whose stacks: `this`, other or pair")
 	fl.StringVar(&f.sample, "sample", report.SampleLost, "default sample type: `lost`, aborted, paused or conflicts")
 	return cmd
 }
@@ -125,7 +125,7 @@ side not at the sample's leaf), for -tagfocus.
 func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
 	view, err := report.ParsePprofView(f.view)
 	if err != nil {
-		return usageError{fmt.Errorf("--view: %v", err)}
+		return usageError{fmt.Errorf("--view: %w", err)}
 	}
 	if !slices.Contains(report.PprofSampleTypes, f.sample) {
 		return usageError{fmt.Errorf("--sample %q: want lost, aborted, paused or conflicts", f.sample)}
@@ -177,7 +177,7 @@ func writePprofFile(path string, p *profile.Profile) error {
 	}
 	if werr != nil {
 		os.Remove(path)
-		return fmt.Errorf("%s: writing profile: %v", path, werr)
+		return fmt.Errorf("%s: writing profile: %w", path, werr)
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func pprofTestLog(t *testing.T, dir string) string {
 		add(logformat.Event{Time: tm, Kind: logformat.KindTxStart, Thread: 1})
 		add(logformat.Event{Time: tm + 10, Kind: logformat.KindTxStart, Thread: 2})
 		add(logformat.Event{Time: tm + 100, Kind: logformat.KindConflict, Thread: 1, Conflict: logformat.ConflictWriteRead,
-			Other: 2, Var: 1, Site: addItem, OtherSite: flush})
+			OtherThread: 2, Var: 1, Site: addItem, OtherSite: flush})
 		if i == 0 {
 			add(logformat.Event{Time: tm + 150, Kind: logformat.KindWaitStart, Thread: 1, Reason: logformat.WaitCommitLock})
 			add(logformat.Event{Time: tm + 250, Kind: logformat.KindWaitDone, Thread: 1, Reason: logformat.WaitCommitLock})
@@ -91,7 +91,7 @@ func pprofTestLog(t *testing.T, dir string) string {
 		add(logformat.Event{Time: tm + 10, Kind: logformat.KindBecomeInevitable, Thread: 1, Site: logReq})
 		add(logformat.Event{Time: tm + 20, Kind: logformat.KindTxStart, Thread: 3})
 		add(logformat.Event{Time: tm + 30, Kind: logformat.KindConflict, Thread: 3, Conflict: logformat.ConflictInevitable,
-			Other: 1, Site: logReq, OtherSite: logReq})
+			OtherThread: 1, Site: logReq, OtherSite: logReq})
 		add(logformat.Event{Time: tm + 30, Kind: logformat.KindWaitStart, Thread: 3, Reason: logformat.WaitInevitable})
 		add(logformat.Event{Time: tm + 230, Kind: logformat.KindWaitDone, Thread: 3, Reason: logformat.WaitInevitable})
 		add(logformat.Event{Time: tm + 240, Kind: logformat.KindTxCommit, Thread: 1})
@@ -99,7 +99,7 @@ func pprofTestLog(t *testing.T, dir string) string {
 		tm += 1000
 	}
 	for _, e := range evs {
-		if err := w.Write(e); err != nil {
+		if err := w.Write(&e); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -185,11 +185,11 @@ func TestPprofCmd(t *testing.T) {
 		view, sample string
 		top          []string // the heaviest sample's stack (lost), leaf first
 	}{
-		{"victim", "lost", []string{"example.com/shop.addItem", "example.com/shop.handle"}},
-		{"culprit", "aborted", []string{"example.com/shop.flushCart"}},
+		{"this", "lost", []string{"example.com/shop.addItem", "example.com/shop.handle"}},
+		{"other", "aborted", []string{"example.com/shop.flushCart"}},
 		{"pair", "conflicts", []string{"example.com/shop.addItem", "example.com/shop.handle",
 			"conflict: write-read", "example.com/shop.flushCart"}},
-		{"victim", "paused", []string{"example.com/shop.addItem", "example.com/shop.handle"}},
+		{"this", "paused", []string{"example.com/shop.addItem", "example.com/shop.handle"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.view+"-"+tc.sample, func(t *testing.T) {
@@ -220,8 +220,8 @@ func TestPprofCmd(t *testing.T) {
 			if k := heaviest.Label["kind"]; !slices.Equal(k, []string{"write-read"}) {
 				t.Errorf("kind label %v, want write-read", k)
 			}
-			wantOther := filepath.Join(dir, "shop.go") + ":13" // the culprit's write
-			if tc.view == "culprit" {
+			wantOther := filepath.Join(dir, "shop.go") + ":13" // the other side's write
+			if tc.view == "other" {
 				wantOther = filepath.Join(dir, "shop.go") + ":9"
 			}
 			if o := heaviest.Label["other"]; !slices.Equal(o, []string{wantOther}) {
@@ -323,15 +323,15 @@ func TestPprofCmdPyPy(t *testing.T) {
 	}{
 		// c7 records both sides of every conflict.
 		{"../../testdata/logs/pypy/small.c7.log", map[string][]string{
-			"victim":  {"__init__", "compute_etag", "get"},
-			"culprit": {"__init__", "compute_etag"},
+			"this":  {"__init__", "compute_etag", "get"},
+			"other": {"__init__", "compute_etag"},
 		}},
 		// c8 records only the writer's side of a write-read conflict (the
-		// culprit) and only this side of an inevitable one.
+		// other side) and only this side of an inevitable one.
 		{"../../testdata/logs/pypy/conformance/sample3.c8.log", map[string][]string{
-			"victim":  {"__init__", "compute_etag", report.UnknownSiteFunc},
-			"culprit": {"add_item", "_run_thread", report.UnknownSiteFunc},
-			"pair":    {"add_item", "conflict: write-read", "conflict: inevitable"},
+			"this":  {"__init__", "compute_etag", report.UnknownSiteFunc},
+			"other": {"add_item", "_run_thread", report.UnknownSiteFunc},
+			"pair":  {"add_item", "conflict: write-read", "conflict: inevitable"},
 		}},
 		{"../../testdata/logs/pypy/small.c8.log", nil},
 	}
@@ -341,7 +341,7 @@ func TestPprofCmdPyPy(t *testing.T) {
 			if want[0] == 0 {
 				t.Fatalf("%s has no conflicts", tc.log)
 			}
-			for _, view := range []string{"victim", "culprit", "pair"} {
+			for _, view := range []string{"this", "other", "pair"} {
 				out := filepath.Join(t.TempDir(), "p.pb.gz")
 				code, _, stderr := pprofRun(t, "pprof", "-o", out, "--view", view, tc.log)
 				if code != 0 {

@@ -85,9 +85,9 @@ func runRecord(stdout, stderr io.Writer, args []string, f *recordFlags, topSet b
 	}
 	switch {
 	case code != 0 && err != nil:
-		return exitStatus{code, err.Error()}
+		return exitStatus{code, err}
 	case code != 0:
-		return exitStatus{code, ""}
+		return exitStatus{code, nil}
 	}
 	return err
 }
@@ -103,7 +103,7 @@ func runChild(stdout, stderr io.Writer, args []string, path string) (int, error)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
 	if err := c.Start(); err != nil {
-		return 0, fmt.Errorf("running %s: %v", args[0], err)
+		return 0, fmt.Errorf("running %s: %w", args[0], err)
 	}
 	err := c.Wait()
 	var ee *exec.ExitError
@@ -114,7 +114,7 @@ func runChild(stdout, stderr io.Writer, args []string, path string) (int, error)
 		return ee.ExitCode(), nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("running %s: %v", args[0], err)
+		return 0, fmt.Errorf("running %s: %w", args[0], err)
 	}
 	return 0, nil
 }

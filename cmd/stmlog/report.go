@@ -26,7 +26,7 @@ type reportFlags struct {
 	sourceRoot string
 	noSource   bool
 	vet        bool            // run stmvet over the source, see vet.go
-	failOver   string          // CI gate, see gate.go
+	failOver   string          // CI check, see failover.go
 	whatIf     *analyze.WhatIf // predictions for the top groups (set by runReport)
 }
 

@@ -149,15 +149,23 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// exitStatus ends the command with a given status and an optional message
-// (record forwards its child's exit status; check exits 1 on damage after
-// printing its own summary).
+// exitStatus ends the command with a given status and an optional error to
+// print (record forwards its child's exit status; check exits 1 on damage
+// after printing its own summary). It wraps err, so that errors.As finds a
+// *logformat.CorruptError behind a failed check as behind a failed report.
 type exitStatus struct {
 	code int
-	msg  string
+	err  error // nil: exit silently
 }
 
-func (e exitStatus) Error() string { return e.msg }
+func (e exitStatus) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e exitStatus) Unwrap() error { return e.err }
 
 // isUsage reports whether err, or an error it wraps, is a usage error.
 func isUsage(err error) bool {

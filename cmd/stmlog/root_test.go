@@ -22,7 +22,7 @@ func TestIsUsage(t *testing.T) {
 		{usageError{base}, true},
 		{fmt.Errorf("wrapped: %w", usageError{base}), true},
 		{errors.Join(base, usageError{base}), true},
-		{exitStatus{1, "x"}, false},
+		{exitStatus{1, errors.New("x")}, false},
 	}
 	for i, tc := range tests {
 		if got := isUsage(tc.err); got != tc.want {

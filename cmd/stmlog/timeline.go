@@ -41,7 +41,7 @@ inevitable) or unfinished. Pauses ("pause <reason>"), PyPy GC phases and the
 "inevitable section" (from becoming inevitable to the end: the time other
 threads that want inevitability must wait) are nested slices. Conflicts are
 instant events with both sites in their args, and an arrow leads from the
-other (culprit) thread to the attempt that lost time.
+other side's thread to the attempt that lost time.
 Perfetto colours slices by name; chrome://tracing uses their cname (green
 commit, red abort, orange inevitable).
 

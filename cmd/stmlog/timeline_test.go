@@ -29,14 +29,14 @@ func writeTestLog(t *testing.T, path string, rounds int, conflicts bool, line in
 			evs := []logformat.Event{{Time: tm, Kind: logformat.KindTxStart}}
 			if conflicts && th == 1 {
 				evs = append(evs,
-					logformat.Event{Time: tm + 500, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteRead, Other: 2, Site: rd, OtherSite: wr},
+					logformat.Event{Time: tm + 500, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteRead, OtherThread: 2, Site: rd, OtherSite: wr},
 					logformat.Event{Time: tm + 600, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict},
 					logformat.Event{Time: tm + 700, Kind: logformat.KindTxStart})
 			}
 			evs = append(evs, logformat.Event{Time: tm + 1000, Kind: logformat.KindTxCommit})
 			for _, e := range evs {
 				e.Thread = th
-				if err := w.Write(e); err != nil {
+				if err := w.Write(&e); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -338,7 +338,7 @@ func TestTimelineProfileLog(t *testing.T) {
 		{Time: 30, Kind: logformat.KindTxStart, Thread: 1},
 		{Time: 40, Kind: logformat.KindTxCommit, Thread: 1},
 	} {
-		if err := w.Write(e); err != nil {
+		if err := w.Write(&e); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,7 +19,7 @@ func vetIndex(dir string) (func(file string, line int) []string, error) {
 	}
 	fs, err := stmvet.Check(dir, "./...")
 	if err != nil {
-		return nil, fmt.Errorf("--vet: %v", err)
+		return nil, fmt.Errorf("--vet: %w", err)
 	}
 	idx := map[string][]string{}
 	for _, f := range fs {

@@ -4,10 +4,10 @@ package main
 // a conflict log, so users get the tool they know instead of a look-alike.
 //
 // pprof's driver is made for one profile per process and wants to run its
-// own server. We run it once per view (victim, culprit, pair) with an
+// own server. We run it once per view (this, other, pair) with an
 // HTTPServer hook that only captures the handlers pprof builds and returns at
 // once; the handlers keep working after driver.PProf returns. They are then
-// mounted under /victim/, /culprit/ and /pair/ (pprof's pages use relative
+// mounted under /this/, /other/ and /pair/ (pprof's pages use relative
 // links, so a prefix is transparent) behind a small index page, on a server
 // we own: we choose the address, refuse non-loopback ones, and shut down
 // cleanly on Ctrl-C. Sample types need no extra work: every profile carries
@@ -63,9 +63,9 @@ func newWebCmd() *cobra.Command {
 		Use:   "web [flags] LOG...",
 		Short: "Browse time lost to conflicts in pprof's web UI (flame graph, top, source)",
 		Long: `Serve pprof's web UI for the logs: flame graph, top, source listing and peek,
-for three views of each conflict (victim: the side that lost time; culprit:
-the other side; pair: victim on top of the conflict kind on top of the
-culprit) and four sample types (lost, aborted, paused, conflicts). Pages
+for three views of each conflict (this: the side that lost time; other: the
+other side; pair: this side on top of the conflict kind on top of the other
+side) and four sample types (lost, aborted, paused, conflicts). Pages
 start at line granularity (one box per source line; pprof's VIEW menu
 switches to functions) and link back to the index, which also links an
 offline timeline of each log (the drawing of stmlog timeline --format html).
@@ -183,13 +183,13 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("serving %s: %v", url, err)
+		return fmt.Errorf("serving %s: %w", url, err)
 	case <-ctx.Done():
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutting down: %v", err)
+		return fmt.Errorf("shutting down: %w", err)
 	}
 	fmt.Fprintln(stdout, "stmlog web: stopped")
 	return nil
@@ -224,7 +224,7 @@ func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInf
 		}
 		handlers, err := pprofHandlers(p, v.String())
 		if err != nil {
-			return nil, fmt.Errorf("pprof UI for the %s view: %v", v, err)
+			return nil, fmt.Errorf("pprof UI for the %s view: %w", v, err)
 		}
 		prefix := "/" + v.String()
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, webWithNav(webDispatch(handlers), v.String())))
@@ -347,9 +347,9 @@ func (a *webArgFlags) Parse(usage func()) []string {
 }
 
 var webViewDocs = map[report.PprofView]string{
-	report.ViewVictim:  "stacks of the side that lost the time (where your transaction was when it had to abort or wait)",
-	report.ViewCulprit: "stacks of the other side (where the conflicting write or inevitable transaction was)",
-	report.ViewPair:    "victim stack on top of the conflict kind on top of the culprit stack",
+	report.ViewThis:  "stacks of the side that lost the time (where your transaction was when it had to abort or wait)",
+	report.ViewOther: "stacks of the other side (where the conflicting write or inevitable transaction was)",
+	report.ViewPair:  "this side's stack on top of the conflict kind on top of the other side's",
 }
 
 type webIndexView struct{ Name, Doc string }

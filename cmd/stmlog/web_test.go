@@ -124,11 +124,11 @@ func TestWebHandler(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{"/victim/flamegraph?si=lost", []string{"stack-chart", "example.com/shop.addItem", "example.com/shop.logRequest"}, []string{"shop.flushCart"}},
-		{"/culprit/flamegraph?si=aborted", []string{"stack-chart", "example.com/shop.flushCart"}, nil},
+		{"/this/flamegraph?si=lost", []string{"stack-chart", "example.com/shop.addItem", "example.com/shop.logRequest"}, []string{"shop.flushCart"}},
+		{"/other/flamegraph?si=aborted", []string{"stack-chart", "example.com/shop.flushCart"}, nil},
 		{"/pair/flamegraph?si=conflicts", []string{"conflict: write-read", "conflict: inevitable", "example.com/shop.flushCart"}, nil},
-		{"/victim/top?si=conflicts", []string{"example.com/shop.addItem", "example.com/shop.handle"}, nil},
-		{"/victim/source?si=lost&f=shop.addItem", []string{"ADD-ITEM-READ"}, nil},
+		{"/this/top?si=conflicts", []string{"example.com/shop.addItem", "example.com/shop.handle"}, nil},
+		{"/this/source?si=lost&f=shop.addItem", []string{"ADD-ITEM-READ"}, nil},
 		{"/pair/", []string{"stack-chart"}, nil}, // redirected to the flame graph
 	}
 	for _, tc := range tests {
@@ -152,10 +152,10 @@ func TestWebHandler(t *testing.T) {
 	// Line granularity by default: handle's two call sites are two rows of
 	// top; every pprof page links back to the index; the timeline page
 	// draws the log and refuses a bad window or log number.
-	if _, body := webGet(t, c, srv.URL+"/victim/top?si=lost"); !strings.Contains(body, "shop.go:4") || !strings.Contains(body, "shop.go:5") {
+	if _, body := webGet(t, c, srv.URL+"/this/top?si=lost"); !strings.Contains(body, "shop.go:4") || !strings.Contains(body, "shop.go:5") {
 		t.Errorf("top is not at line granularity:\n%.3000s", body)
 	}
-	for _, path := range []string{"/victim/top", "/culprit/flamegraph", "/pair/source?f=shop.addItem"} {
+	for _, path := range []string{"/this/top", "/other/flamegraph", "/pair/source?f=shop.addItem"} {
 		if _, body := webGet(t, c, srv.URL+path); !strings.Contains(body, `id="stmlog-nav"`) {
 			t.Errorf("%s has no link back to the index", path)
 		}
@@ -169,7 +169,7 @@ func TestWebHandler(t *testing.T) {
 		}
 	}
 
-	resp, err := c.Get(srv.URL + "/victim/download")
+	resp, err := c.Get(srv.URL + "/this/download")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestWebHandler(t *testing.T) {
 	if got, want := report.PprofTotals(p), pprofWantTotals(t, analyze.Options{}, log); !slices.Equal(got, want) {
 		t.Errorf("downloaded profile totals %v, analyze %v", got, want)
 	}
-	for _, path := range []string{"/nope/", "/victim/nope", "/index.html"} {
+	for _, path := range []string{"/nope/", "/this/nope", "/index.html"} {
 		if code, _ := webGet(t, c, srv.URL+path); code != 404 {
 			t.Errorf("%s: status %d, want 404", path, code)
 		}
@@ -264,7 +264,7 @@ func (s *webServer) interrupt(t *testing.T) int {
 func TestWebSIGINT(t *testing.T) {
 	log := pprofTestLog(t, t.TempDir())
 	s := startWeb(t, log)
-	if code, body := webGet(t, http.DefaultClient, s.url+"victim/top"); code != 200 || !strings.Contains(body, "shop.addItem") {
+	if code, body := webGet(t, http.DefaultClient, s.url+"this/top"); code != 200 || !strings.Contains(body, "shop.addItem") {
 		t.Fatalf("top: status %d", code)
 	}
 	if code := s.interrupt(t); code != 0 {
@@ -358,12 +358,12 @@ func TestWebBrowser(t *testing.T) {
 	s := startWeb(t, log)
 
 	// Chromium takes seconds to start on a busy machine: run the pages at
-	// once. pair draws both sides' stacks, victim is the default view.
+	// once. pair draws both sides' stacks, this is the default view.
 	tests := []struct {
 		page string
 		want []string // box labels that must be drawn
 	}{
-		{"victim/flamegraph?si=lost", []string{"root", "shop.handle:4", "shop.handle:5", "shop.addItem:9", "shop.logRequest:17"}},
+		{"this/flamegraph?si=lost", []string{"root", "shop.handle:4", "shop.handle:5", "shop.addItem:9", "shop.logRequest:17"}},
 		{"pair/flamegraph?si=aborted", []string{"root", "shop.flushCart:13", "conflict: write-read", "shop.addItem:9", "shop.handle:4"}},
 	}
 	doms := make([]string, len(tests))

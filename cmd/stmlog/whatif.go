@@ -82,7 +82,7 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 	}
 	wi, err := sched.WhatIf(sum, analyze.WhatIfOptions{Top: f.top, Groups: f.groups})
 	if errors.Is(err, analyze.ErrNoGroup) {
-		return usageError{fmt.Errorf("--group: %v", err)}
+		return usageError{fmt.Errorf("--group: %w", err)}
 	} else if err != nil {
 		return err
 	}

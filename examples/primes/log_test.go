@@ -92,7 +92,7 @@ func at(s *logformat.Stack, line int) bool {
 }
 
 func describe(g analyze.Group) string {
-	return fmt.Sprintf("%s lost %v in %d conflicts, %d aborts", g.Kind, g.Lost, g.Count, g.Aborts) + "\n    this:  " + g.This.Leaf().String() + frames(g.This) + "\n    other: " + g.Other.Leaf().String() + frames(g.Other)
+	return fmt.Sprintf("%s lost %v in %d conflicts, %d aborts", g.Kind, g.Lost, g.Count, g.Aborts) + "\n    this:  " + g.Site.Leaf().String() + frames(g.Site) + "\n    other: " + g.OtherSite.Leaf().String() + frames(g.OtherSite)
 }
 
 func frames(s *logformat.Stack) string {
@@ -124,12 +124,12 @@ func TestLogPointsAtSeedConflicts(t *testing.T) {
 		// The counter's write-read conflicts cost little next to the
 		// inevitable pauses (as in the seed, where they came second), so
 		// they only have to be there, not on top.
-		sawCounter = sawCounter || (g.Kind == logformat.ConflictWriteRead && at(g.This, counterLine))
+		sawCounter = sawCounter || (g.Kind == logformat.ConflictWriteRead && at(g.Site, counterLine))
 		if i >= top {
 			continue
 		}
-		sawTime = sawTime || at(g.This, timeLine) || at(g.Other, timeLine)
-		sawETag = sawETag || at(g.This, etagLine) || at(g.Other, etagLine)
+		sawTime = sawTime || at(g.Site, timeLine) || at(g.OtherSite, timeLine)
+		sawETag = sawETag || at(g.Site, etagLine) || at(g.OtherSite, etagLine)
 	}
 	if !sawTime {
 		t.Errorf("no top-%d conflict of the naive server is at server.go:%d (time.Now)", top, timeLine)
@@ -144,7 +144,7 @@ func TestLogPointsAtSeedConflicts(t *testing.T) {
 		if i < 4 {
 			t.Logf("fixed #%d: %s", i+1, describe(g))
 		}
-		if at(g.This, timeLine) || at(g.This, etagLine) || at(g.This, counterLine) {
+		if at(g.Site, timeLine) || at(g.Site, etagLine) || at(g.Site, counterLine) {
 			t.Errorf("the fixed server has a conflict at a naive-only line: %s", describe(g))
 		}
 	}

@@ -29,7 +29,7 @@ func nativeLog(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	for i, k := range []logformat.Kind{logformat.KindTxStart, logformat.KindTxCommit} {
-		if err := w.Write(logformat.Event{Time: int64(i), Kind: k, Thread: 1}); err != nil {
+		if err := w.Write(&logformat.Event{Time: int64(i), Kind: k, Thread: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

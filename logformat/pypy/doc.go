@@ -23,7 +23,7 @@
 // A c8 file does not say which of the five event numberings (eras a..e,
 // docs/pypy-log-format.md §2) wrote it: the caller says, default e
 // (final). Bad input never panics: a wrong magic is ErrNotPyPy, a header-only file ErrEmpty,
-// an event number out of range a *CorruptError with the byte offset, and a
+// an event number out of range a *logformat.CorruptError with the byte offset, and a
 // file cut in the middle of its last record (PyPy crashed before stdio
 // flushed) ends cleanly with the cut-off bytes counted in
 // Stats.TruncatedBytes and a warning.

@@ -46,7 +46,7 @@ type Options struct {
 // own thread by the abort or pause it costs. Site is always the paying
 // side's marker and OtherSite the other side's: for the usual write-read
 // case (emitted by the committing writer, marker 1 = its write, no
-// marker 2, then ABORTING_OTHER) the victim is the reader, so Site is
+// marker 2, then ABORTING_OTHER) the paying side is the reader, so Site is
 // empty and OtherSite is the writer's location, as in c8. Timestamps of a
 // held conflict are kept (c7 files are not globally time-ordered anyway).
 //
@@ -337,11 +337,11 @@ func (rd *Reader) flushHeld(t *threadState, toOther bool) {
 	}
 	t.held = false
 	ev := t.heldEvent
-	if toOther && ev.Other != 0 && ev.Other != t.num {
-		victim := rd.thread(ev.Other)
-		ev.Thread, ev.Other = ev.Other, t.num
+	if toOther && ev.OtherThread != 0 && ev.OtherThread != t.num {
+		payer := rd.thread(ev.OtherThread)
+		ev.Thread, ev.OtherThread = ev.OtherThread, t.num
 		ev.Site, ev.OtherSite = t.heldSite2, ev.Site
-		victim.conflict = true
+		payer.conflict = true
 	} else {
 		t.conflict = true
 	}
@@ -371,7 +371,7 @@ func (rd *Reader) c7(t *threadState, rec *Record, now int64) {
 	case C7WriteWrite, C7WriteRead, C7Inevitable:
 		t.held = true
 		t.heldEvent = logformat.Event{Time: now, Thread: rec.Thread, Kind: logformat.KindConflict,
-			Conflict: c7Conflicts[rec.Event], Other: rec.Other,
+			Conflict: c7Conflicts[rec.Event], OtherThread: rec.Other,
 			Site: rd.stack(rec.Marker), OtherSite: rd.stack(rec.Marker2)}
 		t.heldSite2 = t.heldEvent.OtherSite
 		return

@@ -88,8 +88,8 @@ func render(rd *Reader, ev logformat.Event) string {
 	if ev.Reason != 0 {
 		b.WriteString(" reason=" + ev.Reason.String())
 	}
-	if ev.Other != 0 {
-		b.WriteString(" other=" + itoa(int64(ev.Other)))
+	if ev.OtherThread != 0 {
+		b.WriteString(" other=" + itoa(int64(ev.OtherThread)))
 	}
 	if s := rd.Stack(ev.Site); s != nil {
 		b.WriteString(" site=" + s.Label)
@@ -281,9 +281,9 @@ func TestReaderErrors(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("err %v is not %v", err, tt.is)
 			}
-			var ce *CorruptError
+			var ce *logformat.CorruptError
 			if strings.Contains(tt.want, "out of range") && !errors.As(err, &ce) {
-				t.Errorf("err %T is not a *CorruptError", err)
+				t.Errorf("err %T is not a *logformat.CorruptError", err)
 			}
 		})
 	}
@@ -388,7 +388,7 @@ func TestReaderBitFlips(t *testing.T) {
 				d[i] ^= 1 << bit
 				for _, era := range []byte{'a', 'e'} {
 					got, _, err := readAll(t, d, Options{Era: era})
-					var ce *CorruptError
+					var ce *logformat.CorruptError
 					if err != nil && !errors.As(err, &ce) && !errors.Is(err, ErrNotPyPy) && !errors.Is(err, ErrEmpty) {
 						t.Fatalf("flip %d.%d: unexpected error %v", i, bit, err)
 					}

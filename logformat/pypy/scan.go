@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/stmlog/stmlog/logformat"
 )
 
 // The 16-byte headers of the two formats (stmgc c7/stm/prof.c, c8/stm/prof.c).
@@ -72,17 +74,6 @@ type Record struct {
 
 // Nanos is the record's time in nanoseconds.
 func (r *Record) Nanos() int64 { return int64(r.Sec)*1e9 + int64(r.Nsec) }
-
-// CorruptError reports a record that cannot be part of a valid log.
-type CorruptError struct {
-	Name   string // the file
-	Offset int64  // byte offset of the record
-	Reason string
-}
-
-func (e *CorruptError) Error() string {
-	return fmt.Sprintf("%s: byte offset %d: %s", e.Name, e.Offset, e.Reason)
-}
 
 // ErrNotPyPy is wrapped by the error NewScanner returns for a file that does
 // not start with either magic.
@@ -226,7 +217,7 @@ func (s *Scanner) fill(n int) {
 
 // Next decodes the next record into rec. It returns io.EOF at the end of
 // the log, including after a cut-off tail (see Truncated), ErrEmpty
-// (wrapped) if the log has no record at all, a *CorruptError for an event
+// (wrapped) if the log has no record at all, a *logformat.CorruptError for an event
 // number out of range, and read errors as they come.
 func (s *Scanner) Next(rec *Record) error {
 	if s.finished {
@@ -316,7 +307,7 @@ func (s *Scanner) Next(rec *Record) error {
 
 func (s *Scanner) corrupt(reason string) error {
 	s.finished = true
-	return &CorruptError{Name: s.name, Offset: s.base + int64(s.pos), Reason: reason}
+	return &logformat.CorruptError{Name: s.name, Offset: s.base + int64(s.pos), Err: errors.New(reason)}
 }
 
 // finish is reached when fewer bytes than a record header remain.

@@ -15,11 +15,11 @@
 // mapped onto the single call stack a pprof sample carries, in one of three
 // views:
 //
-//	victim   the stack of the side that lost the time (this side, Site)
-//	culprit  the stack of the other side (OtherSite): who to blame
-//	pair     victim stack on top of a pseudo-frame "conflict: <kind>" on
-//	         top of the culprit stack, so each culprit root fans out into
-//	         the victims it hurt
+//	this   the stack of the side that lost the time (Site)
+//	other  the stack of the other side (OtherSite): who to blame
+//	pair   this side's stack on top of a pseudo-frame "conflict: <kind>"
+//	       on top of the other side's stack, so each other-side root fans
+//	       out into the code it hurt
 //
 // Every sample carries four values (conflicts, aborted, paused and lost
 // time) so one file answers all four questions, and labels "kind" (the
@@ -48,17 +48,17 @@ import (
 type View uint8
 
 const (
-	// ViewVictim files each conflict under the stack of the side that lost
+	// ViewThis files each conflict under the stack of the side that lost
 	// the time.
-	ViewVictim View = iota
-	// ViewCulprit files it under the other side's stack.
-	ViewCulprit
-	// ViewPair stacks the victim on a "conflict: <kind>" pseudo-frame on the
-	// culprit.
+	ViewThis View = iota
+	// ViewOther files it under the other side's stack.
+	ViewOther
+	// ViewPair stacks this side on a "conflict: <kind>" pseudo-frame on the
+	// other side.
 	ViewPair
 )
 
-var viewNames = [...]string{ViewVictim: "victim", ViewCulprit: "culprit", ViewPair: "pair"}
+var viewNames = [...]string{ViewThis: "this", ViewOther: "other", ViewPair: "pair"}
 
 func (v View) String() string {
 	if int(v) < len(viewNames) {
@@ -68,7 +68,7 @@ func (v View) String() string {
 }
 
 // Views lists every view, in the order the CLI documents them.
-var Views = []View{ViewVictim, ViewCulprit, ViewPair}
+var Views = []View{ViewThis, ViewOther, ViewPair}
 
 // ParseView is the inverse of View.String (for CLI flags).
 func ParseView(s string) (View, error) {
@@ -77,7 +77,7 @@ func ParseView(s string) (View, error) {
 			return View(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown view %q (want victim, culprit or pair)", s)
+	return 0, fmt.Errorf("unknown view %q (want this, other or pair)", s)
 }
 
 // The sample types of every profile, in this order; Sample.Value[i] is the
@@ -97,12 +97,12 @@ var SampleTypes = []string{SampleConflicts, SampleAborted, SamplePaused, SampleL
 // and nothing more. Stacks are resolved (content, not IDs), so groups from
 // several logs can go into one profile.
 type Group struct {
-	Kind    logformat.ConflictKind
-	This    *logformat.Stack // victim side; nil when not recorded
-	Other   *logformat.Stack // culprit side; nil when not recorded
-	Count   int64            // conflicts attributed to the group
-	Aborted int64            // ns of aborted attempts charged to it
-	Paused  int64            // ns of pauses charged to it
+	Kind      logformat.ConflictKind
+	Site      *logformat.Stack // this side; nil when not recorded
+	OtherSite *logformat.Stack // the other side; nil when not recorded
+	Count     int64            // conflicts attributed to the group
+	Aborted   int64            // ns of aborted attempts charged to it
+	Paused    int64            // ns of pauses charged to it
 }
 
 // Options shape the profile.
@@ -166,7 +166,7 @@ func Build(groups []Group, opt Options) (*profile.Profile, error) {
 	}
 	if err := b.p.CheckValid(); err != nil {
 		// Only a bug here can make it invalid; say so rather than write it.
-		return nil, fmt.Errorf("pprof: built an invalid profile: %v", err)
+		return nil, fmt.Errorf("pprof: built an invalid profile: %w", err)
 	}
 	return b.p, nil
 }
@@ -190,17 +190,17 @@ type builder struct {
 func (b *builder) add(g *Group, view View) {
 	b.stack = b.stack[:0]
 	// hidden is the side the "other" label names: the one not at the leaf.
-	hidden := g.Other
+	hidden := g.OtherSite
 	switch view {
-	case ViewVictim:
-		b.appendStack(g.This)
-	case ViewCulprit:
-		hidden = g.This
-		b.appendStack(g.Other)
+	case ViewThis:
+		b.appendStack(g.Site)
+	case ViewOther:
+		hidden = g.Site
+		b.appendStack(g.OtherSite)
 	case ViewPair:
-		b.appendStack(g.This)
+		b.appendStack(g.Site)
 		b.stack = append(b.stack, b.location(kindFramePrefix+g.Kind.String(), "", 0))
-		b.appendStack(g.Other)
+		b.appendStack(g.OtherSite)
 	}
 	labels := map[string][]string{"kind": {g.Kind.String()}}
 	if other := siteText(hidden); other != "" {
@@ -334,7 +334,7 @@ func Groups(s *analyze.Summary) []Group {
 	out := make([]Group, len(s.Groups))
 	for i := range s.Groups {
 		g := &s.Groups[i]
-		out[i] = Group{Kind: g.Kind, This: g.This, Other: g.Other,
+		out[i] = Group{Kind: g.Kind, Site: g.Site, OtherSite: g.OtherSite,
 			Count: g.Count, Aborted: int64(g.Aborted), Paused: int64(g.Paused)}
 	}
 	return out

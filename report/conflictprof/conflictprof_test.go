@@ -72,23 +72,23 @@ func names(s *profile.Sample) []string {
 
 func TestPprofViews(t *testing.T) {
 	groups := []Group{
-		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: stTransfer, Count: 3, Aborted: 300, Paused: 0},
-		{Kind: logformat.ConflictWriteWrite, This: stTransfer, Other: stTransfer, Count: 2, Aborted: 50, Paused: 7},
-		{Kind: logformat.ConflictInevitable, This: stMarker, Other: nil, Count: 1, Aborted: 0, Paused: 40},
+		{Kind: logformat.ConflictWriteRead, Site: stAudit, OtherSite: stTransfer, Count: 3, Aborted: 300, Paused: 0},
+		{Kind: logformat.ConflictWriteWrite, Site: stTransfer, OtherSite: stTransfer, Count: 2, Aborted: 50, Paused: 7},
+		{Kind: logformat.ConflictInevitable, Site: stMarker, OtherSite: nil, Count: 1, Aborted: 0, Paused: 40},
 	}
 	tests := []struct {
 		view   View
 		stacks [][]string // per group, leaf first
 		other  []string   // "other" label per group ("" = none)
 	}{
-		{ViewVictim,
+		{ViewThis,
 			[][]string{
 				{"bank.(*Account).Balance", "bank.Audit", "main.auditor"},
 				{"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
 				{stMarker.Label},
 			},
 			[]string{"/src/bank/account.go:40", "/src/bank/account.go:40", ""}},
-		{ViewCulprit,
+		{ViewOther,
 			[][]string{
 				{"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
 				{"bank.(*Account).Withdraw", "bank.Transfer", "main.worker"},
@@ -150,7 +150,7 @@ func TestPprofViews(t *testing.T) {
 			}
 			// Frames keep file and line so pprof can list sources.
 			leaf := p.Sample[0].Location[0].Line[0]
-			if tc.view != ViewCulprit && (leaf.Function.Filename != "/src/bank/account.go" || leaf.Line != 22) {
+			if tc.view != ViewOther && (leaf.Function.Filename != "/src/bank/account.go" || leaf.Line != 22) {
 				t.Errorf("leaf %s:%d, want /src/bank/account.go:22", leaf.Function.Filename, leaf.Line)
 			}
 
@@ -182,16 +182,16 @@ func TestPprofViews(t *testing.T) {
 }
 
 func TestPprofMergesEqualSamples(t *testing.T) {
-	// Two groups that differ only in the culprit: in the victim view they
-	// differ by the "other" label, so stay apart; with equal culprits (same
+	// Two groups that differ only in the other side: in the this view they
+	// differ by the "other" label, so stay apart; with equal other sides (same
 	// content, different pointers, as from two logs) they merge.
 	copyTransfer := &logformat.Stack{Frames: slices.Clone(stTransfer.Frames)}
 	groups := []Group{
-		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: stTransfer, Count: 1, Aborted: 10},
-		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: copyTransfer, Count: 2, Aborted: 20},
-		{Kind: logformat.ConflictWriteRead, This: stAudit, Other: stMarker, Count: 4, Paused: 40},
+		{Kind: logformat.ConflictWriteRead, Site: stAudit, OtherSite: stTransfer, Count: 1, Aborted: 10},
+		{Kind: logformat.ConflictWriteRead, Site: stAudit, OtherSite: copyTransfer, Count: 2, Aborted: 20},
+		{Kind: logformat.ConflictWriteRead, Site: stAudit, OtherSite: stMarker, Count: 4, Paused: 40},
 	}
-	p, err := Build(groups, Options{View: ViewVictim})
+	p, err := Build(groups, Options{View: ViewThis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestPprofOptionErrors(t *testing.T) {
 	}
 }
 
-// pprofWorkload is a small two-thread log: thread 1 (victim) meets a
+// pprofWorkload is a small two-thread log: thread 1 (this side) meets a
 // write-read conflict, is paused, then aborts; retries and commits; thread 2
 // meets a write-write conflict and is paused; there is also an abort with no
 // conflict (unattributed) and a conflict of another kind.
@@ -251,7 +251,7 @@ func pprofWorkload(t0 int64) *pprofSliceSource {
 	}
 	conflict := func(dt int64, th uint32, c logformat.ConflictKind, site, other logformat.StackID) logformat.Event {
 		e := ev(dt, logformat.KindConflict, th)
-		e.Conflict, e.Site, e.OtherSite, e.Other = c, site, other, 3-th
+		e.Conflict, e.Site, e.OtherSite, e.OtherThread = c, site, other, 3-th
 		return e
 	}
 	wait := func(dt int64, th uint32, r logformat.WaitReason) logformat.Event {
@@ -352,7 +352,7 @@ func TestPprofFromSummary(t *testing.T) {
 	if err := a.Add(pprofWorkload(0)); err != nil {
 		t.Fatal(err)
 	}
-	p, err := FromSummary(a.Summary(), Options{View: ViewVictim})
+	p, err := FromSummary(a.Summary(), Options{View: ViewThis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,13 +379,13 @@ func TestPprofGoTool(t *testing.T) {
 	if _, err := os.Stat(goBin); err != nil {
 		t.Fatalf("go command not found at %s: %v", goBin, err)
 	}
-	victim := &logformat.Stack{Frames: []logformat.Frame{
+	this := &logformat.Stack{Frames: []logformat.Frame{
 		pprofHere("shop.addItem"), // LIST-ME-addItem
 		pprofHere("shop.handle"),
 	}}
-	culprit := &logformat.Stack{Frames: []logformat.Frame{pprofHere("shop.flushCart")}}
+	other := &logformat.Stack{Frames: []logformat.Frame{pprofHere("shop.flushCart")}}
 	p, err := Build([]Group{
-		{Kind: logformat.ConflictWriteRead, This: victim, Other: culprit, Count: 5, Aborted: int64(3 * time.Millisecond)},
+		{Kind: logformat.ConflictWriteRead, Site: this, OtherSite: other, Count: 5, Aborted: int64(3 * time.Millisecond)},
 	}, Options{View: ViewPair})
 	if err != nil {
 		t.Fatal(err)
@@ -443,7 +443,7 @@ func pprofBenchGroups(n int) []Group {
 	}
 	gs := make([]Group, n)
 	for i := range gs {
-		gs[i] = Group{Kind: logformat.ConflictKind(1 + i%3), This: stack(i), Other: stack(i * 31),
+		gs[i] = Group{Kind: logformat.ConflictKind(1 + i%3), Site: stack(i), OtherSite: stack(i * 31),
 			Count: int64(i + 1), Aborted: int64(i * 1000), Paused: int64(i * 10)}
 	}
 	return gs
@@ -458,8 +458,8 @@ func pprofNaive(groups []Group) *profile.Profile {
 		{Type: SamplePaused, Unit: "nanoseconds"}, {Type: SampleLost, Unit: "nanoseconds"}}}
 	for _, g := range groups {
 		s := &profile.Sample{Value: []int64{g.Count, g.Aborted, g.Paused, g.Aborted + g.Paused},
-			Label: map[string][]string{"kind": {g.Kind.String()}, "other": {siteText(g.Other)}}}
-		for _, f := range g.This.Frames {
+			Label: map[string][]string{"kind": {g.Kind.String()}, "other": {siteText(g.OtherSite)}}}
+		for _, f := range g.Site.Frames {
 			fn := &profile.Function{ID: uint64(len(p.Function) + 1), Name: f.Func, SystemName: f.Func, Filename: f.File}
 			loc := &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: fn, Line: int64(f.Line)}}}
 			p.Function = append(p.Function, fn)
@@ -477,7 +477,7 @@ func BenchmarkPprofBuild(b *testing.B) {
 		b.Run("interned/groups="+strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Build(groups, Options{View: ViewVictim}); err != nil {
+				if _, err := Build(groups, Options{View: ViewThis}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -495,7 +495,7 @@ func BenchmarkPprofBuild(b *testing.B) {
 // same samples as Build.
 func TestPprofNaiveAgrees(t *testing.T) {
 	groups := pprofBenchGroups(300)
-	p, err := Build(groups, Options{View: ViewVictim})
+	p, err := Build(groups, Options{View: ViewThis})
 	if err != nil {
 		t.Fatal(err)
 	}

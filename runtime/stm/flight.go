@@ -294,7 +294,7 @@ func (fr *FlightRecorder) WriteTo(w io.Writer) (int64, error) {
 					lw.NameVar(ev.Var, name)
 				}
 			}
-			if err := lw.WritePtr(&ev); err != nil {
+			if err := lw.Write(&ev); err != nil {
 				return cw.n, err
 			}
 		}

@@ -403,12 +403,12 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 		ev.Conflict = logformat.ConflictKind(e.a >> 8)
 		ev.Cause = logformat.AbortCause(e.a >> 16)
 		ev.Reason = logformat.WaitReason(e.a >> 24)
-		ev.Site, ev.Var, ev.Other, ev.OtherSite = 0, 0, 0, 0
+		ev.Site, ev.Var, ev.OtherThread, ev.OtherSite = 0, 0, 0, 0
 		site, otherSite := e.b, uint32(0)
 		if ev.Kind == logformat.KindConflict && i+1 < len(evs) {
 			i++
 			p := &evs[i]
-			ev.Var, ev.Other, otherSite = uint64(p.t), p.a, p.b
+			ev.Var, ev.OtherThread, otherSite = uint64(p.t), p.a, p.b
 		}
 		if tap {
 			r.sinkBuf = append(r.sinkBuf, ev)
@@ -424,7 +424,7 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 		if otherSite != 0 {
 			ev.OtherSite = r.stackID(otherSite)
 		}
-		if err := r.w.WritePtr(&ev); err != nil && r.err == nil {
+		if err := r.w.Write(&ev); err != nil && r.err == nil {
 			r.err = err
 			r.warn(err)
 		}

@@ -224,8 +224,8 @@ func TestRecordSites(t *testing.T) {
 			if f1 != tf || l1 != tl || f2 != of || l2 != ol {
 				t.Fatalf("%v conflict #%d sites %s:%d / %s:%d, want %s:%d / %s:%d", kind, n, f1, l1, f2, l2, tf, tl, of, ol)
 			}
-			if ev.Other == 0 || ev.Other == ev.Thread {
-				t.Fatalf("%v conflict: other thread %d, this thread %d", kind, ev.Other, ev.Thread)
+			if ev.OtherThread == 0 || ev.OtherThread == ev.Thread {
+				t.Fatalf("%v conflict: other thread %d, this thread %d", kind, ev.OtherThread, ev.Thread)
 			}
 			// The cost follows on the same thread: an abort or a pause.
 			next := logformat.KindInvalid
@@ -614,7 +614,7 @@ func TestRecordQueueWorkers(t *testing.T) {
 		case logformat.KindTxCommit:
 			commits++
 		case logformat.KindConflict:
-			if ev.Conflict != logformat.ConflictInevitable || ev.Other == ev.Thread || ev.Other == 0 {
+			if ev.Conflict != logformat.ConflictInevitable || ev.OtherThread == ev.Thread || ev.OtherThread == 0 {
 				t.Fatalf("unexpected conflict %+v", ev)
 			}
 			inev++
@@ -711,7 +711,7 @@ func TestRecordCommitLockPause(t *testing.T) {
 			continue
 		}
 		s := r.Stack(ev.Site)
-		if ev.Conflict != logformat.ConflictWriteRead || ev.Other != 99 || s == nil || s.Leaf().File != file || s.Leaf().Line != line {
+		if ev.Conflict != logformat.ConflictWriteRead || ev.OtherThread != 99 || s == nil || s.Leaf().File != file || s.Leaf().Line != line {
 			t.Fatalf("conflict %+v at %v, want write-read with thread 99 at %s:%d", ev, s, file, line)
 		}
 		var next []logformat.Kind

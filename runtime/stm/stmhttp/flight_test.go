@@ -51,7 +51,7 @@ func TestFlightEndpoint(t *testing.T) {
 		t.Fatalf("clean end %v, %d conflict groups", r.Stats().CleanEnd, len(sum.Groups))
 	}
 	file, line := hotLine(t, "hot")
-	if top := sum.Groups[0].This; top == nil || top.Frames[0].File != file || top.Frames[0].Line != line {
+	if top := sum.Groups[0].Site; top == nil || top.Frames[0].File != file || top.Frames[0].Line != line {
 		t.Errorf("top group's site %v, want %s:%d", top, file, line)
 	}
 	var text strings.Builder

@@ -15,7 +15,7 @@
 // Handler and FlightHandler return the same handlers for other muxes.
 //
 // A conflict profile has the sample types (conflicts, aborted, paused and
-// lost nanoseconds), the views (?view=victim|culprit|pair) and the labels
+// lost nanoseconds), the views (?view=this|other|pair) and the labels
 // (kind, other) of `stmlog pprof`, because it is built by the same code
 // (package report/conflictprof, from the same analysis) from the events of
 // the window: ?sample= picks the default sample type, ?debug=1 returns text

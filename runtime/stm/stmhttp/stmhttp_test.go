@@ -326,7 +326,7 @@ func TestProfileWhileRecording(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := contend(t)
-	p, _, err := Profile(context.Background(), 500*time.Millisecond, conflictprof.ViewVictim, "")
+	p, _, err := Profile(context.Background(), 500*time.Millisecond, conflictprof.ViewThis, "")
 	stop()
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-func TestParseGate(t *testing.T) {
+func TestParseFailOver(t *testing.T) {
 	for _, tc := range []struct {
 		spec, want, err string
 	}{
@@ -34,15 +34,15 @@ func TestParseGate(t *testing.T) {
 		{spec: "lost=-1s", err: "neither a percentage"},
 		{spec: "lost=5%,", err: "want METRIC=LIMIT"},
 	} {
-		ls, err := ParseGate(tc.spec)
+		ls, err := ParseFailOver(tc.spec)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseGate(%q) err = %v, want %q", tc.spec, err, tc.err)
+				t.Errorf("ParseFailOver(%q) err = %v, want %q", tc.spec, err, tc.err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("ParseGate(%q): %v", tc.spec, err)
+			t.Errorf("ParseFailOver(%q): %v", tc.spec, err)
 			continue
 		}
 		var got []string
@@ -50,14 +50,14 @@ func TestParseGate(t *testing.T) {
 			got = append(got, l.String())
 		}
 		if strings.Join(got, " ") != tc.want {
-			t.Errorf("ParseGate(%q) = %v, want %s", tc.spec, got, tc.want)
+			t.Errorf("ParseFailOver(%q) = %v, want %s", tc.spec, got, tc.want)
 		}
 	}
 }
 
-func TestCheckGate(t *testing.T) {
+func TestCheckFailOver(t *testing.T) {
 	g := func(key string, ab, pa time.Duration) analyze.Group {
-		return analyze.Group{Key: key, Kind: logformat.ConflictWriteRead, This: stack(key, 1), Other: stack(key, 2),
+		return analyze.Group{Key: key, Kind: logformat.ConflictWriteRead, Site: stack(key, 1), OtherSite: stack(key, 2),
 			Count: 3, Aborted: ab, Paused: pa, Lost: ab + pa}
 	}
 	// CPU = 10s; conflicts: 0.4s aborted + 0.3s paused = 0.7s lost (7%).
@@ -80,7 +80,7 @@ func TestCheckGate(t *testing.T) {
 		{"paused=0.2s", true, []string{"a.go"}, 3},
 		{"paused=10%,aborted=1%", true, nil, 3},
 	} {
-		failed, res, err := CheckGate(s, tc.spec)
+		failed, res, err := CheckFailOver(s, tc.spec)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.spec, err)
 		}
@@ -98,7 +98,7 @@ func TestCheckGate(t *testing.T) {
 			t.Errorf("%s: pct %v, want %v", tc.spec, res[0].Pct, tc.pct)
 		}
 	}
-	if _, _, err := CheckGate(s, "bogus"); err == nil {
+	if _, _, err := CheckFailOver(s, "bogus"); err == nil {
 		t.Error("bad spec accepted")
 	}
 	// The same lost time against wall time: 0.7s of a 2s run is 35%.
@@ -114,11 +114,11 @@ func TestCheckGate(t *testing.T) {
 		{"lost=5%", true, 7}, // no base: CPU time
 		{"aborted=10%wall", true, 20},
 	} {
-		failed, res, err := CheckGate(s, tc.spec)
+		failed, res, err := CheckFailOver(s, tc.spec)
 		if err != nil || failed != tc.failed || math.Abs(res[0].Pct-tc.pct) > 1e-9 {
 			t.Errorf("%s: failed=%v pct=%v err=%v; want failed=%v pct=%v", tc.spec, failed, res[0].Pct, err, tc.failed, tc.pct)
 		}
-		if want := map[bool]string{true: GateBaseWall, false: GateBaseCPU}[strings.HasSuffix(tc.spec, "wall")]; res[0].Base != want {
+		if want := map[bool]string{true: FailOverWall, false: FailOverCPU}[strings.HasSuffix(tc.spec, "wall")]; res[0].Base != want {
 			t.Errorf("%s: base %q, want %q", tc.spec, res[0].Base, want)
 		}
 	}
@@ -134,21 +134,21 @@ func TestCheckGate(t *testing.T) {
 		{"window", &analyze.Summary{Options: analyze.Options{From: 5 * time.Second}, Logs: []analyze.Log{{Events: 9, Span: time.Second}}},
 			"no transactions from 5.000s to the end after the start (the log spans 1.000s)"},
 	} {
-		failed, _, err := CheckGate(tc.s, "lost=0%,lost=0s")
-		if !errors.Is(err, ErrGateEmpty) || failed || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: failed=%v err=%v, want ErrGateEmpty saying %q", tc.name, failed, err, tc.want)
+		failed, _, err := CheckFailOver(tc.s, "lost=0%,lost=0s")
+		if !errors.Is(err, ErrFailOverEmpty) || failed || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: failed=%v err=%v, want ErrFailOverEmpty saying %q", tc.name, failed, err, tc.want)
 		}
 	}
 }
 
-func TestWriteGate(t *testing.T) {
+func TestWriteFailOver(t *testing.T) {
 	s := analyzeBytes(t, "naive.stmlog", syntheticLog(t, false, 1), analyze.Options{})
-	failed, res, err := CheckGate(s, "lost=5%,aborted=100%,paused=1%wall")
+	failed, res, err := CheckFailOver(s, "lost=5%,aborted=100%,paused=1%wall")
 	if err != nil || !failed {
 		t.Fatalf("naive synthetic log passes lost=5%%: %v", err)
 	}
 	var b bytes.Buffer
-	if err := WriteGate(&b, res, 2); err != nil {
+	if err := WriteFailOver(&b, res, 2); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "gate/naive.txt", b.Bytes())
@@ -160,7 +160,7 @@ func TestWriteGate(t *testing.T) {
 	}
 	// The fixed server passes the same gate.
 	s = analyzeBytes(t, "fixed.stmlog", syntheticLog(t, true, 1), analyze.Options{})
-	if failed, res, _ := CheckGate(s, "lost=5%"); failed {
+	if failed, res, _ := CheckFailOver(s, "lost=5%"); failed {
 		t.Errorf("fixed synthetic log fails lost=5%%: %.1f%%", res[0].Pct)
 	}
 }

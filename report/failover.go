@@ -30,7 +30,7 @@ package report
 // when the value is strictly greater than it.
 //
 // A gate does not pass on nothing: a summary with no time in transactions (a
-// log of a header only, a window or thread with no events) is ErrGateEmpty,
+// log of a header only, a window or thread with no events) is ErrFailOverEmpty,
 // since every limit would hold trivially.
 
 import (
@@ -46,8 +46,8 @@ import (
 	"github.com/stmlog/stmlog/analyze"
 )
 
-// GateLimit is one METRIC=LIMIT of a gate spec.
-type GateLimit struct {
+// FailOverLimit is one METRIC=LIMIT of a --fail-over spec.
+type FailOverLimit struct {
 	Metric  string        // "lost", "aborted" or "paused"
 	Percent float64       // limit in % of Base, when IsPct
 	Base    string        // "cpu" or "wall", when IsPct
@@ -58,12 +58,12 @@ type GateLimit struct {
 
 // Percentage bases of a gate limit.
 const (
-	GateBaseCPU  = "cpu"
-	GateBaseWall = "wall"
+	FailOverCPU  = "cpu"
+	FailOverWall = "wall"
 )
 
 // String is the limit as written in the spec.
-func (l GateLimit) String() string {
+func (l FailOverLimit) String() string {
 	if l.spec != "" {
 		return l.spec
 	}
@@ -73,26 +73,26 @@ func (l GateLimit) String() string {
 	return l.Metric + "=" + fmtDur(l.Abs)
 }
 
-// ErrGateEmpty is wrapped by CheckGate's error for a summary with nothing
+// ErrFailOverEmpty is wrapped by CheckFailOver's error for a summary with nothing
 // to check (no time in transactions).
-var ErrGateEmpty = errors.New("nothing to check")
+var ErrFailOverEmpty = errors.New("nothing to check")
 
 // baseName is how messages name a percentage base.
 func baseName(base string) string {
-	if base == GateBaseWall {
+	if base == FailOverWall {
 		return "wall time"
 	}
 	return "CPU time in transactions"
 }
 
-// GateResult is the check of one limit.
-type GateResult struct {
-	Limit GateLimit
+// FailOverResult is the check of one limit.
+type FailOverResult struct {
+	Limit FailOverLimit
 	Value time.Duration // the metric
 	// Pct is the metric as a percentage of BaseTime: the limit's base, or
 	// for an absolute limit CPU time in transactions.
 	Pct      float64
-	Base     string        // GateBaseCPU or GateBaseWall
+	Base     string        // FailOverCPU or FailOverWall
 	BaseTime time.Duration // the base of Pct
 	Failed   bool
 	// Offending lists, when Failed, the groups that contribute to the
@@ -100,9 +100,9 @@ type GateResult struct {
 	Offending []analyze.Group
 }
 
-// ParseGate parses a gate spec (see the file comment).
-func ParseGate(spec string) ([]GateLimit, error) {
-	var out []GateLimit
+// ParseFailOver parses a --fail-over spec (see the file comment).
+func ParseFailOver(spec string) ([]FailOverLimit, error) {
+	var out []FailOverLimit
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		metric, limit, ok := strings.Cut(part, "=")
@@ -115,12 +115,12 @@ func ParseGate(spec string) ([]GateLimit, error) {
 		default:
 			return nil, fmt.Errorf("gate %q: unknown metric %q (want lost, aborted or paused)", part, metric)
 		}
-		l := GateLimit{Metric: metric, spec: metric + "=" + limit}
+		l := FailOverLimit{Metric: metric, spec: metric + "=" + limit}
 		if p, base, isPct := strings.Cut(limit, "%"); isPct {
 			switch base = strings.TrimSpace(base); base {
 			case "":
-				base = GateBaseCPU
-			case GateBaseCPU, GateBaseWall:
+				base = FailOverCPU
+			case FailOverCPU, FailOverWall:
 			default:
 				return nil, fmt.Errorf("gate %q: unknown percentage base %q (want %%cpu or %%wall)", part, base)
 			}
@@ -128,7 +128,7 @@ func ParseGate(spec string) ([]GateLimit, error) {
 			switch {
 			case err != nil || v < 0:
 				return nil, fmt.Errorf("gate %q: %q is not a percentage", part, limit)
-			case v > 100 && base == GateBaseCPU:
+			case v > 100 && base == FailOverCPU:
 				return nil, fmt.Errorf("gate %q: %q is not a percentage of CPU time between 0 and 100", part, limit)
 			}
 			l.Percent, l.Base, l.IsPct = v, base, true
@@ -144,8 +144,8 @@ func ParseGate(spec string) ([]GateLimit, error) {
 	return out, nil
 }
 
-// gateValue is the metric's contribution of one group.
-func gateValue(g *analyze.Group, metric string) time.Duration {
+// failOverValue is the metric's contribution of one group.
+func failOverValue(g *analyze.Group, metric string) time.Duration {
 	switch metric {
 	case "aborted":
 		return g.Aborted
@@ -155,26 +155,26 @@ func gateValue(g *analyze.Group, metric string) time.Duration {
 	return g.Lost
 }
 
-// CheckGate checks a summary against a gate spec. failed is true when any
+// CheckFailOver checks a summary against a --fail-over spec. failed is true when any
 // limit is exceeded; results has one entry per limit, in spec order. The
-// error wraps ErrGateEmpty when the summary holds no time in transactions.
-func CheckGate(s *analyze.Summary, spec string) (failed bool, results []GateResult, err error) {
-	limits, err := ParseGate(spec)
+// error wraps ErrFailOverEmpty when the summary holds no time in transactions.
+func CheckFailOver(s *analyze.Summary, spec string) (failed bool, results []FailOverResult, err error) {
+	limits, err := ParseFailOver(spec)
 	if err != nil {
 		return false, nil, err
 	}
 	if s.CPU() <= 0 {
-		return false, nil, fmt.Errorf("%w: %s", ErrGateEmpty, emptyReason(s))
+		return false, nil, fmt.Errorf("%w: %s", ErrFailOverEmpty, emptyReason(s))
 	}
 	for _, l := range limits {
-		r := GateResult{Limit: l, Base: l.Base, BaseTime: s.CPU()}
-		if l.Base == GateBaseWall {
+		r := FailOverResult{Limit: l, Base: l.Base, BaseTime: s.CPU()}
+		if l.Base == FailOverWall {
 			r.BaseTime = s.Wall
 		} else {
-			r.Base = GateBaseCPU
+			r.Base = FailOverCPU
 		}
 		for i := range s.Groups {
-			r.Value += gateValue(&s.Groups[i], l.Metric)
+			r.Value += failOverValue(&s.Groups[i], l.Metric)
 		}
 		if r.BaseTime > 0 {
 			r.Pct = 100 * float64(r.Value) / float64(r.BaseTime)
@@ -186,12 +186,12 @@ func CheckGate(s *analyze.Summary, spec string) (failed bool, results []GateResu
 		}
 		if r.Failed {
 			for i := range s.Groups {
-				if gateValue(&s.Groups[i], l.Metric) > 0 {
+				if failOverValue(&s.Groups[i], l.Metric) > 0 {
 					r.Offending = append(r.Offending, s.Groups[i])
 				}
 			}
 			slices.SortStableFunc(r.Offending, func(x, y analyze.Group) int {
-				return cmp.Compare(gateValue(&y, l.Metric), gateValue(&x, l.Metric)) // most first
+				return cmp.Compare(failOverValue(&y, l.Metric), failOverValue(&x, l.Metric)) // most first
 			})
 			failed = true
 		}
@@ -231,9 +231,9 @@ func emptyReason(s *analyze.Summary) string {
 	return logs + " hold" + verbS + " no transactions"
 }
 
-// WriteGate prints the verdict of each limit and, for exceeded ones, the top
+// WriteFailOver prints the verdict of each limit and, for exceeded ones, the top
 // offending groups (top <= 0: all) with both sites.
-func WriteGate(w io.Writer, results []GateResult, top int) error {
+func WriteFailOver(w io.Writer, results []FailOverResult, top int) error {
 	var b strings.Builder
 	for _, r := range results {
 		verdict := "ok"
@@ -248,13 +248,13 @@ func WriteGate(w io.Writer, results []GateResult, top int) error {
 		}
 		for i := range off {
 			g := &off[i]
-			v := gateValue(g, r.Limit.Metric)
+			v := failOverValue(g, r.Limit.Metric)
 			p := 0.0
 			if r.BaseTime > 0 {
 				p = 100 * float64(v) / float64(r.BaseTime)
 			}
 			fmt.Fprintf(&b, "  %s %s (%.1f%% %s) in %dx %s\n    this:  %s\n    other: %s\n",
-				fmtDur(v), r.Limit.Metric, p, r.Base, g.Count, g.Kind, siteLine(g.This), siteLine(g.Other))
+				fmtDur(v), r.Limit.Metric, p, r.Base, g.Count, g.Kind, siteLine(g.Site), siteLine(g.OtherSite))
 		}
 		if n := len(r.Offending) - len(off); n > 0 {
 			fmt.Fprintf(&b, "  ... and %d more groups\n", n)
