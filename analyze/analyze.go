@@ -89,7 +89,8 @@ type Summary struct {
 	// Estimated says Committed includes an estimate: a profile-level log
 	// counts the transactions that met no contention and times a sample of
 	// them (see logformat.Aggregate). CommittedErr bounds the estimate's
-	// error at 95 % (1.96 standard errors).
+	// error at 95 % (1.96 standard errors); -1 when no commit was sampled
+	// (the untimed ones then count for nothing, and the error is unknown).
 	Estimated    bool
 	CommittedErr time.Duration
 	Aborted      time.Duration // run time of aborted attempts
@@ -535,7 +536,7 @@ func (a *Analyzer) aggregateTime(each func(th *thread, est int64)) (total int64,
 			return
 		}
 		est, se := th.agg.CommittedNs(mean)
-		if math.IsInf(se, 1) {
+		if math.IsInf(se, 1) && mean >= 0 {
 			se = 0 // no sample of its own: the pooled mean, whose error is the pool's
 		}
 		v += se * se
@@ -914,6 +915,9 @@ func (a *Analyzer) Summary() *Summary {
 		s.Committed += time.Duration(est)
 		s.Estimated = untimed
 		s.CommittedErr = time.Duration(1.96 * se)
+		if math.IsInf(se, 1) {
+			s.CommittedErr = -1 // no commit was sampled: unknown
+		}
 	}
 	start, end := a.minT, a.maxT
 	if a.windowed {

@@ -170,6 +170,9 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 	est := ""
 	if s.Estimated {
 		est = fmt.Sprintf("; time estimated ±%s (95 %%): uncontended transactions were sampled (profile-level log)", u.f(s.CommittedErr))
+		if s.CommittedErr < 0 {
+			est = "; time of the uncontended transactions unknown: none was sampled (profile-level log)"
+		}
 	}
 	row("CPU time committed:", s.Committed, fmt.Sprintf("%s transactions, %s tx/s%s",
 		fmtThousands(s.Commits), fmtThousands(int64(s.TxPerSecond()+0.5)), est))
