@@ -58,11 +58,15 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	// Vars several threads write with the same code (producers taking
 	// turns on a put counter): under Retry waits, every group on them is
 	// the hand-off.
+	// Their functions too: a consumer's conflict on a slot Var the
+	// producer wrote is the same hand-off.
 	contended := map[string]bool{}
+	contendedFn := map[string]bool{}
 	for _, g := range s.Groups {
 		if g.Kind == logformat.ConflictWriteWrite && g.VarName != "" && g.Site.Leaf().Func != "" &&
 			g.Site.Leaf().Func == g.OtherSite.Leaf().Func && len(union(g.Threads, g.OtherThreads)) >= 2 {
 			contended[g.VarName] = true
+			contendedFn[g.This.Leaf().Func] = true
 		}
 	}
 	// Every group on a bookkeeping Var shares its verdict: the Var's
@@ -82,7 +86,9 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	}
 	groups = make([]Hint, len(s.Groups))
 	for i := range s.Groups {
-		handoff := run.ID != "" && contended[s.Groups[i].VarName]
+		g := &s.Groups[i]
+		rw := g.Kind == logformat.ConflictWriteWrite || g.Kind == logformat.ConflictWriteRead
+		handoff := run.ID != "" && rw && (contended[g.VarName] || contendedFn[g.This.Leaf().Func] || contendedFn[g.Other.Leaf().Func])
 		groups[i] = groupHint(s, i, text, run.ID != "", handoff, vars[s.Groups[i].VarName])
 	}
 	return groups, run
@@ -133,15 +139,19 @@ func groupHint(s *Summary, i int, text LineText, retryBound, handoff bool, use *
 		// data being worked on; a named one outside a collection is
 		// bookkeeping: a counter, a header, a size.
 		bookkeeping := g.VarName != "" && !strings.Contains(g.VarName, "[")
+		if handoff {
+			v := g.VarName
+			if v == "" {
+				v = "the hand-off's Vars"
+			}
+			return Hint{HintBatchHandoff, fmt.Sprintf("several threads take turns writing %s and the run waits in Retry: hand over batches (several items per transaction), through a buffer per producer-consumer pair, or use a channel where no transaction needs the items", v)}
+		}
 		// At least 0.1 % of the transactions meet it: a header written
 		// only when the tree's root splits is not worth a shard.
 		if n := activeThreads(s); n >= 2 && bookkeeping && use != nil && len(use.threads) >= n && use.count*1000 >= s.Commits {
 			return Hint{HintHotVar, fmt.Sprintf("every thread writes %s: shard it per worker (one Var each, summed when read) or keep it out of the transaction", g.VarName)}
 		}
 		sameCode := this.Func != "" && this.Func == other.Func
-		if handoff {
-			return Hint{HintBatchHandoff, fmt.Sprintf("several threads take turns writing %s and the run waits in Retry: hand over batches (several items per transaction), through a buffer per producer-consumer pair, or use a channel where no transaction needs the items", g.VarName)}
-		}
 		if sameCode && threads >= 2 && !bookkeeping {
 			where := "transactions"
 			if inQueue(g.Site) {

@@ -424,3 +424,11 @@ func groupVet(g *analyze.Group, opt Options) []vetNote {
 	}
 	return out
 }
+
+// Hints returns the hint of every group of s (parallel to s.Groups), and
+// the run's, reading the sites' source lines as the other formats do, for
+// renderers outside this package (the web index page).
+func Hints(s *analyze.Summary, opt Options) ([]analyze.Hint, analyze.Hint) {
+	src := newSourceCache(opt)
+	return analyze.Hints(s, func(f logformat.Frame) string { return src.line(f.File, f.Line) })
+}

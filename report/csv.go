@@ -16,7 +16,7 @@ var CSVHeader = []string{
 	"avg_ns", "p90_ns", "max_ns",
 	"this_func", "this_file", "this_line", "other_func", "other_file", "other_line",
 	"thread", "var", "var_name", "threads", "other_threads", "first_ns", "last_ns",
-	"log",
+	"log", "hint_id", "hint",
 }
 
 // CSV writes one row per group (the top N), after CSVHeader. Totals are not
@@ -37,6 +37,7 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 		f := st.Frames[0]
 		return f.Func, f.File, strconv.Itoa(f.Line)
 	}
+	hints, _ := groupHints(s, newSourceCache(opt))
 	for i, g := range topGroups(s, opt.Top) {
 		kind := ""
 		if g.Kind != logformat.ConflictNone {
@@ -56,7 +57,7 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 			i64(g.Count), i64(g.Aborts), i64(int64(g.Avg)), i64(int64(g.P90)), i64(int64(g.Max)),
 			tf, tfile, tl, of, ofile, ol,
 			thread, v, g.VarName, idList(g.Threads), idList(g.OtherThreads), i64(int64(g.First)), i64(int64(g.Last)),
-			groupLog(s, &g),
+			groupLog(s, &g), hints[g.Key].ID, hints[g.Key].Text,
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -62,6 +62,9 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 	if !hasSites {
 		aligns, header = aligns[:9], append(header[:8], "group")
 	}
+	// The hint's id in the table (its sentence is under the group).
+	aligns, header = append(aligns, tw.AlignLeft), append(header, "hint")
+	hints, run := groupHints(s, src)
 	t = mdTable(bw, aligns)
 	t.Header(header...)
 	for i := range groups {
@@ -73,6 +76,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 		} else {
 			row = append(row, mdEscape(groupTitle(s, g)))
 		}
+		row = append(row, hints[g.Key].ID)
 		t.Append(row...)
 	}
 	if err := t.Render(); err != nil {
@@ -101,7 +105,16 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			}
 			fmt.Fprintf(bw, "\n")
 		}
+		if h := hints[g.Key]; h.ID != "" {
+			fmt.Fprintf(bw, "- hint (`%s`): %s\n", h.ID, mdEscape(h.Text))
+		}
+		for _, v := range groupVet(g, opt) {
+			fmt.Fprintf(bw, "- stmvet: %s: %s\n", mdEscape(v.Site), mdEscape(v.Message))
+		}
 		fmt.Fprintf(bw, "\n```\n|%s|\n```\n", fmtTimeline(&g.Timeline))
+	}
+	if run.ID != "" {
+		fmt.Fprintf(bw, "\n**Hint** (`%s`): %s\n", run.ID, mdEscape(run.Text))
 	}
 	return bw.Flush()
 }

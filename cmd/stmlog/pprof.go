@@ -27,7 +27,18 @@ type pprofInfo struct {
 	Paths    []string
 	Totals   []int64 // in report.PprofSampleTypes order
 	Warnings []string
+	Hints    []webHint // the top groups that have a hint, and the run's
 }
+
+// webHint is one line of the web index page's "what to change" list.
+type webHint struct {
+	Rank             int // 0: the hint for the whole run
+	Kind, Site, Lost string
+	ID, Text         string
+}
+
+// maxWebHints is how many of the top groups the web index page looks at.
+const maxWebHints = 10
 
 // loadPprofProfiles analyzes the logs once and builds one profile per view.
 func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, sample string, stderr io.Writer) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
@@ -41,6 +52,18 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 		return nil, info, err
 	}
 	info.Warnings = sum.Warnings
+	hs, run := report.Hints(sum, report.Options{})
+	for i, h := range hs[:min(len(hs), maxWebHints)] {
+		if h.ID == "" {
+			continue
+		}
+		g := &sum.Groups[i]
+		info.Hints = append(info.Hints, webHint{Rank: i + 1, Kind: g.Kind.String(), Site: g.This.Leaf().String(),
+			Lost: g.Lost.String(), ID: h.ID, Text: h.Text})
+	}
+	if run.ID != "" {
+		info.Hints = append(info.Hints, webHint{ID: run.ID, Text: run.Text})
+	}
 	out := map[report.PprofView]*profile.Profile{}
 	for _, v := range views {
 		p, err := report.PprofFromSummary(sum, report.PprofOptions{

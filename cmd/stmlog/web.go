@@ -230,7 +230,7 @@ func newWebHandler(profiles map[report.PprofView]*profile.Profile, info pprofInf
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, webWithNav(webDispatch(handlers), v.String())))
 		views = append(views, v)
 	}
-	idx := webIndexPage{Logs: info.Paths, Totals: info.Totals, Warnings: info.Warnings, Samples: report.PprofSampleTypes}
+	idx := webIndexPage{Logs: info.Paths, Totals: info.Totals, Warnings: info.Warnings, Samples: report.PprofSampleTypes, Hints: info.Hints}
 	for _, v := range views {
 		idx.Views = append(idx.Views, webIndexView{Name: v.String(), Doc: webViewDocs[v]})
 	}
@@ -439,6 +439,7 @@ type webIndexPage struct {
 	Warnings  []string
 	Samples   []string
 	Views     []webIndexView
+	Hints     []webHint
 }
 
 func (p webIndexPage) Total(i int) string {
@@ -469,6 +470,8 @@ table { border-collapse: collapse; } td, th { padding: .3em .8em; border: 1px so
 <td><a href="./{{$v.Name}}/top?si=lost">top</a> · <a href="./{{$v.Name}}/source?si=lost">source</a> · <a href="./{{$v.Name}}/download">download</a></td></tr>
 {{end}}</table>
 <p>Pages start at line granularity (one box per source line); pprof's VIEW menu switches to functions.</p>
+{{if .Hints}}<h2>What to change</h2>
+<ul class="hints">{{range .Hints}}<li>{{if .Rank}}#{{.Rank}} {{.Kind}} at <code>{{.Site}}</code> ({{.Lost}} lost){{else}}the whole run{{end}}: {{.Text}} <small>[{{.ID}}]</small></li>{{end}}</ul>{{end}}
 <h2>Timeline</h2>
 <p>The transaction attempts of every thread (all of them in a log recorded with
 <code>STMLOG_EVENTS=all</code>; those that met contention in a profile-level log), drawn in the

@@ -510,3 +510,34 @@ func TestWebOpenAndWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestWebIndexHints checks that the index page lists the hints it is given,
+// a group's with its rank and site, the run's as the whole run's.
+func TestWebIndexHints(t *testing.T) {
+	log := pprofTestLog(t, t.TempDir())
+	profiles, info, err := loadPprofProfiles([]string{log}, &loadFlags{}, report.PprofViews, report.SampleLost, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Hints = []webHint{
+		{Rank: 2, Kind: "write-read", Site: "shop.go:12 in shop.addItem", Lost: "1µs", ID: "hot-var", Text: "every thread writes cart: shard it"},
+		{ID: "retry-waits", Text: "Retry waits are 80% of the time lost"},
+	}
+	h, err := newWebHandler(profiles, info, anylog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	code, index := webGet(t, srv.Client(), srv.URL+"/")
+	if code != 200 {
+		t.Fatalf("index: status %d", code)
+	}
+	for _, want := range []string{"<h2>What to change</h2>",
+		"#2 write-read at <code>shop.go:12 in shop.addItem</code> (1µs lost): every thread writes cart: shard it <small>[hot-var]</small>",
+		"the whole run: Retry waits are 80% of the time lost <small>[retry-waits]</small>"} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index lacks %q:\n%s", want, index)
+		}
+	}
+}
