@@ -66,7 +66,7 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 		if g.Kind == logformat.ConflictWriteWrite && g.VarName != "" && g.Site.Leaf().Func != "" &&
 			g.Site.Leaf().Func == g.OtherSite.Leaf().Func && len(union(g.Threads, g.OtherThreads)) >= 2 {
 			contended[g.VarName] = true
-			contendedFn[g.This.Leaf().Func] = true
+			contendedFn[g.Site.Leaf().Func] = true
 		}
 	}
 	// Every group on a bookkeeping Var shares its verdict: the Var's
@@ -88,7 +88,7 @@ func Hints(s *Summary, text LineText) (groups []Hint, run Hint) {
 	for i := range s.Groups {
 		g := &s.Groups[i]
 		rw := g.Kind == logformat.ConflictWriteWrite || g.Kind == logformat.ConflictWriteRead
-		handoff := run.ID != "" && rw && (contended[g.VarName] || contendedFn[g.This.Leaf().Func] || contendedFn[g.Other.Leaf().Func])
+		handoff := run.ID != "" && rw && (contended[g.VarName] || contendedFn[g.Site.Leaf().Func] || contendedFn[g.OtherSite.Leaf().Func])
 		groups[i] = groupHint(s, i, text, run.ID != "", handoff, vars[s.Groups[i].VarName])
 	}
 	return groups, run

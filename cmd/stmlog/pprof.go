@@ -58,7 +58,7 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 			continue
 		}
 		g := &sum.Groups[i]
-		info.Hints = append(info.Hints, webHint{Rank: i + 1, Kind: g.Kind.String(), Site: g.This.Leaf().String(),
+		info.Hints = append(info.Hints, webHint{Rank: i + 1, Kind: g.Kind.String(), Site: g.Site.Leaf().String(),
 			Lost: g.Lost.String(), ID: h.ID, Text: h.Text})
 	}
 	if run.ID != "" {
