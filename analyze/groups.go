@@ -1,0 +1,150 @@
+package analyze
+
+// Conflict groups: stacks and Var names interned across logs, the grouping
+// key of each GroupBy, and the per-thread cache of the last group met.
+
+import (
+	"slices"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+type gkey struct {
+	kind        logformat.ConflictKind
+	this, other int32
+	log         int32
+	thread      uint32
+	v           uint64
+	vname       int32
+}
+
+const mixed = -1
+
+type group struct {
+	key          gkey
+	kind         logformat.ConflictKind
+	kindMixed    bool
+	this, other  int32 // interned stack index, or mixed
+	v            uint64
+	vname        int32
+	vMixed       bool
+	log          int32
+	thread       uint32
+	count        int64
+	aborts       int64
+	aborted      int64
+	paused       int64
+	first, last  int64
+	cost         sketch
+	threads      []uint32
+	otherThreads []uint32
+	tl           *fineTimeline
+}
+
+type cacheKey struct {
+	site, other logformat.StackID
+	kind        logformat.ConflictKind
+	v           uint64
+}
+
+func (a *Analyzer) stack(l *logState, id logformat.StackID) int32 {
+	if id == 0 {
+		return 0
+	}
+	if i, ok := l.stackIDs[id]; ok {
+		return i
+	}
+	st := l.src.Stack(id)
+	var i int32
+	if st != nil {
+		k := st.Key()
+		var ok bool
+		if i, ok = a.stackIdx[k]; !ok {
+			cp := &logformat.Stack{Label: st.Label, Frames: slices.Clone(st.Frames)}
+			i = int32(len(a.stacks))
+			a.stacks = append(a.stacks, cp)
+			a.stackIdx[k] = i
+		}
+	}
+	l.stackIDs[id] = i
+	return i
+}
+
+func (a *Analyzer) varName(name string) int32 {
+	if name == "" {
+		return 0
+	}
+	i, ok := a.varIdx[name]
+	if !ok {
+		i = int32(len(a.varNames))
+		a.varNames = append(a.varNames, name)
+		a.varIdx[name] = i
+	}
+	return i
+}
+
+func (a *Analyzer) groupOf(l *logState, ev *logformat.Event) *group {
+	this := a.stack(l, ev.Site)
+	other := a.stack(l, ev.OtherSite)
+	var vname int32
+	if ev.Var != 0 && (a.opt.By == ByVar || a.opt.By == ByConflict) {
+		vname = a.varName(l.src.VarName(ev.Var))
+	}
+	var k gkey
+	switch a.opt.By {
+	case ByConflict:
+		k = gkey{kind: ev.Conflict, this: this, other: other}
+	case BySite:
+		k = gkey{this: this}
+	case ByOther:
+		k = gkey{other: other}
+	case ByPair:
+		k = gkey{this: this, other: other}
+	case ByKind:
+		k = gkey{kind: ev.Conflict}
+	case ByThread:
+		k = gkey{log: int32(l.index), thread: ev.Thread}
+	case ByVar:
+		switch {
+		case vname != 0:
+			k = gkey{vname: vname}
+		case ev.Var != 0:
+			k = gkey{log: int32(l.index), v: ev.Var}
+		} // else no Var (inevitable conflicts): one group for all logs
+	}
+	g := a.groups[k]
+	if g == nil {
+		g = &group{key: k, kind: ev.Conflict, this: this, other: other,
+			v: ev.Var, vname: vname, log: int32(l.index), thread: ev.Thread, tl: a.newTimeline()}
+		a.groups[k] = g
+		a.order = append(a.order, g)
+		return g
+	}
+	if g.kind != ev.Conflict {
+		g.kindMixed = true
+	}
+	if g.this != this {
+		g.this = mixed
+	}
+	if g.other != other {
+		g.other = mixed
+	}
+	// A named Var is the same Var in every log and under every id (see
+	// ByVar): only its id can differ. Unnamed ones are ids within a log.
+	if g.vname != vname || (vname == 0 && (g.v != ev.Var || int(g.log) != l.index)) {
+		g.vMixed = true
+	} else if g.v != ev.Var {
+		g.v = 0
+	}
+	return g
+}
+
+func addThread(s []uint32, id uint32) []uint32 {
+	// Groups usually see few threads; a linear scan beats a map here.
+	for _, x := range s {
+		if x == id {
+			return s
+		}
+	}
+	return append(s, id)
+}

@@ -1,0 +1,79 @@
+package analyze
+
+// Warnings about the input, one sentence each, prefixed by the log name.
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// roughly is t to the µs when that is a small part of it (for messages).
+func roughly(t int64) time.Duration {
+	d := time.Duration(t)
+	if d >= time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
+
+func (a *Analyzer) logWarnings(s *Summary, l *logState) {
+	w := func(format string, args ...any) {
+		s.Warnings = append(s.Warnings, l.name+": "+fmt.Sprintf(format, args...))
+	}
+	st := l.stats
+	// Readers describe truncation, the missing end marker and salvage in
+	// their own warnings; say it here only for readers that do not.
+	if len(st.Warnings) == 0 {
+		if st.TruncatedBytes > 0 {
+			w("truncated tail: the last %d bytes were cut off and ignored", st.TruncatedBytes)
+		}
+		if st.Skipped > 0 {
+			w("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes)
+		}
+		if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd && st.TruncatedBytes == 0 {
+			w("no end marker: recording was not stopped cleanly (StopLog not called, or the program was killed)")
+		}
+	}
+	if st.Dropped > 0 {
+		w("%d events were dropped by the recorder (buffers full)", st.Dropped)
+	}
+	for _, x := range st.Warnings {
+		if strings.HasPrefix(x, l.name+": ") {
+			s.Warnings = append(s.Warnings, x)
+		} else {
+			w("%s", x)
+		}
+	}
+	switch {
+	case l.events == 0 && a.opt.Thread != 0 && st.Events > 0:
+		w("no events of thread %d (the log has %d)", a.opt.Thread, st.Events)
+	case l.events == 0:
+		w("no events")
+	case a.windowed && (l.max < a.from || l.min >= a.to):
+		to := "the end"
+		if a.opt.To > 0 {
+			to = a.opt.To.String()
+		}
+		w("nothing in the window (%v to %s): the log's events run from %v to %v",
+			a.opt.From, to, roughly(l.min), roughly(l.max))
+	}
+	if l.outOfOrder > 0 {
+		w("%d events out of time order within their thread (treated as simultaneous)", l.outOfOrder)
+	}
+	if l.openPauses > 0 {
+		w("%d pauses without end (charged up to the last event)", l.openPauses)
+	}
+	if l.unfinished > 0 {
+		w("%d transactions without commit or abort (not counted)", l.unfinished)
+	}
+	if l.orphanDone > 0 {
+		w("%d unmatched pause starts/ends", l.orphanDone)
+	}
+	if l.orphanEnd > 0 {
+		w("%d commits/aborts without a start", l.orphanEnd)
+	}
+	if l.badThread > 0 {
+		w("%d events with thread 0 or an unknown kind ignored", l.badThread)
+	}
+}
