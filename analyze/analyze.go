@@ -161,21 +161,7 @@ func (a *Analyzer) AddNamed(name string, src logformat.Source) error {
 	if strings.HasPrefix(src.Stats().Format, "stmlog") {
 		l.started = true
 	}
-	var err error
-	for {
-		var ev logformat.Event
-		ev, err = src.Next()
-		if err != nil {
-			break
-		}
-		if ev.Kind == logformat.KindAggregate {
-			if as, ok := src.(logformat.AggregateSource); ok {
-				a.aggregate(l, as.Aggregate())
-			}
-			continue
-		}
-		a.event(l, &ev)
-	}
+	err := a.addEvents(l, src)
 	a.endLog(l)
 	if errors.Is(err, io.EOF) {
 		return nil
