@@ -36,8 +36,9 @@ type MetaSource interface {
 }
 
 // DefaultScheduleLimit is the number of segments (runs, pauses, gaps) a
-// Schedule keeps by default: about 50 MB.
-const DefaultScheduleLimit = 1 << 20
+// Schedule keeps by default (what stmlog report uses): about 30 MB, which
+// keeps the report within its memory budget.
+const DefaultScheduleLimit = 1 << 19
 
 const (
 	segRun   uint8 = iota // inside an attempt, running
