@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stmlog/stmlog/logformat"
@@ -158,7 +157,7 @@ func (a *Analyzer) AddNamed(name string, src logformat.Source) error {
 	// natural time 0 (their per-thread batches are not in global time
 	// order, so the first event read need not be the earliest). Other
 	// formats (PyPy's monotonic clock, in order) start at their first event.
-	if strings.HasPrefix(src.Stats().Format, "stmlog") {
+	if src.Stats().Native() {
 		l.started = true
 	}
 	err := a.addEvents(l, src)

@@ -31,7 +31,7 @@ func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 		if st.Skipped > 0 {
 			w("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes)
 		}
-		if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd && st.TruncatedBytes == 0 {
+		if st.Native() && !st.CleanEnd && st.TruncatedBytes == 0 {
 			w("no end marker: recording was not stopped cleanly (StopLog not called, or the program was killed)")
 		}
 	}

@@ -301,6 +301,12 @@ type Stats struct {
 	Warnings       []string
 }
 
+// Native reports whether the log is in this module's own format (any
+// version, or the recorder's live window "stmlog/live"): such logs count
+// time from the start of recording and end with an end marker, unlike
+// PyPy-STM's. It is the one place that knows how the Format names say so.
+func (s Stats) Native() bool { return strings.HasPrefix(s.Format, "stmlog") }
+
 // Source is what every log reader provides: native logs (Reader) and PyPy
 // logs (package pypy). Next returns io.EOF at the clean or truncated end of
 // the log; any other error is damage, and names the byte offset.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/stmlog/stmlog/logformat"
@@ -159,7 +158,7 @@ func (cw *writer) run() error {
 			// first event read need not be the earliest; the first
 			// record for PyPy's.
 			started = true
-			if !strings.HasPrefix(cw.src.Stats().Format, "stmlog") {
+			if !cw.src.Stats().Native() {
 				cw.origin = ev.Time
 			}
 			cw.stats.Origin = cw.origin

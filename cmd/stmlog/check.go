@@ -108,12 +108,12 @@ func checkOne(w io.Writer, path string, stdin io.Reader, opt anylog.Options) ([]
 		problems = append(problems, fmt.Sprintf("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes))
 	}
 	chunk := "chunk" // PyPy logs are a sequence of records
-	if !strings.HasPrefix(st.Format, "stmlog") {
+	if !st.Native() {
 		chunk = "record"
 	}
 	if st.TruncatedBytes > 0 {
 		problems = append(problems, fmt.Sprintf("cut off: the last %d bytes are an incomplete %s", st.TruncatedBytes, chunk))
-	} else if strings.HasPrefix(st.Format, "stmlog") && !st.CleanEnd && readErr == nil {
+	} else if st.Native() && !st.CleanEnd && readErr == nil {
 		problems = append(problems, "no end marker (recording did not stop cleanly)")
 	}
 	if len(problems) > 0 {
