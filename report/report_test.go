@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,19 +15,6 @@ import (
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	"github.com/stmlog/stmlog/logformat"
 )
-
-// The package's golden tests share one -update flag; whichever test file
-// initializes first registers it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func reportUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // genSource generates a log and returns a reader over it.
 func repGenSource(t *testing.T, name string, cfg analyzetest.Config) logformat.Source {
@@ -56,24 +42,6 @@ func repSourceRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
-}
-
-func repCheckGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if reportUpdate() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
 }
 
 func TestReportGolden(t *testing.T) {
@@ -132,7 +100,7 @@ func TestReportGolden(t *testing.T) {
 			if err := Write(&out, tc.format, a.Summary(), ro); err != nil {
 				t.Fatal(err)
 			}
-			repCheckGolden(t, tc.golden, out.Bytes())
+			golden(t, "golden/"+tc.golden, out.Bytes())
 		})
 	}
 }
