@@ -71,6 +71,7 @@ var flagValues = map[string]func(cmd *cobra.Command) []string{
 		return out
 	},
 	"sample": func(*cobra.Command) []string { return report.PprofSampleTypes },
+	"events": func(*cobra.Command) []string { return eventsNames },
 }
 
 // withPrefix keeps the values that start with what was typed (the shells

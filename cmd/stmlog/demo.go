@@ -22,6 +22,7 @@ type demoFlags struct {
 	duration time.Duration
 	fixed    bool
 	size     int
+	events   string
 }
 
 func newDemoCmd() *cobra.Command {
@@ -57,6 +58,7 @@ with the conflicts removed, where there is one; --keep keeps the log.`,
 	fl.DurationVar(&f.duration, "duration", time.Second, "run for about `D`")
 	fl.BoolVar(&f.fixed, "fixed", false, "run the version with the conflicts removed")
 	fl.IntVar(&f.size, "size", 0, "`N` units of work per round, in the workload's unit (0: its default)")
+	registerEvents(fl, &f.events)
 	return cmd
 }
 
@@ -87,6 +89,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, name string, f *demo
 	if _, _, err := f.rep.load.options(); err != nil {
 		return err
 	}
+	level, err := eventsLevel(f.events)
+	if err != nil {
+		return err
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -100,7 +106,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, name string, f *demo
 			os.Remove(path)
 		}
 	}()
-	if err := stm.StartLog(fh); err != nil {
+	if err := stm.StartLog(fh, stm.WithLevel(level)); err != nil {
 		fh.Close()
 		return fmt.Errorf("cannot record the demo: %w (is STMLOG set?)", err)
 	}

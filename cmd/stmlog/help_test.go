@@ -119,6 +119,8 @@ func TestCompletion(t *testing.T) {
 		{"demo", "b"},
 		{"demo", "bank", ""},
 		{"record", "--by", ""},
+		{"demo", "--events", ""},
+		{"record", "--events", ""},
 		{"pprof", "--view", ""},
 		{"pprof", "--sample", ""},
 		{"web", "--kind", ""},

@@ -17,8 +17,9 @@ import (
 )
 
 type recordFlags struct {
-	rep reportFlags
-	out string
+	rep    reportFlags
+	out    string
+	events string
 }
 
 func newRecordCmd() *cobra.Command {
@@ -49,6 +50,7 @@ Interrupting (Ctrl-C) reaches CMD; stmlog waits for it and still reports.`,
 	}
 	f.rep.register(cmd)
 	cmd.Flags().StringVarP(&f.out, "output", "o", "", "record to `FILE` (%p: process id); default: a new temporary directory")
+	registerEvents(cmd.Flags(), &f.events)
 	cmd.Flags().SetInterspersed(false)
 	return cmd
 }
@@ -61,6 +63,10 @@ func runRecord(stdout, stderr io.Writer, args []string, f *recordFlags, topSet b
 	if f.rep.format == "pypy" {
 		return usageError{fmt.Errorf("--format pypy is for PyPy-STM logs; record writes native logs")}
 	}
+	level, err := eventsLevel(f.events)
+	if err != nil {
+		return err
+	}
 	path := f.out
 	if path == "" {
 		dir, err := os.MkdirTemp("", "stmlog-record-")
@@ -72,7 +78,7 @@ func runRecord(stdout, stderr io.Writer, args []string, f *recordFlags, topSet b
 		fmt.Fprintf(stderr, "stmlog record: logs in %s\n", dir)
 	}
 	start := time.Now()
-	code, err := runChild(stdout, stderr, args, path)
+	code, err := runChild(stdout, stderr, args, path, eventsEnv(level))
 	if err != nil {
 		return err
 	}
@@ -92,12 +98,13 @@ func runRecord(stdout, stderr io.Writer, args []string, f *recordFlags, topSet b
 	return err
 }
 
-// runChild runs args with STMLOG=path and returns its exit status.
+// runChild runs args with STMLOG=path and STMLOG_EVENTS=events and returns
+// its exit status.
 // Interrupts are left to the child (it is in our process group and gets
 // them too); stmlog only waits, to report what was recorded.
-func runChild(stdout, stderr io.Writer, args []string, path string) (int, error) {
+func runChild(stdout, stderr io.Writer, args []string, path, events string) (int, error) {
 	c := exec.Command(args[0], args[1:]...)
-	c.Env = append(withoutEnv(os.Environ(), "STMLOG"), "STMLOG="+path)
+	c.Env = append(withoutEnv(withoutEnv(os.Environ(), "STMLOG"), "STMLOG_EVENTS"), "STMLOG="+path, "STMLOG_EVENTS="+events)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, stdout, stderr
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
