@@ -1,0 +1,444 @@
+package analyze
+
+// Replaying a Schedule: what each pause waited for, the processor work
+// of each run and gap, and the processor-sharing replay (see whatif.go).
+
+import (
+	"math"
+	"slices"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// prepare resolves what each pause waited for and the processor work of
+// each run and gap, once.
+func (s *Schedule) prepare(procs []LogProcs) {
+	for _, l := range s.logs {
+		s.resolveDeps(l)
+		s.recordedWork(l, float64(procs[l.index].Procs))
+	}
+}
+
+// minCommitsForCap is how many committed attempts a thread needs for its
+// 90th percentile to cap its aborted attempts (see descheduled).
+const minCommitsForCap = 5
+
+// descheduled marks, in each aborted attempt that is charged to a group
+// and ran longer than the 90th percentile of its thread's committed
+// attempts, the excess as time off the processor. On a machine with more
+// runnable threads than processors (other processes included), an attempt
+// that loses its processor mid-way is the one most likely to be aborted,
+// so long aborted attempts are mostly descheduled time, which the thread
+// would have spent off the processor anyway: removing the conflict gives
+// back only the attempt's work.
+func (s *Schedule) descheduled() {
+	for _, l := range s.logs {
+		for _, th := range l.threads {
+			th.stolenBy = nil
+			if th.commitRuns.n < minCommitsForCap {
+				continue
+			}
+			cap := th.commitRuns.quantile(0.9)
+			start := 0
+			for _, e := range th.ends {
+				n := int(e.n)
+				var run int64
+				last, g := -1, int32(-1)
+				for i := start; i < n; i++ {
+					if sg := &th.segs[i]; sg.kind == segRun && sg.group >= 0 {
+						run += sg.end - sg.start
+						last, g = i, sg.group
+					}
+				}
+				start = n
+				if e.commit || last < 0 || run <= cap {
+					continue
+				}
+				th.segs[last].extra = run - cap
+				if th.stolenBy == nil {
+					th.stolenBy = map[int32]int64{}
+				}
+				th.stolenBy[g] += run - cap
+			}
+		}
+	}
+}
+
+func (s *Schedule) resolveDeps(l *schedLog) {
+	for ti, th := range l.threads {
+		for si := range th.segs {
+			sg := &th.segs[si]
+			gap := sg.kind == segGap && sg.end-sg.start > gapWait
+			if !gap && (sg.kind != segPause || sg.reason == logformat.WaitBackoff) {
+				continue
+			}
+			bestT, bestN := int64(math.MinInt64), int32(-1)
+			bestTh := -1
+			afterT := int64(math.MaxInt64)
+			afterTh, afterN := -1, int32(-1)
+			consider := func(oi int, want func(p point) bool) {
+				o := l.threads[oi]
+				// the last end <= sg.end
+				j, _ := slices.BinarySearchFunc(o.ends, sg.end+1, func(p point, t int64) int {
+					if p.t < t {
+						return -1
+					}
+					return 1
+				})
+				for k := j - 1; k >= 0 && o.ends[k].t >= sg.start; k-- {
+					if want(o.ends[k]) {
+						if o.ends[k].t > bestT {
+							bestT, bestN, bestTh = o.ends[k].t, o.ends[k].n, oi
+						}
+						break
+					}
+				}
+				for k := j; k < len(o.ends) && o.ends[k].t <= sg.end+depSlack; k++ {
+					if want(o.ends[k]) {
+						if o.ends[k].t < afterT {
+							afterT, afterN, afterTh = o.ends[k].t, o.ends[k].n, oi
+						}
+						break
+					}
+				}
+			}
+			var want func(p point) bool
+			var only int = -1
+			switch {
+			case gap:
+				want = func(p point) bool { return p.commit }
+			case sg.reason == logformat.WaitInevitable:
+				want = func(p point) bool { return p.inev }
+			case sg.reason == logformat.WaitRetry:
+				want = func(p point) bool { return p.commit }
+			default: // commit-lock, PyPy reasons: the other thread's next end
+				want = func(point) bool { return true }
+				if o := l.byID[sg.other]; o != nil && sg.other != 0 {
+					only = slices.Index(l.threads, o)
+				}
+			}
+			for oi := range l.threads {
+				if oi == ti || (only >= 0 && oi != only) {
+					continue
+				}
+				consider(oi, want)
+			}
+			if gap {
+				// A long gap that another thread's commit ended: work handed
+				// over outside transactions (a queue, a channel, a reply).
+				if bestTh >= 0 {
+					sg.depThread, sg.depPoint, sg.extra = int32(bestTh), bestN, sg.end-bestT
+				}
+				continue
+			}
+			if bestTh < 0 && sg.reason == logformat.WaitInevitable && sg.other != 0 {
+				// token handed over by a transaction not seen becoming inevitable
+				if o := l.byID[sg.other]; o != nil && o != th {
+					consider(slices.Index(l.threads, o), func(point) bool { return true })
+				}
+			}
+			switch {
+			case bestTh >= 0:
+				sg.depThread, sg.depPoint, sg.extra = int32(bestTh), bestN, sg.end-bestT
+			case afterTh >= 0:
+				sg.depThread, sg.depPoint, sg.extra = int32(afterTh), afterN, 0
+			}
+		}
+	}
+}
+
+// recordedWork sets each run's and gap's processor work: its length at
+// the rate the recording gave it, min(1, P/k) with k threads running or
+// between transactions, so that the unchanged replay takes as long as the
+// recording did.
+func (s *Schedule) recordedWork(l *schedLog, procs float64) {
+	type edge struct {
+		t     int64
+		delta int
+	}
+	var edges []edge
+	for _, th := range l.threads {
+		for _, sg := range th.segs {
+			if cpu(&sg) {
+				edges = append(edges, edge{sg.start, +1}, edge{sg.end, -1})
+			}
+		}
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if a.t != b.t {
+			if a.t < b.t {
+				return -1
+			}
+			return 1
+		}
+		return a.delta - b.delta // ends first
+	})
+	// v(t): cumulative work a running thread gets by time t.
+	times := make([]int64, 0, len(edges))
+	vs := make([]float64, 0, len(edges))
+	k := 0
+	var v float64
+	prev := int64(0)
+	for i, e := range edges {
+		if i > 0 && k > 0 {
+			v += float64(e.t-prev) * min(1, procs/float64(k))
+		}
+		prev = e.t
+		k += e.delta
+		if n := len(times); n > 0 && times[n-1] == e.t {
+			vs[n-1] = v
+		} else {
+			times = append(times, e.t)
+			vs = append(vs, v)
+		}
+	}
+	at := func(t int64) float64 {
+		i, _ := slices.BinarySearch(times, t)
+		return vs[i]
+	}
+	for _, th := range l.threads {
+		for i := range th.segs {
+			sg := &th.segs[i]
+			if cpu(sg) {
+				sg.work = at(sg.end) - at(sg.start)
+			}
+		}
+	}
+}
+
+// cpu reports whether a segment needs a processor: runs, and gaps that
+// are not waits for another thread.
+func cpu(sg *seg) bool { return sg.kind == segRun || (sg.kind == segGap && sg.depThread < 0) }
+
+type replayResult struct {
+	wall int64
+	end  [][]int64 // per log, per thread: end time
+	infl [][]int64 // per log, per thread: recorded length - work of its runs and gaps
+	// per log, per thread: the time its pauses that waited for another
+	// thread took in this replay, in all and by group
+	waits [][]threadWaits
+}
+
+type threadWaits struct {
+	all int64
+	by  map[int32]int64
+}
+
+func (s *Schedule) replay(removed func(int32) bool, procs []LogProcs) *replayResult {
+	r := &replayResult{}
+	var lo, hi int64 = math.MaxInt64, math.MinInt64
+	for _, l := range s.logs {
+		end, infl, waits := replayLog(l, removed, float64(procs[l.index].Procs))
+		r.end = append(r.end, end)
+		r.infl = append(r.infl, infl)
+		r.waits = append(r.waits, waits)
+		for i, th := range l.threads {
+			if !th.seen {
+				continue
+			}
+			lo = min(lo, th.first)
+			hi = max(hi, end[i])
+		}
+	}
+	if hi > lo {
+		r.wall = hi - lo
+	}
+	return r
+}
+
+type simThread struct {
+	cur     int // next segment
+	reached []float64
+	rem     float64 // running: work left
+	running bool
+	done    bool
+	end     float64
+	// waiting on another thread's point
+	waitOn    int
+	waitPoint int32
+	waitStart float64
+	segStart  float64
+}
+
+// replayLog plays one log's threads on procs processors (processor
+// sharing: k running threads each progress at min(1, procs/k)).
+func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl []int64, waits []threadWaits) {
+	n := len(l.threads)
+	st := make([]simThread, n)
+	end = make([]int64, n)
+	infl = make([]int64, n)
+	waits = make([]threadWaits, n)
+	type timed struct {
+		t  float64
+		th int
+	}
+	var queue []timed // small: at most one entry per thread
+	waiters := make([][]int, n)
+	const eps = 1e-6
+	now := 0.0
+
+	// pass ends st[i]'s current segment now: the thread reaches its next
+	// point, and the pauses waiting for that point get their end.
+	pass := func(i int) {
+		x := &st[i]
+		if sg := &l.threads[i].segs[x.cur]; (sg.kind == segPause && sg.reason != logformat.WaitBackoff) || (sg.kind == segGap && sg.depThread >= 0) {
+			d := int64(math.Round(now - x.segStart))
+			w := &waits[i]
+			w.all += d
+			if sg.group >= 0 {
+				if w.by == nil {
+					w.by = map[int32]int64{}
+				}
+				w.by[sg.group] += d
+			}
+		}
+		x.cur++
+		x.reached[x.cur] = now
+		if ws := waiters[i]; len(ws) > 0 {
+			keep := ws[:0]
+			for _, w := range ws {
+				if int(st[w].waitPoint) <= x.cur {
+					sg := &l.threads[w].segs[st[w].cur]
+					queue = append(queue, timed{now + float64(sg.extra), w})
+				} else {
+					keep = append(keep, w)
+				}
+			}
+			waiters[i] = keep
+		}
+	}
+	// enter starts segment st[i].cur, passing over removed ones.
+	enter := func(i int) {
+		th, x := l.threads[i], &st[i]
+		for x.cur < len(th.segs) {
+			sg := &th.segs[x.cur]
+			if removed == nil || sg.group < 0 || sg.kind == segGap || !removed(sg.group) {
+				break
+			}
+			if sg.kind == segRun && sg.extra > 0 { // off the processor anyway
+				x.segStart = now
+				queue = append(queue, timed{now + float64(sg.extra), i})
+				return
+			}
+			pass(i)
+		}
+		if x.cur == len(th.segs) {
+			x.done, x.end = true, now
+			for _, w := range waiters[i] { // waiting for a point never reached
+				queue = append(queue, timed{now, w})
+			}
+			waiters[i] = nil
+			return
+		}
+		sg := &th.segs[x.cur]
+		x.segStart = now
+		switch {
+		case cpu(sg):
+			x.running, x.rem = true, sg.work
+			infl[i] += (sg.end - sg.start) - int64(sg.work)
+		case sg.depThread >= 0:
+			o := &st[sg.depThread]
+			if o.cur >= int(sg.depPoint) {
+				queue = append(queue, timed{max(now, o.reached[sg.depPoint]+float64(sg.extra)), i})
+			} else if o.done {
+				queue = append(queue, timed{now, i})
+			} else {
+				x.waitOn, x.waitPoint, x.waitStart = int(sg.depThread), sg.depPoint, now
+				waiters[sg.depThread] = append(waiters[sg.depThread], i)
+			}
+		default:
+			queue = append(queue, timed{now + float64(sg.end-sg.start), i})
+		}
+	}
+	finish := func(i int) {
+		st[i].running = false
+		pass(i)
+		enter(i)
+	}
+	for i, th := range l.threads {
+		st[i].reached = make([]float64, len(th.segs)+1)
+		st[i].waitOn = -1
+		if !th.seen {
+			st[i].done = true
+			continue
+		}
+		queue = append(queue, timed{float64(th.first), -1 - i})
+	}
+	for {
+		// next event
+		k := 0
+		minRem := math.Inf(1)
+		for i := range st {
+			if st[i].running {
+				k++
+				minRem = min(minRem, st[i].rem)
+			}
+		}
+		rate := 1.0
+		if float64(k) > procs {
+			rate = procs / float64(k)
+		}
+		next := math.Inf(1)
+		if k > 0 {
+			next = now + minRem/rate
+		}
+		qi := -1
+		for j, q := range queue {
+			if q.t < next || (qi < 0 && q.t <= next) {
+				next, qi = q.t, j
+			}
+		}
+		if math.IsInf(next, 1) {
+			// Everyone left is waiting: a cycle the log's clock cannot
+			// order. Let the earliest waiter go with its recorded pause.
+			best := -1
+			for i := range st {
+				if !st[i].done && !st[i].running && st[i].waitOn >= 0 && slices.Contains(waiters[st[i].waitOn], i) {
+					if best < 0 || l.threads[i].segs[st[i].cur].end < l.threads[best].segs[st[best].cur].end {
+						best = i
+					}
+				}
+			}
+			if best < 0 {
+				break
+			}
+			o := st[best].waitOn
+			waiters[o] = slices.DeleteFunc(waiters[o], func(w int) bool { return w == best })
+			sg := &l.threads[best].segs[st[best].cur]
+			queue = append(queue, timed{max(now, st[best].waitStart+float64(sg.end-sg.start)), best})
+			continue
+		}
+		if k > 0 {
+			d := (next - now) * rate
+			for i := range st {
+				if st[i].running {
+					st[i].rem -= d
+				}
+			}
+		}
+		now = next
+		if qi >= 0 {
+			q := queue[qi]
+			queue = slices.Delete(queue, qi, qi+1)
+			if q.th < 0 {
+				enter(-1 - q.th)
+			} else {
+				st[q.th].waitOn = -1
+				finish(q.th)
+			}
+			continue
+		}
+		for i := range st {
+			if st[i].running && st[i].rem <= eps {
+				finish(i)
+			}
+		}
+	}
+	for i := range st {
+		end[i] = int64(math.Round(st[i].end))
+		if !st[i].done {
+			end[i] = l.threads[i].last
+		}
+	}
+	return end, infl, waits
+}

@@ -1,0 +1,380 @@
+package analyze
+
+// Building a Schedule: each thread's runs, pauses and gaps from the
+// events, charged to conflict groups (see whatif.go).
+
+import (
+	"strconv"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// DefaultScheduleLimit is the number of segments (runs, pauses, gaps) a
+// Schedule keeps by default (what stmlog report uses): about 30 MB, which
+// keeps the report within its memory budget.
+const DefaultScheduleLimit = 1 << 19
+
+const (
+	segRun   uint8 = iota // inside an attempt, running
+	segGap                // outside transactions
+	segPause              // paused (any reason)
+)
+
+// depSlack is how far after a pause's end the event that ended it may be
+// stamped: the thread that hands the token on or commits stamps its event
+// just after waking the waiter, which may run first.
+const depSlack = 50_000
+
+// gapWait is the length from which a gap between transactions is taken to
+// be a wait for another thread when one of that thread's commits falls in
+// it (see resolveDeps): shorter gaps are the thread's own work between
+// transactions, and tying them to a commit by coincidence would bind the
+// threads together.
+const gapWait = 50_000
+
+type seg struct {
+	start, end int64 // recorded, relative to the log's start
+	work       float64
+	group      int32 // charged group (key index), or -1
+	depThread  int32 // pauses: index of the thread whose event ended it, or -1
+	depPoint   int32 // that thread's point (segments done) at the event
+	// extra: for a pause, its end minus the time of the event that ended
+	// it (>= 0); for the last run of an aborted attempt, the time the
+	// attempt is taken to have been off its processor (see descheduled),
+	// kept as a delay when the attempt is removed
+	extra  int64
+	kind   uint8
+	reason logformat.WaitReason
+	other  uint32 // pauses: the other thread of the pending conflict
+}
+
+// point is where an attempt ended on a thread: after segs[:n].
+type point struct {
+	t      int64
+	n      int32
+	commit bool
+	inev   bool // the attempt was inevitable (it held the token)
+}
+
+type schedThread struct {
+	id      uint32
+	segs    []seg
+	ends    []point
+	commits int64
+	first   int64 // time of the first event (or aggregate period)
+	last    int64
+	seen    bool
+
+	prev        int64
+	inTx        bool
+	waiting     bool
+	reason      logformat.WaitReason
+	pendingSet  bool
+	pending     int32
+	other       uint32
+	afterAbort  bool
+	attemptSeg  int
+	attemptInev bool
+	attemptRun  int64
+
+	// for the bound, kept even when the segments are dropped
+	charged     map[int32]int64 // group -> time charged
+	commitRuns  sketch          // run time of committed attempts
+	stolenBy    map[int32]int64 // of charged, descheduled time kept (set by prepare)
+	waitPause   int64           // pauses that waited for another thread
+	waitPauseBy map[int32]int64 // of these, charged to a group
+}
+
+type schedLog struct {
+	name      string
+	index     int
+	meta      logformat.Meta
+	src       logformat.Source
+	start     int64
+	started   bool
+	threads   []*schedThread
+	byID      map[uint32]*schedThread
+	keyCache  map[cacheKey]int32
+	aggregate bool
+}
+
+// Schedule collects what a what-if replay needs, from the same pass over
+// the events as an Analyzer: wrap each source with Tee before giving it
+// to the Analyzer.
+type Schedule struct {
+	opt Options
+	// Limit is the number of segments kept; past it the schedule is
+	// dropped and only the bound is computed. 0 means DefaultScheduleLimit.
+	Limit int
+
+	logs   []*schedLog
+	keys   []string
+	keyIdx map[string]int32
+	nseg   int
+	over   bool // Limit reached
+}
+
+// NewSchedule returns a Schedule for an analysis with these options.
+func NewSchedule(opt Options) *Schedule {
+	return &Schedule{opt: opt, keyIdx: map[string]int32{}}
+}
+
+// Tee returns a Source that reads src and adds what it reads to the
+// schedule, as a new log named name.
+func (s *Schedule) Tee(name string, src logformat.Source) logformat.Source {
+	l := &schedLog{name: name, index: len(s.logs), src: src, byID: map[uint32]*schedThread{}, keyCache: map[cacheKey]int32{}}
+	if ms, ok := src.(MetaSource); ok {
+		l.meta = ms.Meta()
+	}
+	if len(src.Stats().Format) >= 6 && src.Stats().Format[:6] == "stmlog" {
+		l.started = true // native logs: time 0 is the start of recording
+	}
+	s.logs = append(s.logs, l)
+	return &teeSource{Source: src, s: s, l: l}
+}
+
+type teeSource struct {
+	logformat.Source
+	s *Schedule
+	l *schedLog
+}
+
+func (t *teeSource) Next() (logformat.Event, error) {
+	ev, err := t.Source.Next()
+	if err == nil {
+		if ev.Kind == logformat.KindAggregate {
+			if as, ok := t.Source.(logformat.AggregateSource); ok {
+				t.s.aggregate(t.l, as.Aggregate())
+			}
+		} else {
+			t.s.event(t.l, &ev)
+		}
+	}
+	return ev, err
+}
+
+func (t *teeSource) Aggregate() logformat.Aggregate {
+	if as, ok := t.Source.(logformat.AggregateSource); ok {
+		return as.Aggregate()
+	}
+	return logformat.Aggregate{}
+}
+
+func (t *teeSource) Meta() logformat.Meta { return t.l.meta }
+
+func (s *Schedule) thread(l *schedLog, id uint32) *schedThread {
+	th := l.byID[id]
+	if th == nil {
+		th = &schedThread{id: id, pending: -1, charged: map[int32]int64{}, waitPauseBy: map[int32]int64{}}
+		l.byID[id] = th
+		l.threads = append(l.threads, th)
+	}
+	return th
+}
+
+func (s *Schedule) aggregate(l *schedLog, g logformat.Aggregate) {
+	if g.Thread == 0 {
+		return
+	}
+	if !l.started {
+		l.started, l.start = true, g.Start
+	}
+	l.aggregate = true
+	th := s.thread(l, g.Thread)
+	t0, t1 := max(g.Start-l.start, 0), max(g.End-l.start, 0)
+	if !th.seen {
+		th.seen, th.first, th.last, th.prev = true, t0, t1, t0
+	}
+	th.first = min(th.first, t0)
+	th.last = max(th.last, t1)
+	th.commits += int64(g.Commits)
+}
+
+func (s *Schedule) limit() int {
+	if s.Limit > 0 {
+		return s.Limit
+	}
+	return DefaultScheduleLimit
+}
+
+// addSeg closes th's current segment at t.
+func (s *Schedule) addSeg(l *schedLog, th *schedThread, t int64) {
+	if t <= th.prev {
+		return
+	}
+	sg := seg{start: th.prev, end: t, group: -1, depThread: -1, depPoint: -1}
+	switch {
+	case th.waiting:
+		sg.kind, sg.reason, sg.other = segPause, th.reason, th.other
+		if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+			sg.group = th.pending
+		}
+	case th.inTx:
+		sg.kind = segRun
+	default:
+		sg.kind = segGap
+	}
+	th.prev = t
+	d := t - sg.start
+	switch {
+	case sg.kind == segRun:
+		th.attemptRun += d
+	case sg.kind == segPause:
+		if sg.group >= 0 {
+			th.charged[sg.group] += d
+		}
+		if sg.reason != logformat.WaitBackoff {
+			th.waitPause += d
+			if sg.group >= 0 {
+				th.waitPauseBy[sg.group] += d
+			}
+		}
+	}
+	if s.over {
+		return
+	}
+	if s.nseg >= s.limit() {
+		s.over = true
+		for _, l := range s.logs {
+			for _, th := range l.threads {
+				th.segs, th.ends = nil, nil
+			}
+		}
+		return
+	}
+	s.nseg++
+	th.segs = append(th.segs, sg)
+}
+
+func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
+	if ev.Thread == 0 || !ev.Kind.Valid() {
+		return
+	}
+	if !l.started {
+		l.started, l.start = true, ev.Time
+	}
+	t := ev.Time - l.start
+	th := s.thread(l, ev.Thread)
+	if !th.seen {
+		th.seen, th.first, th.last, th.prev = true, t, t, t
+	}
+	if t < th.last {
+		t = th.last
+	}
+	th.first = min(th.first, t)
+	th.last = t
+	s.addSeg(l, th, t)
+	switch ev.Kind {
+	case logformat.KindTxStart:
+		if th.inTx || th.afterAbort {
+			th.clearPending()
+		}
+		th.inTx = true
+		th.attemptSeg = len(th.segs)
+		th.attemptInev = false
+		th.attemptRun = 0
+	case logformat.KindTxCommit:
+		th.commits++
+		th.commitRuns.add(th.attemptRun)
+		if !s.over {
+			th.ends = append(th.ends, point{t: t, n: int32(len(th.segs)), commit: true, inev: th.attemptInev})
+		}
+		th.inTx = false
+		th.clearPending()
+	case logformat.KindTxAbort:
+		if th.pendingSet && contended(ev.Cause) && th.pending >= 0 {
+			th.charged[th.pending] += th.attemptRun
+			if !s.over {
+				for i := th.attemptSeg; i < len(th.segs); i++ {
+					if sg := &th.segs[i]; sg.kind == segRun {
+						sg.group = th.pending
+					}
+				}
+			}
+		}
+		th.attemptRun = 0
+		if !s.over {
+			th.ends = append(th.ends, point{t: t, n: int32(len(th.segs)), inev: th.attemptInev})
+		}
+		th.inTx = false
+		if th.pendingSet && ev.Cause == logformat.AbortConflict {
+			th.afterAbort = true
+		} else {
+			th.clearPending()
+		}
+	case logformat.KindConflict:
+		th.clearPending()
+		th.pendingSet = true
+		th.other = ev.OtherThread
+		if s.opt.Kind != logformat.ConflictNone && ev.Conflict != s.opt.Kind {
+			return
+		}
+		th.pending = s.keyOf(l, ev)
+	case logformat.KindWaitStart:
+		th.waiting = true
+		th.reason = ev.Reason
+	case logformat.KindWaitDone:
+		th.waiting = false
+	case logformat.KindBecomeInevitable:
+		th.attemptInev = true
+	}
+}
+
+func (th *schedThread) clearPending() {
+	th.pendingSet, th.pending, th.afterAbort, th.other = false, -1, false, 0
+}
+
+// keyOf returns the index of the group key of a conflict event: the same
+// text as Group.Key (see exportGroup), so that a schedule's groups are the
+// Summary's.
+func (s *Schedule) keyOf(l *schedLog, ev *logformat.Event) int32 {
+	ck := cacheKey{ev.Site, ev.OtherSite, ev.Conflict, ev.Var}
+	if s.opt.By == ByThread {
+		ck.v = uint64(ev.Thread) // the key's only part
+	}
+	if i, ok := l.keyCache[ck]; ok {
+		return i
+	}
+	st := func(id logformat.StackID) string {
+		if id == 0 {
+			return ""
+		}
+		return l.src.Stack(id).Key()
+	}
+	var k string
+	switch s.opt.By {
+	case ByConflict:
+		k = ev.Conflict.String() + "\x00" + st(ev.Site) + "\x00" + st(ev.OtherSite)
+	case BySite:
+		k = "site\x00" + st(ev.Site)
+	case ByOther:
+		k = "other\x00" + st(ev.OtherSite)
+	case ByPair:
+		k = "pair\x00" + st(ev.Site) + "\x00" + st(ev.OtherSite)
+	case ByKind:
+		k = "kind\x00" + ev.Conflict.String()
+	case ByThread:
+		k = "thread\x00" + strconv.Itoa(l.index) + ":" + strconv.FormatUint(uint64(ev.Thread), 10)
+	case ByVar:
+		name := ""
+		if ev.Var != 0 {
+			name = l.src.VarName(ev.Var)
+		}
+		switch {
+		case name != "":
+			k = "var\x00" + name
+		case ev.Var != 0:
+			k = "var\x00" + strconv.Itoa(l.index) + ":" + strconv.FormatUint(ev.Var, 10)
+		default:
+			k = "var\x000:0"
+		}
+	}
+	i, ok := s.keyIdx[k]
+	if !ok {
+		i = int32(len(s.keys))
+		s.keys = append(s.keys, k)
+		s.keyIdx[k] = i
+	}
+	l.keyCache[ck] = i
+	return i
+}
