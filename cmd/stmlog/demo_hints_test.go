@@ -11,8 +11,9 @@ import (
 
 // TestDemoHints runs each demo that has a fixed version, naive and fixed:
 // the naive run's top group must carry the hint that names what --fixed
-// changes, the fixed run no group with that hint, and the demo must say in
-// one line what --fixed changes.
+// changes, the fixed run no group with that hint (or, for bank, no conflict
+// lost in the code --fixed changes), and the demo must say in one line what
+// --fixed changes.
 func TestDemoHints(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs four workloads twice")
@@ -23,17 +24,34 @@ func TestDemoHints(t *testing.T) {
 		"btree":    {"hot-var"},
 		"astar":    {"partition"},
 		"prodcons": {"batch-handoff"},
+		"bank":     {"long-reader"},
+	}
+	// Where the removed conflict is not reliably the top group, the hint
+	// is looked for on the groups whose losing side is in this function
+	// (the naive one; its fixed counterpart must lose nothing): bank's
+	// transfers on 64 accounts lose about as much to each other as the
+	// auditor loses to them, so the top group changes from run to run, and
+	// the fixed transfers' short conflicts with the close can, with a few
+	// preempted attempts, trip the long-reader rule; the auditor's are what
+	// --fixed removes.
+	loser := map[string][2]string{
+		"bank": {"bank.(*Bank).Audit", "bank.(*Books).Audit"},
 	}
 	type group struct {
 		Hint *struct{ ID, Text string } `json:"hint"`
+		This struct{ Func string }      `json:"this"`
 	}
-	hintsOf := func(out string) []string {
+	groupsOf := func(out string) []group {
 		var rep struct{ Groups []group }
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("demo JSON: %v", err)
 		}
-		ids := make([]string, len(rep.Groups))
-		for i, g := range rep.Groups {
+		return rep.Groups
+	}
+	hintsOf := func(out string) []string {
+		groups := groupsOf(out)
+		ids := make([]string, len(groups))
+		for i, g := range groups {
 			if g.Hint != nil {
 				ids[i] = g.Hint.ID
 			}
@@ -57,13 +75,30 @@ func TestDemoHints(t *testing.T) {
 			if !strings.Contains(naive.stderr, "stmlog demo: --fixed "+w.FixedChange+"\n") {
 				t.Errorf("demo %s does not say what --fixed changes:\n%s", w.Name, naive.stderr)
 			}
-			got := hintsOf(naive.stdout)
-			if len(got) == 0 || !slices.Contains(ids, got[0]) {
-				t.Errorf("naive %s: top group's hint %q, want one of %v (all: %q)", w.Name, first(got), ids, got)
-			}
 			fixed := runIn("demo", "--duration", "500ms", "--workers", "4", "--format", "json", "--fixed", w.Name)
 			if fixed.code != 0 {
 				t.Fatalf("demo --fixed %s: exit %d: %s", w.Name, fixed.code, fixed.stderr)
+			}
+			if fn, ok := loser[w.Name]; ok {
+				found := false
+				for _, g := range groupsOf(naive.stdout) {
+					if strings.HasSuffix(g.This.Func, fn[0]) && g.Hint != nil && slices.Contains(ids, g.Hint.ID) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("naive %s: no group lost in %s with hint %v (all: %q)", w.Name, fn[0], ids, hintsOf(naive.stdout))
+				}
+				for _, g := range groupsOf(fixed.stdout) {
+					if strings.HasSuffix(g.This.Func, fn[1]) {
+						t.Errorf("fixed %s: %s still loses to conflicts (hint %v)", w.Name, fn[1], g.Hint)
+					}
+				}
+				return
+			}
+			got := hintsOf(naive.stdout)
+			if len(got) == 0 || !slices.Contains(ids, got[0]) {
+				t.Errorf("naive %s: top group's hint %q, want one of %v (all: %q)", w.Name, first(got), ids, got)
 			}
 			for _, id := range hintsOf(fixed.stdout) {
 				if slices.Contains(ids, id) {
