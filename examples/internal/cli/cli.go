@@ -34,7 +34,7 @@ func Flags(defSize int) *workload.Config {
 	flag.DurationVar(&cfg.Duration, "d", workload.DefaultDuration, "how long to run")
 	flag.IntVar(&cfg.Size, "size", defSize, "size of one round of work")
 	flag.BoolVar(&cfg.Baseline, "baseline", false, "run the sync.Mutex/channel version instead of STM")
-	flag.BoolVar(&cfg.Fixed, "fixed", false, "run the version with the conflicts fixed (primes, btree)")
+	flag.BoolVar(&cfg.Fixed, "fixed", false, "run the version with the conflicts fixed (all but mandelbrot)")
 	return cfg
 }
 

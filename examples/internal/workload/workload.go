@@ -26,8 +26,8 @@ type Config struct {
 	// Duration bounds the run; 0 means DefaultDuration. A workload always
 	// finishes the round it is in, so runs last a little longer.
 	Duration time.Duration
-	// Fixed selects the version with the conflicts removed (primes, btree;
-	// the other workloads ignore it).
+	// Fixed selects the version with the conflicts removed (the workloads
+	// with conflicts; mandelbrot ignores it).
 	Fixed bool
 	// Size scales the work of one round (image side, keys per tree, ...);
 	// 0 means the workload's small default.
