@@ -33,8 +33,21 @@ type Diff struct {
 	OldLostPct, NewLostPct float64
 	// Committed transactions per second of wall time, on each side.
 	OldTxPerSec, NewTxPerSec float64
-	Groups                   []DiffGroup // ranked by |Delta|, largest first
+	// Run time of a committed transaction (committed time per commit), on
+	// each side (0 without commits): the transaction's own length, without
+	// the aborts and pauses that conflicts added.
+	OldRunPerCommit, NewRunPerCommit time.Duration
+	// ShapeChanged says the transactions changed shape: commits/s and run
+	// time per commit moved apart by 25 % or more (fewer, longer
+	// transactions, or more, shorter ones), so commits/s alone says little
+	// about speed.
+	ShapeChanged bool
+	Groups       []DiffGroup // ranked by |Delta|, largest first
 }
+
+// shapeChange is the factor by which commits/s and CPU per commit must
+// move apart for Diff.ShapeChanged.
+const shapeChange = 1.25
 
 // DiffTotal compares one summary total. Durations are in nanoseconds.
 type DiffTotal struct {
@@ -106,6 +119,15 @@ func NewDiff(oldS, newS *analyze.Summary) (*Diff, error) {
 	d.OldLostPct, _ = pct(int64(oLost), int64(oldS.CPU()))
 	d.NewLostPct, _ = pct(int64(nLost), int64(newS.CPU()))
 	d.OldTxPerSec, d.NewTxPerSec = oldS.TxPerSecond(), newS.TxPerSecond()
+	if oldS.Commits > 0 && newS.Commits > 0 {
+		d.OldRunPerCommit = oldS.Committed / time.Duration(oldS.Commits)
+		d.NewRunPerCommit = newS.Committed / time.Duration(newS.Commits)
+	}
+	if d.OldTxPerSec > 0 && d.NewTxPerSec > 0 && d.OldRunPerCommit > 0 && d.NewRunPerCommit > 0 {
+		tx := d.NewTxPerSec / d.OldTxPerSec
+		per := float64(d.NewRunPerCommit) / float64(d.OldRunPerCommit)
+		d.ShapeChanged = (tx <= 1/shapeChange && per >= shapeChange) || (tx >= shapeChange && per <= 1/shapeChange)
+	}
 
 	idx := map[string]int{}
 	side := func(g *analyze.Group) DiffSide {
@@ -185,6 +207,15 @@ func WriteDiffText(w io.Writer, d *Diff, top int) error {
 	}
 	fmt.Fprintf(&b, "%-12s %12.0f %12.0f %13s %9s\n", "commits/s", d.OldTxPerSec, d.NewTxPerSec,
 		fmt.Sprintf("%+.0f", d.NewTxPerSec-d.OldTxPerSec), fmtPct(txPct, txOK, int64(d.NewTxPerSec-d.OldTxPerSec)))
+	if d.ShapeChanged {
+		shape := "fewer, longer"
+		if d.NewTxPerSec > d.OldTxPerSec {
+			shape = "more, shorter"
+		}
+		fmt.Fprintf(&b, "note: the transactions changed shape (%s: run time per commit %s -> %s, %.1fx), so commits/s\n"+
+			"      does not compare speed; compare lost %% cpu and the time the work took\n",
+			shape, fmtDur(d.OldRunPerCommit), fmtDur(d.NewRunPerCommit), float64(d.NewRunPerCommit)/float64(d.OldRunPerCommit))
+	}
 
 	shown := d.Groups
 	if top > 0 && len(shown) > top {

@@ -368,3 +368,35 @@ func TestDiffTextShowsTheGroupedSide(t *testing.T) {
 		}
 	}
 }
+
+// Fewer, longer transactions (batching, a fixed version that does more per
+// transaction) drop commits/s without being slower: the diff says so.
+func TestDiffShapeChanged(t *testing.T) {
+	sum := func(commits int64, committed time.Duration) *analyze.Summary {
+		return &analyze.Summary{Wall: time.Second, Commits: commits, Committed: committed}
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new *analyze.Summary
+		changed  bool
+		note     string
+	}{
+		{"fewer, longer", sum(1000, 100*time.Millisecond), sum(482, 150*time.Millisecond), true, "fewer, longer: run time per commit 100.000µs -> 311.203µs, 3.1x"},
+		{"more, shorter", sum(482, 150*time.Millisecond), sum(1000, 100*time.Millisecond), true, "more, shorter"},
+		{"just slower", sum(1000, 100*time.Millisecond), sum(482, 50*time.Millisecond), false, ""},
+		{"same shape, slower", sum(1000, 100*time.Millisecond), sum(900, 95*time.Millisecond), false, ""},
+	} {
+		d, err := NewDiff(tc.old, tc.new)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := WriteDiffText(&b, d, 0); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if d.ShapeChanged != tc.changed || strings.Contains(out, "changed shape") != tc.changed || !strings.Contains(out, tc.note) {
+			t.Errorf("%s: ShapeChanged %v, want %v; text:\n%s", tc.name, d.ShapeChanged, tc.changed, out)
+		}
+	}
+}

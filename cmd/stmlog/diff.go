@@ -40,7 +40,12 @@ committed, aborted, paused, lost, counts) are compared first.
 --format json writes "schema": "stmlog.diff/v1" with integer nanoseconds.`,
 		Example: `  stmlog diff before.log after.log
   stmlog diff --by site --top 0 --format json before.log after.log`,
-		Args: cobra.ExactArgs(2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return fmt.Errorf("diff compares two logs, OLD and NEW (e.g. stmlog diff before.log after.log); got %d", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiff(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)
 		},

@@ -85,3 +85,12 @@ func TestDiffCommand(t *testing.T) {
 		}
 	}
 }
+
+// diff with one log says what it needs (a usage error, exit 2).
+func TestDiffOneArgument(t *testing.T) {
+	r := runIn("diff", "before.log")
+	if r.code != exitUsage {
+		t.Fatalf("exit %d, want %d: %s", r.code, exitUsage, r.stderr)
+	}
+	oneLineErr(t, r, "diff compares two logs, OLD and NEW", "got 1")
+}

@@ -211,7 +211,7 @@ func TestTimelineExitCodes(t *testing.T) {
 		{[]string{"timeline", "--salvage", damaged, "-o", out}, exitOK, "wrote " + out},
 		{[]string{"timeline", "--salvage", damaged, "-o", out}, exitOK, "salvage: skipped 1 damaged chunks ("},
 		{[]string{"diff", log, damaged}, exitError, "damaged.stmlog"},
-		{[]string{"diff", log}, exitUsage, "accepts 2 arg"},
+		{[]string{"diff", log}, exitUsage, "diff compares two logs, OLD and NEW"},
 	} {
 		os.Remove(out)
 		var stdout, stderr bytes.Buffer
