@@ -148,3 +148,15 @@ func addThread(s []uint32, id uint32) []uint32 {
 	}
 	return append(s, id)
 }
+
+// GroupLog is the name of the log a group belongs to when its thread number
+// or Var id is one log's (by thread; by var, an unnamed Var), else "": such
+// an id means nothing without its log when several logs are read together.
+func (s *Summary) GroupLog(g *Group) string {
+	switch {
+	case s.Options.By == ByThread,
+		s.Options.By == ByVar && g.VarName == "" && g.Var != 0:
+		return s.Logs[g.Log].Name
+	}
+	return ""
+}

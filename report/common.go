@@ -233,32 +233,28 @@ func siteShort(st *logformat.Stack) string {
 // groupTitle names what a group is about when it has no single pair of
 // sites (the other groupings).
 func groupTitle(s *analyze.Summary, g *analyze.Group) string {
-	switch s.Options.By {
+	log := ""
+	if len(s.Logs) > 1 {
+		log = s.GroupLog(g)
+	}
+	return titleOf(s.Options.By, g.Kind, g.Thread, g.Var, g.VarName, log)
+}
+
+// titleOf is groupTitle from the group's data, so that a diff's groups
+// (analyze.DiffGroup) read as the report's: log is analyze.Summary.GroupLog
+// when the summary read several logs, else "".
+func titleOf(by analyze.GroupBy, kind logformat.ConflictKind, thread uint32, id uint64, varName, log string) string {
+	of := ""
+	if log != "" {
+		of = " of " + log
+	}
+	switch by {
 	case analyze.ByKind:
-		return "kind " + conflictKindName(g.Kind)
+		return "kind " + conflictKindName(kind)
 	case analyze.ByThread:
-		return fmt.Sprintf("thread %d", g.Thread) + ofLog(s, g)
+		return fmt.Sprintf("thread %d", thread) + of
 	case analyze.ByVar:
-		return "var " + groupVar(g) + ofLog(s, g)
-	}
-	return ""
-}
-
-// ofLog is " of LOG" when a group belongs to one of several logs.
-func ofLog(s *analyze.Summary, g *analyze.Group) string {
-	if l := groupLog(s, g); l != "" && len(s.Logs) > 1 {
-		return " of " + l
-	}
-	return ""
-}
-
-// groupLog is the name of the log a group belongs to, when its thread
-// number or Var id is one log's (by thread; by var, an unnamed Var), else "".
-func groupLog(s *analyze.Summary, g *analyze.Group) string {
-	switch {
-	case s.Options.By == analyze.ByThread,
-		s.Options.By == analyze.ByVar && g.VarName == "" && g.Var != 0:
-		return s.Logs[g.Log].Name
+		return "var " + varLabel(varName, id) + of
 	}
 	return ""
 }
@@ -270,12 +266,15 @@ func conflictKindName(k logformat.ConflictKind) string {
 	return k.String()
 }
 
-func groupVar(g *analyze.Group) string {
+func groupVar(g *analyze.Group) string { return varLabel(g.VarName, g.Var) }
+
+// varLabel is how a Var reads: its name, else its id, else "(none)".
+func varLabel(name string, id uint64) string {
 	switch {
-	case g.VarName != "":
-		return g.VarName
-	case g.Var != 0:
-		return "#" + strconv.FormatUint(g.Var, 10)
+	case name != "":
+		return name
+	case id != 0:
+		return "#" + strconv.FormatUint(id, 10)
 	}
 	return "(none)"
 }

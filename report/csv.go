@@ -57,7 +57,7 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 			i64(g.Count), i64(g.Aborts), i64(int64(g.Avg)), i64(int64(g.P90)), i64(int64(g.Max)),
 			tf, tfile, tl, of, ofile, ol,
 			thread, v, g.VarName, idList(g.Threads), idList(g.OtherThreads), i64(int64(g.First)), i64(int64(g.Last)),
-			groupLog(s, &g), hints[g.Key].ID, hints[g.Key].Text,
+			s.GroupLog(&g), hints[g.Key].ID, hints[g.Key].Text,
 		}
 		if err := cw.Write(row); err != nil {
 			return err

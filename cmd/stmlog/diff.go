@@ -107,7 +107,7 @@ func runDiff(stdin io.Reader, stdout, stderr io.Writer, oldPath, newPath string,
 			fmt.Fprintln(stderr, "stmlog diff: warning:", w)
 		}
 	}
-	d, err := report.NewDiff(oldS, newS)
+	d, err := analyze.NewDiff(oldS, newS)
 	if err != nil {
 		return err
 	}

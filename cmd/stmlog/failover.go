@@ -13,7 +13,7 @@ import (
 
 // The CI gate of report (and record, demo): --fail-over SPEC makes the
 // command exit 1 when the analyzed logs lose more than SPEC allows. The spec
-// and what the metrics mean are documented in package report (failover.go).
+// and what the metrics mean are documented in package analyze (failover.go).
 
 func registerFailOver(fl *pflag.FlagSet, spec *string) {
 	fl.Var((*gateSpec)(spec), "fail-over", "exit 1 if time lost to conflicts exceeds `SPEC`: lost=5%cpu (of CPU time in transactions; lost=5% means the same), lost=50%wall (of wall time), aborted=2s, paused=1%cpu; comma-separate several. A log with no transactions (in the window or thread selected) is an error, not a pass")
@@ -26,7 +26,7 @@ type gateSpec string
 func (g *gateSpec) String() string { return string(*g) }
 func (g *gateSpec) Type() string   { return "SPEC" }
 func (g *gateSpec) Set(s string) error {
-	if _, err := report.ParseFailOver(s); err != nil {
+	if _, err := analyze.ParseFailOver(s); err != nil {
 		return err
 	}
 	*g = gateSpec(s)
@@ -40,9 +40,9 @@ func checkFailOver(stderr io.Writer, sum *analyze.Summary, spec string, top int)
 	if spec == "" {
 		return nil
 	}
-	failed, results, err := report.CheckFailOver(sum, spec)
-	if errors.Is(err, report.ErrFailOverEmpty) {
-		return exitStatus{code: exitError, err: fmt.Errorf("--fail-over %s: %w", spec, err)}
+	check, err := analyze.CheckFailOver(sum, spec)
+	if empty := (*analyze.EmptyError)(nil); errors.As(err, &empty) {
+		return exitStatus{code: exitError, err: fmt.Errorf("--fail-over %s: %w: %s", spec, analyze.ErrFailOverEmpty, report.EmptyReason(empty))}
 	}
 	if err != nil {
 		return usageError{fmt.Errorf("--fail-over: %w", err)}
@@ -50,10 +50,10 @@ func checkFailOver(stderr io.Writer, sum *analyze.Summary, spec string, top int)
 	if top <= 0 {
 		top = 10
 	}
-	if err := report.WriteFailOver(stderr, results, top); err != nil {
+	if err := report.WriteFailOver(stderr, check.Results, top); err != nil {
 		return err
 	}
-	if failed {
+	if check.Failed {
 		return exitStatus{code: exitError, err: errors.New("--fail-over " + spec + ": exceeded")}
 	}
 	return nil
