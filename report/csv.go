@@ -37,11 +37,11 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 		f := st.Frames[0]
 		return f.Func, f.File, strconv.Itoa(f.Line)
 	}
-	hints, _ := groupHints(s, newSourceCache(opt))
-	for i, g := range topGroups(s, opt.Top) {
-		kind := ""
+	for _, r := range buildRows(s, opt, newSourceCache(opt)).Rows {
+		g := r.Group
+		kind := "" // a group of several kinds: no kind, rather than text's "mixed"
 		if g.Kind != logformat.ConflictNone {
-			kind = g.Kind.String()
+			kind = r.Kind
 		}
 		tf, tfile, tl := site(g.Site)
 		of, ofile, ol := site(g.OtherSite)
@@ -53,11 +53,11 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 			v = strconv.FormatUint(g.Var, 10)
 		}
 		row := []string{
-			strconv.Itoa(i + 1), kind, i64(int64(g.Lost)), i64(int64(g.Aborted)), i64(int64(g.Paused)),
+			strconv.Itoa(r.Rank), kind, i64(int64(g.Lost)), i64(int64(g.Aborted)), i64(int64(g.Paused)),
 			i64(g.Count), i64(g.Aborts), i64(int64(g.Avg)), i64(int64(g.P90)), i64(int64(g.Max)),
 			tf, tfile, tl, of, ofile, ol,
 			thread, v, g.VarName, idList(g.Threads), idList(g.OtherThreads), i64(int64(g.First)), i64(int64(g.Last)),
-			s.GroupLog(&g), hints[g.Key].ID, hints[g.Key].Text,
+			s.GroupLog(g), r.Hint.ID, r.Hint.Text,
 		}
 		if err := cw.Write(row); err != nil {
 			return err

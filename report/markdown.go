@@ -48,46 +48,41 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			fmt.Fprintf(bw, "> **warning:** %s\n", mdEscape(x))
 		}
 	}
-	groups := topGroups(s, opt.Top)
-	if len(groups) == 0 {
+	rows := buildRows(s, opt, src)
+	if len(rows.Rows) == 0 {
 		fmt.Fprintf(bw, "\nNo conflicts.\n")
 		return bw.Flush()
 	}
-	fmt.Fprintf(bw, "\n### Top %d of %d conflict groups (%s)\n\n", len(groups), len(s.Groups), byText(s.Options.By))
+	fmt.Fprintf(bw, "\n### Top %d of %d conflict groups (%s)\n\n", len(rows.Rows), len(s.Groups), byText(s.Options.By))
 	// Grouped by sites: both sites; else one "group" column, as in Text.
-	hasSites := bySites(s.Options.By)
 	aligns := []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
 		tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft}
 	header := []any{"#", "lost", "aborted", "paused", "count", "p90", "max", "kind", "this", "other"}
-	if !hasSites {
+	if !rows.HasSites {
 		aligns, header = aligns[:9], append(header[:8], "group")
 	}
 	// The hint's id in the table (its sentence is under the group).
 	aligns, header = append(aligns, tw.AlignLeft), append(header, "hint")
-	hints, run := groupHints(s, src)
 	t = mdTable(bw, aligns)
 	t.Header(header...)
-	for i := range groups {
-		g := &groups[i]
-		row := []any{strconv.Itoa(i + 1), u.f(g.Lost), u.f(g.Aborted), u.f(g.Paused),
-			fmtThousands(g.Count), fmtShort(g.P90), fmtShort(g.Max), conflictKindName(g.Kind)}
-		if hasSites {
-			row = append(row, mdSite(g.Site), mdSite(g.OtherSite))
+	for _, r := range rows.Rows {
+		row := []any{strconv.Itoa(r.Rank), r.Lost, r.Aborted, r.Paused, r.Count, r.P90, r.Max, r.Kind}
+		if rows.HasSites {
+			row = append(row, mdSite(r.Group.Site), mdSite(r.Group.OtherSite))
 		} else {
-			row = append(row, mdEscape(groupTitle(s, g)))
+			row = append(row, mdEscape(r.Title))
 		}
-		row = append(row, hints[g.Key].ID)
+		row = append(row, r.Hint.ID)
 		t.Append(row...)
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
-	for i := range groups {
-		g := &groups[i]
-		fmt.Fprintf(bw, "\n**#%d** %s lost in aborts, %s paused (%sx %s)", i+1, u.f(g.Aborted),
-			u.f(g.Paused), fmtThousands(g.Count), conflictKindName(g.Kind))
-		if title := groupTitle(s, g); title != "" {
-			fmt.Fprintf(bw, ", %s", mdEscape(title))
+	for _, r := range rows.Rows {
+		g := r.Group
+		fmt.Fprintf(bw, "\n**#%d** %s lost in aborts, %s paused (%sx %s)", r.Rank, r.Aborted, r.Paused, r.Count, r.Kind)
+		if r.Title != "" {
+			fmt.Fprintf(bw, ", %s", mdEscape(r.Title))
 		}
 		fmt.Fprintf(bw, "\n\n")
 		fmt.Fprintf(bw, "- %s\n", mdEscape(groupFacts(g)))
@@ -105,7 +100,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			}
 			fmt.Fprintf(bw, "\n")
 		}
-		if h := hints[g.Key]; h.ID != "" {
+		if h := r.Hint; h.ID != "" {
 			fmt.Fprintf(bw, "- hint (`%s`): %s\n", h.ID, mdEscape(h.Text))
 		}
 		for _, v := range groupVet(g, opt) {
@@ -113,8 +108,8 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 		}
 		fmt.Fprintf(bw, "\n```\n|%s|\n```\n", fmtTimeline(&g.Timeline))
 	}
-	if run.ID != "" {
-		fmt.Fprintf(bw, "\n**Hint** (`%s`): %s\n", run.ID, mdEscape(run.Text))
+	if rows.Run.ID != "" {
+		fmt.Fprintf(bw, "\n**Hint** (`%s`): %s\n", rows.Run.ID, mdEscape(rows.Run.Text))
 	}
 	return bw.Flush()
 }

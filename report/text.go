@@ -49,19 +49,18 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 		}
 	}
 
-	groups := topGroups(s, opt.Top)
-	if len(groups) == 0 {
+	rows := buildRows(s, opt, src)
+	if len(rows.Rows) == 0 {
 		fmt.Fprintf(bw, "\nNo conflicts.\n")
 		return bw.Flush()
 	}
-	fmt.Fprintf(bw, "\nTop %d of %d conflict groups (%s):\n", len(groups), len(s.Groups), byText(s.Options.By))
-	hasSites := bySites(s.Options.By)
+	fmt.Fprintf(bw, "\nTop %d of %d conflict groups (%s):\n", len(rows.Rows), len(s.Groups), byText(s.Options.By))
 	aligns := []tw.Align{tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight,
 		tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft}
 	t := asciiTable(bw, aligns)
 	last := "this site <- other site"
 	switch {
-	case !hasSites:
+	case !rows.HasSites:
 		last = "group"
 	case s.Options.By == analyze.BySite:
 		last = "this site"
@@ -75,34 +74,21 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 		header = append(header[:9:9], "if removed", "kind", last)
 	}
 	t.Header(header...)
-	for i := range groups {
-		g := &groups[i]
-		name := groupTitle(s, g)
-		switch {
-		case s.Options.By == analyze.BySite:
-			name = siteShort(g.Site)
-		case s.Options.By == analyze.ByOther:
-			name = siteShort(g.OtherSite)
-		case hasSites:
-			name = siteShort(g.Site) + " <- " + siteShort(g.OtherSite)
-		}
-		row := []any{strconv.Itoa(i + 1), u.f(g.Lost), fmtPercent(s.Percent(g.Lost)), u.f(g.Aborted),
-			u.f(g.Paused), fmtThousands(g.Count), fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max),
-			conflictKindName(g.Kind), name}
+	for _, r := range rows.Rows {
+		row := []any{strconv.Itoa(r.Rank), r.Lost, r.PctWall, r.Aborted, r.Paused, r.Count, r.Avg, r.P90, r.Max, r.Kind, r.Name}
 		if opt.WhatIf != nil {
-			row = append(row[:9:9], fmtIfRemoved(opt.WhatIf, opt.prediction(i+1)), conflictKindName(g.Kind), name)
+			row = append(row[:9:9], r.IfRemoved, r.Kind, r.Name)
 		}
 		t.Append(row...)
 	}
 	if err := t.Render(); err != nil {
 		return err
 	}
-	hints, run := groupHints(s, src)
-	for i := range groups {
-		textGroup(bw, s, &groups[i], i+1, src, hints[groups[i].Key], groupVet(&groups[i], opt))
+	for _, r := range rows.Rows {
+		textGroup(bw, s, r, src, groupVet(r.Group, opt))
 	}
-	if run.ID != "" {
-		fmt.Fprintf(bw, "\nhint: %s [%s]\n", run.Text, run.ID)
+	if rows.Run.ID != "" {
+		fmt.Fprintf(bw, "\nhint: %s [%s]\n", rows.Run.Text, rows.Run.ID)
 	}
 	return bw.Flush()
 }
@@ -250,12 +236,11 @@ func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
 	return rows[:maxThreadRows], fmt.Sprintf(" (%d of %d, most aborted+paused first)", maxThreadRows, len(s.Threads))
 }
 
-func textGroup(w io.Writer, s *analyze.Summary, g *analyze.Group, rank int, src *sourceCache, hint analyze.Hint, vet []vetNote) {
-	u := unitFor(s.Wall)
-	fmt.Fprintf(w, "\n#%d  %s lost in aborts, %s paused (%sx %s)", rank, u.f(g.Aborted), u.f(g.Paused),
-		fmtThousands(g.Count), conflictKindName(g.Kind))
-	if t := groupTitle(s, g); t != "" {
-		fmt.Fprintf(w, "  %s", t)
+func textGroup(w io.Writer, s *analyze.Summary, r groupRow, src *sourceCache, vet []vetNote) {
+	g, hint := r.Group, r.Hint
+	fmt.Fprintf(w, "\n#%d  %s lost in aborts, %s paused (%sx %s)", r.Rank, r.Aborted, r.Paused, r.Count, r.Kind)
+	if r.Title != "" {
+		fmt.Fprintf(w, "  %s", r.Title)
 	}
 	fmt.Fprintf(w, "\n")
 	type side struct {
