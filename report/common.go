@@ -84,6 +84,14 @@ func topGroups(s *analyze.Summary, top int) []analyze.Group {
 	return s.Groups[:top]
 }
 
+// Durations. Every duration a report prints goes through one of these, and
+// each has one job: durUnit prints the times of one report that add up
+// (totals, a group's lost time, the columns of its tables) in one unit, so
+// that they line up; fmtDur prints a lone time (diff, --fail-over, messages)
+// in the unit that suits it, with the same three decimals; fmtShort prints a
+// per-event time (avg, p90, max) with three significant figures. CSV and
+// JSON print integer nanoseconds.
+
 // durUnit formats all the durations of one report in one unit, chosen from
 // the wall time, so that columns line up and a short log does not read as
 // "0.000s" everywhere. Three decimals, like PyPy's report.
@@ -104,6 +112,28 @@ func unitFor(wall time.Duration) durUnit {
 
 func (u durUnit) f(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/u.div, 'f', 3, 64) + u.suffix
+}
+
+// fmtDur prints a duration with three decimals in the unit that suits it
+// (the durUnit of a wall time as long as d), so small test logs and long
+// runs both read well; under a microsecond, integer nanoseconds.
+func fmtDur(d time.Duration) string {
+	a := max(d, -d)
+	switch {
+	case a == 0:
+		return "0s"
+	case a < time.Microsecond:
+		return strconv.FormatInt(int64(d), 10) + "ns"
+	}
+	return unitFor(a).f(d)
+}
+
+// fmtDelta is fmtDur with a sign on a positive change.
+func fmtDelta(d time.Duration) string {
+	if d > 0 {
+		return "+" + fmtDur(d)
+	}
+	return fmtDur(d)
 }
 
 // fmtShort formats a per-event duration with three significant figures and a
@@ -205,6 +235,11 @@ func shortFile(f string) string {
 	return f[j+1:]
 }
 
+// Sites. A site prints in one of three forms, all from its leaf frame:
+// siteLine in prose (text, markdown, diff, --fail-over), siteShort in a
+// table cell, siteFields as CSV's func, file and line columns (JSON keeps
+// the whole stack, jsonSiteOf).
+
 // siteLine is how a site reads in text reports: "srv/h.go:455 in
 // srv.(*H).serve", or the stack's label (PyPy markers), or "?".
 func siteLine(st *logformat.Stack) string {
@@ -228,6 +263,19 @@ func siteShort(st *logformat.Stack) string {
 	}
 	f := st.Frames[0]
 	return shortFile(f.File) + ":" + strconv.Itoa(f.Line)
+}
+
+// siteFields is a site as CSV's columns: its leaf's function, file and
+// line, or a label (PyPy markers) as the file; all "" for an unknown site.
+func siteFields(st *logformat.Stack) (fn, file, line string) {
+	if st == nil {
+		return "", "", ""
+	}
+	if len(st.Frames) == 0 {
+		return "", st.Label, ""
+	}
+	f := st.Frames[0]
+	return f.Func, f.File, strconv.Itoa(f.Line)
 }
 
 // groupTitle names what a group is about when it has no single pair of

@@ -27,24 +27,14 @@ func CSV(w io.Writer, s *analyze.Summary, opt Options) error {
 		return err
 	}
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
-	site := func(st *logformat.Stack) (fn, file, line string) {
-		if st == nil {
-			return "", "", ""
-		}
-		if len(st.Frames) == 0 {
-			return "", st.Label, ""
-		}
-		f := st.Frames[0]
-		return f.Func, f.File, strconv.Itoa(f.Line)
-	}
 	for _, r := range buildRows(s, opt, newSourceCache(opt)).Rows {
 		g := r.Group
 		kind := "" // a group of several kinds: no kind, rather than text's "mixed"
 		if g.Kind != logformat.ConflictNone {
 			kind = r.Kind
 		}
-		tf, tfile, tl := site(g.Site)
-		of, ofile, ol := site(g.OtherSite)
+		tf, tfile, tl := siteFields(g.Site)
+		of, ofile, ol := siteFields(g.OtherSite)
 		thread, v := "", ""
 		if g.Thread != 0 {
 			thread = strconv.FormatUint(uint64(g.Thread), 10)

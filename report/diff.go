@@ -88,33 +88,6 @@ func WriteDiffText(w io.Writer, d *analyze.Diff, top int) error {
 	return err
 }
 
-// fmtDur prints a duration with three significant decimals in a unit that
-// suits it, so small test logs and long runs both read well.
-func fmtDur(d time.Duration) string {
-	a := d
-	if a < 0 {
-		a = -a
-	}
-	switch {
-	case a == 0:
-		return "0s"
-	case a >= time.Second:
-		return fmt.Sprintf("%.3fs", d.Seconds())
-	case a >= time.Millisecond:
-		return fmt.Sprintf("%.3fms", float64(d)/1e6)
-	case a >= time.Microsecond:
-		return fmt.Sprintf("%.3fµs", float64(d)/1e3)
-	}
-	return fmt.Sprintf("%dns", int64(d))
-}
-
-func fmtDelta(d time.Duration) string {
-	if d > 0 {
-		return "+" + fmtDur(d)
-	}
-	return fmtDur(d)
-}
-
 func fmtPct(p float64, ok bool, delta int64) string {
 	switch {
 	case ok:
