@@ -162,7 +162,20 @@ func uvarintSlow(p []byte, i int) (uint64, int) {
 	if i < 0 || i >= len(p) {
 		return 0, -1
 	}
-	if i+1 < len(p) && p[i+1] < 0x80 {
+	// Unrolled up to four bytes: event times a few µs apart take three.
+	if i+3 < len(p) {
+		b0, b1 := uint64(p[i]&0x7f), uint64(p[i+1])
+		if b1 < 0x80 {
+			return b0 | b1<<7, i + 2
+		}
+		b2 := uint64(p[i+2])
+		if b2 < 0x80 {
+			return b0 | (b1&0x7f)<<7 | b2<<14, i + 3
+		}
+		if b3 := uint64(p[i+3]); b3 < 0x80 {
+			return b0 | (b1&0x7f)<<7 | (b2&0x7f)<<14 | b3<<21, i + 4
+		}
+	} else if i+1 < len(p) && p[i+1] < 0x80 {
 		return uint64(p[i]&0x7f) | uint64(p[i+1])<<7, i + 2
 	}
 	v, n := binary.Uvarint(p[i:])
