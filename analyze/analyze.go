@@ -51,6 +51,7 @@ type totals struct {
 }
 
 type logState struct {
+	groups    *groupCache // see cachedGroup
 	name      string
 	src       logformat.Source
 	index     int
@@ -87,12 +88,6 @@ type thread struct {
 	waiting bool
 	reason  logformat.WaitReason
 	run     int64 // run time of the current attempt
-
-	// The group of the thread's last conflict, by the event fields that
-	// choose it: threads tend to meet the same conflict again, and this
-	// skips the interning and map lookups of groupOf.
-	cacheKey   cacheKey
-	cacheGroup *group
 
 	pending     *group // conflict charged by pauses and the next abort
 	pendingSet  bool   // a conflict is pending (pending may be nil: filtered out)

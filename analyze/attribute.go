@@ -21,12 +21,7 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 	if a.opt.Kind != logformat.ConflictNone && ev.Conflict != a.opt.Kind {
 		return
 	}
-	ck := cacheKey{ev.Site, ev.OtherSite, ev.Conflict, ev.Var}
-	g := th.cacheGroup
-	if g == nil || th.cacheKey != ck {
-		g = a.groupOf(l, ev)
-		th.cacheKey, th.cacheGroup = ck, g
-	}
+	g := a.cachedGroup(l, ev)
 	th.pending = g
 	th.pendingKept = in
 	if !in {
