@@ -78,6 +78,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	unknown := false
 	for _, r := range rows.Rows {
 		g := r.Group
 		fmt.Fprintf(bw, "\n**#%d** %s lost in aborts, %s paused (%sx %s)", r.Rank, r.Aborted, r.Paused, r.Count, r.Kind)
@@ -94,6 +95,7 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			if !side.show || (side.st == nil && !bySites(s.Options.By)) {
 				continue
 			}
+			unknown = unknown || side.st == nil
 			fmt.Fprintf(bw, "- %s: %s", side.label, mdSite(side.st))
 			if line := src.site(side.st); line != "" {
 				fmt.Fprintf(bw, " — `%s`", mdCode(line))
@@ -107,6 +109,9 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 			fmt.Fprintf(bw, "- stmvet: %s: %s\n", mdEscape(v.Site), mdEscape(v.Message))
 		}
 		fmt.Fprintf(bw, "\n```\n|%s|\n```\n", fmtTimeline(&g.Timeline))
+	}
+	if unknown {
+		fmt.Fprintf(bw, "\n%s\n", mdEscape(strings.Join(strings.Fields(unknownSiteNote), " ")))
 	}
 	if rows.Run.ID != "" {
 		fmt.Fprintf(bw, "\n**Hint** (`%s`): %s\n", rows.Run.ID, mdEscape(rows.Run.Text))

@@ -345,3 +345,39 @@ func TestMarkdownGroupColumn(t *testing.T) {
 		}
 	}
 }
+
+// A side the log has no site for prints as "?", and the text and markdown
+// reports then say, once, what "?" means and what to do about it.
+func TestUnknownSiteExplained(t *testing.T) {
+	a := analyze.New(analyze.Options{})
+	if err := a.Add(repGenSource(t, "gen.log", analyzetest.Config{Threads: 2, Tx: 50, Seed: 1})); err != nil {
+		t.Fatal(err)
+	}
+	s := a.Summary()
+	if len(s.Groups) == 0 {
+		t.Fatal("the generated log has no conflict group")
+	}
+	for _, f := range []string{"text", "markdown"} {
+		var out bytes.Buffer
+		if err := Write(&out, f, s, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "the log has no site") {
+			t.Errorf("%s: explains \"?\" although every site is known", f)
+		}
+	}
+	s.Groups[0].OtherSite = nil
+	for _, f := range []string{"text", "markdown"} {
+		var out bytes.Buffer
+		if err := Write(&out, f, s, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		got := out.String()
+		if n := strings.Count(got, "the log has no site for that side"); n != 1 {
+			t.Errorf("%s: the explanation of \"?\" appears %d times, want once:\n%s", f, n, got)
+		}
+		if !strings.Contains(got, "EVENTS=all") { // markdown escapes the underscore
+			t.Errorf("%s: the explanation does not say how to record every site", f)
+		}
+	}
+}

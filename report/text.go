@@ -84,8 +84,12 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	unknown := false
 	for _, r := range rows.Rows {
-		textGroup(bw, s, r, src, groupVet(r.Group, opt))
+		unknown = textGroup(bw, s, r, src, groupVet(r.Group, opt)) || unknown
+	}
+	if unknown {
+		fmt.Fprintf(bw, "\n%s\n", unknownSiteNote)
 	}
 	if rows.Run.ID != "" {
 		fmt.Fprintf(bw, "\nhint: %s [%s]\n", rows.Run.Text, rows.Run.ID)
@@ -236,7 +240,18 @@ func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
 	return rows[:maxThreadRows], fmt.Sprintf(" (%d of %d, most aborted+paused first)", maxThreadRows, len(s.Threads))
 }
 
-func textGroup(w io.Writer, s *analyze.Summary, r groupRow, src *sourceCache, vet []vetNote) {
+// unknownSiteNote explains a side printed as "?": the two ways a log ends up
+// without a site for it (docs/hints.md, inevitable-forced; runtime/stm's
+// package doc on the recording levels).
+const unknownSiteNote = `? = the log has no site for that side. Either the runtime made the transaction
+    inevitable itself, after it aborted again and again (older logs record no site
+    for that; the group's hint names the conflict that caused the aborts), or
+    the log is at the profile level, which captures a Var's write sites only from its
+    first conflict on (record with STMLOG_EVENTS=all to have every site).`
+
+// textGroup prints one group's section; it reports whether a side had no
+// site, so that the report explains "?" once after the groups.
+func textGroup(w io.Writer, s *analyze.Summary, r groupRow, src *sourceCache, vet []vetNote) (unknown bool) {
 	g, hint := r.Group, r.Hint
 	fmt.Fprintf(w, "\n#%d  %s lost in aborts, %s paused (%sx %s)", r.Rank, r.Aborted, r.Paused, r.Count, r.Kind)
 	if r.Title != "" {
@@ -264,7 +279,8 @@ func textGroup(w io.Writer, s *analyze.Summary, r groupRow, src *sourceCache, ve
 		}
 		text := siteLine(sd.st)
 		if sd.st == nil {
-			text = "? (not in the log)"
+			text = "? (not in the log, see below)"
+			unknown = true
 		}
 		if line := src.site(sd.st); line != "" {
 			fmt.Fprintf(w, "  %s %-*s  %s\n", sd.label, width, text, line)
@@ -280,6 +296,7 @@ func textGroup(w io.Writer, s *analyze.Summary, r groupRow, src *sourceCache, ve
 	for _, v := range vet {
 		fmt.Fprintf(w, "  stmvet: %s: %s\n", v.Site, v.Message)
 	}
+	return unknown
 }
 
 // groupFacts is the line of a group's details after its sites: Var,
