@@ -150,30 +150,7 @@ func (fr *FlightRecorder) add(epoch time.Time, thread uint32, evs []logformat.Ev
 	if !fr.on {
 		return
 	}
-	off := int64(epoch.Sub(fr.start))
-	last, seen := fr.last[thread]
-	held := fr.filter.slot(thread)
-	for i := range evs {
-		ev := evs[i]
-		ev.Time += off
-		if ev.Time < 0 {
-			continue
-		}
-		if seen && ev.Time < last {
-			ev.Time = last
-		}
-		last, seen = ev.Time, true
-		var out [2]logformat.Event
-		for _, k := range out[:held.next(&ev, &out)] {
-			fr.keep(&k)
-		}
-	}
-	if seen {
-		fr.last[thread] = last
-	}
-	if a, ok := held.takeAggregate(thread); ok {
-		fr.keepAggregate(a)
-	}
+	fr.filter.slot(thread).feed(evs, int64(epoch.Sub(fr.start)), thread, fr.last, fr.keep, fr.keepAggregate)
 	fr.trim()
 }
 
@@ -406,4 +383,36 @@ func (h *heldStart) next(ev *logformat.Event, out *[2]logformat.Event) int {
 	}
 	out[n] = *ev
 	return n + 1
+}
+
+// feed passes a flushed batch of one thread's events through h to a sink:
+// times moved to the sink's clock (off added), events from before the sink
+// opened dropped, and times kept non-decreasing per thread across batches
+// (last holds each thread's latest), since a sink's log must read as one
+// ordered stream. keep gets the events h lets through, keepAggregate the
+// record of the transactions it held back.
+func (h *heldStart) feed(evs []logformat.Event, off int64, thread uint32, last map[uint32]int64,
+	keep func(*logformat.Event), keepAggregate func(logformat.Aggregate)) {
+	prev, seen := last[thread]
+	for i := range evs {
+		ev := evs[i]
+		ev.Time += off
+		if ev.Time < 0 {
+			continue // recorded before the sink opened
+		}
+		if seen && ev.Time < prev {
+			ev.Time = prev
+		}
+		prev, seen = ev.Time, true
+		var out [2]logformat.Event
+		for _, k := range out[:h.next(&ev, &out)] {
+			keep(&k)
+		}
+	}
+	if seen {
+		last[thread] = prev
+	}
+	if a, ok := h.takeAggregate(thread); ok {
+		keepAggregate(a)
+	}
 }

@@ -249,30 +249,7 @@ func (t *Tap) add(epoch time.Time, thread uint32, evs []logformat.Event) {
 	if t.closed {
 		return
 	}
-	off := int64(epoch.Sub(t.start))
-	last, seen := t.last[thread]
-	held := t.filter.slot(thread)
-	for i := range evs {
-		ev := evs[i]
-		ev.Time += off
-		if ev.Time < 0 {
-			continue // recorded before the Tap opened
-		}
-		if seen && ev.Time < last {
-			ev.Time = last
-		}
-		last, seen = ev.Time, true
-		var out [2]logformat.Event
-		for _, k := range out[:held.next(&ev, &out)] {
-			t.queue(&k)
-		}
-	}
-	if seen {
-		t.last[thread] = last
-	}
-	if a, ok := held.takeAggregate(thread); ok {
-		t.queueAggregate(a)
-	}
+	t.filter.slot(thread).feed(evs, int64(epoch.Sub(t.start)), thread, t.last, t.queue, t.queueAggregate)
 	t.cond.Broadcast()
 }
 
