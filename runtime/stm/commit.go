@@ -1,0 +1,197 @@
+package stm
+
+// The commit protocol: how an attempt's write set becomes visible to other
+// transactions (sortWrites, lockWrites, validate, publish, and the abort
+// path unlockWrites), and how a stale read is turned into a conflict.
+//
+// It is kept apart from tx.go, which is the life of an attempt (begin, run
+// the body, end), because this is the part other transactions observe and
+// that opacity rests on: every writer locks its Vars in one global order
+// (by Var id, so two commits can never wait on each other in a cycle),
+// each lock is the compare-and-swap that installs the new box, the read
+// set is validated while the locks are held, and the version is stored
+// into the boxes last. Changing any step changes what every concurrent
+// reader may see, so the steps are read, and reviewed, together here.
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// validate checks that every read is still the Var's current box. While
+// holding commit locks (locked=true) a Var locked by someone else counts as
+// stale (waiting could deadlock); otherwise we wait for its commit to end.
+func (tx *Tx) validate(locked bool) int {
+	for i := range tx.reads {
+		e := &tx.reads[i]
+		spins := 0
+		for {
+			cur := atomic.LoadPointer(&e.h.val)
+			if cur == e.box {
+				break
+			}
+			if locked {
+				if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == cur {
+					// Locked by us: valid if what we replace is what we read.
+					if tx.writes[j].old != e.box {
+						return i
+					}
+					break
+				}
+				return i
+			}
+			if (*boxHeader)(cur).loadVersion()&1 == 0 {
+				return i // a newer committed value
+			}
+			tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteRead, e.pcOff, e.pcN) // it may still be put back
+		}
+	}
+	return -1
+}
+
+// conflictOnRead aborts because read i is stale: another transaction
+// committed that Var after we read it.
+func (tx *Tx) conflictOnRead(i int) {
+	if tx.inevitable {
+		// Nothing commits while the token is held, so this cannot happen;
+		// if it did, re-running an inevitable body would be worse.
+		panic("stm: internal error: a read of an inevitable transaction went stale")
+	}
+	tx.noteReadConflict(i)
+	tx.doomed = true
+	panic(abortSignal)
+}
+
+func (tx *Tx) noteReadConflict(i int) {
+	e := &tx.reads[i]
+	kind := logformat.ConflictWriteRead
+	if tx.wfilter&(1<<(e.h.id&63)) != 0 && tx.findWrite(e.h) >= 0 {
+		kind = logformat.ConflictWriteWrite
+	}
+	tx.clk.stats.conflict(kind)
+	if !e.h.contended.Load() {
+		e.h.contended.Store(true)
+	}
+	if tx.rec != nil {
+		b := e.h.loadBox()
+		if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == unsafe.Pointer(b) {
+			// Locked by our own commit: the other side is the box we replace.
+			b = (*boxHeader)(tx.writes[j].old)
+		}
+		off, n := e.pcOff, e.pcN
+		if kind == logformat.ConflictWriteWrite {
+			// This side's site is where we wrote it.
+			w := &tx.writes[tx.findWrite(e.h)]
+			off, n = w.pcOff, w.pcN
+		}
+		tx.recConflict(kind, e.h.id, off, n, b.writer, b.site)
+		if n == 0 {
+			tx.awaitReadSite(e.h)
+		}
+	}
+}
+
+// commit publishes the write set; false means a conflict aborted it.
+func (tx *Tx) commit() bool {
+	if len(tx.writes) == 0 {
+		// Read-only: every read was consistent at rv when made, so the
+		// transaction serializes at rv. Nothing to publish.
+		return true
+	}
+	tx.sortWrites()
+	for {
+		tx.lockWrites()
+		if inevFlag.Load() && !tx.holdsToken {
+			// An inevitable transaction runs: it must not see its reads
+			// overwritten, so we step back and wait for it.
+			tx.unlockWrites()
+			tx.endAdmission()
+			tx.waitForInevitable()
+			continue
+		}
+		wv := tx.nextVersion()
+		if !tx.inevitable {
+			if i := tx.validate(true); i >= 0 {
+				tx.noteReadConflict(i)
+				tx.unlockWrites()
+				tx.endAdmission()
+				return false
+			}
+		}
+		tx.publish(wv)
+		tx.endAdmission()
+		return true
+	}
+}
+
+// endAdmission ends the commit attempt a release of the token let through
+// (see inevitable.go); a no-op for every other attempt.
+func (tx *Tx) endAdmission() {
+	if tx.admitted {
+		tx.admitted = false
+		admissionDone()
+	}
+}
+
+// sortWrites orders the write set by Var id into tx.order, so that all
+// committers lock in the same order and never deadlock.
+func (tx *Tx) sortWrites() {
+	tx.order = tx.order[:0]
+	for i := range tx.writes {
+		tx.order = append(tx.order, int32(i))
+	}
+	o := tx.order
+	for i := 1; i < len(o); i++ {
+		for j := i; j > 0 && tx.writes[o[j]].h.id < tx.writes[o[j-1]].h.id; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+}
+
+// lockWrites installs each new box, locked, in place of the current one.
+func (tx *Tx) lockWrites() {
+	for _, i := range tx.order {
+		e := &tx.writes[i]
+		if !e.ready {
+			// Before anyone can see the box: who and where, for conflicts.
+			if tx.rec != nil {
+				bh := (*boxHeader)(e.box)
+				bh.writer = tx.thread
+				bh.site = tx.internSite(e.pcOff, e.pcN)
+			}
+			e.ready = true
+		}
+		spins := 0
+		for {
+			cur := atomic.LoadPointer(&e.h.val)
+			if (*boxHeader)(cur).loadVersion()&1 == 0 {
+				if atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
+					e.old = cur
+					break
+				}
+				continue
+			}
+			tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteWrite, e.pcOff, e.pcN)
+		}
+	}
+}
+
+// unlockWrites puts the old boxes back: the commit did not happen.
+func (tx *Tx) unlockWrites() {
+	for _, i := range tx.order {
+		e := &tx.writes[i]
+		atomic.StorePointer(&e.h.val, e.old)
+	}
+}
+
+func (tx *Tx) publish(wv uint64) {
+	for _, i := range tx.order {
+		e := &tx.writes[i]
+		storeRelease64(&(*boxHeader)(e.box).version, wv)
+		if q := e.h.waitq.Load(); q != nil && q.n.Load() > 0 {
+			q.wake()
+		}
+	}
+}
