@@ -20,12 +20,12 @@ import (
 func releaseOwn(p *atomic.Uint32)
 
 // storeOwned is a plain store of v into *p, for a word that only the
-// calling context writes (its clock counter): no other core reads it, so
-// it needs no ordering, and the XCHG of sync/atomic's Store would be the
-// only locked instruction of a commit besides the write locks.
-//
-//go:noescape
-func storeOwned(p *atomic.Uint64, v uint64)
+// calling context writes (its clock counter, its statistics): they need no
+// ordering, only a store that a concurrent atomic load sees whole, which an
+// aligned 8-byte store is; sync/atomic's Store would be an XCHG, the only
+// locked instruction of a commit besides the write locks. In Go, not
+// assembly, so that it inlines.
+func storeOwned(p *atomic.Uint64, v uint64) { *(*uint64)(unsafe.Pointer(p)) = v }
 
 // The counters of a recording thread have one writer, the goroutine the
 // thread serves, and one reader, the flusher, which only needs each word

@@ -334,6 +334,13 @@ func (tx *Tx) discard() {
 	}
 }
 
+// A context keeps set arrays up to these capacities between calls; larger
+// ones, grown by an unusually big transaction, are dropped at its end.
+const (
+	maxKeptReads  = 4096
+	maxKeptWrites = 1024
+)
+
 // end releases everything at the end of an Atomically call.
 func (tx *Tx) end() {
 	tx.discard()
@@ -351,10 +358,10 @@ func (tx *Tx) end() {
 		tx.callN = 0
 		tx.pcs = tx.pcs[:0]
 	}
-	if cap(tx.reads) > 4096 {
+	if cap(tx.reads) > maxKeptReads {
 		tx.reads = tx.readsInit[:0]
 	}
-	if cap(tx.writes) > 1024 {
+	if cap(tx.writes) > maxKeptWrites {
 		tx.writes = tx.writesInit[:0]
 		tx.order = tx.orderInit[:0]
 	}
@@ -390,8 +397,25 @@ const (
 // discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
 	tx := getTx()
-	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
-	return tx.run(fn, nil)
+	if tracingOn() || recordingOn() {
+		defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
+		return tx.run(fn, nil)
+	}
+	// The plain call: no hook to run. Its first attempt goes straight
+	// through attemptPlain and, when it commits with nothing but the read
+	// and write sets to reset, ends here; anything else (a conflict, a
+	// Retry, an error, AfterCommit, Inevitable...) carries on in the
+	// general loop, from the outcome of that first attempt.
+	res, err := tx.attemptPlain(fn)
+	if res == committed && tx.endPlain() {
+		putTx(tx)
+		return nil
+	}
+	defer putTx(tx)
+	if r, done := tx.settle(res, err); done {
+		return r
+	}
+	return tx.loop(fn)
 }
 
 // run is Atomically on a given Tx; th is the recording thread to use (Queue
@@ -403,94 +427,159 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 	if recordingOn() {
 		tx.recBegin(th)
 	}
+	return tx.loop(fn)
+}
+
+// loop runs attempts until one settles the call.
+func (tx *Tx) loop(fn func(*Tx) error) error {
 	for {
 		tx.begin()
 		res, err := tx.attempt(fn)
-		switch res {
-		case committed:
-			tx.clk.stats.commits.inc()
-			if tx.rec != nil {
-				tx.recCommit()
-			}
-			if len(tx.after) == 0 && len(tx.adds) == 0 {
-				tx.end()
-				tx.recEnd()
-				return nil
-			}
-			after, adds := tx.after, tx.adds
-			tx.after, tx.adds = nil, nil
-			tx.end()
-			tx.recEnd()
-			// tx is clean from here on: if a function panics, the caller
-			// can give it back as it is.
-			for _, a := range adds {
-				a.q.Add(a.fn)
-			}
-			for _, f := range after {
-				f()
-			}
-			clear(after)
-			clear(adds)
-			tx.after, tx.adds = after[:0], adds[:0]
-			return nil
-		case failed:
-			tx.clk.stats.abort(logformat.AbortError)
-			tx.recAbort(logformat.AbortError)
-			tx.end()
-			tx.recEnd()
-			return err
-		case aborted:
-			tx.clk.stats.abort(logformat.AbortConflict)
-			tx.recAbort(logformat.AbortConflict)
-			tx.discard()
-			tx.aborts++
-			tx.contention()
-		case abandoned:
-			return nil
-		case retried:
-			tx.clk.stats.abort(logformat.AbortRetry)
-			tx.recAbort(logformat.AbortRetry)
-			tx.discard()
-			if tx.holdsToken {
-				// Inevitable only by contention management (Retry panics
-				// after a user's Inevitable): never sleep holding the token.
-				releaseToken(tx)
-			}
-			tx.waitRetry()
+		if r, done := tx.settle(res, err); done {
+			return r
 		}
 	}
+}
+
+// settle does what an attempt's outcome calls for: it ends the call
+// (done, with Atomically's result) or prepares the next attempt.
+func (tx *Tx) settle(res outcome, err error) (r error, done bool) {
+	switch res {
+	case committed:
+		tx.clk.stats.commits.inc()
+		if tx.rec != nil {
+			tx.recCommit()
+		}
+		if len(tx.after) == 0 && len(tx.adds) == 0 {
+			tx.end()
+			tx.recEnd()
+			return nil, true
+		}
+		after, adds := tx.after, tx.adds
+		tx.after, tx.adds = nil, nil
+		tx.end()
+		tx.recEnd()
+		// tx is clean from here on: if a function panics, the caller
+		// can give it back as it is.
+		for _, a := range adds {
+			a.q.Add(a.fn)
+		}
+		for _, f := range after {
+			f()
+		}
+		clear(after)
+		clear(adds)
+		tx.after, tx.adds = after[:0], adds[:0]
+		return nil, true
+	case failed:
+		tx.clk.stats.abort(logformat.AbortError)
+		tx.recAbort(logformat.AbortError)
+		tx.end()
+		tx.recEnd()
+		return err, true
+	case aborted:
+		tx.clk.stats.abort(logformat.AbortConflict)
+		tx.recAbort(logformat.AbortConflict)
+		tx.discard()
+		tx.aborts++
+		tx.contention()
+	case abandoned:
+		return nil, true
+	case retried:
+		tx.clk.stats.abort(logformat.AbortRetry)
+		tx.recAbort(logformat.AbortRetry)
+		tx.discard()
+		if tx.holdsToken {
+			// Inevitable only by contention management (Retry panics
+			// after a user's Inevitable): never sleep holding the token.
+			releaseToken(tx)
+		}
+		tx.waitRetry()
+	}
+	return nil, false
 }
 
 // attempt runs the body once and commits it.
 func (tx *Tx) attempt(fn func(*Tx) error) (res outcome, err error) {
 	finished := false
 	defer func() {
-		if finished {
-			return
-		}
-		switch r := recover(); r {
-		case abortSignal:
-			res = aborted
-		case retrySignal:
-			res = retried
-		default:
-			// A panic, or runtime.Goexit (r == nil: a panic(nil) is
-			// recovered as a *runtime.PanicNilError): leave tx clean for
-			// whoever gives it back.
-			tx.clk.stats.abort(logformat.AbortPanic)
-			tx.recAbort(logformat.AbortPanic)
-			tx.end()
-			tx.recEnd()
-			if r != nil {
-				panic(r)
-			}
-			res = abandoned
+		if !finished {
+			res = tx.unwound(recover(), false)
 		}
 	}()
 	err = fn(tx)
 	res, err = tx.finish(err)
 	finished = true
 	return res, err
+}
+
+// attemptPlain is begin and attempt for the first attempt of a plain call
+// (tx fresh from getTx: the sets are empty and end has reset the flags),
+// with a read-only commit, which has nothing to publish, decided inline.
+func (tx *Tx) attemptPlain(fn func(*Tx) error) (res outcome, err error) {
+	tx.doomed = false
+	tx.active = true
+	finished := false
+	defer func() {
+		if !finished {
+			res = tx.unwound(recover(), true)
+		}
+	}()
+	err = fn(tx)
+	if err == nil && len(tx.writes) == 0 && !tx.doomed {
+		tx.active = false
+		finished = true
+		return committed, nil
+	}
+	res, err = tx.finish(err)
+	finished = true
+	return res, err
+}
+
+// unwound is what an attempt's body unwound by r (recovered) becomes: an
+// abort or a Retry signal is an outcome; a panic, or runtime.Goexit (r ==
+// nil: a panic(nil) is recovered as a *runtime.PanicNilError), ends the
+// call, tx left clean (and given back if giveBack: the plain path has no
+// deferred putTx) before the panic goes on.
+func (tx *Tx) unwound(r any, giveBack bool) outcome {
+	switch r {
+	case abortSignal:
+		return aborted
+	case retrySignal:
+		return retried
+	}
+	tx.clk.stats.abort(logformat.AbortPanic)
+	tx.recAbort(logformat.AbortPanic)
+	tx.end()
+	tx.recEnd()
+	if giveBack {
+		putTx(tx)
+	}
+	if r != nil {
+		panic(r)
+	}
+	return abandoned
+}
+
+// endPlain ends a plain call whose attempt committed, if there is nothing
+// to reset but the read and write sets (else it does nothing and says
+// false, and settle ends the call).
+func (tx *Tx) endPlain() bool {
+	if tx.extra || tx.inevitable || tx.holdsToken || tx.userInev || tx.windex != nil ||
+		len(tx.pcs) != 0 || cap(tx.reads) > maxKeptReads || cap(tx.writes) > maxKeptWrites {
+		return false
+	}
+	tx.clk.stats.commits.inc()
+	if len(tx.reads) > 0 {
+		clearReads(tx.reads)
+		tx.reads = tx.reads[:0]
+	}
+	if len(tx.writes) > 0 {
+		clearWrites(tx.writes)
+		tx.writes = tx.writes[:0]
+		tx.wfilter = 0
+	}
+	return true
 }
 
 // finish decides what becomes of an attempt whose body returned err, and
