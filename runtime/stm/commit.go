@@ -20,29 +20,31 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-// validate checks that every read is still the Var's current box. While
-// holding commit locks (locked=true) a Var locked by someone else counts as
-// stale (waiting could deadlock); otherwise we wait for its commit to end.
+// validate checks that every read is still the Var's current box, at the
+// version read. While holding commit locks (locked=true) a Var locked by
+// someone else counts as stale (waiting could deadlock); otherwise we wait
+// for its commit to end.
 func (tx *Tx) validate(locked bool) int {
 	for i := range tx.reads {
 		e := &tx.reads[i]
 		spins := 0
 		for {
 			cur := atomic.LoadPointer(&e.h.val)
-			if cur == e.box {
+			cv := (*boxHeader)(cur).loadVersion()
+			if cur == e.box && cv == e.ver {
 				break
 			}
 			if locked {
 				if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == cur {
 					// Locked by us: valid if what we replace is what we read.
-					if tx.writes[j].old != e.box {
+					if w := &tx.writes[j]; w.old != e.box || w.oldVer != e.ver {
 						return i
 					}
 					break
 				}
 				return i
 			}
-			if (*boxHeader)(cur).loadVersion()&1 == 0 {
+			if cv&1 == 0 {
 				return i // a newer committed value
 			}
 			tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteRead, e.pcOff, e.pcN) // it may still be put back
@@ -76,9 +78,15 @@ func (tx *Tx) noteReadConflict(i int) {
 	}
 	if tx.rec != nil {
 		b := e.h.loadBox()
+		other, otherSite := b.writerSite()
 		if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == unsafe.Pointer(b) {
-			// Locked by our own commit: the other side is the box we replace.
-			b = (*boxHeader)(tx.writes[j].old)
+			// Locked by our own commit: the other side is the commit we
+			// replace (an in-place box names us while we hold it).
+			if w := &tx.writes[j]; e.h.nw != 0 {
+				other, otherSite = w.oldWriter, w.oldSite
+			} else {
+				other, otherSite = (*boxHeader)(w.old).writerSite()
+			}
 		}
 		off, n := e.pcOff, e.pcN
 		if kind == logformat.ConflictWriteWrite {
@@ -86,7 +94,7 @@ func (tx *Tx) noteReadConflict(i int) {
 			w := &tx.writes[tx.findWrite(e.h)]
 			off, n = w.pcOff, w.pcN
 		}
-		tx.recConflict(kind, e.h.id, off, n, b.writer, b.site)
+		tx.recConflict(kind, e.h.id, off, n, other, otherSite)
 		if n == 0 {
 			tx.awaitReadSite(e.h)
 		}
@@ -150,10 +158,15 @@ func (tx *Tx) sortWrites() {
 	}
 }
 
-// lockWrites installs each new box, locked, in place of the current one.
+// lockWrites installs each new box, locked, in place of the current one;
+// an in-place Var is locked by its version word instead (inplace.go).
 func (tx *Tx) lockWrites() {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
+		if e.h.nw != 0 {
+			tx.lockInPlace(e)
+			continue
+		}
 		if !e.ready {
 			// Before anyone can see the box: who and where, for conflicts.
 			if tx.rec != nil {
@@ -166,9 +179,9 @@ func (tx *Tx) lockWrites() {
 		spins := 0
 		for {
 			cur := atomic.LoadPointer(&e.h.val)
-			if (*boxHeader)(cur).loadVersion()&1 == 0 {
+			if v := (*boxHeader)(cur).loadVersion(); v&1 == 0 {
 				if atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
-					e.old = cur
+					e.old, e.oldVer = cur, v
 					break
 				}
 				continue
@@ -178,10 +191,47 @@ func (tx *Tx) lockWrites() {
 	}
 }
 
-// unlockWrites puts the old boxes back: the commit did not happen.
+// lockInPlace locks an in-place Var: its version goes from an even value
+// to lockedVersion. While recording, the box then names us as its writer
+// (for whoever waits on it), and e keeps who wrote the version we hold.
+func (tx *Tx) lockInPlace(e *writeEntry) {
+	b := (*boxHeader)(e.box)
+	spins := 0
+	for {
+		v := b.loadVersion()
+		if v&1 == 0 {
+			if atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
+				e.old, e.oldVer = e.box, v
+				break
+			}
+			continue
+		}
+		tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteWrite, e.pcOff, e.pcN)
+	}
+	if tx.rec != nil {
+		e.oldWriter, e.oldSite = b.writerSite()
+		atomic.StoreUint32(&b.writer, tx.thread)
+		atomic.StoreUint32(&b.site, tx.internSite(e.pcOff, e.pcN))
+		e.ready = true
+	} else {
+		e.ready = false
+	}
+}
+
+// unlockWrites puts the old boxes (old versions) back: the commit did not
+// happen.
 func (tx *Tx) unlockWrites() {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
+		if e.h.nw != 0 {
+			b := (*boxHeader)(e.box)
+			if e.ready {
+				atomic.StoreUint32(&b.writer, e.oldWriter)
+				atomic.StoreUint32(&b.site, e.oldSite)
+			}
+			storeRelease64(&b.version, e.oldVer)
+			continue
+		}
 		atomic.StorePointer(&e.h.val, e.old)
 	}
 }
@@ -189,6 +239,9 @@ func (tx *Tx) unlockWrites() {
 func (tx *Tx) publish(wv uint64) {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
+		if nw := e.h.nw; nw != 0 {
+			copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
+		}
 		storeRelease64(&(*boxHeader)(e.box).version, wv)
 		if q := e.h.waitq.Load(); q != nil && q.n.Load() > 0 {
 			q.wake()

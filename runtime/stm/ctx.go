@@ -56,6 +56,7 @@ func newTx() any {
 	tx.id = txIDs.Add(1)
 	tx.reads = tx.readsInit[:0]
 	tx.writes = tx.writesInit[:0]
+	tx.arena = tx.arenaInit[:0]
 	tx.order = tx.orderInit[:0]
 	takeSlot(tx)
 	tx.wait = &waiter{ch: make(chan struct{}, 1)}

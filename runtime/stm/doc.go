@@ -44,6 +44,16 @@
 // allocate, and everything is race-detector clean: values are only ever
 // read from boxes reached by atomic loads and never written again.
 //
+// A Var whose T holds no pointers and is at most 64 bytes (an int, a
+// float, a small struct of numbers) keeps one box for life instead, and a
+// commit writes the value into it word by word (inplace.go): the box's
+// version word is the lock, a reader copies the words between two loads
+// of the version and uses them only if it did not change, and validation
+// compares versions. Its pending writes live in the transaction's own
+// buffer, so writing such Vars allocates nothing. Every word is accessed
+// atomically, so this too is race-detector clean, and opaque as boxes are:
+// a version names one commit and is never reused.
+//
 // The fast path executes no locked instruction besides a commit's own
 // compare-and-swaps (one per written Var): a transaction's context (its
 // read and write sets and its commit clock) is the one of the processor it

@@ -316,21 +316,3 @@ func TestErrRetryQueue(t *testing.T) {
 		t.Fatal("a queued function waiting with ErrRetry never woke")
 	}
 }
-
-// TestAtomicallyAllocs: a read-only transaction allocates nothing, not even
-// for a body that captures variables (it must not escape), and a one-Var
-// increment allocates only the box it commits.
-func TestAtomicallyAllocs(t *testing.T) {
-	v := NewVar(1)
-	s := 0
-	if n := testing.AllocsPerRun(1000, func() {
-		Atomically(func(tx *Tx) error { s += v.Load(tx); return nil })
-	}); n != 0 {
-		t.Errorf("read-only transaction: %v allocations, want 0", n)
-	}
-	if n := testing.AllocsPerRun(1000, func() {
-		Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+s); return nil })
-	}); n != 1 {
-		t.Errorf("one-Var increment: %v allocations, want 1", n)
-	}
-}

@@ -40,8 +40,8 @@ var pairModel = porcupine.Model{
 	},
 }
 
-func runPairHistory(t *testing.T, clients, opsEach int) []porcupine.Operation {
-	a, b := NewVar(0), NewVar(0)
+func runPairHistory(t *testing.T, newInt func(int) *Var[int], clients, opsEach int) []porcupine.Operation {
+	a, b := newInt(0), newInt(0)
 	start := time.Now()
 	var mu sync.Mutex
 	var ops []porcupine.Operation
@@ -87,13 +87,15 @@ func runPairHistory(t *testing.T, clients, opsEach int) []porcupine.Operation {
 	return ops
 }
 
-func TestLinearizable(t *testing.T) {
+func TestLinearizable(t *testing.T) { bothReps(t, testLinearizable) }
+
+func testLinearizable(t *testing.T, newInt func(int) *Var[int]) {
 	// Four clients with longer histories, then more clients than processors
 	// (and so more transaction contexts and clock slots) with shorter ones.
 	shapes := [][2]int{{4, 60}, {8, 30}, {12, 20}}
 	for round := range 12 {
 		shape := shapes[round%len(shapes)]
-		ops := runPairHistory(t, shape[0], shape[1])
+		ops := runPairHistory(t, newInt, shape[0], shape[1])
 		res := porcupine.CheckOperationsTimeout(pairModel, ops, 10*time.Second)
 		if res != porcupine.Ok {
 			t.Fatalf("round %d: history of %d operations is not linearizable (%v)", round, len(ops), res)
@@ -104,7 +106,7 @@ func TestLinearizable(t *testing.T) {
 // TestLinearizableCheckerRejects makes sure the check above can fail: a
 // history where a read returns a value nobody could have seen is rejected.
 func TestLinearizableCheckerRejects(t *testing.T) {
-	ops := runPairHistory(t, 2, 30)
+	ops := runPairHistory(t, NewVar[int], 2, 30)
 	for i := range ops {
 		if ops[i].Input.(pairOp).kind == 0 {
 			o := ops[i].Output.(pairState)

@@ -15,3 +15,9 @@ func storeRelease32(p *uint32, v uint32)
 
 //go:noescape
 func storeRelease64(p *uint64, v uint64)
+
+// storeWord stores one word of an in-place value (inplace.go) whose lock
+// the caller holds. A plain store: x86-TSO keeps it after the locking
+// compare-and-swap and before the storeRelease64 of the version that
+// publishes it, and that call is opaque to the compiler too.
+func storeWord(p *uint64, v uint64) { *p = v }

@@ -220,7 +220,8 @@ var retrySpins = 3
 func (tx *Tx) readsChanged() bool {
 	for i := range tx.reads {
 		e := &tx.reads[i]
-		if atomic.LoadPointer(&e.h.val) != e.box {
+		p := atomic.LoadPointer(&e.h.val)
+		if p != e.box || (*boxHeader)(p).loadVersion() != e.ver {
 			return true
 		}
 	}
@@ -252,7 +253,7 @@ func (tx *Tx) rollbackTo(sp savepoint) {
 	for i := len(tx.undo) - 1; i >= sp.undo; i-- {
 		u := &tx.undo[i]
 		e := &tx.writes[u.idx]
-		e.box, e.sp, e.pcOff, e.pcN = u.box, u.sp, u.pcOff, u.pcN
+		e.box, e.off, e.sp, e.pcOff, e.pcN = u.box, u.off, u.sp, u.pcOff, u.pcN
 		tx.undo[i] = undoEntry{}
 	}
 	tx.undo = tx.undo[:sp.undo]

@@ -13,10 +13,14 @@ import (
 // TestBank moves money between accounts on several goroutines while an
 // auditor sums all accounts in one transaction: the sum is always exact.
 func TestBank(t *testing.T) {
+	bothReps(t, testBank)
+}
+
+func testBank(t *testing.T, newInt func(int) *Var[int]) {
 	const accounts, workers, transfers, initial = 8, 4, 2000, 100
 	acc := make([]*Var[int], accounts)
 	for i := range acc {
-		acc[i] = NewVar(initial)
+		acc[i] = newInt(initial)
 	}
 	var wg sync.WaitGroup
 	var bad atomic.Int64
@@ -93,7 +97,11 @@ func TestBank(t *testing.T) {
 // TestOpacity keeps x == -y; bodies check the invariant on what they read,
 // before committing. A zombie read (inconsistent snapshot) would show.
 func TestOpacity(t *testing.T) {
-	x, y := NewVar(0), NewVar(0)
+	bothReps(t, testOpacity)
+}
+
+func testOpacity(t *testing.T, newInt func(int) *Var[int]) {
+	x, y := newInt(0), newInt(0)
 	var violations atomic.Int64
 	var wg sync.WaitGroup
 	for w := range 4 {

@@ -15,12 +15,16 @@ import (
 // body (opacity). Money is conserved, no body ever sees a wrong total, and
 // everything finishes (no deadlock, no livelock).
 func TestStressMixed(t *testing.T) {
+	bothReps(t, testStressMixed)
+}
+
+func testStressMixed(t *testing.T, newInt func(int) *Var[int]) {
 	const accounts, workers, ops, initial = 8, 4, 2000, 50
 	acc := make([]*Var[int], accounts)
 	for i := range acc {
-		acc[i] = NewVar(initial)
+		acc[i] = newInt(initial)
 	}
-	ticket := NewVar(0) // bumped by some transfers; a waiter Retries on it
+	ticket := newInt(0) // bumped by some transfers; a waiter Retries on it
 	errSkip := errors.New("skip")
 	var badAudits, inevRuns atomic.Int64
 	audit := func(tx *Tx) int {

@@ -15,24 +15,34 @@ const linearMax = 8
 
 type readEntry struct {
 	h     *varHeader
-	box   unsafe.Pointer // the committed box read; still current = still valid
+	box   unsafe.Pointer // the committed box read
+	ver   uint64         // its version; box and version still current = still valid
 	pcOff int32          // where this Load happened, in tx.pcs (recording only)
 	pcN   int32
 }
 
 type writeEntry struct {
-	h     *varHeader
-	box   unsafe.Pointer // *box[T], locked (lockedVersion) until published
-	old   unsafe.Pointer // the box it replaced, while locked at commit
-	sp    uint32         // savepoint serial the box belongs to (Select)
-	ready bool           // writer and site set (before the box is first shown)
-	pcOff int32          // where the last Store happened (recording only)
-	pcN   int32
+	h *varHeader
+	// box is the new *box[T], locked (lockedVersion) until published; for
+	// an in-place Var (inplace.go) it is the Var's own box, and the
+	// pending value is in tx.arena at off.
+	box    unsafe.Pointer
+	old    unsafe.Pointer // the box it replaced, while locked at commit
+	oldVer uint64         // and that box's version
+	off    int32          // in-place Vars: the pending value's words in tx.arena
+	sp     uint32         // savepoint serial the box belongs to (Select)
+	ready  bool           // writer and site set (before the box is first shown)
+	pcOff  int32          // where the last Store happened (recording only)
+	pcN    int32
+	// In-place Vars, while recording: who wrote the version we lock (the
+	// box's writer and site fields are ours while we hold it).
+	oldWriter, oldSite uint32
 }
 
 type undoEntry struct {
 	idx   int32
 	box   unsafe.Pointer
+	off   int32
 	sp    uint32
 	pcOff int32
 	pcN   int32
@@ -107,7 +117,11 @@ type Tx struct {
 	readsInit  [8]readEntry
 	writesInit [4]writeEntry
 	orderInit  [4]int32
-	_          [128]byte
+
+	// Pending values of in-place Vars (inplace.go), reset with the writes.
+	arena     []uint64
+	arenaInit [16]uint64
+	_         [128]byte
 }
 
 // abortSignal and retrySignal unwind a body; Atomically and Select recover them.
@@ -146,7 +160,7 @@ func (tx *Tx) findWrite(h *varHeader) int {
 	return -1
 }
 
-func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
+func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 	i := len(tx.writes)
 	if i < cap(tx.writes) {
 		tx.writes = tx.writes[:i+1]
@@ -155,7 +169,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer) {
 	}
 	e := &tx.writes[i]
 	// e.old is set when the commit locks h.
-	e.h, e.box, e.sp, e.ready, e.pcOff, e.pcN = h, b, tx.spSerial, false, 0, 0
+	e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, b, off, tx.spSerial, false, 0, 0
 	tx.wfilter |= 1 << (h.id & 63)
 	if tx.windex != nil {
 		tx.windex[h] = int32(i)
@@ -208,18 +222,23 @@ func (tx *Tx) readBox(h *varHeader) unsafe.Pointer {
 			// it: current at the snapshot, whether or not the view
 			// remembers its slot.
 		}
-		n := len(tx.reads)
-		if n < cap(tx.reads) {
-			tx.reads = tx.reads[:n+1] // sets the length only: no write barrier
-		} else {
-			tx.reads = grow1(tx.reads)
-		}
-		e := &tx.reads[n]
-		e.h, e.box, e.pcOff, e.pcN = h, p, 0, 0
-		if tx.rec != nil && h.contended.Load() {
-			tx.readSite(h, e)
-		}
+		tx.addRead(h, p, v)
 		return p
+	}
+}
+
+// addRead appends a read of box p at version v of h to the read set.
+func (tx *Tx) addRead(h *varHeader, p unsafe.Pointer, v uint64) {
+	n := len(tx.reads)
+	if n < cap(tx.reads) {
+		tx.reads = tx.reads[:n+1] // sets the length only: no write barrier
+	} else {
+		tx.reads = grow1(tx.reads)
+	}
+	e := &tx.reads[n]
+	e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+	if tx.rec != nil && h.contended.Load() {
+		tx.readSite(h, e)
 	}
 }
 
@@ -244,7 +263,8 @@ func (tx *Tx) waitUnlocked(h *varHeader, spins *int, kind logformat.ConflictKind
 		if n < 0 {
 			tx.captureSite(&off, &n)
 		}
-		tx.recConflict(kind, h.id, off, n, b.writer, b.site)
+		w, site := b.writerSite()
+		tx.recConflict(kind, h.id, off, n, w, site)
 	}
 	tx.waitStart(logformat.WaitCommitLock)
 	awaitUnlock(h)
@@ -307,6 +327,7 @@ func (tx *Tx) discard() {
 		clearWrites(tx.writes)
 		tx.writes = tx.writes[:0]
 		tx.wfilter = 0
+		tx.arena = tx.arena[:0]
 		if tx.windex != nil {
 			tx.windex = nil
 		}
@@ -339,6 +360,7 @@ func (tx *Tx) discard() {
 const (
 	maxKeptReads  = 4096
 	maxKeptWrites = 1024
+	maxKeptArena  = 4096
 )
 
 // end releases everything at the end of an Atomically call.
@@ -364,6 +386,9 @@ func (tx *Tx) end() {
 	if cap(tx.writes) > maxKeptWrites {
 		tx.writes = tx.writesInit[:0]
 		tx.order = tx.orderInit[:0]
+	}
+	if cap(tx.arena) > maxKeptArena {
+		tx.arena = tx.arenaInit[:0]
 	}
 }
 
@@ -566,7 +591,8 @@ func (tx *Tx) unwound(r any, giveBack bool) outcome {
 // false, and settle ends the call).
 func (tx *Tx) endPlain() bool {
 	if tx.extra || tx.inevitable || tx.holdsToken || tx.userInev || tx.windex != nil ||
-		len(tx.pcs) != 0 || cap(tx.reads) > maxKeptReads || cap(tx.writes) > maxKeptWrites {
+		len(tx.pcs) != 0 || cap(tx.reads) > maxKeptReads || cap(tx.writes) > maxKeptWrites ||
+		cap(tx.arena) > maxKeptArena {
 		return false
 	}
 	tx.clk.stats.commits.inc()
@@ -578,6 +604,7 @@ func (tx *Tx) endPlain() bool {
 		clearWrites(tx.writes)
 		tx.writes = tx.writes[:0]
 		tx.wfilter = 0
+		tx.arena = tx.arena[:0]
 	}
 	return true
 }

@@ -31,6 +31,12 @@ const lockedVersion = 1 // odd: a box being committed
 
 func (b *boxHeader) loadVersion() uint64 { return atomic.LoadUint64(&b.version) }
 
+// writerSite returns who wrote b and where, loaded atomically: an in-place
+// box (inplace.go) has them rewritten by each commit that locks it.
+func (b *boxHeader) writerSite() (writer, site uint32) {
+	return atomic.LoadUint32(&b.writer), atomic.LoadUint32(&b.site)
+}
+
 // box is a committed (or, inside a write set, a pending) value. boxHeader must
 // stay the first field: the write set handles boxes through *boxHeader.
 type box[T any] struct {
@@ -49,6 +55,9 @@ type varHeader struct {
 	// contended is set at the Var's first conflict; from then on, while
 	// recording, Loads of it capture their call stack (record.go).
 	contended atomic.Bool
+	// nw is the number of value words of a Var updated in place
+	// (inplace.go), 0 for one that gets a new box from each commit.
+	nw uint8
 }
 
 func (h *varHeader) loadBox() *boxHeader { return (*boxHeader)(atomic.LoadPointer(&h.val)) }
@@ -64,6 +73,11 @@ type Var[T any] struct {
 func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
 	x.h.id = varIDs.Add(1)
+	if nw := inPlaceWords[T](); nw != 0 {
+		x.h.nw = nw
+		x.h.val = newInPlaceBox(nw, v)
+		return x
+	}
 	x.h.val = unsafe.Pointer(&box[T]{v: v})
 	return x
 }
@@ -74,6 +88,11 @@ func (v *Var[T]) ID() uint64 { return v.h.id }
 // Peek returns the latest committed value, outside any transaction. Two Peeks
 // of two Vars are not a consistent snapshot; use Atomically for that.
 func (v *Var[T]) Peek() T {
+	if v.h.nw != 0 {
+		var w words
+		peekWords(&v.h, &w)
+		return *(*T)(unsafe.Pointer(&w))
+	}
 	for spins := 0; ; spins++ {
 		b := (*box[T])(atomic.LoadPointer(&v.h.val))
 		if b.loadVersion()&1 == 0 {
@@ -93,8 +112,16 @@ func (v *Var[T]) Load(tx *Tx) T {
 	h := &v.h
 	if tx.wfilter&(1<<(h.id&63)) != 0 {
 		if i := tx.findWrite(h); i >= 0 {
+			if h.nw != 0 {
+				return *(*T)(tx.pending(&tx.writes[i]))
+			}
 			return (*box[T])(tx.writes[i].box).v
 		}
+	}
+	if h.nw != 0 {
+		var w words
+		tx.readWords(h, &w)
+		return *(*T)(unsafe.Pointer(&w))
 	}
 	b := (*box[T])(tx.readBox(h))
 	return b.v
@@ -102,7 +129,8 @@ func (v *Var[T]) Load(tx *Tx) T {
 
 // Store writes x to v inside tx. The write is buffered until commit, and
 // discarded if the attempt aborts, returns an error or panics. The first
-// Store of a Var in a transaction allocates the box that commit publishes;
+// Store of a Var in a transaction allocates the box that commit publishes
+// (unless the Var is updated in place: a T without pointers, inplace.go);
 // later Stores of the same Var reuse it.
 func (v *Var[T]) Store(tx *Tx, x T) {
 	h := &v.h
@@ -112,11 +140,19 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 			e := &tx.writes[i]
 			if i < tx.spWrites && e.sp != tx.spSerial {
 				// Written before the innermost Select alternative began:
-				// keep the old box for a rollback, write into a new one.
+				// keep the old box (or arena words) for a rollback, write
+				// into new ones.
 				tx.extra = true
-				tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
-				e.box = unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
+				tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, off: e.off, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
+				if h.nw != 0 {
+					e.off = tx.arenaAlloc(h.nw)
+				} else {
+					e.box = unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
+				}
 				e.sp = tx.spSerial
+			}
+			if h.nw != 0 {
+				*(*T)(tx.pending(e)) = x
 			} else {
 				(*box[T])(e.box).v = x
 			}
@@ -126,6 +162,12 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 			return
 		}
 	}
+	if h.nw != 0 {
+		off := tx.arenaAlloc(h.nw)
+		*(*T)(unsafe.Pointer(&tx.arena[off])) = x
+		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
+		return
+	}
 	b := &box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x}
-	tx.addWrite(h, unsafe.Pointer(b))
+	tx.addWrite(h, unsafe.Pointer(b), 0)
 }
