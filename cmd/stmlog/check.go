@@ -12,8 +12,7 @@ import (
 )
 
 type checkFlags struct {
-	salvage bool
-	pypyEra string
+	input inputFlags
 }
 
 func newCheckCmd() *cobra.Command {
@@ -33,17 +32,16 @@ damaged chunks to count them all.`,
   stmlog check --salvage stm-1.log stm-2.log     # count every damaged chunk`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd.InOrStdin(), cmd.OutOrStdout(), args, f)
+			f.input.stdin = cmd.InOrStdin()
+			return runCheck(cmd.OutOrStdout(), args, f)
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVar(&f.salvage, "salvage", false, "go on past damaged chunks to count them all")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e)")
+	f.input.register(cmd.Flags())
 	return cmd
 }
 
-func runCheck(stdin io.Reader, stdout io.Writer, paths []string, f *checkFlags) error {
-	era, err := parseEra(f.pypyEra)
+func runCheck(stdout io.Writer, paths []string, f *checkFlags) error {
+	lo, err := f.input.options()
 	if err != nil {
 		return err
 	}
@@ -53,7 +51,7 @@ func runCheck(stdin io.Reader, stdout io.Writer, paths []string, f *checkFlags) 
 	bad := 0
 	var firstErr error
 	for _, path := range paths {
-		problems, err := checkOne(stdout, path, stdin, anylog.Options{Salvage: f.salvage, PyPyEra: era})
+		problems, err := checkOne(stdout, path, f.input.stdin, lo)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err

@@ -30,6 +30,12 @@ func groupByNames() []string {
 	}
 }
 
+// diffGroupByNames lists the --by values of diff: thread numbers mean
+// nothing across runs.
+func diffGroupByNames() []string {
+	return removeString(groupByNames(), analyze.ByThread.String())
+}
+
 // conflictKindNames lists the --kind values.
 func conflictKindNames() []string {
 	var out []string
@@ -55,8 +61,8 @@ func formatNames(cmd string) []string {
 // flagValues gives, by flag name, the values a command's flag completes to.
 var flagValues = map[string]func(cmd *cobra.Command) []string{
 	"by": func(cmd *cobra.Command) []string {
-		if cmd.Name() == "diff" { // thread numbers mean nothing across runs
-			return removeString(groupByNames(), analyze.ByThread.String())
+		if cmd.Name() == "diff" {
+			return diffGroupByNames()
 		}
 		return groupByNames()
 	},

@@ -49,7 +49,7 @@ with the conflicts removed, where there is one; --keep keeps the log.`,
 		},
 	}
 	fl := cmd.Flags()
-	f.rep.load.registerBy(fl)
+	f.rep.load.registerBy(fl, groupByNames())
 	f.rep.load.registerFilters(fl)
 	f.rep.registerOutput(fl, false)
 	fl.BoolVar(&f.keep, "keep", false, "keep the log (its path is printed on stderr)")

@@ -3,24 +3,17 @@ package main
 import (
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/analyze"
-	"github.com/stmlog/stmlog/logformat"
-	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
 )
 
 type diffFlags struct {
-	format   string
-	top      int
-	by       string
-	kind     string
-	from, to time.Duration
-	salvage  bool
-	pypyEra  string
+	load   loadFlags // no --thread: thread numbers mean nothing across runs
+	format string
+	top    int
 }
 
 func newDiffCmd() *cobra.Command {
@@ -47,22 +40,21 @@ committed, aborted, paused, lost, counts) are compared first.
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDiff(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)
+			f.load.input.stdin = cmd.InOrStdin()
+			return runDiff(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "text", "output `format`: text or json")
 	fl.IntVar(&f.top, "top", 10, "show the `N` largest changes (0: all)")
-	fl.StringVar(&f.by, "by", "", "group conflicts by `KEY`: conflict (default), site, other, pair, kind, var")
-	fl.StringVar(&f.kind, "kind", "", "keep only conflicts of `K`ind: write-write, write-read or inevitable")
-	fl.DurationVar(&f.from, "from", 0, "only what happens after `D` from the start of each log")
-	fl.DurationVar(&f.to, "to", 0, "only what happens before `D` from the start of each log (0: to the end)")
-	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of PyPy-STM c8 logs, `a`..e (default e)")
+	f.load.registerBy(fl, diffGroupByNames())
+	f.load.registerKind(fl)
+	f.load.window.register(fl)
+	f.load.input.register(fl)
 	return cmd
 }
 
-func runDiff(stdin io.Reader, stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) error {
+func runDiff(stdout, stderr io.Writer, oldPath, newPath string, f *diffFlags) error {
 	if err := checkStdinArgs([]string{oldPath, newPath}); err != nil {
 		return err
 	}
@@ -72,33 +64,19 @@ func runDiff(stdin io.Reader, stdout, stderr io.Writer, oldPath, newPath string,
 	if f.top < 0 {
 		return usageError{fmt.Errorf("--top must not be negative")}
 	}
-	var ao analyze.Options
-	var err error
-	if ao.By, err = analyze.ParseGroupBy(f.by); err != nil {
-		return usageError{fmt.Errorf("--by: %w", err)}
+	ao, lo, err := f.load.options()
+	if err != nil {
+		return err
 	}
 	if ao.By == analyze.ByThread {
 		// Thread numbers mean nothing across runs.
 		return usageError{fmt.Errorf("--by thread cannot be compared across logs")}
 	}
-	if f.kind != "" {
-		if ao.Kind, err = logformat.ParseConflictKind(f.kind); err != nil {
-			return usageError{fmt.Errorf("--kind: %w", err)}
-		}
-	}
-	if f.from < 0 || f.to < 0 || (f.to > 0 && f.to <= f.from) {
-		return usageError{fmt.Errorf("--from %v / --to %v: want 0 <= from < to", f.from, f.to)}
-	}
-	ao.From, ao.To = f.from, f.to
-	lo := anylog.Options{Salvage: f.salvage}
-	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
-		return err
-	}
-	oldS, err := analyzeLogs([]string{oldPath}, stdin, ao, lo, stderr)
+	oldS, err := analyzeLogs([]string{oldPath}, f.load.input.stdin, ao, lo, stderr)
 	if err != nil {
 		return err
 	}
-	newS, err := analyzeLogs([]string{newPath}, stdin, ao, lo, stderr)
+	newS, err := analyzeLogs([]string{newPath}, f.load.input.stdin, ao, lo, stderr)
 	if err != nil {
 		return err
 	}

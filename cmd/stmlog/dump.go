@@ -11,13 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/logformat"
-	"github.com/stmlog/stmlog/logformat/anylog"
 )
 
 type dumpFlags struct {
-	json    bool
-	salvage bool
-	pypyEra string
+	json  bool
+	input inputFlags
 }
 
 func newDumpCmd() *cobra.Command {
@@ -40,13 +38,13 @@ var, var_name, site, other_site (sites as "file:line in func").`,
   stmlog dump --json stm.log | jq -c 'select(.kind == "conflict")'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDump(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
+			f.input.stdin = cmd.InOrStdin()
+			return runDump(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.json, "json", false, "write JSON lines")
-	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e)")
+	f.input.register(fl)
 	return cmd
 }
 
@@ -78,12 +76,12 @@ type dumpAggregate struct {
 	Estimated uint64  `json:"estimated_starts"`
 }
 
-func runDump(stdin io.Reader, stdout, stderr io.Writer, path string, f *dumpFlags) error {
-	era, err := parseEra(f.pypyEra)
+func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
+	lo, err := f.input.options()
 	if err != nil {
 		return err
 	}
-	src, closer, err := openLog(path, stdin, anylog.Options{Salvage: f.salvage, PyPyEra: era})
+	src, closer, err := openLog(path, f.input.stdin, lo)
 	if err != nil {
 		return err
 	}
@@ -111,7 +109,7 @@ func runDump(stdin io.Reader, stdout, stderr io.Writer, path string, f *dumpFlag
 		}
 		if err != nil {
 			bw.Flush()
-			return inputError(err, f.salvage)
+			return inputError(err, lo.Salvage)
 		}
 		d := dumpEvent{Offset: src.Offset(), Time: ev.Time, Thread: ev.Thread, Kind: ev.Kind.String(),
 			OtherThread: ev.OtherThread, Var: ev.Var, Site: site(ev.Site), OtherSite: site(ev.OtherSite)}

@@ -47,7 +47,7 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 	if err != nil {
 		return nil, info, err
 	}
-	sum, err := analyzeLogs(paths, f.stdin, ao, lo, stderr)
+	sum, err := analyzeLogs(paths, f.input.stdin, ao, lo, stderr)
 	if err != nil {
 		return nil, info, err
 	}
@@ -133,7 +133,7 @@ side not at the sample's leaf), for -tagfocus.
   stmlog pprof --kind inevitable stm.log > inevitable.pb.gz`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.load.stdin = cmd.InOrStdin()
+			f.load.input.stdin = cmd.InOrStdin()
 			return runPprof(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}

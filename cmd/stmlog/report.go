@@ -89,7 +89,7 @@ in docs/report-json.md.`,
   zcat stm.log.gz | stmlog report -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.load.stdin = cmd.InOrStdin()
+			f.load.input.stdin = cmd.InOrStdin()
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f, cmd.Flags().Changed("top"))
 		},
 	}
@@ -173,13 +173,13 @@ func runReport(stdout, stderr io.Writer, args []string, f *reportFlags, topSet b
 		return err
 	}
 	if !whatIfColumn(f.format, ao) {
-		sum, err := analyzeLogs(paths, f.load.stdin, ao, lo, stderr)
+		sum, err := analyzeLogs(paths, f.load.input.stdin, ao, lo, stderr)
 		if err != nil {
 			return err
 		}
 		return writeSummary(stdout, stderr, sum, f)
 	}
-	sum, sched, err := analyzeWithSchedule(paths, f.load.stdin, ao, lo, stderr, analyze.DefaultScheduleLimit)
+	sum, sched, err := analyzeWithSchedule(paths, f.load.input.stdin, ao, lo, stderr, analyze.DefaultScheduleLimit)
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if f.failOver != "" {
 		return usageError{fmt.Errorf("--fail-over does not apply to --format pypy (use --format text or json for a gate)")}
 	}
-	era, err := parseEra(f.load.pypyEra)
+	era, err := parseEra(f.load.input.pypyEra)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if topSet {
 		top = f.top
 	}
-	var in io.Reader = f.load.stdin
+	var in io.Reader = f.load.input.stdin
 	if paths[0] != "-" {
 		fh, err := os.Open(paths[0])
 		if err != nil {

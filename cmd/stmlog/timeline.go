@@ -11,17 +11,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/logformat"
-	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/timeline"
 )
 
 type timelineFlags struct {
+	input     inputFlags
+	window    windowFlags
 	out       string
-	from, to  time.Duration
 	threads   []uint
 	maxEvents int
-	salvage   bool
-	pypyEra   string
 	format    string
 	// maxEventsSet: --max-events was given (html has its own default cap).
 	maxEventsSet bool
@@ -59,24 +57,23 @@ otherwise. stmlog web serves the same page.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.maxEventsSet = cmd.Flags().Changed("max-events")
-			return runTimeline(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
+			f.input.stdin = cmd.InOrStdin()
+			return runTimeline(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.out, "output", "o", "", "write the trace to `FILE` (default: standard output, unless it is a terminal)")
-	fl.DurationVar(&f.from, "from", 0, "only what happens after `D` from the start of the log (e.g. 1.5s)")
-	fl.DurationVar(&f.to, "to", 0, "only what happens before `D` from the start of the log (0: to the end)")
+	f.window.register(fl)
 	fl.UintSliceVar(&f.threads, "thread", nil, "only thread `N` (repeat or comma-separate for several)")
 	fl.IntVar(&f.maxEvents, "max-events", timeline.DefaultMaxEvents, "stop after `N` trace events (0: no limit)")
-	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping")
 	fl.StringVar(&f.format, "format", "", "`json` (Chrome trace) or html (a drawing; default for -o *.html)")
-	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `a`..e (default e, the final one)")
+	f.input.register(fl)
 	return cmd
 }
 
-func runTimeline(stdin io.Reader, stdout, stderr io.Writer, path string, f *timelineFlags) error {
-	opt := timeline.Options{Name: logName(path), From: f.from, To: f.to, MaxEvents: f.maxEvents}
-	if err := checkWindow(f.from, f.to); err != nil {
+func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error {
+	opt := timeline.Options{Name: logName(path), From: f.window.from, To: f.window.to, MaxEvents: f.maxEvents}
+	if err := f.window.check(); err != nil {
 		return err
 	}
 	format := f.format
@@ -106,12 +103,11 @@ func runTimeline(stdin io.Reader, stdout, stderr io.Writer, path string, f *time
 	if (f.out == "" || f.out == "-") && isTerminal(stdout) && format == "json" {
 		return usageError{fmt.Errorf("the trace is meant for a viewer, not a terminal; use -o trace.json")}
 	}
-	lo := anylog.Options{Salvage: f.salvage}
-	var err error
-	if lo.PyPyEra, err = parseEra(f.pypyEra); err != nil {
+	lo, err := f.input.options()
+	if err != nil {
 		return err
 	}
-	src, closer, err := openLog(path, stdin, lo)
+	src, closer, err := openLog(path, f.input.stdin, lo)
 	if err != nil {
 		return err
 	}

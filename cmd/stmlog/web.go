@@ -77,7 +77,7 @@ code. Ctrl-C stops it.`,
   stmlog web --open --http 127.0.0.1:8080 a.log b.log`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.load.stdin = cmd.InOrStdin()
+			f.load.input.stdin = cmd.InOrStdin()
 			return runWeb(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
@@ -143,7 +143,7 @@ func runWeb(ctx context.Context, stdout, stderr io.Writer, paths []string, f *we
 	if err := webCheckListenAddr(f.http, f.allowRemote); err != nil {
 		return usageError{err}
 	}
-	paths, cleanup, err := spoolStdin(paths, f.load.stdin)
+	paths, cleanup, err := spoolStdin(paths, f.load.input.stdin)
 	if err != nil {
 		return err
 	}

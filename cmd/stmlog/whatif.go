@@ -47,14 +47,13 @@ are in docs/whatif.md.`,
   stmlog whatif --by site --format json stm.log`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.load.stdin = cmd.InOrStdin()
+			f.load.input.stdin = cmd.InOrStdin()
 			return runWhatIf(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, f)
 		},
 	}
 	fl := cmd.Flags()
-	f.load.registerBy(fl)
-	fl.BoolVar(&f.load.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
-	fl.StringVar(&f.load.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
+	f.load.registerBy(fl, groupByNames())
+	f.load.input.register(fl)
 	fl.IntVar(&f.top, "top", 5, "predict for the `N` groups that lost the most (0: all)")
 	fl.IntSliceVar(&f.groups, "group", nil, "predict for these groups only, by their rank in the report (`N,...`)")
 	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text or json")
@@ -76,7 +75,7 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 	if err != nil {
 		return err
 	}
-	sum, sched, err := analyzeWithSchedule(paths, f.load.stdin, ao, lo, stderr, f.limit)
+	sum, sched, err := analyzeWithSchedule(paths, f.load.input.stdin, ao, lo, stderr, f.limit)
 	if err != nil {
 		return err
 	}
