@@ -39,6 +39,19 @@ type Diff struct {
 	Groups       []DiffGroup // ranked by |Delta|, largest first
 }
 
+// Shape names how the transactions changed shape when ShapeChanged:
+// "fewer-longer" (fewer commits per second, each running longer) or
+// "more-shorter"; "" when they did not.
+func (d *Diff) Shape() string {
+	switch {
+	case !d.ShapeChanged:
+		return ""
+	case d.NewTxPerSec > d.OldTxPerSec:
+		return "more-shorter"
+	}
+	return "fewer-longer"
+}
+
 // shapeChange is the factor by which commits/s and CPU per commit must
 // move apart for Diff.ShapeChanged.
 const shapeChange = 1.25

@@ -41,10 +41,7 @@ func WriteDiffText(w io.Writer, d *analyze.Diff, top int) error {
 	fmt.Fprintf(&b, "%-12s %12.0f %12.0f %13s %9s\n", "commits/s", d.OldTxPerSec, d.NewTxPerSec,
 		fmt.Sprintf("%+.0f", d.NewTxPerSec-d.OldTxPerSec), fmtPct(txPct, txOK, int64(d.NewTxPerSec-d.OldTxPerSec)))
 	if d.ShapeChanged {
-		shape := "fewer, longer"
-		if d.NewTxPerSec > d.OldTxPerSec {
-			shape = "more, shorter"
-		}
+		shape := strings.ReplaceAll(d.Shape(), "-", ", ")
 		fmt.Fprintf(&b, "note: the transactions changed shape (%s: run time per commit %s -> %s, %.1fx), so commits/s\n"+
 			"      does not compare speed; compare lost %% cpu and the time the work took\n",
 			shape, fmtDur(d.OldRunPerCommit), fmtDur(d.NewRunPerCommit), float64(d.NewRunPerCommit)/float64(d.OldRunPerCommit))
@@ -98,7 +95,8 @@ func fmtPct(p float64, ok bool, delta int64) string {
 	return "new"
 }
 
-// diffJSON is the stmlog.diff/v1 layout:
+// diffJSON is the stmlog.diff/v1 layout (docs/report-json.md says the same
+// for users):
 //
 //	schema            "stmlog.diff/v1"
 //	old, new          log names
@@ -106,6 +104,12 @@ func fmtPct(p float64, ok bool, delta int64) string {
 //	                  lost time as % of CPU time in transactions (2 decimals)
 //	old_commits_per_sec, new_commits_per_sec
 //	                  committed transactions per second of wall time
+//	old_run_per_commit_ns, new_run_per_commit_ns
+//	                  committed run time per commit: a transaction's own
+//	                  length (0 without commits)
+//	shape_changed     commits/s and run time per commit moved apart by
+//	                  25 % or more, so commits/s does not compare speed
+//	shape             "fewer-longer", "more-shorter" or "" (unchanged)
 //	totals[]          {name, unit ("ns"|"count"), old, new, delta, delta_pct}
 //	                  for wall, cpu, committed, aborted, paused, lost,
 //	                  commits, aborts, conflicts
@@ -126,6 +130,10 @@ type diffJSON struct {
 	NewLostPct float64         `json:"new_lost_pct_cpu"`
 	OldTxPerS  float64         `json:"old_commits_per_sec"`
 	NewTxPerS  float64         `json:"new_commits_per_sec"`
+	OldPerTx   int64           `json:"old_run_per_commit_ns"`
+	NewPerTx   int64           `json:"new_run_per_commit_ns"`
+	ShapeChg   bool            `json:"shape_changed"`
+	Shape      string          `json:"shape"`
 	Totals     []diffTotalJSON `json:"totals"`
 	GroupCount int             `json:"group_count"`
 	Groups     []diffGroupJSON `json:"groups"`
@@ -174,6 +182,7 @@ func WriteDiffJSON(w io.Writer, d *analyze.Diff, top int) error {
 	out := diffJSON{Schema: DiffSchema, Old: d.Old, New: d.New,
 		OldLostPct: math.Round(d.OldLostPct*100) / 100, NewLostPct: math.Round(d.NewLostPct*100) / 100,
 		OldTxPerS: math.Round(d.OldTxPerSec*100) / 100, NewTxPerS: math.Round(d.NewTxPerSec*100) / 100,
+		OldPerTx: int64(d.OldRunPerCommit), NewPerTx: int64(d.NewRunPerCommit), ShapeChg: d.ShapeChanged, Shape: d.Shape(),
 		GroupCount: len(d.Groups), Totals: []diffTotalJSON{}, Groups: []diffGroupJSON{}}
 	for _, t := range d.Totals {
 		unit := "count"

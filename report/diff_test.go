@@ -345,7 +345,8 @@ func TestDiffTextShowsTheGroupedSide(t *testing.T) {
 func absDur(d time.Duration) time.Duration { return max(d, -d) }
 
 // Fewer, longer transactions (batching, a fixed version that does more per
-// transaction) drop commits/s without being slower: the diff says so.
+// transaction) drop commits/s without being slower: the diff says so, in
+// the text and in the JSON.
 func TestDiffShapeChanged(t *testing.T) {
 	sum := func(commits int64, committed time.Duration) *analyze.Summary {
 		return &analyze.Summary{Wall: time.Second, Commits: commits, Committed: committed}
@@ -355,11 +356,12 @@ func TestDiffShapeChanged(t *testing.T) {
 		old, new *analyze.Summary
 		changed  bool
 		note     string
+		shape    string // the JSON's
 	}{
-		{"fewer, longer", sum(1000, 100*time.Millisecond), sum(482, 150*time.Millisecond), true, "fewer, longer: run time per commit 100.000µs -> 311.203µs, 3.1x"},
-		{"more, shorter", sum(482, 150*time.Millisecond), sum(1000, 100*time.Millisecond), true, "more, shorter"},
-		{"just slower", sum(1000, 100*time.Millisecond), sum(482, 50*time.Millisecond), false, ""},
-		{"same shape, slower", sum(1000, 100*time.Millisecond), sum(900, 95*time.Millisecond), false, ""},
+		{"fewer, longer", sum(1000, 100*time.Millisecond), sum(482, 150*time.Millisecond), true, "fewer, longer: run time per commit 100.000µs -> 311.203µs, 3.1x", "fewer-longer"},
+		{"more, shorter", sum(482, 150*time.Millisecond), sum(1000, 100*time.Millisecond), true, "more, shorter", "more-shorter"},
+		{"just slower", sum(1000, 100*time.Millisecond), sum(482, 50*time.Millisecond), false, "", ""},
+		{"same shape, slower", sum(1000, 100*time.Millisecond), sum(900, 95*time.Millisecond), false, "", ""},
 	} {
 		d, err := analyze.NewDiff(tc.old, tc.new)
 		if err != nil {
@@ -372,6 +374,23 @@ func TestDiffShapeChanged(t *testing.T) {
 		out := b.String()
 		if d.ShapeChanged != tc.changed || strings.Contains(out, "changed shape") != tc.changed || !strings.Contains(out, tc.note) {
 			t.Errorf("%s: ShapeChanged %v, want %v; text:\n%s", tc.name, d.ShapeChanged, tc.changed, out)
+		}
+		b.Reset()
+		if err := WriteDiffJSON(&b, d, 0); err != nil {
+			t.Fatal(err)
+		}
+		var j struct {
+			OldPer  int64  `json:"old_run_per_commit_ns"`
+			NewPer  int64  `json:"new_run_per_commit_ns"`
+			Changed bool   `json:"shape_changed"`
+			Shape   string `json:"shape"`
+		}
+		if err := json.Unmarshal(b.Bytes(), &j); err != nil {
+			t.Fatal(err)
+		}
+		if j.Changed != tc.changed || j.Shape != tc.shape ||
+			j.OldPer != int64(tc.old.Committed)/tc.old.Commits || j.NewPer != int64(tc.new.Committed)/tc.new.Commits {
+			t.Errorf("%s: JSON shape_changed %v shape %q run per commit %d -> %d; want %v %q", tc.name, j.Changed, j.Shape, j.OldPer, j.NewPer, tc.changed, tc.shape)
 		}
 	}
 }

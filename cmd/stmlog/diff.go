@@ -30,7 +30,12 @@ ranked by how much their lost time (aborted + paused) changed, either way;
 "new" and "gone" mark groups found in one log only. The totals (wall, CPU,
 committed, aborted, paused, lost, counts) are compared first.
 
---format json writes "schema": "stmlog.diff/v1" with integer nanoseconds.`,
+When the transactions changed shape (fewer, longer ones, or more, shorter
+ones: commits/s and run time per commit moved apart by 25 % or more), a
+note says so: commits/s then does not compare speed.
+
+--format json writes "schema": "stmlog.diff/v1" with integer nanoseconds,
+described in docs/report-json.md.`,
 		Example: `  stmlog diff before.log after.log
   stmlog diff --by site --top 0 --format json before.log after.log`,
 		Args: func(cmd *cobra.Command, args []string) error {
