@@ -635,7 +635,7 @@ func TestFilterKeepsNothing(t *testing.T) {
 	}{
 		{"no log events", Options{}, ""},
 		{"thread", Options{Thread: 9}, "x.log: no events of thread 9 (the log has 16)"},
-		{"window after the end", Options{From: 1000}, "x.log: nothing in the window (1µs to the end): the log's events run from 0s to 230ns"},
+		{"window after the end", Options{From: 1000}, "x.log: nothing in the window (1.000µs to the end): the log's events run from 0s to 230ns"},
 		{"window before the start", Options{From: 1, To: 5}, ""},
 	}
 	for _, tc := range tests {

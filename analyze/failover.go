@@ -43,6 +43,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stmlog/stmlog/internal/durfmt"
 )
 
 // FailOverLimit is one METRIC=LIMIT of a --fail-over spec.
@@ -141,7 +143,7 @@ func (e *EmptyError) Error() string {
 	case EmptyNoThread:
 		why = fmt.Sprintf("thread %d is not in the logs", e.Thread)
 	case EmptyWindow:
-		why = fmt.Sprintf("no transactions from %v to %v after the start (span %v)", e.From, e.To, e.Span)
+		why = fmt.Sprintf("no transactions from %s to %s after the start (span %s)", durfmt.Dur(e.From), durfmt.Dur(e.To), durfmt.Dur(e.Span))
 	case EmptyThreadIdle:
 		why = fmt.Sprintf("thread %d ran no transactions", e.Thread)
 	default:

@@ -6,16 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// roughly is t to the µs when that is a small part of it (for messages).
-func roughly(t int64) time.Duration {
-	d := time.Duration(t)
-	if d >= time.Millisecond {
-		return d.Round(time.Microsecond)
-	}
-	return d
-}
+	"github.com/stmlog/stmlog/internal/durfmt"
+)
 
 func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 	w := func(format string, args ...any) {
@@ -53,10 +46,10 @@ func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 	case a.windowed && (l.max < a.from || l.min >= a.to):
 		to := "the end"
 		if a.opt.To > 0 {
-			to = a.opt.To.String()
+			to = durfmt.Dur(a.opt.To)
 		}
-		w("nothing in the window (%v to %s): the log's events run from %v to %v",
-			a.opt.From, to, roughly(l.min), roughly(l.max))
+		w("nothing in the window (%s to %s): the log's events run from %s to %s",
+			durfmt.Dur(a.opt.From), to, durfmt.Dur(time.Duration(l.min)), durfmt.Dur(time.Duration(l.max)))
 	}
 	if l.outOfOrder > 0 {
 		w("%d events out of time order within their thread (treated as simultaneous)", l.outOfOrder)

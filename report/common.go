@@ -84,81 +84,10 @@ func topGroups(s *analyze.Summary, top int) []analyze.Group {
 	return s.Groups[:top]
 }
 
-// Durations. Every duration a report prints goes through one of these, and
-// each has one job: durUnit prints the times of one report that add up
-// (totals, a group's lost time, the columns of its tables) in one unit, so
-// that they line up; fmtDur prints a lone time (diff, --fail-over, messages)
-// in the unit that suits it, with the same three decimals; fmtShort prints a
-// per-event time (avg, p90, max) with three significant figures. CSV and
-// JSON print integer nanoseconds.
-
-// durUnit formats all the durations of one report in one unit, chosen from
-// the wall time, so that columns line up and a short log does not read as
-// "0.000s" everywhere. Three decimals, like PyPy's report.
-type durUnit struct {
-	div    float64
-	suffix string
-}
-
-func unitFor(wall time.Duration) durUnit {
-	switch {
-	case wall >= time.Second:
-		return durUnit{1e9, "s"}
-	case wall >= time.Millisecond:
-		return durUnit{1e6, "ms"}
-	}
-	return durUnit{1e3, "µs"}
-}
-
-func (u durUnit) f(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/u.div, 'f', 3, 64) + u.suffix
-}
-
-// fmtDur prints a duration with three decimals in the unit that suits it
-// (the durUnit of a wall time as long as d), so small test logs and long
-// runs both read well; under a microsecond, integer nanoseconds.
-func fmtDur(d time.Duration) string {
-	a := max(d, -d)
-	switch {
-	case a == 0:
-		return "0s"
-	case a < time.Microsecond:
-		return strconv.FormatInt(int64(d), 10) + "ns"
-	}
-	return unitFor(a).f(d)
-}
-
-// fmtDelta is fmtDur with a sign on a positive change.
-func fmtDelta(d time.Duration) string {
-	if d > 0 {
-		return "+" + fmtDur(d)
-	}
-	return fmtDur(d)
-}
-
-// fmtShort formats a per-event duration with three significant figures and a
-// unit that suits it (ns, µs, ms, s).
-func fmtShort(d time.Duration) string {
-	v := float64(d)
-	unit := "ns"
-	switch {
-	case d >= time.Second:
-		v, unit = d.Seconds(), "s"
-	case d >= time.Millisecond:
-		v, unit = v/1e6, "ms"
-	case d >= time.Microsecond:
-		v, unit = v/1e3, "µs"
-	default:
-		return strconv.FormatInt(int64(d), 10) + unit
-	}
-	prec := 2
-	if v >= 100 {
-		prec = 0
-	} else if v >= 10 {
-		prec = 1
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64) + unit
-}
+// Durations are printed by package durfmt (Unit for the times of one
+// report that add up, Dur for a lone time, Short for a per-event time), the
+// one way every command prints them. CSV and JSON print integer
+// nanoseconds.
 
 // cpuPercent is d as a percentage of the CPU time in transactions, the
 // gate's default base (0 when there is none).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -27,7 +28,7 @@ func WriteDiffText(w io.Writer, d *analyze.Diff, top int) error {
 	for _, t := range d.Totals {
 		o, n, dl := fmt.Sprint(t.Old), fmt.Sprint(t.New), fmt.Sprintf("%+d", t.Delta)
 		if t.Duration {
-			o, n, dl = fmtDur(time.Duration(t.Old)), fmtDur(time.Duration(t.New)), fmtDelta(time.Duration(t.Delta))
+			o, n, dl = durfmt.Dur(time.Duration(t.Old)), durfmt.Dur(time.Duration(t.New)), durfmt.Delta(time.Duration(t.Delta))
 		}
 		fmt.Fprintf(&b, "%-12s %12s %12s %13s %9s\n", t.Name, o, n, dl, fmtPct(t.DeltaPct, t.HasPercent, t.Delta))
 	}
@@ -44,7 +45,7 @@ func WriteDiffText(w io.Writer, d *analyze.Diff, top int) error {
 		shape := strings.ReplaceAll(d.Shape(), "-", ", ")
 		fmt.Fprintf(&b, "note: the transactions changed shape (%s: run time per commit %s -> %s, %.1fx), so commits/s\n"+
 			"      does not compare speed; compare lost %% cpu and the time the work took\n",
-			shape, fmtDur(d.OldRunPerCommit), fmtDur(d.NewRunPerCommit), float64(d.NewRunPerCommit)/float64(d.OldRunPerCommit))
+			shape, durfmt.Dur(d.OldRunPerCommit), durfmt.Dur(d.NewRunPerCommit), float64(d.NewRunPerCommit)/float64(d.OldRunPerCommit))
 	}
 
 	shown := d.Groups
@@ -64,8 +65,8 @@ func WriteDiffText(w io.Writer, d *analyze.Diff, top int) error {
 		if s := g.Status(); s != "" {
 			kind += " [" + s + "]"
 		}
-		fmt.Fprintf(&b, "%13s %9s %12s %12s %7d %7d  %s\n", fmtDelta(g.Delta), fmtPct(g.DeltaPct, g.HasPercent, int64(g.Delta)),
-			fmtDur(g.Old.Lost), fmtDur(g.New.Lost), g.Old.Count, g.New.Count, kind)
+		fmt.Fprintf(&b, "%13s %9s %12s %12s %7d %7d  %s\n", durfmt.Delta(g.Delta), fmtPct(g.DeltaPct, g.HasPercent, int64(g.Delta)),
+			durfmt.Dur(g.Old.Lost), durfmt.Dur(g.New.Lost), g.Old.Count, g.New.Count, kind)
 		title := titleOf(d.By, g.Kind, g.Thread, g.Var, g.VarName, g.Log)
 		if title != "" {
 			fmt.Fprintf(&b, "    %s\n", title)

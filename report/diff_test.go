@@ -269,19 +269,6 @@ func TestDiffJSON(t *testing.T) {
 
 }
 
-func TestFmtDur(t *testing.T) {
-	for _, tc := range []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0s"}, {999, "999ns"}, {1500, "1.500µs"}, {-2_500_000, "-2.500ms"}, {14_793_000_000, "14.793s"},
-	} {
-		if got := fmtDur(tc.d); got != tc.want {
-			t.Errorf("fmtDur(%d) = %s, want %s", tc.d, got, tc.want)
-		}
-	}
-}
-
 // Grouped by var or kind, a row says which Var or kind it is, as the report
 // does, and not only sites that several rows may share.
 func TestDiffTextNamesNonSiteGroups(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 )
 
 // baseName is how messages name a percentage base.
@@ -34,9 +35,9 @@ func EmptyReason(e *analyze.EmptyError) string {
 	case analyze.EmptyWindow:
 		to := "the end"
 		if e.To > 0 {
-			to = fmtDur(e.To)
+			to = durfmt.Dur(e.To)
 		}
-		return fmt.Sprintf("no transactions from %s to %s after the start (%s span%s %s)", fmtDur(e.From), to, logs, verbS, fmtDur(e.Span))
+		return fmt.Sprintf("no transactions from %s to %s after the start (%s span%s %s)", durfmt.Dur(e.From), to, logs, verbS, durfmt.Dur(e.Span))
 	case analyze.EmptyThreadIdle:
 		return fmt.Sprintf("thread %d ran no transactions", e.Thread)
 	}
@@ -53,7 +54,7 @@ func WriteFailOver(w io.Writer, results []analyze.FailOverResult, top int) error
 			verdict = "FAILED"
 		}
 		fmt.Fprintf(&b, "gate %s: %s: %s %s = %.1f%% of %s %s\n",
-			r.Limit, verdict, r.Limit.Metric, fmtDur(r.Value), r.Pct, fmtDur(r.BaseTime), baseName(r.Base))
+			r.Limit, verdict, r.Limit.Metric, durfmt.Dur(r.Value), r.Pct, durfmt.Dur(r.BaseTime), baseName(r.Base))
 		off := r.Offending
 		if top > 0 && len(off) > top {
 			off = off[:top]
@@ -66,7 +67,7 @@ func WriteFailOver(w io.Writer, results []analyze.FailOverResult, top int) error
 				p = 100 * float64(v) / float64(r.BaseTime)
 			}
 			fmt.Fprintf(&b, "  %s %s (%.1f%% %s) in %dx %s\n    this:  %s\n    other: %s\n",
-				fmtDur(v), r.Limit.Metric, p, r.Base, g.Count, g.Kind, siteLine(g.Site), siteLine(g.OtherSite))
+				durfmt.Dur(v), r.Limit.Metric, p, r.Base, g.Count, g.Kind, siteLine(g.Site), siteLine(g.OtherSite))
 		}
 		if n := len(r.Offending) - len(off); n > 0 {
 			fmt.Fprintf(&b, "  ... and %d more groups\n", n)

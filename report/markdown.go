@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -21,7 +22,7 @@ import (
 func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 	bw := bufio.NewWriter(w)
 	src := newSourceCache(opt)
-	u := unitFor(s.Wall)
+	u := durfmt.UnitFor(s.Wall)
 	fmt.Fprintf(bw, "## stmlog report\n\n")
 	for i := range s.Logs {
 		fmt.Fprintf(bw, "- log `%s` (%s, %s events)\n", mdCode(s.Logs[i].Name), s.Logs[i].Format, fmtThousands(s.Logs[i].Events))
@@ -32,12 +33,12 @@ func Markdown(w io.Writer, s *analyze.Summary, opt Options) error {
 	fmt.Fprintf(bw, "\n")
 	t := mdTable(bw, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft})
 	t.Header("", "time", "% wall", "")
-	t.Append("real time", u.f(s.Wall), "", "")
-	t.Append("committed", u.f(s.Committed), fmtPercent(s.Percent(s.Committed)),
+	t.Append("real time", u.Dur(s.Wall), "", "")
+	t.Append("committed", u.Dur(s.Committed), fmtPercent(s.Percent(s.Committed)),
 		fmt.Sprintf("%s transactions, %s tx/s", fmtThousands(s.Commits), fmtThousands(int64(s.TxPerSecond()+0.5))))
-	t.Append("aborted", u.f(s.Aborted), fmtPercent(s.Percent(s.Aborted)), fmtThousands(s.Aborts)+" attempts")
-	t.Append("paused", u.f(s.Paused), fmtPercent(s.Percent(s.Paused)), "")
-	t.Append("lost to conflicts", u.f(s.Lost()), fmtPercent(s.Percent(s.Lost())),
+	t.Append("aborted", u.Dur(s.Aborted), fmtPercent(s.Percent(s.Aborted)), fmtThousands(s.Aborts)+" attempts")
+	t.Append("paused", u.Dur(s.Paused), fmtPercent(s.Percent(s.Paused)), "")
+	t.Append("lost to conflicts", u.Dur(s.Lost()), fmtPercent(s.Percent(s.Lost())),
 		fmt.Sprintf("%s of CPU time; %s conflicts in %s", fmtPercent(cpuPercent(s, s.Lost())), fmtThousands(s.Conflicts), plural(int64(len(s.Groups)), "group")))
 	if err := t.Render(); err != nil {
 		return err

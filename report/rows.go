@@ -2,13 +2,14 @@ package report
 
 import (
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 )
 
 // groupRow is one conflict group as the tabular formats show it (what
 // pprof's report calls a TextItem): the tables of Text and Markdown and the
 // rows of CSV are all built from these, so a column means the same in each
 // and is computed once. The human cells are formatted here, in the report's
-// notation (durUnit for times that add up, fmtShort for per-event times);
+// notation (durfmt.Unit for times that add up, durfmt.Short for per-event times);
 // CSV takes the raw values from Group instead.
 type groupRow struct {
 	Rank  int
@@ -35,15 +36,15 @@ type groupRows struct {
 
 // buildRows makes the rows every tabular format renders.
 func buildRows(s *analyze.Summary, opt Options, src *sourceCache) groupRows {
-	u := unitFor(s.Wall)
+	u := durfmt.UnitFor(s.Wall)
 	groups := topGroups(s, opt.Top)
 	hints, run := groupHints(s, src)
 	out := groupRows{Run: run, HasSites: bySites(s.Options.By), Rows: make([]groupRow, len(groups))}
 	for i := range groups {
 		g := &groups[i]
 		r := groupRow{Rank: i + 1, Group: g, Kind: conflictKindName(g.Kind), Title: groupTitle(s, g),
-			Lost: u.f(g.Lost), PctWall: fmtPercent(s.Percent(g.Lost)), Aborted: u.f(g.Aborted), Paused: u.f(g.Paused),
-			Count: fmtThousands(g.Count), Avg: fmtShort(g.Avg), P90: fmtShort(g.P90), Max: fmtShort(g.Max),
+			Lost: u.Dur(g.Lost), PctWall: fmtPercent(s.Percent(g.Lost)), Aborted: u.Dur(g.Aborted), Paused: u.Dur(g.Paused),
+			Count: fmtThousands(g.Count), Avg: durfmt.Short(g.Avg), P90: durfmt.Short(g.P90), Max: durfmt.Short(g.Max),
 			Hint: hints[g.Key]}
 		r.Name = r.Title
 		switch {

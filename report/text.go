@@ -15,6 +15,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -28,7 +29,7 @@ const maxThreadRows = 16
 func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	bw := bufio.NewWriter(w)
 	src := newSourceCache(opt)
-	u := unitFor(s.Wall)
+	u := durfmt.UnitFor(s.Wall)
 	textHeader(bw, s)
 
 	if len(s.Threads) > 0 {
@@ -37,12 +38,12 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 		t := asciiTable(bw, []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
 		t.Header("thread", "commits", "aborts", "conflicts", "committed", "aborted", "paused")
 		for _, r := range rows {
-			committed := u.f(r.Committed)
+			committed := u.Dur(r.Committed)
 			if r.Estimated {
 				committed = "~" + committed // an estimate (profile-level log)
 			}
 			t.Append(threadName(s, r), fmtThousands(r.Commits), fmtThousands(r.Aborts), fmtThousands(r.Conflicts),
-				committed, u.f(r.Aborted), u.f(r.Paused))
+				committed, u.Dur(r.Aborted), u.Dur(r.Paused))
 		}
 		if err := t.Render(); err != nil {
 			return err
@@ -134,7 +135,7 @@ func logLine(l *analyze.Log) string {
 }
 
 func textHeader(w io.Writer, s *analyze.Summary) {
-	u := unitFor(s.Wall)
+	u := durfmt.UnitFor(s.Wall)
 	switch len(s.Logs) {
 	case 0:
 		fmt.Fprintf(w, "stmlog report: no logs\n")
@@ -153,13 +154,13 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 	// Percentages here are of the wall time (the gate's are of CPU time
 	// unless it says wall: the lost line gives both).
 	row := func(label string, d time.Duration, rest string) {
-		line := fmt.Sprintf("%-20s%10s %13s  %s", label, u.f(d), "("+fmtPercent(s.Percent(d))+" wall)", rest)
+		line := fmt.Sprintf("%-20s%10s %13s  %s", label, u.Dur(d), "("+fmtPercent(s.Percent(d))+" wall)", rest)
 		fmt.Fprintf(w, "%s\n", strings.TrimRight(line, " "))
 	}
-	fmt.Fprintf(w, "%-20s%10s\n", "Total real time:", u.f(s.Wall))
+	fmt.Fprintf(w, "%-20s%10s\n", "Total real time:", u.Dur(s.Wall))
 	est := ""
 	if s.Estimated {
-		est = fmt.Sprintf("; time estimated ±%s (95 %%): uncontended transactions were sampled (profile-level log)", u.f(s.CommittedErr))
+		est = fmt.Sprintf("; time estimated ±%s (95 %%): uncontended transactions were sampled (profile-level log)", u.Dur(s.CommittedErr))
 		if s.CommittedErr < 0 {
 			est = "; time of the uncontended transactions unknown: none was sampled (profile-level log)"
 		}
@@ -173,7 +174,7 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 	row("           aborted:", s.Aborted, fmt.Sprintf("%s attempts%s", fmtThousands(s.Aborts), listSuffix(causes)))
 	var reasons []string
 	for _, r := range s.PauseReasons {
-		reasons = append(reasons, fmt.Sprintf("%s %s", r.Reason, u.f(r.Time)))
+		reasons = append(reasons, fmt.Sprintf("%s %s", r.Reason, u.Dur(r.Time)))
 	}
 	row("            paused:", s.Paused, strings.TrimPrefix(listSuffix(reasons), ": "))
 	row("             TOTAL:", s.CPU(), "")
@@ -185,7 +186,7 @@ func textHeader(w io.Writer, s *analyze.Summary) {
 		fmtThousands(s.Conflicts), plural(int64(len(s.Groups)), "group")))
 	if s.UnattributedAborted > 0 || s.UnattributedPaused > 0 {
 		fmt.Fprintf(w, "%-20s%10s aborted, %s paused with no conflict pending\n", "  not attributed:",
-			u.f(s.UnattributedAborted), u.f(s.UnattributedPaused))
+			u.Dur(s.UnattributedAborted), u.Dur(s.UnattributedPaused))
 	}
 	if bar := fmtTimeline(&s.Timeline); strings.TrimSpace(bar) != "" {
 		fmt.Fprintf(w, "%-20s|%s|\n", "Conflicts over time:", bar)
@@ -214,9 +215,9 @@ func filterText(s *analyze.Summary) string {
 	if o.From != 0 || o.To > 0 {
 		to := "end"
 		if o.To > 0 {
-			to = o.To.String()
+			to = durfmt.Dur(o.To)
 		}
-		f = append(f, fmt.Sprintf("time %v to %s after the start", o.From, to))
+		f = append(f, fmt.Sprintf("time %s to %s after the start", durfmt.Dur(o.From), to))
 	}
 	return strings.Join(f, ", ")
 }
@@ -313,7 +314,7 @@ func groupFacts(g *analyze.Group) string {
 		}
 		facts = append(facts, th)
 	}
-	facts = append(facts, fmt.Sprintf("per event avg %s, p90 %s, max %s", fmtShort(g.Avg), fmtShort(g.P90), fmtShort(g.Max)))
+	facts = append(facts, fmt.Sprintf("per event avg %s, p90 %s, max %s", durfmt.Short(g.Avg), durfmt.Short(g.P90), durfmt.Short(g.Max)))
 	if g.Aborts > 0 {
 		facts = append(facts, fmt.Sprintf("%s aborts", fmtThousands(g.Aborts)))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -71,7 +72,7 @@ func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 
 func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	bw := bufio.NewWriter(w)
-	u := unitFor(s.Wall)
+	u := durfmt.UnitFor(s.Wall)
 	switch len(s.Logs) {
 	case 0:
 		fmt.Fprintf(bw, "stmlog whatif: no logs\n")
@@ -86,7 +87,7 @@ func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	fmt.Fprintf(bw, "\n")
 	if wi.Replayed {
 		fmt.Fprintf(bw, "Replayed on %s.\n", procsText(wi, s))
-		fmt.Fprintf(bw, "Recorded wall time %s; the replay, unchanged, %s (%s).\n", u.f(s.Wall), u.f(wi.ReplayWall),
+		fmt.Fprintf(bw, "Recorded wall time %s; the replay, unchanged, %s (%s).\n", u.Dur(s.Wall), u.Dur(wi.ReplayWall),
 			fmtChange(float64(s.Wall), float64(wi.ReplayWall)))
 	} else {
 		fmt.Fprintf(bw, "No replay: %s.\nOnly the bound is given (the most any replay could predict).\n", wi.Reason)
@@ -105,9 +106,9 @@ func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	row := func(rank string, p *analyze.Prediction, kind, name string) {
 		sp, wall, ch := "-", "-", "-"
 		if wi.Replayed {
-			sp, wall, ch = fmtSpeedup(p.Speedup), u.f(p.Wall), fmtChange(float64(wi.ReplayWall), float64(p.Wall))
+			sp, wall, ch = fmtSpeedup(p.Speedup), u.Dur(p.Wall), fmtChange(float64(wi.ReplayWall), float64(p.Wall))
 		}
-		t.Append(rank, u.f(p.Lost), sp, fmtSpeedup(p.BoundSpeedup), wall, ch, kind, name)
+		t.Append(rank, u.Dur(p.Lost), sp, fmtSpeedup(p.BoundSpeedup), wall, ch, kind, name)
 	}
 	for i := range wi.Groups {
 		p := &wi.Groups[i]

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -266,8 +267,8 @@ svg rect:hover { stroke: #000; stroke-width: 1; }
 	w.printf("</p>\n<h1>Timeline of <code>%s</code></h1>\n", html.EscapeString(name))
 	w.printf(`<p id="summary">%s</p>`+"\n", html.EscapeString(st.String()))
 	if st.Capped {
-		w.printf(`<p class="warn" id="capped">Only the first %d trace events are drawn (up to %v into the log): zoom into a window to see the rest.</p>`+"\n",
-			st.TraceEvents, time.Duration(st.CappedAt).Round(time.Microsecond))
+		w.printf(`<p class="warn" id="capped">Only the first %d trace events are drawn (up to %s into the log): zoom into a window to see the rest.</p>`+"\n",
+			st.TraceEvents, durfmt.Dur(time.Duration(st.CappedAt)))
 	}
 	if st.Unlogged > 0 {
 		w.printf(`<p class="warn" id="unlogged">This is a profile-level log: %d more transactions, committed without meeting contention, are only counted in it, not drawn. Record with <code>STMLOG_EVENTS=all</code> to see every attempt.</p>`+"\n", st.Unlogged)
@@ -306,7 +307,7 @@ func (d *drawing) axis(w *errWriter, opt HTMLOptions) {
 			from := time.Duration(math.Floor((ts - d.base) * 1000))
 			to := time.Duration(math.Ceil((ts + span/ticks - d.base) * 1000))
 			w.printf(`<a class="zoom" href="%s"><rect x="%.1f" y="0" width="%.1f" height="%d" fill="transparent"><title>zoom into %s – %s</title></rect></a>`,
-				html.EscapeString(zoomURL(opt.Zoom, from, to)), x, d.x(ts+span/ticks)-x, axisH-6, d.rel(ts), d.rel(ts+span/ticks))
+				html.EscapeString(zoomURL(opt.Zoom, from, to)), x, d.x(ts+span/ticks)-x, axisH-6, d.tick(ts, span/ticks), d.tick(ts+span/ticks, span/ticks))
 		}
 		w.printf("\n")
 	}
@@ -392,7 +393,7 @@ func (d *drawing) describe(e *traceEvent) string {
 
 // fmtMicros prints a trace time (µs) as a duration.
 func fmtMicros(us float64) string {
-	return time.Duration(math.Round(us * 1000)).String()
+	return durfmt.Dur(time.Duration(math.Round(us * 1000)))
 }
 
 func zoomURL(tmpl string, from, to time.Duration) string {

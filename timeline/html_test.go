@@ -144,7 +144,7 @@ func TestHTMLScenario(t *testing.T) {
 		t.Errorf("%d arrows drawn, %d flows in the trace, want 2", n, st.Flows)
 	}
 	abort := d.Tracks[0].Rects[0]
-	if abort.Fill != sliceColors[nameAbort] || !strings.Contains(abort.Title, "cause: conflict") || !strings.HasPrefix(abort.Title, "abort at 0s, 3.5µs") {
+	if abort.Fill != sliceColors[nameAbort] || !strings.Contains(abort.Title, "cause: conflict") || !strings.HasPrefix(abort.Title, "abort at 0s, 3.500µs") {
 		t.Errorf("thread 1's first slice: %+v; want the red abort at the start of the log (its first event), lasting 3.5µs, with its cause", abort)
 	}
 	for _, s := range []string{`href="/"`, `?from=0s&amp;to=`, "scenario.stmlog"} {

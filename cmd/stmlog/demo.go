@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/examples"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/runtime/stm"
 )
 
@@ -127,8 +128,8 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, name string, f *demo
 	} else if !w.HasFixed {
 		version = "stm"
 	}
-	fmt.Fprintf(stderr, "stmlog demo: %s (%s), %d workers, %v: %d %s", name, version, f.workers,
-		res.Elapsed.Round(time.Millisecond), res.Ops, res.Unit)
+	fmt.Fprintf(stderr, "stmlog demo: %s (%s), %d workers, %s: %d %s", name, version, f.workers,
+		durfmt.Dur(res.Elapsed), res.Ops, res.Unit)
 	if res.Txs > 0 {
 		fmt.Fprintf(stderr, ", %.2f attempts per transaction", float64(res.Attempts)/float64(res.Txs))
 	}

@@ -130,7 +130,7 @@ func TestCLI(t *testing.T) {
 		{"report top flag", []string{"report", "--top", "2", good}, 0, []string{"Top 2 of 3"}, nil},
 		{"report by site", []string{"report", "--by", "site", good}, 0, []string{"(by this site)"}, nil},
 		{"report kind", []string{"report", "--kind", "write-read", good}, 0, []string{"Top 1 of 1", "write-read"}, nil},
-		{"report window", []string{"report", "--from", "2ms", "--to", "8ms", good}, 0, []string{"Total real time:       6.000ms", "time 2ms to 8ms"}, nil},
+		{"report window", []string{"report", "--from", "2ms", "--to", "8ms", good}, 0, []string{"Total real time:       6.000ms", "time 2.000ms to 8.000ms"}, nil},
 		{"report markdown", []string{"report", "--format", "markdown", good}, 0, []string{"## stmlog report", "| # |"}, nil},
 		{"report csv", []string{"report", "--format", "csv", good}, 0, []string{"rank,kind,lost_ns"}, nil},
 		{"report merged", []string{"report", good, other}, 0, []string{"2 logs", "good.log", "other.log"}, nil},

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/report"
 )
@@ -59,7 +60,7 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 		}
 		g := &sum.Groups[i]
 		info.Hints = append(info.Hints, webHint{Rank: i + 1, Kind: g.Kind.String(), Site: g.Site.Leaf().String(),
-			Lost: g.Lost.String(), ID: h.ID, Text: h.Text})
+			Lost: durfmt.Dur(g.Lost), ID: h.ID, Text: h.Text})
 	}
 	if run.ID != "" {
 		info.Hints = append(info.Hints, webHint{ID: run.ID, Text: run.Text})
@@ -94,7 +95,7 @@ func pprofComments(paths []string, v report.PprofView, ao analyze.Options) []str
 		c = append(c, fmt.Sprintf("thread: %d", ao.Thread))
 	}
 	if ao.From != 0 || ao.To != 0 {
-		c = append(c, fmt.Sprintf("window: from %v to %v", ao.From, ao.To))
+		c = append(c, fmt.Sprintf("window: from %s to %s", durfmt.Dur(ao.From), durfmt.Dur(ao.To)))
 	}
 	return c
 }
@@ -172,19 +173,10 @@ func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
 	if err := writePprofFile(f.out, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "wrote %s: %d conflicts, %v lost (%v aborted, %v paused), %s view; open with: go tool pprof -http=: %s\n",
-		f.out, info.Totals[0], pprofDuration(info.Totals[3]), pprofDuration(info.Totals[1]),
-		pprofDuration(info.Totals[2]), view, f.out)
+	fmt.Fprintf(stderr, "wrote %s: %d conflicts, %s lost (%s aborted, %s paused), %s view; open with: go tool pprof -http=: %s\n",
+		f.out, info.Totals[0], durfmt.Dur(time.Duration(info.Totals[3])), durfmt.Dur(time.Duration(info.Totals[1])),
+		durfmt.Dur(time.Duration(info.Totals[2])), view, f.out)
 	return nil
-}
-
-// pprofDuration prints nanoseconds readably: to the microsecond above 1ms.
-func pprofDuration(ns int64) string {
-	d := time.Duration(ns)
-	if d >= time.Millisecond {
-		d = d.Round(time.Microsecond)
-	}
-	return d.String()
 }
 
 // writePprofFile writes p to path, leaving no half-written file behind.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/timeline"
 )
@@ -145,9 +146,9 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 			logName(path), st.SourceStats.Events)
 	}
 	if st.Capped {
-		fmt.Fprintf(stderr, "stmlog timeline: warning: trace stopped after %d events, at %v into the log; "+
+		fmt.Fprintf(stderr, "stmlog timeline: warning: trace stopped after %d events, at %s into the log; "+
 			"select a window (--from/--to), threads (--thread) or raise --max-events\n",
-			st.TraceEvents, time.Duration(st.CappedAt).Round(time.Microsecond))
+			st.TraceEvents, durfmt.Dur(time.Duration(st.CappedAt)))
 	}
 	if err != nil {
 		return inputError(err, lo.Salvage) // nothing was written

@@ -43,6 +43,7 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/spf13/cobra"
 
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
 	"github.com/stmlog/stmlog/timeline"
@@ -449,7 +450,7 @@ func (p webIndexPage) Total(i int) string {
 	if i == 0 {
 		return fmt.Sprintf("%d", p.Totals[0])
 	}
-	return pprofDuration(p.Totals[i])
+	return durfmt.Dur(time.Duration(p.Totals[i]))
 }
 
 var webIndexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>

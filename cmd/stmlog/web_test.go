@@ -115,7 +115,7 @@ func TestWebHandler(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(index, "lost: <b>1.7µs</b>") || !strings.Contains(index, "conflicts: <b>6</b>") {
+	if !strings.Contains(index, "lost: <b>1.700µs</b>") || !strings.Contains(index, "conflicts: <b>6</b>") {
 		t.Errorf("index does not show the totals:\n%s", index)
 	}
 
