@@ -141,7 +141,18 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 			case bestTh >= 0:
 				sg.depThread, sg.depPoint, sg.extra = int32(bestTh), bestN, sg.end-bestT
 			case afterTh >= 0:
-				sg.depThread, sg.depPoint, sg.extra = int32(afterTh), afterN, 0
+				// The event was stamped after the waiter woke: the other
+				// thread woke it while finishing its last segment before
+				// the event, so the waiter depends on that segment's start,
+				// delayed as recorded. If that segment began after the
+				// waiter woke, the tie is a coincidence: the pause keeps
+				// its recorded length. (Tying to the event itself would
+				// delay the waiter in the unchanged replay, and two such
+				// ties can wait on each other's future.)
+				o := l.threads[afterTh]
+				if last := afterN - 1; last >= 0 && o.segs[last].start <= sg.end {
+					sg.depThread, sg.depPoint, sg.extra = int32(afterTh), last, sg.end-o.segs[last].start
+				}
 			}
 		}
 	}
@@ -245,6 +256,8 @@ func (s *Schedule) replay(removed func(int32) bool, procs []LogProcs) *replayRes
 	}
 	return r
 }
+
+var debugReplay func(l *schedLog, st []simThread)
 
 type simThread struct {
 	cur     int // next segment
@@ -433,6 +446,9 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 				finish(i)
 			}
 		}
+	}
+	if debugReplay != nil {
+		debugReplay(l, st)
 	}
 	for i := range st {
 		end[i] = int64(math.Round(st[i].end))
