@@ -75,7 +75,7 @@ func getTx() *Tx {
 			if tx == nil {
 				// First use on this P: make it unpinned (newTx locks).
 				tx = newTx().(*Tx)
-				tx.home = int32(p) + 1
+				tx.home = &c.own
 				c.tx = tx
 			}
 			return tx
@@ -86,9 +86,14 @@ func getTx() *Tx {
 }
 
 func putTx(tx *Tx) {
-	if tx.home > 0 {
-		pctxs[tx.home-1].own.release()
-		return
+	if w := tx.home; w != nil {
+		w.release()
+	} else {
+		putPooled(tx)
 	}
-	txPool.Put(tx)
 }
+
+// putPooled is putTx's other half, out of line so that putTx inlines.
+//
+//go:noinline
+func putPooled(tx *Tx) { txPool.Put(tx) }

@@ -77,8 +77,8 @@ func TestContextGivenBack(t *testing.T) {
 		tx := getTx()
 		home, clean := tx.home, !tx.active && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra
 		putTx(tx)
-		if home == 0 || !clean {
-			t.Errorf("after %s: next context home=%d clean=%v, want the P's own (home > 0), clean", e.name, home, clean)
+		if home == nil || !clean {
+			t.Errorf("after %s: next context pooled=%v clean=%v, want the P's own, clean", e.name, home == nil, clean)
 		}
 	}
 	// The commits: commit 1, after-commit-panic 1, conflict-then-commit

@@ -61,6 +61,7 @@ func init() { inev.cond.L = &inev.mu }
 func (tx *Tx) Inevitable() {
 	tx.checkActive()
 	tx.userInev = true
+	tx.extra = true // not the plain path's end (fast.go)
 	if tx.inevitable {
 		return
 	}

@@ -105,6 +105,7 @@ func copyWordsOut(dst, src []uint64) {
 func (tx *Tx) arenaAlloc(nw uint8) int32 {
 	off := len(tx.arena)
 	if off+int(nw) > cap(tx.arena) {
+		tx.extra = true // the general end: it may have grown past maxKeptArena
 		tx.arena = append(tx.arena, make([]uint64, nw)...)
 	} else {
 		tx.arena = tx.arena[:off+int(nw)]

@@ -256,3 +256,19 @@ func TestInPlaceNoTornReads(t *testing.T) {
 		t.Fatalf("x = %v, want 40000 in every word", got)
 	}
 }
+
+// TestBoxValueOffset checks what Tx.load assumes: a box's value starts
+// right after its header, whatever T is.
+func TestBoxValueOffset(t *testing.T) {
+	offs := []uintptr{
+		unsafe.Offsetof(box[byte]{}.v), unsafe.Offsetof(box[int16]{}.v),
+		unsafe.Offsetof(box[int64]{}.v), unsafe.Offsetof(box[complex128]{}.v),
+		unsafe.Offsetof(box[struct{}]{}.v), unsafe.Offsetof(box[[3]byte]{}.v),
+		unsafe.Offsetof(box[string]{}.v), unsafe.Offsetof(box[[]int]{}.v),
+	}
+	for i, o := range offs {
+		if o != boxValueOff {
+			t.Errorf("type %d: value at offset %d, want %d", i, o, boxValueOff)
+		}
+	}
+}

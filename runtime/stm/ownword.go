@@ -19,4 +19,4 @@ func (w *ownedWord) take() bool {
 	return true
 }
 
-func (w *ownedWord) release() { storeRelease32(&w.v, 0) }
+func (w *ownedWord) release() { storeReleaseInline32(&w.v, 0) }

@@ -21,3 +21,10 @@ func storeRelease64(p *uint64, v uint64)
 // compare-and-swap and before the storeRelease64 of the version that
 // publishes it, and that call is opaque to the compiler too.
 func storeWord(p *uint64, v uint64) { *p = v }
+
+// storeReleaseInline32 is storeRelease32 written in Go, so that it inlines
+// (putTx's release of a P's context, once per transaction). Still a plain
+// store, after every access before it: the compiler keeps loads and stores
+// to memory in program order (its scheduler orders each load before the
+// next store), and x86-TSO does the rest.
+func storeReleaseInline32(p *uint32, v uint32) { *p = v }

@@ -61,7 +61,7 @@ type Tx struct {
 	// on different cores, and a shared line costs each commit a miss.
 	_    [128]byte
 	id   uint64
-	home int32 // 1 + the index of the P this context belongs to, 0 if pooled (ctx.go)
+	home *ownedWord // the ownership word of the P this context belongs to, nil if pooled (ctx.go)
 
 	slot    uint32              // this context's commit clock (clock.go)
 	view    [viewSize]viewEntry // per slot: the counts this context's snapshots may see
@@ -81,7 +81,7 @@ type Tx struct {
 	selectDepth int
 
 	active     bool // inside the body
-	extra      bool // undo, after, adds or the Select fields may be set (discard)
+	extra      bool // undo, after, adds, the Select fields or windex may be set, or a set grew (discard, end)
 	doomed     bool // an abort was signalled; the body must not go on
 	inevitable bool // irrevocable: will commit
 	userInev   bool // the body called Inevitable (so it may have done I/O)
@@ -121,6 +121,7 @@ type Tx struct {
 	// Pending values of in-place Vars (inplace.go), reset with the writes.
 	arena     []uint64
 	arenaInit [16]uint64
+	scratch   words // an in-place value being loaded (fast.go)
 	_         [128]byte
 }
 
@@ -166,6 +167,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		tx.writes = tx.writes[:i+1]
 	} else {
 		tx.writes = grow1(tx.writes)
+		tx.extra = true // the general end: it may have grown past maxKeptWrites
 	}
 	e := &tx.writes[i]
 	// e.old is set when the commit locks h.
@@ -174,6 +176,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 	if tx.windex != nil {
 		tx.windex[h] = int32(i)
 	} else if len(tx.writes) > linearMax {
+		tx.extra = true // discard drops the index
 		tx.windex = make(map[*varHeader]int32, 2*linearMax)
 		for j := range tx.writes {
 			tx.windex[tx.writes[j].h] = int32(j)
@@ -234,6 +237,7 @@ func (tx *Tx) addRead(h *varHeader, p unsafe.Pointer, v uint64) {
 		tx.reads = tx.reads[:n+1] // sets the length only: no write barrier
 	} else {
 		tx.reads = grow1(tx.reads)
+		tx.extra = true // the general end: it may have grown past maxKeptReads
 	}
 	e := &tx.reads[n]
 	e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
@@ -409,6 +413,7 @@ const (
 	aborted           // conflict: run again
 	retried           // Retry: wait, then run again
 	abandoned         // unwound by runtime.Goexit; tx already ended
+	ended             // committed, and the call ended (the plain path, fast.go)
 )
 
 // Atomically runs fn as a transaction: all its Loads see one consistent
@@ -432,7 +437,7 @@ func Atomically(fn func(tx *Tx) error) error {
 	// Retry, an error, AfterCommit, Inevitable...) carries on in the
 	// general loop, from the outcome of that first attempt.
 	res, err := tx.attemptPlain(fn)
-	if res == committed && tx.endPlain() {
+	if res == ended {
 		putTx(tx)
 		return nil
 	}
@@ -538,29 +543,6 @@ func (tx *Tx) attempt(fn func(*Tx) error) (res outcome, err error) {
 	return res, err
 }
 
-// attemptPlain is begin and attempt for the first attempt of a plain call
-// (tx fresh from getTx: the sets are empty and end has reset the flags),
-// with a read-only commit, which has nothing to publish, decided inline.
-func (tx *Tx) attemptPlain(fn func(*Tx) error) (res outcome, err error) {
-	tx.doomed = false
-	tx.active = true
-	finished := false
-	defer func() {
-		if !finished {
-			res = tx.unwound(recover(), true)
-		}
-	}()
-	err = fn(tx)
-	if err == nil && len(tx.writes) == 0 && !tx.doomed {
-		tx.active = false
-		finished = true
-		return committed, nil
-	}
-	res, err = tx.finish(err)
-	finished = true
-	return res, err
-}
-
 // unwound is what an attempt's body unwound by r (recovered) becomes: an
 // abort or a Retry signal is an outcome; a panic, or runtime.Goexit (r ==
 // nil: a panic(nil) is recovered as a *runtime.PanicNilError), ends the
@@ -584,29 +566,6 @@ func (tx *Tx) unwound(r any, giveBack bool) outcome {
 		panic(r)
 	}
 	return abandoned
-}
-
-// endPlain ends a plain call whose attempt committed, if there is nothing
-// to reset but the read and write sets (else it does nothing and says
-// false, and settle ends the call).
-func (tx *Tx) endPlain() bool {
-	if tx.extra || tx.inevitable || tx.holdsToken || tx.userInev || tx.windex != nil ||
-		len(tx.pcs) != 0 || cap(tx.reads) > maxKeptReads || cap(tx.writes) > maxKeptWrites ||
-		cap(tx.arena) > maxKeptArena {
-		return false
-	}
-	tx.clk.stats.commits.inc()
-	if len(tx.reads) > 0 {
-		clearReads(tx.reads)
-		tx.reads = tx.reads[:0]
-	}
-	if len(tx.writes) > 0 {
-		clearWrites(tx.writes)
-		tx.writes = tx.writes[:0]
-		tx.wfilter = 0
-		tx.arena = tx.arena[:0]
-	}
-	return true
 }
 
 // finish decides what becomes of an attempt whose body returned err, and

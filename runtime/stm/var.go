@@ -108,24 +108,7 @@ func (v *Var[T]) Peek() T {
 // otherwise a committed value consistent with everything tx read so far. If
 // no such value exists any more, the attempt is aborted on the spot (the body
 // does not see the value) and re-run.
-func (v *Var[T]) Load(tx *Tx) T {
-	h := &v.h
-	if tx.wfilter&(1<<(h.id&63)) != 0 {
-		if i := tx.findWrite(h); i >= 0 {
-			if h.nw != 0 {
-				return *(*T)(tx.pending(&tx.writes[i]))
-			}
-			return (*box[T])(tx.writes[i].box).v
-		}
-	}
-	if h.nw != 0 {
-		var w words
-		tx.readWords(h, &w)
-		return *(*T)(unsafe.Pointer(&w))
-	}
-	b := (*box[T])(tx.readBox(h))
-	return b.v
-}
+func (v *Var[T]) Load(tx *Tx) T { return *(*T)(tx.load(&v.h)) }
 
 // Store writes x to v inside tx. The write is buffered until commit, and
 // discarded if the attempt aborts, returns an error or panics. The first

@@ -1,0 +1,191 @@
+package stm
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// The plain path: the first attempt of an Atomically call with no hook on
+// (no tracer, no recorder), written out straight for the common cases.
+//
+// A read-only attempt, or one that wrote a single Var, commits and ends
+// inside attemptPlain: no sort, no loops over one entry, no calls between
+// the steps; a Load of a one-word in-place Var is one call (readWord). The
+// steps are those of the general path (tx.go, commit.go) in the same
+// order, and anything they do not cover (a locked Var, an inevitable
+// transaction, a stale read, AfterCommit, Select, Inevitable, a set that
+// grew...) goes to the general code from where the fast path stopped.
+
+// attemptPlain is begin and attempt for the first attempt of a plain call
+// (tx fresh from getTx: the sets are empty and end has reset the flags).
+// It returns ended when the attempt committed and the call is over (tx
+// reset, to be given back), else the outcome for settle.
+func (tx *Tx) attemptPlain(fn func(*Tx) error) (res outcome, err error) {
+	tx.doomed = false
+	tx.active = true
+	defer func() {
+		// Still active: the body panicked or called runtime.Goexit (or
+		// unwound with an abort or Retry signal). Every return below
+		// leaves tx inactive.
+		if tx.active {
+			res = tx.unwound(recover(), true)
+		}
+	}()
+	err = fn(tx)
+	// Inevitable sets extra as well, and a plain first attempt becomes
+	// inevitable in no other way, so extra covers it.
+	if err == nil && !tx.doomed && !tx.extra {
+		// Only the read and write sets to commit and reset.
+		switch len(tx.writes) {
+		case 0:
+			// Read-only: every read was consistent when made.
+			tx.active = false
+			tx.endReads()
+			return ended, nil
+		case 1:
+			tx.active = false
+			switch res = tx.commitOne(); res {
+			case committed:
+				tx.endPlain()
+				return ended, nil
+			case aborted:
+				return aborted, nil
+			}
+			// Not taken: the general commit decides.
+			if !tx.commit() {
+				return aborted, nil
+			}
+			return committed, nil
+		}
+	}
+	res, err = tx.finish(err)
+	tx.active = false
+	return res, err
+}
+
+// endPlain ends a plain call whose attempt committed with nothing to reset
+// but the read and write sets (attemptPlain checked): end, minus the flags
+// and the rest that a plain first attempt never sets. endReads is its
+// part for a read-only attempt, small enough to inline.
+func (tx *Tx) endPlain() {
+	tx.endReads()
+	clearWrites(tx.writes)
+	tx.writes = tx.writes[:0]
+	tx.wfilter = 0
+	tx.arena = tx.arena[:0]
+}
+
+func (tx *Tx) endReads() {
+	tx.clk.stats.commits.inc()
+	clearReads(tx.reads)
+	tx.reads = tx.reads[:0]
+}
+
+// commitOne is commit for a write set of one Var, recording off: lock it,
+// check for an inevitable transaction, take a version, validate, publish,
+// as commit does. It returns committed, aborted (a read went stale: the
+// conflict is noted, the lock given back), or failed when it did not
+// take the fast way (the Var is locked, an inevitable transaction runs),
+// leaving everything as it was for commit.
+func (tx *Tx) commitOne() outcome {
+	e := &tx.writes[0]
+	h := e.h
+	var old unsafe.Pointer
+	var oldVer uint64
+	if h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		oldVer = b.loadVersion()
+		if oldVer&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, oldVer, lockedVersion) {
+			return failed
+		}
+		old = e.box
+		e.ready = false
+	} else {
+		old = atomic.LoadPointer(&h.val)
+		oldVer = (*boxHeader)(old).loadVersion()
+		if oldVer&1 != 0 || !atomic.CompareAndSwapPointer(&h.val, old, e.box) {
+			return failed
+		}
+		e.ready = true
+	}
+	e.old, e.oldVer = old, oldVer
+	if inevFlag.Load() {
+		tx.unlockOne(e)
+		return failed
+	}
+	wv := tx.nextVersion()
+	for i := range tx.reads {
+		r := &tx.reads[i]
+		cur := atomic.LoadPointer(&r.h.val)
+		if cur == r.box && (*boxHeader)(cur).loadVersion() == r.ver {
+			continue
+		}
+		if r.h == h && cur == e.box && r.box == old && r.ver == oldVer {
+			continue // locked by us, and what we replace is what we read
+		}
+		tx.noteReadConflict(i)
+		tx.unlockOne(e)
+		return aborted
+	}
+	if nw := h.nw; nw != 0 {
+		copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
+	}
+	storeRelease64(&(*boxHeader)(e.box).version, wv)
+	if q := h.waitq.Load(); q != nil && q.n.Load() > 0 {
+		q.wake()
+	}
+	return committed
+}
+
+// unlockOne is unlockWrites for commitOne's entry.
+func (tx *Tx) unlockOne(e *writeEntry) {
+	if e.h.nw != 0 {
+		storeRelease64(&(*boxHeader)(e.box).version, e.oldVer)
+		return
+	}
+	atomic.StorePointer(&e.h.val, e.old)
+}
+
+// load is Var.Load without the type, so that Load inlines into the body
+// and the body calls it directly: it returns where the value is, to be
+// copied out at once (a pending write, a committed box's value, or for an
+// in-place Var a copy in tx.scratch, which the next load overwrites). A
+// one-word in-place Var that is visible, unlocked and not torn is read
+// here, its read set entry appended inline; anything else goes through
+// readWords or readBox.
+func (tx *Tx) load(h *varHeader) unsafe.Pointer {
+	if tx.wfilter&(1<<(h.id&63)) != 0 {
+		if i := tx.findWrite(h); i >= 0 {
+			if h.nw != 0 {
+				return tx.pending(&tx.writes[i])
+			}
+			return unsafe.Add(tx.writes[i].box, boxValueOff)
+		}
+	}
+	if h.nw == 1 {
+		tx.checkActive()
+		p := atomic.LoadPointer(&h.val)
+		b := (*boxHeader)(p)
+		v := b.loadVersion()
+		if v&1 == 0 && tx.visible(v) {
+			tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
+			n := len(tx.reads)
+			if b.loadVersion() == v && n < cap(tx.reads) && tx.rec == nil {
+				tx.reads = tx.reads[:n+1]
+				e := &tx.reads[n]
+				e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+				return unsafe.Pointer(&tx.scratch)
+			}
+		}
+	}
+	if h.nw != 0 {
+		tx.readWords(h, &tx.scratch)
+		return unsafe.Pointer(&tx.scratch)
+	}
+	return unsafe.Add(tx.readBox(h), boxValueOff)
+}
+
+// boxValueOff is where a box's value starts: box[T].v follows the header
+// at its size for every T (no T is aligned on more than the header's 8
+// bytes; TestBoxValueOffset checks).
+const boxValueOff = unsafe.Sizeof(boxHeader{})
