@@ -99,18 +99,17 @@ func (tx *Tx) commitOne() outcome {
 			return failed
 		}
 		old = e.box
-		e.ready = false
 	} else {
 		old = atomic.LoadPointer(&h.val)
 		oldVer = (*boxHeader)(old).loadVersion()
 		if oldVer&1 != 0 || !atomic.CompareAndSwapPointer(&h.val, old, e.box) {
 			return failed
 		}
-		e.ready = true
 	}
-	e.old, e.oldVer = old, oldVer
+	// (e.old, e.oldVer and e.ready are for the general commit and for
+	// recording; nothing reads them here.)
 	if inevFlag.Load() {
-		tx.unlockOne(e)
+		tx.unlockOne(e, old, oldVer)
 		return failed
 	}
 	wv := tx.nextVersion()
@@ -124,10 +123,14 @@ func (tx *Tx) commitOne() outcome {
 			continue // locked by us, and what we replace is what we read
 		}
 		tx.noteReadConflict(i)
-		tx.unlockOne(e)
+		tx.unlockOne(e, old, oldVer)
 		return aborted
 	}
-	if nw := h.nw; nw != 0 {
+	switch nw := h.nw; nw {
+	case 0:
+	case 1:
+		storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
+	default:
 		copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
 	}
 	storeRelease64(&(*boxHeader)(e.box).version, wv)
@@ -137,13 +140,14 @@ func (tx *Tx) commitOne() outcome {
 	return committed
 }
 
-// unlockOne is unlockWrites for commitOne's entry.
-func (tx *Tx) unlockOne(e *writeEntry) {
+// unlockOne is unlockWrites for commitOne's entry, which replaced old at
+// oldVer.
+func (tx *Tx) unlockOne(e *writeEntry, old unsafe.Pointer, oldVer uint64) {
 	if e.h.nw != 0 {
-		storeRelease64(&(*boxHeader)(e.box).version, e.oldVer)
+		storeRelease64(&(*boxHeader)(e.box).version, oldVer)
 		return
 	}
-	atomic.StorePointer(&e.h.val, e.old)
+	atomic.StorePointer(&e.h.val, old)
 }
 
 // load is Var.Load without the type, so that Load inlines into the body
@@ -183,6 +187,61 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		return unsafe.Pointer(&tx.scratch)
 	}
 	return unsafe.Add(tx.readBox(h), boxValueOff)
+}
+
+// store is Var.Store without the type, as load is Load's: it returns
+// where to write the value (tx's pending words of an in-place Var, or the
+// pending box's value), appending the write set entry inline for a new
+// write of an in-place Var, or nil when a boxed Var needs a new box
+// (storeBox allocates it).
+func (tx *Tx) store(h *varHeader) unsafe.Pointer {
+	tx.checkActive()
+	if tx.wfilter&(1<<(h.id&63)) != 0 {
+		if i := tx.findWrite(h); i >= 0 {
+			e := &tx.writes[i]
+			if i < tx.spWrites && e.sp != tx.spSerial {
+				// Written before the innermost Select alternative began:
+				// keep the old box (or arena words) for a rollback, write
+				// into new ones.
+				if h.nw == 0 {
+					return nil
+				}
+				tx.keepForRollback(i)
+				e.off = tx.arenaAlloc(h.nw)
+			}
+			if tx.rec != nil && tx.storeSite(h) {
+				tx.captureSite(&e.pcOff, &e.pcN)
+			}
+			if h.nw != 0 {
+				return tx.pending(e)
+			}
+			return unsafe.Add(e.box, boxValueOff)
+		}
+	}
+	if h.nw == 0 {
+		return nil
+	}
+	off := tx.arenaAlloc(h.nw)
+	i := len(tx.writes)
+	if i < cap(tx.writes) && i < linearMax && tx.rec == nil {
+		// addWrite, inline.
+		tx.writes = tx.writes[:i+1]
+		e := &tx.writes[i]
+		e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, 0, 0
+		tx.wfilter |= 1 << (h.id & 63)
+	} else {
+		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
+	}
+	return unsafe.Pointer(&tx.arena[off])
+}
+
+// keepForRollback saves write set entry i as it is, for a rollback of the
+// Select alternative that is about to write it anew.
+func (tx *Tx) keepForRollback(i int) {
+	e := &tx.writes[i]
+	tx.extra = true
+	tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, off: e.off, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
+	e.sp = tx.spSerial
 }
 
 // boxValueOff is where a box's value starts: box[T].v follows the header

@@ -116,41 +116,29 @@ func (v *Var[T]) Load(tx *Tx) T { return *(*T)(tx.load(&v.h)) }
 // (unless the Var is updated in place: a T without pointers, inplace.go);
 // later Stores of the same Var reuse it.
 func (v *Var[T]) Store(tx *Tx, x T) {
+	if p := tx.store(&v.h); p != nil {
+		*(*T)(p) = x
+		return
+	}
+	v.storeBox(tx, x)
+}
+
+// storeBox is Store for a boxed Var (tx.store said nil): a new box, in a
+// new write set entry, or in place of an entry's box that an enclosing
+// Select level keeps for a rollback.
+func (v *Var[T]) storeBox(tx *Tx, x T) {
 	h := &v.h
-	tx.checkActive()
+	b := unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
 	if tx.wfilter&(1<<(h.id&63)) != 0 {
 		if i := tx.findWrite(h); i >= 0 {
+			tx.keepForRollback(i)
 			e := &tx.writes[i]
-			if i < tx.spWrites && e.sp != tx.spSerial {
-				// Written before the innermost Select alternative began:
-				// keep the old box (or arena words) for a rollback, write
-				// into new ones.
-				tx.extra = true
-				tx.undo = append(tx.undo, undoEntry{idx: int32(i), box: e.box, off: e.off, sp: e.sp, pcOff: e.pcOff, pcN: e.pcN})
-				if h.nw != 0 {
-					e.off = tx.arenaAlloc(h.nw)
-				} else {
-					e.box = unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
-				}
-				e.sp = tx.spSerial
-			}
-			if h.nw != 0 {
-				*(*T)(tx.pending(e)) = x
-			} else {
-				(*box[T])(e.box).v = x
-			}
+			e.box = b
 			if tx.rec != nil && tx.storeSite(h) {
 				tx.captureSite(&e.pcOff, &e.pcN)
 			}
 			return
 		}
 	}
-	if h.nw != 0 {
-		off := tx.arenaAlloc(h.nw)
-		*(*T)(unsafe.Pointer(&tx.arena[off])) = x
-		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
-		return
-	}
-	b := &box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x}
-	tx.addWrite(h, unsafe.Pointer(b), 0)
+	tx.addWrite(h, b, 0)
 }
