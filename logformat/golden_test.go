@@ -80,9 +80,9 @@ func writeSmallLog(w io.Writer) error {
 	return lw.Close()
 }
 
-// dumpText renders a log as text, one event per line with the offset of its
-// chunk, then the tables and stats: a reviewable picture of what the reader
-// makes of a file.
+// dumpText renders a log as text, one event per line as stmlog dump prints
+// it (DumpEvent), then the tables and stats: a reviewable picture of what
+// the reader makes of a file.
 func dumpText(r *Reader) (string, error) {
 	var b strings.Builder
 	for {
@@ -93,29 +93,8 @@ func dumpText(r *Reader) (string, error) {
 		if err != nil {
 			return b.String(), err
 		}
-		fmt.Fprintf(&b, "@%d t=%d thread=%d %s", r.Offset(), ev.Time, ev.Thread, ev.Kind)
-		if ev.Conflict != 0 {
-			fmt.Fprintf(&b, " conflict=%s", ev.Conflict)
-		}
-		if ev.Cause != 0 {
-			fmt.Fprintf(&b, " cause=%s", ev.Cause)
-		}
-		if ev.Reason != 0 {
-			fmt.Fprintf(&b, " reason=%s", ev.Reason)
-		}
-		if ev.OtherThread != 0 {
-			fmt.Fprintf(&b, " other=%d", ev.OtherThread)
-		}
-		if ev.Var != 0 {
-			fmt.Fprintf(&b, " var=%d(%s)", ev.Var, r.VarName(ev.Var))
-		}
-		if ev.Site != 0 {
-			fmt.Fprintf(&b, " site=%d", ev.Site)
-		}
-		if ev.OtherSite != 0 {
-			fmt.Fprintf(&b, " other-site=%d", ev.OtherSite)
-		}
-		b.WriteByte('\n')
+		d := NewDumpEvent(r, ev)
+		b.Write(d.AppendText(nil))
 	}
 	b.WriteString("stacks:\n")
 	for id := StackID(1); r.Stack(id) != nil; id++ {

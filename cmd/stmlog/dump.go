@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -48,34 +47,6 @@ var, var_name, site, other_site (sites as "file:line in func").`,
 	return cmd
 }
 
-type dumpEvent struct {
-	Offset      int64  `json:"offset"`
-	Time        int64  `json:"time_ns"`
-	Thread      uint32 `json:"thread"`
-	Kind        string `json:"kind"`
-	Conflict    string `json:"conflict,omitempty"`
-	Cause       string `json:"cause,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	OtherThread uint32 `json:"other_thread,omitempty"`
-	Var         uint64 `json:"var,omitempty"`
-	VarName     string `json:"var_name,omitempty"`
-	Site        string `json:"site,omitempty"`
-	OtherSite   string `json:"other_site,omitempty"`
-	// Aggregate records (profile-level logs): the record's fields.
-	Aggregate *dumpAggregate `json:"aggregate,omitempty"`
-}
-
-type dumpAggregate struct {
-	StartNs   int64   `json:"start_ns"`
-	Commits   uint64  `json:"commits"`
-	Timed     uint64  `json:"timed"`
-	TimedNs   int64   `json:"timed_ns"`
-	Sampled   uint64  `json:"sampled"`
-	SampledNs int64   `json:"sampled_ns"`
-	SampledSq float64 `json:"sampled_sq_ns2"`
-	Estimated uint64  `json:"estimated_starts"`
-}
-
 func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
 	lo, err := f.input.options()
 	if err != nil {
@@ -88,19 +59,6 @@ func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
 	defer closer.Close()
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	enc := json.NewEncoder(bw)
-	site := func(id logformat.StackID) string {
-		if id == 0 {
-			return ""
-		}
-		st := src.Stack(id)
-		if st == nil {
-			return "#" + strconv.FormatUint(uint64(id), 10)
-		}
-		if len(st.Frames) == 0 {
-			return st.Label
-		}
-		return st.Frames[0].String()
-	}
 	var line []byte
 	for {
 		ev, err := src.Next()
@@ -111,33 +69,14 @@ func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
 			bw.Flush()
 			return inputError(err, lo.Salvage)
 		}
-		d := dumpEvent{Offset: src.Offset(), Time: ev.Time, Thread: ev.Thread, Kind: ev.Kind.String(),
-			OtherThread: ev.OtherThread, Var: ev.Var, Site: site(ev.Site), OtherSite: site(ev.OtherSite)}
-		switch ev.Kind {
-		case logformat.KindConflict:
-			d.Conflict = ev.Conflict.String()
-		case logformat.KindTxAbort:
-			d.Cause = ev.Cause.String()
-		case logformat.KindWaitStart, logformat.KindWaitDone:
-			if ev.Reason != logformat.WaitUnknown || ev.Kind == logformat.KindWaitStart {
-				d.Reason = ev.Reason.String()
-			}
-		case logformat.KindAggregate:
-			if as, ok := src.(logformat.AggregateSource); ok {
-				a := as.Aggregate()
-				d.Aggregate = &dumpAggregate{a.Start, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated}
-			}
-		}
-		if ev.Var != 0 {
-			d.VarName = src.VarName(ev.Var)
-		}
+		d := logformat.NewDumpEvent(src, ev)
 		if f.json {
 			if err := enc.Encode(&d); err != nil {
 				return err
 			}
 			continue
 		}
-		line = appendDumpText(line[:0], &d)
+		line = d.AppendText(line[:0])
 		if _, err := bw.Write(line); err != nil {
 			return err
 		}
@@ -149,50 +88,4 @@ func runDump(stdout, stderr io.Writer, path string, f *dumpFlags) error {
 		fmt.Fprintf(stderr, "stmlog dump: warning: %s\n", w)
 	}
 	return nil
-}
-
-func appendDumpText(b []byte, d *dumpEvent) []byte {
-	b = append(b, '@')
-	b = strconv.AppendInt(b, d.Offset, 10)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, d.Time, 10)
-	b = append(b, " thread="...)
-	b = strconv.AppendUint(b, uint64(d.Thread), 10)
-	b = append(b, ' ')
-	b = append(b, d.Kind...)
-	for _, kv := range [...]struct{ k, v string }{
-		{"", d.Conflict}, {"cause=", d.Cause}, {"reason=", d.Reason},
-	} {
-		if kv.v != "" {
-			b = append(b, ' ')
-			b = append(b, kv.k...)
-			b = append(b, kv.v...)
-		}
-	}
-	if d.OtherThread != 0 {
-		b = append(b, " other_thread="...)
-		b = strconv.AppendUint(b, uint64(d.OtherThread), 10)
-	}
-	if d.Var != 0 {
-		b = append(b, " var="...)
-		b = strconv.AppendUint(b, d.Var, 10)
-		if d.VarName != "" {
-			b = append(b, '(')
-			b = append(b, d.VarName...)
-			b = append(b, ')')
-		}
-	}
-	if d.Site != "" {
-		b = append(b, " site="...)
-		b = strconv.AppendQuote(b, d.Site)
-	}
-	if a := d.Aggregate; a != nil {
-		b = fmt.Appendf(b, " from=%d commits=%d timed=%d/%dns sampled=%d/%dns sq=%g estimated_starts=%d",
-			a.StartNs, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated)
-	}
-	if d.OtherSite != "" {
-		b = append(b, " other_site="...)
-		b = strconv.AppendQuote(b, d.OtherSite)
-	}
-	return append(b, '\n')
 }
