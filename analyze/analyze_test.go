@@ -322,7 +322,7 @@ func TestWarnings(t *testing.T) {
 	}
 	s := a.Summary()
 	all := strings.Join(s.Warnings, "\n")
-	for _, want := range []string{"truncated tail", "12 bytes", "3 events were dropped",
+	for _, want := range []string{"cut off", "12 bytes", "3 events were dropped",
 		"out of time order", "pauses without end", "without commit or abort", "thread 0"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)

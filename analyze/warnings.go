@@ -16,16 +16,11 @@ func (a *Analyzer) logWarnings(s *Summary, l *logState) {
 	}
 	st := l.stats
 	// Readers describe truncation, the missing end marker and salvage in
-	// their own warnings; say it here only for readers that do not.
+	// their own warnings; say it here only for readers that do not, in the
+	// words of the judgement stmlog check gives.
 	if len(st.Warnings) == 0 {
-		if st.TruncatedBytes > 0 {
-			w("truncated tail: the last %d bytes were cut off and ignored", st.TruncatedBytes)
-		}
-		if st.Skipped > 0 {
-			w("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes)
-		}
-		if st.Native() && !st.CleanEnd && st.TruncatedBytes == 0 {
-			w("no end marker: recording was not stopped cleanly (StopLog not called, or the program was killed)")
+		for _, p := range st.Problems(nil) {
+			w("%s", p)
 		}
 	}
 	if st.Dropped > 0 {

@@ -97,28 +97,13 @@ func checkOne(w io.Writer, path string, stdin io.Reader, opt anylog.Options) ([]
 		threads[ev.Thread] = true
 	}
 	st := src.Stats()
+	problems := st.Problems(readErr)
 	status := "ok"
-	var problems []string
-	if readErr != nil {
-		problems = append(problems, "damaged")
-	}
-	if st.Skipped > 0 {
-		problems = append(problems, fmt.Sprintf("%d damaged chunks (%d bytes) skipped", st.Skipped, st.SkippedBytes))
-	}
-	chunk := "chunk" // PyPy logs are a sequence of records
-	if !st.Native() {
-		chunk = "record"
-	}
-	if st.TruncatedBytes > 0 {
-		problems = append(problems, fmt.Sprintf("cut off: the last %d bytes are an incomplete %s", st.TruncatedBytes, chunk))
-	} else if st.Native() && !st.CleanEnd && readErr == nil {
-		problems = append(problems, "no end marker (recording did not stop cleanly)")
-	}
 	if len(problems) > 0 {
 		status = strings.Join(problems, "; ")
 	}
 	fmt.Fprintf(w, "%s: %s\n", logName(path), status)
-	fmt.Fprintf(w, "  format %s, %d bytes, %d %ss, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, chunk, st.Events, len(threads))
+	fmt.Fprintf(w, "  format %s, %d bytes, %d %ss, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, st.Unit(), st.Events, len(threads))
 	if st.Dropped > 0 {
 		fmt.Fprintf(w, "  %d events dropped by the recorder (its buffers were full)\n", st.Dropped)
 	}
