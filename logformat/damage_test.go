@@ -471,21 +471,23 @@ func TestReaderAllocationBound(t *testing.T) {
 		{"at the cap, cut off", MaxChunkSize, MaxChunkSize + 256<<10, false},
 	}
 	for _, tt := range tests {
-		data := append(header(), appendChunkHeader(nil, chunkEvents, int(tt.length), 0)...)
-		data = append(data, make([]byte, 100)...)
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		_, r, err := readAll(data, ReaderOptions{})
-		runtime.ReadMemStats(&after)
-		if got := after.TotalAlloc - before.TotalAlloc; got > tt.maxAlloc {
-			t.Errorf("%s: allocated %d bytes, want at most %d", tt.name, got, tt.maxAlloc)
-		}
-		if tt.corrupt {
-			if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Err.Error(), "exceeds") {
-				t.Errorf("%s: error %v, want a length error", tt.name, err)
+		for _, jobs := range []int{1, 3} {
+			data := append(header(), appendChunkHeader(nil, chunkEvents, int(tt.length), 0)...)
+			data = append(data, make([]byte, 100)...)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, r, err := readAll(data, ReaderOptions{Jobs: jobs})
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > tt.maxAlloc {
+				t.Errorf("%s: allocated %d bytes, want at most %d", tt.name, got, tt.maxAlloc)
 			}
-		} else if err != nil || r.Stats().TruncatedBytes != chunkHeaderSize+100 {
-			t.Errorf("%s: %v, stats %+v; want a truncated tail", tt.name, err, r.Stats())
+			if tt.corrupt {
+				if ce := asCorrupt(err); ce == nil || !strings.Contains(ce.Err.Error(), "exceeds") {
+					t.Errorf("%s: error %v, want a length error", tt.name, err)
+				}
+			} else if err != nil || r.Stats().TruncatedBytes != chunkHeaderSize+100 {
+				t.Errorf("%s: %v, stats %+v; want a truncated tail", tt.name, err, r.Stats())
+			}
 		}
 	}
 }

@@ -112,6 +112,9 @@ func checkReencode(t *testing.T, evs []Event, r *Reader) {
 // checkedRead reads data like readAll, checking every event and the stats as
 // it goes.
 func checkedRead(t *testing.T, data []byte, salvage bool) ([]Event, *Reader, error) {
+	if d := sameParallel(data, ReaderOptions{Name: "fuzz", Salvage: salvage}); d != "" {
+		t.Fatalf("parallel reader differs: %s", d)
+	}
 	r, err := NewReader(bytes.NewReader(data), ReaderOptions{Name: "fuzz", Salvage: salvage})
 	if err != nil {
 		return nil, nil, err

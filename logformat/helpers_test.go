@@ -152,7 +152,16 @@ func makeLog(t testing.TB, o genOpts) *genLog {
 
 // readAll reads a whole log, returning the events, the reader and the error
 // that ended reading (nil for io.EOF).
+//
+// Unless opt asks for Jobs, it also checks that the parallel reader reads
+// data exactly the same (sameParallel), and panics if not: every test of
+// the Reader is a test of the parallel reader too.
 func readAll(data []byte, opt ReaderOptions) ([]Event, *Reader, error) {
+	if opt.Jobs == 0 {
+		if d := sameParallel(data, opt); d != "" {
+			panic("parallel reader differs: " + d)
+		}
+	}
 	r, err := NewReader(bytes.NewReader(data), opt)
 	if err != nil {
 		return nil, nil, err

@@ -17,6 +17,11 @@ type ReaderOptions struct {
 	// Salvage makes the reader skip damaged chunks, counting them in
 	// Stats.Skipped and Stats.SkippedBytes, instead of stopping at the first.
 	Salvage bool
+	// Jobs is how many goroutines decode event batches: above 1, chunks
+	// are read ahead and decoded in parallel (see reader_parallel.go),
+	// and the Reader hands out their events in file order, exactly as it
+	// does with 0 or 1, which decode in the calling goroutine.
+	Jobs int
 }
 
 // Reader reads a native log as a stream of events (it implements Source).
@@ -41,14 +46,19 @@ type ReaderOptions struct {
 type Reader struct {
 	name    string
 	salvage bool
-	br      *bufio.Reader
-	off     int64 // file offset of the next byte of br
+	cs      chunkSource
+	off     int64 // file offset after the last chunk applied
 	evOff   int64 // file offset of the chunk that holds events
-	buf     []byte
+	cur     chunk // the chunk being read (without a pipeline)
 
-	batch  batchState // the event batch being decoded
-	events []Event    // decoded events of the batch, being returned
-	pos    int        // next event of events to return
+	jobs int       // ReaderOptions.Jobs
+	pipe *pipeline // parallel decoding, from the first chunk on if jobs > 1
+
+	batch   batchState   // the event batch being decoded
+	dec     eventDecoder // decodes it
+	fillBuf []Event      // fill decodes into it
+	events  []Event      // decoded events of the batch, being returned
+	pos     int          // next event of events to return
 
 	strs     []string          // string id -> string; strs[0] == ""
 	stacks   []*Stack          // stack id -> stack; stacks[0] == nil; nil: lost under salvage
@@ -59,7 +69,7 @@ type Reader struct {
 	meta      Meta        // file version and process info
 	aggs      []Aggregate // the aggregates chunk being returned, as events
 	aggEvents []Event     // their events
-	lostRefs  int64       // salvage: stack references cleared because the stack was lost
+	stackGaps bool        // salvage filled stack ids in with nil
 	skipped   [][2]int64  // salvage: the first byte ranges skipped, [from, to)
 	stats     Stats
 	err       error // sticky: io.EOF at the end, or the error that stopped reading
@@ -76,14 +86,16 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	rd := &Reader{
 		name:     opt.Name,
 		salvage:  opt.Salvage,
-		br:       bufio.NewReaderSize(r, chunkTarget),
+		jobs:     opt.Jobs,
 		strs:     []string{""},
 		stacks:   []*Stack{nil},
 		vars:     make(map[uint64]string),
 		lastTime: make(map[uint32]int64),
 		stats:    Stats{Format: "stmlog"},
 	}
-	hdr, err := rd.br.Peek(headerSize)
+	rd.dec.salvage = opt.Salvage
+	rd.cs = chunkSource{br: bufio.NewReaderSize(r, chunkTarget), salvage: opt.Salvage, prefix: rd.prefix()}
+	hdr, err := rd.cs.br.Peek(headerSize)
 	if len(hdr) < headerSize {
 		if err != io.EOF {
 			return nil, fmt.Errorf("%sreading header: %w", rd.prefix(), err)
@@ -96,9 +108,9 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 		if !isHeaderPrefix(hdr) {
 			return nil, rd.notNative(hdr)
 		}
-		n, _ := rd.br.Discard(len(hdr))
-		rd.off = int64(n)
-		rd.truncated(int64(n))
+		rd.cs.discard(len(hdr))
+		rd.off = rd.cs.off
+		rd.truncated(rd.off)
 		return rd, nil
 	}
 	if !IsNative(hdr) {
@@ -111,12 +123,13 @@ func NewReader(r io.Reader, opt ReaderOptions) (*Reader, error) {
 	}
 	rd.meta.Version = int(v)
 	rd.stats.Format = "stmlog/" + strconv.Itoa(int(v))
-	rd.br.Discard(headerSize)
-	rd.off = int64(headerSize)
+	rd.cs.discard(headerSize)
+	rd.off = rd.cs.off
 	// The process-info chunk comes first: read it now, so that Meta is
 	// known before the first event.
-	if h, _ := rd.br.Peek(1); len(h) == 1 && h[0] == chunkInfo && v >= 2 {
-		rd.readChunk()
+	if h, _ := rd.cs.br.Peek(1); len(h) == 1 && h[0] == chunkInfo && v >= 2 {
+		rd.cs.next(&rd.cur)
+		rd.apply(&rd.cur)
 	}
 	return rd, nil
 }
@@ -195,53 +208,39 @@ func (r *Reader) Stats() Stats {
 	return s
 }
 
-func (r *Reader) discard(n int) {
-	m, _ := r.br.Discard(n)
-	r.off += int64(m)
+// readChunk reads the next chunk and applies it to the tables, or sets up
+// the decoding of its events, or sets r.err.
+func (r *Reader) readChunk() {
+	if r.jobs > 1 {
+		r.readParallel()
+		return
+	}
+	r.cs.next(&r.cur)
+	r.apply(&r.cur)
 }
 
-// readChunk reads one chunk, applying it to the tables or decoding it into
-// r.events, or sets r.err.
-func (r *Reader) readChunk() {
-	start := r.off
-	h, err := r.br.Peek(chunkHeaderSize)
-	if len(h) < chunkHeaderSize {
-		if err != io.EOF {
-			r.err = fmt.Errorf("%sbyte offset %d: %w", r.prefix(), start, err)
-			return
-		}
-		r.discard(len(h))
-		r.truncated(int64(len(h)))
+// apply takes in the chunk item c, in file order.
+func (r *Reader) apply(c *chunk) {
+	r.off = c.end
+	start := c.start
+	switch c.what {
+	case itemTruncated:
+		r.truncated(c.end - start)
+		return
+	case itemIOErr:
+		r.err = c.err
+		return
+	case itemBadHeader:
+		r.badHeader(c)
 		return
 	}
-	typ := h[0]
-	length := binary.LittleEndian.Uint32(h[1:])
-	dataCRC := binary.LittleEndian.Uint32(h[5:])
-	if crc32.Checksum(h[:9], castagnoli) != binary.LittleEndian.Uint32(h[9:]) {
-		r.badHeader(start, fmt.Sprintf("chunk header checksum mismatch (as stored: type %d, length %d)", typ, length))
-		return
-	}
-	if length > MaxChunkSize {
-		r.badHeader(start, fmt.Sprintf("chunk length %d exceeds the %d-byte limit", length, MaxChunkSize))
-		return
-	}
-	r.discard(chunkHeaderSize)
-	if cap(r.buf) < int(length) {
-		r.buf = make([]byte, length)
-	}
-	p := r.buf[:length]
-	n, err := io.ReadFull(r.br, p)
-	r.off += int64(n)
-	if err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			r.truncated(chunkHeaderSize + int64(n))
-		} else {
-			r.err = fmt.Errorf("%sbyte offset %d: %w", r.prefix(), r.off, err)
-		}
-		return
-	}
+	typ, p := c.typ, c.p
+	length := len(p)
 	size := chunkHeaderSize + int64(length)
-	if crc32.Checksum(p, castagnoli) != dataCRC {
+	if !c.checked {
+		c.checked, c.crcOK = true, crc32.Checksum(p, castagnoli) == c.crc
+	}
+	if !c.crcOK {
 		r.corrupt(start, start, size, fmt.Sprintf("chunk payload checksum mismatch (chunk type %d, %d bytes)", typ, length))
 		return
 	}
@@ -254,16 +253,20 @@ func (r *Reader) readChunk() {
 	case chunkVarNames:
 		at, msg = r.readVarNames(p)
 	case chunkEvents:
+		if c.batch.done && r.decodedUsable(&c.batch) {
+			at, msg = r.useBatch(c, size)
+			break
+		}
 		if at, msg = r.readEvents(p); msg == "" {
 			r.evOff = start
 			r.batch.start, r.batch.size = start, size
 		}
 	case chunkDropped:
-		var c uint64
-		if c, at = uvarint(p, 0); at < 0 {
+		var n uint64
+		if n, at = uvarint(p, 0); at < 0 {
 			at, msg = 0, "bad dropped-events count"
 		} else {
-			r.stats.Dropped += int64(min(c, math.MaxInt64-uint64(r.stats.Dropped)))
+			r.stats.Dropped += int64(min(n, math.MaxInt64-uint64(r.stats.Dropped)))
 		}
 	case chunkInfo:
 		if r.meta.Version >= 2 {
@@ -281,7 +284,7 @@ func (r *Reader) readChunk() {
 	case chunkEnd:
 		r.stats.Chunks++
 		r.stats.CleanEnd = true
-		r.end()
+		r.end(c)
 		return
 	default:
 		if typ >= chunkCritical {

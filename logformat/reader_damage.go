@@ -4,10 +4,8 @@ package logformat
 // the chunks salvage skips, and the warnings at the end of a log.
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"strings"
 )
@@ -58,62 +56,27 @@ func (r *Reader) skippedRanges() string {
 }
 
 // badHeader handles a chunk header that cannot be trusted, so the chunk's
-// end is unknown: fatal, or under salvage a scan for the next valid header.
-func (r *Reader) badHeader(start int64, msg string) {
+// end is unknown: fatal, or under salvage the bytes up to the next valid
+// header (which the chunk source scanned for) are skipped.
+func (r *Reader) badHeader(c *chunk) {
 	if !r.salvage {
-		r.err = &CorruptError{Name: r.name, Offset: start, Err: errors.New(msg)}
+		r.err = &CorruptError{Name: r.name, Offset: c.start, Err: errors.New(c.msg)}
 		return
 	}
-	r.discard(1)
-	for {
-		win, err := r.br.Peek(r.br.Size())
-		if i := findChunkHeader(win); i >= 0 {
-			r.discard(i)
-			break
-		}
-		if err == nil {
-			// Keep the last bytes: they may begin a header.
-			r.discard(len(win) - (chunkHeaderSize - 1))
-			continue
-		}
-		r.discard(len(win)) // end of input: all of the rest is damage
-		if err != io.EOF {
-			r.err = fmt.Errorf("%sbyte offset %d: %w", r.prefix(), r.off, err)
-		}
-		break
+	if c.err != nil {
+		r.err = c.err
 	}
-	r.skip(start, r.off)
+	r.skip(c.start, c.end)
 }
 
-// findChunkHeader returns the index of the first 13 bytes of b that form a
-// valid chunk header, or -1.
-func findChunkHeader(b []byte) int {
-	for i := 0; i+chunkHeaderSize <= len(b); i++ {
-		h := b[i : i+chunkHeaderSize]
-		if crc32.Checksum(h[:9], castagnoli) == binary.LittleEndian.Uint32(h[9:]) &&
-			binary.LittleEndian.Uint32(h[1:]) <= MaxChunkSize {
-			return i
-		}
-	}
-	return -1
-}
-
-// end handles the end chunk: nothing may follow it.
-func (r *Reader) end() {
-	if b, _ := r.br.Peek(1); len(b) > 0 {
-		start := r.off
+// end handles the end chunk c: nothing may follow it.
+func (r *Reader) end(c *chunk) {
+	if c.trailing >= 0 {
 		if !r.salvage {
-			r.err = &CorruptError{Name: r.name, Offset: start, Err: errors.New("data after the end marker")}
+			r.err = &CorruptError{Name: r.name, Offset: c.trailing, Err: errors.New("data after the end marker")}
 			return
 		}
-		for {
-			n, err := r.br.Discard(r.br.Size())
-			r.off += int64(n)
-			if err != nil {
-				break
-			}
-		}
-		r.skip(start, r.off)
+		r.skip(c.trailing, c.end)
 	}
 	r.finish()
 }
@@ -139,8 +102,8 @@ func (r *Reader) finish() {
 	if r.stats.Skipped > 0 {
 		r.warn("%ssalvage: skipped %d damaged chunks (%d bytes: %s)", p, r.stats.Skipped, r.stats.SkippedBytes, r.skippedRanges())
 	}
-	if r.lostRefs > 0 {
-		r.warn("%ssalvage: cleared %d references to stacks lost in damaged chunks", p, r.lostRefs)
+	if r.dec.lostRefs > 0 {
+		r.warn("%ssalvage: cleared %d references to stacks lost in damaged chunks", p, r.dec.lostRefs)
 	}
 	r.err = io.EOF
 }

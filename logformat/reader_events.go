@@ -8,33 +8,63 @@ import (
 	"math"
 )
 
-// readEvents checks an event batch's header and sets up r.batch; fill
-// decodes the events.
-func (r *Reader) readEvents(p []byte) (int, string) {
+// batchHeader is an event batch's header, checked.
+type batchHeader struct {
+	thread   uint32
+	n        int   // events
+	i        int   // payload offset of the first event
+	base     int64 // time base
+	first    int64 // time of the first event, if hasFirst
+	hasFirst bool
+}
+
+// readBatchHeader decodes and checks the header of an event batch; on a
+// problem it returns a message (at payload offset 0).
+func readBatchHeader(p []byte) (batchHeader, string) {
 	thread, i := uvarint(p, 0)
 	zbase, i := uvarint(p, i)
 	n, i := uvarint(p, i)
 	switch {
 	case i < 0:
-		return 0, "bad event batch header"
+		return batchHeader{}, "bad event batch header"
 	case thread == 0 || thread > math.MaxUint32:
-		return 0, fmt.Sprintf("bad thread %d", thread)
+		return batchHeader{}, fmt.Sprintf("bad thread %d", thread)
 	case n == 0 || n > MaxBatchEvents:
-		return 0, fmt.Sprintf("thread %d: bad event count %d", thread, n)
+		return batchHeader{}, fmt.Sprintf("thread %d: bad event count %d", thread, n)
 	case n > uint64(len(p)-i)/2: // every event takes at least two bytes
-		return 0, fmt.Sprintf("thread %d: event count %d exceeds what the chunk holds", thread, n)
+		return batchHeader{}, fmt.Sprintf("thread %d: event count %d exceeds what the chunk holds", thread, n)
 	}
-	base := int64(zbase>>1) ^ -int64(zbase&1)
-	// The thread must not go back in time; checked here, on the first
-	// event's time, so that such a batch is rejected whole.
+	h := batchHeader{thread: uint32(thread), n: int(n), i: i, base: int64(zbase>>1) ^ -int64(zbase&1)}
 	if d, j := uvarint(p, i); j > 0 {
-		first := int64(uint64(base) + d)
-		if last, ok := r.lastTime[uint32(thread)]; ok && first >= base && first < last {
-			return 0, fmt.Sprintf("thread %d goes back in time: batch starts at %d, previous event at %d",
-				thread, first, last)
-		}
+		h.first, h.hasFirst = int64(uint64(h.base)+d), true
 	}
-	r.batch = batchState{p: p, i: i, left: int(n), t: base, thread: uint32(thread)}
+	return h, ""
+}
+
+// backInTime checks that the batch does not take its thread back in time;
+// checked on the first event's time, so that such a batch is rejected whole.
+func (r *Reader) backInTime(h *batchHeader) string {
+	if !h.hasFirst {
+		return ""
+	}
+	if last, ok := r.lastTime[h.thread]; ok && h.first >= h.base && h.first < last {
+		return fmt.Sprintf("thread %d goes back in time: batch starts at %d, previous event at %d",
+			h.thread, h.first, last)
+	}
+	return ""
+}
+
+// readEvents checks an event batch's header and sets up r.batch; fill
+// decodes the events.
+func (r *Reader) readEvents(p []byte) (int, string) {
+	h, msg := readBatchHeader(p)
+	if msg == "" {
+		msg = r.backInTime(&h)
+	}
+	if msg != "" {
+		return 0, msg
+	}
+	r.batch = batchState{p: p, i: h.i, left: h.n, t: h.base, thread: h.thread}
 	return 0, ""
 }
 
@@ -42,7 +72,7 @@ func (r *Reader) readEvents(p []byte) (int, string) {
 // decoded a slice at a time (fillSize events) so that the events buffer
 // stays small and in cache however large the batch.
 type batchState struct {
-	p           []byte // the payload (r.buf)
+	p           []byte // the payload
 	i           int    // offset of the next event in p
 	k           int    // index of the next event in the batch
 	left        int    // events not yet decoded
@@ -57,21 +87,52 @@ const fillSize = 256
 // problem it stops; the events before it are still returned.
 func (r *Reader) fill() {
 	bs := &r.batch
-	if cap(r.events) < fillSize {
-		r.events = make([]Event, fillSize)
+	if cap(r.fillBuf) < fillSize {
+		r.fillBuf = make([]Event, fillSize)
 	}
-	evs := r.events[:min(bs.left, fillSize)]
-	p, i, t := bs.p, bs.i, bs.t
+	evs := r.fillBuf[:min(bs.left, fillSize)]
+	r.dec.stacks = r.stacks
+	k, i, t, at, msg := r.dec.decode(evs, bs.p, bs.i, bs.t, bs.thread)
+	if msg != "" {
+		r.badBatch(evs[:k], at, msg)
+		return
+	}
+	bs.i, bs.t = i, t
+	bs.k += len(evs)
+	bs.left -= len(evs)
+	r.lastTime[bs.thread] = t
+	r.events = evs
+	r.pos = 0
+}
+
+// eventDecoder decodes the events of a batch. The Reader's checks stack ids
+// against its table as it goes (stacks); the parallel reader's workers,
+// which have no table, defer the check (deferRefs): they note the largest
+// id seen, and the Reader decodes the batch again itself if that is not
+// known to be defined.
+type eventDecoder struct {
+	stacks    []*Stack // the stack table (without deferRefs)
+	salvage   bool
+	deferRefs bool
+	maxRef    uint64 // deferRefs: the largest stack id seen
+	lostRefs  int64  // salvage: stack references cleared because the stack was lost
+}
+
+// decode decodes len(evs) events of thread from p[i:], the last event
+// before them at time t. It returns how many it decoded (k), and the
+// offset after them and the time of the last; at a problem, k is the
+// index of the bad event, at its offset and msg says what is wrong.
+func (d *eventDecoder) decode(evs []Event, p []byte, i int, t int64, thread uint32) (k, next int, last int64, at int, msg string) {
 	for k := range evs {
 		at := i
 		// uvarint by hand: the one-byte case is most deltas and heads, and
 		// the call would not be inlined.
-		var d, h uint64
+		var dt, h uint64
 		if uint(i) < uint(len(p)) && p[i] < 0x80 {
-			d = uint64(p[i])
+			dt = uint64(p[i])
 			i++
 		} else {
-			d, i = uvarintSlow(p, i)
+			dt, i = uvarintSlow(p, i)
 		}
 		if uint(i) < uint(len(p)) && p[i] < 0x80 {
 			h = uint64(p[i])
@@ -80,33 +141,25 @@ func (r *Reader) fill() {
 			h, i = uvarintSlow(p, i)
 		}
 		if i < 0 {
-			r.badBatch(evs[:k], at, "bad encoding")
-			return
+			return k, i, t, at, "bad encoding"
 		}
-		nt := int64(uint64(t) + d)
+		nt := int64(uint64(t) + dt)
 		kind := Kind(h & kindMask)
 		mask := h >> kindBits
 		if nt < t || !kind.Valid() || mask >= 1<<numFieldBits {
-			r.badBatch(evs[:k], at, eventProblem(nt < t, kind, mask))
-			return
+			return k, i, t, at, eventProblem(nt < t, kind, mask)
 		}
 		t = nt
 		ev := &evs[k]
-		*ev = Event{Time: t, Kind: kind, Thread: bs.thread}
+		*ev = Event{Time: t, Kind: kind, Thread: thread}
 		if mask != 0 {
 			var msg string
-			if i, msg = r.readFields(ev, p, i, mask); msg != "" {
-				r.badBatch(evs[:k], at, msg)
-				return
+			if i, msg = d.readFields(ev, p, i, mask); msg != "" {
+				return k, i, t, at, msg
 			}
 		}
 	}
-	bs.i, bs.t = i, t
-	bs.k += len(evs)
-	bs.left -= len(evs)
-	r.lastTime[bs.thread] = t
-	r.events = evs
-	r.pos = 0
+	return len(evs), i, t, 0, ""
 }
 
 // badBatch handles a problem at payload offset at of the current batch:
@@ -139,7 +192,7 @@ func eventProblem(overflow bool, kind Kind, mask uint64) string {
 const errBadField = "bad field encoding"
 
 // readFields decodes the optional fields of an event (see the package doc).
-func (r *Reader) readFields(ev *Event, p []byte, i int, mask uint64) (int, string) {
+func (d *eventDecoder) readFields(ev *Event, p []byte, i int, mask uint64) (int, string) {
 	if mask&(fieldCause|fieldReason|fieldConflict) != 0 {
 		if mask&fieldCause != 0 {
 			if i >= len(p) || !AbortCause(p[i]).Valid() {
@@ -179,7 +232,7 @@ func (r *Reader) readFields(ev *Event, p []byte, i int, mask uint64) (int, strin
 		if v, i = uvarint(p, i); i < 0 {
 			return i, errBadField
 		}
-		s, msg := r.stackRef(v)
+		s, msg := d.stackRef(v)
 		if msg != "" {
 			return i, msg
 		}
@@ -189,7 +242,7 @@ func (r *Reader) readFields(ev *Event, p []byte, i int, mask uint64) (int, strin
 		if v, i = uvarint(p, i); i < 0 {
 			return i, errBadField
 		}
-		s, msg := r.stackRef(v)
+		s, msg := d.stackRef(v)
 		if msg != "" {
 			return i, msg
 		}
@@ -200,12 +253,16 @@ func (r *Reader) readFields(ev *Event, p []byte, i int, mask uint64) (int, strin
 
 // stackRef checks a stack id from an event. Under salvage, references to
 // stacks that were lost are cleared (and counted) rather than fatal.
-func (r *Reader) stackRef(v uint64) (StackID, string) {
-	if v < uint64(len(r.stacks)) && (v == 0 || r.stacks[v] != nil) {
+func (d *eventDecoder) stackRef(v uint64) (StackID, string) {
+	if d.deferRefs {
+		d.maxRef = max(d.maxRef, v)
 		return StackID(v), ""
 	}
-	if r.salvage && v <= math.MaxUint32 {
-		r.lostRefs++
+	if v < uint64(len(d.stacks)) && (v == 0 || d.stacks[v] != nil) {
+		return StackID(v), ""
+	}
+	if d.salvage && v <= math.MaxUint32 {
+		d.lostRefs++
 		return 0, ""
 	}
 	return 0, fmt.Sprintf("undefined stack id %d", v)

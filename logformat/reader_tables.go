@@ -74,6 +74,7 @@ func (r *Reader) readStacks(p []byte) (int, string) {
 	}
 	for uint64(len(r.stacks)) < first {
 		r.stacks = append(r.stacks, nil)
+		r.stackGaps = true
 	}
 	fail := func(at int, format string, args ...any) (int, string) {
 		clear(r.stacks[old:])
