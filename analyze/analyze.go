@@ -326,7 +326,12 @@ func (a *Analyzer) event(l *logState, ev *logformat.Event) {
 	l.max = max(l.max, t)
 	in := a.inWindow(t)
 	a.advance(th, t)
+	a.step(l, th, ev, t, in)
+}
 
+// step is what an event of th at relative time t does to th's state,
+// after advance; in: t is inside the window.
+func (a *Analyzer) step(l *logState, th *thread, ev *logformat.Event, t int64, in bool) {
 	switch ev.Kind {
 	case logformat.KindTxStart:
 		if th.inTx {

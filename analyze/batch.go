@@ -13,16 +13,7 @@ func (a *Analyzer) addEvents(l *logState, src logformat.Source) error {
 			if err != nil {
 				return err
 			}
-			for i := range evs {
-				ev := &evs[i]
-				if ev.Kind == logformat.KindAggregate {
-					if as != nil {
-						a.aggregate(l, as.Aggregate())
-					}
-					continue
-				}
-				a.event(l, ev)
-			}
+			a.batch(l, evs, as)
 		}
 	}
 	for {
@@ -37,6 +28,103 @@ func (a *Analyzer) addEvents(l *logState, src logformat.Source) error {
 			continue
 		}
 		a.event(l, &ev)
+	}
+}
+
+// batch takes in a batch of events. It is event's loop, inline, when no
+// window or thread filter applies and the log's start is known, with the
+// two kinds that are most of any log, starts and commits, done inline too
+// (the others through step); events with thread 0 or an invalid kind, and
+// aggregates, go through event. Consecutive events are mostly of one thread
+// (a native batch is one thread's), whose state is looked up once for
+// them. What it computes is exactly what event would.
+func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.AggregateSource) {
+	if a.windowed || a.opt.Thread != 0 || !l.started {
+		for i := range evs {
+			a.eventOrAggregate(l, &evs[i], as)
+		}
+		return
+	}
+	var th *thread
+	start := l.start
+	for i := range evs {
+		ev := &evs[i]
+		k := ev.Kind
+		if !k.Valid() || ev.Thread == 0 {
+			a.eventOrAggregate(l, ev, as)
+			continue
+		}
+		if th == nil || th.id != ev.Thread {
+			th = a.threadOf(l, ev.Thread)
+		}
+		// event's prologue, for a valid kind of a known thread.
+		t := ev.Time - start
+		l.events++
+		if th.seen && t < th.last {
+			l.outOfOrder++
+			t = th.last
+		}
+		th.seen = true
+		th.last = t
+		if !l.seen {
+			l.seen = true
+			l.min, l.max = t, t
+		}
+		l.min = min(l.min, t)
+		l.max = max(l.max, t)
+		// advance, unwindowed.
+		switch th.state {
+		case stStop:
+			th.prev = t
+		case stRun:
+			if t > th.prev {
+				th.run += t - th.prev
+			}
+			th.prev = t
+		default:
+			a.advance(th, t)
+		}
+		switch k {
+		case logformat.KindTxStart:
+			if th.inTx {
+				l.unfinished++ // a start with no end: the old attempt vanished
+				a.clearPending(th)
+			}
+			if th.afterAbort {
+				a.clearPending(th)
+			}
+			th.inTx = true
+			th.run = 0
+			if !th.waiting {
+				th.state = stRun
+			}
+		case logformat.KindTxCommit:
+			if !th.inTx {
+				l.orphanEnd++
+			}
+			a.tot.commits++
+			th.commits++
+			a.tot.committed += th.run
+			th.committed += th.run
+			th.run = 0
+			th.inTx = false
+			th.state = stStop
+			if th.pendingSet { // else the pending fields are all zero already
+				a.clearPending(th)
+			}
+		default:
+			a.step(l, th, ev, t, true)
+		}
+	}
+}
+
+// eventOrAggregate is event, or aggregate for an aggregate record's event
+// (the record is as's; a batch holds at most one, its last).
+func (a *Analyzer) eventOrAggregate(l *logState, ev *logformat.Event, as logformat.AggregateSource) {
+	if ev.Kind != logformat.KindAggregate {
+		a.event(l, ev)
+	} else if as != nil {
+		a.aggregate(l, as.Aggregate())
 	}
 }
 

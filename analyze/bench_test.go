@@ -55,6 +55,9 @@ var benchLog = sync.OnceValues(func() (string, error) {
 	return path, os.Rename(path+".tmp", path)
 })
 
+// benchJobs is the ReaderOptions.Jobs of openBench.
+var benchJobs int
+
 func openBench(b *testing.B) (*os.File, *logformat.Reader) {
 	path, err := benchLog()
 	if err != nil {
@@ -64,7 +67,7 @@ func openBench(b *testing.B) (*os.File, *logformat.Reader) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := logformat.NewReader(f, logformat.ReaderOptions{Name: path})
+	r, err := logformat.NewReader(f, logformat.ReaderOptions{Name: path, Jobs: benchJobs})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -50,6 +51,30 @@ func BenchmarkSpeed(b *testing.B) {
 			}
 		})
 	})
+	b.Run("decode-batch-jobs2", func(b *testing.B) {
+		benchJobs = 2
+		defer func() { benchJobs = 0 }()
+		benchEvents(b, func(r *logformat.Reader) int64 {
+			var n int64
+			for {
+				evs, err := r.NextBatch()
+				if errors.Is(err, io.EOF) {
+					return n
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += int64(len(evs))
+			}
+		})
+	})
+	for _, jobs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("report-jobs%d", jobs), func(b *testing.B) {
+			benchJobs = jobs
+			defer func() { benchJobs = 0 }()
+			benchEvents(b, reportEvents(b))
+		})
+	}
 	b.Run("report", func(b *testing.B) {
 		benchEvents(b, func(r *logformat.Reader) int64 {
 			a := analyze.New(analyze.Options{})
@@ -63,6 +88,20 @@ func BenchmarkSpeed(b *testing.B) {
 			return s.Logs[0].Events
 		})
 	})
+}
+
+func reportEvents(b *testing.B) func(r *logformat.Reader) int64 {
+	return func(r *logformat.Reader) int64 {
+		a := analyze.New(analyze.Options{})
+		if err := a.Add(r); err != nil {
+			b.Fatal(err)
+		}
+		s := a.Summary()
+		if err := report.Text(io.Discard, s, report.Options{Top: 10, NoSource: true}); err != nil {
+			b.Fatal(err)
+		}
+		return s.Logs[0].Events
+	}
 }
 
 // benchEvents runs read on the benchmark log per op and reports events/s

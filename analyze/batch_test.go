@@ -1,0 +1,119 @@
+package analyze
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/analyze/analyzetest"
+	lf "github.com/stmlog/stmlog/logformat"
+)
+
+// batchSource is a memSource that also hands out its events in batches of
+// random sizes (logformat.BatchSource), so the analyzer takes its batch path.
+type batchSource struct {
+	memSource
+	r *rand.Rand
+}
+
+func (b *batchSource) NextBatch() ([]lf.Event, error) {
+	m := &b.memSource
+	if m.i >= len(m.events) {
+		_, err := m.Next()
+		return nil, err
+	}
+	n := min(1+b.r.IntN(50), len(m.events)-m.i)
+	evs := m.events[m.i : m.i+n]
+	m.i += n
+	m.stats.Events += int64(n)
+	return evs, nil
+}
+
+// The batch path (batch) computes what the event-at-a-time path computes,
+// on random streams of every kind (bad threads, invalid kinds, times going
+// back) under every option.
+func TestBatchSameAsEvents(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	stacks := map[lf.StackID]*lf.Stack{1: stack("f", 1), 2: stack("g", 2), 3: stack("h", 3)}
+	for iter := range 400 {
+		n := r.IntN(600)
+		evs := make([]lf.Event, n)
+		tm := int64(r.IntN(1000)) - 500
+		th := uint32(1)
+		for i := range evs {
+			tm += int64(r.IntN(100)) - 10
+			if r.IntN(20) == 0 {
+				th = uint32(r.IntN(5))
+			}
+			kind := lf.Kind(r.IntN(16))
+			if r.IntN(3) > 0 {
+				kind = lf.KindTxStart + lf.Kind(r.IntN(2)) // mostly starts and commits, as in real logs
+			}
+			evs[i] = lf.Event{
+				Time: tm, Kind: kind, Thread: th,
+				Conflict: lf.ConflictKind(r.IntN(5)), Cause: lf.AbortCause(r.IntN(7)),
+				Reason: lf.WaitReason(r.IntN(10)), OtherThread: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
+				Site: lf.StackID(r.IntN(5)), OtherSite: lf.StackID(r.IntN(5)),
+			}
+		}
+		opt := Options{By: GroupBy(iter % int(numGroupBy))}
+		switch iter % 5 {
+		case 1:
+			opt.Kind = lf.ConflictKind(1 + r.IntN(3))
+		case 2:
+			opt.Thread = uint32(1 + r.IntN(4))
+		case 3:
+			opt.From, opt.To = time.Duration(r.IntN(2000)), time.Duration(2000+r.IntN(4000))
+		}
+		format := "stmlog/1"
+		if iter%2 == 0 {
+			format = "pypy-c8"
+		}
+		one := New(opt)
+		if err := one.Add(&memSource{events: evs, stacks: stacks, stats: lf.Stats{Format: format}}); err != nil {
+			t.Fatal(err)
+		}
+		batched := New(opt)
+		src := &batchSource{memSource{events: evs, stacks: stacks, stats: lf.Stats{Format: format}}, rand.New(rand.NewPCG(uint64(iter), 1))}
+		if err := batched.Add(src); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := batched.Summary(), one.Summary(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("iter %d: batched\n%+v\nwant\n%+v", iter, got, want)
+		}
+	}
+}
+
+// Reading a generated log event by event, a batch at a time and in
+// parallel (ReaderOptions.Jobs) gives the same analysis.
+func TestReaderPathsSameSummary(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := analyzetest.Generate(&buf, analyzetest.Config{Threads: 5, Tx: 3000, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	for _, opt := range []Options{{}, {By: ByThread}, {From: 100 * time.Microsecond, To: 3 * time.Millisecond}, {Thread: 2}} {
+		var want *Summary
+		for _, jobs := range []int{0, 1, 2, 4} {
+			r, err := lf.NewReader(bytes.NewReader(buf.Bytes()), lf.ReaderOptions{Jobs: jobs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var src lf.Source = r
+			if jobs == 0 {
+				src = struct{ lf.Source }{r} // Next only
+			}
+			a := New(opt)
+			if err := a.Add(src); err != nil {
+				t.Fatal(err)
+			}
+			s := a.Summary()
+			if want == nil {
+				want = s
+			} else if !reflect.DeepEqual(s, want) {
+				t.Fatalf("%+v, jobs %d: summary differs from the one read event by event", opt, jobs)
+			}
+		}
+	}
+}
