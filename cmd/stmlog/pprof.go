@@ -18,6 +18,7 @@ import (
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/internal/durfmt"
+	"github.com/stmlog/stmlog/internal/webui"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/report"
 )
@@ -28,14 +29,12 @@ type pprofInfo struct {
 	Paths    []string
 	Totals   []int64 // in report.PprofSampleTypes order
 	Warnings []string
-	Hints    []webHint // the top groups that have a hint, and the run's
+	Hints    []webui.Hint // the top groups that have a hint, and the run's
 }
 
-// webHint is one line of the web index page's "what to change" list.
-type webHint struct {
-	Rank             int // 0: the hint for the whole run
-	Kind, Site, Lost string
-	ID, Text         string
+// index is what the web index page shows of info.
+func (info pprofInfo) index() webui.Index {
+	return webui.Index{Logs: info.Paths, Totals: info.Totals, Warnings: info.Warnings, Hints: info.Hints}
 }
 
 // maxWebHints is how many of the top groups the web index page looks at.
@@ -59,11 +58,11 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 			continue
 		}
 		g := &sum.Groups[i]
-		info.Hints = append(info.Hints, webHint{Rank: i + 1, Kind: g.Kind.String(), Site: g.Site.Leaf().String(),
+		info.Hints = append(info.Hints, webui.Hint{Rank: i + 1, Kind: g.Kind.String(), Site: g.Site.Leaf().String(),
 			Lost: durfmt.Dur(g.Lost), ID: h.ID, Text: h.Text})
 	}
 	if run.ID != "" {
-		info.Hints = append(info.Hints, webHint{ID: run.ID, Text: run.Text})
+		info.Hints = append(info.Hints, webui.Hint{ID: run.ID, Text: run.Text})
 	}
 	out := map[report.PprofView]*profile.Profile{}
 	for _, v := range views {
