@@ -7,8 +7,8 @@ package main
 // logs.
 //
 //	inputFlags   how to read the logs named on the command line: --salvage,
-//	             --pypy-era. check, diff, dump, pprof, report, timeline, web,
-//	             whatif.
+//	             --pypy-era, --jobs. check, diff, dump, pprof, report,
+//	             timeline, web, whatif.
 //	windowFlags  the time window of each log: --from, --to. diff, pprof,
 //	             report, timeline, web, demo, record.
 //	loadFlags    the analysis filters (--by, --kind, --thread, the window)
@@ -17,6 +17,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 type inputFlags struct {
 	salvage bool
 	pypyEra string
+	jobs    int
 	// stdin is what "-" reads (the command's standard input); nil where
 	// the logs are not named on the command line (record, demo).
 	stdin io.Reader
@@ -39,6 +41,7 @@ type inputFlags struct {
 func (f *inputFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
 	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
+	fl.IntVar(&f.jobs, "jobs", 0, "decode a native log on `N` cores (0: as many as Go uses, GOMAXPROCS); the output is the same for every N")
 	// The name used in the design notes; same variable.
 	fl.StringVar(&f.pypyEra, "pypy-events", "", "same as --pypy-era")
 	_ = fl.MarkHidden("pypy-events")
@@ -50,7 +53,14 @@ func (f *inputFlags) options() (anylog.Options, error) {
 	if err != nil {
 		return anylog.Options{}, err
 	}
-	return anylog.Options{Salvage: f.salvage, PyPyEra: era}, nil
+	jobs := f.jobs
+	switch {
+	case jobs < 0:
+		return anylog.Options{}, usageError{fmt.Errorf("--jobs %d: want 0 (GOMAXPROCS) or more", jobs)}
+	case jobs == 0:
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	return anylog.Options{Salvage: f.salvage, PyPyEra: era, Jobs: jobs}, nil
 }
 
 // orList joins names as "a, b or c".

@@ -34,7 +34,15 @@ func openLog(path string, stdin io.Reader, lo anylog.Options) (logformat.Source,
 	if err != nil {
 		return nil, nil, err
 	}
-	return src, io.NopCloser(stdin), nil
+	return src, stopper{src}, nil
+}
+
+// stopper stops a source read from stdin (see anylog.Close).
+type stopper struct{ src logformat.Source }
+
+func (s stopper) Close() error {
+	anylog.Close(s.src)
+	return nil
 }
 
 // logName is how the log at path is named in reports.
@@ -104,6 +112,7 @@ type progress struct {
 	last    time.Time
 	enabled bool
 	shown   bool
+	one     [1]logformat.Event // NextBatch of a source without batches
 }
 
 func isTerminal(w io.Writer) bool {
@@ -127,6 +136,28 @@ func (p *progress) Next() (logformat.Event, error) {
 		p.tick()
 	}
 	return p.Source.Next()
+}
+
+// NextBatch passes the source's batches through (logformat.BatchSource),
+// so that the analyzer takes its batch path; a source without batches
+// hands out one event at a time.
+func (p *progress) NextBatch() ([]logformat.Event, error) {
+	bs, ok := p.Source.(logformat.BatchSource)
+	if !ok {
+		ev, err := p.Next()
+		if err != nil {
+			return nil, err
+		}
+		p.one[0] = ev
+		return p.one[:], nil
+	}
+	evs, err := bs.NextBatch()
+	before := p.n
+	p.n += uint32(len(evs))
+	if p.enabled && p.n>>18 != before>>18 {
+		p.tick()
+	}
+	return evs, err
 }
 
 func (p *progress) tick() {

@@ -25,13 +25,18 @@ type Options struct {
 	// PyPyEra selects the event numbering of a PyPy-STM c8 log: 'a'..'e'
 	// (0 means 'e', the final one). See package pypy.
 	PyPyEra byte
+	// Jobs is how many goroutines decode a native log
+	// (logformat.ReaderOptions.Jobs): 0 or 1 decode in the goroutine that
+	// reads. The events are the same either way.
+	Jobs int
 }
 
 // prefixLen is enough bytes to tell every known format apart.
 const prefixLen = 16
 
 // Open opens path and returns a reader of the matching format. The closer
-// closes the file; call it when done with the source.
+// stops the source (see Close) and closes the file; call it when done with
+// the source.
 func Open(path string, opt Options) (logformat.Source, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -42,7 +47,27 @@ func Open(path string, opt Options) (logformat.Source, io.Closer, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	return src, f, nil
+	return src, closers{src, f}, nil
+}
+
+// Close stops src's goroutines if it has any (a native log read with
+// Options.Jobs > 1 reads ahead): call it when done with a source of New
+// that was not read to its end.
+func Close(src logformat.Source) {
+	if c, ok := src.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// closers stops a source, then closes its file.
+type closers struct {
+	src logformat.Source
+	f   io.Closer
+}
+
+func (c closers) Close() error {
+	Close(c.src)
+	return c.f.Close()
 }
 
 // New reads a log of any known format from r; name is used in errors.
@@ -56,7 +81,7 @@ func New(r io.Reader, name string, opt Options) (logformat.Source, error) {
 	case len(prefix) == 0:
 		return nil, fmt.Errorf("%s: empty file, not a log", name)
 	case logformat.IsNative(prefix):
-		rd, err := logformat.NewReader(br, logformat.ReaderOptions{Name: name, Salvage: opt.Salvage})
+		rd, err := logformat.NewReader(br, logformat.ReaderOptions{Name: name, Salvage: opt.Salvage, Jobs: opt.Jobs})
 		if err != nil {
 			return nil, err
 		}
@@ -91,11 +116,22 @@ type nativeSource struct {
 
 func (s *nativeSource) Next() (logformat.Event, error) {
 	ev, err := s.Reader.Next()
+	return ev, s.end(err)
+}
+
+// NextBatch is Next a batch at a time (logformat.BatchSource).
+func (s *nativeSource) NextBatch() ([]logformat.Event, error) {
+	evs, err := s.Reader.NextBatch()
+	return evs, s.end(err)
+}
+
+// end turns the io.EOF of a log cut inside its header into ErrNoChunk.
+func (s *nativeSource) end(err error) error {
 	if err != io.EOF {
-		return ev, err
+		return err
 	}
 	if st := s.Reader.Stats(); st.Bytes < nativeHeaderSize {
-		return ev, fmt.Errorf("%s: %w (cut inside its %d-byte header: %d bytes)", s.name, ErrNoChunk, nativeHeaderSize, st.Bytes)
+		return fmt.Errorf("%s: %w (cut inside its %d-byte header: %d bytes)", s.name, ErrNoChunk, nativeHeaderSize, st.Bytes)
 	}
-	return ev, err
+	return err
 }
