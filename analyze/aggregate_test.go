@@ -6,6 +6,7 @@ import (
 	"time"
 
 	lf "github.com/stmlog/stmlog/logformat"
+	lt "github.com/stmlog/stmlog/logformat/logtest"
 )
 
 // A profile-level log: commits counted in aggregate records go into the
@@ -28,7 +29,7 @@ func TestAggregatesInTotals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, ev := range []lf.Event{start(1000, 1), commit(1100, 1)} {
+			for _, ev := range []lf.Event{lt.Start(1000, 1), lt.Commit(1100, 1)} {
 				w.Write(&ev)
 			}
 			if err := w.Aggregate(tc.agg); err != nil {

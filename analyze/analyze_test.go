@@ -3,7 +3,6 @@ package analyze
 import (
 	"bytes"
 	"errors"
-	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,73 +12,32 @@ import (
 
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	lf "github.com/stmlog/stmlog/logformat"
+	lt "github.com/stmlog/stmlog/logformat/logtest"
 )
 
-// memSource is a Source over events held in memory, for tests.
-type memSource struct {
-	events []lf.Event
-	stacks map[lf.StackID]*lf.Stack
-	vars   map[uint64]string
-	i      int
-	err    error // returned after the events instead of io.EOF
-	stats  lf.Stats
-}
-
-func (m *memSource) Next() (lf.Event, error) {
-	if m.i >= len(m.events) {
-		if m.err != nil {
-			return lf.Event{}, m.err
-		}
-		return lf.Event{}, io.EOF
-	}
-	m.i++
-	m.stats.Events++
-	return m.events[m.i-1], nil
-}
-func (m *memSource) Stack(id lf.StackID) *lf.Stack { return m.stacks[id] }
-func (m *memSource) VarName(id uint64) string      { return m.vars[id] }
-func (m *memSource) Offset() int64                 { return int64(m.i) }
-func (m *memSource) Stats() lf.Stats               { return m.stats }
-
-func stack(fn string, line int) *lf.Stack {
-	return &lf.Stack{Frames: []lf.Frame{{Func: fn, File: "/src/app.go", Line: line}}}
-}
-
-// ev builders
-func start(t int64, th uint32) lf.Event  { return lf.Event{Time: t, Kind: lf.KindTxStart, Thread: th} }
-func commit(t int64, th uint32) lf.Event { return lf.Event{Time: t, Kind: lf.KindTxCommit, Thread: th} }
-func abort(t int64, th uint32, c lf.AbortCause) lf.Event {
-	return lf.Event{Time: t, Kind: lf.KindTxAbort, Thread: th, Cause: c}
-}
-func conflict(t int64, th uint32, k lf.ConflictKind, site, other lf.StackID, oth uint32, v uint64) lf.Event {
-	return lf.Event{Time: t, Kind: lf.KindConflict, Thread: th, Conflict: k, Site: site, OtherSite: other, OtherThread: oth, Var: v}
-}
-func wait(t int64, th uint32, r lf.WaitReason) lf.Event {
-	return lf.Event{Time: t, Kind: lf.KindWaitStart, Thread: th, Reason: r}
-}
-func done(t int64, th uint32) lf.Event { return lf.Event{Time: t, Kind: lf.KindWaitDone, Thread: th} }
+func stack(fn string, line int) *lf.Stack { return lt.Stack(lt.Frame(fn, "/src/app.go", line)) }
 
 // basicLog: thread 1 aborts once on a write-write conflict (A vs B, 30ns
 // lost) then commits; thread 2 commits, then waits 20ns on an inevitable
 // conflict (C vs D) and commits; thread 1 then backs off 10ns (no conflict).
-func basicLog() *memSource {
-	return &memSource{
-		stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20), 3: stack("main.c", 30), 4: stack("main.d", 40)},
-		vars:   map[uint64]string{7: "counter"},
-		stats:  lf.Stats{Format: "stmlog/1", CleanEnd: true},
-		events: []lf.Event{
-			start(0, 1), start(0, 2),
-			conflict(10, 1, lf.ConflictWriteWrite, 1, 2, 2, 7),
-			abort(30, 1, lf.AbortConflict),
-			start(40, 1),
-			commit(50, 2),
-			start(60, 2),
-			conflict(70, 2, lf.ConflictInevitable, 3, 4, 1, 0),
-			wait(70, 2, lf.WaitInevitable),
-			done(90, 2),
-			commit(100, 1),
-			commit(120, 2),
-			start(200, 1), wait(210, 1, lf.WaitBackoff), done(220, 1), commit(230, 1),
+func basicLog() *lt.Source {
+	return &lt.Source{
+		Stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20), 3: stack("main.c", 30), 4: stack("main.d", 40)},
+		Vars:   map[uint64]string{7: "counter"},
+		Stat:   lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		Events: []lf.Event{
+			lt.Start(0, 1), lt.Start(0, 2),
+			lt.Conflict(10, 1, lf.ConflictWriteWrite, 1, 2, 2, 7),
+			lt.Abort(30, 1, lf.AbortConflict),
+			lt.Start(40, 1),
+			lt.Commit(50, 2),
+			lt.Start(60, 2),
+			lt.Conflict(70, 2, lf.ConflictInevitable, 3, 4, 1, 0),
+			lt.Wait(70, 2, lf.WaitInevitable),
+			lt.WaitDone(90, 2),
+			lt.Commit(100, 1),
+			lt.Commit(120, 2),
+			lt.Start(200, 1), lt.Wait(210, 1, lf.WaitBackoff), lt.WaitDone(220, 1), lt.Commit(230, 1),
 		},
 	}
 }
@@ -143,18 +101,18 @@ func TestBasicAttribution(t *testing.T) {
 // conflict abort and the re-run is charged to that conflict; other pauses
 // there (PyPy's wait for a free segment) and backoffs after a commit are not.
 func TestBackoffAfterConflictAbort(t *testing.T) {
-	src := &memSource{
-		stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20)},
-		stats:  lf.Stats{Format: "stmlog/1", CleanEnd: true},
-		events: []lf.Event{
-			start(0, 1),
-			conflict(10, 1, lf.ConflictWriteRead, 1, 2, 2, 7),
-			abort(20, 1, lf.AbortConflict),
-			wait(25, 1, lf.WaitBackoff), done(40, 1), // 15: the conflict's
-			wait(40, 1, lf.WaitFreeSegment), done(45, 1), // 5: not the conflict's
-			start(50, 1), commit(60, 1),
-			wait(60, 1, lf.WaitBackoff), done(70, 1), // 10: after a commit, no conflict
-			start(70, 1), commit(80, 1),
+	src := &lt.Source{
+		Stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20)},
+		Stat:   lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		Events: []lf.Event{
+			lt.Start(0, 1),
+			lt.Conflict(10, 1, lf.ConflictWriteRead, 1, 2, 2, 7),
+			lt.Abort(20, 1, lf.AbortConflict),
+			lt.Wait(25, 1, lf.WaitBackoff), lt.WaitDone(40, 1), // 15: the conflict's
+			lt.Wait(40, 1, lf.WaitFreeSegment), lt.WaitDone(45, 1), // 5: not the conflict's
+			lt.Start(50, 1), lt.Commit(60, 1),
+			lt.Wait(60, 1, lf.WaitBackoff), lt.WaitDone(70, 1), // 10: after a commit, no conflict
+			lt.Start(70, 1), lt.Commit(80, 1),
 		},
 	}
 	a := New(Options{})
@@ -178,16 +136,16 @@ func TestBackoffAfterConflictAbort(t *testing.T) {
 // transaction and then called Retry lost its pause to the conflict, but its
 // run time to its own Retry.
 func TestSelfAbortNotCharged(t *testing.T) {
-	src := &memSource{
-		stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20)},
-		stats:  lf.Stats{Format: "stmlog/1", CleanEnd: true},
-		events: []lf.Event{
-			start(0, 1),
-			conflict(10, 1, lf.ConflictInevitable, 1, 2, 2, 0),
-			wait(10, 1, lf.WaitInevitable), done(30, 1),
-			abort(40, 1, lf.AbortRetry),
-			wait(40, 1, lf.WaitRetry), done(60, 1),
-			start(60, 1), commit(70, 1),
+	src := &lt.Source{
+		Stacks: map[lf.StackID]*lf.Stack{1: stack("main.a", 10), 2: stack("main.b", 20)},
+		Stat:   lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		Events: []lf.Event{
+			lt.Start(0, 1),
+			lt.Conflict(10, 1, lf.ConflictInevitable, 1, 2, 2, 0),
+			lt.Wait(10, 1, lf.WaitInevitable), lt.WaitDone(30, 1),
+			lt.Abort(40, 1, lf.AbortRetry),
+			lt.Wait(40, 1, lf.WaitRetry), lt.WaitDone(60, 1),
+			lt.Start(60, 1), lt.Commit(70, 1),
 		},
 	}
 	a := New(Options{})
@@ -280,10 +238,10 @@ func TestMergeMatchesStacksByContent(t *testing.T) {
 	l2 := basicLog()
 	// Same stacks under other IDs, and a different time base (a PyPy log
 	// starts at its first record).
-	l2.stats.Format = "pypy-c8"
-	l2.stacks = map[lf.StackID]*lf.Stack{11: stack("main.a", 10), 12: stack("main.b", 20), 13: stack("main.c", 30), 14: stack("main.d", 40)}
-	for i := range l2.events {
-		e := &l2.events[i]
+	l2.Stat.Format = "pypy-c8"
+	l2.Stacks = map[lf.StackID]*lf.Stack{11: stack("main.a", 10), 12: stack("main.b", 20), 13: stack("main.c", 30), 14: stack("main.d", 40)}
+	for i := range l2.Events {
+		e := &l2.Events[i]
 		e.Time += 1_000_000
 		if e.Site != 0 {
 			e.Site += 10
@@ -307,12 +265,12 @@ func TestMergeMatchesStacksByContent(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	src := &memSource{
-		stats: lf.Stats{Format: "stmlog/1", TruncatedBytes: 12, Dropped: 3},
-		events: []lf.Event{
-			start(100, 1), commit(90, 1), // out of order
-			wait(100, 2, lf.WaitRetry), // never done
-			start(150, 3),              // never ends
+	src := &lt.Source{
+		Stat: lf.Stats{Format: "stmlog/1", TruncatedBytes: 12, Dropped: 3},
+		Events: []lf.Event{
+			lt.Start(100, 1), lt.Commit(90, 1), // out of order
+			lt.Wait(100, 2, lf.WaitRetry), // never done
+			lt.Start(150, 3),              // never ends
 			{Time: 160, Kind: lf.KindTxStart},
 		},
 	}
@@ -346,7 +304,7 @@ func TestWarnings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		a := New(Options{})
-		if err := a.AddNamed("x.log", &memSource{stats: tc.stats, events: []lf.Event{start(0, 1), commit(5, 1)}}); err != nil {
+		if err := a.AddNamed("x.log", &lt.Source{Stat: tc.stats, Events: []lf.Event{lt.Start(0, 1), lt.Commit(5, 1)}}); err != nil {
 			t.Fatal(err)
 		}
 		if got := a.Summary().Warnings; !slices.Equal(got, tc.want) {
@@ -358,7 +316,7 @@ func TestWarnings(t *testing.T) {
 func TestAddReturnsReadError(t *testing.T) {
 	bad := errors.New("log.bin: corrupt chunk at byte 42")
 	src := basicLog()
-	src.err = bad
+	src.Err = bad
 	a := New(Options{})
 	if err := a.Add(src); err != bad {
 		t.Fatalf("Add error %v, want %v", err, bad)
@@ -408,14 +366,14 @@ func TestTimelineMatchesExact(t *testing.T) {
 			tm := int64((float64(c) + 0.5) * float64(span) / TimelineCells)
 			want[c]++
 			th := uint32(i + 1) // one thread each: order within a thread holds
-			evs = append(evs, conflict(tm, th, lf.ConflictWriteRead, 0, 0, 0, 0))
+			evs = append(evs, lt.Conflict(tm, th, lf.ConflictWriteRead, 0, 0, 0, 0))
 		}
 		r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 		// Thread 99 fixes the range: first event at 0, last at span.
-		evs = append([]lf.Event{start(0, 99)}, evs...)
-		evs = append(evs, commit(span, 99))
+		evs = append([]lf.Event{lt.Start(0, 99)}, evs...)
+		evs = append(evs, lt.Commit(span, 99))
 		a := New(Options{})
-		if err := a.Add(&memSource{events: evs}); err != nil {
+		if err := a.Add(&lt.Source{Events: evs}); err != nil {
 			t.Fatal(err)
 		}
 		s := a.Summary()
@@ -441,11 +399,11 @@ func TestDurationsAreDurations(t *testing.T) {
 // TestNativeBatchOrder: a native log's per-thread batches are not in global
 // time order; events earlier than the first one read must count fully.
 func TestNativeBatchOrder(t *testing.T) {
-	src := &memSource{
-		stats: lf.Stats{Format: "stmlog/1", CleanEnd: true},
-		events: []lf.Event{
-			start(1000, 1), commit(1100, 1), // thread 1's batch first
-			start(500, 2), commit(600, 2), start(700, 2), commit(900, 2),
+	src := &lt.Source{
+		Stat: lf.Stats{Format: "stmlog/1", CleanEnd: true},
+		Events: []lf.Event{
+			lt.Start(1000, 1), lt.Commit(1100, 1), // thread 1's batch first
+			lt.Start(500, 2), lt.Commit(600, 2), lt.Start(700, 2), lt.Commit(900, 2),
 		},
 	}
 	for _, opt := range []Options{{}, {From: 550, To: 2000}} {
@@ -453,7 +411,7 @@ func TestNativeBatchOrder(t *testing.T) {
 		if err := a.Add(src); err != nil {
 			t.Fatal(err)
 		}
-		src.i = 0
+		src.Rewind()
 		s := a.Summary()
 		wantCommits, wantWall := int64(3), time.Duration(600)
 		if opt.From != 0 {
@@ -499,7 +457,7 @@ func TestRandomStreams(t *testing.T) {
 		if iter%2 == 0 {
 			format = "pypy-c8"
 		}
-		if err := a.Add(&memSource{events: evs, stacks: stacks, stats: lf.Stats{Format: format}}); err != nil {
+		if err := a.Add(&lt.Source{Events: evs, Stacks: stacks, Stat: lf.Stats{Format: format}}); err != nil {
 			t.Fatal(err)
 		}
 		s := a.Summary()
@@ -604,14 +562,14 @@ func TestTimelineNearExact(t *testing.T) {
 func TestMergeKeepsVarName(t *testing.T) {
 	for _, by := range []GroupBy{ByConflict, ByVar} {
 		l2 := basicLog()
-		l2.vars = map[uint64]string{9: "counter"}
-		for i := range l2.events {
-			if l2.events[i].Var == 7 {
-				l2.events[i].Var = 9
+		l2.Vars = map[uint64]string{9: "counter"}
+		for i := range l2.Events {
+			if l2.Events[i].Var == 7 {
+				l2.Events[i].Var = 9
 			}
 		}
 		a := New(Options{By: by})
-		for _, l := range []*memSource{basicLog(), l2} {
+		for _, l := range []*lt.Source{basicLog(), l2} {
 			if err := a.Add(l); err != nil {
 				t.Fatal(err)
 			}
@@ -663,9 +621,9 @@ func TestFilterKeepsNothing(t *testing.T) {
 // log, and an unnamed Var's group says which log its id belongs to.
 func TestByVarAcrossLogs(t *testing.T) {
 	l2 := basicLog()
-	l2.vars = nil // Var 7 unnamed in the second log
+	l2.Vars = nil // Var 7 unnamed in the second log
 	a := New(Options{By: ByVar})
-	for _, l := range []*memSource{basicLog(), l2} {
+	for _, l := range []*lt.Source{basicLog(), l2} {
 		if err := a.Add(l); err != nil {
 			t.Fatal(err)
 		}

@@ -9,27 +9,18 @@ import (
 
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	lf "github.com/stmlog/stmlog/logformat"
+	lt "github.com/stmlog/stmlog/logformat/logtest"
 )
 
-// batchSource is a memSource that also hands out its events in batches of
-// random sizes (logformat.BatchSource), so the analyzer takes its batch path.
+// batchSource is a logtest.Source that also hands out its events in
+// batches of random sizes (logformat.BatchSource), so the analyzer takes
+// its batch path.
 type batchSource struct {
-	memSource
+	*lt.Source
 	r *rand.Rand
 }
 
-func (b *batchSource) NextBatch() ([]lf.Event, error) {
-	m := &b.memSource
-	if m.i >= len(m.events) {
-		_, err := m.Next()
-		return nil, err
-	}
-	n := min(1+b.r.IntN(50), len(m.events)-m.i)
-	evs := m.events[m.i : m.i+n]
-	m.i += n
-	m.stats.Events += int64(n)
-	return evs, nil
-}
+func (b batchSource) NextBatch() ([]lf.Event, error) { return b.NextN(1 + b.r.IntN(50)) }
 
 // The batch path (batch) computes what the event-at-a-time path computes,
 // on random streams of every kind (bad threads, invalid kinds, times going
@@ -72,11 +63,11 @@ func TestBatchSameAsEvents(t *testing.T) {
 			format = "pypy-c8"
 		}
 		one := New(opt)
-		if err := one.Add(&memSource{events: evs, stacks: stacks, stats: lf.Stats{Format: format}}); err != nil {
+		if err := one.Add(&lt.Source{Events: evs, Stacks: stacks, Stat: lf.Stats{Format: format}}); err != nil {
 			t.Fatal(err)
 		}
 		batched := New(opt)
-		src := &batchSource{memSource{events: evs, stacks: stacks, stats: lf.Stats{Format: format}}, rand.New(rand.NewPCG(uint64(iter), 1))}
+		src := batchSource{&lt.Source{Events: evs, Stacks: stacks, Stat: lf.Stats{Format: format}}, rand.New(rand.NewPCG(uint64(iter), 1))}
 		if err := batched.Add(src); err != nil {
 			t.Fatal(err)
 		}

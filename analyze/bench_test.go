@@ -14,6 +14,7 @@ import (
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 	"github.com/stmlog/stmlog/report"
 )
 
@@ -154,29 +155,6 @@ func BenchmarkReport(b *testing.B) {
 	})
 }
 
-// memSource replays events held in memory: it isolates the analyzer's own
-// cost from decoding.
-type memSource struct {
-	events []logformat.Event
-	stacks map[logformat.StackID]*logformat.Stack
-	vars   map[uint64]string
-	i      int
-}
-
-func (m *memSource) Next() (logformat.Event, error) {
-	if m.i >= len(m.events) {
-		return logformat.Event{}, io.EOF
-	}
-	m.i++
-	return m.events[m.i-1], nil
-}
-func (m *memSource) Stack(id logformat.StackID) *logformat.Stack { return m.stacks[id] }
-func (m *memSource) VarName(id uint64) string                    { return m.vars[id] }
-func (m *memSource) Offset() int64                               { return 0 }
-func (m *memSource) Stats() logformat.Stats {
-	return logformat.Stats{Format: "stmlog/1", CleanEnd: true}
-}
-
 // BenchmarkAnalyzeOnly measures the analyzer alone on 1M in-memory events.
 func BenchmarkAnalyzeOnly(b *testing.B) {
 	path, err := benchLog()
@@ -192,30 +170,31 @@ func BenchmarkAnalyzeOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := &memSource{stacks: map[logformat.StackID]*logformat.Stack{}, vars: map[uint64]string{}}
-	for len(m.events) < 1_000_000 {
+	// In memory: the analyzer's own cost, without decoding.
+	m := &logtest.Source{Stacks: map[logformat.StackID]*logformat.Stack{}, Vars: map[uint64]string{}, Stat: logtest.Native}
+	for len(m.Events) < 1_000_000 {
 		ev, err := r.Next()
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, id := range []logformat.StackID{ev.Site, ev.OtherSite} {
 			if id != 0 {
-				m.stacks[id] = r.Stack(id)
+				m.Stacks[id] = r.Stack(id)
 			}
 		}
 		if ev.Var != 0 {
-			m.vars[ev.Var] = r.VarName(ev.Var)
+			m.Vars[ev.Var] = r.VarName(ev.Var)
 		}
-		m.events = append(m.events, ev)
+		m.Events = append(m.Events, ev)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		m.i = 0
+		m.Rewind()
 		a := analyze.New(analyze.Options{})
 		if err := a.Add(m); err != nil {
 			b.Fatal(err)
 		}
 		a.Summary()
 	}
-	eventsPerSec(b, int64(len(m.events)))
+	eventsPerSec(b, int64(len(m.Events)))
 }

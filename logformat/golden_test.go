@@ -2,7 +2,6 @@ package logformat
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,9 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/logs")
+	"github.com/stmlog/stmlog/internal/golden"
+)
 
 const goldenDir = "../testdata/logs"
 
@@ -134,18 +133,10 @@ func TestGolden(t *testing.T) {
 	if err := writeSmallLog(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if *updateGolden {
-		if err := os.WriteFile(logPath, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	golden.Check(t, logPath, buf.Bytes()) // the format changed on purpose? -update, and bump Version if old readers cannot read the new file
 	committed, err := os.ReadFile(logPath)
 	if err != nil {
-		t.Fatalf("%v (run go test ./logformat -run Golden -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), committed) {
-		t.Errorf("writer output (%d bytes) differs from %s (%d bytes); if the format changed on purpose, run with -update",
-			buf.Len(), logPath, len(committed))
+		t.Fatal(err)
 	}
 	r, err := NewReader(bytes.NewReader(committed), ReaderOptions{Name: "small.stmlog"})
 	if err != nil {
@@ -155,16 +146,5 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *updateGolden {
-		if err := os.WriteFile(txtPath, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(txtPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("reading %s gives\n%s\nwant (%s)\n%s", logPath, got, txtPath, want)
-	}
+	golden.Check(t, txtPath, []byte(got))
 }

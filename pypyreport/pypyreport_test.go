@@ -4,39 +4,23 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stmlog/stmlog/internal/golden"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-// golden compares got with testdata/golden/name, or rewrites it under
-// -update (then review the diff by eye).
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/golden/name, or rewrites it under
+// -update (internal/golden).
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./pypyreport -run %s -update creates it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("differs from %s (go test -update rewrites it):\n%s", path, lineDiff(string(got), string(want)))
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 var pypyDir = filepath.Join("..", "testdata", "logs", "pypy")
@@ -123,7 +107,7 @@ func TestPyPyConformance(t *testing.T) {
 				}
 				want := readFile(t, filepath.Join(dir, tt.stdout))
 				if stdout.String() != want {
-					t.Errorf("stdout differs:\n%s", lineDiff(stdout.String(), want))
+					t.Errorf("stdout differs:\n%s", golden.Diff([]byte(stdout.String()), []byte(want)))
 				}
 				wantErr := tt.stderrExtra // the whole stderr when no expected file
 				if tt.stderr != "" {
@@ -163,8 +147,8 @@ func TestPyPyGoldens(t *testing.T) {
 			if err := Write(&stdout, &stderr, f, Options{Top: tt.top, Name: tt.log, SourceRoot: pypyDir}); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden+".expected", stdout.Bytes())
-			golden(t, tt.golden+".stderr.expected", stderr.Bytes())
+			checkGolden(t, tt.golden+".expected", stdout.Bytes())
+			checkGolden(t, tt.golden+".stderr.expected", stderr.Bytes())
 			if tt.source != strings.Contains(stdout.String(), "\n    ") {
 				t.Errorf("source lines printed: %v, want %v (src/app.py resolved against SourceRoot)", !tt.source, tt.source)
 			}
@@ -186,7 +170,7 @@ func TestPyPyWorkingDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := readFile(t, "sample3.c8.top15.expected"); stdout.String() != want {
-		t.Errorf("stdout differs:\n%s", lineDiff(stdout.String(), want))
+		t.Errorf("stdout differs:\n%s", golden.Diff([]byte(stdout.String()), []byte(want)))
 	}
 }
 
@@ -197,24 +181,6 @@ func readFile(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func lineDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	var b strings.Builder
-	for i := 0; i < len(g) || i < len(w); i++ {
-		var gl, wl string
-		if i < len(g) {
-			gl = g[i]
-		}
-		if i < len(w) {
-			wl = w[i]
-		}
-		if gl != wl {
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  got:  " + gl + "\n  want: " + wl + "\n")
-		}
-	}
-	return b.String()
 }
 
 // pypyRec builds c8 (era e) records for the edge-case tests.
@@ -329,7 +295,7 @@ func TestPyPyEdgeCases(t *testing.T) {
 				t.Fatal(err)
 			}
 			if stdout.String() != tt.want {
-				t.Errorf("stdout:\n%s", lineDiff(stdout.String(), tt.want))
+				t.Errorf("stdout:\n%s", golden.Diff([]byte(stdout.String()), []byte(tt.want)))
 			}
 			if stderr.String() != "\n" {
 				t.Errorf("stderr %q", stderr.String())
@@ -372,7 +338,7 @@ func TestPyPyEras(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() || !strings.Contains(got.String(), "STM_BECOME_INEVITABLE") {
-			t.Errorf("era %c:\n%s", era, lineDiff(got.String(), want.String()))
+			t.Errorf("era %c:\n%s", era, golden.Diff([]byte(got.String()), []byte(want.String())))
 		}
 	}
 }

@@ -143,8 +143,8 @@ func TestDiffGoldenSynthetic(t *testing.T) {
 	if err := WriteDiffJSON(&js, d, 0); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "diff/synthetic.txt", txt.Bytes())
-	golden(t, "diff/synthetic.json", js.Bytes())
+	checkGolden(t, "diff/synthetic.txt", txt.Bytes())
+	checkGolden(t, "diff/synthetic.json", js.Bytes())
 
 	// Independent of the golden files: the joins and totals are right.
 	checkDiffAgainstSummaries(t, d, oldS, newS)
@@ -219,7 +219,7 @@ func TestDiffGoldenPrimes(t *testing.T) {
 	if err := WriteDiffText(&txt, d, 10); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "diff/primes.txt", txt.Bytes())
+	checkGolden(t, "diff/primes.txt", txt.Bytes())
 	checkDiffAgainstSummaries(t, d, oldS, newS)
 	if d.NewLostPct >= d.OldLostPct {
 		t.Errorf("fixed server loses %.1f%% of CPU time, naive %.1f%%: the fix should lose less", d.NewLostPct, d.OldLostPct)

@@ -40,7 +40,7 @@ func TestWriteFailOver(t *testing.T) {
 	if err := WriteFailOver(&b, c.Results, 2); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "gate/naive.txt", b.Bytes())
+	checkGolden(t, "gate/naive.txt", b.Bytes())
 	out := b.String()
 	if !strings.Contains(out, "gate lost=5%: FAILED") || !strings.Contains(out, "gate aborted=100%: ok") ||
 		!strings.Contains(out, "this:  server/handler.go:455 in main.(*Handler).serve") ||

@@ -100,7 +100,7 @@ func TestReportGolden(t *testing.T) {
 			if err := Write(&out, tc.format, a.Summary(), ro); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "golden/"+tc.golden, out.Bytes())
+			checkGolden(t, "golden/"+tc.golden, out.Bytes())
 		})
 	}
 }

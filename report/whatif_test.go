@@ -71,7 +71,7 @@ func TestWhatIfGolden(t *testing.T) {
 			if err := WriteWhatIf(&out, tc.format, sum, wi); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "golden/"+tc.golden, out.Bytes())
+			checkGolden(t, "golden/"+tc.golden, out.Bytes())
 		})
 	}
 }
@@ -139,7 +139,7 @@ func TestWhatIfProfileText(t *testing.T) {
 	if err := WriteWhatIf(&out, "text", sum, wi); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "golden/"+"whatif-profile.txt", out.Bytes())
+	checkGolden(t, "golden/"+"whatif-profile.txt", out.Bytes())
 	out.Reset()
 	if err := WriteWhatIf(&out, "json", sum, wi); err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestReportWithWhatIf(t *testing.T) {
 	if err := Text(&out, sum, Options{Top: 3, NoSource: true, WhatIf: wi}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "golden/"+"report-whatif.txt", out.Bytes())
+	checkGolden(t, "golden/"+"report-whatif.txt", out.Bytes())
 	out.Reset()
 	if err := JSON(&out, sum, Options{WhatIf: wi}); err != nil {
 		t.Fatal(err)

@@ -4,41 +4,24 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stmlog/stmlog/internal/golden"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-// golden compares got with testdata/golden/name, or rewrites it under
-// -update (then look at the page in a browser before committing it).
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/golden/name, or rewrites it under
+// -update (internal/golden; then look at the page in a browser before
+// committing it).
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./timeline -run %s -update creates it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("differs from %s (go test ./timeline -update rewrites it)\n--- got\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // htmlScenario has every kind of thing the page draws: commits, an abort
@@ -100,12 +83,12 @@ func parseSVG(t *testing.T, page []byte) svgDoc {
 
 func TestHTMLScenario(t *testing.T) {
 	var buf bytes.Buffer
-	st, err := WriteHTML(&buf, &tlSource{events: htmlScenario(), stacks: tlStacks}, HTMLOptions{
+	st, err := WriteHTML(&buf, &logtest.Source{Events: htmlScenario(), Stacks: tlStacks}, HTMLOptions{
 		Options: Options{Name: "scenario.stmlog"}, Width: 800, Zoom: "?from={from}&to={to}", Back: "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "scenario.html", buf.Bytes())
+	checkGolden(t, "scenario.html", buf.Bytes())
 	d := parseSVG(t, buf.Bytes())
 	if len(d.Tracks) != 3 {
 		t.Fatalf("%d tracks, want 3 (one per thread)", len(d.Tracks))
@@ -157,7 +140,7 @@ func TestHTMLScenario(t *testing.T) {
 // A window draws only that span; the whole-log link comes back.
 func TestHTMLWindow(t *testing.T) {
 	var buf bytes.Buffer
-	_, err := WriteHTML(&buf, &tlSource{events: htmlScenario(), stacks: tlStacks}, HTMLOptions{
+	_, err := WriteHTML(&buf, &logtest.Source{Events: htmlScenario(), Stacks: tlStacks}, HTMLOptions{
 		Options: Options{From: 5 * time.Microsecond, To: 6500 * time.Nanosecond}, Width: 800, Zoom: "?from={from}&to={to}"})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +164,7 @@ func TestHTMLWindow(t *testing.T) {
 func TestHTMLDamaged(t *testing.T) {
 	damage := errors.New("x.stmlog: byte offset 99: chunk checksum mismatch")
 	var buf bytes.Buffer
-	_, err := WriteHTML(&buf, &tlSource{events: htmlScenario(), stacks: tlStacks, err: damage}, HTMLOptions{})
+	_, err := WriteHTML(&buf, &logtest.Source{Events: htmlScenario(), Stacks: tlStacks, Err: damage}, HTMLOptions{})
 	if !errors.Is(err, damage) || buf.Len() != 0 {
 		t.Errorf("error %v, %d bytes written; want the damage and nothing", err, buf.Len())
 	}
@@ -191,7 +174,7 @@ func TestHTMLDamaged(t *testing.T) {
 func TestHTMLCap(t *testing.T) {
 	evs, _, _, _ := tlRandomLog(3, 4, 2000)
 	var buf bytes.Buffer
-	st, err := WriteHTML(&buf, &tlSource{events: evs, stacks: tlStacks}, HTMLOptions{Options: Options{MaxEvents: 500}})
+	st, err := WriteHTML(&buf, &logtest.Source{Events: evs, Stacks: tlStacks}, HTMLOptions{Options: Options{MaxEvents: 500}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +202,7 @@ func BenchmarkWriteHTML(b *testing.B) {
 			b.ReportAllocs()
 			var n countWriter
 			for b.Loop() {
-				if _, err := bc.run(&n, &tlSource{events: evs, stacks: tlStacks}); err != nil {
+				if _, err := bc.run(&n, &logtest.Source{Events: evs, Stacks: tlStacks}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -235,7 +218,7 @@ func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); 
 // aggSource is a profile-level log: events, and aggregate records for
 // the transactions that met no contention.
 type aggSource struct {
-	tlSource
+	*logtest.Source
 	agg logformat.Aggregate
 }
 
@@ -244,7 +227,7 @@ func (s *aggSource) Aggregate() logformat.Aggregate { return s.agg }
 // A profile-level log's page says how many transactions it does not draw.
 func TestHTMLProfileLevel(t *testing.T) {
 	evs := append(htmlScenario(), logformat.Event{Time: 8000, Thread: 1, Kind: logformat.KindAggregate})
-	src := &aggSource{tlSource{events: evs, stacks: tlStacks}, logformat.Aggregate{Thread: 1, Commits: 1234}}
+	src := &aggSource{&logtest.Source{Events: evs, Stacks: tlStacks}, logformat.Aggregate{Thread: 1, Commits: 1234}}
 	var buf bytes.Buffer
 	st, err := WriteHTML(&buf, src, HTMLOptions{})
 	if err != nil {
@@ -274,7 +257,7 @@ func FuzzWriteHTML(f *testing.F) {
 			opt.Threads = []uint32{1, 3}
 		}
 		var buf bytes.Buffer
-		if _, err := WriteHTML(&buf, &tlSource{events: fuzzEvents(data), stacks: tlStacks}, opt); err != nil {
+		if _, err := WriteHTML(&buf, &logtest.Source{Events: fuzzEvents(data), Stacks: tlStacks}, opt); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(buf.String(), `<svg id="timeline"`) {

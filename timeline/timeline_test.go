@@ -22,41 +22,10 @@ import (
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/anylog"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
-// tlSource is an in-memory logformat.Source for timeline tests, so they do
-// not depend on the native writer or reader.
-type tlSource struct {
-	events []logformat.Event
-	stacks map[logformat.StackID]*logformat.Stack
-	vars   map[uint64]string
-	i      int
-	err    error  // returned after the events instead of io.EOF
-	format string // Stats().Format; "" = "test"
-}
-
-func (s *tlSource) Next() (logformat.Event, error) {
-	if s.i >= len(s.events) {
-		if s.err != nil {
-			return logformat.Event{}, s.err
-		}
-		return logformat.Event{}, io.EOF
-	}
-	s.i++
-	return s.events[s.i-1], nil
-}
-func (s *tlSource) Stack(id logformat.StackID) *logformat.Stack { return s.stacks[id] }
-func (s *tlSource) VarName(id uint64) string                    { return s.vars[id] }
-func (s *tlSource) Offset() int64                               { return int64(s.i) }
-func (s *tlSource) Stats() logformat.Stats {
-	f := s.format
-	if f == "" {
-		f = "test"
-	}
-	return logformat.Stats{Format: f, Events: int64(s.i)}
-}
-
-// tlStacks are the sites used by tlSource logs.
+// tlStacks are the sites of the tests' logs.
 var tlStacks = map[logformat.StackID]*logformat.Stack{
 	1: {Frames: []logformat.Frame{{Func: "main.handler", File: "/src/server.go", Line: 455}, {Func: "main.serve", File: "/src/server.go", Line: 40}}},
 	2: {Frames: []logformat.Frame{{Func: "main.counter", File: "/src/count.go", Line: 12}}},
@@ -496,7 +465,7 @@ func TestChromeScenarios(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := &tlSource{events: tc.events, stacks: tlStacks, vars: map[uint64]string{9: "balance"}}
+			src := &logtest.Source{Events: tc.events, Stacks: tlStacks, Vars: map[uint64]string{9: "balance"}}
 			tf, st := tlTrace(t, src, tc.opt)
 			got := want{st.Commits, st.Aborts, st.Inevitable, st.Unfinished, st.Pauses, st.Conflicts, st.Flows}
 			if got != tc.want {
@@ -566,7 +535,7 @@ func tlRandomLog(seed int64, threads, attempts int) (evs []logformat.Event, comm
 func TestChromeRandomLogsAreWellFormed(t *testing.T) {
 	for seed := int64(1); seed <= 20; seed++ {
 		evs, commits, aborts, conflicts := tlRandomLog(seed, 1+int(seed%4), 300)
-		src := &tlSource{events: evs, stacks: tlStacks}
+		src := &logtest.Source{Events: evs, Stacks: tlStacks}
 		tf, st := tlTrace(t, src, Options{Name: fmt.Sprint("seed ", seed)})
 		inev := int64(tlCount(tf, "X", "inevitable"))
 		if got := int64(tlCount(tf, "X", "commit")) + inev; got != commits || st.Commits+st.Inevitable != commits {
@@ -587,7 +556,7 @@ func TestChromeRandomLogsAreWellFormed(t *testing.T) {
 func TestChromeCap(t *testing.T) {
 	evs, _, _, _ := tlRandomLog(7, 3, 500)
 	var buf bytes.Buffer
-	st, err := Write(&buf, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: 100})
+	st, err := Write(&buf, &logtest.Source{Events: evs, Stacks: tlStacks}, Options{MaxEvents: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +571,7 @@ func TestChromeCap(t *testing.T) {
 	}
 	// Uncapped, the same log is far bigger.
 	buf.Reset()
-	st, err = Write(&buf, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: -1})
+	st, err = Write(&buf, &logtest.Source{Events: evs, Stacks: tlStacks}, Options{MaxEvents: -1})
 	if err != nil || st.Capped || st.TraceEvents < 1000 {
 		t.Errorf("uncapped: capped=%v events=%d err=%v", st.Capped, st.TraceEvents, err)
 	}
@@ -611,7 +580,7 @@ func TestChromeCap(t *testing.T) {
 // A damaged log still yields a complete, valid trace, and the error.
 func TestChromeDamagedLogKeepsValidJSON(t *testing.T) {
 	damage := errors.New("x.log: byte 1234: bad chunk CRC")
-	src := &tlSource{events: []logformat.Event{tlEv(0, 1, tlStart), tlEv(5, 1, tlCommit), tlEv(6, 1, tlStart)}, err: damage}
+	src := &logtest.Source{Events: []logformat.Event{tlEv(0, 1, tlStart), tlEv(5, 1, tlCommit), tlEv(6, 1, tlStart)}, Err: damage}
 	var buf bytes.Buffer
 	st, err := Write(&buf, src, Options{})
 	if !errors.Is(err, damage) {
@@ -634,7 +603,7 @@ func (w *tlFailWriter) Write(p []byte) (int, error) {
 
 func TestChromeWriteError(t *testing.T) {
 	evs, _, _, _ := tlRandomLog(3, 2, 2000)
-	_, err := Write(&tlFailWriter{n: 100000}, &tlSource{events: evs}, Options{})
+	_, err := Write(&tlFailWriter{n: 100000}, &logtest.Source{Events: evs}, Options{})
 	if err == nil || err.Error() != "disk full" {
 		t.Fatalf("err = %v, want disk full", err)
 	}
@@ -687,7 +656,7 @@ func BenchmarkChromeTrace(b *testing.B) {
 	var st Stats
 	for i := 0; i < b.N; i++ {
 		var err error
-		st, err = Write(io.Discard, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: -1})
+		st, err = Write(io.Discard, &logtest.Source{Events: evs, Stacks: tlStacks}, Options{MaxEvents: -1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -719,7 +688,7 @@ type tlJSONEvent struct {
 func BenchmarkChromeEncode(b *testing.B) {
 	evs, _, _, _ := tlRandomLog(11, 4, 20000)
 	var buf bytes.Buffer
-	if _, err := Write(&buf, &tlSource{events: evs, stacks: tlStacks}, Options{MaxEvents: -1}); err != nil {
+	if _, err := Write(&buf, &logtest.Source{Events: evs, Stacks: tlStacks}, Options{MaxEvents: -1}); err != nil {
 		b.Fatal(err)
 	}
 	var tf struct{ TraceEvents []tlJSONEvent }
@@ -960,7 +929,7 @@ func FuzzChromeTrace(f *testing.F) {
 			opt.Threads = []uint32{1, 3}
 		}
 		var buf bytes.Buffer
-		st, err := Write(&buf, &tlSource{events: evs, stacks: tlStacks}, opt)
+		st, err := Write(&buf, &logtest.Source{Events: evs, Stacks: tlStacks}, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1017,7 +986,7 @@ func TestChromeWindowOrigin(t *testing.T) {
 		{"stmlog/1", 20}, // [15µs, 25µs) of log time
 		{"pypy-c8", 30},  // [25µs, 35µs): from 15µs after the first event
 	} {
-		tf, st := tlTrace(t, &tlSource{events: events, format: tc.format}, opt)
+		tf, st := tlTrace(t, &logtest.Source{Events: events, Stat: logformat.Stats{Format: tc.format}}, opt)
 		if st.Commits != 1 {
 			t.Errorf("%s: %d commits in the window, want 1", tc.format, st.Commits)
 			continue

@@ -1,37 +1,20 @@
 package main
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stmlog/stmlog/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/name, or rewrites it under -update
+// (internal/golden).
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", p, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 // exampleCommands returns the stmlog command lines of an Example: the parts
@@ -133,7 +116,7 @@ func TestCompletion(t *testing.T) {
 		}
 		b.WriteString("$ stmlog __complete " + strings.Join(q, " ") + "\n" + r.stdout)
 	}
-	golden(t, "complete.golden", b.String())
+	checkGolden(t, "complete.golden", b.String())
 }
 
 // demo --help lists the flags that apply to a demo, not those for reading
@@ -148,5 +131,5 @@ func TestDemoHelp(t *testing.T) {
 			t.Errorf("demo --help mentions %s", absent)
 		}
 	}
-	golden(t, "demo-help.golden", r.stdout)
+	checkGolden(t, "demo-help.golden", r.stdout)
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
 func TestIsUsage(t *testing.T) {
@@ -44,28 +44,19 @@ func TestOneLine(t *testing.T) {
 	}
 }
 
-type countSource struct {
-	n, max int
-	off    int64
-}
-
-func (c *countSource) Next() (logformat.Event, error) {
-	if c.n >= c.max {
-		return logformat.Event{}, io.EOF
+// starts is a log of n transaction starts.
+func starts(n int) *logtest.Source {
+	evs := make([]logformat.Event, n)
+	for i := range evs {
+		evs[i] = logtest.Start(int64(i), 1)
 	}
-	c.n++
-	c.off += 4
-	return logformat.Event{Time: int64(c.n), Kind: logformat.KindTxStart, Thread: 1}, nil
+	return &logtest.Source{Events: evs}
 }
-func (c *countSource) Stack(logformat.StackID) *logformat.Stack { return nil }
-func (c *countSource) VarName(uint64) string                    { return "" }
-func (c *countSource) Offset() int64                            { return c.off }
-func (c *countSource) Stats() logformat.Stats                   { return logformat.Stats{} }
 
 func TestProgress(t *testing.T) {
 	// Not a terminal: silent, and events pass through unchanged.
 	var buf bytes.Buffer
-	p := newProgress(&countSource{max: 1 << 19}, "x.log", &buf)
+	p := newProgress(starts(1<<19), "x.log", &buf)
 	n := 0
 	for {
 		if _, err := p.Next(); err != nil {
@@ -79,8 +70,8 @@ func TestProgress(t *testing.T) {
 	}
 	// Enabled (as for a large file on a terminal): percentages, then the
 	// line is cleared.
-	src := &countSource{max: 1 << 20}
-	p = &progress{Source: src, name: "x.log", w: &buf, size: 4 << 20, start: time.Now().Add(-time.Hour), enabled: true}
+	// (logtest.Source's Offset counts events.)
+	p = &progress{Source: starts(1 << 20), name: "x.log", w: &buf, size: 1 << 20, start: time.Now().Add(-time.Hour), enabled: true}
 	for {
 		if _, err := p.Next(); err != nil {
 			break

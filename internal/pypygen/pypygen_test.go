@@ -3,17 +3,14 @@ package pypygen
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/stmlog/stmlog/internal/golden"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/logs/pypy/small.*.log")
 
 // SmallLogs are the committed sample logs and the configs that make them;
 // testdata/logs/pypy/README.md quotes these.
@@ -32,18 +29,7 @@ func TestSmallLogsUpToDate(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("..", "..", "testdata", "logs", "pypy", s.file)
-		if *update {
-			if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		old, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(old, b.Bytes()) {
-			t.Errorf("%s is not what the generator makes (run go test ./internal/pypygen -update)", s.file)
-		}
+		golden.Check(t, path, b.Bytes()) // the generator changed on purpose? go test ./internal/pypygen -update
 	}
 }
 

@@ -2,7 +2,6 @@ package conflictprof
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,29 +16,8 @@ import (
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
-
-// pprofSliceSource is a logformat.Source over events in memory, so these
-// tests exercise the analyzer's real attribution without a log file.
-type pprofSliceSource struct {
-	events []logformat.Event
-	stacks map[logformat.StackID]*logformat.Stack
-	i      int
-}
-
-func (s *pprofSliceSource) Next() (logformat.Event, error) {
-	if s.i >= len(s.events) {
-		return logformat.Event{}, io.EOF
-	}
-	s.i++
-	return s.events[s.i-1], nil
-}
-func (s *pprofSliceSource) Stack(id logformat.StackID) *logformat.Stack { return s.stacks[id] }
-func (s *pprofSliceSource) VarName(uint64) string                       { return "" }
-func (s *pprofSliceSource) Offset() int64                               { return int64(s.i) }
-func (s *pprofSliceSource) Stats() logformat.Stats {
-	return logformat.Stats{Format: "test", Events: int64(s.i), CleanEnd: true}
-}
 
 func fr(fn, file string, line int) logformat.Frame {
 	return logformat.Frame{Func: fn, File: file, Line: line}
@@ -245,7 +223,7 @@ func TestPprofOptionErrors(t *testing.T) {
 // write-read conflict, is paused, then aborts; retries and commits; thread 2
 // meets a write-write conflict and is paused; there is also an abort with no
 // conflict (unattributed) and a conflict of another kind.
-func pprofWorkload(t0 int64) *pprofSliceSource {
+func pprofWorkload(t0 int64) *logtest.Source {
 	ev := func(dt int64, k logformat.Kind, th uint32) logformat.Event {
 		return logformat.Event{Time: t0 + dt, Kind: k, Thread: th}
 	}
@@ -264,9 +242,9 @@ func pprofWorkload(t0 int64) *pprofSliceSource {
 		e.Cause = c
 		return e
 	}
-	return &pprofSliceSource{
-		stacks: map[logformat.StackID]*logformat.Stack{1: stAudit, 2: stTransfer, 3: stMarker},
-		events: []logformat.Event{
+	return &logtest.Source{
+		Stacks: map[logformat.StackID]*logformat.Stack{1: stAudit, 2: stTransfer, 3: stMarker},
+		Events: []logformat.Event{
 			ev(0, logformat.KindTxStart, 1),
 			ev(10, logformat.KindTxStart, 2),
 			conflict(100, 1, logformat.ConflictWriteRead, 1, 2),
