@@ -96,6 +96,7 @@ type schedLog struct {
 	byID      map[uint32]*schedThread
 	keyCache  map[cacheKey]int32
 	aggregate bool
+	last      *schedThread // of the last event
 }
 
 // Schedule collects what a what-if replay needs, from the same pass over
@@ -130,7 +131,11 @@ func (s *Schedule) Tee(name string, src logformat.Source) logformat.Source {
 		l.started = true // native logs: time 0 is the start of recording
 	}
 	s.logs = append(s.logs, l)
-	return &teeSource{Source: src, s: s, l: l}
+	t := &teeSource{Source: src, s: s, l: l}
+	if bs, ok := src.(logformat.BatchSource); ok {
+		return &teeBatches{t, bs}
+	}
+	return t
 }
 
 type teeSource struct {
@@ -153,6 +158,30 @@ func (t *teeSource) Next() (logformat.Event, error) {
 	return ev, err
 }
 
+// teeBatches is a teeSource of a source with batches, which it passes
+// through (logformat.BatchSource), so that the Analyzer reading it takes
+// its batch path.
+type teeBatches struct {
+	*teeSource
+	bs logformat.BatchSource
+}
+
+func (t *teeBatches) NextBatch() ([]logformat.Event, error) {
+	evs, err := t.bs.NextBatch()
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == logformat.KindAggregate {
+			// A batch holds at most one aggregate, its last.
+			if as, ok := t.Source.(logformat.AggregateSource); ok {
+				t.s.aggregate(t.l, as.Aggregate())
+			}
+			continue
+		}
+		t.s.event(t.l, ev)
+	}
+	return evs, err
+}
+
 func (t *teeSource) Aggregate() logformat.Aggregate {
 	if as, ok := t.Source.(logformat.AggregateSource); ok {
 		return as.Aggregate()
@@ -163,12 +192,16 @@ func (t *teeSource) Aggregate() logformat.Aggregate {
 func (t *teeSource) Meta() logformat.Meta { return t.l.meta }
 
 func (s *Schedule) thread(l *schedLog, id uint32) *schedThread {
+	if th := l.last; th != nil && th.id == id {
+		return th // consecutive events are mostly one thread's (a native batch is)
+	}
 	th := l.byID[id]
 	if th == nil {
 		th = &schedThread{id: id, pending: -1, charged: map[int32]int64{}, waitPauseBy: map[int32]int64{}}
 		l.byID[id] = th
 		l.threads = append(l.threads, th)
 	}
+	l.last = th
 	return th
 }
 
