@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter/tw"
 
@@ -121,9 +122,32 @@ func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	if note := waitsNote(s, u); note != "" {
+		fmt.Fprintf(bw, "\n%s\n", note)
+	}
 	fmt.Fprintf(bw, "\nthroughput: commits per second, after / before (each thread's own rate, summed);\n")
 	fmt.Fprintf(bw, "at most: the bound; wall: the same commits' wall time. Model and limits: docs/whatif.md.\n")
 	return bw.Flush()
+}
+
+// waitsNote says, when the run paused longer with no conflict pending
+// (Retry waits, above all) than it lost to every group together, that no
+// group's removal gives that time back: a run bound by its hand-offs gains
+// from batching them, not from removing conflicts. Empty otherwise.
+func waitsNote(s *analyze.Summary, u durfmt.Unit) string {
+	if s.UnattributedPaused <= s.Lost() || s.UnattributedPaused < s.Wall/10 {
+		return ""
+	}
+	var retry time.Duration
+	for _, r := range s.PauseReasons {
+		if r.Reason == logformat.WaitRetry {
+			retry = r.Time
+		}
+	}
+	return fmt.Sprintf("Not in any group: %s paused with no conflict pending (Retry waits in all: %s), more than all groups lost.\n"+
+		"Removing conflicts does not give it back: the run waits for its hand-offs; batching them\n"+
+		"(several items per transaction) or a channel is the lever (hint batch-handoff, docs/hints.md).",
+		u.Dur(s.UnattributedPaused), u.Dur(retry))
 }
 
 // groupName is the compact name of a group in tables.

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/analyze/analyzetest"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -193,5 +196,25 @@ func TestReportWithWhatIf(t *testing.T) {
 		case i >= 2 && g.IfRemoved != nil:
 			t.Errorf("group %d: if_removed %+v, want null (not predicted)", i+1, g.IfRemoved)
 		}
+	}
+}
+
+// The what-if table says when Retry waits outweigh every group: no
+// group's removal gives them back.
+func TestWhatIfWaitsNote(t *testing.T) {
+	s := &analyze.Summary{
+		Wall:               time.Second,
+		UnattributedPaused: 600 * time.Millisecond,
+		PauseReasons:       []analyze.ReasonStat{{Reason: logformat.WaitRetry, Count: 9, Time: 600 * time.Millisecond}},
+		Groups:             []analyze.Group{{Lost: 200 * time.Millisecond}},
+	}
+	u := durfmt.UnitFor(s.Wall)
+	note := waitsNote(s, u)
+	if !strings.Contains(note, "0.600s paused with no conflict pending (Retry waits in all: 0.600s)") || !strings.Contains(note, "batch-handoff") {
+		t.Errorf("note %q", note)
+	}
+	s.Groups[0].Lost = 700 * time.Millisecond // the groups lost more
+	if note := waitsNote(s, u); note != "" {
+		t.Errorf("note %q, want none when the groups lost more than the waits", note)
 	}
 }

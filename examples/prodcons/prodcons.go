@@ -159,8 +159,16 @@ const (
 	STMBatch
 )
 
-// Batch is how many items STMBatch moves per transaction.
+// Batch is how many items STMBatch moves per transaction by default.
 const Batch = 16
+
+// FixedBatch is how many items STMBatch moves per transaction: Batch
+// unless the command's -batch flag says otherwise. With 1 the fixed
+// version only partitions the buffer (one per producer-consumer pair),
+// which removes the producers' and the consumers' write-write conflicts
+// and nothing else: the variant a what-if prediction of removing those
+// conflicts is checked against (scripts/whatif-validate).
+var FixedBatch = Batch
 
 func (i Impl) String() string { return [...]string{"stm", "chan", "cond", "stm-batch"}[i] }
 
@@ -234,7 +242,7 @@ func pass(impl Impl, pairs, items int, attempts, txs *workload.Counter) error {
 		}
 		mkPut = func(p int) func(int) {
 			b := bufs[p]
-			batch := make([]int, 0, Batch)
+			batch := make([]int, 0, FixedBatch)
 			flush := func() {
 				stm.Atomically(func(tx *stm.Tx) error {
 					count()
@@ -245,7 +253,7 @@ func pass(impl Impl, pairs, items int, attempts, txs *workload.Counter) error {
 			}
 			return func(x int) {
 				batch = append(batch, x)
-				if len(batch) == Batch || x == done {
+				if len(batch) == FixedBatch || x == done {
 					flush()
 				}
 			}
@@ -253,13 +261,13 @@ func pass(impl Impl, pairs, items int, attempts, txs *workload.Counter) error {
 		mkTake = func(c int) func() int {
 			b := bufs[c]
 			var ready []int
-			buf := make([]int, 0, Batch)
+			buf := make([]int, 0, FixedBatch)
 			return func() int {
 				if len(ready) == 0 {
 					stm.Atomically(func(tx *stm.Tx) error {
 						count()
 						var err error
-						buf, err = b.TakeBatch(tx, buf, Batch, done)
+						buf, err = b.TakeBatch(tx, buf, FixedBatch, done)
 						return err
 					})
 					committed()
@@ -327,6 +335,9 @@ func pass(impl Impl, pairs, items int, attempts, txs *workload.Counter) error {
 // channel for the baseline). Ops counts items.
 func Run(ctx context.Context, cfg workload.Config) (workload.Result, error) {
 	cfg = cfg.Normalize(DefaultSize)
+	if FixedBatch < 1 || FixedBatch > Capacity {
+		return workload.Result{}, fmt.Errorf("prodcons: a batch of %d items: want 1 to the buffer's %d", FixedBatch, Capacity)
+	}
 	impl := STM
 	switch {
 	case cfg.Baseline:

@@ -3,8 +3,13 @@
 package main
 
 import (
+	"flag"
+
 	"github.com/stmlog/stmlog/examples/internal/cli"
 	"github.com/stmlog/stmlog/examples/prodcons"
 )
 
-func main() { cli.Main("prodcons", prodcons.DefaultSize, prodcons.Run) }
+func main() {
+	flag.IntVar(&prodcons.FixedBatch, "batch", prodcons.Batch, "items per transaction in the -fixed version (1: a buffer per pair and nothing else)")
+	cli.Main("prodcons", prodcons.DefaultSize, prodcons.Run)
+}
