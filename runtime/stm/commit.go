@@ -170,9 +170,7 @@ func (tx *Tx) lockWrites() {
 		if !e.ready {
 			// Before anyone can see the box: who and where, for conflicts.
 			if tx.rec != nil {
-				bh := (*boxHeader)(e.box)
-				bh.writer = tx.thread
-				bh.site = tx.internSite(e.pcOff, e.pcN)
+				tx.nameBox(e)
 			}
 			e.ready = true
 		}
@@ -209,13 +207,33 @@ func (tx *Tx) lockInPlace(e *writeEntry) {
 		tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteWrite, e.pcOff, e.pcN)
 	}
 	if tx.rec != nil {
-		e.oldWriter, e.oldSite = b.writerSite()
-		atomic.StoreUint32(&b.writer, tx.thread)
-		atomic.StoreUint32(&b.site, tx.internSite(e.pcOff, e.pcN))
-		e.ready = true
+		tx.nameInPlace(e, b)
 	} else {
 		e.ready = false
 	}
+}
+
+// nameBox names the recording thread and the Store's site in e's new box,
+// before anyone can see it: whoever meets the box locked, or reads it, and
+// conflicts, names this side with them.
+func (tx *Tx) nameBox(e *writeEntry) {
+	bh := (*boxHeader)(e.box)
+	bh.writer = tx.thread
+	bh.site = tx.internSite(e.pcOff, e.pcN)
+}
+
+// nameInPlace does it for an in-place Var's box b, locked by tx: e keeps
+// the names it had (unlocking puts them back) and e.ready says so. Plain
+// stores while we hold the lock (storeLocked32), and none when the names
+// are already ours: a loop of one goroutine's commits to its own Var
+// rewrites the same two words.
+func (tx *Tx) nameInPlace(e *writeEntry, b *boxHeader) {
+	e.oldWriter, e.oldSite = b.writerSite()
+	if site := tx.internSite(e.pcOff, e.pcN); e.oldWriter != tx.thread || e.oldSite != site {
+		storeLocked32(&b.writer, tx.thread)
+		storeLocked32(&b.site, site)
+	}
+	e.ready = true
 }
 
 // unlockWrites puts the old boxes (old versions) back: the commit did not

@@ -6,7 +6,10 @@ import (
 )
 
 // The plain path: the first attempt of an Atomically call with no hook on
-// (no tracer, no recorder), written out straight for the common cases.
+// (no tracer, no recorder), written out straight for the common cases. A
+// call that a profile-level recording only counts takes it too (recQuiet,
+// recthread.go): then tx.rec is set, and the steps that name the writer
+// or capture sites for conflicts do so.
 //
 // A read-only attempt, or one that wrote a single Var, commits and ends
 // inside attemptPlain: no sort, no loops over one entry, no calls between
@@ -81,7 +84,7 @@ func (tx *Tx) endReads() {
 	tx.reads = tx.reads[:0]
 }
 
-// commitOne is commit for a write set of one Var, recording off: lock it,
+// commitOne is commit for a write set of one Var: lock it,
 // check for an inevitable transaction, take a version, validate, publish,
 // as commit does. It returns committed, aborted (a read went stale: the
 // conflict is noted, the lock given back), or failed when it did not
@@ -99,7 +102,14 @@ func (tx *Tx) commitOne() outcome {
 			return failed
 		}
 		old = e.box
+		if tx.rec != nil {
+			tx.nameInPlace(e, b) // a counted call of the profile level (recQuiet)
+		}
 	} else {
+		if tx.rec != nil && !e.ready {
+			tx.nameBox(e)
+			e.ready = true
+		}
 		old = atomic.LoadPointer(&h.val)
 		oldVer = (*boxHeader)(old).loadVersion()
 		if oldVer&1 != 0 || !atomic.CompareAndSwapPointer(&h.val, old, e.box) {
@@ -107,7 +117,10 @@ func (tx *Tx) commitOne() outcome {
 		}
 	}
 	// (e.old, e.oldVer and e.ready are for the general commit and for
-	// recording; nothing reads them here.)
+	// recording: a conflict noted while recording reads e.old.)
+	if tx.rec != nil {
+		e.old, e.oldVer = old, oldVer
+	}
 	if inevFlag.Load() {
 		tx.unlockOne(e, old, oldVer)
 		return failed
@@ -144,7 +157,12 @@ func (tx *Tx) commitOne() outcome {
 // oldVer.
 func (tx *Tx) unlockOne(e *writeEntry, old unsafe.Pointer, oldVer uint64) {
 	if e.h.nw != 0 {
-		storeRelease64(&(*boxHeader)(e.box).version, oldVer)
+		b := (*boxHeader)(e.box)
+		if tx.rec != nil {
+			storeLocked32(&b.writer, e.oldWriter)
+			storeLocked32(&b.site, e.oldSite)
+		}
+		storeRelease64(&b.version, oldVer)
 		return
 	}
 	atomic.StorePointer(&e.h.val, old)

@@ -42,3 +42,9 @@ func addOwnedFloat(p *atomic.Uint64, f float64) {
 	q := (*uint64)(unsafe.Pointer(p))
 	*q = math.Float64bits(math.Float64frombits(*q) + f)
 }
+
+// storeLocked32 stores v into a word of an in-place Var's box whose lock
+// (its version word) the caller holds: the only writer at that moment,
+// with readers that load it atomically and need it whole. The store that
+// unlocks the box (storeRelease64) orders it for the next locker.
+func storeLocked32(p *uint32, v uint32) { *p = v }

@@ -24,3 +24,7 @@ func addOwned(p *atomic.Uint64, d uint64) { p.Add(d) }
 func addOwnedFloat(p *atomic.Uint64, f float64) {
 	p.Store(math.Float64bits(math.Float64frombits(p.Load()) + f))
 }
+
+// storeLocked32 stores v into a word of a box whose lock the caller holds;
+// see own_amd64.go.
+func storeLocked32(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
