@@ -228,12 +228,24 @@ func (tx *Tx) nameBox(e *writeEntry) {
 // are already ours: a loop of one goroutine's commits to its own Var
 // rewrites the same two words.
 func (tx *Tx) nameInPlace(e *writeEntry, b *boxHeader) {
-	e.oldWriter, e.oldSite = b.writerSite()
+	if tx.keepNames(e, b) {
+		tx.renameInPlace(e, b)
+	}
+}
+
+// keepNames is nameInPlace's first half, small enough to inline: it keeps
+// b's names in e and says whether they are to change.
+func (tx *Tx) keepNames(e *writeEntry, b *boxHeader) bool {
+	w, site := b.writerSite()
+	e.oldWriter, e.oldSite, e.ready = w, site, true
+	return w != tx.thread || site != 0 || e.pcN != 0
+}
+
+func (tx *Tx) renameInPlace(e *writeEntry, b *boxHeader) {
 	if site := tx.internSite(e.pcOff, e.pcN); e.oldWriter != tx.thread || e.oldSite != site {
 		storeLocked32(&b.writer, tx.thread)
 		storeLocked32(&b.site, site)
 	}
-	e.ready = true
 }
 
 // unlockWrites puts the old boxes (old versions) back: the commit did not

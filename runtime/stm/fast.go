@@ -102,8 +102,8 @@ func (tx *Tx) commitOne() outcome {
 			return failed
 		}
 		old = e.box
-		if tx.rec != nil {
-			tx.nameInPlace(e, b) // a counted call of the profile level (recQuiet)
+		if tx.rec != nil && tx.keepNames(e, b) { // a counted call of the profile level (recQuiet)
+			tx.renameInPlace(e, b)
 		}
 	} else {
 		if tx.rec != nil && !e.ready {
@@ -192,7 +192,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		if v&1 == 0 && tx.visible(v) {
 			tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
 			n := len(tx.reads)
-			if b.loadVersion() == v && n < cap(tx.reads) && tx.rec == nil {
+			if b.loadVersion() == v && n < cap(tx.reads) && (tx.rec == nil || !h.contended.Load()) {
 				tx.reads = tx.reads[:n+1]
 				e := &tx.reads[n]
 				e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
@@ -241,7 +241,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	}
 	off := tx.arenaAlloc(h.nw)
 	i := len(tx.writes)
-	if i < cap(tx.writes) && i < linearMax && tx.rec == nil {
+	if i < cap(tx.writes) && i < linearMax && (tx.rec == nil || !tx.storeSite(h)) {
 		// addWrite, inline.
 		tx.writes = tx.writes[:i+1]
 		e := &tx.writes[i]
