@@ -269,10 +269,11 @@
 // thread.
 //
 // Time committed. The recorder times a call from the start of its attempt
-// to its commit when its thread met contention within its last 64 calls
-// (timed: exact), or when the call is drawn for the sample: one call in 64
-// on average, at intervals drawn uniformly from 1..127 calls, independently
-// of what the calls do (sampled). The time of the untimed commits,
+// to its commit when the call is drawn for the sample: one call in 64 on
+// average, at intervals drawn uniformly from 1..127 calls, independently
+// of what the calls do (sampled). Timed commits (timed exactly for some
+// other reason) are part of the format; this module's recorder writes
+// none, since it reads the clock for nothing but the sample. The time of the untimed commits,
 // u = commits - timed - sampled, is estimated as u times the sample mean
 // m = sampledNs / sampled, so the time committed is
 //
@@ -290,8 +291,13 @@
 // call; when such an attempt then meets contention, the start event it logs
 // is placed at the time the contention was met minus the thread's mean
 // sampled duration (never before the thread's previous event), and counted
-// in estimated. Every later attempt of the call, and of the thread's next
-// 64 calls, has an exact start.
+// in estimated. Every later attempt of the call has an exact start. The
+// error of an estimated start is the difference between that attempt's
+// time until it met contention and the thread's mean sampled duration: it
+// shifts the time lost by the first aborted attempt of a call (not its
+// count, kind, sites, or the pauses, which are exact), by about one
+// committed transaction's length for an attempt that was not descheduled.
+// The sum of estimated says how many attempts had such a start.
 //
 // # Version 2
 //

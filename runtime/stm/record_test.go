@@ -796,7 +796,22 @@ func testRecordThreadPerGoroutine(t *testing.T, level Level) {
 		}
 		maxThread = max(maxThread, ev.Thread)
 	}
-	// 12 goroutines with 20 commits each, and one nested commit on a thread of its own.
+	// 12 goroutines with 20 commits each, and the nested commit: on a
+	// thread of its own at the full level, where the enclosing call holds
+	// its thread's buffer; at the profile level on the goroutine's own
+	// thread, as the enclosing call (only counted) holds nothing.
+	if level == LevelProfile {
+		if commitsBy[1] != rounds+1 || len(commitsBy) != goroutines || maxThread != goroutines {
+			t.Fatalf("commits by thread %v, want %d on thread 1 (with the nested one) and %d on threads 2-%d",
+				commitsBy, rounds+1, rounds, goroutines)
+		}
+		for th, n := range commitsBy {
+			if th != 1 && n != rounds {
+				t.Errorf("thread %d committed %d transactions, want %d", th, n, rounds)
+			}
+		}
+		return
+	}
 	var twenty, one int
 	for th, n := range commitsBy {
 		switch n {
@@ -850,5 +865,53 @@ func TestCurgIdentifiesGoroutines(t *testing.T) {
 			t.Fatalf("two live goroutines share the identity %#x", p[0])
 		}
 		seen[p[0]] = true
+	}
+}
+
+// TestRecordPlainCommitAfterWait: a call that the profile level only
+// counts meets a locked Var in its read (a commit-lock wait, which logs
+// the call from there on) and then commits on the plain path. Its commit
+// must be an event, not a count, and its thread given back: the log has
+// one start and one commit, and the thread's next call is counted.
+func TestRecordPlainCommitAfterWait(t *testing.T) {
+	v := NewVar(1) // in place: its version word is its lock
+	var starts, commits, counted int
+	data := recordAt(t, LevelProfile, func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			read := func(tx *Tx) error { v.Load(tx); return nil }
+			for range 3 {
+				Atomically(read) // the context learns the goroutine: counted calls
+			}
+			b := v.h.loadBox()
+			atomic.StoreUint64(&b.version, lockedVersion) // as a committer would
+			unlocked := make(chan struct{})
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				atomic.StoreUint64(&b.version, 0)
+				close(unlocked)
+			}()
+			Atomically(read) // waits for the lock, then commits
+			<-unlocked
+			for range 3 {
+				Atomically(read)
+			}
+		}()
+		<-done
+	})
+	evs, aggs, _ := readLogAggs(t, data)
+	for i, ev := range evs {
+		switch ev.Kind {
+		case logformat.KindTxStart:
+			starts++
+		case logformat.KindTxCommit:
+			commits++
+		case logformat.KindAggregate:
+			counted += int(aggs[i].Commits)
+		}
+	}
+	if starts != 1 || commits != 1 || counted != 6 {
+		t.Fatalf("%d starts, %d commit events, %d counted commits; want 1, 1, 6", starts, commits, counted)
 	}
 }

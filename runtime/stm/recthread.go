@@ -51,17 +51,20 @@ type threadRec struct {
 	full     [][]rawEvent
 	qdropped int64
 
-	// busy is 1 while an Atomically call runs on the thread (whether or
-	// not it holds own); only the thread's goroutine writes it.
+	// busy has busyLogged set while a logged Atomically call runs on the
+	// thread (whether or not it holds own at the moment: it gives own back
+	// while it pauses), and busyFull for the thread's life if it records at
+	// the full level: a call is only counted (atomicallyHooked) when busy
+	// is 0. Only the thread's goroutine writes it. A call that is only
+	// counted leaves it alone: a call nested in its body may log on the
+	// same thread, as it holds nothing.
 	busy atomic.Uint32
-	// hot counts down the calls to time exactly after contention.
-	hot atomic.Int32
 
 	// Profile level: the calls not logged as events, counted by the
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
 	// the flusher writes the differences (agg* below).
 	aggCommits      atomic.Uint64 // commits not logged
-	aggTimed        atomic.Uint64 // of which timed because the thread was hot
+	aggTimed        atomic.Uint64 // of which timed exactly (none since sampling alone times calls)
 	aggTimedTicks   atomic.Uint64 // their total duration
 	aggSampled      atomic.Uint64 // of the others, timed as the sample
 	aggSampledTicks atomic.Uint64
@@ -83,6 +86,9 @@ func (r *recorder) newThread() *threadRec {
 	}
 	r.next++
 	t := &threadRec{id: r.next, r: r}
+	if r.full {
+		t.busy.Store(busyFull)
+	}
 	r.thrs = append(r.thrs, t)
 	return t
 }
@@ -138,29 +144,101 @@ func (tx *Tx) goThread(r *recorder) *threadRec {
 	return th
 }
 
+const (
+	busyLogged = 1 << iota
+	busyFull
+)
+
+// recQuiet reports whether an Atomically call on goroutine g (curg) is
+// only counted: recording at the profile level, on the goroutine this
+// context served last, whose thread no enclosing call holds, not drawn for
+// the sample. Such a call takes the plain path (Atomically), and when it
+// commits without meeting anything it ends with recQuietEnd: no clock
+// read, no event, no store to a word that another goroutine writes. A
+// counted call that meets something carries on through the general loop
+// (settleHooked); any other call goes through runHooked. Small enough to
+// inline; false leaves tx as it was. Between calls tx.prof.mode is
+// modeCounted and t0 0 (recEnd), so a counted call sets nothing there.
+func (tx *Tx) recQuiet(g uintptr) bool {
+	t := tx.lastGThread
+	if t == nil || tx.lastG != g {
+		return false
+	}
+	if t.r != cur.Load() || t.busy.Load() != 0 {
+		return false
+	}
+	left := tx.prof.left - 1
+	if left <= 0 {
+		return false
+	}
+	tx.prof.left = left
+	tx.rec = t
+	tx.thread = t.id
+	return true
+}
+
+// recQuietEnd counts the commit of a counted call that ended on the plain
+// path, and detaches the thread. (A call that met contention on the way, a
+// lock it waited for, is logged by then: settleHooked ends it.)
+func (tx *Tx) recQuietEnd() {
+	addOwned(&tx.rec.aggCommits, 1)
+	tx.rec = nil
+	tx.thread = 0
+}
+
+// recPlainEnded is what settle does for a recorded commit, for a call that
+// committed and ended on the plain path (the rest of end is done).
+func (tx *Tx) recPlainEnded() {
+	tx.recCommit()
+	tx.recEnd()
+}
+
+// runHooked is an Atomically call that recQuiet did not take: a call drawn
+// for the sample that is otherwise a counted one takes the plain path too,
+// timed (runSampled); any other goes through run.
+func (tx *Tx) runHooked(fn func(*Tx) error) error {
+	if t := tx.lastGThread; t != nil && tx.prof.left <= 1 && t.r == cur.Load() && t.busy.Load() == 0 &&
+		!tracingOn() && tx.lastG == curg() {
+		return tx.runSampled(fn, t)
+	}
+	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
+	return tx.run(fn, nil)
+}
+
+// runSampled is a counted call drawn for the sample: timed from the start
+// of its attempt to its commit.
+func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
+	tx.prof.left = tx.sampleInterval()
+	tx.rec = t
+	tx.thread = t.id
+	tx.prof.mode = modeSampled
+	tx.prof.t0 = cputicks()
+	res, err := tx.attemptPlain(fn)
+	return tx.settleHooked(fn, res, err)
+}
+
+// settleHooked carries on a recorded call after its plain first attempt.
+func (tx *Tx) settleHooked(fn func(*Tx) error, res outcome, err error) error {
+	if res == ended {
+		// Committed, and all but the recording ended: the sample, or
+		// the commit event of a call that met contention on the way.
+		tx.recPlainEnded()
+		putTx(tx)
+		return nil
+	}
+	defer putTx(tx)
+	if r, done := tx.settle(res, err); done {
+		return r
+	}
+	return tx.loop(fn)
+}
+
 // recBegin attaches the Atomically call to a thread (th, or the
 // goroutine's). At the full level the call takes the thread's buffer at
 // once and logs every attempt; at the profile level it takes nothing, and
-// only a call that meets contention (promote) starts logging. The common
-// case, a goroutine that runs its calls one after another on a quiet
-// thread, is the first branch, kept small enough to inline.
+// only a call that meets contention (promote) starts logging.
 func (tx *Tx) recBegin(th *threadRec) {
 	r := cur.Load()
-	if t := tx.lastGThread; th == nil && r != nil && t != nil && t.r == r && !r.full &&
-		t.busy.Load()|uint32(t.hot.Load()) == 0 && tx.prof.left > 1 && tx.lastG == curg() {
-		storeOwned32(&t.busy, 1)
-		tx.rec = t
-		tx.thread = t.id
-		tx.prof.logged = false
-		tx.prof.quiet = true
-		tx.prof.timing = timeNone
-		tx.prof.left--
-		return
-	}
-	tx.recBeginSlow(r, th)
-}
-
-func (tx *Tx) recBeginSlow(r *recorder, th *threadRec) {
 	if r == nil {
 		if envPath == "" {
 			return
@@ -172,34 +250,27 @@ func (tx *Tx) recBeginSlow(r *recorder, th *threadRec) {
 	}
 	if th == nil || th.r != r {
 		th = tx.goThread(r)
-		if th.busy.Load() != 0 {
-			// In use by a transaction whose body called Atomically on this
+		if th.busy.Load()&busyLogged != 0 {
+			// Held by a logged call whose body called Atomically on this
 			// goroutine: waiting for its buffer would never end.
 			th = tx.txThread(r)
 		}
 	}
-	storeOwned32(&th.busy, 1)
 	tx.rec = th
 	tx.thread = th.id
 	if r.full {
+		storeOwned32(&th.busy, busyLogged|busyFull)
 		th.acquire()
 		th.held = true
-		tx.prof.logged = true
-		tx.prof.quiet = false
+		tx.prof.mode = modeLogged
 		tx.patch = sitePatch{idx: -1}
 		return
 	}
-	tx.prof.logged = false
-	tx.prof.quiet = false
-	if h := th.hot.Load(); h > 0 {
-		storeOwnedI32(&th.hot, h-1)
-		tx.prof.timing = timeHot
-	} else if tx.prof.left--; tx.prof.left <= 0 {
+	if tx.prof.left--; tx.prof.left <= 0 {
 		tx.prof.left = tx.sampleInterval()
-		tx.prof.timing = timeSampled
+		tx.prof.mode = modeSampled
 	} else {
-		tx.prof.timing = timeNone
-		tx.prof.quiet = true
+		tx.prof.mode = modeCounted
 	}
 }
 
@@ -211,10 +282,10 @@ func (tx *Tx) recEnd() {
 	}
 	tx.rec = nil
 	tx.thread = 0
+	tx.prof.mode, tx.prof.t0 = modeCounted, 0
 	if th.held {
 		tx.recEndHeld(th)
 	}
-	storeOwned32(&th.busy, 0)
 }
 
 func (tx *Tx) recEndHeld(th *threadRec) {
@@ -228,38 +299,37 @@ func (tx *Tx) recEndHeld(th *threadRec) {
 	}
 	th.held = false
 	releaseOwn(&th.own)
+	storeOwned32(&th.busy, th.busy.Load()&^busyLogged)
 }
 
 // Profile level. A call that meets no contention is one attempt, start to
 // commit, and is only counted (aggCommits). Reading the clock costs more
 // than a small transaction (tens of nanoseconds where the time-stamp
 // counter is virtualized), so such a call is timed only when it is drawn
-// for the sample (one call in sampleMean on average, at random intervals
-// so that no periodic pattern of the program lines up with the draws) or
-// when its thread met contention lately (hotCalls): the attempt that then
-// meets contention has an exact start. The time committed by untimed calls
-// is estimated from the sample, per thread and flush interval; the log
-// carries the sums needed for its error (see logformat.Aggregate).
-const (
-	sampleMean = 64
-	hotCalls   = 64
-)
+// for the sample: one call in sampleMean on average, at random intervals
+// so that no periodic pattern of the program lines up with the draws. The
+// time committed by untimed calls is estimated from the sample, per thread
+// and flush interval; the log carries the sums needed for its error (see
+// logformat.Aggregate). An untimed attempt that meets contention logs an
+// estimated start (promote).
+const sampleMean = 64
 
+// Modes of a call at the profile level (txProf.mode).
 const (
-	timeNone = iota
-	timeSampled
-	timeHot
+	modeCounted = iota // neither logged nor timed: only counted
+	modeSampled        // drawn for the sample: timed, then counted
+	modeLogged         // met contention (or the full level): every attempt logged
 )
 
 // txProf is a context's profile-level state for the current call.
 type txProf struct {
-	logged bool   // the call's attempts are logged as events
-	quiet  bool   // neither logged nor timed: the fast path
-	timing uint8  // timeNone, timeSampled or timeHot
-	left   int32  // calls until the next sampled one
-	rnd    uint64 // xorshift state for the sampling intervals
-	t0     int64  // start of the current attempt (ticks) if timed
+	mode uint8  // modeCounted, modeSampled or modeLogged
+	left int32  // calls until the next sampled one
+	rnd  uint64 // xorshift state for the sampling intervals
+	t0   int64  // start of the current attempt (ticks) if timed, else 0
 }
+
+func (tx *Tx) logged() bool { return tx.prof.mode == modeLogged }
 
 // sampleInterval draws the number of calls to the next sampled one,
 // uniform in [1, 2*sampleMean-1].
@@ -275,54 +345,37 @@ func (tx *Tx) sampleInterval() int32 {
 	return int32(x%(2*sampleMean-1)) + 1
 }
 
-// recStart is the start of an attempt.
+// recStart is the start of an attempt (general loop).
 func (tx *Tx) recStart() {
-	if tx.prof.quiet {
+	switch tx.prof.mode {
+	case modeCounted:
 		tx.prof.t0 = 0
-		return
-	}
-	tx.recStartSlow()
-}
-
-func (tx *Tx) recStartSlow() {
-	if tx.prof.logged {
-		tx.emit(uint32(logformat.KindTxStart), 0)
-		return
-	}
-	if tx.prof.timing != timeNone {
+	case modeSampled:
 		tx.prof.t0 = cputicks()
-	} else {
-		tx.prof.t0 = 0
+	default:
+		tx.emit(uint32(logformat.KindTxStart), 0)
 	}
 }
 
-// recCommit is a commit: an event if the call is logged, else a count.
+// recCommit is a commit (general loop): an event if the call is logged,
+// else a count, and a sample if it was timed.
 func (tx *Tx) recCommit() {
-	if tx.prof.quiet {
-		addOwned(&tx.rec.aggCommits, 1)
-		return
+	switch th := tx.rec; tx.prof.mode {
+	case modeCounted:
+		addOwned(&th.aggCommits, 1)
+	case modeSampled:
+		th.addSample(cputicks() - tx.prof.t0)
+	default:
+		tx.emit(uint32(logformat.KindTxCommit), 0)
 	}
-	tx.recCommitSlow()
 }
 
-func (tx *Tx) recCommitSlow() {
-	if tx.prof.logged {
-		tx.emit(uint32(logformat.KindTxCommit), 0)
-		return
-	}
-	th := tx.rec
+// addSample counts a commit timed as the sample, of d ticks.
+func (th *threadRec) addSample(d int64) {
+	d = max(d, 0)
 	addOwned(&th.aggCommits, 1)
-	if tx.prof.t0 == 0 {
-		return
-	}
-	d := uint64(max(cputicks()-tx.prof.t0, 0))
-	if tx.prof.timing == timeHot {
-		addOwned(&th.aggTimed, 1)
-		addOwned(&th.aggTimedTicks, d)
-		return
-	}
 	addOwned(&th.aggSampled, 1)
-	addOwned(&th.aggSampledTicks, d)
+	addOwned(&th.aggSampledTicks, uint64(d))
 	fd := float64(d)
 	addOwnedFloat(&th.aggSampledSq, fd*fd)
 }
@@ -330,16 +383,14 @@ func (tx *Tx) recCommitSlow() {
 // promote makes the call a logged one at its first event: it takes the
 // thread's buffer and writes the start of the current attempt, exact if
 // the attempt was timed, else estimated (the thread's mean sampled
-// duration before now, counted in aggEstimated). Its thread is hot for
-// the next hotCalls calls.
+// duration before now, counted in aggEstimated).
 func (tx *Tx) promote() {
 	th := tx.rec
+	storeOwned32(&th.busy, th.busy.Load()|busyLogged)
 	th.acquire()
 	th.held = true
-	tx.prof.logged = true
-	tx.prof.quiet = false
+	tx.prof.mode = modeLogged
 	tx.patch = sitePatch{idx: -1}
-	storeOwnedI32(&th.hot, hotCalls)
 	t := tx.prof.t0
 	if t == 0 {
 		t = cputicks()
@@ -382,7 +433,7 @@ func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCaus
 }
 
 func (tx *Tx) emit(a, site uint32) {
-	if !tx.prof.logged {
+	if !tx.logged() {
 		tx.promote()
 	}
 	th := tx.rec
@@ -496,7 +547,7 @@ func (tx *Tx) recBecomeInevitable(off, n int32) {
 }
 
 func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, other, otherSite uint32) {
-	if !tx.prof.logged {
+	if !tx.logged() {
 		tx.promote()
 	}
 	// Both entries go in together: no hand-over between them.

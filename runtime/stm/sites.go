@@ -222,4 +222,4 @@ func internalFrame(f runtime.Frame) bool {
 // transaction, and a write site only matters when someone conflicts with
 // the write. The first conflict on a Var then names no write site for
 // this side; the re-run, logged, captures it.
-func (tx *Tx) storeSite(h *varHeader) bool { return tx.prof.logged || h.contended.Load() }
+func (tx *Tx) storeSite(h *varHeader) bool { return tx.logged() || h.contended.Load() }

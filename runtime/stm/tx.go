@@ -428,8 +428,18 @@ const (
 func Atomically(fn func(tx *Tx) error) error {
 	tx := getTx()
 	if tracingOn() || recordingOn() {
-		defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
-		return tx.run(fn, nil)
+		if tracingOn() || !tx.recQuiet(curg()) {
+			return tx.runHooked(fn) // recthread.go
+		}
+		// Recording a profile, and this call is only counted: the plain
+		// path, as below, and the commit counted (recQuietEnd).
+		res, err := tx.attemptPlain(fn)
+		if res == ended && tx.prof.mode == modeCounted {
+			tx.recQuietEnd()
+			putTx(tx)
+			return nil
+		}
+		return tx.settleHooked(fn, res, err)
 	}
 	// The plain call: no hook to run. Its first attempt goes straight
 	// through attemptPlain and, when it commits with nothing but the read
