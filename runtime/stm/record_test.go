@@ -445,7 +445,6 @@ func childForever() {
 	// Say "ready" once the flusher has put a few chunks on disk: on a loaded
 	// machine the first flushes can come late, and a kill before them would
 	// test nothing.
-	time.Sleep(350 * time.Millisecond)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if data, err := os.ReadFile(envPath); err == nil && flushedEnough(data) {
 			break
@@ -470,6 +469,15 @@ func flushedEnough(data []byte) bool {
 	}
 }
 
+// fileSize is the size of the file at path (0 if it cannot be read).
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
 // TestKilledChildLogReadable records a child process through STMLOG (with
 // %p), kills it with SIGKILL, and reads what it left: every complete chunk,
 // no corruption, and the loss reported (no end marker).
@@ -489,10 +497,17 @@ func TestKilledChildLogReadable(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatalf("child said %q", line)
 	}
-	time.Sleep(50 * time.Millisecond) // land the kill between flushes
+	// Kill it while it writes: once the log has grown past what it held at
+	// "ready" (a few chunks), so the kill lands after a flush of a running
+	// recorder, not before the first.
+	path := filepath.Join(dir, "child-"+strconv.Itoa(cmd.Process.Pid)+".log")
+	ready := fileSize(path)
+	for deadline := time.Now().Add(20 * time.Second); fileSize(path) <= ready && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	data, err := os.ReadFile(filepath.Join(dir, "child-"+strconv.Itoa(cmd.Process.Pid)+".log"))
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

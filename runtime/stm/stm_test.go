@@ -3,6 +3,7 @@ package stm
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -251,6 +252,31 @@ func TestSelectNested(t *testing.T) {
 	}
 }
 
+// retryWaiters is how many transactions wait in Retry for v to change
+// (registered in its wait queue).
+func retryWaiters[T any](v *Var[T]) int32 {
+	if q := v.h.waitq.Load(); q != nil {
+		return q.n.Load()
+	}
+	return 0
+}
+
+// awaitRetryWaiters returns whether n transactions came to wait in Retry
+// for v within 10 s: a test that commits a change to wake them waits for
+// this first, or the change could come before they wait and the test would
+// pass without testing the wake-up. It does not fail the test, so that a
+// goroutine other than the test's may call it.
+func awaitRetryWaiters[T any](v *Var[T], n int32) bool {
+	for deadline := time.Now().Add(10 * time.Second); retryWaiters(v) < n; {
+		if time.Now().After(deadline) {
+			return false
+		}
+		runtime.Gosched()
+		time.Sleep(100 * time.Microsecond)
+	}
+	return true
+}
+
 // TestSelectAllRetry: the whole transaction waits for any Var read by any
 // alternative, then picks the one that became ready.
 func TestSelectAllRetry(t *testing.T) {
@@ -276,7 +302,10 @@ func TestSelectAllRetry(t *testing.T) {
 		))
 		got <- which
 	}()
-	time.Sleep(10 * time.Millisecond)
+	// Both alternatives retried: the transaction waits on the Vars of both.
+	if !awaitRetryWaiters(q1, 1) || !awaitRetryWaiters(q2, 1) {
+		t.Fatalf("Select never came to wait on both Vars (waiters: %d, %d)", retryWaiters(q1), retryWaiters(q2))
+	}
 	Atomically(func(tx *Tx) error { q2.Store(tx, 1); return nil })
 	select {
 	case w := <-got:
@@ -574,7 +603,10 @@ func TestRetryAfterContentionInevitable(t *testing.T) {
 				if !setterStarted {
 					setterStarted = true
 					go func() {
-						time.Sleep(5 * time.Millisecond)
+						// Once the transaction waits (holding the token, it would wait forever).
+						if !awaitRetryWaiters(flag, 1) {
+							t.Error("the transaction never came to wait in Retry")
+						}
 						Atomically(func(tx *Tx) error { flag.Store(tx, true); return nil })
 					}()
 				}
@@ -630,19 +662,9 @@ func TestRetryWakesEveryWaiter(t *testing.T) {
 		}()
 	}
 	waiting.Wait()
-	// Give every waiter time to register (they park after a few yields).
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		n := int32(0)
-		if q := gate.h.waitq.Load(); q != nil {
-			n = q.n.Load()
-		}
-		if n == waiters {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d waiters registered", n, waiters)
-		}
-		time.Sleep(time.Millisecond)
+	// Every waiter registers (they park after a few yields).
+	if !awaitRetryWaiters(gate, waiters) {
+		t.Fatalf("only %d of %d waiters registered", retryWaiters(gate), waiters)
 	}
 	if q := gate.h.waitq.Load(); q.over.Load() == 0 {
 		t.Fatal("no waiter went to the overflow list: the test does not cover it")

@@ -291,7 +291,11 @@ func TestBadRequests(t *testing.T) {
 // behind.
 func TestClientGoesAway(t *testing.T) {
 	base := runtime.NumGoroutine()
-	srv := httptest.NewServer(Handler())
+	h, serving := Handler(), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(serving)
+		h.ServeHTTP(w, r)
+	}))
 	stop := contend(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/?seconds=30", nil)
@@ -303,7 +307,9 @@ func TestClientGoesAway(t *testing.T) {
 		}
 		errc <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Go away once the handler has the request (before, there would be
+	// nothing to notice), and while its 30 s window runs.
+	<-serving
 	cancel()
 	if err := <-errc; err == nil {
 		t.Error("the cancelled request got an answer")
