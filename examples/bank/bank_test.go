@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -177,7 +178,15 @@ func TestBooksAuditNeverSeesHalfATransfer(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
-			time.Sleep(100 * time.Microsecond) // let transfers save closing balances
+			// Let a few transfers commit after the close: they save the
+			// closing balances of the accounts they change first, which the
+			// audit must then use.
+			for c, deadline := stm.ReadStats().Commits, time.Now().Add(10*time.Second); stm.ReadStats().Commits < c+8; {
+				if time.Now().After(deadline) {
+					t.Fatal("no transfers committed after the close")
+				}
+				runtime.Gosched()
+			}
 		}
 		sum, negative, err := b.Audit(e)
 		if err != nil || sum != b.Total() || negative != 0 {

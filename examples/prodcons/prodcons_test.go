@@ -22,6 +22,20 @@ func take(b *Buffer) (x int) {
 	return x
 }
 
+// waitRetried returns once a transaction has retried since before (the
+// runtime counts a Retry before the body waits): the other side is then
+// waiting for a change, not merely not yet started, so checking that it has
+// not returned tests something.
+func waitRetried(t *testing.T, before stm.Stats) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); stm.ReadStats().AbortsRetry == before.AbortsRetry; {
+		if time.Now().After(deadline) {
+			t.Fatal("the transaction never retried")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 func TestBufferIsFIFO(t *testing.T) {
 	b := NewBuffer(4)
 	for round := range 3 {
@@ -49,11 +63,13 @@ func TestRetryBlocks(t *testing.T) {
 	put(b, 1)
 	put(b, 2)
 	putDone := make(chan struct{})
+	before := stm.ReadStats()
 	go func() { put(b, 3); close(putDone) }()
+	waitRetried(t, before)
 	select {
 	case <-putDone:
 		t.Fatal("Put on a full buffer returned")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	if x := take(b); x != 1 {
 		t.Fatalf("took %d, want 1", x)
@@ -64,12 +80,14 @@ func TestRetryBlocks(t *testing.T) {
 			t.Fatalf("took %d, want %d", x, want)
 		}
 	}
-	got := make(chan int)
+	got := make(chan int, 1)
+	before = stm.ReadStats()
 	go func() { got <- take(b) }()
+	waitRetried(t, before)
 	select {
 	case x := <-got:
 		t.Fatalf("Take on an empty buffer returned %d", x)
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	put(b, 4)
 	if x := <-got; x != 4 {
