@@ -266,15 +266,29 @@ func (tx *Tx) unlockWrites() {
 	}
 }
 
+// publish stores the new values and version of each locked entry, and
+// wakes the Retry waiters of each. Whether a Var has waiters is read
+// before its version is stored, while it is locked: on amd64 the version
+// store is a plain store, which a later load may overtake (the store
+// buffer), so a waiter could register and find the old version while the
+// committer found no waiter, and sleep through the change. Read after the
+// locking compare-and-swap instead, it pairs with the waiter's register,
+// then re-check (retry.go): either we see the waiter, or its re-check
+// sees the Var locked, which counts as a change.
 func (tx *Tx) publish(wv uint64) {
 	for _, i := range tx.order {
 		e := &tx.writes[i]
+		q := e.h.waitq.Load()
+		if q != nil && q.n.Load() == 0 {
+			q = nil
+		}
 		if nw := e.h.nw; nw != 0 {
 			copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
 		}
 		storeRelease64(&(*boxHeader)(e.box).version, wv)
-		if q := e.h.waitq.Load(); q != nil && q.n.Load() > 0 {
+		if q != nil {
 			q.wake()
 		}
 	}
 }
+

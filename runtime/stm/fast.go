@@ -139,6 +139,10 @@ func (tx *Tx) commitOne() outcome {
 		tx.unlockOne(e, old, oldVer)
 		return aborted
 	}
+	q := h.waitq.Load() // before the version store: see publish
+	if q != nil && q.n.Load() == 0 {
+		q = nil
+	}
 	switch nw := h.nw; nw {
 	case 0:
 	case 1:
@@ -147,7 +151,7 @@ func (tx *Tx) commitOne() outcome {
 		copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
 	}
 	storeRelease64(&(*boxHeader)(e.box).version, wv)
-	if q := h.waitq.Load(); q != nil && q.n.Load() > 0 {
+	if q != nil {
 		q.wake()
 	}
 	return committed
