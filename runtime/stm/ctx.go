@@ -38,11 +38,18 @@ const maxPCtx = 256
 // pctx is one P's context. The pads keep two Ps' ownership words on
 // different cache lines (and off adjacent-line prefetch pairs).
 type pctx struct {
-	_   [64]byte
-	own ownedWord // 0 free, 1 taken
-	tx  *Tx       // nil until first used
-	_   [52]byte
+	_ [64]byte
+	c [ctxPerP]struct {
+		own ownedWord // 0 free, 1 taken
+		tx  *Tx       // nil until first used
+	}
+	_ [64 - 16*ctxPerP%64]byte
 }
+
+// ctxPerP is how many contexts a P has: two, so that a transaction
+// blocked in Retry (holding one) and the one that will wake it, on the
+// same P, both find one (a hand-off: producer and consumer, ping-pong).
+const ctxPerP = 2
 
 var pctxs [maxPCtx]pctx
 
@@ -68,17 +75,19 @@ func newTx() any {
 func getTx() *Tx {
 	p := procPin()
 	if p < maxPCtx {
-		c := &pctxs[p]
-		if c.own.take() {
-			tx := c.tx
-			procUnpin()
-			if tx == nil {
-				// First use on this P: make it unpinned (newTx locks).
-				tx = newTx().(*Tx)
-				tx.home = &c.own
-				c.tx = tx
+		for i := range ctxPerP {
+			c := &pctxs[p].c[i]
+			if c.own.take() {
+				tx := c.tx
+				procUnpin()
+				if tx == nil {
+					// First use on this P: make it unpinned (newTx locks).
+					tx = newTx().(*Tx)
+					tx.home = &c.own
+					c.tx = tx
+				}
+				return tx
 			}
-			return tx
 		}
 	}
 	procUnpin()
