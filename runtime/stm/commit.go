@@ -291,4 +291,3 @@ func (tx *Tx) publish(wv uint64) {
 		}
 	}
 }
-

@@ -19,11 +19,13 @@ import (
 // transaction, a stale read, AfterCommit, Select, Inevitable, a set that
 // grew...) goes to the general code from where the fast path stopped.
 
-// attemptPlain is begin and attempt for the first attempt of a plain call
-// (tx fresh from getTx: the sets are empty and end has reset the flags).
+// attemptPlain is begin and attempt for an attempt of a plain call: the
+// first (tx fresh from getTx: the sets are empty and end has reset the
+// flags), or a later one after begin (loopPlain), giveBack false (the
+// caller gives tx back).
 // It returns ended when the attempt committed and the call is over (tx
 // reset, to be given back), else the outcome for settle.
-func (tx *Tx) attemptPlain(fn func(*Tx) error) (res outcome, err error) {
+func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err error) {
 	tx.doomed = false
 	tx.active = true
 	defer func() {
@@ -31,7 +33,7 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error) (res outcome, err error) {
 		// unwound with an abort or Retry signal). Every return below
 		// leaves tx inactive.
 		if tx.active {
-			res = tx.unwound(recover(), true)
+			res = tx.unwound(recover(), giveBack)
 		}
 	}()
 	err = fn(tx)
@@ -66,6 +68,25 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error) (res outcome, err error) {
 	return res, err
 }
 
+// loopPlain is loop for the attempts of a plain call after its first:
+// through attemptPlain, unless the attempt is inevitable from its start
+// (contention management gave it the token).
+func (tx *Tx) loopPlain(fn func(*Tx) error) error {
+	for {
+		tx.begin()
+		var res outcome
+		var err error
+		if tx.holdsToken {
+			res, err = tx.attempt(fn)
+		} else if res, err = tx.attemptPlain(fn, false); res == ended {
+			return nil
+		}
+		if r, done := tx.settle(res, err); done {
+			return r
+		}
+	}
+}
+
 // endPlain ends a plain call whose attempt committed with nothing to reset
 // but the read and write sets (attemptPlain checked): end, minus the flags
 // and the rest that a plain first attempt never sets. endReads is its
@@ -80,6 +101,7 @@ func (tx *Tx) endPlain() {
 
 func (tx *Tx) endReads() {
 	tx.clk.stats.commits.inc()
+	tx.aborts = 0
 	clearReads(tx.reads)
 	tx.reads = tx.reads[:0]
 }
@@ -193,7 +215,13 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		p := atomic.LoadPointer(&h.val)
 		b := (*boxHeader)(p)
 		v := b.loadVersion()
-		if v&1 == 0 && tx.visible(v) {
+		if v&1 == 0 {
+			if !tx.visible(v) {
+				// As readWords: take the commit into the snapshot.
+				if i := tx.extend(v); i >= 0 {
+					tx.conflictOnRead(i)
+				}
+			}
 			tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
 			n := len(tx.reads)
 			if b.loadVersion() == v && n < cap(tx.reads) && (tx.rec == nil || !h.contended.Load()) {

@@ -213,7 +213,7 @@ func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
 	tx.thread = t.id
 	tx.prof.mode = modeSampled
 	tx.prof.t0 = cputicks()
-	res, err := tx.attemptPlain(fn)
+	res, err := tx.attemptPlain(fn, true)
 	return tx.settleHooked(fn, res, err)
 }
 

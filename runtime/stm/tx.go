@@ -433,7 +433,7 @@ func Atomically(fn func(tx *Tx) error) error {
 		}
 		// Recording a profile, and this call is only counted: the plain
 		// path, as below, and the commit counted (recQuietEnd).
-		res, err := tx.attemptPlain(fn)
+		res, err := tx.attemptPlain(fn, true)
 		if res == ended && tx.prof.mode == modeCounted {
 			tx.recQuietEnd()
 			putTx(tx)
@@ -446,7 +446,7 @@ func Atomically(fn func(tx *Tx) error) error {
 	// and write sets to reset, ends here; anything else (a conflict, a
 	// Retry, an error, AfterCommit, Inevitable...) carries on in the
 	// general loop, from the outcome of that first attempt.
-	res, err := tx.attemptPlain(fn)
+	res, err := tx.attemptPlain(fn, true)
 	if res == ended {
 		putTx(tx)
 		return nil
@@ -455,7 +455,7 @@ func Atomically(fn func(tx *Tx) error) error {
 	if r, done := tx.settle(res, err); done {
 		return r
 	}
-	return tx.loop(fn)
+	return tx.loopPlain(fn)
 }
 
 // run is Atomically on a given Tx; th is the recording thread to use (Queue
@@ -594,6 +594,15 @@ func (tx *Tx) finish(err error) (outcome, error) {
 		return failed, err
 	}
 	tx.active = false
+	if len(tx.writes) == 1 && tx.rec == nil && !tx.holdsToken {
+		// As on the plain path (a re-run after a conflict or a Retry).
+		switch tx.commitOne() {
+		case committed:
+			return committed, nil
+		case aborted:
+			return aborted, nil
+		}
+	}
 	if !tx.commit() {
 		return aborted, nil
 	}
