@@ -423,6 +423,61 @@ func TestNativeBatchOrder(t *testing.T) {
 	}
 }
 
+// randomStream is n random events, often nonsensical: bad threads, unknown
+// kinds, time going back, unmatched pauses, fields a kind does not have.
+// With runs, a thread's events come in runs and most are starts and
+// commits, as in real logs.
+func randomStream(r *rand.Rand, n int, runs bool) []lf.Event {
+	evs := make([]lf.Event, n)
+	tm := int64(r.IntN(1000)) - 500
+	th := uint32(1)
+	for i := range evs {
+		tm += int64(r.IntN(100)) - 10
+		var kind lf.Kind
+		if runs {
+			if r.IntN(20) == 0 {
+				th = uint32(r.IntN(5))
+			}
+			kind = lf.Kind(r.IntN(16))
+			if r.IntN(3) > 0 {
+				kind = lf.KindTxStart + lf.Kind(r.IntN(2))
+			}
+		} else {
+			kind, th = lf.Kind(r.IntN(16)), uint32(r.IntN(5))
+		}
+		evs[i] = lf.Event{
+			Time: tm, Kind: kind, Thread: th,
+			Conflict: lf.ConflictKind(r.IntN(5)), Cause: lf.AbortCause(r.IntN(7)),
+			Reason: lf.WaitReason(r.IntN(10)), OtherThread: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
+			Site: lf.StackID(r.IntN(5)), OtherSite: lf.StackID(r.IntN(5)),
+		}
+	}
+	return evs
+}
+
+// randomOptions cycles through every grouping, with a filter (kind,
+// thread, window) on three iterations of five.
+func randomOptions(r *rand.Rand, iter int) Options {
+	opt := Options{By: GroupBy(iter % int(numGroupBy))}
+	switch iter % 5 {
+	case 1:
+		opt.Kind = lf.ConflictKind(1 + r.IntN(3))
+	case 2:
+		opt.Thread = uint32(1 + r.IntN(4))
+	case 3:
+		opt.From, opt.To = time.Duration(r.IntN(2000)), time.Duration(2000+r.IntN(4000))
+	}
+	return opt
+}
+
+// randomStats alternates a native and a PyPy-STM format.
+func randomStats(iter int) lf.Stats {
+	if iter%2 == 0 {
+		return lf.Stats{Format: "pypy-c8"}
+	}
+	return lf.Stats{Format: "stmlog/1"}
+}
+
 // TestRandomStreams feeds random, often nonsensical event streams (bad
 // threads, unknown kinds, time going back, unmatched pauses) under every
 // grouping and filter, and checks the invariants that must hold whatever
@@ -431,33 +486,10 @@ func TestRandomStreams(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	stacks := map[lf.StackID]*lf.Stack{1: stack("f", 1), 2: stack("g", 2), 3: stack("h", 3)}
 	for iter := range 300 {
-		n := r.IntN(400)
-		evs := make([]lf.Event, n)
-		tm := int64(r.IntN(1000)) - 500
-		for i := range evs {
-			tm += int64(r.IntN(100)) - 10
-			evs[i] = lf.Event{
-				Time: tm, Kind: lf.Kind(r.IntN(16)), Thread: uint32(r.IntN(5)),
-				Conflict: lf.ConflictKind(r.IntN(5)), Cause: lf.AbortCause(r.IntN(7)),
-				Reason: lf.WaitReason(r.IntN(10)), OtherThread: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
-				Site: lf.StackID(r.IntN(5)), OtherSite: lf.StackID(r.IntN(5)),
-			}
-		}
-		opt := Options{By: GroupBy(iter % int(numGroupBy))}
-		switch iter % 5 {
-		case 1:
-			opt.Kind = lf.ConflictKind(1 + r.IntN(3))
-		case 2:
-			opt.Thread = uint32(1 + r.IntN(4))
-		case 3:
-			opt.From, opt.To = time.Duration(r.IntN(2000)), time.Duration(2000+r.IntN(4000))
-		}
+		evs := randomStream(r, r.IntN(400), false)
+		opt := randomOptions(r, iter)
 		a := New(opt)
-		format := "stmlog/1"
-		if iter%2 == 0 {
-			format = "pypy-c8"
-		}
-		if err := a.Add(&lt.Source{Events: evs, Stacks: stacks, Stat: lf.Stats{Format: format}}); err != nil {
+		if err := a.Add(&lt.Source{Events: evs, Stacks: stacks, Stat: randomStats(iter)}); err != nil {
 			t.Fatal(err)
 		}
 		s := a.Summary()

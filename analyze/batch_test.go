@@ -29,45 +29,15 @@ func TestBatchSameAsEvents(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	stacks := map[lf.StackID]*lf.Stack{1: stack("f", 1), 2: stack("g", 2), 3: stack("h", 3)}
 	for iter := range 400 {
-		n := r.IntN(600)
-		evs := make([]lf.Event, n)
-		tm := int64(r.IntN(1000)) - 500
-		th := uint32(1)
-		for i := range evs {
-			tm += int64(r.IntN(100)) - 10
-			if r.IntN(20) == 0 {
-				th = uint32(r.IntN(5))
-			}
-			kind := lf.Kind(r.IntN(16))
-			if r.IntN(3) > 0 {
-				kind = lf.KindTxStart + lf.Kind(r.IntN(2)) // mostly starts and commits, as in real logs
-			}
-			evs[i] = lf.Event{
-				Time: tm, Kind: kind, Thread: th,
-				Conflict: lf.ConflictKind(r.IntN(5)), Cause: lf.AbortCause(r.IntN(7)),
-				Reason: lf.WaitReason(r.IntN(10)), OtherThread: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
-				Site: lf.StackID(r.IntN(5)), OtherSite: lf.StackID(r.IntN(5)),
-			}
-		}
-		opt := Options{By: GroupBy(iter % int(numGroupBy))}
-		switch iter % 5 {
-		case 1:
-			opt.Kind = lf.ConflictKind(1 + r.IntN(3))
-		case 2:
-			opt.Thread = uint32(1 + r.IntN(4))
-		case 3:
-			opt.From, opt.To = time.Duration(r.IntN(2000)), time.Duration(2000+r.IntN(4000))
-		}
-		format := "stmlog/1"
-		if iter%2 == 0 {
-			format = "pypy-c8"
-		}
+		evs := randomStream(r, r.IntN(600), true)
+		opt := randomOptions(r, iter)
+		format := randomStats(iter)
 		one := New(opt)
-		if err := one.Add(&lt.Source{Events: evs, Stacks: stacks, Stat: lf.Stats{Format: format}}); err != nil {
+		if err := one.Add(&lt.Source{Events: evs, Stacks: stacks, Stat: format}); err != nil {
 			t.Fatal(err)
 		}
 		batched := New(opt)
-		src := batchSource{&lt.Source{Events: evs, Stacks: stacks, Stat: lf.Stats{Format: format}}, rand.New(rand.NewPCG(uint64(iter), 1))}
+		src := batchSource{&lt.Source{Events: evs, Stacks: stacks, Stat: format}, rand.New(rand.NewPCG(uint64(iter), 1))}
 		if err := batched.Add(src); err != nil {
 			t.Fatal(err)
 		}

@@ -134,19 +134,25 @@ func logLine(l *analyze.Log) string {
 	return fmt.Sprintf("%s (%s, %s events)", l.Name, l.Format, fmtThousands(l.Events))
 }
 
-func textHeader(w io.Writer, s *analyze.Summary) {
-	u := durfmt.UnitFor(s.Wall)
-	switch len(s.Logs) {
+// logsHeading is the first line of a text report by cmd: its log, or how
+// many logs there are (and how they were combined, how) and then each.
+func logsHeading(w io.Writer, cmd, how string, logs []analyze.Log) {
+	switch len(logs) {
 	case 0:
-		fmt.Fprintf(w, "stmlog report: no logs\n")
+		fmt.Fprintf(w, "%s: no logs\n", cmd)
 	case 1:
-		fmt.Fprintf(w, "stmlog report: %s\n", logLine(&s.Logs[0]))
+		fmt.Fprintf(w, "%s: %s\n", cmd, logLine(&logs[0]))
 	default:
-		fmt.Fprintf(w, "stmlog report: %d logs, laid over one another from their starts\n", len(s.Logs))
-		for i := range s.Logs {
-			fmt.Fprintf(w, "  %s\n", logLine(&s.Logs[i]))
+		fmt.Fprintf(w, "%s: %d logs, %s\n", cmd, len(logs), how)
+		for i := range logs {
+			fmt.Fprintf(w, "  %s\n", logLine(&logs[i]))
 		}
 	}
+}
+
+func textHeader(w io.Writer, s *analyze.Summary) {
+	u := durfmt.UnitFor(s.Wall)
+	logsHeading(w, "stmlog report", "laid over one another from their starts", s.Logs)
 	if f := filterText(s); f != "" {
 		fmt.Fprintf(w, "Only: %s\n", f)
 	}

@@ -74,17 +74,7 @@ func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	bw := bufio.NewWriter(w)
 	u := durfmt.UnitFor(s.Wall)
-	switch len(s.Logs) {
-	case 0:
-		fmt.Fprintf(bw, "stmlog whatif: no logs\n")
-	case 1:
-		fmt.Fprintf(bw, "stmlog whatif: %s\n", logLine(&s.Logs[0]))
-	default:
-		fmt.Fprintf(bw, "stmlog whatif: %d logs, each replayed on its own processors\n", len(s.Logs))
-		for i := range s.Logs {
-			fmt.Fprintf(bw, "  %s\n", logLine(&s.Logs[i]))
-		}
-	}
+	logsHeading(bw, "stmlog whatif", "each replayed on its own processors", s.Logs)
 	fmt.Fprintf(bw, "\n")
 	if wi.Replayed {
 		fmt.Fprintf(bw, "Replayed on %s.\n", procsText(wi, s))

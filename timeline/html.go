@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -347,12 +349,7 @@ func (d *drawing) row(w *errWriter, r *drawRow) {
 
 // arrows draws the conflict flows, culprit to victim, over the tracks.
 func (d *drawing) arrows(w *errWriter) {
-	ids := make([]uint64, 0, len(d.flows))
-	for id := range d.flows {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(d.flows)) {
 		p := d.flows[id]
 		if p[0] == nil || p[1] == nil || !d.inSpan(p[1].Ts) {
 			continue

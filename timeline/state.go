@@ -1,6 +1,8 @@
 package timeline
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -268,12 +270,7 @@ func (cw *writer) closeNested(tid uint32, t *threadState, now int64, kind logfor
 // finish closes what is still open at the end of the log, then the JSON.
 func (cw *writer) finish() {
 	if !cw.stats.Capped {
-		ids := make([]uint32, 0, len(cw.threads))
-		for id := range cw.threads {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for _, id := range ids {
+		for _, id := range slices.Sorted(maps.Keys(cw.threads)) {
 			t := cw.threads[id]
 			cw.resolveFlows(id, t, t.last, true)
 			if !cw.endTx(id, t, t.last, nameUnfinished, "") {

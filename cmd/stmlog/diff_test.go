@@ -1,25 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-func runDiffCmd(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var o, e bytes.Buffer
-	cmd := newDiffCmd()
-	cmd.SetArgs(args)
-	cmd.SetOut(&o)
-	cmd.SetErr(&e)
-	cmd.SilenceUsage = true
-	cmd.SilenceErrors = true
-	err := cmd.Execute()
-	return o.String(), err
-}
 
 func TestDiffCommand(t *testing.T) {
 	dir := t.TempDir()
@@ -29,7 +15,7 @@ func TestDiffCommand(t *testing.T) {
 	moved := filepath.Join(dir, "moved.stmlog")
 	writeTestLog(t, moved, 10, true, 8) // the conflict moved to line 8
 
-	out, err := runDiffCmd(t, oldLog, newLog)
+	out, _, err := runCmd(t, newDiffCmd, oldLog, newLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +27,7 @@ func TestDiffCommand(t *testing.T) {
 		}
 	}
 
-	out, err = runDiffCmd(t, "--format", "json", oldLog, moved)
+	out, _, err = runCmd(t, newDiffCmd, "--format", "json", oldLog, moved)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +48,7 @@ func TestDiffCommand(t *testing.T) {
 	}
 
 	// A log against itself: nothing changed.
-	out, err = runDiffCmd(t, "--top", "0", oldLog, oldLog)
+	out, _, err = runCmd(t, newDiffCmd, "--top", "0", oldLog, oldLog)
 	if err != nil || !strings.Contains(out, "lost % cpu") || strings.Contains(out, "[new]") || strings.Contains(out, "[gone]") {
 		t.Errorf("self diff: %v\n%s", err, out)
 	}
@@ -79,7 +65,7 @@ func TestDiffCommand(t *testing.T) {
 		{[]string{"--top", "-1", oldLog, newLog}, "--top", true},
 		{[]string{oldLog, filepath.Join(dir, "missing")}, "missing", false},
 	} {
-		_, err := runDiffCmd(t, tc.args...)
+		_, _, err := runCmd(t, newDiffCmd, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || isUsage(err) != tc.usage {
 			t.Errorf("%v: err = %v, want %q (usage %v)", tc.args, err, tc.want, tc.usage)
 		}

@@ -10,19 +10,26 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
+// emptyLog writes dir/empty.stmlog, a header and an end marker: the
+// recording of a program that ran no transaction.
+func emptyLog(t *testing.T, dir string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if w, err := logformat.NewWriter(&buf); err != nil || w.Close() != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "empty.stmlog")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestReportFailOver(t *testing.T) {
 	dir := t.TempDir()
 	bad, good := filepath.Join(dir, "bad.stmlog"), filepath.Join(dir, "good.stmlog")
 	writeTestLog(t, bad, 10, true, 7) // thread 1 aborts every first attempt
 	writeTestLog(t, good, 10, false, 7)
-	empty := filepath.Join(dir, "empty.stmlog") // header and end marker: a recording of nothing
-	var buf bytes.Buffer
-	if w, err := logformat.NewWriter(&buf); err != nil || w.Close() != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(empty, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -68,14 +75,7 @@ func TestFailOverOnNothing(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.stmlog")
 	writeTestLog(t, bad, 10, true, 7) // threads 1 and 2, 20µs
-	empty := filepath.Join(dir, "empty.stmlog")
-	var buf bytes.Buffer
-	if w, err := logformat.NewWriter(&buf); err != nil || w.Close() != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(empty, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	empty := emptyLog(t, dir)
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -51,10 +52,13 @@ func writeTestLog(t *testing.T, path string, rounds int, conflicts bool, line in
 	}
 }
 
-func runTimelineCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
+// runCmd runs one command, made by newCmd, without the root (so without
+// its exit codes and one-line errors: runIn has those), and returns what it
+// wrote and its error.
+func runCmd(t *testing.T, newCmd func() *cobra.Command, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
-	cmd := newTimelineCmd()
+	cmd := newCmd()
 	cmd.SetArgs(args)
 	cmd.SetOut(&o)
 	cmd.SetErr(&e)
@@ -151,7 +155,7 @@ func TestTimelineCommand(t *testing.T) {
 		{name: "not a log", args: []string{out}, errText: "not an stmlog or PyPy-STM log"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, err := runTimelineCmd(t, tc.args...)
+			stdout, stderr, err := runCmd(t, newTimelineCmd, tc.args...)
 			if tc.errText != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.errText) || isUsage(err) != tc.usage {
 					t.Fatalf("err = %v (usage %v), want %q (usage %v)", err, isUsage(err), tc.errText, tc.usage)
