@@ -40,6 +40,13 @@ type WhatIfOptions struct {
 	Top int
 	// Groups are 1-based ranks in the summary; when set, only these.
 	Groups []int
+	// Procs, when > 0, replays every log on this many processors instead
+	// of the recording's: "what if the program had had N processors to
+	// itself" (on a machine shared with other processes, the processors
+	// the program really got). The work of each run and gap is still
+	// measured on the recording's processors, and every prediction is a
+	// ratio to the unchanged replay on Procs.
+	Procs int
 }
 
 // WhatIf is the predicted effect of removing conflict groups.
@@ -61,9 +68,10 @@ type WhatIf struct {
 
 // LogProcs says how many processors a log was replayed on.
 type LogProcs struct {
-	Log     int
-	Procs   int
-	Assumed bool // not recorded: the number of threads seen
+	Log      int
+	Procs    int  // replayed on
+	Recorded int  // the recording's GOMAXPROCS (or, if Assumed, the threads seen)
+	Assumed  bool // not recorded: the number of threads seen
 }
 
 // Prediction is the effect of removing one set of groups.
@@ -112,16 +120,22 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 	if !s.over {
 		s.descheduled()
 	}
+	var recorded []LogProcs
 	for _, l := range s.logs {
 		p := LogProcs{Log: l.index, Procs: l.meta.GOMAXPROCS}
 		if p.Procs <= 0 {
 			p.Procs, p.Assumed = max(len(l.threads), 1), true
 		}
+		p.Recorded = p.Procs
+		recorded = append(recorded, p)
+		if opt.Procs > 0 {
+			p.Procs = opt.Procs
+		}
 		w.Procs = append(w.Procs, p)
 	}
 	var base *replayResult
 	if w.Replayed {
-		s.prepare(w.Procs)
+		s.prepare(recorded)
 		base = s.replay(nil, w.Procs)
 		w.ReplayWall = time.Duration(base.wall)
 	}

@@ -377,3 +377,36 @@ func TestWhatIfWakeStampedAfter(t *testing.T) {
 		t.Fatalf("recorded wall %v, unchanged replay %v, want both 45µs", sum.Wall, w.ReplayWall)
 	}
 }
+
+// Procs replays on other processors than the recording's: the log of
+// TestWhatIfProcessorSharing (two threads sharing one processor) replayed
+// on two, where each thread runs at full speed.
+func TestWhatIfProcs(t *testing.T) {
+	data := handLog(t, 1, []lf.Event{
+		wiEv(1, 0, lf.KindTxStart),
+		wiConflict(1, 5, lf.ConflictWriteWrite, 1, 2),
+		wiAbort(1, 20),
+		wiEv(1, 20, lf.KindTxStart),
+		wiEv(1, 40, lf.KindTxCommit),
+		wiEv(2, 0, lf.KindTxStart),
+		wiEv(2, 60, lf.KindTxCommit),
+	})
+	_, w := whatIfOf(t, data, WhatIfOptions{Procs: 2})
+	if p := w.Procs[0]; p.Procs != 2 || p.Recorded != 1 || p.Assumed {
+		t.Fatalf("procs %+v, want 2 replayed, 1 recorded", p)
+	}
+	// Thread 1's 10µs + 10µs of work end at 20, thread 2's 40µs at 40.
+	if w.ReplayWall != 40*time.Microsecond {
+		t.Fatalf("replay wall %v on 2 processors, want 40µs", w.ReplayWall)
+	}
+	// Without the abort thread 1 ends at 10; the ratio is to the replay
+	// on two processors, not to the recording.
+	p := w.Groups[0]
+	want := (1.0/10 + 1.0/40) / (1.0/20 + 1.0/40)
+	if math.Abs(p.Speedup-want) > 1e-9 || p.Wall != 40*time.Microsecond {
+		t.Errorf("speedup %.6f wall %v, want %.6f and 40µs", p.Speedup, p.Wall, want)
+	}
+	if p.BoundSpeedup < p.Speedup-1e-9 {
+		t.Errorf("bound %.6f below the replay %.6f", p.BoundSpeedup, p.Speedup)
+	}
+}

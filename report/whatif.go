@@ -58,9 +58,14 @@ func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 		if p.Procs == 1 {
 			t = "1 processor"
 		}
-		if p.Assumed {
+		switch {
+		case p.Procs != p.Recorded && p.Assumed:
+			t += fmt.Sprintf(" (--procs; the log does not record GOMAXPROCS, and has %d threads)", p.Recorded)
+		case p.Procs != p.Recorded:
+			t += fmt.Sprintf(" (--procs; the recording had GOMAXPROCS %d)", p.Recorded)
+		case p.Assumed:
 			t += " (assumed: the number of threads seen; the log does not record GOMAXPROCS)"
-		} else {
+		default:
 			t += " (GOMAXPROCS of the recording)"
 		}
 		if len(wi.Procs) > 1 {
@@ -168,10 +173,11 @@ type jsonWhatIf struct {
 }
 
 type jsonWhatIfLog struct {
-	Name         string `json:"name"`
-	Format       string `json:"format"`
-	Procs        int    `json:"procs"`
-	ProcsAssumed bool   `json:"procs_assumed"`
+	Name          string `json:"name"`
+	Format        string `json:"format"`
+	Procs         int    `json:"procs"`
+	RecordedProcs int    `json:"recorded_procs"`
+	ProcsAssumed  bool   `json:"procs_assumed"`
 }
 
 // jsonPredictionBase is the part of a prediction shared with `stmlog
@@ -215,7 +221,7 @@ func whatIfJSON(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	}
 	for _, p := range wi.Procs {
 		l := s.Logs[p.Log]
-		r.Logs = append(r.Logs, jsonWhatIfLog{Name: l.Name, Format: l.Format, Procs: p.Procs, ProcsAssumed: p.Assumed})
+		r.Logs = append(r.Logs, jsonWhatIfLog{Name: l.Name, Format: l.Format, Procs: p.Procs, RecordedProcs: p.Recorded, ProcsAssumed: p.Assumed})
 	}
 	for i := range wi.Groups {
 		p := &wi.Groups[i]

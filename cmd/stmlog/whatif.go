@@ -19,6 +19,7 @@ type whatIfFlags struct {
 	groups []int
 	format string
 	limit  int
+	procs  int
 }
 
 func newWhatIfCmd() *cobra.Command {
@@ -44,7 +45,8 @@ are in docs/whatif.md.`,
 		Example: `  STMLOG=stm.log STMLOG_EVENTS=all ./myprog
   stmlog whatif stm.log                          # the top 5 groups, and all 5 at once
   stmlog whatif --group 1,3 stm.log              # groups 1 and 3 of the report, and both
-  stmlog whatif --by site --format json stm.log`,
+  stmlog whatif --by site --format json stm.log
+  stmlog whatif --procs 1 stm.log                # as if the program had had one processor`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.load.input.stdin = cmd.InOrStdin()
@@ -57,6 +59,7 @@ are in docs/whatif.md.`,
 	fl.IntVar(&f.top, "top", 5, "predict for the `N` groups that lost the most (0: all)")
 	fl.IntSliceVar(&f.groups, "group", nil, "predict for these groups only, by their rank in the report (`N,...`)")
 	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text or json")
+	fl.IntVar(&f.procs, "procs", 0, "replay on `N` processors instead of the recording's GOMAXPROCS (0: the recording's), e.g. the ones a loaded machine left the program")
 	fl.IntVar(&f.limit, "limit", 16<<20, "keep at most `N` runs, pauses and gaps in memory (about 50 bytes each) for the replay")
 	return cmd
 }
@@ -67,6 +70,9 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 	}
 	if f.top < 0 {
 		return usageError{fmt.Errorf("--top %d: want 0 (all) or more", f.top)}
+	}
+	if f.procs < 0 {
+		return usageError{fmt.Errorf("--procs %d: want 0 (the recording's) or more", f.procs)}
 	}
 	if f.limit <= 0 {
 		return usageError{fmt.Errorf("--limit %d: want a positive number", f.limit)}
@@ -79,7 +85,7 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 	if err != nil {
 		return err
 	}
-	wi, err := sched.WhatIf(sum, analyze.WhatIfOptions{Top: f.top, Groups: f.groups})
+	wi, err := sched.WhatIf(sum, analyze.WhatIfOptions{Top: f.top, Groups: f.groups, Procs: f.procs})
 	if errors.Is(err, analyze.ErrNoGroup) {
 		return usageError{fmt.Errorf("--group: %w", err)}
 	} else if err != nil {
