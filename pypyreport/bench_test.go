@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stmlog/stmlog/internal/pypygen"
+	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
 var pypyBenchLog = sync.OnceValue(func() []byte {
@@ -19,10 +20,37 @@ var pypyBenchLog = sync.OnceValue(func() []byte {
 
 // BenchmarkPyPyReport: Write over a 1M-record c8 log, three ways:
 // a seekable input (compact timestamps, one pass), a pipe (the same, no
-// seeking) and a seekable input forced to the bounded-memory second pass.
+// seeking) and a seekable input forced to the bounded-memory second pass;
+// and beside them in the same run "scan", the bare record scan of the
+// same log (pypy.Scanner.Next until EOF), which --format pypy is measured
+// against.
 func BenchmarkPyPyReport(b *testing.B) {
 	data := pypyBenchLog()
 	const records = 1_000_000 // pypygen stops within a few records of it
+	b.Run("scan", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		cpu0 := pypyCPUSeconds()
+		for b.Loop() {
+			sc, err := pypy.NewScanner(bytes.NewReader(data), "bench", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var rec pypy.Record
+			for {
+				if err := sc.Next(&rec); err != nil {
+					if err != io.EOF {
+						b.Fatal(err)
+					}
+					break
+				}
+			}
+		}
+		b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrecords/s")
+		if cpu := pypyCPUSeconds() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(records)*float64(b.N)/cpu/1e6, "Mrecords/cpu-s")
+		}
+	})
 	for _, m := range []struct {
 		name   string
 		budget int
