@@ -50,6 +50,8 @@ func TestStdinLog(t *testing.T) {
 		{"pprof", nativeData, native, []string{"pprof", "LOG"}},
 		{"diff new", nativeData, native, []string{"diff", other, "LOG"}},
 		{"diff old", nativeData, native, []string{"diff", "LOG", other}},
+		{"whatif", nativeData, native, []string{"whatif", "LOG"}},
+		{"whatif json", nativeData, native, []string{"whatif", "--format", "json", "LOG"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			with := func(log string) []string {
