@@ -9,7 +9,7 @@
 // the events itself and imports nothing but logformat, the way Go keeps its
 // trace viewer apart from the trace parser. Inside, three concerns live in
 // three files: the per-thread state machine that turns events into slices
-// (state.go), the conflict arrows, which need the culprit thread's history
+// (state.go), the conflict arrows, which need the other side's history
 // (flows.go), and the JSON emitter (emit.go). html.go draws the same trace
 // as one self-contained HTML/SVG page (WriteHTML), for when no trace
 // viewer can be reached: Perfetto is a web app, and stmlog web must work
@@ -31,12 +31,12 @@
 //     inevitable to its end, the time others wanting inevitability must wait
 //     (it starts when pauses open at that moment end, to keep nesting);
 //   - conflicts are thread-scoped instant events with both sites in args, and
-//     a flow arrow goes from the culprit thread to the victim's attempt. The
-//     arrow starts at the culprit's event behind the conflict: the commit of
-//     the write that a write-read victim read too early, or the moment the
-//     culprit became inevitable; else at the conflict time. Native logs come
+//     a flow arrow goes from the other side's thread to the attempt of the side that lost time (this side). The
+//     arrow starts at the other side's event behind the conflict: the commit of
+//     the write that this side of a write-read conflict read too early, or the moment the
+//     other side became inevitable; else at the conflict time. Native logs come
 //     in per-thread chunks, so that event is often read after the conflict:
-//     arrows wait (bounded, per culprit thread) until the culprit's events
+//     arrows wait (bounded, per other-side thread) until that thread's events
 //     pass the conflict time, and each thread remembers its last 32 commits
 //     and become-inevitables for conflicts read late.
 //

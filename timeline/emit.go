@@ -122,7 +122,7 @@ func (cw *writer) flow(ph string, tid uint32, ts int64, id uint64) {
 	b = append(b, `,"name":"conflict","cat":"conflict","id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	if ph == "f" {
-		b = append(b, `,"bp":"e"`...) // bind to the victim's enclosing attempt
+		b = append(b, `,"bp":"e"`...) // bind to this side's enclosing attempt
 	}
 	cw.buf = b
 	cw.end()

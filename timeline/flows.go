@@ -6,8 +6,8 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-// conflict writes the instant event on the victim and the flow arrow from
-// the culprit.
+// conflict writes the instant event on this side (the side that lost time) and the flow arrow from
+// the other side.
 func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 	if t.inTx {
 		t.conflict = ev.Conflict
@@ -43,12 +43,12 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 	if !o.included {
 		return
 	}
-	fl := pendingFlow{victim: ev.Thread, at: now, kind: ev.Conflict, victimStart: now}
+	fl := pendingFlow{this: ev.Thread, at: now, kind: ev.Conflict, thisStart: now}
 	if t.inTx {
-		fl.victimStart = t.txStart
+		fl.thisStart = t.txStart
 	}
 	if o.last < now && len(o.waiting) < maxWaitingFlows {
-		// The culprit's events up to the conflict time have not been read
+		// The other side's events up to the conflict time have not been read
 		// yet (native logs come in per-thread chunks): draw the arrow once
 		// they have.
 		o.waiting = append(o.waiting, fl)
@@ -58,7 +58,7 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 }
 
 // marks remembers the last few (start, end) intervals of a thread:
-// enough to find the culprit's event of a conflict read somewhat after it,
+// enough to find the other side's event of a conflict read somewhat after it,
 // in bounded memory.
 type marks struct {
 	start, end [32]int64
@@ -82,18 +82,18 @@ func (m *marks) find(t int64) (start, end int64, ok bool) {
 	return 0, 0, false
 }
 
-// maxWaitingFlows bounds the arrows held back per culprit thread; beyond it
+// maxWaitingFlows bounds the arrows held back per other-side thread; beyond it
 // arrows start at the conflict time.
 const maxWaitingFlows = 4096
 
 // pendingFlow is a conflict arrow whose start is not written yet.
 type pendingFlow struct {
-	victim          uint32
-	at, victimStart int64
-	kind            logformat.ConflictKind
+	this          uint32 // the side that lost time
+	at, thisStart int64
+	kind          logformat.ConflictKind
 }
 
-// resolveFlows draws the held-back arrows of culprit thread o whose
+// resolveFlows draws the held-back arrows of other-side thread o whose
 // conflict time its events have passed (all of them if all is set).
 func (cw *writer) resolveFlows(tid uint32, o *threadState, now int64, all bool) {
 	keep := o.waiting[:0]
@@ -107,15 +107,15 @@ func (cw *writer) resolveFlows(tid uint32, o *threadState, now int64, all bool) 
 	o.waiting = keep
 }
 
-// drawFlow writes an arrow from culprit thread o to the victim's attempt. It
-// starts at the culprit's event that caused the conflict when o's state
-// shows it: the commit of the write the victim read too early (write-read),
+// drawFlow writes an arrow from other-side thread o to this side's attempt. It
+// starts at the other side's event that caused the conflict when o's state
+// shows it: the commit of the write this side read too early (write-read),
 // or the moment o became inevitable (inevitable); else at the conflict time.
 func (cw *writer) drawFlow(tid uint32, o *threadState, fl pendingFlow) {
 	from := fl.at
 	switch fl.kind {
 	case logformat.ConflictWriteRead:
-		if start, end, ok := o.commits.find(fl.at); ok && end >= fl.victimStart {
+		if start, end, ok := o.commits.find(fl.at); ok && end >= fl.thisStart {
 			from = max(end-1, start) // inside the commit slice, not at its edge
 		}
 	case logformat.ConflictInevitable:
@@ -124,7 +124,7 @@ func (cw *writer) drawFlow(tid uint32, o *threadState, fl pendingFlow) {
 		}
 	}
 	cw.track(tid)
-	cw.track(fl.victim)
+	cw.track(fl.this)
 	if cw.max >= 0 && cw.stats.TraceEvents+2 > cw.max {
 		cw.stats.Capped, cw.stats.CappedAt = true, cw.now-cw.origin // both ends or neither
 		return
@@ -132,5 +132,5 @@ func (cw *writer) drawFlow(tid uint32, o *threadState, fl pendingFlow) {
 	cw.flowID++
 	cw.stats.Flows++
 	cw.flow("s", tid, from, cw.flowID)
-	cw.flow("f", fl.victim, fl.at, cw.flowID)
+	cw.flow("f", fl.this, fl.at, cw.flowID)
 }

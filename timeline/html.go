@@ -279,7 +279,7 @@ svg rect:hover { stroke: #000; stroke-width: 1; }
 	for _, n := range []string{nameCommit, nameAbort, nameInevitable, nameUnfinished, "inevitable section"} {
 		w.printf(`<span><i style="background:%s"></i>%s</span>`, sliceColors[n], n)
 	}
-	w.printf(`<span><i style="background:%s"></i>pause</span><span><i style="background:#000;height:.2em"></i>conflict: culprit &rarr; victim</span></p>`+"\n", pauseColor)
+	w.printf(`<span><i style="background:%s"></i>pause</span><span><i style="background:#000;height:.2em"></i>conflict: other side &rarr; the side that lost time</span></p>`+"\n", pauseColor)
 	if len(d.rows) == 0 {
 		w.printf("<p id=\"empty\">Nothing to draw: no transaction in the log, window or threads selected.</p>\n</body></html>\n")
 		return
@@ -347,7 +347,7 @@ func (d *drawing) row(w *errWriter, r *drawRow) {
 	w.printf("</g>\n")
 }
 
-// arrows draws the conflict flows, culprit to victim, over the tracks.
+// arrows draws the conflict flows, other side to the side that lost time, over the tracks.
 func (d *drawing) arrows(w *errWriter) {
 	for _, id := range slices.Sorted(maps.Keys(d.flows)) {
 		p := d.flows[id]

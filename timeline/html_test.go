@@ -25,7 +25,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 }
 
 // htmlScenario has every kind of thing the page draws: commits, an abort
-// after a write-read conflict (an arrow from the culprit's commit), an
+// after a write-read conflict (an arrow from the other side's commit), an
 // inevitable attempt with a pause for another inevitable one, and an
 // attempt the log ends in.
 func htmlScenario() []logformat.Event {

@@ -251,7 +251,7 @@ func TestChromeScenarios(t *testing.T) {
 		check  func(t *testing.T, tf tlTraceFile)
 	}{
 		{
-			name: "write-read conflict: arrow from the culprit's commit",
+			name: "write-read conflict: arrow from the other side's commit",
 			events: []logformat.Event{
 				tlEv(1000, 1, tlStart), tlEv(1500, 2, tlStart),
 				tlEv(3000, 2, tlCommit),
@@ -284,7 +284,7 @@ func TestChromeScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "culprit's events read after the victim's (per-thread chunks)",
+			name: "the other side's events read after this side's (per-thread chunks)",
 			events: []logformat.Event{
 				tlEv(1000, 1, tlStart), tlConflict(4000, 1, 2, logformat.ConflictWriteRead, 2, 1),
 				tlAbort(4500, 1, logformat.AbortConflict),
