@@ -224,7 +224,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 			}
 			tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
 			n := len(tx.reads)
-			if b.loadVersion() == v && n < cap(tx.reads) && (tx.rec == nil || !h.contended.Load()) {
+			if b.loadVersion() == v && n < cap(tx.reads) && (tx.rec == nil || !tx.readSiteWanted(h)) {
 				tx.reads = tx.reads[:n+1]
 				e := &tx.reads[n]
 				e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0

@@ -184,6 +184,9 @@ func (tx *Tx) recQuietEnd() {
 	addOwned(&tx.rec.aggCommits, 1)
 	tx.rec = nil
 	tx.thread = 0
+	if len(tx.pcs) != 0 {
+		tx.pcs = tx.pcs[:0] // sites captured for a Var that has been in conflicts
+	}
 }
 
 // recPlainEnded is what settle does for a recorded commit, for a call that
@@ -191,6 +194,7 @@ func (tx *Tx) recQuietEnd() {
 func (tx *Tx) recPlainEnded() {
 	tx.recCommit()
 	tx.recEnd()
+	tx.pcs = tx.pcs[:0]
 }
 
 // runHooked is an Atomically call that recQuiet did not take: a call drawn

@@ -122,12 +122,19 @@ func (tx *Tx) captureSite(off, n *int32) {
 
 // Read sites. Capturing a stack at every Load would make recording cost
 // more than the transactions it records, and a read site only matters when
-// the Var conflicts. So a Load captures its stack only once its Var has been
-// in a conflict (varHeader.contended). At a Var's first conflict the read
-// site is not known yet; the conflict event is written without it and
-// patched when the re-run of the same transaction reads that Var again
-// (normally at the same place). If the re-run does not read it, the event
-// keeps no site for this side.
+// the Var conflicts. So a Load captures its stack only in a logged call
+// (one that has met contention: at the profile level, from the attempt
+// after its first conflict, abort or pause on) and only once its Var has
+// been in a conflict (varHeader.contended). A conflict of an attempt that
+// did not capture the read's site (a counted call's, or any at a Var's
+// first conflict) is written without it and patched when the re-run of the
+// same transaction, logged, reads that Var again (normally at the same
+// place). If the re-run does not read it, the event keeps no site for this
+// side. So a counted call pays nothing for the Loads of a Var that once
+// conflicted; its Stores of such a Var capture their stack (storeSite), as
+// the other side of a later conflict is named by the box it wrote.
+func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
+
 type sitePatch struct {
 	h   *varHeader
 	idx int    // index of the conflict event in rec.buf; -1: none pending

@@ -241,7 +241,7 @@ func (tx *Tx) addRead(h *varHeader, p unsafe.Pointer, v uint64) {
 	}
 	e := &tx.reads[n]
 	e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
-	if tx.rec != nil && h.contended.Load() {
+	if tx.rec != nil && tx.readSiteWanted(h) {
 		tx.readSite(h, e)
 	}
 }
