@@ -22,6 +22,8 @@ func (s Stats) Problems(readErr error) []string {
 		out = append(out, fmt.Sprintf("%d damaged chunks (%d bytes) skipped", s.Skipped, s.SkippedBytes))
 	}
 	switch {
+	case s.TruncatedBytes > 0 && s.TruncatedBytes == s.Bytes && s.Chunks == 0:
+		out = append(out, fmt.Sprintf("cut off inside its header: %d bytes, no %s", s.TruncatedBytes, s.Unit()))
 	case s.TruncatedBytes > 0:
 		out = append(out, fmt.Sprintf("cut off: the last %d bytes are an incomplete %s (ignored)", s.TruncatedBytes, s.Unit()))
 	case s.Native() && !s.CleanEnd && readErr == nil:

@@ -79,7 +79,8 @@ func runCheck(stdout io.Writer, paths []string, f *checkFlags) error {
 // wrong with it; a read error is returned as err.
 func checkOne(w io.Writer, path string, stdin io.Reader, opt anylog.Options) ([]string, error) {
 	src, closer, err := openLog(path, stdin, opt)
-	if err != nil {
+	if err != nil { // not even a header to read: say so in the summary too
+		fmt.Fprintf(w, "%s: damaged\n  error: %v\n", logName(path), err)
 		return nil, err
 	}
 	defer closer.Close()
