@@ -345,6 +345,26 @@ func newLocked(size int, seed uint64) *lockedGame {
 	return &lockedGame{grid: grid, pos: pos}
 }
 
+// doAll runs ops on workers goroutines, each taking the next op from one
+// channel, and waits for them: the baseline's round (Run and the
+// benchmark).
+func (lg *lockedGame) doAll(ops []Op, workers int) {
+	next := make(chan Op)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for op := range next {
+				lg.do(op)
+			}
+		})
+	}
+	for _, op := range ops {
+		next <- op
+	}
+	close(next)
+	wg.Wait()
+}
+
 func (lg *lockedGame) do(op Op) {
 	size := len(lg.grid)
 	switch op.Kind {
@@ -427,20 +447,7 @@ func Run(ctx context.Context, cfg workload.Config) (workload.Result, error) {
 			ops[i] = NextOp(rng, cfg.Size)
 		}
 		if cfg.Baseline {
-			next := make(chan Op)
-			var wg sync.WaitGroup
-			for range cfg.Workers {
-				wg.Go(func() {
-					for op := range next {
-						lg.do(op)
-					}
-				})
-			}
-			for _, op := range ops {
-				next <- op
-			}
-			close(next)
-			wg.Wait()
+			lg.doAll(ops, cfg.Workers)
 			lg.mu.RLock()
 			defer lg.mu.RUnlock()
 			for i, p := range lg.pos {

@@ -262,20 +262,7 @@ func BenchmarkRequests(b *testing.B) {
 							b.Fatal(err)
 						}
 					} else {
-						next := make(chan Op)
-						var wg sync.WaitGroup
-						for range w {
-							wg.Go(func() {
-								for op := range next {
-									lg.do(op)
-								}
-							})
-						}
-						for _, op := range ops {
-							next <- op
-						}
-						close(next)
-						wg.Wait()
+						lg.doAll(ops, w)
 					}
 				}
 				cpu.Report(b)

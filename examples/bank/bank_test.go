@@ -72,17 +72,18 @@ func TestRunKeepsTotal(t *testing.T) {
 	}
 }
 
-// TestAuditNeverSeesHalfATransfer audits continuously while transfers run
-// on a few hot accounts, where a torn read would be likely.
-func TestAuditNeverSeesHalfATransfer(t *testing.T) {
-	b := New(4)
-	var stop atomic.Bool
+// transferAll runs random transfers among b's first n accounts on three
+// goroutines until stop is called (which waits for them).
+func transferAll(b interface {
+	Transfer(tx *stm.Tx, from, to int, amount int64) bool
+}, n int) (stop func()) {
+	var done atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 3 {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for !stop.Load() {
-				from, to, amount := rng.IntN(4), rng.IntN(4), 1+int64(rng.IntN(50))
+			for !done.Load() {
+				from, to, amount := rng.IntN(n), rng.IntN(n), 1+int64(rng.IntN(50))
 				_ = stm.Atomically(func(tx *stm.Tx) error {
 					b.Transfer(tx, from, to, amount)
 					return nil
@@ -90,6 +91,14 @@ func TestAuditNeverSeesHalfATransfer(t *testing.T) {
 			}
 		})
 	}
+	return func() { done.Store(true); wg.Wait() }
+}
+
+// TestAuditNeverSeesHalfATransfer audits continuously while transfers run
+// on a few hot accounts, where a torn read would be likely.
+func TestAuditNeverSeesHalfATransfer(t *testing.T) {
+	b := New(4)
+	stop := transferAll(b, 4)
 	for range 200 {
 		var sum int64
 		var negative int
@@ -101,8 +110,7 @@ func TestAuditNeverSeesHalfATransfer(t *testing.T) {
 			t.Fatalf("audit: total %d, %d negative; want %d, 0", sum, negative, b.Total())
 		}
 	}
-	stop.Store(true)
-	wg.Wait()
+	stop()
 }
 
 // Books saves an account's balance at the close when a transfer first
@@ -158,20 +166,7 @@ func TestBooksAuditsAsOfTheClose(t *testing.T) {
 // continuously while transfers run on a few hot accounts.
 func TestBooksAuditNeverSeesHalfATransfer(t *testing.T) {
 	b := NewBooks(4)
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for w := range 3 {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for !stop.Load() {
-				from, to, amount := rng.IntN(4), rng.IntN(4), 1+int64(rng.IntN(50))
-				_ = stm.Atomically(func(tx *stm.Tx) error {
-					b.Transfer(tx, from, to, amount)
-					return nil
-				})
-			}
-		})
-	}
+	stop := transferAll(b, 4)
 	for i := range 200 {
 		e, err := b.Close()
 		if err != nil {
@@ -193,8 +188,7 @@ func TestBooksAuditNeverSeesHalfATransfer(t *testing.T) {
 			t.Fatalf("audit of epoch %d: total %d, %d negative, %v; want %d, 0, nil", e, sum, negative, err, b.Total())
 		}
 	}
-	stop.Store(true)
-	wg.Wait()
+	stop()
 }
 
 // BenchmarkBank: one op is one transfer among 64 accounts; an auditor audits
