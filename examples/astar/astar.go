@@ -349,20 +349,7 @@ func newLocked(size int, seed uint64) *lockedGame {
 // channel, and waits for them: the baseline's round (Run and the
 // benchmark).
 func (lg *lockedGame) doAll(ops []Op, workers int) {
-	next := make(chan Op)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for op := range next {
-				lg.do(op)
-			}
-		})
-	}
-	for _, op := range ops {
-		next <- op
-	}
-	close(next)
-	wg.Wait()
+	workload.Fan(workers, 0, ops, lg.do)
 }
 
 func (lg *lockedGame) do(op Op) {

@@ -325,20 +325,7 @@ func (t *plainTree) keys() []int {
 }
 
 func (t *plainTree) insertAll(keys []int, workers int) {
-	next := make(chan int, 256)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for k := range next {
-				t.insert(k)
-			}
-		})
-	}
-	for _, k := range keys {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
+	workload.Fan(workers, 256, keys, func(k int) { t.insert(k) })
 }
 
 // Keys returns n random distinct keys from [0, 4n).

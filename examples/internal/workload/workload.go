@@ -9,6 +9,7 @@ package workload
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -91,6 +92,26 @@ func Repeat(ctx context.Context, d time.Duration, round func() error) (int, time
 			return n, time.Since(start), nil
 		}
 	}
+}
+
+// Fan runs do on each item on workers goroutines, each taking the next item
+// from one channel of the given buffer, and returns when all are done: the
+// round of the baselines that share work the plain Go way.
+func Fan[T any](workers, buffer int, items []T, do func(T)) {
+	next := make(chan T, buffer)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for x := range next {
+				do(x)
+			}
+		})
+	}
+	for _, x := range items {
+		next <- x
+	}
+	close(next)
+	wg.Wait()
 }
 
 // Counter counts transaction-body executions. It is a plain atomic: the
