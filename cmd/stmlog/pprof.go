@@ -8,7 +8,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -180,18 +179,13 @@ func runPprof(stdout, stderr io.Writer, paths []string, f *pprofFlags) error {
 
 // writePprofFile writes p to path, leaving no half-written file behind.
 func writePprofFile(path string, p *profile.Profile) error {
-	fh, err := os.Create(path)
+	out, err := newAtomicOutput(path, nil)
 	if err != nil {
 		return err
 	}
-	werr := p.Write(fh)
-	cerr := fh.Close()
-	if werr == nil {
-		werr = cerr
+	defer out.discard()
+	if err := p.Write(out.f); err != nil {
+		return fmt.Errorf("%s: writing profile: %w", path, err)
 	}
-	if werr != nil {
-		os.Remove(path)
-		return fmt.Errorf("%s: writing profile: %w", path, werr)
-	}
-	return nil
+	return out.commit()
 }
