@@ -17,8 +17,9 @@
 //   - Short prints a per-event time (avg, p90, max) with three significant
 //     figures (1.50µs, 25.3ms, 125ms).
 //
-// The one exception is the time axis of timeline's drawing, whose tick
-// labels carry the precision of the tick step.
+// Two exceptions: the time axis of timeline's drawing, whose tick labels
+// carry the precision of the tick step, and `report --format pypy`, which
+// prints what PyPy's print_stm_log.py prints, to the character.
 package durfmt
 
 import (

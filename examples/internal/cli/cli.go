@@ -13,6 +13,7 @@ import (
 	"os/signal"
 
 	"github.com/stmlog/stmlog/examples/internal/workload"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/runtime/stm"
 )
 
@@ -65,7 +66,7 @@ func StopLog(name string) {
 
 // Format renders a result on one line.
 func Format(res workload.Result) string {
-	s := fmt.Sprintf("%d %s in %v (%.1f/s)", res.Ops, res.Unit, res.Elapsed.Round(1e6), res.OpsPerSec())
+	s := fmt.Sprintf("%d %s in %s (%.1f/s)", res.Ops, res.Unit, durfmt.Dur(res.Elapsed), res.OpsPerSec())
 	if res.Txs > 0 {
 		s += fmt.Sprintf(", %.2f attempts per transaction", float64(res.Attempts)/float64(res.Txs))
 	}

@@ -13,9 +13,9 @@ func TestFormat(t *testing.T) {
 		want string
 	}{
 		{workload.Result{Ops: 300, Unit: "requests", Elapsed: 1500 * time.Millisecond, Attempts: 330, Txs: 300, Check: "ok"},
-			"300 requests in 1.5s (200.0/s), 1.10 attempts per transaction; ok"},
+			"300 requests in 1.500s (200.0/s), 1.10 attempts per transaction; ok"},
 		{workload.Result{Ops: 10, Unit: "items", Elapsed: time.Second, Check: "fine"},
-			"10 items in 1s (10.0/s); fine"},
+			"10 items in 1.000s (10.0/s); fine"},
 	}
 	for _, tt := range tests {
 		if got := Format(tt.res); got != tt.want {
