@@ -146,11 +146,15 @@ func (tx *Tx) endAdmission() {
 // sortWrites orders the write set by Var id into tx.order, so that all
 // committers lock in the same order and never deadlock.
 func (tx *Tx) sortWrites() {
-	tx.order = tx.order[:0]
-	for i := range tx.writes {
-		tx.order = append(tx.order, int32(i))
+	n := len(tx.writes)
+	if cap(tx.order) < n {
+		tx.order = make([]int32, n, 2*n)
 	}
-	o := tx.order
+	o := tx.order[:n]
+	tx.order = o
+	for i := range o {
+		o[i] = int32(i)
+	}
 	for i := 1; i < len(o); i++ {
 		for j := i; j > 0 && tx.writes[o[j]].h.id < tx.writes[o[j-1]].h.id; j-- {
 			o[j], o[j-1] = o[j-1], o[j]
@@ -282,7 +286,11 @@ func (tx *Tx) publish(wv uint64) {
 		if q != nil && q.n.Load() == 0 {
 			q = nil
 		}
-		if nw := e.h.nw; nw != 0 {
+		switch nw := e.h.nw; nw {
+		case 0:
+		case 1:
+			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
+		default:
 			copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
 		}
 		storeRelease64(&(*boxHeader)(e.box).version, wv)

@@ -594,13 +594,17 @@ func (tx *Tx) finish(err error) (outcome, error) {
 		return failed, err
 	}
 	tx.active = false
-	if len(tx.writes) == 1 && tx.rec == nil && !tx.holdsToken {
+	if n := len(tx.writes); n >= 1 && n <= 4 && tx.rec == nil && !tx.holdsToken {
 		// As on the plain path (a re-run after a conflict or a Retry).
-		switch tx.commitOne() {
-		case committed:
-			return committed, nil
-		case aborted:
-			return aborted, nil
+		var res outcome
+		switch n {
+		case 1:
+			res = tx.commitOne()
+		default:
+			res = tx.commitFew()
+		}
+		if res != failed {
+			return res, nil
 		}
 	}
 	if !tx.commit() {
