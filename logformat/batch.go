@@ -18,15 +18,8 @@ type BatchSource interface {
 // NextBatch returns the rest of the event batch being decoded (see
 // BatchSource). Mixing it with Next is allowed.
 func (r *Reader) NextBatch() ([]Event, error) {
-	for r.pos >= len(r.events) {
-		switch {
-		case r.batch.left > 0:
-			r.fill()
-		case r.err != nil:
-			return nil, r.err
-		default:
-			r.readChunk()
-		}
+	if err := r.refill(); err != nil {
+		return nil, err
 	}
 	evs := r.events[r.pos:]
 	if evs[0].Kind == KindAggregate {
@@ -34,7 +27,6 @@ func (r *Reader) NextBatch() ([]Event, error) {
 		evs = evs[:1]
 	}
 	r.pos += len(evs)
-	r.stats.Events += int64(len(evs))
 	return evs, nil
 }
 

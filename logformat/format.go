@@ -152,8 +152,10 @@ func appendUvarint(b []byte, v uint64) []byte {
 // 10 bytes or overflows 64 bits (so a chain of calls needs one check at the
 // end).
 func uvarint(p []byte, i int) (uint64, int) {
-	if uint(i) < uint(len(p)) && p[i] < 0x80 {
-		return uint64(p[i]), i + 1
+	if uint(i) < uint(len(p)) {
+		if b := p[i]; b < 0x80 { // written so that the call inlines
+			return uint64(b), i + 1
+		}
 	}
 	return uvarintSlow(p, i)
 }

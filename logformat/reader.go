@@ -154,20 +154,37 @@ func (r *Reader) notNative(hdr []byte) error {
 // *CorruptError (or an I/O error) when it cannot go on; after that it keeps
 // returning the same error.
 func (r *Reader) Next() (Event, error) {
+	if r.pos >= len(r.events) { // small enough to inline
+		if err := r.refill(); err != nil {
+			return Event{}, err
+		}
+	}
+	ev := r.events[r.pos]
+	r.pos++
+	return ev, nil
+}
+
+// refill decodes the next events once those decoded are used up, or
+// returns the error that ends reading.
+func (r *Reader) refill() error {
 	for r.pos >= len(r.events) {
 		switch {
 		case r.batch.left > 0:
 			r.fill()
 		case r.err != nil:
-			return Event{}, r.err
+			return r.err
 		default:
 			r.readChunk()
 		}
 	}
-	ev := r.events[r.pos]
-	r.pos++
-	r.stats.Events++
-	return ev, nil
+	return nil
+}
+
+// setEvents makes evs the decoded events to hand out; Stats.Events counts
+// those handed out of the ones before.
+func (r *Reader) setEvents(evs []Event) {
+	r.stats.Events += int64(r.pos)
+	r.events, r.pos = evs, 0
 }
 
 // Stack resolves a stack id seen in an event already returned; nil for 0 or
@@ -203,6 +220,7 @@ func (r *Reader) Offset() int64 { return r.evOff }
 // whole log.
 func (r *Reader) Stats() Stats {
 	s := r.stats
+	s.Events += int64(r.pos)
 	s.Bytes = r.off
 	s.Warnings = append([]string(nil), s.Warnings...)
 	return s

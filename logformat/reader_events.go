@@ -101,8 +101,7 @@ func (r *Reader) fill() {
 	bs.k += len(evs)
 	bs.left -= len(evs)
 	r.lastTime[bs.thread] = t
-	r.events = evs
-	r.pos = 0
+	r.setEvents(evs)
 }
 
 // eventDecoder decodes the events of a batch. The Reader's checks stack ids
@@ -128,17 +127,38 @@ func (d *eventDecoder) decode(evs []Event, p []byte, i int, t int64, thread uint
 		// uvarint by hand: the one-byte case is most deltas and heads, and
 		// the call would not be inlined.
 		var dt, h uint64
-		if uint(i) < uint(len(p)) && p[i] < 0x80 {
-			dt = uint64(p[i])
-			i++
+		if i >= 0 && i+3 < len(p) {
+			// Deltas a few µs apart take two or three bytes.
+			q := p[i : i+4 : i+4]
+			if b0 := uint64(q[0]); b0 < 0x80 {
+				dt = b0
+				i++
+			} else if b1 := uint64(q[1]); b1 < 0x80 {
+				dt = b0&0x7f | b1<<7
+				i += 2
+			} else if b2 := uint64(q[2]); b2 < 0x80 {
+				dt = b0&0x7f | (b1&0x7f)<<7 | b2<<14
+				i += 3
+			} else {
+				dt, i = uvarintSlow(p, i)
+			}
 		} else {
-			dt, i = uvarintSlow(p, i)
+			dt, i = uvarint(p, i)
 		}
-		if uint(i) < uint(len(p)) && p[i] < 0x80 {
-			h = uint64(p[i])
-			i++
+		if i >= 0 && i+1 < len(p) {
+			// Heads take one byte, two with optional fields.
+			q := p[i : i+2 : i+2]
+			if b0 := uint64(q[0]); b0 < 0x80 {
+				h = b0
+				i++
+			} else if b1 := uint64(q[1]); b1 < 0x80 {
+				h = b0&0x7f | b1<<7
+				i += 2
+			} else {
+				h, i = uvarintSlow(p, i)
+			}
 		} else {
-			h, i = uvarintSlow(p, i)
+			h, i = uvarint(p, i)
 		}
 		if i < 0 {
 			return k, i, t, at, "bad encoding"
@@ -171,8 +191,7 @@ func (r *Reader) badBatch(good []Event, at int, msg string) {
 	if len(good) > 0 {
 		r.lastTime[bs.thread] = good[len(good)-1].Time
 	}
-	r.events = good
-	r.pos = 0
+	r.setEvents(good)
 	bs.left = 0
 	msg = fmt.Sprintf("thread %d event %d: %s", bs.thread, k, msg)
 	r.corrupt(bs.start, bs.start+chunkHeaderSize+int64(at), bs.size, msg)
@@ -216,44 +235,71 @@ func (d *eventDecoder) readFields(ev *Event, p []byte, i int, mask uint64) (int,
 			i++
 		}
 	}
+	// The varints and stack checks by hand, as in decode: the calls
+	// would not be inlined.
 	var v uint64
 	if mask&fieldOther != 0 {
-		if v, i = uvarint(p, i); i < 0 || v > math.MaxUint32 {
+		if uint(i) < uint(len(p)) && p[i] < 0x80 {
+			v = uint64(p[i])
+			i++
+		} else if v, i = uvarintSlow(p, i); i < 0 {
+			return i, errBadField
+		}
+		if v > math.MaxUint32 {
 			return i, errBadField
 		}
 		ev.OtherThread = uint32(v)
 	}
 	if mask&fieldVar != 0 {
-		if ev.Var, i = uvarint(p, i); i < 0 {
+		if uint(i) < uint(len(p)) && p[i] < 0x80 {
+			ev.Var = uint64(p[i])
+			i++
+		} else if ev.Var, i = uvarintSlow(p, i); i < 0 {
 			return i, errBadField
 		}
 	}
 	if mask&fieldSite != 0 {
-		if v, i = uvarint(p, i); i < 0 {
+		if uint(i) < uint(len(p)) && p[i] < 0x80 {
+			v = uint64(p[i])
+			i++
+		} else if v, i = uvarintSlow(p, i); i < 0 {
 			return i, errBadField
 		}
-		s, msg := d.stackRef(v)
-		if msg != "" {
-			return i, msg
+		if v < uint64(len(d.stacks)) && (v == 0 || d.stacks[v] != nil) {
+			ev.Site = StackID(v)
+		} else {
+			s, msg := d.stackRefSlow(v)
+			if msg != "" {
+				return i, msg
+			}
+			ev.Site = s
 		}
-		ev.Site = s
 	}
 	if mask&fieldOtherSite != 0 {
-		if v, i = uvarint(p, i); i < 0 {
+		if uint(i) < uint(len(p)) && p[i] < 0x80 {
+			v = uint64(p[i])
+			i++
+		} else if v, i = uvarintSlow(p, i); i < 0 {
 			return i, errBadField
 		}
-		s, msg := d.stackRef(v)
-		if msg != "" {
-			return i, msg
+		if v < uint64(len(d.stacks)) && (v == 0 || d.stacks[v] != nil) {
+			ev.OtherSite = StackID(v)
+		} else {
+			s, msg := d.stackRefSlow(v)
+			if msg != "" {
+				return i, msg
+			}
+			ev.OtherSite = s
 		}
-		ev.OtherSite = s
 	}
 	return i, ""
 }
 
-// stackRef checks a stack id from an event. Under salvage, references to
-// stacks that were lost are cleared (and counted) rather than fatal.
-func (d *eventDecoder) stackRef(v uint64) (StackID, string) {
+// stackRefSlow checks a stack id from an event that is not a defined
+// stack of d.stacks (readFields checks that inline). Under salvage,
+// references to stacks that were lost are cleared (and counted) rather
+// than fatal; with deferRefs the largest id is noted (see eventDecoder).
+func (d *eventDecoder) stackRefSlow(v uint64) (StackID, string) {
 	if d.deferRefs {
 		d.maxRef = max(d.maxRef, v)
 		return StackID(v), ""

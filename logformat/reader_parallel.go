@@ -74,7 +74,7 @@ func (r *Reader) useBatch(c *chunk, size int64) (int, string) {
 	}
 	r.evOff = c.start
 	r.batch = batchState{thread: b.hdr.thread, start: c.start, size: size}
-	r.events, r.pos = b.events[:b.k], 0
+	r.setEvents(b.events[:b.k])
 	if b.k > 0 {
 		r.lastTime[b.hdr.thread] = b.events[b.k-1].Time
 	}
@@ -180,7 +180,8 @@ func (r *Reader) Close() error {
 	if r.err == nil {
 		r.err = ErrClosed
 	}
-	r.batch.left, r.events, r.pos = 0, nil, 0
+	r.batch.left = 0
+	r.setEvents(nil)
 	return nil
 }
 

@@ -173,7 +173,6 @@ func (r *Reader) readAggregates(p []byte) (int, string) {
 		r.aggs = append(r.aggs, a)
 		r.aggEvents = append(r.aggEvents, Event{Time: a.End, Kind: KindAggregate, Thread: a.Thread})
 	}
-	r.events = r.aggEvents
-	r.pos = 0
+	r.setEvents(r.aggEvents)
 	return 0, ""
 }
