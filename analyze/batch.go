@@ -1,6 +1,10 @@
 package analyze
 
-import "github.com/stmlog/stmlog/logformat"
+import (
+	"math"
+
+	"github.com/stmlog/stmlog/logformat"
+)
 
 // addEvents feeds every event of src to the analysis, a batch at a time
 // when src can (logformat.BatchSource): per event, the batch path costs a
@@ -47,6 +51,21 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	}
 	var th *thread
 	start := l.start
+	// The log's event count and time range, kept here and merged at the
+	// end (event, for the events it takes, updates l's own).
+	var n int64
+	lmin, lmax := int64(math.MaxInt64), int64(math.MinInt64)
+	defer func() {
+		if n > 0 {
+			l.events += n
+			if !l.seen {
+				l.seen = true
+				l.min, l.max = lmin, lmax
+			}
+			l.min = min(l.min, lmin)
+			l.max = max(l.max, lmax)
+		}
+	}()
 	for i := range evs {
 		ev := &evs[i]
 		k := ev.Kind
@@ -59,19 +78,15 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 		}
 		// event's prologue, for a valid kind of a known thread.
 		t := ev.Time - start
-		l.events++
+		n++
 		if th.seen && t < th.last {
 			l.outOfOrder++
 			t = th.last
 		}
 		th.seen = true
 		th.last = t
-		if !l.seen {
-			l.seen = true
-			l.min, l.max = t, t
-		}
-		l.min = min(l.min, t)
-		l.max = max(l.max, t)
+		lmin = min(lmin, t)
+		lmax = max(lmax, t)
 		// advance, unwindowed.
 		switch th.state {
 		case stStop:
