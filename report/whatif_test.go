@@ -12,6 +12,7 @@ import (
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
 // whatIfFor analyzes the named logs through one schedule.
@@ -113,24 +114,19 @@ func TestWhatIfJSONShape(t *testing.T) {
 }
 
 func TestWhatIfProfileText(t *testing.T) {
+	const site = 1
+	src := &logtest.Source{
+		Meta:   logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 2},
+		Stacks: map[logformat.StackID]*logformat.Stack{site: logtest.Stack(logtest.Frame("main.a", "/src/a.go", 1))},
+		Events: []logformat.Event{
+			logtest.Start(1000, 1),
+			logtest.Conflict(2000, 1, logformat.ConflictWriteWrite, site, site, 2, 1),
+			logtest.Abort(3000, 1, logformat.AbortConflict),
+			logtest.Start(3000, 1), logtest.Commit(4000, 1),
+		},
+	}
 	var buf bytes.Buffer
-	w, err := logformat.NewWriterMeta(&buf, logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
-	for _, e := range []logformat.Event{
-		{Thread: 1, Time: 1000, Kind: logformat.KindTxStart},
-		{Thread: 1, Time: 2000, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteWrite, Site: s, OtherSite: s, Var: 1, OtherThread: 2},
-		{Thread: 1, Time: 3000, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict},
-		{Thread: 1, Time: 3000, Kind: logformat.KindTxStart},
-		{Thread: 1, Time: 4000, Kind: logformat.KindTxCommit},
-	} {
-		if err := w.Write(&e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := src.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
 	r, err := logformat.NewReader(&buf, logformat.ReaderOptions{Name: "profile.log"})

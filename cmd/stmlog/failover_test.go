@@ -2,24 +2,19 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
 // emptyLog writes dir/empty.stmlog, a header and an end marker: the
 // recording of a program that ran no transaction.
 func emptyLog(t *testing.T, dir string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	if w, err := logformat.NewWriter(&buf); err != nil || w.Close() != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, "empty.stmlog")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := (&logtest.Source{}).WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -16,6 +16,7 @@ import (
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/anylog"
+	"github.com/stmlog/stmlog/logformat/logtest"
 	"github.com/stmlog/stmlog/report"
 )
 
@@ -54,17 +55,15 @@ func pprofTestLog(t *testing.T, dir string) string {
 	if err := os.WriteFile(src, []byte(pprofTestSource), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	w, err := logformat.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
 	frame := func(fn string, line int) logformat.Frame {
-		return logformat.Frame{Func: "example.com/shop." + fn, File: src, Line: line}
+		return logtest.Frame("example.com/shop."+fn, src, line)
 	}
-	addItem := w.Stack(logformat.Stack{Frames: []logformat.Frame{frame("addItem", 9), frame("handle", 4)}})
-	flush := w.Stack(logformat.Stack{Frames: []logformat.Frame{frame("flushCart", 13)}})
-	logReq := w.Stack(logformat.Stack{Frames: []logformat.Frame{frame("logRequest", 17), frame("handle", 5)}})
+	const addItem, flush, logReq = 1, 2, 3
+	stacks := map[logformat.StackID]*logformat.Stack{
+		addItem: logtest.Stack(frame("addItem", 9), frame("handle", 4)),
+		flush:   logtest.Stack(frame("flushCart", 13)),
+		logReq:  logtest.Stack(frame("logRequest", 17), frame("handle", 5)),
+	}
 
 	var evs []logformat.Event
 	add := func(e logformat.Event) { evs = append(evs, e) }
@@ -98,16 +97,8 @@ func pprofTestLog(t *testing.T, dir string) string {
 		add(logformat.Event{Time: tm + 300, Kind: logformat.KindTxCommit, Thread: 3})
 		tm += 1000
 	}
-	for _, e := range evs {
-		if err := w.Write(&e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, "shop.stmlog")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := (&logtest.Source{Events: evs, Stacks: stacks}).WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
 // writeTestLog writes a small native log: threads 1 and 2 each run
@@ -17,37 +18,26 @@ import (
 // aborts on a write-read conflict with thread 2 at site line `line`.
 func writeTestLog(t *testing.T, path string, rounds int, conflicts bool, line int) {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := logformat.NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.read", File: "app/x.go", Line: line}}})
-	wr := w.Stack(logformat.Stack{Frames: []logformat.Frame{{Func: "main.write", File: "app/x.go", Line: 99}}})
+	const rd, wr = 1, 2
+	src := &logtest.Source{Stacks: map[logformat.StackID]*logformat.Stack{
+		rd: logtest.Stack(logtest.Frame("main.read", "app/x.go", line)),
+		wr: logtest.Stack(logtest.Frame("main.write", "app/x.go", 99)),
+	}}
 	for th := uint32(1); th <= 2; th++ {
 		tm := int64(th) // thread 1 first
-		for i := 0; i < rounds; i++ {
-			evs := []logformat.Event{{Time: tm, Kind: logformat.KindTxStart}}
+		for range rounds {
+			src.Events = append(src.Events, logtest.Start(tm, th))
 			if conflicts && th == 1 {
-				evs = append(evs,
-					logformat.Event{Time: tm + 500, Kind: logformat.KindConflict, Conflict: logformat.ConflictWriteRead, OtherThread: 2, Site: rd, OtherSite: wr},
-					logformat.Event{Time: tm + 600, Kind: logformat.KindTxAbort, Cause: logformat.AbortConflict},
-					logformat.Event{Time: tm + 700, Kind: logformat.KindTxStart})
+				src.Events = append(src.Events,
+					logtest.Conflict(tm+500, th, logformat.ConflictWriteRead, rd, wr, 2, 0),
+					logtest.Abort(tm+600, th, logformat.AbortConflict),
+					logtest.Start(tm+700, th))
 			}
-			evs = append(evs, logformat.Event{Time: tm + 1000, Kind: logformat.KindTxCommit})
-			for _, e := range evs {
-				e.Thread = th
-				if err := w.Write(&e); err != nil {
-					t.Fatal(err)
-				}
-			}
+			src.Events = append(src.Events, logtest.Commit(tm+1000, th))
 			tm += 2000
 		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := src.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -331,28 +321,15 @@ func TestHeaderOnlyLogReports(t *testing.T) {
 func TestTimelineProfileLog(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "p.stmlog")
-	var buf bytes.Buffer
-	w, err := logformat.NewWriterMeta(&buf, logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 2})
-	if err != nil {
-		t.Fatal(err)
+	src := &logtest.Source{
+		Meta: logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 2},
+		Events: []logformat.Event{
+			logtest.Start(10, 1), logtest.Abort(20, 1, logformat.AbortRetry),
+			logtest.Start(30, 1), logtest.Commit(40, 1),
+		},
+		Aggregates: []logformat.Aggregate{{Thread: 1, Start: 0, End: 100, Commits: 50}},
 	}
-	for _, e := range []logformat.Event{
-		{Time: 10, Kind: logformat.KindTxStart, Thread: 1},
-		{Time: 20, Kind: logformat.KindTxAbort, Thread: 1, Cause: logformat.AbortRetry},
-		{Time: 30, Kind: logformat.KindTxStart, Thread: 1},
-		{Time: 40, Kind: logformat.KindTxCommit, Thread: 1},
-	} {
-		if err := w.Write(&e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Aggregate(logformat.Aggregate{Thread: 1, Start: 0, End: 100, Commits: 50}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(log, buf.Bytes(), 0o644); err != nil {
+	if err := src.WriteFile(log); err != nil {
 		t.Fatal(err)
 	}
 	r := runIn("timeline", log, "-o", filepath.Join(dir, "t.json"))

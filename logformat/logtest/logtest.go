@@ -3,11 +3,16 @@
 // of events and stacks, so that a test states the events it means instead
 // of writing a log file and reading it back, and every package's tests
 // build them the same way. Logs that look like a real program's are made
-// by package analyze/analyzetest.
+// by package analyze/analyzetest; Source.Encode writes a Source as a native
+// log for the tests that need a file.
 package logtest
 
 import (
+	"bytes"
 	"io"
+	"maps"
+	"os"
+	"slices"
 
 	lf "github.com/stmlog/stmlog/logformat"
 )
@@ -23,6 +28,11 @@ type Source struct {
 	// far and Format "test" when it is "" (a format that is not native, so
 	// no end marker is expected).
 	Stat lf.Stats
+	// Meta and Aggregates go into the log Encode writes (a profile-level
+	// log's level, processors and aggregate records, after the events);
+	// Next does not return them.
+	Meta       lf.Meta
+	Aggregates []lf.Aggregate
 
 	i int
 }
@@ -72,6 +82,53 @@ func (s *Source) Stats() lf.Stats {
 	}
 	st.Events = int64(s.i)
 	return st
+}
+
+// Encode writes the events as a native log (the stacks they name and the
+// Vars' names with them), for tests that need a file: the command line
+// reads files. Stack ids are the writer's own in the log; the events keep
+// naming the same stacks. The log ends with its end marker.
+func (s *Source) Encode(w io.Writer) error {
+	lw, err := lf.NewWriterMeta(w, s.Meta)
+	if err != nil {
+		return err
+	}
+	ids := map[lf.StackID]lf.StackID{}
+	stack := func(id lf.StackID) lf.StackID {
+		if id == 0 || s.Stacks[id] == nil {
+			return 0
+		}
+		if n, ok := ids[id]; ok {
+			return n
+		}
+		n := lw.Stack(*s.Stacks[id])
+		ids[id] = n
+		return n
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.Vars)) {
+		lw.NameVar(id, s.Vars[id])
+	}
+	for _, ev := range s.Events {
+		ev.Site, ev.OtherSite = stack(ev.Site), stack(ev.OtherSite)
+		if err := lw.Write(&ev); err != nil {
+			return err
+		}
+	}
+	for _, a := range s.Aggregates {
+		if err := lw.Aggregate(a); err != nil {
+			return err
+		}
+	}
+	return lw.Close()
+}
+
+// WriteFile writes the events to path as Encode does.
+func (s *Source) WriteFile(path string) error {
+	var buf bytes.Buffer
+	if err := s.Encode(&buf); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // Native is the Stats of a whole native log: set Source.Stat to it where
