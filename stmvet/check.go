@@ -35,7 +35,7 @@ func Check(dir string, patterns ...string) ([]Finding, error) {
 	cfg := &packages.Config{Mode: packages.LoadAllSyntax, Dir: dir, Tests: false}
 	pkgs, err := packages.Load(cfg, patterns...)
 	if err != nil {
-		return nil, fmt.Errorf("stmvet: loading %s in %s: %v", strings.Join(patterns, " "), dir, err)
+		return nil, fmt.Errorf("stmvet: loading %s in %s: %w", strings.Join(patterns, " "), dir, err)
 	}
 	var errs []string
 	packages.Visit(pkgs, nil, func(p *packages.Package) {

@@ -84,7 +84,7 @@ func spoolStdin(paths []string, stdin io.Reader) (_ []string, cleanup func(), er
 	}
 	if err != nil {
 		cleanup()
-		return nil, func() {}, fmt.Errorf("copying standard input to %s: %v", fh.Name(), err)
+		return nil, func() {}, fmt.Errorf("copying standard input to %s: %w", fh.Name(), err)
 	}
 	paths = slices.Clone(paths)
 	paths[slices.Index(paths, "-")] = fh.Name()
