@@ -48,7 +48,7 @@ func conflictKindNames() []string {
 // formatNames lists the --format values of a command.
 func formatNames(cmd string) []string {
 	switch cmd {
-	case "diff":
+	case "diff", "whatif":
 		return []string{"text", "json"}
 	case "timeline":
 		return []string{"json", "html"}

@@ -96,6 +96,7 @@ func TestCompletion(t *testing.T) {
 		{"diff", "--by", ""},
 		{"diff", "--format", ""},
 		{"timeline", "--format", ""},
+		{"whatif", "--format", ""},
 		{"demo", "--format", ""},
 		{"demo", ""},
 		{"demo", "b", ""},
@@ -132,4 +133,31 @@ func TestDemoHelp(t *testing.T) {
 		}
 	}
 	checkGolden(t, "demo-help.golden", r.stdout)
+}
+
+// Every --format value a command completes to is one the command takes
+// (the completion lists and the commands' checks are written apart).
+func TestCompletedFormatsAccepted(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "a.stmlog")
+	writeTestLog(t, log, 5, true, 7)
+	for _, c := range []struct {
+		name string
+		args []string // the format value is appended after --format
+	}{
+		{"report", []string{"report", log}},
+		{"diff", []string{"diff", log, log}},
+		{"timeline", []string{"timeline", "-o", filepath.Join(dir, "t.out"), log}},
+		{"whatif", []string{"whatif", log}},
+	} {
+		for _, f := range formatNames(c.name) {
+			if f == "pypy" {
+				continue // for PyPy-STM logs only, tested with them
+			}
+			args := append([]string{c.args[0], "--format", f}, c.args[1:]...)
+			if r := runIn(args...); r.code != exitOK {
+				t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+			}
+		}
+	}
 }
