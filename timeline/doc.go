@@ -5,8 +5,8 @@
 //
 // Why a package of its own, beside package report: report renders the
 // aggregates of package analyze (a Summary), while a timeline needs every
-// attempt in log order, which a Summary no longer has. So timeline reads
-// the events itself and imports nothing but logformat, the way Go keeps its
+// attempt in log order, which a Summary does not keep. So timeline reads
+// the events itself and imports nothing but logformat (and internal/durfmt), the way Go keeps its
 // trace viewer apart from the trace parser. Inside, three concerns live in
 // three files: the per-thread state machine that turns events into slices
 // (state.go), the conflict arrows, which need the other side's history
