@@ -5,15 +5,15 @@
 //
 // Why a package of its own, beside package report: report renders the
 // aggregates of package analyze (a Summary), while a timeline needs every
-// attempt in log order, which a Summary does not keep. So timeline reads
-// the events itself and imports nothing but logformat (and internal/durfmt),
-// the way Go keeps its trace viewer apart from the trace parser. Inside, three concerns live in
-// three files: the per-thread state machine that turns events into slices
-// (state.go), the conflict arrows, which need the other side's history
-// (flows.go), and the JSON emitter (emit.go). html.go draws the same trace
-// as one self-contained HTML/SVG page (WriteHTML), for when no trace
-// viewer can be reached: Perfetto is a web app, and stmlog web must work
-// offline.
+// attempt in log order, which a Summary does not keep. So timeline reads the
+// events itself and imports nothing but logformat (and internal/durfmt), the
+// way Go keeps its trace viewer apart from the trace parser. Inside, three
+// concerns live in three files: the per-thread state machine that turns
+// events into slices (state.go), the conflict arrows, which need the other
+// side's history (flows.go), and the JSON emitter (emit.go). html.go draws
+// the same trace as one self-contained HTML/SVG page (WriteHTML), for when
+// no trace viewer can be reached: Perfetto is a web app, and stmlog web must
+// work offline.
 //
 // The trace is written in one streaming pass: a transaction attempt becomes
 // a complete ("X") slice when its commit or abort is read, so only the open
