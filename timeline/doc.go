@@ -31,14 +31,15 @@
 //     inevitable to its end, the time others wanting inevitability must wait
 //     (it starts when pauses open at that moment end, to keep nesting);
 //   - conflicts are thread-scoped instant events with both sites in args, and
-//     a flow arrow goes from the other side's thread to the attempt of the side that lost time (this side). The
-//     arrow starts at the other side's event behind the conflict: the commit of
-//     the write that this side of a write-read conflict read too early, or the moment the
-//     other side became inevitable; else at the conflict time. Native logs come
-//     in per-thread chunks, so that event is often read after the conflict:
-//     arrows wait (bounded, per other-side thread) until that thread's events
-//     pass the conflict time, and each thread remembers its last 32 commits
-//     and become-inevitables for conflicts read late.
+//     a flow arrow goes from the other side's thread to the attempt of the
+//     side that lost time (this side). The arrow starts at the other side's
+//     event behind the conflict: the commit of the write that this side of a
+//     write-read conflict read too early, or the moment the other side became
+//     inevitable; else at the conflict time. Native logs come in per-thread
+//     chunks, so that event is often read after the conflict: arrows wait
+//     (bounded, per other-side thread) until that thread's events pass the
+//     conflict time, and each thread remembers its last 32 commits and
+//     become-inevitables for conflicts read late.
 //
 // Slices on one track always nest: events of a thread are clamped to be
 // non-decreasing in time, and anything still open when its parent ends is
