@@ -8,7 +8,8 @@
 // CSV (one row per group, for spreadsheets). Other files render a pprof
 // profile. The Chrome trace (package timeline) and PyPy's print_stm_log.py
 // output (package pypyreport) are not here: they read the event stream
-// themselves, since a Summary does not hold what they show (every attempt, raw records).
+// themselves, since a Summary does not hold what they show (every attempt,
+// raw records).
 //
 // Renderers take everything they show from the Summary; the only other
 // input is the source tree (Options.SourceRoot) used to print the source

@@ -6,8 +6,8 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-// conflict writes the instant event on this side (the side that lost time) and the flow arrow from
-// the other side.
+// conflict writes the instant event on this side (the side that lost time)
+// and the flow arrow from the other side.
 func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 	if t.inTx {
 		t.conflict = ev.Conflict

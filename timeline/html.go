@@ -347,7 +347,8 @@ func (d *drawing) row(w *errWriter, r *drawRow) {
 	w.printf("</g>\n")
 }
 
-// arrows draws the conflict flows, other side to the side that lost time, over the tracks.
+// arrows draws the conflict flows, from the other side to the side that lost
+// time, over the tracks.
 func (d *drawing) arrows(w *errWriter) {
 	for _, id := range slices.Sorted(maps.Keys(d.flows)) {
 		p := d.flows[id]
