@@ -47,9 +47,9 @@ type Meta struct {
 // over the period from Start to End (nanoseconds, the clock of Event.Time).
 // Each is a whole Atomically call of one attempt that committed without
 // meeting contention. Commits counts them exactly. Their time is measured
-// for some: Timed of them exactly (a recorder may time calls for reasons
-// of its own; runtime/stm's times only the sample), and Sampled of the
-// others as a random sample (SampledNs, and SampledSq the sum of the squared
+// for some: Timed of them exactly (runtime/stm times every call of a
+// thread whose calls are long), and Sampled of the others as a random
+// sample (SampledNs, and SampledSq the sum of the squared
 // durations in ns², for the sample's variance). The rest are untimed.
 //
 // Estimated counts the attempts of the thread, in this period, that are in

@@ -271,9 +271,12 @@
 // Time committed. The recorder times a call from the start of its attempt
 // to its commit when the call is drawn for the sample: one call in 64 on
 // average, at intervals drawn uniformly from 1..127 calls, independently
-// of what the calls do (sampled). Timed commits (timed exactly for some
-// other reason) are part of the format; this module's recorder writes
-// none, since it reads the clock for nothing but the sample. The time of the untimed commits,
+// of what the calls do (sampled), or every call of a thread that made
+// fewer than 100,000 such calls a second over the last flush interval (and
+// a new thread's first calls, up to 1000 per 10 ms), where two clock reads
+// a call cost a few tenths of a percent of a processor: those are timed
+// (timed: exact). Whether a call is timed depends only on the calls before
+// it, so the sample stays a uniform draw from the calls not timed exactly. The time of the untimed commits,
 // u = commits - timed - sampled, is estimated as u times the sample mean
 // m = sampledNs / sampled, so the time committed is
 //

@@ -455,6 +455,8 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 	w := &th.agg
 	c := th.aggCommits.Load()
 	e := th.aggEstimated.Load()
+	// A thread of few calls has every call timed (recthread.go, timeAllRate).
+	th.timeAll.Store(float64(c-w.commits)*1e9 <= timeAllRate*float64(max(now-w.endNs, int64(flushInterval))))
 	if c == w.commits && e == w.estimated {
 		return
 	}

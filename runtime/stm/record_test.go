@@ -930,3 +930,35 @@ func TestRecordPlainCommitAfterWait(t *testing.T) {
 		t.Fatalf("%d starts, %d commit events, %d counted commits; want 1, 1, 6", starts, commits, counted)
 	}
 }
+
+// TestRecordLongCallsTimed: at the profile level, a thread of few calls
+// (here 300 of ~20 µs each, far below timeAllRate) has them timed exactly,
+// so a slow workload's committed time is measured rather than estimated
+// from a sample of a few calls.
+func TestRecordLongCallsTimed(t *testing.T) {
+	v := NewVar(0)
+	const calls = 300
+	data := recordAt(t, LevelProfile, func() {
+		for range calls {
+			Atomically(func(tx *Tx) error {
+				deadline := time.Now().Add(20 * time.Microsecond)
+				for time.Now().Before(deadline) {
+				}
+				v.Store(tx, v.Load(tx)+1)
+				return nil
+			})
+		}
+	})
+	_, aggs, _ := readLogAggs(t, data)
+	var sum logformat.Aggregate
+	for _, a := range aggs {
+		sum = sum.Add(a)
+	}
+	if sum.Commits != calls {
+		t.Fatalf("%d commits counted, want %d", sum.Commits, calls)
+	}
+	// A new thread times every call, up to 1000 per flush interval.
+	if sum.Untimed() > calls/2 || sum.Timed < calls/4 {
+		t.Fatalf("%d of %d calls timed exactly, %d sampled, %d untimed", sum.Timed, sum.Commits, sum.Sampled, sum.Untimed())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -64,12 +65,15 @@ type threadRec struct {
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
 	// the flusher writes the differences (agg* below).
 	aggCommits      atomic.Uint64 // commits not logged
-	aggTimed        atomic.Uint64 // of which timed exactly (none since sampling alone times calls)
+	aggTimed        atomic.Uint64 // of which timed exactly: every call of a thread of long calls
 	aggTimedTicks   atomic.Uint64 // their total duration
 	aggSampled      atomic.Uint64 // of the others, timed as the sample
 	aggSampledTicks atomic.Uint64
 	aggSampledSq    atomic.Uint64 // float64 bits: sum of squared durations (ticks²)
 	aggEstimated    atomic.Uint64 // logged attempts whose start is estimated (held own)
+	timeAll         atomic.Bool   // set by the flusher: time every counted call (timeAllRate)
+	allGen          uint32        // recorder.gen when allN was last reset (the goroutine's)
+	allN            int32         // calls timed because of timeAll since then
 
 	lastNs int64 // flusher only: last time written, in ns
 	agg    aggWritten
@@ -86,6 +90,7 @@ func (r *recorder) newThread() *threadRec {
 	}
 	r.next++
 	t := &threadRec{id: r.next, r: r}
+	t.timeAll.Store(true)
 	if r.full {
 		t.busy.Store(busyFull)
 	}
@@ -209,13 +214,13 @@ func (tx *Tx) runHooked(fn func(*Tx) error) error {
 	return tx.run(fn, nil)
 }
 
-// runSampled is a counted call drawn for the sample: timed from the start
+// runSampled is a counted call drawn to be timed (for the sample, or as
+// one of all calls of a thread of long transactions): timed from the start
 // of its attempt to its commit.
 func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
-	tx.prof.left = tx.sampleInterval()
+	tx.prof.mode = tx.drawTimed(t)
 	tx.rec = t
 	tx.thread = t.id
-	tx.prof.mode = modeSampled
 	tx.prof.t0 = cputicks()
 	res, err := tx.attemptPlain(fn, true)
 	return tx.settleHooked(fn, res, err)
@@ -271,8 +276,7 @@ func (tx *Tx) recBegin(th *threadRec) {
 		return
 	}
 	if tx.prof.left--; tx.prof.left <= 0 {
-		tx.prof.left = tx.sampleInterval()
-		tx.prof.mode = modeSampled
+		tx.prof.mode = tx.drawTimed(th)
 	} else {
 		tx.prof.mode = modeCounted
 	}
@@ -316,21 +320,63 @@ func (tx *Tx) recEndHeld(th *threadRec) {
 // and flush interval; the log carries the sums needed for its error (see
 // logformat.Aggregate). An untimed attempt that meets contention logs an
 // estimated start (promote).
-const sampleMean = 64
+//
+// Where calls are few, timing each costs little: a thread that committed
+// at most timeAllRate counted calls a second over the last flush interval
+// (flusher: writeAggregate; a new thread starts so) has every call timed,
+// exactly (aggTimed),
+// which at 2 clock reads a call costs at most a few tenths of a percent of
+// a processor; a slow workload's committed time is then measured, not
+// estimated from a handful of samples. Whether a call is timed so depends
+// only on calls before it, so the sample stays a uniform draw from the
+// calls not timed exactly.
+const (
+	sampleMean  = 64
+	timeAllRate = 100_000
+)
 
 // Modes of a call at the profile level (txProf.mode).
 const (
 	modeCounted = iota // neither logged nor timed: only counted
 	modeSampled        // drawn for the sample: timed, then counted
+	modeTimed          // timed because its thread's calls are long: exact
 	modeLogged         // met contention (or the full level): every attempt logged
 )
 
 // txProf is a context's profile-level state for the current call.
 type txProf struct {
-	mode uint8  // modeCounted, modeSampled or modeLogged
-	left int32  // calls until the next sampled one
-	rnd  uint64 // xorshift state for the sampling intervals
-	t0   int64  // start of the current attempt (ticks) if timed, else 0
+	mode  uint8  // modeCounted, modeSampled, modeTimed or modeLogged
+	every bool   // the next timed call is timed as one of all (modeTimed)
+	left  int32  // calls until the next timed one
+	rnd   uint64 // xorshift state for the sampling intervals
+	t0    int64  // start of the current attempt (ticks) if timed, else 0
+}
+
+// drawTimed is the mode of a call that left made a timed one, and sets
+// left for the next: every call while thread th is slow (timeAll), else at
+// random intervals (sampleInterval).
+func (tx *Tx) drawTimed(th *threadRec) uint8 {
+	mode := uint8(modeSampled)
+	if tx.prof.every {
+		mode = modeTimed
+	}
+	every := th.timeAll.Load()
+	if every {
+		// At most the calls of timeAllRate for one flush interval: a
+		// thread that speeds up (or a new one, which starts timing all)
+		// goes back to sampling before the flusher tells it.
+		if g := th.r.gen.Load(); g != th.allGen {
+			th.allGen, th.allN = g, 0
+		}
+		th.allN++
+		every = th.allN <= int32(timeAllRate*flushInterval/time.Second)
+	}
+	if tx.prof.every = every; every {
+		tx.prof.left = 1
+	} else {
+		tx.prof.left = tx.sampleInterval()
+	}
+	return mode
 }
 
 func (tx *Tx) logged() bool { return tx.prof.mode == modeLogged }
@@ -354,7 +400,7 @@ func (tx *Tx) recStart() {
 	switch tx.prof.mode {
 	case modeCounted:
 		tx.prof.t0 = 0
-	case modeSampled:
+	case modeSampled, modeTimed:
 		tx.prof.t0 = cputicks()
 	default:
 		tx.emit(uint32(logformat.KindTxStart), 0)
@@ -369,9 +415,18 @@ func (tx *Tx) recCommit() {
 		addOwned(&th.aggCommits, 1)
 	case modeSampled:
 		th.addSample(cputicks() - tx.prof.t0)
+	case modeTimed:
+		th.addTimed(cputicks() - tx.prof.t0)
 	default:
 		tx.emit(uint32(logformat.KindTxCommit), 0)
 	}
+}
+
+// addTimed counts a commit timed exactly (modeTimed), of d ticks.
+func (th *threadRec) addTimed(d int64) {
+	addOwned(&th.aggCommits, 1)
+	addOwned(&th.aggTimed, 1)
+	addOwned(&th.aggTimedTicks, uint64(max(d, 0)))
 }
 
 // addSample counts a commit timed as the sample, of d ticks.
