@@ -71,8 +71,25 @@ func newTx() any {
 }
 
 // getTx returns a context for one Atomically call (or Queue transaction);
-// putTx gives it back.
+// putTx gives it back. The common case, the P's first context made and
+// free, is written out; getTxSlow tries the others.
 func getTx() *Tx {
+	p := procPin()
+	if p < maxPCtx {
+		c := &pctxs[p].c[0]
+		if c.own.take() {
+			if tx := c.tx; tx != nil {
+				procUnpin()
+				return tx
+			}
+			c.own.release() // not made yet: getTxSlow makes it
+		}
+	}
+	procUnpin()
+	return getTxSlow()
+}
+
+func getTxSlow() *Tx {
 	p := procPin()
 	if p < maxPCtx {
 		for i := range ctxPerP {
