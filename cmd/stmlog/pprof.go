@@ -36,9 +36,6 @@ func (info pprofInfo) index() webui.Index {
 	return webui.Index{Logs: info.Paths, Totals: info.Totals, Warnings: info.Warnings, Hints: info.Hints}
 }
 
-// maxWebHints is how many of the top groups the web index page looks at.
-const maxWebHints = 10
-
 // loadPprofProfiles analyzes the logs once and builds one profile per view.
 func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, sample string, stderr io.Writer) (map[report.PprofView]*profile.Profile, pprofInfo, error) {
 	info := pprofInfo{Paths: paths}
@@ -51,18 +48,7 @@ func loadPprofProfiles(paths []string, f *loadFlags, views []report.PprofView, s
 		return nil, info, err
 	}
 	info.Warnings = sum.Warnings
-	hs, run := report.Hints(sum, report.Options{})
-	for i, h := range hs[:min(len(hs), maxWebHints)] {
-		if h.ID == "" {
-			continue
-		}
-		g := &sum.Groups[i]
-		info.Hints = append(info.Hints, webui.Hint{Rank: i + 1, Kind: g.Kind.String(), Site: g.Site.Leaf().String(),
-			Lost: durfmt.Dur(g.Lost), ID: h.ID, Text: h.Text})
-	}
-	if run.ID != "" {
-		info.Hints = append(info.Hints, webui.Hint{ID: run.ID, Text: run.Text})
-	}
+	info.Hints = webui.Hints(sum)
 	out := map[report.PprofView]*profile.Profile{}
 	for _, v := range views {
 		p, err := report.PprofFromSummary(sum, report.PprofOptions{

@@ -31,6 +31,8 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
 	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
 )
@@ -49,6 +51,28 @@ type Hint struct {
 	Rank             int // 0: the hint for the whole run
 	Kind, Site, Lost string
 	ID, Text         string
+}
+
+// maxHints is how many of the top groups the index page looks at.
+const maxHints = 10
+
+// Hints are the index page's "what to change" list for sum: the hints of
+// its top groups that have one, then the run's.
+func Hints(sum *analyze.Summary) []Hint {
+	var out []Hint
+	hs, run := report.Hints(sum, report.Options{})
+	for i, h := range hs[:min(len(hs), maxHints)] {
+		if h.ID == "" {
+			continue
+		}
+		g := &sum.Groups[i]
+		out = append(out, Hint{Rank: i + 1, Kind: g.Kind.String(), Site: g.Site.Leaf().String(),
+			Lost: durfmt.Dur(g.Lost), ID: h.ID, Text: h.Text})
+	}
+	if run.ID != "" {
+		out = append(out, Hint{ID: run.ID, Text: run.Text})
+	}
+	return out
 }
 
 // NewHandler serves the index page at / and pprof's UI for each view that
