@@ -275,8 +275,10 @@
 // fewer than 100,000 such calls a second over the last flush interval (and
 // a new thread's first calls, up to 1000 per 10 ms), where two clock reads
 // a call cost a few tenths of a percent of a processor: those are timed
-// (timed: exact). Whether a call is timed depends only on the calls before
-// it, so the sample stays a uniform draw from the calls not timed exactly. The time of the untimed commits,
+// (timed: exact); so is every call of a thread whose timed calls average
+// at least 200 clock reads (about 2 µs here), whose two reads cost at
+// most 1 %. Whether a call is timed depends only on the calls before it,
+// so the sample stays a uniform draw from the calls not timed exactly. The time of the untimed commits,
 // u = commits - timed - sampled, is estimated as u times the sample mean
 // m = sampledNs / sampled, so the time committed is
 //
@@ -288,7 +290,11 @@
 // estimating: the sums add up, and a pooled sample is larger. A report
 // calls such a figure an estimate; with 1000 sampled commits and durations
 // whose standard deviation is their mean, the 95 % bound is about ±6 % of
-// the untimed part.
+// the untimed part. The bound assumes durations of finite variance: where
+// a descheduled call counts milliseconds among calls of a microsecond (a
+// loaded machine), one sampled outlier moves the estimate by far more, and
+// the bound of a sample that holds none is too narrow (runtime/stm's
+// BenchmarkLevelEstimate measures it; BENCHMARKS.md has figures).
 //
 // Estimated starts. The recorder reads no clock at the start of an untimed
 // call; when such an attempt then meets contention, the start event it logs

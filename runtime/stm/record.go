@@ -228,6 +228,7 @@ func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder
 	if err != nil {
 		return nil, err
 	}
+	measureTickCost()
 	r := &recorder{
 		w: lw, file: f, epoch: time.Now(), tick0: cputicks(),
 		stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),

@@ -1,0 +1,119 @@
+package stm
+
+import (
+	"bytes"
+	"math"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// BenchmarkLevelEstimate checks what a log says a workload committed
+// against what the workload measured itself, at each level: calls of 0.5
+// to 8 µs of work ("long"; "short": 50-800 ns), log-uniform so that the
+// durations vary by 16x, on
+// GOMAXPROCS goroutines, one in 16 also incrementing a shared Var (some
+// conflicts). Each call times itself from the start of its last attempt's
+// body to Atomically's return (cputicks, converted with a rate measured
+// over the run). Reported:
+//
+//   - committed/exact: the log's committed time (logged attempts from
+//     their events, counted calls from the aggregates, the untimed ones
+//     estimated from the sample) over the calls' own sum. The two clocks
+//     differ by Atomically's entry and exit around the body, ~1 % of
+//     these calls, at both levels alike.
+//   - commits/calls: the log's commits (events plus aggregates) over the
+//     calls made, which must be 1 (tx/s is commits over the same wall).
+//   - ±95%: the log's own error bound for committed time, relative.
+//
+// A figure, not a test: a timing assertion would fail on a loaded machine.
+func BenchmarkLevelEstimate(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		min  float64
+	}{{"short", 50}, {"long", 500}} {
+		for _, level := range []Level{LevelProfile, LevelFull} {
+			b.Run(size.name+"/"+level.String(), func(b *testing.B) { benchLevelEstimate(b, level, size.min) })
+		}
+	}
+}
+
+func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
+	shared := NewVar(0)
+	var exactTicks, calls atomic.Int64
+	var buf bytes.Buffer
+	if err := StartLog(&buf, WithLevel(level)); err != nil {
+		b.Fatal(err)
+	}
+	wall0, tick0 := time.Now(), cputicks()
+	var seed atomic.Uint64
+	parallel(b, func(pb *iters) {
+		x := seed.Add(0x9e3779b97f4a7c15) | 1
+		own := NewVar(0)
+		var sum, n int64
+		for pb.Next() {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			spins := int(minSpins * math.Pow(16, float64(x%1024)/1024)) // 500: ~0.5-8 µs of work
+			touch := x%16 == 0
+			var t0 int64
+			Atomically(func(tx *Tx) error {
+				t0 = cputicks()
+				s := 0
+				for i := range spins {
+					s += i ^ s>>3
+				}
+				own.Store(tx, own.Load(tx)+s&1)
+				if touch {
+					shared.Store(tx, shared.Load(tx)+1)
+				}
+				return nil
+			})
+			sum += cputicks() - t0
+			n++
+		}
+		exactTicks.Add(sum)
+		calls.Add(n)
+	})
+	nsPerTick := float64(time.Since(wall0)) / float64(cputicks()-tick0)
+	if err := StopLog(); err != nil {
+		b.Fatal(err)
+	}
+	committed, bound, commits := logCommitted(b, buf.Bytes())
+	exact := float64(exactTicks.Load()) * nsPerTick
+	b.ReportMetric(committed/exact, "committed/exact")
+	b.ReportMetric(float64(commits)/float64(calls.Load()), "commits/calls")
+	b.ReportMetric(100*bound/committed, "±95%")
+}
+
+// logCommitted sums a log's committed time (ns) and its 95 % bound, and
+// its commits: committed attempts' durations from their events, and the
+// aggregates' pooled estimate (logformat.Aggregate.CommittedNs).
+func logCommitted(b *testing.B, data []byte) (committed, bound float64, commits uint64) {
+	r, err := logformat.NewReader(bytes.NewReader(data), logformat.ReaderOptions{Name: "bench.log"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := map[uint32]int64{}
+	var pooled logformat.Aggregate
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			break
+		}
+		switch ev.Kind {
+		case logformat.KindTxStart:
+			start[ev.Thread] = ev.Time
+		case logformat.KindTxCommit:
+			committed += float64(ev.Time - start[ev.Thread])
+			commits++
+		case logformat.KindAggregate:
+			pooled = pooled.Add(r.Aggregate())
+		}
+	}
+	est, se := pooled.CommittedNs(-1)
+	return committed + float64(est), 1.96 * se, commits + pooled.Commits
+}
