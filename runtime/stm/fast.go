@@ -283,6 +283,19 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		tx.readWords(h, &tx.scratch)
 		return unsafe.Pointer(&tx.scratch)
 	}
+	// A boxed Var: its committed box, if visible and unlocked, with the
+	// read set entry appended inline; else readBox.
+	tx.checkActive()
+	p := atomic.LoadPointer(&h.val)
+	if v := (*boxHeader)(p).loadVersion(); v&1 == 0 && tx.visible(v) {
+		n := len(tx.reads)
+		if n < cap(tx.reads) && (tx.rec == nil || !tx.readSiteWanted(h)) {
+			tx.reads = tx.reads[:n+1]
+			e := &tx.reads[n]
+			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+			return unsafe.Add(p, boxValueOff)
+		}
+	}
 	return unsafe.Add(tx.readBox(h), boxValueOff)
 }
 
