@@ -204,14 +204,36 @@ func (tx *Tx) recPlainEnded() {
 
 // runHooked is an Atomically call that recQuiet did not take: a call drawn
 // for the sample that is otherwise a counted one takes the plain path too,
-// timed (runSampled); any other goes through run.
+// timed (runSampled), and so does the first attempt of a call at the full
+// level on the goroutine the context served last (runFull); any other
+// goes through run.
 func (tx *Tx) runHooked(fn func(*Tx) error) error {
-	if t := tx.lastGThread; t != nil && tx.prof.left <= 1 && t.r == cur.Load() && t.busy.Load() == 0 &&
-		!tracingOn() && tx.lastG == curg() {
-		return tx.runSampled(fn, t)
+	if t := tx.lastGThread; t != nil && t.r == cur.Load() && !tracingOn() && tx.lastG == curg() {
+		switch b := t.busy.Load(); {
+		case b == 0 && tx.prof.left <= 1:
+			return tx.runSampled(fn, t)
+		case b == busyFull:
+			return tx.runFull(fn, t)
+		}
 	}
 	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
 	return tx.run(fn, nil)
+}
+
+// runFull is a call at the full level whose first attempt takes the plain
+// path: recBegin's full-level part, the start event, attemptPlain; its
+// commit event (or whatever else comes) is settleHooked's.
+func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
+	tx.rec = t
+	tx.thread = t.id
+	storeOwned32(&t.busy, busyLogged|busyFull)
+	t.acquire()
+	t.held = true
+	tx.prof.mode = modeLogged
+	tx.patch = sitePatch{idx: -1}
+	tx.emit(uint32(logformat.KindTxStart), 0)
+	res, err := tx.attemptPlain(fn, true)
+	return tx.settleHooked(fn, res, err)
 }
 
 // runSampled is a counted call drawn to be timed (for the sample, or as
