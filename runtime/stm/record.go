@@ -443,9 +443,9 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 // aggWritten is what the flusher has written of a thread's aggregate
 // counters so far.
 type aggWritten struct {
-	commits, timed, timedTicks, sampled, sampledTicks, estimated uint64
-	sampledSq                                                    float64
-	endNs                                                        int64 // end of the last record
+	commits, timed, timedTicks, sampled, sampledTicks, estimated, logged uint64
+	sampledSq                                                            float64
+	endNs                                                                int64 // end of the last record
 }
 
 // writeAggregate writes a record of what the thread's counters grew by
@@ -456,15 +456,18 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 	w := &th.agg
 	c := th.aggCommits.Load()
 	e := th.aggEstimated.Load()
-	// A thread of few calls has every call timed (recthread.go, timeAllRate).
-	th.timeAll.Store(float64(c-w.commits)*1e9 <= timeAllRate*float64(max(now-w.endNs, int64(flushInterval))))
+	// A thread of few calls, counted or logged, has every counted call
+	// timed (recthread.go, timeAllRate).
+	l := th.aggLogged.Load()
+	th.timeAll.Store(float64(c-w.commits+l-w.logged)*1e9 <= timeAllRate*float64(max(now-w.endNs, int64(flushInterval))))
+	w.logged = l
 	if c == w.commits && e == w.estimated {
 		return
 	}
 	cur := aggWritten{
 		commits: c, timed: th.aggTimed.Load(), timedTicks: th.aggTimedTicks.Load(),
 		sampled: th.aggSampled.Load(), sampledTicks: th.aggSampledTicks.Load(),
-		sampledSq: math.Float64frombits(th.aggSampledSq.Load()), estimated: e,
+		sampledSq: math.Float64frombits(th.aggSampledSq.Load()), estimated: e, logged: l,
 		endNs: max(now, w.endNs),
 	}
 	// Timed and sampled counts are bumped after the commit count: keep the

@@ -45,6 +45,7 @@ type threadRec struct {
 	bufSeq  uint32 // incremented whenever buf is replaced
 	held    bool   // own is ownTx (the transaction's side only)
 	reuse   bool   // the next event takes last's time (sameTime)
+	now     int64  // if not 0, the next event's time: promote read the clock for it
 
 	// qmu guards the buffers handed over to the flusher; it is only ever
 	// held for a few instructions, so the flusher can wait for it.
@@ -71,6 +72,7 @@ type threadRec struct {
 	aggSampledTicks atomic.Uint64
 	aggSampledSq    atomic.Uint64 // float64 bits: sum of squared durations (ticks²)
 	aggEstimated    atomic.Uint64 // logged attempts whose start is estimated (held own)
+	aggLogged       atomic.Uint64 // commits logged as events (for the rate of timeAll)
 	timeAll         atomic.Bool   // set by the flusher: time every counted call (timeAllRate)
 	allGen          uint32        // recorder.gen when allN was last reset (the goroutine's)
 	allN            int32         // calls timed because of timeAll since then
@@ -319,7 +321,7 @@ func (tx *Tx) recEnd() {
 }
 
 func (tx *Tx) recEndHeld(th *threadRec) {
-	th.reuse = false
+	th.reuse, th.now = false, 0
 	tx.patch = sitePatch{idx: -1}
 	if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
 		// A flush went by since this buffer's first event: hand it over,
@@ -469,6 +471,7 @@ func (tx *Tx) recCommit() {
 		th.addTimed(cputicks() - tx.prof.t0)
 	default:
 		tx.emit(uint32(logformat.KindTxCommit), 0)
+		addOwned(&th.aggLogged, 1)
 	}
 }
 
@@ -502,7 +505,9 @@ func (tx *Tx) promote() {
 	tx.patch = sitePatch{idx: -1}
 	t := tx.prof.t0
 	if t == 0 {
-		t = cputicks()
+		now := cputicks()
+		th.now = now // the event that made us promote happens now
+		t = now
 		if n := th.aggSampled.Load(); n > 0 {
 			t -= int64(th.aggSampledTicks.Load() / n)
 		}
@@ -547,7 +552,9 @@ func (tx *Tx) emit(a, site uint32) {
 	}
 	th := tx.rec
 	t := th.last
-	if !th.reuse {
+	if th.now != 0 {
+		t, th.now = th.now, 0
+	} else if !th.reuse {
 		t = cputicks()
 	}
 	th.reuse = false

@@ -222,11 +222,15 @@ func internalFrame(f runtime.Frame) bool {
 	return false
 }
 
-// storeSite reports whether a Store of h captures its stack. At the full
-// level, and in a call already logged, every Store does; in a call that
-// has met no contention (profile level), only a Store of a Var that has
-// been in a conflict, as for Loads: capturing costs more than a small
-// transaction, and a write site only matters when someone conflicts with
-// the write. The first conflict on a Var then names no write site for
-// this side; the re-run, logged, captures it.
-func (tx *Tx) storeSite(h *varHeader) bool { return tx.logged() || h.contended.Load() }
+// storeSite reports whether a Store of h captures its stack (tx.rec is
+// set). At the full level every Store does; at the profile level only a
+// Store of a Var that has been in a conflict, as for Loads: capturing
+// costs more than a small transaction, and a write site only matters when
+// someone conflicts with the write. So a call that is logged because it
+// met contention (a Retry, say) pays nothing for the Vars nobody ever
+// conflicted on. The first conflict on a Var then names no write site for
+// the side that wrote it before; the re-run of this side, which finds the
+// Var contended, captures its own.
+func (tx *Tx) storeSite(h *varHeader) bool {
+	return h.contended.Load() || tx.rec.busy.Load()&busyFull != 0
+}
