@@ -51,6 +51,9 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 		// The other side's events up to the conflict time have not been read
 		// yet (native logs come in per-thread chunks): draw the arrow once
 		// they have.
+		if len(o.waiting) == 0 || fl.at < o.waitMin {
+			o.waitMin = fl.at
+		}
 		o.waiting = append(o.waiting, fl)
 		return
 	}
@@ -101,6 +104,9 @@ func (cw *writer) resolveFlows(tid uint32, o *threadState, now int64, all bool) 
 		if all || fl.at < now {
 			cw.drawFlow(tid, o, fl)
 		} else {
+			if len(keep) == 0 || fl.at < o.waitMin {
+				o.waitMin = fl.at
+			}
 			keep = append(keep, fl)
 		}
 	}

@@ -48,6 +48,7 @@ type threadState struct {
 	commits, inevs marks
 
 	waiting []pendingFlow // arrows from this thread, until its events pass their time
+	waitMin int64         // the earliest time of waiting (when it is not empty)
 }
 
 type closedSlice struct {
@@ -72,7 +73,7 @@ func (cw *writer) event(ev logformat.Event) {
 	}
 	t.last = now
 	cw.now = now
-	if len(t.waiting) > 0 {
+	if len(t.waiting) > 0 && now > t.waitMin { // else none is due: skip the scan
 		cw.resolveFlows(ev.Thread, t, now, false)
 	}
 	switch ev.Kind {
