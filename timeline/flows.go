@@ -19,9 +19,9 @@ func (cw *writer) conflict(ev logformat.Event, t *threadState, now int64) {
 	a := append(cw.abuf[:0], `{"kind":`...)
 	a = appendJSONString(a, ev.Conflict.String())
 	a = append(a, `,"this":`...)
-	a = appendJSONString(a, cw.site(ev.Site))
+	a = append(a, cw.quotedSite(ev.Site)...)
 	a = append(a, `,"other":`...)
-	a = appendJSONString(a, cw.site(ev.OtherSite))
+	a = append(a, cw.quotedSite(ev.OtherSite)...)
 	a = append(a, `,"other_thread":`...)
 	a = strconv.AppendUint(a, uint64(ev.OtherThread), 10)
 	if ev.Var != 0 {

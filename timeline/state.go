@@ -107,7 +107,7 @@ func (cw *writer) event(ev logformat.Event) {
 		t.inevs.add(now, now)
 	case logformat.KindBecomeInevitable:
 		a := append(cw.abuf[:0], `{"site":`...)
-		a = appendJSONString(a, cw.site(ev.Site))
+		a = append(a, cw.quotedSite(ev.Site)...)
 		a = append(a, '}')
 		cw.abuf = a
 		if !t.inevitable && t.inTx {
@@ -298,6 +298,17 @@ func (cw *writer) inWindow(start, end int64) bool {
 }
 
 // site renders a stack for the args of an event, cached by ID.
+// quotedSite is site as a JSON string, escaped once per stack (a log's
+// conflicts come from few sites, and their texts are long).
+func (cw *writer) quotedSite(id logformat.StackID) string {
+	if q, ok := cw.quoted[id]; ok {
+		return q
+	}
+	q := string(appendJSONString(nil, cw.site(id)))
+	cw.quoted[id] = q
+	return q
+}
+
 func (cw *writer) site(id logformat.StackID) string {
 	if id == 0 {
 		return ""

@@ -82,6 +82,7 @@ type writer struct {
 	threads map[uint32]*threadState
 	keep    map[uint32]bool
 	sites   map[logformat.StackID]string
+	quoted  map[logformat.StackID]string // sites as JSON strings
 	buf     []byte
 	abuf    []byte // args being built
 	first   bool   // no trace event written yet (for commas)
@@ -103,6 +104,7 @@ func Write(w io.Writer, src logformat.Source, opt Options) (Stats, error) {
 		opt:     opt,
 		threads: make(map[uint32]*threadState),
 		sites:   make(map[logformat.StackID]string),
+		quoted:  make(map[logformat.StackID]string),
 		first:   true,
 	}
 	switch {
