@@ -96,6 +96,7 @@ var ErrNoGroup = errors.New("no such group")
 // Analyzer fed by this schedule's Tee sources) and for all of them at
 // once, the effect of its conflicts not happening.
 func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
+	s.flush()
 	var ranks []int
 	if len(opt.Groups) > 0 {
 		for _, r := range opt.Groups {
