@@ -210,10 +210,10 @@ func (tx *Tx) lockInPlace(e *writeEntry) {
 		}
 		tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteWrite, e.pcOff, e.pcN)
 	}
-	if tx.rec != nil {
-		tx.nameInPlace(e, b)
-	} else {
+	if tx.rec == nil {
 		e.ready = false
+	} else if tx.keepNames(e, b) {
+		tx.renameInPlace(e, b)
 	}
 }
 
@@ -226,19 +226,12 @@ func (tx *Tx) nameBox(e *writeEntry) {
 	bh.site = tx.internSite(e.pcOff, e.pcN)
 }
 
-// nameInPlace does it for an in-place Var's box b, locked by tx: e keeps
-// the names it had (unlocking puts them back) and e.ready says so. Plain
-// stores while we hold the lock (storeLocked32), and none when the names
-// are already ours: a loop of one goroutine's commits to its own Var
-// rewrites the same two words.
-func (tx *Tx) nameInPlace(e *writeEntry, b *boxHeader) {
-	if tx.keepNames(e, b) {
-		tx.renameInPlace(e, b)
-	}
-}
-
-// keepNames is nameInPlace's first half, small enough to inline: it keeps
-// b's names in e and says whether they are to change.
+// keepNames and renameInPlace do it for an in-place Var's box b, locked
+// by tx: e keeps the names it had (unlocking puts them back) and e.ready
+// says so. Plain stores while we hold the lock (storeLocked32), and none
+// when the names are already ours: a loop of one goroutine's commits to
+// its own Var rewrites the same two words. keepNames, small enough to
+// inline, keeps b's names in e and says whether they are to change.
 func (tx *Tx) keepNames(e *writeEntry, b *boxHeader) bool {
 	w, site := b.writerSite()
 	e.oldWriter, e.oldSite, e.ready = w, site, true

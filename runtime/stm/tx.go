@@ -427,8 +427,8 @@ const (
 // discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
 	tx := getTx()
-	if tracingOn() || recordingOn() {
-		if tracingOn() || !tx.recQuiet(curg()) {
+	if tracing, recording := tracingOn(), recordingOn(); tracing || recording {
+		if tracing || !tx.recQuiet(curg()) {
 			return tx.runHooked(fn) // recthread.go
 		}
 		// Recording a profile, and this call is only counted: the plain
