@@ -9,6 +9,7 @@ import (
 
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	lf "github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 )
 
 // whatIfOf analyzes a native log held in data and predicts for opt.
@@ -121,29 +122,25 @@ func TestWhatIfTwoGroupsAtLeastEither(t *testing.T) {
 }
 
 // handLog writes a full-level log of the given events, recorded on procs
-// processors; site 1 and 2 are two distinct stacks.
+// processors; site 1 and 2 are two distinct stacks, and each event's other
+// site is its own.
 func handLog(t *testing.T, procs int, evs []lf.Event) []byte {
 	t.Helper()
+	for i := range evs {
+		evs[i].OtherSite = evs[i].Site
+	}
+	return encode(t, &logtest.Source{Events: evs, Meta: lf.Meta{Level: lf.LevelFull, GOMAXPROCS: procs, NumCPU: procs}})
+}
+
+// encode is src as a native log, with site 1 and 2 as two stacks.
+func encode(t *testing.T, src *logtest.Source) []byte {
+	t.Helper()
+	src.Stacks = map[lf.StackID]*lf.Stack{
+		1: logtest.Stack(logtest.Frame("main.a", "/src/a.go", 1)),
+		2: logtest.Stack(logtest.Frame("main.b", "/src/b.go", 2)),
+	}
 	var buf bytes.Buffer
-	w, err := lf.NewWriterMeta(&buf, lf.Meta{Level: lf.LevelFull, GOMAXPROCS: procs, NumCPU: procs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s1 := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
-	s2 := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.b", File: "/src/b.go", Line: 2}}})
-	for _, ev := range evs {
-		switch ev.Site {
-		case 1:
-			ev.Site = s1
-		case 2:
-			ev.Site = s2
-		}
-		ev.OtherSite = ev.Site
-		if err := w.Write(&ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
+	if err := src.Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -300,30 +297,18 @@ func TestWhatIfProcessorSharing(t *testing.T) {
 
 // A profile-level log gets the bound and the reason, no replay.
 func TestWhatIfProfileLevel(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := lf.NewWriterMeta(&buf, lf.Meta{Level: lf.LevelProfile, GOMAXPROCS: 2, NumCPU: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := w.Stack(lf.Stack{Frames: []lf.Frame{{Func: "main.a", File: "/src/a.go", Line: 1}}})
-	for _, e := range []lf.Event{
-		wiEv(1, 100, lf.KindTxStart),
-		{Thread: 1, Time: 105 * us, Kind: lf.KindConflict, Conflict: lf.ConflictWriteWrite, Site: s, OtherSite: s, OtherThread: 2, Var: 1},
-		wiAbort(1, 110),
-		wiEv(1, 110, lf.KindTxStart),
-		wiEv(1, 120, lf.KindTxCommit),
-	} {
-		if err := w.Write(&e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Aggregate(lf.Aggregate{Thread: 1, Start: 0, End: 100 * us, Commits: 10, Timed: 10, TimedNs: 90 * us}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	_, wi := whatIfOf(t, buf.Bytes(), WhatIfOptions{})
+	data := encode(t, &logtest.Source{
+		Meta: lf.Meta{Level: lf.LevelProfile, GOMAXPROCS: 2, NumCPU: 2},
+		Events: []lf.Event{
+			wiEv(1, 100, lf.KindTxStart),
+			{Thread: 1, Time: 105 * us, Kind: lf.KindConflict, Conflict: lf.ConflictWriteWrite, Site: 1, OtherSite: 1, OtherThread: 2, Var: 1},
+			wiAbort(1, 110),
+			wiEv(1, 110, lf.KindTxStart),
+			wiEv(1, 120, lf.KindTxCommit),
+		},
+		Aggregates: []lf.Aggregate{{Thread: 1, Start: 0, End: 100 * us, Commits: 10, Timed: 10, TimedNs: 90 * us}},
+	})
+	_, wi := whatIfOf(t, data, WhatIfOptions{})
 	if wi.Replayed || wi.Reason == "" {
 		t.Fatalf("replayed %v, reason %q", wi.Replayed, wi.Reason)
 	}
