@@ -263,7 +263,27 @@ func (tx *Tx) settleHooked(fn func(*Tx) error, res outcome, err error) error {
 	if r, done := tx.settle(res, err); done {
 		return r
 	}
-	return tx.loop(fn)
+	return tx.loopHooked(fn)
+}
+
+// loopHooked is loopPlain for a recorded call: its later attempts (after
+// a conflict, a Retry) take the plain path too, and one that commits there
+// ends with its commit event.
+func (tx *Tx) loopHooked(fn func(*Tx) error) error {
+	for {
+		tx.begin()
+		var res outcome
+		var err error
+		if tx.holdsToken || tx.rec == nil {
+			res, err = tx.attempt(fn)
+		} else if res, err = tx.attemptPlain(fn, false); res == ended {
+			tx.recPlainEnded()
+			return nil
+		}
+		if r, done := tx.settle(res, err); done {
+			return r
+		}
+	}
 }
 
 // recBegin attaches the Atomically call to a thread (th, or the
