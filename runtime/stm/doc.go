@@ -96,9 +96,10 @@
 //     stacks, every abort, pause and inevitable transaction, with exact
 //     times; a transaction that meets none of these is counted, not logged,
 //     and one in 64 of them (at random) is timed, so that committed time is
-//     estimated with a known error (logformat.Aggregate). The first
-//     conflict on a Var names no write site for the side that wrote it
-//     before the Var was known to be contended.
+//     estimated with a known error (logformat.Aggregate); a goroutine of
+//     few or long transactions has each of them timed. The first conflict
+//     on a Var names no write site for the side that wrote it before the
+//     Var was known to be contended.
 //   - LevelFull (STMLOG_EVENTS=all, or StartLog(w, WithLevel(LevelFull))):
 //     every attempt's start, commit and abort too, which timelines and
 //     what-if replay need.

@@ -22,9 +22,10 @@ import (
 // and one nil pointer (tx.rec) wherever recording would do something.
 //
 // When it is on, every transaction runs on a "thread" (threadRec) that owns
-// an event buffer. The Tx appends to it without contention: it owns the
-// thread (threadRec.own) for the length of an Atomically call, except
-// while it pauses. A flusher goroutine wakes every flushInterval, takes the
+// an event buffer. A logged call appends to it without contention: it owns
+// the thread (threadRec.own) for the length of the call, except while it
+// pauses; a call that is only counted (profile level) takes nothing and
+// adds to the thread's counters, which only its goroutine writes. A flusher goroutine wakes every flushInterval, takes the
 // buffers of the threads that are not in a transaction at that moment (a
 // compare-and-swap: it never waits for user code), and hands them to the
 // single logformat.Writer,
