@@ -185,6 +185,10 @@ func (t *teeBatches) NextBatch() ([]logformat.Event, error) {
 			}
 			continue
 		}
+		if t.s.over {
+			t.s.boundEvents(t.l, evs[i:])
+			break
+		}
 		t.s.event(t.l, ev)
 	}
 	return evs, err
@@ -358,6 +362,104 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		th.waiting = false
 	case logformat.KindBecomeInevitable:
 		th.attemptInev = true
+	}
+}
+
+// boundEvents is event (and aggregate) for a schedule past its Limit:
+// only what the bound reads
+// (see predict) is kept, no segments, attempt ends or commit run times
+// (descheduled, their only reader, is not run past the Limit). Past the
+// Limit most of a large log's events come here, one call per batch.
+func (s *Schedule) boundEvents(l *schedLog, evs []logformat.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == logformat.KindAggregate {
+			if as, ok := l.src.(logformat.AggregateSource); ok {
+				s.aggregate(l, as.Aggregate())
+			}
+			continue
+		}
+		if ev.Thread == 0 || !ev.Kind.Valid() {
+			continue
+		}
+		if !l.started {
+			l.started, l.start = true, ev.Time
+		}
+		t := ev.Time - l.start
+		th := l.last
+		if th == nil || th.id != ev.Thread {
+			th = s.thread(l, ev.Thread)
+		}
+		if !th.seen {
+			th.seen, th.first, th.last, th.prev = true, t, t, t
+		}
+		if t < th.last {
+			t = th.last
+		}
+		th.first = min(th.first, t)
+		th.last = t
+		if t > th.prev {
+			// addSeg's sums
+			d := t - th.prev
+			th.prev = t
+			switch {
+			case th.waiting:
+				g := int32(-1)
+				if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+					g = th.pending
+				}
+				if g >= 0 {
+					th.chargedAcc.add(th.charged, g, d)
+				}
+				if th.reason != logformat.WaitBackoff {
+					th.waitPause += d
+					if g >= 0 {
+						th.waitAcc.add(th.waitPauseBy, g, d)
+					}
+				}
+			case th.inTx:
+				th.attemptRun += d
+			}
+		}
+		switch ev.Kind {
+		case logformat.KindTxStart:
+			if th.inTx || th.afterAbort {
+				th.clearPending()
+			}
+			th.inTx = true
+			th.attemptInev = false
+			th.attemptRun = 0
+		case logformat.KindTxCommit:
+			th.commits++
+			th.inTx = false
+			th.clearPending()
+		case logformat.KindTxAbort:
+			if th.pendingSet && contended(ev.Cause) && th.pending >= 0 {
+				th.chargedAcc.add(th.charged, th.pending, th.attemptRun)
+			}
+			th.attemptRun = 0
+			th.inTx = false
+			if th.pendingSet && ev.Cause == logformat.AbortConflict {
+				th.afterAbort = true
+			} else {
+				th.clearPending()
+			}
+		case logformat.KindConflict:
+			th.clearPending()
+			th.pendingSet = true
+			th.other = ev.OtherThread
+			if s.opt.Kind != logformat.ConflictNone && ev.Conflict != s.opt.Kind {
+				continue
+			}
+			th.pending = s.keyOf(l, ev)
+		case logformat.KindWaitStart:
+			th.waiting = true
+			th.reason = ev.Reason
+		case logformat.KindWaitDone:
+			th.waiting = false
+		case logformat.KindBecomeInevitable:
+			th.attemptInev = true
+		}
 	}
 }
 
