@@ -114,7 +114,7 @@
 // recording costs one atomic load per transaction (measured against a
 // build without it: the stmlog_norecord tag). Threads in the log are
 // goroutines. See record.go and recthread.go for threads, sites and
-// buffering.
+// buffering, recprofile.go for the profile level's counting and sampling.
 //
 // # Live profiles, flight recorder, execution traces
 //

@@ -36,7 +36,7 @@ import (
 // Levels. At the full level every attempt is logged as events. At the
 // profile level (the default) only the Atomically calls that meet
 // contention are; the others are counted per thread and written as
-// aggregate records at every flush (recthread.go, "Profile level"). The
+// aggregate records at every flush (recprofile.go). The
 // flush interval is short so that a program that exits without StopLog
 // (Go has no exit hook) loses little: events reach the file within two
 // intervals, counts within one.
@@ -458,7 +458,7 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 	c := th.aggCommits.Load()
 	e := th.aggEstimated.Load()
 	// A thread of few calls, counted or logged, has every counted call
-	// timed (recthread.go, timeAllRate).
+	// timed (recprofile.go, timeAllRate).
 	l := th.aggLogged.Load()
 	th.timeAll.Store(float64(c-w.commits+l-w.logged)*1e9 <= timeAllRate*float64(max(now-w.endNs, int64(flushInterval))))
 	w.logged = l

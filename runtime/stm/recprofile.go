@@ -1,0 +1,194 @@
+package stm
+
+// The profile level's counting and sampling of calls that meet no
+// contention (see the comment below); the threads they are counted on
+// are in recthread.go.
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/stmlog/stmlog/logformat"
+)
+
+// Profile level. A call that meets no contention is one attempt, start to
+// commit, and is only counted (aggCommits). Reading the clock costs more
+// than a small transaction (tens of nanoseconds where the time-stamp
+// counter is virtualized), so such a call is timed only when it is drawn
+// for the sample: one call in sampleMean on average, at random intervals
+// so that no periodic pattern of the program lines up with the draws. The
+// time committed by untimed calls is estimated from the sample, per thread
+// and flush interval; the log carries the sums needed for its error (see
+// logformat.Aggregate). An untimed attempt that meets contention logs an
+// estimated start (promote).
+//
+// Where calls are few, timing each costs little: a thread that committed
+// at most timeAllRate counted calls a second over the last flush interval
+// (flusher: writeAggregate; a new thread starts so) has every call timed,
+// exactly (aggTimed),
+// which at 2 clock reads a call costs at most a few tenths of a percent of
+// a processor; a slow workload's committed time is then measured, not
+// estimated from a handful of samples. Whether a call is timed so depends
+// only on calls before it, so the sample stays a uniform draw from the
+// calls not timed exactly. So is every call of a thread whose timed calls
+// average at least timeEvery clock reads (about 2 µs where a read costs 11
+// ns: two reads cost at most 1 % of such a call), where a sample would
+// only add error.
+const (
+	sampleMean  = 64
+	timeAllRate = 100_000
+	timeEvery   = 200
+)
+
+// tickCost is what one cputicks call costs, in ticks: the least over a
+// few rounds of the mean of 64 calls in a row, measured when a recorder
+// starts.
+var tickCost atomic.Int64
+
+func measureTickCost() {
+	best := int64(1) << 62
+	for range 8 {
+		a := cputicks()
+		for range 63 {
+			cputicks()
+		}
+		best = min(best, (cputicks()-a)/64)
+	}
+	tickCost.Store(max(best, 1))
+}
+
+// longCalls reports whether th's timed calls so far average at least
+// timeEvery clock reads.
+func (th *threadRec) longCalls() bool {
+	n := th.aggSampled.Load() + th.aggTimed.Load()
+	return n >= 8 && (th.aggSampledTicks.Load()+th.aggTimedTicks.Load())/n >= uint64(timeEvery*tickCost.Load())
+}
+
+// Modes of a call at the profile level (txProf.mode).
+const (
+	modeCounted = iota // neither logged nor timed: only counted
+	modeSampled        // drawn for the sample: timed, then counted
+	modeTimed          // timed because its thread's calls are long: exact
+	modeLogged         // met contention (or the full level): every attempt logged
+)
+
+// txProf is a context's profile-level state for the current call.
+type txProf struct {
+	mode  uint8  // modeCounted, modeSampled, modeTimed or modeLogged
+	every bool   // the next timed call is timed as one of all (modeTimed)
+	left  int32  // calls until the next timed one
+	rnd   uint64 // xorshift state for the sampling intervals
+	t0    int64  // start of the current attempt (ticks) if timed, else 0
+}
+
+// drawTimed is the mode of a call that left made a timed one, and sets
+// left for the next: every call while thread th is slow (timeAll), else at
+// random intervals (sampleInterval).
+func (tx *Tx) drawTimed(th *threadRec) uint8 {
+	mode := uint8(modeSampled)
+	if tx.prof.every {
+		mode = modeTimed
+	}
+	every := th.longCalls()
+	if !every && th.timeAll.Load() {
+		// Few calls: at most those of timeAllRate for one flush interval,
+		// so that a thread that speeds up (or a new one, which starts
+		// timing all) goes back to sampling before the flusher says so.
+		if g := th.r.gen.Load(); g != th.allGen {
+			th.allGen, th.allN = g, 0
+		}
+		th.allN++
+		every = th.allN <= int32(timeAllRate*flushInterval/time.Second)
+	}
+	if tx.prof.every = every; every {
+		tx.prof.left = 1
+	} else {
+		tx.prof.left = tx.sampleInterval()
+	}
+	return mode
+}
+
+func (tx *Tx) logged() bool { return tx.prof.mode == modeLogged }
+
+// sampleInterval draws the number of calls to the next sampled one,
+// uniform in [1, 2*sampleMean-1].
+func (tx *Tx) sampleInterval() int32 {
+	x := tx.prof.rnd
+	if x == 0 {
+		x = tx.id*0x9e3779b97f4a7c15 | 1
+	}
+	x ^= x << 13
+	x ^= x >> 7
+	x ^= x << 17
+	tx.prof.rnd = x
+	return int32(x%(2*sampleMean-1)) + 1
+}
+
+// recStart is the start of an attempt (general loop).
+func (tx *Tx) recStart() {
+	switch tx.prof.mode {
+	case modeCounted:
+		tx.prof.t0 = 0
+	case modeSampled, modeTimed:
+		tx.prof.t0 = cputicks()
+	default:
+		tx.emit(uint32(logformat.KindTxStart), 0)
+	}
+}
+
+// recCommit is a commit (general loop): an event if the call is logged,
+// else a count, and a sample if it was timed.
+func (tx *Tx) recCommit() {
+	switch th := tx.rec; tx.prof.mode {
+	case modeCounted:
+		addOwned(&th.aggCommits, 1)
+	case modeSampled:
+		th.addSample(cputicks() - tx.prof.t0)
+	case modeTimed:
+		th.addTimed(cputicks() - tx.prof.t0)
+	default:
+		tx.emit(uint32(logformat.KindTxCommit), 0)
+		addOwned(&th.aggLogged, 1)
+	}
+}
+
+// addTimed counts a commit timed exactly (modeTimed), of d ticks.
+func (th *threadRec) addTimed(d int64) {
+	addOwned(&th.aggCommits, 1)
+	addOwned(&th.aggTimed, 1)
+	addOwned(&th.aggTimedTicks, uint64(max(d, 0)))
+}
+
+// addSample counts a commit timed as the sample, of d ticks.
+func (th *threadRec) addSample(d int64) {
+	d = max(d, 0)
+	addOwned(&th.aggCommits, 1)
+	addOwned(&th.aggSampled, 1)
+	addOwned(&th.aggSampledTicks, uint64(d))
+	fd := float64(d)
+	addOwnedFloat(&th.aggSampledSq, fd*fd)
+}
+
+// promote makes the call a logged one at its first event: it takes the
+// thread's buffer and writes the start of the current attempt, exact if
+// the attempt was timed, else estimated (the thread's mean sampled
+// duration before now, counted in aggEstimated).
+func (tx *Tx) promote() {
+	th := tx.rec
+	storeOwned32(&th.busy, th.busy.Load()|busyLogged)
+	th.acquire()
+	th.held = true
+	tx.prof.mode = modeLogged
+	tx.patch = sitePatch{idx: -1}
+	t := tx.prof.t0
+	if t == 0 {
+		now := cputicks()
+		th.now = now // the event that made us promote happens now
+		t = now
+		if n := th.aggSampled.Load(); n > 0 {
+			t -= int64(th.aggSampledTicks.Load() / n)
+		}
+		addOwned(&th.aggEstimated, 1)
+	}
+	tx.emitAt(uint32(logformat.KindTxStart), 0, t)
+}
