@@ -54,3 +54,24 @@ func TestScheduleLimitBatchesSame(t *testing.T) {
 		}
 	}
 }
+
+// A schedule's segments in chunks (addSeg) give the same WhatIf, replay
+// included, whatever the chunks' length.
+func TestScheduleChunksSame(t *testing.T) {
+	defer func(n int) { segChunk = n }(segChunk)
+	for name, data := range testLogs(t) {
+		var got [3]*WhatIf
+		for i, n := range []int{1 << 30, 3, 64} {
+			segChunk = n
+			_, got[i] = whatIfOf(t, data, WhatIfOptions{})
+		}
+		if !got[0].Replayed {
+			t.Errorf("%s: not replayed: %s", name, got[0].Reason)
+		}
+		for i := 1; i < len(got); i++ {
+			if !reflect.DeepEqual(got[0], got[i]) {
+				t.Errorf("%s: chunks of %d: %+v, in one slice %+v", name, []int{0, 3, 64}[i], got[i], got[0])
+			}
+		}
+	}
+}

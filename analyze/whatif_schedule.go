@@ -57,8 +57,13 @@ type point struct {
 }
 
 type schedThread struct {
-	id      uint32
+	id uint32
+	// segs are the segments: segs, then chunks, then cur (see addSeg);
+	// flush puts them all in segs, which is what the replay reads.
 	segs    []seg
+	chunks  [][]seg // full chunks of segChunk segments
+	cur     []seg
+	nseg    int // segments in segs, chunks and cur
 	ends    []point
 	commits int64
 	first   int64 // time of the first event (or aggregate period)
@@ -105,6 +110,7 @@ type schedLog struct {
 	lastCK     cacheKey
 	lastKey    int32
 	lastKeySet bool
+	keyDM      [64]keyDMEntry // keyCache's entries, direct-mapped
 }
 
 // Schedule collects what a what-if replay needs, from the same pass over
@@ -282,13 +288,43 @@ func (s *Schedule) addSeg(l *schedLog, th *schedThread, t int64) {
 		s.over = true
 		for _, l := range s.logs {
 			for _, th := range l.threads {
-				th.segs, th.ends = nil, nil
+				th.segs, th.chunks, th.cur, th.ends, th.nseg = nil, nil, nil, nil, 0
 			}
 		}
 		return
 	}
 	s.nseg++
-	th.segs = append(th.segs, sg)
+	th.nseg++
+	if th.cur == nil && len(th.segs) < segChunk {
+		th.segs = append(th.segs, sg) // a thread of few segments
+		return
+	}
+	if len(th.cur) == cap(th.cur) {
+		// Chunks, never copied as they fill (a slice grown by append
+		// copied ~30 MB, and its fresh pages, a quarter of report's
+		// time on a large log, to drop it all at the Limit).
+		if th.cur != nil {
+			th.chunks = append(th.chunks, th.cur)
+		}
+		th.cur = make([]seg, 0, segChunk)
+	}
+	th.cur = append(th.cur, sg)
+}
+
+// segChunk is the length of a schedThread's chunks of segments (its first
+// segChunk segments go to segs); a variable for the tests only.
+var segChunk = 4096
+
+// seg returns th's segment i.
+func (th *schedThread) seg(i int) *seg {
+	if i < len(th.segs) {
+		return &th.segs[i]
+	}
+	i -= len(th.segs)
+	if c := i / segChunk; c < len(th.chunks) {
+		return &th.chunks[c][i%segChunk]
+	}
+	return &th.cur[i-len(th.chunks)*segChunk]
 }
 
 func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
@@ -315,14 +351,14 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 			th.clearPending()
 		}
 		th.inTx = true
-		th.attemptSeg = len(th.segs)
+		th.attemptSeg = th.nseg
 		th.attemptInev = false
 		th.attemptRun = 0
 	case logformat.KindTxCommit:
 		th.commits++
 		th.commitRuns.add(th.attemptRun)
 		if !s.over {
-			th.ends = append(th.ends, point{t: t, n: int32(len(th.segs)), commit: true, inev: th.attemptInev})
+			th.ends = append(th.ends, point{t: t, n: int32(th.nseg), commit: true, inev: th.attemptInev})
 		}
 		th.inTx = false
 		th.clearPending()
@@ -330,8 +366,8 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		if th.pendingSet && contended(ev.Cause) && th.pending >= 0 {
 			th.chargedAcc.add(th.charged, th.pending, th.attemptRun)
 			if !s.over {
-				for i := th.attemptSeg; i < len(th.segs); i++ {
-					if sg := &th.segs[i]; sg.kind == segRun {
+				for i := th.attemptSeg; i < th.nseg; i++ {
+					if sg := th.seg(i); sg.kind == segRun {
 						sg.group = th.pending
 					}
 				}
@@ -339,7 +375,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		}
 		th.attemptRun = 0
 		if !s.over {
-			th.ends = append(th.ends, point{t: t, n: int32(len(th.segs)), inev: th.attemptInev})
+			th.ends = append(th.ends, point{t: t, n: int32(th.nseg), inev: th.attemptInev})
 		}
 		th.inTx = false
 		if th.pendingSet && ev.Cause == logformat.AbortConflict {
@@ -489,13 +525,21 @@ func (a *groupSum) flush(m map[int32]int64) {
 	}
 }
 
-// flush adds every thread's pending groupSums to its maps; WhatIf calls it
-// before reading them.
+// flush adds every thread's pending groupSums to its maps and puts its
+// segments in segs; WhatIf calls it before reading them.
 func (s *Schedule) flush() {
 	for _, l := range s.logs {
 		for _, th := range l.threads {
 			th.chargedAcc.flush(th.charged)
 			th.waitAcc.flush(th.waitPauseBy)
+			if len(th.chunks) > 0 || len(th.cur) > 0 {
+				segs := make([]seg, 0, th.nseg)
+				segs = append(segs, th.segs...)
+				for _, c := range th.chunks {
+					segs = append(segs, c...)
+				}
+				th.segs, th.chunks, th.cur = append(segs, th.cur...), nil, nil
+			}
 		}
 	}
 }
@@ -515,7 +559,17 @@ func (s *Schedule) keyOf(l *schedLog, ev *logformat.Event) int32 {
 	if l.lastKeySet && l.lastCK == ck {
 		return l.lastKey // conflicts come in runs of one site pair
 	}
+	// A direct-mapped cache before keyCache (whose struct-keyed hash was
+	// most of keyOf): the like of the Analyzer's groupCache.
+	h := (uint64(ck.site)*0x9e3779b97f4a7c15 ^ uint64(ck.other)*0xc2b2ae3d27d4eb4f ^
+		ck.v*0x165667b19e3779f9 ^ uint64(ck.kind)) >> 58
+	e := &l.keyDM[h]
+	if e.set && e.k == ck {
+		l.lastCK, l.lastKey, l.lastKeySet = ck, e.i, true
+		return e.i
+	}
 	if i, ok := l.keyCache[ck]; ok {
+		*e = keyDMEntry{ck, i, true}
 		l.lastCK, l.lastKey, l.lastKeySet = ck, i, true
 		return i
 	}
@@ -560,6 +614,14 @@ func (s *Schedule) keyOf(l *schedLog, ev *logformat.Event) int32 {
 		s.keyIdx[k] = i
 	}
 	l.keyCache[ck] = i
+	*e = keyDMEntry{ck, i, true}
 	l.lastCK, l.lastKey, l.lastKeySet = ck, i, true
 	return i
+}
+
+// keyDMEntry is an entry of schedLog.keyDM.
+type keyDMEntry struct {
+	k   cacheKey
+	i   int32
+	set bool
 }
