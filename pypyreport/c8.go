@@ -21,9 +21,12 @@ type c8Thread struct {
 	prevTime  float64
 	prevState uint8
 
-	txCPU, txPause, txDetached float64
-	aborting                   bool
-	freeSegment                bool
+	// the transaction's time by state: tx[stRun] its CPU time, tx[stPause]
+	// and tx[stDetached]; tx[stStop] sums what is never read (progress
+	// adds without a branch on the state, which records make unpredictable)
+	tx          [4]float64
+	aborting    bool
+	freeSegment bool
 
 	// the transaction's first BECOME_INEVITABLE or REATTACH record
 	inev                   bool
@@ -37,15 +40,7 @@ type c8Thread struct {
 }
 
 func (t *c8Thread) progress(now float64, state uint8) {
-	add := now - t.prevTime
-	switch t.prevState {
-	case stRun:
-		t.txCPU += add
-	case stPause:
-		t.txPause += add
-	case stDetached:
-		t.txDetached += add
-	}
+	t.tx[t.prevState&3] += now - t.prevTime
 	t.prevTime, t.prevState = now, state
 }
 
@@ -129,7 +124,7 @@ func (s *c8Summary) record(rec *pypy.Record, now float64, note *pyStderr) {
 	ev := s.table[rec.Event]
 	switch ev {
 	case pypy.EvStart:
-		t.txCPU, t.txPause, t.txDetached = 0, 0, 0
+		t.tx = [4]float64{}
 		t.aborting, t.inev, t.inevWaiting, t.inMinor = false, false, false, false
 		// The original forgets a free-segment wait here too: one that
 		// ended in an ABORT instead of a WAIT_DONE must not turn this
@@ -144,13 +139,13 @@ func (s *c8Summary) record(rec *pypy.Record, now float64, note *pyStderr) {
 		s.becomeInevitable(t, rec, now)
 	case pypy.EvCommit:
 		t.progress(now, stStop)
-		t.cpuCommitted += t.txCPU
-		t.cpuPaused += t.txPause
+		t.cpuCommitted += t.tx[stRun]
+		t.cpuPaused += t.tx[stPause]
 		t.nCommitted++
 	case pypy.EvAbort:
 		t.progress(now, stStop)
-		t.cpuAborted += t.txCPU
-		t.cpuPaused += t.txPause
+		t.cpuAborted += t.tx[stRun]
+		t.cpuPaused += t.tx[stPause]
 		t.nAborted++
 	case pypy.EvBecomeInevitable:
 		s.becomeInevitable(t, rec, now)
@@ -163,8 +158,8 @@ func (s *c8Summary) record(rec *pypy.Record, now float64, note *pyStderr) {
 		c := s.conflict(ev, rec.Marker)
 		c.addTime(rec.Sec, rec.Nsec, &s.cells)
 		t.progress(now, stRun)
-		c.aborted += t.txCPU
-		c.paused += t.txPause
+		c.aborted += t.tx[stRun]
+		c.paused += t.tx[stPause]
 	case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
 		if ev == pypy.EvWaitFreeSegment {
 			t.freeSegment = true
