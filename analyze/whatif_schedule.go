@@ -383,21 +383,8 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		} else {
 			th.clearPending()
 		}
-	case logformat.KindConflict:
-		th.clearPending()
-		th.pendingSet = true
-		th.other = ev.OtherThread
-		if s.opt.Kind != logformat.ConflictNone && ev.Conflict != s.opt.Kind {
-			return
-		}
-		th.pending = s.keyOf(l, ev)
-	case logformat.KindWaitStart:
-		th.waiting = true
-		th.reason = ev.Reason
-	case logformat.KindWaitDone:
-		th.waiting = false
-	case logformat.KindBecomeInevitable:
-		th.attemptInev = true
+	case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
+		s.noteState(l, th, ev)
 	}
 }
 
@@ -480,22 +467,32 @@ func (s *Schedule) boundEvents(l *schedLog, evs []logformat.Event) {
 			} else {
 				th.clearPending()
 			}
-		case logformat.KindConflict:
-			th.clearPending()
-			th.pendingSet = true
-			th.other = ev.OtherThread
-			if s.opt.Kind != logformat.ConflictNone && ev.Conflict != s.opt.Kind {
-				continue
-			}
-			th.pending = s.keyOf(l, ev)
-		case logformat.KindWaitStart:
-			th.waiting = true
-			th.reason = ev.Reason
-		case logformat.KindWaitDone:
-			th.waiting = false
-		case logformat.KindBecomeInevitable:
-			th.attemptInev = true
+		case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
+			s.noteState(l, th, ev)
 		}
+	}
+}
+
+// noteState follows the events that change only a thread's state (the
+// pending conflict, a wait, inevitability), the same in event and in
+// boundEvents.
+func (s *Schedule) noteState(l *schedLog, th *schedThread, ev *logformat.Event) {
+	switch ev.Kind {
+	case logformat.KindConflict:
+		th.clearPending()
+		th.pendingSet = true
+		th.other = ev.OtherThread
+		if s.opt.Kind != logformat.ConflictNone && ev.Conflict != s.opt.Kind {
+			return
+		}
+		th.pending = s.keyOf(l, ev)
+	case logformat.KindWaitStart:
+		th.waiting = true
+		th.reason = ev.Reason
+	case logformat.KindWaitDone:
+		th.waiting = false
+	case logformat.KindBecomeInevitable:
+		th.attemptInev = true
 	}
 }
 
