@@ -174,6 +174,8 @@ func (tx *Tx) commitOne() outcome {
 		tx.unlockOne(e, old, oldVer)
 		return aborted
 	}
+	// publish's steps for one entry, written out: a shared helper would
+	// not inline, and a one-write commit would pay the call.
 	q := h.waitq.Load() // before the version store: see publish
 	if q != nil && q.n.Load() == 0 {
 		q = nil
