@@ -47,9 +47,14 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 			tx.active = false
 			tx.endReads()
 			return ended, nil
-		case 1:
+		case 1, 2, 3, 4:
 			tx.active = false
-			switch res = tx.commitOne(); res {
+			if len(tx.writes) == 1 {
+				res = tx.commitOne()
+			} else {
+				res = tx.commitFew()
+			}
+			switch res {
 			case committed:
 				tx.endPlain()
 				return ended, nil
@@ -57,19 +62,6 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 				return aborted, nil
 			}
 			// Not taken: the general commit decides.
-			if !tx.commit() {
-				return aborted, nil
-			}
-			return committed, nil
-		case 2, 3, 4:
-			tx.active = false
-			switch res = tx.commitFew(); res {
-			case committed:
-				tx.endPlain()
-				return ended, nil
-			case aborted:
-				return aborted, nil
-			}
 			if !tx.commit() {
 				return aborted, nil
 			}
