@@ -336,14 +336,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 	}
 	t := ev.Time - l.start
 	th := s.thread(l, ev.Thread)
-	if !th.seen {
-		th.seen, th.first, th.last, th.prev = true, t, t, t
-	}
-	if t < th.last {
-		t = th.last
-	}
-	th.first = min(th.first, t)
-	th.last = t
+	t = th.advance(t)
 	s.addSeg(l, th, t)
 	switch ev.Kind {
 	case logformat.KindTxStart:
@@ -413,14 +406,7 @@ func (s *Schedule) boundEvents(l *schedLog, evs []logformat.Event) {
 		if th == nil || th.id != ev.Thread {
 			th = s.thread(l, ev.Thread)
 		}
-		if !th.seen {
-			th.seen, th.first, th.last, th.prev = true, t, t, t
-		}
-		if t < th.last {
-			t = th.last
-		}
-		th.first = min(th.first, t)
-		th.last = t
+		t = th.advance(t)
 		if t > th.prev {
 			// addSeg's sums
 			d := t - th.prev
@@ -539,6 +525,18 @@ func (s *Schedule) flush() {
 			}
 		}
 	}
+}
+
+// advance moves the thread's clock to t, never back (events out of time
+// order keep the last time), and returns the time to use.
+func (th *schedThread) advance(t int64) int64 {
+	if !th.seen {
+		th.seen, th.first, th.last, th.prev = true, t, t, t
+	}
+	t = max(t, th.last)
+	th.first = min(th.first, t)
+	th.last = t
+	return t
 }
 
 func (th *schedThread) clearPending() {
