@@ -21,7 +21,10 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stmlog/stmlog/logformat"
@@ -47,6 +50,10 @@ type WhatIfOptions struct {
 	// measured on the recording's processors, and every prediction is a
 	// ratio to the unchanged replay on Procs.
 	Procs int
+	// Jobs is how many replays run at once, each on its own goroutine
+	// (they only read the schedule); <= 0 means GOMAXPROCS. The result
+	// is the same for every value.
+	Jobs int
 }
 
 // WhatIf is the predicted effect of removing conflict groups.
@@ -140,14 +147,40 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 		base = s.replay(nil, w.Procs)
 		w.ReplayWall = time.Duration(base.wall)
 	}
+	type job struct {
+		set  []int32
+		rank int
+		key  string
+	}
+	var jobs []job
 	var all []int32
 	for _, r := range ranks {
 		g := &sum.Groups[r-1]
 		set := s.groupSet(g.Key)
 		all = append(all, set...)
-		w.Groups = append(w.Groups, s.predict(set, base, w.Procs, r, g.Key))
+		jobs = append(jobs, job{set, r, g.Key})
 	}
-	w.All = s.predict(all, base, w.Procs, 0, "")
+	jobs = append(jobs, job{all, 0, ""})
+	preds := make([]Prediction, len(jobs))
+	n := opt.Jobs
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, len(jobs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				j := jobs[i]
+				preds[i] = s.predict(j.set, base, w.Procs, j.rank, j.key)
+			}
+		})
+	}
+	wg.Wait()
+	w.All = preds[len(ranks)]
+	if len(ranks) > 0 {
+		w.Groups = preds[:len(ranks)]
+	}
 	return w, nil
 }
 

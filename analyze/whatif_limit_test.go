@@ -58,11 +58,11 @@ func TestScheduleLimitBatchesSame(t *testing.T) {
 // A schedule's segments in chunks (addSeg) give the same WhatIf, replay
 // included, whatever the chunks' length.
 func TestScheduleChunksSame(t *testing.T) {
-	defer func(n int) { segChunk = n }(segChunk)
+	defer func(n int) { segShift = n }(segShift)
 	for name, data := range testLogs(t) {
 		var got [3]*WhatIf
-		for i, n := range []int{1 << 30, 3, 64} {
-			segChunk = n
+		for i, n := range []int{30, 1, 6} {
+			segShift = n
 			_, got[i] = whatIfOf(t, data, WhatIfOptions{})
 		}
 		if !got[0].Replayed {
@@ -70,7 +70,7 @@ func TestScheduleChunksSame(t *testing.T) {
 		}
 		for i := 1; i < len(got); i++ {
 			if !reflect.DeepEqual(got[0], got[i]) {
-				t.Errorf("%s: chunks of %d: %+v, in one slice %+v", name, []int{0, 3, 64}[i], got[i], got[0])
+				t.Errorf("%s: chunks of %d: %+v, in one slice %+v", name, 1<<[]int{30, 1, 6}[i], got[i], got[0])
 			}
 		}
 	}

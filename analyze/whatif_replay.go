@@ -45,7 +45,7 @@ func (s *Schedule) descheduled() {
 				var run int64
 				last, g := -1, int32(-1)
 				for i := start; i < n; i++ {
-					if sg := &th.segs[i]; sg.kind == segRun && sg.group >= 0 {
+					if sg := th.seg(i); sg.kind == segRun && sg.group >= 0 {
 						run += sg.end - sg.start
 						last, g = i, sg.group
 					}
@@ -54,7 +54,7 @@ func (s *Schedule) descheduled() {
 				if e.commit || last < 0 || run <= cap {
 					continue
 				}
-				th.segs[last].extra = run - cap
+				th.seg(last).extra = run - cap
 				if th.stolenBy == nil {
 					th.stolenBy = map[int32]int64{}
 				}
@@ -66,8 +66,8 @@ func (s *Schedule) descheduled() {
 
 func (s *Schedule) resolveDeps(l *schedLog) {
 	for ti, th := range l.threads {
-		for si := range th.segs {
-			sg := &th.segs[si]
+		for si := range th.nseg {
+			sg := th.seg(si)
 			gap := sg.kind == segGap && sg.end-sg.start > gapWait
 			if !gap && (sg.kind != segPause || sg.reason == logformat.WaitBackoff) {
 				continue
@@ -150,8 +150,8 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 				// delay the waiter in the unchanged replay, and two such
 				// ties can wait on each other's future.)
 				o := l.threads[afterTh]
-				if last := afterN - 1; last >= 0 && o.segs[last].start <= sg.end {
-					sg.depThread, sg.depPoint, sg.extra = int32(afterTh), last, sg.end-o.segs[last].start
+				if last := afterN - 1; last >= 0 && o.seg(int(last)).start <= sg.end {
+					sg.depThread, sg.depPoint, sg.extra = int32(afterTh), last, sg.end-o.seg(int(last)).start
 				}
 			}
 		}
@@ -162,58 +162,136 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 // the rate the recording gave it, min(1, P/k) with k threads running or
 // between transactions, so that the unchanged replay takes as long as the
 // recording did.
+//
+// It sweeps the segments' starts and ends in time order, merging the
+// threads' segment lists (each already in time order) through a heap of
+// one cursor per thread, so that it needs no memory per segment: a log of
+// a few seconds has tens of millions of segments.
 func (s *Schedule) recordedWork(l *schedLog, procs float64) {
-	type edge struct {
-		t     int64
-		delta int
-	}
-	var edges []edge
-	for _, th := range l.threads {
-		for _, sg := range th.segs {
-			if cpu(&sg) {
-				edges = append(edges, edge{sg.start, +1}, edge{sg.end, -1})
-			}
+	h := workHeap{ths: l.threads}
+	for ti, th := range l.threads {
+		c := workCursor{th: int32(ti)}
+		if c.next(th) {
+			h.cs = append(h.cs, c)
 		}
 	}
-	slices.SortFunc(edges, func(a, b edge) int {
-		if a.t != b.t {
-			if a.t < b.t {
-				return -1
-			}
-			return 1
-		}
-		return a.delta - b.delta // ends first
-	})
-	// v(t): cumulative work a running thread gets by time t.
-	times := make([]int64, 0, len(edges))
-	vs := make([]float64, 0, len(edges))
+	h.init()
+	// v is the work a running thread has got so far: a segment's work is
+	// v at its end minus v at its start.
 	k := 0
 	var v float64
 	prev := int64(0)
-	for i, e := range edges {
-		if i > 0 && k > 0 {
-			v += float64(e.t-prev) * min(1, procs/float64(k))
+	for len(h.cs) > 0 {
+		c := &h.cs[0]
+		sg := l.threads[c.th].seg(int(c.seg))
+		t := c.t(sg)
+		if k > 0 {
+			v += float64(t-prev) * min(1, procs/float64(k))
 		}
-		prev = e.t
-		k += e.delta
-		if n := len(times); n > 0 && times[n-1] == e.t {
-			vs[n-1] = v
+		prev = t
+		if c.end {
+			sg.work += v
+			k--
 		} else {
-			times = append(times, e.t)
-			vs = append(vs, v)
+			sg.work = -v
+			k++
+		}
+		if c.advance(l.threads[c.th]) {
+			h.fix()
+		} else {
+			h.pop()
 		}
 	}
-	at := func(t int64) float64 {
-		i, _ := slices.BinarySearch(times, t)
-		return vs[i]
+}
+
+// workCursor is recordedWork's place in one thread's segments: at the
+// start or the end of segment seg, which needs a processor.
+type workCursor struct {
+	th  int32
+	seg int32
+	end bool
+}
+
+func (c *workCursor) t(sg *seg) int64 {
+	if c.end {
+		return sg.end
 	}
-	for _, th := range l.threads {
-		for i := range th.segs {
-			sg := &th.segs[i]
-			if cpu(sg) {
-				sg.work = at(sg.end) - at(sg.start)
-			}
+	return sg.start
+}
+
+// next moves to the start of the first processor segment at or after
+// c.seg, reporting whether there is one.
+func (c *workCursor) next(th *schedThread) bool {
+	for ; int(c.seg) < th.nseg; c.seg++ {
+		if cpu(th.seg(int(c.seg))) {
+			c.end = false
+			return true
 		}
+	}
+	return false
+}
+
+// advance moves past the current start or end.
+func (c *workCursor) advance(th *schedThread) bool {
+	if !c.end {
+		c.end = true
+		return true
+	}
+	c.seg++
+	return c.next(th)
+}
+
+// workHeap orders the cursors by time, ends before starts at the same time
+// (a thread that stops and one that starts at t do not share a processor),
+// then by thread, so that the sweep is the same whatever the heap's shape.
+type workHeap struct {
+	ths []*schedThread
+	cs  []workCursor
+}
+
+func (h *workHeap) less(i, j int) bool {
+	a, b := &h.cs[i], &h.cs[j]
+	ta, tb := a.t(h.ths[a.th].seg(int(a.seg))), b.t(h.ths[b.th].seg(int(b.seg)))
+	if ta != tb {
+		return ta < tb
+	}
+	if a.end != b.end {
+		return a.end
+	}
+	return a.th < b.th
+}
+
+func (h *workHeap) init() {
+	for i := len(h.cs)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// fix restores the heap after the top cursor moved on.
+func (h *workHeap) fix() { h.down(0) }
+
+func (h *workHeap) pop() {
+	n := len(h.cs) - 1
+	h.cs[0] = h.cs[n]
+	h.cs = h.cs[:n]
+	h.down(0)
+}
+
+func (h *workHeap) down(i int) {
+	n := len(h.cs)
+	for {
+		m := i
+		if l := 2*i + 1; l < n && h.less(l, m) {
+			m = l
+		}
+		if r := 2*i + 2; r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h.cs[i], h.cs[m] = h.cs[m], h.cs[i]
+		i = m
 	}
 }
 
@@ -257,13 +335,12 @@ func (s *Schedule) replay(removed func(int32) bool, procs []LogProcs) *replayRes
 	return r
 }
 
-var debugReplay func(l *schedLog, st []simThread)
-
 type simThread struct {
 	cur     int // next segment
 	reached []float64
 	rem     float64 // running: work left
 	running bool
+	runPos  int // running: index in the running list
 	done    bool
 	end     float64
 	// waiting on another thread's point
@@ -281,11 +358,8 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	end = make([]int64, n)
 	infl = make([]int64, n)
 	waits = make([]threadWaits, n)
-	type timed struct {
-		t  float64
-		th int
-	}
-	var queue []timed // small: at most one entry per thread
+	var queue timedHeap // at most one entry per thread
+	var running []int   // the threads running, in no order
 	waiters := make([][]int, n)
 	const eps = 1e-6
 	now := 0.0
@@ -294,7 +368,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	// point, and the pauses waiting for that point get their end.
 	pass := func(i int) {
 		x := &st[i]
-		if sg := &l.threads[i].segs[x.cur]; (sg.kind == segPause && sg.reason != logformat.WaitBackoff) || (sg.kind == segGap && sg.depThread >= 0) {
+		if sg := l.threads[i].seg(x.cur); (sg.kind == segPause && sg.reason != logformat.WaitBackoff) || (sg.kind == segGap && sg.depThread >= 0) {
 			d := int64(math.Round(now - x.segStart))
 			w := &waits[i]
 			w.all += d
@@ -311,8 +385,8 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			keep := ws[:0]
 			for _, w := range ws {
 				if int(st[w].waitPoint) <= x.cur {
-					sg := &l.threads[w].segs[st[w].cur]
-					queue = append(queue, timed{now + float64(sg.extra), w})
+					sg := l.threads[w].seg(st[w].cur)
+					queue.push(now+float64(sg.extra), w)
 				} else {
 					keep = append(keep, w)
 				}
@@ -323,69 +397,74 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	// enter starts segment st[i].cur, passing over removed ones.
 	enter := func(i int) {
 		th, x := l.threads[i], &st[i]
-		for x.cur < len(th.segs) {
-			sg := &th.segs[x.cur]
+		for x.cur < th.nseg {
+			sg := th.seg(x.cur)
 			if removed == nil || sg.group < 0 || sg.kind == segGap || !removed(sg.group) {
 				break
 			}
 			if sg.kind == segRun && sg.extra > 0 { // off the processor anyway
 				x.segStart = now
-				queue = append(queue, timed{now + float64(sg.extra), i})
+				queue.push(now+float64(sg.extra), i)
 				return
 			}
 			pass(i)
 		}
-		if x.cur == len(th.segs) {
+		if x.cur == th.nseg {
 			x.done, x.end = true, now
 			for _, w := range waiters[i] { // waiting for a point never reached
-				queue = append(queue, timed{now, w})
+				queue.push(now, w)
 			}
 			waiters[i] = nil
 			return
 		}
-		sg := &th.segs[x.cur]
+		sg := th.seg(x.cur)
 		x.segStart = now
 		switch {
 		case cpu(sg):
-			x.running, x.rem = true, sg.work
+			x.running, x.rem, x.runPos = true, sg.work, len(running)
+			running = append(running, i)
 			infl[i] += (sg.end - sg.start) - int64(sg.work)
 		case sg.depThread >= 0:
 			o := &st[sg.depThread]
 			if o.cur >= int(sg.depPoint) {
-				queue = append(queue, timed{max(now, o.reached[sg.depPoint]+float64(sg.extra)), i})
+				queue.push(max(now, o.reached[sg.depPoint]+float64(sg.extra)), i)
 			} else if o.done {
-				queue = append(queue, timed{now, i})
+				queue.push(now, i)
 			} else {
 				x.waitOn, x.waitPoint, x.waitStart = int(sg.depThread), sg.depPoint, now
 				waiters[sg.depThread] = append(waiters[sg.depThread], i)
 			}
 		default:
-			queue = append(queue, timed{now + float64(sg.end-sg.start), i})
+			queue.push(now+float64(sg.end-sg.start), i)
 		}
 	}
 	finish := func(i int) {
-		st[i].running = false
+		if x := &st[i]; x.running { // a run ends (else a pause or gap)
+			x.running = false
+			last := running[len(running)-1]
+			running[x.runPos], st[last].runPos = last, x.runPos
+			running = running[:len(running)-1]
+		}
 		pass(i)
 		enter(i)
 	}
 	for i, th := range l.threads {
-		st[i].reached = make([]float64, len(th.segs)+1)
+		st[i].reached = make([]float64, th.nseg+1)
 		st[i].waitOn = -1
 		if !th.seen {
 			st[i].done = true
 			continue
 		}
-		queue = append(queue, timed{float64(th.first), -1 - i})
+		queue.push(float64(th.first), -1-i)
 	}
+	var finished []int
 	for {
-		// next event
-		k := 0
+		// next event: the first of the queue, or the end of the running
+		// segment with the least work left (they all progress at rate)
+		k := len(running)
 		minRem := math.Inf(1)
-		for i := range st {
-			if st[i].running {
-				k++
-				minRem = min(minRem, st[i].rem)
-			}
+		for _, i := range running {
+			minRem = min(minRem, st[i].rem)
 		}
 		rate := 1.0
 		if float64(k) > procs {
@@ -395,11 +474,9 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		if k > 0 {
 			next = now + minRem/rate
 		}
-		qi := -1
-		for j, q := range queue {
-			if q.t < next || (qi < 0 && q.t <= next) {
-				next, qi = q.t, j
-			}
+		fromQueue := len(queue.items) > 0 && queue.items[0].t <= next
+		if fromQueue {
+			next = queue.items[0].t
 		}
 		if math.IsInf(next, 1) {
 			// Everyone left is waiting: a cycle the log's clock cannot
@@ -407,7 +484,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			best := -1
 			for i := range st {
 				if !st[i].done && !st[i].running && st[i].waitOn >= 0 && slices.Contains(waiters[st[i].waitOn], i) {
-					if best < 0 || l.threads[i].segs[st[i].cur].end < l.threads[best].segs[st[best].cur].end {
+					if best < 0 || l.threads[i].seg(st[i].cur).end < l.threads[best].seg(st[best].cur).end {
 						best = i
 					}
 				}
@@ -417,22 +494,19 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			}
 			o := st[best].waitOn
 			waiters[o] = slices.DeleteFunc(waiters[o], func(w int) bool { return w == best })
-			sg := &l.threads[best].segs[st[best].cur]
-			queue = append(queue, timed{max(now, st[best].waitStart+float64(sg.end-sg.start)), best})
+			sg := l.threads[best].seg(st[best].cur)
+			queue.push(max(now, st[best].waitStart+float64(sg.end-sg.start)), best)
 			continue
 		}
 		if k > 0 {
 			d := (next - now) * rate
-			for i := range st {
-				if st[i].running {
-					st[i].rem -= d
-				}
+			for _, i := range running {
+				st[i].rem -= d
 			}
 		}
 		now = next
-		if qi >= 0 {
-			q := queue[qi]
-			queue = slices.Delete(queue, qi, qi+1)
+		if fromQueue {
+			q := queue.pop()
 			if q.th < 0 {
 				enter(-1 - q.th)
 			} else {
@@ -441,14 +515,18 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			}
 			continue
 		}
-		for i := range st {
-			if st[i].running && st[i].rem <= eps {
-				finish(i)
+		// every segment that ends now, in thread order (so that the
+		// replay does not depend on the running list's order)
+		finished = finished[:0]
+		for _, i := range running {
+			if st[i].rem <= eps {
+				finished = append(finished, i)
 			}
 		}
-	}
-	if debugReplay != nil {
-		debugReplay(l, st)
+		slices.Sort(finished)
+		for _, i := range finished {
+			finish(i)
+		}
 	}
 	for i := range st {
 		end[i] = int64(math.Round(st[i].end))
@@ -457,4 +535,57 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		}
 	}
 	return end, infl, waits
+}
+
+// timedHeap is the replay's queue of threads to wake at a time: the
+// earliest first, and of those the one queued first.
+type timedHeap struct {
+	items []timed
+	seq   int64
+}
+
+type timed struct {
+	t   float64
+	seq int64
+	th  int // thread, or -1-thread for its first segment
+}
+
+func (h *timedHeap) less(i, j int) bool {
+	a, b := &h.items[i], &h.items[j]
+	return a.t < b.t || (a.t == b.t && a.seq < b.seq)
+}
+
+func (h *timedHeap) push(t float64, th int) {
+	h.items = append(h.items, timed{t, h.seq, th})
+	h.seq++
+	for i := len(h.items) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.items[i], h.items[p] = h.items[p], h.items[i]
+		i = p
+	}
+}
+
+func (h *timedHeap) pop() timed {
+	top := h.items[0]
+	n := len(h.items) - 1
+	h.items[0] = h.items[n]
+	h.items = h.items[:n]
+	for i := 0; ; {
+		m := i
+		if l := 2*i + 1; l < n && h.less(l, m) {
+			m = l
+		}
+		if r := 2*i + 2; r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.items[i], h.items[m] = h.items[m], h.items[i]
+		i = m
+	}
+	return top
 }

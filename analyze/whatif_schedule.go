@@ -58,12 +58,9 @@ type point struct {
 
 type schedThread struct {
 	id uint32
-	// segs are the segments: segs, then chunks, then cur (see addSeg);
-	// flush puts them all in segs, which is what the replay reads.
-	segs    []seg
-	chunks  [][]seg // full chunks of segChunk segments
-	cur     []seg
-	nseg    int // segments in segs, chunks and cur
+	// chunks hold the segments, 1 << segShift to a chunk (see addSeg, seg).
+	chunks  [][]seg
+	nseg    int
 	ends    []point
 	commits int64
 	first   int64 // time of the first event (or aggregate period)
@@ -288,43 +285,36 @@ func (s *Schedule) addSeg(l *schedLog, th *schedThread, t int64) {
 		s.over = true
 		for _, l := range s.logs {
 			for _, th := range l.threads {
-				th.segs, th.chunks, th.cur, th.ends, th.nseg = nil, nil, nil, nil, 0
+				th.chunks, th.ends, th.nseg = nil, nil, 0
 			}
 		}
 		return
 	}
 	s.nseg++
 	th.nseg++
-	if th.cur == nil && len(th.segs) < segChunk {
-		th.segs = append(th.segs, sg) // a thread of few segments
-		return
+	// Chunks, never copied once full (one slice grown by append copied
+	// ~30 MB, and its fresh pages, a quarter of report's time on a large
+	// log; and the copy the replay then needed doubled whatif's memory).
+	// The first grows by append, so that a thread of few segments holds
+	// few.
+	n := len(th.chunks)
+	switch {
+	case n == 0:
+		th.chunks = append(th.chunks, make([]seg, 0, 8))
+	case len(th.chunks[n-1]) == 1<<segShift:
+		th.chunks = append(th.chunks, make([]seg, 0, 1<<segShift))
 	}
-	if len(th.cur) == cap(th.cur) {
-		// Chunks, never copied as they fill (a slice grown by append
-		// copied ~30 MB, and its fresh pages, a quarter of report's
-		// time on a large log, to drop it all at the Limit).
-		if th.cur != nil {
-			th.chunks = append(th.chunks, th.cur)
-		}
-		th.cur = make([]seg, 0, segChunk)
-	}
-	th.cur = append(th.cur, sg)
+	n = len(th.chunks) - 1
+	th.chunks[n] = append(th.chunks[n], sg)
 }
 
-// segChunk is the length of a schedThread's chunks of segments (its first
-// segChunk segments go to segs); a variable for the tests only.
-var segChunk = 4096
+// segShift sets the length of a schedThread's chunks of segments, 1 <<
+// segShift; a variable for the tests only.
+var segShift = 12
 
 // seg returns th's segment i.
 func (th *schedThread) seg(i int) *seg {
-	if i < len(th.segs) {
-		return &th.segs[i]
-	}
-	i -= len(th.segs)
-	if c := i / segChunk; c < len(th.chunks) {
-		return &th.chunks[c][i%segChunk]
-	}
-	return &th.cur[i-len(th.chunks)*segChunk]
+	return &th.chunks[i>>segShift][i&(1<<segShift-1)]
 }
 
 func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
@@ -508,21 +498,13 @@ func (a *groupSum) flush(m map[int32]int64) {
 	}
 }
 
-// flush adds every thread's pending groupSums to its maps and puts its
-// segments in segs; WhatIf calls it before reading them.
+// flush adds every thread's pending groupSums to its maps; WhatIf calls
+// it before reading them.
 func (s *Schedule) flush() {
 	for _, l := range s.logs {
 		for _, th := range l.threads {
 			th.chargedAcc.flush(th.charged)
 			th.waitAcc.flush(th.waitPauseBy)
-			if len(th.chunks) > 0 || len(th.cur) > 0 {
-				segs := make([]seg, 0, th.nseg)
-				segs = append(segs, th.segs...)
-				for _, c := range th.chunks {
-					segs = append(segs, c...)
-				}
-				th.segs, th.chunks, th.cur = append(segs, th.cur...), nil, nil
-			}
 		}
 	}
 }

@@ -187,7 +187,7 @@ func runReport(stdout, stderr io.Writer, args []string, f *reportFlags, topSet b
 	if f.top > 0 {
 		top = min(f.top, reportWhatIfTop)
 	}
-	if f.whatIf, err = sched.WhatIf(sum, analyze.WhatIfOptions{Top: top}); err != nil {
+	if f.whatIf, err = sched.WhatIf(sum, analyze.WhatIfOptions{Top: top, Jobs: lo.Jobs}); err != nil {
 		return err
 	}
 	return writeSummary(stdout, stderr, sum, f)

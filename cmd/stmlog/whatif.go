@@ -85,7 +85,7 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 	if err != nil {
 		return err
 	}
-	wi, err := sched.WhatIf(sum, analyze.WhatIfOptions{Top: f.top, Groups: f.groups, Procs: f.procs})
+	wi, err := sched.WhatIf(sum, analyze.WhatIfOptions{Top: f.top, Groups: f.groups, Procs: f.procs, Jobs: lo.Jobs})
 	if errors.Is(err, analyze.ErrNoGroup) {
 		return usageError{fmt.Errorf("--group: %w", err)}
 	} else if err != nil {
