@@ -78,3 +78,111 @@ func TestReaderPathsSameSummary(t *testing.T) {
 		}
 	}
 }
+
+// hideTee hands out a tee's batches without being the tee, so that the
+// Analyzer reading it does not recognise the tee (the tee then does the
+// schedule's steps itself, in its NextBatch).
+type hideTee struct {
+	lf.Source
+	bs lf.BatchSource
+}
+
+func (h hideTee) NextBatch() ([]lf.Event, error) { return h.bs.NextBatch() }
+func (h hideTee) Aggregate() lf.Aggregate {
+	return h.Source.(lf.AggregateSource).Aggregate()
+}
+
+// An Analyzer reading a Schedule's tee directly takes the schedule's steps
+// past its Limit in its own loop (addEvents): the same Summary and WhatIf
+// as the tee doing them, and as the event-at-a-time path, on random
+// streams under every option and Limit, and on encoded logs with
+// aggregate records (read by a Reader, with batches, in parallel too).
+func TestTeeFoldedSame(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	stacks := map[lf.StackID]*lf.Stack{1: stack("f", 1), 2: stack("g", 2), 3: stack("h", 3)}
+	type input struct {
+		name string
+		src  func(variant int) lf.Source
+	}
+	var inputs []input
+	for iter := range 300 {
+		evs := randomStream(r, r.IntN(600), true)
+		format := randomStats(iter)
+		inputs = append(inputs, input{"random", func(variant int) lf.Source {
+			src := &lt.Source{Events: evs, Stacks: stacks, Stat: format}
+			if variant == 2 {
+				return src // Next only
+			}
+			return batchSource{src, rand.New(rand.NewPCG(uint64(iter), 2))}
+		}})
+	}
+	for iter := range 20 {
+		var aggs []lf.Aggregate
+		for i := range 1 + r.IntN(3) {
+			s := int64(r.IntN(5000))
+			aggs = append(aggs, lf.Aggregate{Thread: uint32(1 + r.IntN(4)), Start: s, End: s + int64(r.IntN(3000)),
+				Commits: uint64(1 + i), Sampled: 1, SampledNs: 100})
+		}
+		src := &lt.Source{Events: randomStream(r, 50+r.IntN(900), true), Stacks: stacks, Aggregates: aggs,
+			Meta: lf.Meta{Level: lf.LevelProfile}}
+		for i := range src.Events {
+			ev := &src.Events[i]
+			if i > 0 {
+				ev.Time = max(ev.Time, src.Events[i-1].Time) // the writer wants them in order
+			}
+			ev.Time = max(ev.Time, 0)
+			ev.Kind = max(min(ev.Kind, lf.KindGCMajorDone), lf.KindTxStart)
+			ev.Thread = max(ev.Thread, 1)
+			ev.Conflict = 1 + ev.Conflict%3
+			ev.Cause %= 6
+			ev.Reason %= 8
+		}
+		var buf bytes.Buffer
+		if err := src.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		inputs = append(inputs, input{"encoded", func(variant int) lf.Source {
+			rd, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{Jobs: 1 + iter%2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if variant == 2 {
+				return eventsOnly{rd}
+			}
+			return rd
+		}})
+	}
+	for i, in := range inputs {
+		opt := randomOptions(r, i)
+		limit := []int{1, 3, 20, 0}[i%4]
+		var sums [3]*Summary
+		var ws [3]*WhatIf
+		for v := range 3 {
+			a, s := New(opt), NewSchedule(opt)
+			s.Limit = limit
+			src := s.Tee("log", in.src(v))
+			if v == 1 {
+				tb := src.(*teeBatches)
+				src = hideTee{tb, tb}
+			}
+			if err := a.Add(src); err != nil {
+				t.Fatal(err)
+			}
+			sums[v] = a.Summary()
+			w, err := s.WhatIf(sums[v], WhatIfOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws[v] = w
+		}
+		for v := 1; v < 3; v++ {
+			if !reflect.DeepEqual(sums[0], sums[v]) {
+				t.Fatalf("%s %d, Limit %d: summary folded\n%+v\nvariant %d\n%+v", in.name, i, limit, sums[0], v, sums[v])
+			}
+			if !reflect.DeepEqual(ws[0], ws[v]) {
+				t.Fatalf("%s %d, Limit %d: what-if folded\n%+v\nvariant %d\n%+v", in.name, i, limit, ws[0], v, ws[v])
+			}
+		}
+	}
+}

@@ -179,6 +179,14 @@ type teeBatches struct {
 
 func (t *teeBatches) NextBatch() ([]logformat.Event, error) {
 	evs, err := t.bs.NextBatch()
+	t.feed(evs)
+	return evs, err
+}
+
+// feed adds a batch read through the tee to the schedule. (An Analyzer
+// reading the tee directly calls it itself, or, past the Limit, folds
+// boundEvents into its own loop: see Analyzer.addEvents.)
+func (t *teeBatches) feed(evs []logformat.Event) {
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Kind == logformat.KindAggregate {
@@ -194,7 +202,6 @@ func (t *teeBatches) NextBatch() ([]logformat.Event, error) {
 		}
 		t.s.event(t.l, ev)
 	}
-	return evs, err
 }
 
 func (t *teeSource) Aggregate() logformat.Aggregate {
@@ -396,56 +403,93 @@ func (s *Schedule) boundEvents(l *schedLog, evs []logformat.Event) {
 		if th == nil || th.id != ev.Thread {
 			th = s.thread(l, ev.Thread)
 		}
-		t = th.advance(t)
-		if t > th.prev {
-			// addSeg's sums
-			d := t - th.prev
-			th.prev = t
-			switch {
-			case th.waiting:
-				g := int32(-1)
-				if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
-					g = th.pending
-				}
-				if g >= 0 {
-					th.chargedAcc.add(th.charged, g, d)
-				}
-				if th.reason != logformat.WaitBackoff {
-					th.waitPause += d
-					if g >= 0 {
-						th.waitAcc.add(th.waitPauseBy, g, d)
-					}
-				}
-			case th.inTx:
-				th.attemptRun += d
-			}
+		if d := th.boundClock(t); d > 0 {
+			th.boundPause(d)
 		}
 		switch ev.Kind {
 		case logformat.KindTxStart:
-			if th.inTx || th.afterAbort {
-				th.clearPending()
-			}
-			th.inTx = true
-			th.attemptInev = false
-			th.attemptRun = 0
+			th.boundStart()
 		case logformat.KindTxCommit:
-			th.commits++
-			th.inTx = false
-			th.clearPending()
-		case logformat.KindTxAbort:
-			if th.pendingSet && contended(ev.Cause) && th.pending >= 0 {
-				th.chargedAcc.add(th.charged, th.pending, th.attemptRun)
-			}
-			th.attemptRun = 0
-			th.inTx = false
-			if th.pendingSet && ev.Cause == logformat.AbortConflict {
-				th.afterAbort = true
-			} else {
-				th.clearPending()
-			}
-		case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
-			s.noteState(l, th, ev)
+			th.boundCommit()
+		default:
+			s.boundStep(l, th, ev)
 		}
+	}
+}
+
+// The steps of boundEvents, which Analyzer.batch also takes when it reads
+// a tee past the Limit (one loop for both: see Analyzer.addEvents).
+
+// boundClock is event's advance and addSeg's sum of run time, past the
+// Limit; it returns the length of the pause just ended, for boundPause,
+// or 0. (Two functions so that this one inlines.)
+func (th *schedThread) boundClock(t int64) int64 {
+	t = th.advance(t)
+	d := t - th.prev
+	if d <= 0 {
+		return 0
+	}
+	th.prev = t
+	if th.waiting {
+		return d
+	}
+	if th.inTx {
+		th.attemptRun += d
+	}
+	return 0
+}
+
+// boundPause is addSeg's sums for a pause of length d.
+func (th *schedThread) boundPause(d int64) {
+	g := int32(-1)
+	if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+		g = th.pending
+	}
+	if g >= 0 {
+		th.chargedAcc.add(th.charged, g, d)
+	}
+	if th.reason != logformat.WaitBackoff {
+		th.waitPause += d
+		if g >= 0 {
+			th.waitAcc.add(th.waitPauseBy, g, d)
+		}
+	}
+}
+
+func (th *schedThread) boundStart() {
+	if th.inTx || th.afterAbort {
+		th.clearPending()
+	}
+	th.inTx = true
+	th.attemptInev = false
+	th.attemptRun = 0
+}
+
+func (th *schedThread) boundCommit() {
+	th.commits++
+	th.inTx = false
+	if th.pendingSet { // else pending, other and afterAbort are clear already
+		th.clearPending()
+	}
+}
+
+// boundStep is the rest of event past the Limit: the kinds other than
+// starts and commits.
+func (s *Schedule) boundStep(l *schedLog, th *schedThread, ev *logformat.Event) {
+	switch ev.Kind {
+	case logformat.KindTxAbort:
+		if th.pendingSet && contended(ev.Cause) && th.pending >= 0 {
+			th.chargedAcc.add(th.charged, th.pending, th.attemptRun)
+		}
+		th.attemptRun = 0
+		th.inTx = false
+		if th.pendingSet && ev.Cause == logformat.AbortConflict {
+			th.afterAbort = true
+		} else {
+			th.clearPending()
+		}
+	case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
+		s.noteState(l, th, ev)
 	}
 }
 
