@@ -184,3 +184,12 @@ func (p *progress) Aggregate() logformat.Aggregate {
 	}
 	return logformat.Aggregate{}
 }
+
+// Meta passes the recording's process info through (analyze.MetaSource),
+// for a Schedule's tee around the progress.
+func (p *progress) Meta() logformat.Meta {
+	if ms, ok := p.Source.(analyze.MetaSource); ok {
+		return ms.Meta()
+	}
+	return logformat.Meta{}
+}

@@ -118,8 +118,10 @@ func analyzeWithSchedule(paths []string, stdin io.Reader, ao analyze.Options, lo
 		if err != nil {
 			return nil, nil, err
 		}
-		p := newProgress(s.Tee(logName(path), src), path, stderr)
-		err = a.AddNamed(logName(path), p)
+		// The tee outermost: an Analyzer reading a tee directly takes the
+		// schedule's steps in its own loop (see analyze's addEvents).
+		p := newProgress(src, path, stderr)
+		err = a.AddNamed(logName(path), s.Tee(logName(path), p))
 		p.done()
 		closer.Close()
 		if err != nil {
