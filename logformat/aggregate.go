@@ -41,6 +41,8 @@ type Meta struct {
 	Level      Level // what the log holds as events
 	GOMAXPROCS int   // runtime.GOMAXPROCS of the recording process when recording started
 	NumCPU     int   // runtime.NumCPU of the recording process
+	// Usage is the last processor-usage record read (see Reader.Meta).
+	Usage Usage
 }
 
 // Aggregate is one thread's transactions that were not logged as events,

@@ -12,8 +12,8 @@
 // memory bounded by the chunk-size cap, and events are small (time deltas and
 // varints, call stacks written once and referred to by number). Everything
 // below is version 2 of the format, complete enough to write a reader from;
-// version 1 is version 2 without the process-info and aggregates chunks
-// (see "Version 2"), and readers read both.
+// version 1 is version 2 without the process-info, processor-usage and
+// aggregates chunks (see "Version 2"), and readers read both.
 //
 // # Encoding conventions
 //
@@ -235,6 +235,28 @@
 // optional (type < 128): a reader that does not know it loses only this
 // description.
 //
+// # Processor usage (type 8, version 2)
+//
+// How much processor time the recording had, written by recorders now and
+// then (runtime/stm: at most every 100 ms, at a flush, and at the last
+// one); a log may have none. The figures are totals from the start of
+// recording, so the last record covers the whole log:
+//
+//	uvarint time     ns since recording started (the clock of event
+//	                 times), >= 1
+//	uvarint cpu      CPU time (user and system) of the recording process
+//	                 since then, ns (< 2^63)
+//	uvarint idle     time the machine's processors were idle since then
+//	                 (idle and waiting for I/O), summed over them, ns
+//	                 (< 2^63)
+//	uvarint cpus     the processors idle counts (< 2^31); 0: the machine's
+//	                 idle time is not known, and idle is 0
+//
+// (cpu + idle) / time is how many processors the recording process could
+// have used: what other processes used was not available to it. Readers
+// expose the last record read as Meta.Usage. It is optional (type < 128);
+// in a version-1 log it is skipped.
+//
 // # Aggregates (type 128, version 2)
 //
 // At the profile level a recorder logs as events only the transactions
@@ -310,7 +332,7 @@
 //
 // # Version 2
 //
-// Version 2 adds the two chunks above and nothing else: a version-2
+// Version 2 adds the three chunks above and nothing else: a version-2
 // reader reads a version-1 log as one without process info (Meta.Version
 // 1, Level unknown) and without aggregates, which is a log of every
 // attempt. A version-2 log of the full level holds no aggregates chunk and

@@ -54,6 +54,7 @@ const (
 	chunkDropped  = 5
 	chunkEnd      = 6
 	chunkInfo     = 7 // version 2: process info (optional)
+	chunkUsage    = 8 // version 2: processor usage (optional)
 
 	chunkAggregates = 128 // version 2: aggregate records (critical)
 

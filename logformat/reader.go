@@ -198,7 +198,8 @@ func (r *Reader) Stack(id StackID) *Stack {
 
 // Meta returns the log's format version and what its process-info chunk
 // says (format version 2; zero fields are unknown). The chunk is the first
-// of a log, so Meta is known from NewReader on.
+// of a log, so Meta is known from NewReader on, except Usage: the last
+// processor-usage record read so far (after the last event, the log's).
 func (r *Reader) Meta() Meta { return r.meta }
 
 // Aggregate returns the aggregate record of the last event Next returned,
@@ -289,6 +290,10 @@ func (r *Reader) apply(c *chunk) {
 	case chunkInfo:
 		if r.meta.Version >= 2 {
 			at, msg = readInfo(p, &r.meta)
+		}
+	case chunkUsage:
+		if r.meta.Version >= 2 {
+			at, msg = readUsage(p, &r.meta.Usage)
 		}
 	case chunkAggregates:
 		if r.meta.Version < 2 {
