@@ -86,6 +86,7 @@ type recorder struct {
 	stackIDs map[uint32]logformat.StackID
 	written  map[uint64]string // Var names given to the Writer
 	namesGen uint64
+	usage    usageMeter
 }
 
 var (
@@ -239,6 +240,7 @@ func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder
 		internal: internal,
 		level:    level,
 		full:     level == LevelFull,
+		usage:    newUsageMeter(),
 	}
 	r.setSinks()
 	cur.Store(r)
@@ -382,6 +384,9 @@ func (r *recorder) flush(final bool) {
 	r.gen.Add(1)
 	if dropped > 0 {
 		r.w.Dropped(dropped)
+	}
+	if u, ok := r.usage.sample(time.Since(r.epoch), final); ok {
+		r.w.Usage(u)
 	}
 	if err := r.w.Flush(); err != nil && r.err == nil {
 		r.err = err
