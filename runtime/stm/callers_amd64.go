@@ -8,6 +8,10 @@ package stm
 //go:noescape
 func fpCallers(buf *[maxDepth]uintptr) int
 
+// fpHash is in callers_amd64.s: the hash and depth of the stack fpCallers
+// would capture from the same frame, for writeSite.
+func fpHash() (h uint64, n int)
+
 // captureStack stores the caller's callers, leaf first, into buf.
 func captureStack(buf *[maxDepth]uintptr) int { return fpCallers(buf) }
 

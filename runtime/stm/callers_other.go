@@ -11,6 +11,9 @@ import (
 // frame-pointer walker for this architecture, runtime.Callers does it.
 func captureStack(buf *[maxDepth]uintptr) int { return runtime.Callers(2, buf[:]) }
 
+// fpHash has no walker here: writeSite captures and interns every time.
+func fpHash() (h uint64, n int) { return 0, 0 }
+
 var tickEpoch = time.Now()
 
 // cputicks is the monotonic clock in nanoseconds on other architectures.

@@ -10,6 +10,23 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
+// BenchmarkIncrementContended is Increment1 on a Var that has been in a
+// conflict (marked so), so that every Store of it captures its site at
+// the profile level too, as after a first conflict under -cpu 2, but
+// repeatable at -cpu 1 (and under callgrind).
+func BenchmarkIncrementContended(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
+		v := NewVar(0)
+		v.h.contended.Store(true)
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+		for b.Loop() {
+			Atomically(body)
+		}
+	})
+}
+
 // BenchmarkLevelEstimate checks what a log says a workload committed
 // against what the workload measured itself, at each level: calls of 0.5
 // to 8 µs of work ("long"; "short": 50-800 ns), log-uniform so that the

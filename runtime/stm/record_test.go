@@ -962,3 +962,42 @@ func TestRecordLongCallsTimed(t *testing.T) {
 		t.Fatalf("%d of %d calls timed exactly, %d sampled, %d untimed", sum.Timed, sum.Commits, sum.Sampled, sum.Untimed())
 	}
 }
+
+// TestWriteSiteCached checks writeSite: a Store's site is interned at
+// once, a second Store from the same place finds it by its fpHash (same
+// id, nothing left in tx.pcs), one from another place gets another id,
+// and each id's stack names the function that stored.
+func TestWriteSiteCached(t *testing.T) {
+	tx := newTx().(*Tx)
+	site := func() uint32 {
+		var off, n int32
+		tx.writeSite(&off, &n)
+		if n != siteInterned {
+			t.Fatalf("writeSite: n = %d, want siteInterned", n)
+		}
+		if len(tx.pcs) != 0 {
+			t.Fatalf("writeSite left %d pcs in tx.pcs", len(tx.pcs))
+		}
+		return uint32(off)
+	}
+	var here []uint32
+	for range 3 {
+		here = append(here, site())
+	}
+	there := site()
+	if here[0] == 0 || here[1] != here[0] || here[2] != here[0] {
+		t.Errorf("one place gave sites %v", here)
+	}
+	if there == here[0] {
+		t.Errorf("two places gave the same site %d", there)
+	}
+	for _, id := range []uint32{here[0], there} {
+		s := symbolize(sites.pcs(id))
+		if len(s.Frames) == 0 || !strings.Contains(s.Frames[0].Func, "TestWriteSiteCached") {
+			t.Errorf("site %d: stack %v, want TestWriteSiteCached's closure first", id, s.Frames)
+		}
+	}
+	if id := tx.internSite(int32(here[0]), siteInterned); id != here[0] {
+		t.Errorf("internSite of an interned site: %d, want %d", id, here[0])
+	}
+}

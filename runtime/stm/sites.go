@@ -171,11 +171,20 @@ func (tx *Tx) internSite(off, n int32) uint32 {
 	if n == 0 {
 		return 0
 	}
+	if n == siteInterned {
+		return uint32(off) // writeSite interned it
+	}
+	return tx.internCached(off, n).id
+}
+
+// internCached is internSite for pcs[off:off+n] (n > 0), returning the
+// cache entry that holds it.
+func (tx *Tx) internCached(off, n int32) *siteCacheEntry {
 	pcs := tx.pcs[off : off+n]
 	for i := range tx.siteCache {
 		c := &tx.siteCache[i]
 		if len(c.pcs) == len(pcs) && c.pcs[0] == pcs[0] && slices.Equal(c.pcs, pcs) {
-			return c.id
+			return c
 		}
 	}
 	id := sites.intern(pcs)
@@ -183,13 +192,56 @@ func (tx *Tx) internSite(off, n int32) uint32 {
 	tx.siteNext++
 	c.pcs = append(c.pcs[:0], pcs...)
 	c.id = id
-	return id
+	c.fh, c.fn = 0, 0
+	return c
 }
 
-// siteCacheEntry is a stack interned recently by a context, and its id.
+// siteCacheEntry is a stack interned recently by a context, and its id;
+// fh and fn, if fh is not 0, the fpHash of the writeSite calls that
+// captured it.
 type siteCacheEntry struct {
 	pcs []uintptr
 	id  uint32
+	fn  int32
+	fh  uint64
+}
+
+// siteInterned as a site's n (pcN) says that its off (pcOff) is the
+// interned site itself (writeSite), not a place in tx.pcs.
+const siteInterned = 1 << 30
+
+// writeSite is captureSite for a Store (storeSite said so), which also
+// interns the stack: off, n become the site id and siteInterned. A
+// context that keeps writing from the same place, a loop of transactions
+// on a contended Var, finds the stack among those it interned lately by a
+// hash of the frame-pointer walk (fpHash), without copying it out, hashing
+// it and comparing it again: a Store pays the walk alone. The hash stands
+// for the stack as the site table's own hash does (64 bits: the odds that
+// two of a program's stacks share one are negligible).
+//
+//go:noinline
+func (tx *Tx) writeSite(off, n *int32) {
+	h, k := fpHash()
+	if h != 0 {
+		for i := range tx.siteCache {
+			if c := &tx.siteCache[i]; c.fh == h && c.fn == int32(k) {
+				*off, *n = int32(c.id), siteInterned
+				return
+			}
+		}
+	}
+	// The stack captured from here has one frame more than fpHash walked
+	// (the return into writeSite, always the same), so the hash still
+	// stands for it.
+	tx.captureSite(off, n)
+	if *n == 0 {
+		return
+	}
+	l := *off
+	c := tx.internCached(l, *n)
+	c.fh, c.fn = h, int32(k)
+	*off, *n = int32(c.id), siteInterned
+	tx.pcs = tx.pcs[:l]
 }
 
 // symbolize turns raw return addresses into the user's frames, leaf first:
