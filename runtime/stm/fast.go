@@ -314,7 +314,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 				e.off = tx.arenaAlloc(h.nw)
 			}
 			if tx.rec != nil && tx.storeSite(h) {
-				tx.captureSite(&e.pcOff, &e.pcN)
+				tx.writeSite(&e.pcOff, &e.pcN)
 			}
 			if h.nw != 0 {
 				return tx.pending(e)
@@ -327,12 +327,15 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	}
 	off := tx.arenaAlloc(h.nw)
 	i := len(tx.writes)
-	if i < cap(tx.writes) && i < linearMax && (tx.rec == nil || !tx.storeSite(h)) {
+	if i < cap(tx.writes) && i < linearMax {
 		// addWrite, inline.
 		tx.writes = tx.writes[:i+1]
 		e := &tx.writes[i]
 		e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, 0, 0
 		tx.wfilter |= 1 << (h.id & 63)
+		if tx.rec != nil && tx.storeSite(h) {
+			tx.writeSite(&e.pcOff, &e.pcN)
+		}
 	} else {
 		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
 	}

@@ -183,7 +183,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		}
 	}
 	if tx.rec != nil && tx.storeSite(h) {
-		tx.captureSite(&e.pcOff, &e.pcN)
+		tx.writeSite(&e.pcOff, &e.pcN)
 	}
 }
 

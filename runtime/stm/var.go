@@ -135,7 +135,7 @@ func (v *Var[T]) storeBox(tx *Tx, x T) {
 			e := &tx.writes[i]
 			e.box = b
 			if tx.rec != nil && tx.storeSite(h) {
-				tx.captureSite(&e.pcOff, &e.pcN)
+				tx.writeSite(&e.pcOff, &e.pcN)
 			}
 			return
 		}
