@@ -21,6 +21,7 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -76,9 +77,32 @@ type WhatIf struct {
 // LogProcs says how many processors a log was replayed on.
 type LogProcs struct {
 	Log      int
-	Procs    int  // replayed on
-	Recorded int  // the recording's GOMAXPROCS (or, if Assumed, the threads seen)
-	Assumed  bool // not recorded: the number of threads seen
+	Procs    float64 // replayed on
+	Recorded int     // the recording's GOMAXPROCS (or, if Assumed, the threads seen)
+	Assumed  bool    // not recorded: the number of threads seen
+	// Available is how many processors the recording process could have
+	// used, on average, by the log's processor-usage records (its CPU
+	// time plus the machine's idle time; 0: not known). When it is
+	// clearly below Recorded (other processes used the rest), the runs'
+	// work is measured on Available, and without WhatIfOptions.Procs the
+	// replay runs on it: Measured says so.
+	Available float64
+	Measured  bool
+}
+
+// fewerThan is how far below GOMAXPROCS the processors a recording had
+// must be for the replay to use them: above it the difference is within
+// what the machine's idle-time ticks (10 ms) blur over a short log.
+const fewerThan = 0.95
+
+// recordedOn returns the processors the recording ran on, for measuring
+// the runs' work: the ones it had, if the log says and they were clearly
+// fewer than its GOMAXPROCS.
+func (p LogProcs) recordedOn() float64 {
+	if p.Available > 0 && p.Available < fewerThan*float64(p.Recorded) {
+		return p.Available
+	}
+	return float64(p.Recorded)
 }
 
 // Prediction is the effect of removing one set of groups.
@@ -130,14 +154,20 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 	}
 	var recorded []LogProcs
 	for _, l := range s.logs {
-		p := LogProcs{Log: l.index, Procs: l.meta.GOMAXPROCS}
-		if p.Procs <= 0 {
-			p.Procs, p.Assumed = max(len(l.threads), 1), true
+		if ms, ok := l.src.(MetaSource); ok {
+			l.meta.Usage = ms.Meta().Usage // the last record, read by now
 		}
-		p.Recorded = p.Procs
+		// to a thousandth: the idle-time ticks blur more than that
+		avail := math.Round(l.meta.Usage.Available()*1000) / 1000
+		p := LogProcs{Log: l.index, Recorded: l.meta.GOMAXPROCS, Available: avail}
+		if p.Recorded <= 0 {
+			p.Recorded, p.Assumed = max(len(l.threads), 1), true
+		}
+		p.Procs = p.recordedOn()
+		p.Measured = p.Procs != float64(p.Recorded)
 		recorded = append(recorded, p)
 		if opt.Procs > 0 {
-			p.Procs = opt.Procs
+			p.Procs, p.Measured = float64(opt.Procs), false
 		}
 		w.Procs = append(w.Procs, p)
 	}

@@ -15,7 +15,7 @@ import (
 func (s *Schedule) prepare(procs []LogProcs) {
 	for _, l := range s.logs {
 		s.resolveDeps(l)
-		s.recordedWork(l, float64(procs[l.index].Procs))
+		s.recordedWork(l, procs[l.index].recordedOn())
 	}
 }
 
@@ -317,7 +317,7 @@ func (s *Schedule) replay(removed func(int32) bool, procs []LogProcs) *replayRes
 	r := &replayResult{}
 	var lo, hi int64 = math.MaxInt64, math.MinInt64
 	for _, l := range s.logs {
-		end, infl, waits := replayLog(l, removed, float64(procs[l.index].Procs))
+		end, infl, waits := replayLog(l, removed, procs[l.index].Procs)
 		r.end = append(r.end, end)
 		r.infl = append(r.infl, infl)
 		r.waits = append(r.waits, waits)

@@ -211,7 +211,15 @@ func (t *teeSource) Aggregate() logformat.Aggregate {
 	return logformat.Aggregate{}
 }
 
-func (t *teeSource) Meta() logformat.Meta { return t.l.meta }
+// Meta is the log's, as of when the tee was made, with its processor-usage
+// record as read so far (it comes and changes as the log is read).
+func (t *teeSource) Meta() logformat.Meta {
+	m := t.l.meta
+	if ms, ok := t.Source.(MetaSource); ok {
+		m.Usage = ms.Meta().Usage
+	}
+	return m
+}
 
 func (s *Schedule) thread(l *schedLog, id uint32) *schedThread {
 	if th := l.last; th != nil && th.id == id {

@@ -395,3 +395,58 @@ func TestWhatIfProcs(t *testing.T) {
 		t.Errorf("bound %.6f below the replay %.6f", p.BoundSpeedup, p.Speedup)
 	}
 }
+
+// A log whose processor-usage record says the recording had fewer
+// processors than its GOMAXPROCS (other processes used the rest) is
+// measured and replayed on those: the log of TestWhatIfProcs, recorded
+// with GOMAXPROCS 2 but on one processor, replays like it does recorded
+// on one. --procs still replays on what it says, with the work measured
+// on the one processor the recording had.
+func TestWhatIfMeasuredProcs(t *testing.T) {
+	evs := func() []lf.Event {
+		return []lf.Event{
+			wiEv(1, 0, lf.KindTxStart),
+			wiConflict(1, 5, lf.ConflictWriteWrite, 1, 2),
+			wiAbort(1, 20),
+			wiEv(1, 20, lf.KindTxStart),
+			wiEv(1, 40, lf.KindTxCommit),
+			wiEv(2, 0, lf.KindTxStart),
+			wiEv(2, 60, lf.KindTxCommit),
+		}
+	}
+	withUsage := func(u lf.Usage) []byte {
+		src := &logtest.Source{Events: evs(), Meta: lf.Meta{Level: lf.LevelFull, GOMAXPROCS: 2, NumCPU: 2, Usage: u}}
+		for i := range src.Events {
+			src.Events[i].OtherSite = src.Events[i].Site
+		}
+		return encode(t, src)
+	}
+	// 60 µs of recording: 60 µs of CPU time, no idle time on 2 processors.
+	busy := withUsage(lf.Usage{Time: 60 * us, ProcessCPU: 60 * us, Idle: 0, CPUs: 2})
+	_, one := whatIfOf(t, handLog(t, 1, evs()), WhatIfOptions{})
+	_, w := whatIfOf(t, busy, WhatIfOptions{})
+	if p := w.Procs[0]; p.Procs != 1 || p.Recorded != 2 || !p.Measured || p.Available != 1 {
+		t.Fatalf("procs %+v, want 1 measured of GOMAXPROCS 2", p)
+	}
+	if w.ReplayWall != one.ReplayWall || w.Groups[0].Speedup != one.Groups[0].Speedup {
+		t.Errorf("replay wall %v, speedup %.4f; recorded on one processor: %v, %.4f",
+			w.ReplayWall, w.Groups[0].Speedup, one.ReplayWall, one.Groups[0].Speedup)
+	}
+	// --procs 2: each thread's work as measured on one processor, at full
+	// speed: thread 1's 10 µs and 10 µs, thread 2's 40 µs (as in
+	// TestWhatIfProcs).
+	_, w2 := whatIfOf(t, busy, WhatIfOptions{Procs: 2})
+	if p := w2.Procs[0]; p.Procs != 2 || p.Measured || p.Available != 1 {
+		t.Fatalf("--procs 2: procs %+v, want 2, not measured, 1 available", p)
+	}
+	if w2.ReplayWall != 40*time.Microsecond {
+		t.Errorf("--procs 2: replay wall %v, want 40µs", w2.ReplayWall)
+	}
+	// Idle time: the recording could have had both processors, and is
+	// replayed on its GOMAXPROCS.
+	idle := withUsage(lf.Usage{Time: 60 * us, ProcessCPU: 60 * us, Idle: 60 * us, CPUs: 2})
+	_, wi := whatIfOf(t, idle, WhatIfOptions{})
+	if p := wi.Procs[0]; p.Procs != 2 || p.Measured || p.Available != 2 {
+		t.Errorf("with idle time: procs %+v, want GOMAXPROCS 2, 2 available", p)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -54,19 +55,25 @@ func fmtChange(a, b float64) string {
 func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 	var parts []string
 	for _, p := range wi.Procs {
-		t := strconv.Itoa(p.Procs) + " processors"
+		t := procsNumber(p.Procs) + " processors"
 		if p.Procs == 1 {
 			t = "1 processor"
 		}
+		had := ""
+		if p.Available > 0 && p.Available < float64(p.Recorded) && !p.Measured {
+			had = ", of which it had " + procsNumber(p.Available)
+		}
 		switch {
-		case p.Procs != p.Recorded && p.Assumed:
+		case p.Measured:
+			t += fmt.Sprintf(" (what the recording had: its CPU time plus the machine's idle time; GOMAXPROCS %d, other processes used the rest)", p.Recorded)
+		case p.Procs != float64(p.Recorded) && p.Assumed:
 			t += fmt.Sprintf(" (--procs; the log does not record GOMAXPROCS, and has %d threads)", p.Recorded)
-		case p.Procs != p.Recorded:
-			t += fmt.Sprintf(" (--procs; the recording had GOMAXPROCS %d)", p.Recorded)
+		case p.Procs != float64(p.Recorded):
+			t += fmt.Sprintf(" (--procs; the recording had GOMAXPROCS %d%s)", p.Recorded, had)
 		case p.Assumed:
 			t += " (assumed: the number of threads seen; the log does not record GOMAXPROCS)"
 		default:
-			t += " (GOMAXPROCS of the recording)"
+			t += " (GOMAXPROCS of the recording" + had + ")"
 		}
 		if len(wi.Procs) > 1 {
 			t = s.Logs[p.Log].Name + ": " + t
@@ -74,6 +81,14 @@ func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 		parts = append(parts, t)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// procsNumber prints a number of processors: whole, or to a tenth.
+func procsNumber(p float64) string {
+	if p == math.Trunc(p) {
+		return strconv.Itoa(int(p))
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64)
 }
 
 func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
@@ -173,11 +188,15 @@ type jsonWhatIf struct {
 }
 
 type jsonWhatIfLog struct {
-	Name          string `json:"name"`
-	Format        string `json:"format"`
-	Procs         int    `json:"procs"`
-	RecordedProcs int    `json:"recorded_procs"`
-	ProcsAssumed  bool   `json:"procs_assumed"`
+	Name          string  `json:"name"`
+	Format        string  `json:"format"`
+	Procs         float64 `json:"procs"`
+	RecordedProcs int     `json:"recorded_procs"`
+	ProcsAssumed  bool    `json:"procs_assumed"`
+	// the processors the recording had by its processor-usage records,
+	// when known, and whether the replay ran on them
+	AvailableProcs *float64 `json:"available_procs,omitempty"`
+	ProcsMeasured  bool     `json:"procs_measured,omitempty"`
 }
 
 // jsonPredictionBase is the part of a prediction shared with `stmlog
@@ -221,7 +240,11 @@ func whatIfJSON(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	}
 	for _, p := range wi.Procs {
 		l := s.Logs[p.Log]
-		r.Logs = append(r.Logs, jsonWhatIfLog{Name: l.Name, Format: l.Format, Procs: p.Procs, RecordedProcs: p.Recorded, ProcsAssumed: p.Assumed})
+		jl := jsonWhatIfLog{Name: l.Name, Format: l.Format, Procs: p.Procs, RecordedProcs: p.Recorded, ProcsAssumed: p.Assumed, ProcsMeasured: p.Measured}
+		if p.Available > 0 {
+			jl.AvailableProcs = &p.Available
+		}
+		r.Logs = append(r.Logs, jl)
 	}
 	for i := range wi.Groups {
 		p := &wi.Groups[i]

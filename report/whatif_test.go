@@ -214,3 +214,65 @@ func TestWhatIfWaitsNote(t *testing.T) {
 		t.Errorf("note %q, want none when the groups lost more than the waits", note)
 	}
 }
+
+// usageSource is a log with a processor-usage record added to its Meta.
+type usageSource struct {
+	logformat.Source
+	u logformat.Usage
+}
+
+func (s usageSource) Meta() logformat.Meta {
+	m := s.Source.(analyze.MetaSource).Meta()
+	m.Usage = s.u
+	return m
+}
+
+// A recording that had fewer processors than its GOMAXPROCS (its
+// processor-usage record says so) is replayed on those, and both formats
+// say it: the text names where the number comes from, the JSON carries
+// available_procs and procs_measured.
+func TestWhatIfMeasuredProcs(t *testing.T) {
+	run := func(u logformat.Usage, format string) (string, *analyze.WhatIf) {
+		src := usageSource{repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1}), u}
+		sum, wi := whatIfFor(t, analyze.Options{}, analyze.WhatIfOptions{Top: 3}, map[string]logformat.Source{"bank.log": src}, "bank.log")
+		var out bytes.Buffer
+		if err := WriteWhatIf(&out, format, sum, wi); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), wi
+	}
+	wall := int64(time.Second)
+	_, plain := run(logformat.Usage{}, "text")
+	recorded := plain.Procs[0].Recorded
+	// the process had 1.5 of the recording's processors
+	half := logformat.Usage{Time: wall, ProcessCPU: wall, Idle: wall / 2, CPUs: recorded}
+	if recorded < 2 {
+		t.Fatalf("the generated log records GOMAXPROCS %d, want 2 or more", recorded)
+	}
+	text, wi := run(half, "text")
+	if p := wi.Procs[0]; !p.Measured || p.Procs != 1.5 {
+		t.Fatalf("procs %+v, want 1.5 measured", p)
+	}
+	if !strings.Contains(text, "Replayed on 1.5 processors (what the recording had: its CPU time plus") {
+		t.Errorf("text does not say where the 1.5 processors come from:\n%s", text)
+	}
+	checkGolden(t, "golden/whatif-measured.txt", []byte(text))
+	js, _ := run(half, "json")
+	var r struct {
+		Logs []map[string]any `json:"logs"`
+	}
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		t.Fatal(err)
+	}
+	if l := r.Logs[0]; l["procs"] != 1.5 || l["available_procs"] != 1.5 || l["procs_measured"] != true {
+		t.Errorf("JSON log entry %v, want procs 1.5, available_procs 1.5, procs_measured", l)
+	}
+	// with every processor available, the replay runs on GOMAXPROCS and
+	// the text is as without the record
+	full := logformat.Usage{Time: wall, ProcessCPU: wall, Idle: wall * int64(recorded-1), CPUs: recorded}
+	text2, wi2 := run(full, "text")
+	textPlain, _ := run(logformat.Usage{}, "text")
+	if wi2.Procs[0].Measured || text2 != textPlain {
+		t.Errorf("every processor available: procs %+v, text\n%s\nwant as without the record\n%s", wi2.Procs[0], text2, textPlain)
+	}
+}

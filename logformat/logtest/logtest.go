@@ -87,7 +87,8 @@ func (s *Source) Stats() lf.Stats {
 // Encode writes the events as a native log (the stacks they name and the
 // Vars' names with them), for tests that need a file: the command line
 // reads files. Stack ids are the writer's own in the log; the events keep
-// naming the same stacks. The log ends with its end marker.
+// naming the same stacks. Meta.Usage, when set, is the log's last record.
+// The log ends with its end marker.
 func (s *Source) Encode(w io.Writer) error {
 	lw, err := lf.NewWriterMeta(w, s.Meta)
 	if err != nil {
@@ -116,6 +117,11 @@ func (s *Source) Encode(w io.Writer) error {
 	}
 	for _, a := range s.Aggregates {
 		if err := lw.Aggregate(a); err != nil {
+			return err
+		}
+	}
+	if s.Meta.Usage != (lf.Usage{}) {
+		if err := lw.Usage(s.Meta.Usage); err != nil {
 			return err
 		}
 	}
