@@ -85,6 +85,11 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	if wi := opt.WhatIf; wi != nil && wi.Replayed && slices.ContainsFunc(wi.Procs, func(p analyze.LogProcs) bool { return p.Measured }) {
+		// the column's predictions are for fewer processors than the
+		// recording's GOMAXPROCS: say so, as stmlog whatif does
+		fmt.Fprintf(bw, "if removed: replayed on %s.\n", procsText(wi, s))
+	}
 	unknown := false
 	for _, r := range rows.Rows {
 		unknown = textGroup(bw, s, r, src, groupVet(r.Group, opt)) || unknown

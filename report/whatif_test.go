@@ -275,4 +275,14 @@ func TestWhatIfMeasuredProcs(t *testing.T) {
 	if wi2.Procs[0].Measured || text2 != textPlain {
 		t.Errorf("every processor available: procs %+v, text\n%s\nwant as without the record\n%s", wi2.Procs[0], text2, textPlain)
 	}
+	// the report's column says it too
+	src := usageSource{repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1}), half}
+	sum, wr := whatIfFor(t, analyze.Options{}, analyze.WhatIfOptions{Top: 2}, map[string]logformat.Source{"bank.log": src}, "bank.log")
+	var out bytes.Buffer
+	if err := Text(&out, sum, Options{Top: 3, NoSource: true, WhatIf: wr}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\nif removed: replayed on 1.5 processors (what the recording had") {
+		t.Errorf("the report does not say its predictions are on 1.5 processors:\n%s", out.String())
+	}
 }
