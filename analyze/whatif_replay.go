@@ -263,34 +263,37 @@ func (h *workHeap) less(i, j int) bool {
 
 func (h *workHeap) init() {
 	for i := len(h.cs)/2 - 1; i >= 0; i-- {
-		h.down(i)
+		siftDown(h.cs, i, h.less)
 	}
 }
 
 // fix restores the heap after the top cursor moved on.
-func (h *workHeap) fix() { h.down(0) }
+func (h *workHeap) fix() { siftDown(h.cs, 0, h.less) }
 
 func (h *workHeap) pop() {
 	n := len(h.cs) - 1
 	h.cs[0] = h.cs[n]
 	h.cs = h.cs[:n]
-	h.down(0)
+	siftDown(h.cs, 0, h.less)
 }
 
-func (h *workHeap) down(i int) {
-	n := len(h.cs)
+// siftDown moves s[i] down a binary min-heap ordered by less (of indices
+// into s) to where it belongs. (container/heap would do, through an
+// interface call per comparison and swap.)
+func siftDown[T any](s []T, i int, less func(i, j int) bool) {
+	n := len(s)
 	for {
 		m := i
-		if l := 2*i + 1; l < n && h.less(l, m) {
+		if l := 2*i + 1; l < n && less(l, m) {
 			m = l
 		}
-		if r := 2*i + 2; r < n && h.less(r, m) {
+		if r := 2*i + 2; r < n && less(r, m) {
 			m = r
 		}
 		if m == i {
 			return
 		}
-		h.cs[i], h.cs[m] = h.cs[m], h.cs[i]
+		s[i], s[m] = s[m], s[i]
 		i = m
 	}
 }
@@ -573,19 +576,6 @@ func (h *timedHeap) pop() timed {
 	n := len(h.items) - 1
 	h.items[0] = h.items[n]
 	h.items = h.items[:n]
-	for i := 0; ; {
-		m := i
-		if l := 2*i + 1; l < n && h.less(l, m) {
-			m = l
-		}
-		if r := 2*i + 2; r < n && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h.items[i], h.items[m] = h.items[m], h.items[i]
-		i = m
-	}
+	siftDown(h.items, 0, h.less)
 	return top
 }

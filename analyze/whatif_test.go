@@ -269,11 +269,10 @@ func TestWhatIfGroupThatLostNothing(t *testing.T) {
 	}
 }
 
-// More threads than processors: the recording shared 1 processor between
-// two threads, so each ran at half speed; without the abort, thread 1's
-// 10µs of work are gone and thread 2 gets the processor to itself sooner.
-func TestWhatIfProcessorSharing(t *testing.T) {
-	data := handLog(t, 1, []lf.Event{
+// sharingEvents are two threads that shared one processor, so each ran at
+// half speed while both ran: thread 1 aborts once.
+func sharingEvents() []lf.Event {
+	return []lf.Event{
 		wiEv(1, 0, lf.KindTxStart),
 		wiConflict(1, 5, lf.ConflictWriteWrite, 1, 2),
 		wiAbort(1, 20), // 10µs of work at half speed
@@ -281,8 +280,14 @@ func TestWhatIfProcessorSharing(t *testing.T) {
 		wiEv(1, 40, lf.KindTxCommit), // 10µs of work at half speed
 		wiEv(2, 0, lf.KindTxStart),
 		wiEv(2, 60, lf.KindTxCommit), // 20µs at half speed, then 20µs alone
-	})
-	_, w := whatIfOf(t, data, WhatIfOptions{})
+	}
+}
+
+// More threads than processors: the recording shared 1 processor between
+// two threads, so each ran at half speed; without the abort, thread 1's
+// 10µs of work are gone and thread 2 gets the processor to itself sooner.
+func TestWhatIfProcessorSharing(t *testing.T) {
+	_, w := whatIfOf(t, handLog(t, 1, sharingEvents()), WhatIfOptions{})
 	if w.ReplayWall != 60*time.Microsecond {
 		t.Fatalf("replay wall %v, want 60µs", w.ReplayWall)
 	}
@@ -367,16 +372,7 @@ func TestWhatIfWakeStampedAfter(t *testing.T) {
 // TestWhatIfProcessorSharing (two threads sharing one processor) replayed
 // on two, where each thread runs at full speed.
 func TestWhatIfProcs(t *testing.T) {
-	data := handLog(t, 1, []lf.Event{
-		wiEv(1, 0, lf.KindTxStart),
-		wiConflict(1, 5, lf.ConflictWriteWrite, 1, 2),
-		wiAbort(1, 20),
-		wiEv(1, 20, lf.KindTxStart),
-		wiEv(1, 40, lf.KindTxCommit),
-		wiEv(2, 0, lf.KindTxStart),
-		wiEv(2, 60, lf.KindTxCommit),
-	})
-	_, w := whatIfOf(t, data, WhatIfOptions{Procs: 2})
+	_, w := whatIfOf(t, handLog(t, 1, sharingEvents()), WhatIfOptions{Procs: 2})
 	if p := w.Procs[0]; p.Procs != 2 || p.Recorded != 1 || p.Assumed {
 		t.Fatalf("procs %+v, want 2 replayed, 1 recorded", p)
 	}
@@ -403,19 +399,8 @@ func TestWhatIfProcs(t *testing.T) {
 // on one. --procs still replays on what it says, with the work measured
 // on the one processor the recording had.
 func TestWhatIfMeasuredProcs(t *testing.T) {
-	evs := func() []lf.Event {
-		return []lf.Event{
-			wiEv(1, 0, lf.KindTxStart),
-			wiConflict(1, 5, lf.ConflictWriteWrite, 1, 2),
-			wiAbort(1, 20),
-			wiEv(1, 20, lf.KindTxStart),
-			wiEv(1, 40, lf.KindTxCommit),
-			wiEv(2, 0, lf.KindTxStart),
-			wiEv(2, 60, lf.KindTxCommit),
-		}
-	}
 	withUsage := func(u lf.Usage) []byte {
-		src := &logtest.Source{Events: evs(), Meta: lf.Meta{Level: lf.LevelFull, GOMAXPROCS: 2, NumCPU: 2, Usage: u}}
+		src := &logtest.Source{Events: sharingEvents(), Meta: lf.Meta{Level: lf.LevelFull, GOMAXPROCS: 2, NumCPU: 2, Usage: u}}
 		for i := range src.Events {
 			src.Events[i].OtherSite = src.Events[i].Site
 		}
@@ -423,7 +408,7 @@ func TestWhatIfMeasuredProcs(t *testing.T) {
 	}
 	// 60 µs of recording: 60 µs of CPU time, no idle time on 2 processors.
 	busy := withUsage(lf.Usage{Time: 60 * us, ProcessCPU: 60 * us, Idle: 0, CPUs: 2})
-	_, one := whatIfOf(t, handLog(t, 1, evs()), WhatIfOptions{})
+	_, one := whatIfOf(t, handLog(t, 1, sharingEvents()), WhatIfOptions{})
 	_, w := whatIfOf(t, busy, WhatIfOptions{})
 	if p := w.Procs[0]; p.Procs != 1 || p.Recorded != 2 || !p.Measured || p.Available != 1 {
 		t.Fatalf("procs %+v, want 1 measured of GOMAXPROCS 2", p)
