@@ -64,6 +64,8 @@ func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 			had = ", of which it had " + procsNumber(p.Available)
 		}
 		switch {
+		case p.Measured && p.Assumed:
+			t += fmt.Sprintf(" (what the recording had: its CPU time plus the machine's idle time; the log does not record GOMAXPROCS, and has %d threads)", p.Recorded)
 		case p.Measured:
 			t += fmt.Sprintf(" (what the recording had: its CPU time plus the machine's idle time; GOMAXPROCS %d, other processes used the rest)", p.Recorded)
 		case p.Procs != float64(p.Recorded) && p.Assumed:

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/internal/durfmt"
+	"github.com/stmlog/stmlog/logformat"
 
 	"github.com/stmlog/stmlog/logformat/anylog"
 )
@@ -105,6 +109,11 @@ func checkOne(w io.Writer, path string, stdin io.Reader, opt anylog.Options) ([]
 	}
 	fmt.Fprintf(w, "%s: %s\n", logName(path), status)
 	fmt.Fprintf(w, "  format %s, %d bytes, %d %ss, %d events, %d threads\n", st.Format, st.Bytes, st.Chunks, st.Unit(), st.Events, len(threads))
+	if ms, ok := src.(analyze.MetaSource); ok {
+		if line := metaLine(ms.Meta()); line != "" {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
 	if st.Dropped > 0 {
 		fmt.Fprintf(w, "  %d events dropped by the recorder (its buffers were full)\n", st.Dropped)
 	}
@@ -116,4 +125,24 @@ func checkOne(w io.Writer, path string, stdin io.Reader, opt anylog.Options) ([]
 		return problems, readErr
 	}
 	return problems, nil
+}
+
+// metaLine says what a log's process-info and processor-usage records
+// tell: the recording level and the processors the recording had; "" when
+// the log has neither.
+func metaLine(m logformat.Meta) string {
+	var parts []string
+	if m.Level != logformat.LevelUnknown {
+		parts = append(parts, m.Level.String()+" level")
+	}
+	if m.GOMAXPROCS > 0 {
+		parts = append(parts, fmt.Sprintf("GOMAXPROCS %d of %d CPUs", m.GOMAXPROCS, m.NumCPU))
+	}
+	if a := m.Usage.Available(); a > 0 {
+		parts = append(parts, fmt.Sprintf("had %.2f processors (its CPU time plus the machine's idle time over %s)", a, durfmt.Dur(time.Duration(m.Usage.Time))))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "recording: " + strings.Join(parts, ", ")
 }

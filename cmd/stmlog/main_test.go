@@ -14,6 +14,7 @@ import (
 
 	"github.com/stmlog/stmlog/analyze/analyzetest"
 	"github.com/stmlog/stmlog/logformat"
+	"github.com/stmlog/stmlog/logformat/logtest"
 	"github.com/stmlog/stmlog/runtime/stm"
 )
 
@@ -448,5 +449,24 @@ func TestCorruptErrorThroughCommands(t *testing.T) {
 		if ce.Name != tc.path || ce.Offset <= 0 || ce.Unwrap() == nil {
 			t.Errorf("%v %s: CorruptError %+v, want the file, a byte offset and the cause", tc.args, tc.path, ce)
 		}
+	}
+}
+
+// check says what a log's process-info and processor-usage records tell:
+// the level, GOMAXPROCS and the processors the recording had.
+func TestCheckRecordingLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.log")
+	src := &logtest.Source{
+		Events: []logformat.Event{{Thread: 1, Time: 10, Kind: logformat.KindTxStart}, {Thread: 1, Time: 20, Kind: logformat.KindTxCommit}},
+		Meta: logformat.Meta{Level: logformat.LevelProfile, GOMAXPROCS: 2, NumCPU: 4,
+			Usage: logformat.Usage{Time: 2e9, ProcessCPU: 1e9, Idle: 5e8, CPUs: 4}},
+	}
+	if err := src.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	r := runIn("check", path)
+	want := "\n  recording: profile level, GOMAXPROCS 2 of 4 CPUs, had 0.75 processors (its CPU time plus the machine's idle time over 2.000s)\n"
+	if r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("check: exit %d, stdout\n%s\nwant it to hold %q", r.code, r.stdout, want)
 	}
 }
