@@ -272,8 +272,12 @@ func (tx *Tx) unlockWrites() {
 // locking compare-and-swap instead, it pairs with the waiter's register,
 // then re-check (retry.go): either we see the waiter, or its re-check
 // sees the Var locked, which counts as a change.
+//
+// The order does not matter (every entry is locked until its version
+// store), so it goes down the write set rather than tx.order: commitFew
+// sorts its few entries on the stack and leaves tx.order alone.
 func (tx *Tx) publish(wv uint64) {
-	for _, i := range tx.order {
+	for i := range tx.writes {
 		e := &tx.writes[i]
 		q := e.h.waitq.Load()
 		if q != nil && q.n.Load() == 0 {

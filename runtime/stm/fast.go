@@ -187,11 +187,86 @@ func (tx *Tx) commitOne() outcome {
 }
 
 // commitFew is commit for a write set of a few Vars (attemptPlain: 2 to
-// 4): the same steps, with the read set validated inline, so that
-// a read of a Var we hold costs a lookup among our few writes rather than
-// the general validate's. It returns as commitOne does: failed (nothing
-// held) when an inevitable transaction runs.
+// 4), written out as commitOne is: the locks taken in Var id order from a
+// sort of at most four indexes on the stack, without waiting, then the
+// inevitability flag, a version, the read set validated (validateHeld) and
+// the values published. It returns as commitOne does: failed, with nothing held,
+// when a Var is locked by another commit or an inevitable transaction
+// runs, for the general commit, which waits. A call that a profile-level
+// recording counts (tx.rec set) takes the general steps, which name the
+// writer in the boxes.
 func (tx *Tx) commitFew() outcome {
+	if tx.rec != nil {
+		return tx.commitFewNamed()
+	}
+	ws := tx.writes
+	n := len(ws)
+	if n > 4 {
+		return failed
+	}
+	var o [4]uint8
+	for i := 1; i < n; i++ {
+		o[i] = uint8(i)
+		for j := i; j > 0 && ws[o[j]].h.id < ws[o[j-1]].h.id; j-- {
+			o[j], o[j-1] = o[j-1], o[j]
+		}
+	}
+	held := 0
+	for ; held < n; held++ {
+		if !tryLock(&ws[o[held]]) {
+			break
+		}
+	}
+	if held < n || inevFlag.Load() {
+		unlockFew(ws, o[:held])
+		return failed
+	}
+	wv := tx.nextVersion()
+	if i := tx.validateHeld(); i >= 0 {
+		tx.noteReadConflict(i)
+		unlockFew(ws, o[:n])
+		return aborted
+	}
+	tx.publish(wv)
+	return committed
+}
+
+// tryLock is lockWrites' step for one entry of a commit that does not
+// record, without waiting: false if the Var is locked or changed under us.
+func tryLock(e *writeEntry) bool {
+	if e.h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		v := b.loadVersion()
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
+			return false
+		}
+		e.old, e.oldVer = e.box, v
+		return true
+	}
+	cur := atomic.LoadPointer(&e.h.val)
+	v := (*boxHeader)(cur).loadVersion()
+	if v&1 != 0 || !atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
+		return false
+	}
+	e.old, e.oldVer, e.ready = cur, v, true
+	return true
+}
+
+// unlockFew is unlockWrites for the entries o of ws that tryLock locked.
+func unlockFew(ws []writeEntry, o []uint8) {
+	for _, i := range o {
+		e := &ws[i]
+		if e.h.nw != 0 {
+			storeRelease64(&(*boxHeader)(e.box).version, e.oldVer)
+		} else {
+			atomic.StorePointer(&e.h.val, e.old)
+		}
+	}
+}
+
+// commitFewNamed is commitFew for a counted call of a profile-level
+// recording: the general lock and publish steps, which name the writer.
+func (tx *Tx) commitFewNamed() outcome {
 	tx.sortWrites()
 	tx.lockWrites() // waits, as commit does, for a Var another commit holds
 	if inevFlag.Load() {
@@ -199,6 +274,24 @@ func (tx *Tx) commitFew() outcome {
 		return failed
 	}
 	wv := tx.nextVersion()
+	if i := tx.validateHeld(); i >= 0 {
+		tx.noteReadConflict(i)
+		tx.unlockWrites()
+		return aborted
+	}
+	tx.publish(wv)
+	return committed
+}
+
+// validateHeld is validate(true) for a few writes (at most four): the
+// index of a stale read, or -1. A read of a Var we hold costs a scan of
+// our writes (wfilter first) rather than validate's findWrite.
+func (tx *Tx) validateHeld() int {
+	ws := tx.writes
+	if len(ws) > 4 {
+		panic("stm: internal error: validateHeld over more than four writes")
+	}
+next:
 	for i := range tx.reads {
 		r := &tx.reads[i]
 		cur := atomic.LoadPointer(&r.h.val)
@@ -206,18 +299,18 @@ func (tx *Tx) commitFew() outcome {
 			continue
 		}
 		if tx.wfilter&(1<<(r.h.id&63)) != 0 {
-			if j := tx.findWrite(r.h); j >= 0 {
-				if w := &tx.writes[j]; cur == w.box && w.old == r.box && w.oldVer == r.ver {
-					continue // locked by us, and what we replace is what we read
+			for j := range ws {
+				if w := &ws[j]; w.h == r.h {
+					if cur == w.box && w.old == r.box && w.oldVer == r.ver {
+						continue next // locked by us, and what we replace is what we read
+					}
+					break
 				}
 			}
 		}
-		tx.noteReadConflict(i)
-		tx.unlockWrites()
-		return aborted
+		return i
 	}
-	tx.publish(wv)
-	return committed
+	return -1
 }
 
 // unlockOne is unlockWrites for commitOne's entry, which replaced old at
