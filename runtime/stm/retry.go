@@ -68,6 +68,9 @@ func (q *waitQueue) remove(w *waiter) {
 			return
 		}
 	}
+	if q.over.Load() == 0 {
+		return // a committer took w out of its slot (wake)
+	}
 	q.mu.Lock()
 	for i, x := range q.ws {
 		if x == w {
@@ -83,9 +86,18 @@ func (q *waitQueue) remove(w *waiter) {
 	q.mu.Unlock()
 }
 
+// wake signals every waiter. A waiter in a slot is taken out of it (it
+// will run again, and registers anew if it still waits), so that the
+// commits that follow before it has run, a producer's next items, find
+// the Var without waiters (q.n) and wake nobody: each signal otherwise
+// costs a channel operation. A waiter's remove then finds nothing to do.
+// A committer whose compare-and-swap meets the same waiter registered
+// again for its next wait takes it out and signals it: a spurious wake-up,
+// after which the body just runs again.
 func (q *waitQueue) wake() {
 	for i := range q.slots {
-		if w := q.slots[i].Load(); w != nil {
+		if w := q.slots[i].Load(); w != nil && q.slots[i].CompareAndSwap(w, nil) {
+			q.n.Add(-1)
 			w.signal()
 		}
 	}
