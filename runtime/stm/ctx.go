@@ -72,18 +72,34 @@ func newTx() any {
 
 // getTx returns a context for one Atomically call (or Queue transaction);
 // putTx gives it back. The common case, the P's first context made and
-// free, is written out; getTxSlow tries the others.
+// free, is written out; getTxSecond tries the second, the usual one while
+// a transaction that started on this P waits in Retry (a hand-off), still
+// pinned; getTxSlow makes them, or takes one from the pool.
 func getTx() *Tx {
 	p := procPin()
 	if p < maxPCtx {
 		c := &pctxs[p].c[0]
-		if c.own.take() {
-			if tx := c.tx; tx != nil {
-				procUnpin()
-				return tx
-			}
-			c.own.release() // not made yet: getTxSlow makes it
+		if !c.own.take() {
+			return getTxSecond(p)
 		}
+		if tx := c.tx; tx != nil {
+			procUnpin()
+			return tx
+		}
+		c.own.release() // not made yet: getTxSlow makes it
+	}
+	procUnpin()
+	return getTxSlow()
+}
+
+// getTxSecond is getTx's second try, on P p (pinned; it unpins).
+func getTxSecond(p int) *Tx {
+	if c := &pctxs[p].c[1]; c.own.take() {
+		if tx := c.tx; tx != nil {
+			procUnpin()
+			return tx
+		}
+		c.own.release()
 	}
 	procUnpin()
 	return getTxSlow()
