@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"math"
-
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -82,25 +80,17 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	var th *thread
 	var st *schedThread // tb's, of th
 	start := l.start
-	// The log's event count and time range, kept here and merged at the
-	// end (event, for the events it takes, updates l's own).
-	var n int64
-	lmin, lmax := int64(math.MaxInt64), int64(math.MinInt64)
-	defer func() {
-		if n > 0 {
-			l.events += n
-			if !l.seen {
-				l.seen = true
-				l.min, l.max = lmin, lmax
-			}
-			l.min = min(l.min, lmin)
-			l.max = max(l.max, lmax)
-		}
-	}()
+	// The log's event count and time range are l's (event, for the
+	// events it takes, updates them too), not locals: the loop has
+	// registers for little more than its own. A thread's times never go
+	// back (see the order check), so the range's ends are a thread's
+	// first time and, when the loop leaves it, its last.
+	l.events += int64(len(evs))
 	for i := range evs {
 		ev := &evs[i]
 		k := ev.Kind
 		if !k.Valid() || ev.Thread == 0 {
+			l.events-- // event counts those it takes
 			a.eventOrAggregate(l, ev, as)
 			if tb != nil && k == logformat.KindAggregate && as != nil {
 				tb.s.aggregate(tb.l, as.Aggregate())
@@ -108,6 +98,9 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			continue
 		}
 		if th == nil || th.id != ev.Thread {
+			if th != nil {
+				l.noteTime(th.last)
+			}
 			th = a.threadOf(l, ev.Thread)
 			if tb != nil {
 				st = tb.s.thread(tb.l, ev.Thread)
@@ -120,15 +113,16 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				st.boundPause(d)
 			}
 		}
-		n++
-		if th.seen && t < th.last {
-			l.outOfOrder++
-			t = th.last
+		if t < th.last || !th.seen {
+			if th.seen {
+				l.outOfOrder++
+				t = th.last
+			} else {
+				th.seen = true
+				l.noteTime(t)
+			}
 		}
-		th.seen = true
 		th.last = t
-		lmin = min(lmin, t)
-		lmax = max(lmax, t)
 		// advance, unwindowed.
 		switch th.state {
 		case stStop:
@@ -182,6 +176,19 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			}
 		}
 	}
+	if th != nil {
+		l.noteTime(th.last)
+	}
+}
+
+// noteTime widens l's time range to t.
+func (l *logState) noteTime(t int64) {
+	if !l.seen {
+		l.seen = true
+		l.min, l.max = t, t
+	}
+	l.min = min(l.min, t)
+	l.max = max(l.max, t)
 }
 
 // eventOrAggregate is event, or aggregate for an aggregate record's event
