@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -395,17 +396,38 @@ func (r *recorder) flush(final bool) {
 }
 
 // writeEvents decodes a thread's raw events into the Writer. This runs
-// for every event recorded, so the common kinds (no site, no other side)
-// skip the site lookups.
+// for every event recorded: the times are converted in place first, and
+// then the runs of events without a site or another side (most of them)
+// go to the Writer in one call each (WritePacked), the others one by one.
 func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 	last := th.lastNs
-	ev := logformat.Event{Thread: th.id}
-	ss := r.sinks.Load() // tap.go: sinks get the events with interned sites
-	tap := ss != nil && len(*ss) > 0
 	for i := 0; i < len(evs); i++ {
 		e := &evs[i]
-		ev.Time = max(tr.toNs(e.t), last, 0)
-		last = ev.Time
+		e.t = max(tr.toNs(e.t), last, 0)
+		last = e.t
+		if logformat.Kind(e.a) == logformat.KindConflict {
+			i++ // the second entry holds no time
+		}
+	}
+	th.lastNs = last
+	ss := r.sinks.Load() // tap.go: sinks get the events with interned sites
+	tap := ss != nil && len(*ss) > 0
+	plain := !tap && !r.internal
+	packed := unsafe.Slice((*logformat.PackedEvent)(unsafe.Pointer(unsafe.SliceData(evs))), len(evs))
+	ev := logformat.Event{Thread: th.id}
+	for i := 0; i < len(evs); i++ {
+		if plain {
+			n, err := r.w.WritePacked(th.id, packed[i:])
+			if i += n; err != nil {
+				r.fail(err)
+				return
+			}
+			if i == len(evs) {
+				break
+			}
+		}
+		e := &evs[i]
+		ev.Time = e.t
 		ev.Kind = logformat.Kind(e.a)
 		ev.Conflict = logformat.ConflictKind(e.a >> 8)
 		ev.Cause = logformat.AbortCause(e.a >> 16)
@@ -431,18 +453,24 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 		if otherSite != 0 {
 			ev.OtherSite = r.stackID(otherSite)
 		}
-		if err := r.w.Write(&ev); err != nil && r.err == nil {
-			r.err = err
-			r.warn(err)
+		if err := r.w.Write(&ev); err != nil {
+			r.fail(err)
 		}
 	}
-	th.lastNs = last
 	if tap {
 		for _, s := range *ss {
 			s.add(r.epoch, th.id, r.sinkBuf)
 		}
 		clear(r.sinkBuf)
 		r.sinkBuf = r.sinkBuf[:0]
+	}
+}
+
+// fail keeps the first error of the Writer, and says so once.
+func (r *recorder) fail(err error) {
+	if r.err == nil {
+		r.err = err
+		r.warn(err)
 	}
 }
 

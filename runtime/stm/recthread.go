@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -373,14 +374,21 @@ func (th *threadRec) acquire() {
 // kind | conflict<<8 | cause<<16 | reason<<24, b is the interned site. A
 // conflict takes two entries: the second holds the Var id in t, the other
 // thread in a and the other site in b. Times are CPU ticks.
+// Its layout is logformat.PackedEvent's: the flusher hands runs of them
+// to the Writer as they are, times converted in place (writeEvents).
 type rawEvent struct {
 	t int64
 	a uint32
 	b uint32
 }
 
+var _ [unsafe.Sizeof(rawEvent{}) - unsafe.Sizeof(logformat.PackedEvent{})]struct{}
+var _ [unsafe.Sizeof(logformat.PackedEvent{}) - unsafe.Sizeof(rawEvent{})]struct{}
+var _ [unsafe.Offsetof(rawEvent{}.b) - unsafe.Offsetof(logformat.PackedEvent{}.B)]struct{}
+var _ [unsafe.Offsetof(logformat.PackedEvent{}.B) - unsafe.Offsetof(rawEvent{}.b)]struct{}
+
 func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCause, r logformat.WaitReason) uint32 {
-	return uint32(k) | uint32(c)<<8 | uint32(ca)<<16 | uint32(r)<<24
+	return logformat.PackKind(k, c, ca, r)
 }
 
 func (tx *Tx) emit(a, site uint32) {
