@@ -64,6 +64,7 @@ type logState struct {
 	threadMap map[uint32]*thread
 	stackIDs  map[logformat.StackID]int32
 	stats     logformat.Stats
+	meta      logformat.Meta
 
 	outOfOrder, orphanDone, orphanEnd, badThread int64
 	openPauses, unfinished                       int64
@@ -431,6 +432,9 @@ func (a *Analyzer) endLog(l *logState) {
 		each(th)
 	}
 	l.stats = l.src.Stats()
+	if ms, ok := l.src.(MetaSource); ok {
+		l.meta = ms.Meta() // after the last event: with its last usage record
+	}
 	if l.seen {
 		if !a.anyEvent {
 			a.minT, a.maxT = l.min, l.max

@@ -63,7 +63,10 @@ func TestReaderPathsSameSummary(t *testing.T) {
 			}
 			var src lf.Source = r
 			if jobs == 0 {
-				src = struct{ lf.Source }{r} // Next only
+				src = struct { // Next only (and Meta, which the summary reports)
+					lf.Source
+					MetaSource
+				}{r, r}
 			}
 			a := New(opt)
 			if err := a.Add(src); err != nil {
@@ -91,6 +94,7 @@ func (h hideTee) NextBatch() ([]lf.Event, error) { return h.bs.NextBatch() }
 func (h hideTee) Aggregate() lf.Aggregate {
 	return h.Source.(lf.AggregateSource).Aggregate()
 }
+func (h hideTee) Meta() lf.Meta { return h.Source.(MetaSource).Meta() }
 
 // An Analyzer reading a Schedule's tee directly takes the schedule's steps
 // past its Limit in its own loop (addEvents): the same Summary and WhatIf

@@ -158,6 +158,9 @@ type Log struct {
 	// Span is the log's own time range (last event - first event).
 	Span  time.Duration
 	Stats logformat.Stats
+	// Meta is what the log says of its recording (native logs of format
+	// version 2; zero fields unknown), with its last processor-usage record.
+	Meta logformat.Meta
 }
 
 // Thread holds one thread's totals.
@@ -263,7 +266,7 @@ func (a *Analyzer) Summary() *Summary {
 
 	for _, l := range a.logs {
 		s.Logs = append(s.Logs, Log{Name: l.name, Format: l.stats.Format, Events: l.events,
-			Span: time.Duration(l.max - l.min), Stats: l.stats})
+			Span: time.Duration(l.max - l.min), Stats: l.stats, Meta: l.meta})
 		a.logWarnings(s, l)
 		add := func(th *thread) {
 			if th == nil {

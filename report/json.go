@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"math"
 
 	"github.com/stmlog/stmlog/analyze"
 	"github.com/stmlog/stmlog/logformat"
@@ -60,6 +61,12 @@ type jsonLog struct {
 	Dropped        int64  `json:"dropped"`
 	SkippedChunks  int64  `json:"skipped_chunks"`
 	SkippedBytes   int64  `json:"skipped_bytes"`
+	// What the log says of its recording (native logs of format version
+	// 2), absent when unknown.
+	Level          string   `json:"level,omitempty"`
+	GOMAXPROCS     int      `json:"gomaxprocs,omitempty"`
+	NumCPU         int      `json:"num_cpu,omitempty"`
+	AvailableProcs *float64 `json:"available_procs,omitempty"`
 }
 
 type jsonOptions struct {
@@ -191,7 +198,16 @@ func JSON(w io.Writer, s *analyze.Summary, opt Options) error {
 		st := l.Stats
 		r.Logs = append(r.Logs, jsonLog{Name: l.Name, Format: l.Format, Events: l.Events, Bytes: st.Bytes,
 			SpanNs: int64(l.Span), CleanEnd: st.CleanEnd, TruncatedBytes: st.TruncatedBytes, Dropped: st.Dropped,
-			SkippedChunks: st.Skipped, SkippedBytes: st.SkippedBytes})
+			SkippedChunks: st.Skipped, SkippedBytes: st.SkippedBytes,
+			GOMAXPROCS: l.Meta.GOMAXPROCS, NumCPU: l.Meta.NumCPU})
+		jl := &r.Logs[len(r.Logs)-1]
+		if l.Meta.Level != logformat.LevelUnknown {
+			jl.Level = l.Meta.Level.String()
+		}
+		if a := l.Meta.Usage.Available(); a > 0 {
+			a = math.Round(a*1000) / 1000
+			jl.AvailableProcs = &a
+		}
 	}
 	for _, c := range s.AbortCauses {
 		r.AbortCauses = append(r.AbortCauses, jsonCause{c.Cause.String(), c.Count, int64(c.Time)})

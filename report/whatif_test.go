@@ -281,4 +281,18 @@ func TestWhatIfMeasuredProcs(t *testing.T) {
 	if !strings.Contains(out.String(), "\nif removed: replayed on 1.5 processors (what the recording had") {
 		t.Errorf("the report does not say its predictions are on 1.5 processors:\n%s", out.String())
 	}
+	// and its JSON what the log says of the recording
+	out.Reset()
+	if err := JSON(&out, sum, Options{WhatIf: wr}); err != nil {
+		t.Fatal(err)
+	}
+	var rj struct {
+		Logs []map[string]any `json:"logs"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rj); err != nil {
+		t.Fatal(err)
+	}
+	if l := rj.Logs[0]; l["level"] != "full" || l["gomaxprocs"] != 3.0 || l["num_cpu"] != 4.0 || l["available_procs"] != 1.5 {
+		t.Errorf("report JSON log entry %v, want level full, gomaxprocs 3, num_cpu 4, available_procs 1.5", l)
+	}
 }
