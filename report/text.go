@@ -85,10 +85,8 @@ func Text(w io.Writer, s *analyze.Summary, opt Options) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
-	if wi := opt.WhatIf; wi != nil && wi.Replayed && slices.ContainsFunc(wi.Procs, func(p analyze.LogProcs) bool { return p.Measured }) {
-		// the column's predictions are for fewer processors than the
-		// recording's GOMAXPROCS: say so, as stmlog whatif does
-		fmt.Fprintf(bw, "if removed: replayed on %s.\n", procsText(wi, s))
+	if wi := opt.WhatIf; wi != nil {
+		fmt.Fprintf(bw, "%s\n", ifRemovedNote(wi, s))
 	}
 	unknown := false
 	for _, r := range rows.Rows {
@@ -330,4 +328,18 @@ func groupFacts(g *analyze.Group) string {
 		facts = append(facts, fmt.Sprintf("%s aborts", fmtThousands(g.Aborts)))
 	}
 	return strings.Join(facts, "; ")
+}
+
+// ifRemovedNote says what the report's if-removed column is: the
+// replay's prediction, on how many processors when that is not the
+// recording's GOMAXPROCS, or a bound only, and why.
+func ifRemovedNote(wi *analyze.WhatIf, s *analyze.Summary) string {
+	const what = "if removed: throughput, after / before, if the group's conflicts did not happen"
+	if !wi.Replayed {
+		return "if removed: the most throughput, after / before, that removing the group's conflicts could give (<=, a bound: " + wi.Reason + "). Model: docs/whatif.md, stmlog whatif."
+	}
+	if slices.ContainsFunc(wi.Procs, func(p analyze.LogProcs) bool { return p.Measured }) {
+		return what + ", by a replay on " + procsText(wi, s) + ". Model: docs/whatif.md, stmlog whatif."
+	}
+	return what + ", by a replay of the log. Model: docs/whatif.md, stmlog whatif."
 }

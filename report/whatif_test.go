@@ -157,6 +157,14 @@ func TestWhatIfProfileText(t *testing.T) {
 	if m.Replayed || len(m.Groups) != 1 || m.Groups[0].Speedup != nil || m.Groups[0].WallNs != nil || m.Groups[0].BoundSpeedup <= 1 {
 		t.Errorf("profile-level JSON: %s", out.Bytes())
 	}
+	// the report's column is the bound, and says so under the table
+	out.Reset()
+	if err := Text(&out, sum, Options{NoSource: true, WhatIf: wi}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "<=") || !strings.Contains(out.String(), "\nif removed: the most throughput, after / before, that removing the group's conflicts could give (<=, a bound: profile.log is a profile-level log") {
+		t.Errorf("the report does not say its column is a bound:\n%s", out.String())
+	}
 }
 
 // The report with predictions: a column in text, if_removed in JSON.
@@ -278,7 +286,7 @@ func TestWhatIfMeasuredProcs(t *testing.T) {
 	if err := Text(&out, sum, Options{Top: 3, NoSource: true, WhatIf: wr}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "\nif removed: replayed on 1.5 processors (what the recording had") {
+	if !strings.Contains(out.String(), "\nif removed: throughput, after / before, if the group's conflicts did not happen, by a replay on 1.5 processors (what the recording had") {
 		t.Errorf("the report does not say its predictions are on 1.5 processors:\n%s", out.String())
 	}
 	// and its JSON what the log says of the recording
