@@ -50,6 +50,29 @@ func BenchmarkPyPyScanner(b *testing.B) {
 	records(b, n, cpu0)
 }
 
+// BenchmarkPyPyScannerBatch: the same through NextBatch, 256 at a time.
+func BenchmarkPyPyScannerBatch(b *testing.B) {
+	data := benchLog()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	recs := make([]pypy.Record, 256)
+	var n int64
+	cpu0 := pypyCPUSeconds()
+	for b.Loop() {
+		sc, err := pypy.NewScanner(bytes.NewReader(data), "bench", 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := sc.NextBatch(recs); err != nil {
+				break
+			}
+		}
+		n = sc.Records()
+	}
+	records(b, n, cpu0)
+}
+
 // BenchmarkPyPyScannerNaive is the obvious alternative: bufio.Reader,
 // binary.Read of the header struct and a fresh slice per marker.
 func BenchmarkPyPyScannerNaive(b *testing.B) {

@@ -1,0 +1,161 @@
+package pypy_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stmlog/stmlog/internal/pypygen"
+	"github.com/stmlog/stmlog/logformat/pypy"
+)
+
+// scanTrace renders everything a scanner says about an input: each record
+// with the offset and consumed count Next gives after it, then the error
+// and the truncated count. batch > 0 reads through NextBatch with batches
+// of that size (offset and consumed only after a batch's last record,
+// where NextBatch defines them).
+func scanTrace(data []byte, era pypy.Era, batch int, chunked bool) string {
+	var r io.Reader = bytes.NewReader(data)
+	if chunked {
+		r = iotest.HalfReader(r) // short reads: every refill path
+	}
+	sc, err := pypy.NewScanner(r, "f.log", era)
+	if err != nil {
+		return "new: " + err.Error()
+	}
+	var b strings.Builder
+	put := func(rec *pypy.Record, last bool) {
+		fmt.Fprintf(&b, "%d.%09d t%d o%d e%d %q %q cut%d", rec.Sec, rec.Nsec, rec.Thread, rec.Other, rec.Event, rec.Marker, rec.Marker2, rec.Cut)
+		if last {
+			fmt.Fprintf(&b, " @%d/%d", sc.Offset(), sc.Consumed())
+		}
+		b.WriteByte('\n')
+	}
+	if batch == 0 {
+		var rec pypy.Record
+		for err = sc.Next(&rec); err == nil; err = sc.Next(&rec) {
+			put(&rec, true)
+		}
+	} else {
+		recs := make([]pypy.Record, batch)
+		for {
+			var n int
+			n, err = sc.NextBatch(recs)
+			if err != nil {
+				break
+			}
+			if n == 0 || n > batch {
+				return fmt.Sprintf("NextBatch returned %d records and no error", n)
+			}
+			for i := range recs[:n] {
+				put(&recs[i], i == n-1)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "err %v truncated %d records %d consumed %d", err, sc.Truncated(), sc.Records(), sc.Consumed())
+	return b.String()
+}
+
+// sameRecords ignores the offsets of records that are not last in their
+// batch, so that a trace from Next compares with one from NextBatch.
+func sameRecords(next, batched string) bool {
+	a, b := strings.Split(next, "\n"), strings.Split(batched, "\n")
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !strings.HasPrefix(a[i], b[i]+" @") {
+			return false
+		}
+	}
+	return true
+}
+
+func checkBatchAgrees(t *testing.T, name string, data []byte, era pypy.Era) {
+	t.Helper()
+	for _, chunked := range []bool{false, true} {
+		want := scanTrace(data, era, 0, chunked)
+		for _, batch := range []int{1, 3, 256} {
+			if got := scanTrace(data, era, batch, chunked); !sameRecords(want, got) {
+				t.Fatalf("%s (era %c, batch %d, short reads %v): NextBatch differs from Next:\n%s\nwant\n%s",
+					name, era, batch, chunked, tail(got), tail(want))
+			}
+		}
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return "…" + s[len(s)-2000:]
+	}
+	return s
+}
+
+// TestNextBatchAgrees: NextBatch gives the records, offsets, errors and
+// counts of Next, on generated c8 and c7 logs, the conformance samples,
+// every cut of a sample and damaged event numbers.
+func TestNextBatchAgrees(t *testing.T) {
+	inputs := map[string][]byte{}
+	for _, f := range []pypy.Format{pypy.C8, pypy.C7} {
+		var b bytes.Buffer
+		if _, err := pypygen.Write(&b, pypygen.Config{Format: f, Seed: 3, Records: 40_000}); err != nil {
+			t.Fatal(err)
+		}
+		inputs[f.String()] = b.Bytes()
+	}
+	for _, name := range []string{"sample3.c8.log", "cut.c8.log"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "logs", "pypy", "conformance", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[name] = data
+	}
+	for name, data := range inputs {
+		checkBatchAgrees(t, name, data, pypy.EraE)
+		checkBatchAgrees(t, name, data, pypy.EraA) // events 11-15 out of range
+	}
+	cut := inputs["cut.c8.log"][:2000]
+	for n := 0; n <= len(cut); n += 7 {
+		checkBatchAgrees(t, fmt.Sprintf("cut.c8.log[:%d]", n), cut[:n], pypy.EraE)
+	}
+}
+
+func TestNextBatchReadError(t *testing.T) {
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 1, Records: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("disk on fire")
+	for _, n := range []int{30, 1000, 70_000} {
+		r := io.MultiReader(bytes.NewReader(b.Bytes()[:n]), iotest.ErrReader(boom))
+		sc, err := pypy.NewScanner(r, "f.log", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := make([]pypy.Record, 64)
+		for err == nil {
+			_, err = sc.NextBatch(recs)
+		}
+		if !errors.Is(err, boom) {
+			t.Errorf("cut at %d: %v", n, err)
+		}
+	}
+}
+
+func FuzzNextBatch(f *testing.F) {
+	f.Add([]byte(pypy.MagicC8+"\x01\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x06\x03abc"), byte(4), uint8(2))
+	f.Add([]byte(pypy.MagicC7+"\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x01\x00x"), byte(0), uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, era byte, batch uint8) {
+		e := pypy.Era('a' + era%5)
+		want := scanTrace(data, e, 0, false)
+		if got := scanTrace(data, e, 1+int(batch%16), false); !sameRecords(want, got) {
+			t.Fatalf("NextBatch differs from Next:\n%s\nwant\n%s", got, want)
+		}
+	})
+}
