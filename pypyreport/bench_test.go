@@ -23,7 +23,7 @@ var pypyBenchLog = sync.OnceValue(func() []byte {
 // seeking) and a seekable input forced to the bounded-memory second pass;
 // and beside them in the same run "scan", the bare record scan of the
 // same log (pypy.Scanner.Next until EOF), which --format pypy is measured
-// against.
+// against, and "scan-batch", the same through NextBatch.
 func BenchmarkPyPyReport(b *testing.B) {
 	data := pypyBenchLog()
 	const records = 1_000_000 // pypygen stops within a few records of it
@@ -39,6 +39,32 @@ func BenchmarkPyPyReport(b *testing.B) {
 			var rec pypy.Record
 			for {
 				if err := sc.Next(&rec); err != nil {
+					if err != io.EOF {
+						b.Fatal(err)
+					}
+					break
+				}
+			}
+		}
+		b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrecords/s")
+		if cpu := pypyCPUSeconds() - cpu0; cpu > 0 {
+			b.ReportMetric(float64(records)*float64(b.N)/cpu/1e6, "Mrecords/cpu-s")
+		}
+	})
+	// The same scan a batch at a time (pypy.Scanner.NextBatch, the
+	// batches summarize takes).
+	b.Run("scan-batch", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		recs := make([]pypy.Record, batchSize)
+		cpu0 := pypyCPUSeconds()
+		for b.Loop() {
+			sc, err := pypy.NewScanner(bytes.NewReader(data), "bench", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				if _, err := sc.NextBatch(recs); err != nil {
 					if err != io.EOF {
 						b.Fatal(err)
 					}

@@ -51,6 +51,13 @@ func (s *c7Summary) setCells(start, stop float64) {
 
 func (s *c7Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
 
+func (s *c7Summary) records(recs []pypy.Record, ts []float64, note *pyStderr) {
+	ts = ts[:len(recs)]
+	for i := range recs {
+		s.record(&recs[i], ts[i], note)
+	}
+}
+
 func (s *c7Summary) record(rec *pypy.Record, now float64, _ *pyStderr) {
 	if s.byNum == nil {
 		s.reset()

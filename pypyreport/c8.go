@@ -119,6 +119,17 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 
 func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
 
+// records is the analyzer's loop. It runs over a whole batch so that the
+// loop and the state it keeps (the summary's fields, the era's table) stay
+// in registers between records; a call per record cost more than most
+// records' work.
+func (s *c8Summary) records(recs []pypy.Record, ts []float64, note *pyStderr) {
+	ts = ts[:len(recs)]
+	for i := range recs {
+		s.record(&recs[i], ts[i], note)
+	}
+}
+
 func (s *c8Summary) record(rec *pypy.Record, now float64, note *pyStderr) {
 	t := s.thread(rec.Thread)
 	ev := s.table[rec.Event]
