@@ -52,7 +52,7 @@ type c8Summary struct {
 	conflicts map[string]*conflictSummary
 	list      []*conflictSummary
 	key       []byte
-	last      *conflictSummary // the conflict found last: often the next one too
+	recent    [64]*conflictSummary // by recentSlot: most lookups end here, without hashing the key
 	cells     timeCells
 }
 
@@ -68,7 +68,7 @@ func (s *c8Summary) reset() {
 	s.big = nil
 	s.conflicts = make(map[string]*conflictSummary)
 	s.list = nil
-	s.last = nil
+	s.recent = [64]*conflictSummary{}
 }
 
 func (s *c8Summary) setCells(start, stop float64) {
@@ -97,8 +97,13 @@ func (s *c8Summary) thread(num uint32) *c8Thread {
 }
 
 // conflict is get_conflict: look up or create the (event, marker) entry.
+// A log has few distinct markers, each met over and over: the entry is
+// first looked for in recent, a direct-mapped cache indexed by a cheap
+// function of the key (its length and last bytes), where it costs one
+// comparison of the marker instead of building the map key and hashing it.
 func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
-	if c := s.last; c != nil && c.event == event && c.marker == string(marker) {
+	slot := recentSlot(event, marker)
+	if c := s.recent[slot]; c != nil && c.event == event && c.marker == string(marker) {
 		c.n++
 		return c
 	}
@@ -112,9 +117,20 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 		s.conflicts[string(s.key)] = c
 		s.list = append(s.list, c)
 	}
-	s.last = c
+	s.recent[slot] = c
 	c.n++
 	return c
+}
+
+// recentSlot mixes the event, the length and the last two bytes of a
+// marker (`… (#41)`: the bytecode offset, or the line and function): the
+// markers of a log differ there far more often than in their beginnings.
+func recentSlot(event uint8, marker []byte) uint8 {
+	h := uint(event)*0x9e + uint(len(marker))*0x3b
+	if n := len(marker); n >= 2 {
+		h += uint(marker[n-1])*0x61 + uint(marker[n-2])*0x1d
+	}
+	return uint8((h ^ h>>6) & 63)
 }
 
 func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
