@@ -466,8 +466,25 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 	}
 	if recordingOn() {
 		tx.recBegin(th)
+		return tx.loop(fn)
+	}
+	if !tx.traced {
+		return tx.runPlain(fn)
 	}
 	return tx.loop(fn)
+}
+
+// runPlain is run with no hook on (a Queue's transaction, tx fresh from
+// getTx): its attempts take the plain path, as Atomically's do.
+func (tx *Tx) runPlain(fn func(*Tx) error) error {
+	res, err := tx.attemptPlain(fn, false)
+	if res == ended {
+		return nil
+	}
+	if r, done := tx.settle(res, err); done {
+		return r
+	}
+	return tx.loopPlain(fn)
 }
 
 // loop runs attempts until one settles the call.
