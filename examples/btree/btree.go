@@ -116,8 +116,8 @@ func splitChild(tx *stm.Tx, pv *stm.Var[*node], i int) {
 	}
 	cv.Store(tx, left)
 	np := &node{
-		keys:     slices.Insert(slices.Clone(p.keys), i, c.keys[mid]),
-		children: slices.Insert(slices.Clone(p.children), i+1, stm.NewVar(right)),
+		keys:     insertCopy(p.keys, i, c.keys[mid]),
+		children: insertCopy(p.children, i+1, stm.NewVar(right)),
 	}
 	pv.Store(tx, np)
 }
@@ -132,7 +132,7 @@ func insertNonFull(tx *stm.Tx, v *stm.Var[*node], key int) bool {
 			return false
 		}
 		if n.leaf() {
-			v.Store(tx, &node{keys: slices.Insert(slices.Clone(n.keys), i, key)})
+			v.Store(tx, newLeaf(n.keys, i, key))
 			return true
 		}
 		if len(n.children[i].Load(tx).keys) == maxKeys {
@@ -147,6 +147,33 @@ func insertNonFull(tx *stm.Tx, v *stm.Var[*node], key int) bool {
 		}
 		v = n.children[i]
 	}
+}
+
+// insertCopy returns a copy of s with x inserted at i, in one allocation:
+// slices.Insert on a slices.Clone allocates twice whenever the clone has
+// no spare capacity, as most clones of a node's keys have not.
+func insertCopy[T any](s []T, i int, x T) []T {
+	out := make([]T, len(s)+1)
+	copy(out, s[:i])
+	out[i] = x
+	copy(out[i+1:], s[i:])
+	return out
+}
+
+// newLeaf returns a new leaf holding keys with key inserted at i. The node
+// and its keys are one allocation (an insert's commonest), capped at their
+// length so that no append can write into the array.
+func newLeaf(keys []int, i, key int) *node {
+	a := &struct {
+		n node
+		k [maxKeys]int
+	}{}
+	k := a.k[: len(keys)+1 : len(keys)+1]
+	copy(k, keys[:i])
+	k[i] = key
+	copy(k[i+1:], keys[i:])
+	a.n.keys = k
+	return &a.n
 }
 
 // Len returns the committed number of keys.
