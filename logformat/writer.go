@@ -371,40 +371,52 @@ func PackKind(k Kind, c ConflictKind, ca AbortCause, r WaitReason) uint32 {
 // Write and goes on. The bytes are those Write writes; a run costs one
 // call and none of Write's tests of the fields these events lack.
 func (w *Writer) WritePacked(thread uint32, evs []PackedEvent) (n int, err error) {
+	if w.err != nil {
+		return 0, w.err
+	}
 	b := w.last
+	// The batch's buffer, count and last time are kept in locals while the
+	// run is appended (stores to buf could alias b's fields otherwise, and
+	// each would be loaded again) and put back before anything else sees b.
+	var buf []byte
+	var cnt int
+	var last int64
+	if b != nil {
+		buf, cnt, last = b.buf, b.n, b.last
+	}
 	for n < len(evs) {
 		e := &evs[n]
 		t, a := e.Time, e.A
 		k, c, r := Kind(a), AbortCause(a>>16), WaitReason(a>>24)
 		if e.B != 0 || a&0xff00 != 0 || k == KindConflict {
-			return n, nil
+			break
 		}
-		if w.err != nil || b == nil || b.thread != thread || b.n == 0 || !k.Valid() || !c.Valid() || !r.Valid() || t < b.last {
-			if w.err != nil {
-				return n, w.err
-			}
+		if b == nil || b.thread != thread || cnt == 0 || !k.Valid() || !c.Valid() || !r.Valid() || t < last {
 			// A batch's first event, or one to refuse: Write says which.
+			if b != nil {
+				b.buf, b.n, b.last = buf, cnt, last
+			}
 			ev := Event{Thread: thread, Time: t, Kind: k, Cause: c, Reason: r}
 			if w.Write(&ev) != nil {
 				return n, w.err
 			}
 			b = w.last
+			buf, cnt, last = b.buf, b.n, b.last
 		} else {
 			// Room for the longest such event first, so that the bytes go
-			// in without a capacity test each; b.buf's pointer is only
-			// stored when it grows (b.buf = b.buf[:m] stores the length).
-			if cap(b.buf)-len(b.buf) < maxKindEvent {
-				b.buf = growBatch(b.buf)
+			// in without a capacity test each.
+			if cap(buf)-len(buf) < maxKindEvent {
+				buf = growBatch(buf)
 			}
-			m := len(b.buf)
-			buf := b.buf[m : m+maxKindEvent]
-			d := uint64(t) - uint64(b.last)
+			m := len(buf)
+			p := buf[m : m+maxKindEvent]
+			d := uint64(t) - uint64(last)
 			i := 0
 			for ; d >= 0x80; i++ {
-				buf[i] = byte(d) | 0x80
+				p[i] = byte(d) | 0x80
 				d >>= 7
 			}
-			buf[i] = byte(d)
+			p[i] = byte(d)
 			var mask byte
 			if c != 0 {
 				mask = fieldCause
@@ -412,27 +424,32 @@ func (w *Writer) WritePacked(thread uint32, evs []PackedEvent) (n int, err error
 			if r != 0 {
 				mask |= fieldReason
 			}
-			buf[i+1] = byte(k) | mask<<kindBits // < 0x80: a one-byte uvarint
+			p[i+1] = byte(k) | mask<<kindBits // < 0x80: a one-byte uvarint
 			i += 2
 			if c != 0 {
-				buf[i] = byte(c)
+				p[i] = byte(c)
 				i++
 			}
 			if r != 0 {
-				buf[i] = byte(r)
+				p[i] = byte(r)
 				i++
 			}
-			b.buf = b.buf[:m+i]
-			b.n++
-			b.last = t
+			buf = buf[:m+i]
+			cnt++
+			last = t
 		}
 		n++
-		if len(b.buf) >= chunkTarget || b.n >= MaxBatchEvents {
+		if len(buf) >= chunkTarget || cnt >= MaxBatchEvents {
+			b.buf, b.n, b.last = buf, cnt, last
 			w.writeBatch(b)
 			if w.err != nil {
 				return n, w.err
 			}
+			buf, cnt, last = b.buf, b.n, b.last
 		}
+	}
+	if b != nil {
+		b.buf, b.n, b.last = buf, cnt, last
 	}
 	return n, nil
 }
