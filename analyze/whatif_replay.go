@@ -305,7 +305,7 @@ func cpu(sg *seg) bool { return sg.kind == segRun || (sg.kind == segGap && sg.de
 type replayResult struct {
 	wall int64
 	end  [][]int64 // per log, per thread: end time
-	infl [][]int64 // per log, per thread: recorded length - work of its runs and gaps
+	infl [][]int64 // per log, per thread: what processor sharing took from its runs and gaps in this replay (their length - their work)
 	// per log, per thread: the time its pauses that waited for another
 	// thread took in this replay, in all and by group
 	waits [][]threadWaits
@@ -360,6 +360,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	st := make([]simThread, n)
 	end = make([]int64, n)
 	infl = make([]int64, n)
+	shared := make([]float64, n) // infl, summed exactly
 	waits = make([]threadWaits, n)
 	var queue timedHeap // at most one entry per thread
 	var running []int   // the threads running, in no order
@@ -426,7 +427,6 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		case cpu(sg):
 			x.running, x.rem, x.runPos = true, sg.work, len(running)
 			running = append(running, i)
-			infl[i] += (sg.end - sg.start) - int64(sg.work)
 		case sg.depThread >= 0:
 			o := &st[sg.depThread]
 			if o.cur >= int(sg.depPoint) {
@@ -443,6 +443,8 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	}
 	finish := func(i int) {
 		if x := &st[i]; x.running { // a run ends (else a pause or gap)
+			// what processor sharing took from it in this replay
+			shared[i] += now - x.segStart - l.threads[i].seg(x.cur).work
 			x.running = false
 			last := running[len(running)-1]
 			running[x.runPos], st[last].runPos = last, x.runPos
@@ -522,7 +524,11 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		// replay does not depend on the running list's order)
 		finished = finished[:0]
 		for _, i := range running {
-			if st[i].rem <= eps {
+			// Done: no work left, or so little that the clock cannot
+			// tell its end from now (at 40 s of replay a float64 clock
+			// moves in steps of 8e-6 ns; waiting for such a remainder
+			// would never advance time).
+			if r := st[i].rem; r <= eps || now+r/rate == now {
 				finished = append(finished, i)
 			}
 		}
@@ -532,6 +538,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		}
 	}
 	for i := range st {
+		infl[i] = int64(math.Round(max(shared[i], 0)))
 		end[i] = int64(math.Round(st[i].end))
 		if !st[i].done {
 			end[i] = l.threads[i].last

@@ -435,3 +435,40 @@ func TestWhatIfMeasuredProcs(t *testing.T) {
 		t.Errorf("with idle time: procs %+v, want GOMAXPROCS 2, 2 available", p)
 	}
 }
+
+// The bound holds on other processors than the recording's too: there,
+// the unchanged replay's processor sharing is not the recording's, and
+// the bound must count what sharing took in the replay.
+func TestWhatIfBoundOtherProcs(t *testing.T) {
+	for name, data := range testLogs(t) {
+		for _, procs := range []int{1, 3} {
+			_, w := whatIfOf(t, data, WhatIfOptions{Procs: procs})
+			for _, p := range append(w.Groups, w.All) {
+				if p.BoundSpeedup < p.Speedup-1e-9 {
+					t.Errorf("%s on %d processors, #%d: speedup %.4f above its bound %.4f", name, procs, p.Rank, p.Speedup, p.BoundSpeedup)
+				}
+			}
+		}
+	}
+}
+
+// A replay far from the clock's zero ends: at tens of seconds a float64
+// clock moves in steps of microseconds' millionths, and a run's remaining
+// work can be too small to move it (the replay used to wait for it
+// forever).
+func TestWhatIfLateClock(t *testing.T) {
+	data := generated(t, analyzetest.Config{Seed: 5, Threads: 8, Tx: 400, Start: 40e9})
+	done := make(chan *WhatIf)
+	go func() {
+		_, w := whatIfOf(t, data, WhatIfOptions{Procs: 1, Top: 1})
+		done <- w
+	}()
+	select {
+	case w := <-done:
+		if !w.Replayed || w.ReplayWall <= 0 {
+			t.Errorf("replayed %v, wall %v", w.Replayed, w.ReplayWall)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the replay on one processor of a log 40 s from its start did not end in a minute")
+	}
+}
