@@ -75,13 +75,15 @@ func New(fixed bool) *Tree {
 func (t *Tree) Insert(tx *stm.Tx, key int) bool {
 	h := t.hdr.Load(tx) // naive: every insert reads the header
 	grew := false
-	if r := h.root.Load(tx); len(r.keys) == maxKeys {
+	r := h.root.Load(tx)
+	if len(r.keys) == maxKeys {
 		// Grow at the top: a new root whose only child is the old one.
-		h.root = stm.NewVar(&node{children: []*stm.Var[*node]{h.root}})
-		splitChild(tx, h.root, 0)
+		nr := &node{children: []*stm.Var[*node]{h.root}}
+		h.root = stm.NewVar(nr)
+		r = splitChild(tx, h.root, nr, 0, r)
 		grew = true
 	}
-	inserted := insertNonFull(tx, h.root, key)
+	inserted := insertNonFull(tx, h.root, r, key)
 	if t.fixed {
 		if grew {
 			t.hdr.Store(tx, h)
@@ -101,12 +103,12 @@ func (t *Tree) Insert(tx *stm.Tx, key int) bool {
 	return inserted
 }
 
-// splitChild splits the full child i of the node in pv around its median
-// key, which moves up into the parent.
-func splitChild(tx *stm.Tx, pv *stm.Var[*node], i int) {
-	p := pv.Load(tx)
+// splitChild splits c, the full child i of p (the node in pv), around its
+// median key, which moves up into the parent, and returns the new parent.
+// The caller passes the nodes it has loaded: each Load is a read set entry
+// that the commit validates, and loading a Var again adds another.
+func splitChild(tx *stm.Tx, pv *stm.Var[*node], p *node, i int, c *node) *node {
 	cv := p.children[i]
-	c := cv.Load(tx)
 	mid := maxKeys / 2
 	left := &node{keys: slices.Clone(c.keys[:mid])}
 	right := &node{keys: slices.Clone(c.keys[mid+1:])}
@@ -120,13 +122,15 @@ func splitChild(tx *stm.Tx, pv *stm.Var[*node], i int) {
 		children: insertCopy(p.children, i+1, stm.NewVar(right)),
 	}
 	pv.Store(tx, np)
+	return np
 }
 
-// insertNonFull inserts key under the node in v, which is not full,
+// insertNonFull inserts key under n, the node in v, which is not full,
 // splitting full children on the way down so a split never climbs back up.
-func insertNonFull(tx *stm.Tx, v *stm.Var[*node], key int) bool {
+// Each node on the way is loaded once: the child loaded to see whether it
+// is full is the node of the next step.
+func insertNonFull(tx *stm.Tx, v *stm.Var[*node], n *node, key int) bool {
 	for {
-		n := v.Load(tx)
 		i, found := slices.BinarySearch(n.keys, key)
 		if found {
 			return false
@@ -135,17 +139,20 @@ func insertNonFull(tx *stm.Tx, v *stm.Var[*node], key int) bool {
 			v.Store(tx, newLeaf(n.keys, i, key))
 			return true
 		}
-		if len(n.children[i].Load(tx).keys) == maxKeys {
-			splitChild(tx, v, i)
-			n = v.Load(tx)
+		cv := n.children[i]
+		c := cv.Load(tx)
+		if len(c.keys) == maxKeys {
+			n = splitChild(tx, v, n, i, c)
 			switch {
 			case key == n.keys[i]:
 				return false
 			case key > n.keys[i]:
 				i++
 			}
+			cv = n.children[i]
+			c = cv.Load(tx) // the new half: our own pending write, or a Var made here
 		}
-		v = n.children[i]
+		v, n = cv, c
 	}
 }
 
