@@ -4,6 +4,7 @@ package analyze
 // of each run and gap, and the processor-sharing replay (see whatif.go).
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -65,6 +66,37 @@ func (s *Schedule) descheduled() {
 }
 
 func (s *Schedule) resolveDeps(l *schedLog) {
+	// Every thread's ends in one list by time, so that a pause finds the
+	// other threads' ends around it without a search in each thread's (a
+	// server's log has thousands of threads).
+	type end struct {
+		t       int64
+		th, pos int32
+	}
+	// The inevitable ones, which inevitable pauses look for, also in a
+	// list of their own: they are few, and a long pause spans many others.
+	var all, inevs []end
+	idx := make(map[*schedThread]int, len(l.threads))
+	for ti, th := range l.threads {
+		idx[th] = ti
+		for pos, p := range th.ends {
+			all = append(all, end{p.t, int32(ti), int32(pos)})
+			if p.inev {
+				inevs = append(inevs, end{p.t, int32(ti), int32(pos)})
+			}
+		}
+	}
+	byTime := func(a, b end) int {
+		switch {
+		case a.t != b.t:
+			return cmp.Compare(a.t, b.t)
+		case a.th != b.th:
+			return cmp.Compare(a.th, b.th)
+		}
+		return cmp.Compare(a.pos, b.pos)
+	}
+	slices.SortFunc(all, byTime)
+	slices.SortFunc(inevs, byTime)
 	for ti, th := range l.threads {
 		for si := range th.nseg {
 			sg := th.seg(si)
@@ -114,14 +146,45 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 			default: // commit-lock, PyPy reasons: the other thread's next end
 				want = func(point) bool { return true }
 				if o := l.byID[sg.other]; o != nil && sg.other != 0 {
-					only = slices.Index(l.threads, o)
+					only = idx[o]
 				}
 			}
-			for oi := range l.threads {
-				if oi == ti || (only >= 0 && oi != only) {
-					continue
+			if only >= 0 {
+				if only != ti {
+					consider(only, want)
 				}
-				consider(oi, want)
+			} else {
+				// What consider would find in each other thread, then
+				// the latest (earliest after) of those, the lowest
+				// thread of equals: the latest qualifying end at or
+				// before the pause's end, and the first after it.
+				all := all
+				if sg.reason == logformat.WaitInevitable && !gap {
+					all = inevs
+				}
+				j, _ := slices.BinarySearchFunc(all, sg.end+1, func(e end, t int64) int { return cmp.Compare(e.t, t) })
+				for k := j - 1; k >= 0 && all[k].t >= sg.start; k-- {
+					e := all[k]
+					if bestTh >= 0 && e.t < bestT {
+						break
+					}
+					if int(e.th) == ti || (bestTh >= 0 && int(e.th) >= bestTh) {
+						continue // of one thread, its latest
+					}
+					if p := l.threads[e.th].ends[e.pos]; want(p) {
+						bestT, bestN, bestTh = p.t, p.n, int(e.th)
+					}
+				}
+				for k := j; k < len(all) && all[k].t <= sg.end+depSlack; k++ {
+					e := all[k]
+					if int(e.th) == ti {
+						continue
+					}
+					if p := l.threads[e.th].ends[e.pos]; want(p) {
+						afterT, afterN, afterTh = p.t, p.n, int(e.th)
+						break
+					}
+				}
 			}
 			if gap {
 				// A long gap that another thread's commit ended: work handed
@@ -134,7 +197,7 @@ func (s *Schedule) resolveDeps(l *schedLog) {
 			if bestTh < 0 && sg.reason == logformat.WaitInevitable && sg.other != 0 {
 				// token handed over by a transaction not seen becoming inevitable
 				if o := l.byID[sg.other]; o != nil && o != th {
-					consider(slices.Index(l.threads, o), func(point) bool { return true })
+					consider(idx[o], func(point) bool { return true })
 				}
 			}
 			switch {
@@ -341,9 +404,7 @@ func (s *Schedule) replay(removed func(int32) bool, procs []LogProcs) *replayRes
 type simThread struct {
 	cur     int // next segment
 	reached []float64
-	rem     float64 // running: work left
 	running bool
-	runPos  int // running: index in the running list
 	done    bool
 	end     float64
 	// waiting on another thread's point
@@ -363,7 +424,12 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	shared := make([]float64, n) // infl, summed exactly
 	waits = make([]threadWaits, n)
 	var queue timedHeap // at most one entry per thread
-	var running []int   // the threads running, in no order
+	// The threads running, by the work done per running thread (v) at
+	// which their segment ends: all progress at the same rate, so the
+	// next to end is the least, whatever their number (a server's log
+	// has thousands of threads).
+	var running timedHeap
+	v := 0.0
 	waiters := make([][]int, n)
 	const eps = 1e-6
 	now := 0.0
@@ -425,8 +491,8 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		x.segStart = now
 		switch {
 		case cpu(sg):
-			x.running, x.rem, x.runPos = true, sg.work, len(running)
-			running = append(running, i)
+			x.running = true
+			running.push(v+sg.work, i)
 		case sg.depThread >= 0:
 			o := &st[sg.depThread]
 			if o.cur >= int(sg.depPoint) {
@@ -442,13 +508,10 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		}
 	}
 	finish := func(i int) {
-		if x := &st[i]; x.running { // a run ends (else a pause or gap)
+		if x := &st[i]; x.running { // a run ends (else a pause or gap); the loop took it off running
 			// what processor sharing took from it in this replay
 			shared[i] += now - x.segStart - l.threads[i].seg(x.cur).work
 			x.running = false
-			last := running[len(running)-1]
-			running[x.runPos], st[last].runPos = last, x.runPos
-			running = running[:len(running)-1]
 		}
 		pass(i)
 		enter(i)
@@ -466,10 +529,10 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	for {
 		// next event: the first of the queue, or the end of the running
 		// segment with the least work left (they all progress at rate)
-		k := len(running)
+		k := len(running.items)
 		minRem := math.Inf(1)
-		for _, i := range running {
-			minRem = min(minRem, st[i].rem)
+		if k > 0 {
+			minRem = running.items[0].t - v
 		}
 		rate := 1.0
 		if float64(k) > procs {
@@ -504,10 +567,7 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 			continue
 		}
 		if k > 0 {
-			d := (next - now) * rate
-			for _, i := range running {
-				st[i].rem -= d
-			}
+			v += (next - now) * rate
 		}
 		now = next
 		if fromQueue {
@@ -523,14 +583,15 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 		// every segment that ends now, in thread order (so that the
 		// replay does not depend on the running list's order)
 		finished = finished[:0]
-		for _, i := range running {
+		for len(running.items) > 0 {
 			// Done: no work left, or so little that the clock cannot
 			// tell its end from now (at 40 s of replay a float64 clock
 			// moves in steps of 8e-6 ns; waiting for such a remainder
 			// would never advance time).
-			if r := st[i].rem; r <= eps || now+r/rate == now {
-				finished = append(finished, i)
+			if r := running.items[0].t - v; r > eps && now+r/rate != now {
+				break
 			}
+			finished = append(finished, running.pop().th)
 		}
 		slices.Sort(finished)
 		for _, i := range finished {
@@ -547,8 +608,9 @@ func replayLog(l *schedLog, removed func(int32) bool, procs float64) (end, infl 
 	return end, infl, waits
 }
 
-// timedHeap is the replay's queue of threads to wake at a time: the
-// earliest first, and of those the one queued first.
+// timedHeap is the replay's queue of threads to wake at a time, and its
+// running threads by when their runs end: the earliest first, and of those
+// the one queued first.
 type timedHeap struct {
 	items []timed
 	seq   int64
