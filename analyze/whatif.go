@@ -14,7 +14,7 @@ package analyze
 // a pause that waited for another thread ends when that thread gets there
 // in the replay. docs/whatif.md describes the model and its limits.
 //
-// Unlike the Analyzer, a Schedule holds the whole log (about 50 bytes per
+// Unlike the Analyzer, a Schedule holds the whole log (56 bytes per
 // run, pause or gap), since a replay must see every thread's future; the
 // builder stops collecting past Limit and then offers the bound only.
 
@@ -228,7 +228,7 @@ func (s *Schedule) replayable() (bool, string) {
 		}
 	}
 	if s.over {
-		return false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory (use --from/--to on a shorter log)", s.limit())
+		return false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory (stmlog whatif --limit N keeps more, at about 64 bytes each)", s.limit())
 	}
 	if s.opt.Thread != 0 || s.opt.From != 0 || s.opt.To > 0 {
 		return false, "a replay needs every thread over the whole log (no --thread, --from, --to)"
