@@ -25,8 +25,9 @@ import (
 // someone else counts as stale (waiting could deadlock); otherwise we wait
 // for its commit to end.
 func (tx *Tx) validate(locked bool) int {
-	for i := range tx.reads {
-		e := &tx.reads[i]
+	rs := tx.reads // in registers: the atomic loads make the compiler reload tx's fields
+	for i := range rs {
+		e := &rs[i]
 		spins := 0
 		for {
 			cur := atomic.LoadPointer(&e.h.val)

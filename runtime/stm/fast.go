@@ -153,8 +153,9 @@ func (tx *Tx) commitOne() outcome {
 		return failed
 	}
 	wv := tx.nextVersion()
-	for i := range tx.reads {
-		r := &tx.reads[i]
+	rs := tx.reads // in registers (validateHeld)
+	for i := range rs {
+		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
 		if cur == r.box && (*boxHeader)(cur).loadVersion() == r.ver {
 			continue
@@ -291,9 +292,10 @@ func (tx *Tx) validateHeld() int {
 	if len(ws) > 4 {
 		panic("stm: internal error: validateHeld over more than four writes")
 	}
+	rs := tx.reads // in registers: the atomic loads below make the compiler reload tx's fields
 next:
-	for i := range tx.reads {
-		r := &tx.reads[i]
+	for i := range rs {
+		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
 		if cur == r.box && (*boxHeader)(cur).loadVersion() == r.ver {
 			continue
