@@ -278,6 +278,11 @@ func StopLog() error {
 func stopLocked(r *recorder) error {
 	recording.Store(false)
 	cur.Store(nil)
+	r.mu.Lock()
+	for _, t := range r.thrs {
+		t.stale.Store(true) // recQuiet: no longer the current recorder's
+	}
+	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
 	r.flush(true)

@@ -1001,3 +1001,27 @@ func TestWriteSiteCached(t *testing.T) {
 		t.Errorf("internSite of an interned site: %d, want %d", id, here[0])
 	}
 }
+
+// TestRecordAgainCountsOnNewThreads records twice in a row from the same
+// goroutine: the contexts still remember the first recorder's thread when
+// the second starts (stale, stopLocked), and every counted call of the
+// second recording is in the second log.
+func TestRecordAgainCountsOnNewThreads(t *testing.T) {
+	v := NewVar(0)
+	inc := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+	for round, n := range []int{3000, 5000, 2000} {
+		var buf bytes.Buffer
+		if err := StartLog(&buf); err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			Atomically(inc)
+		}
+		if err := StopLog(); err != nil {
+			t.Fatal(err)
+		}
+		if got := commitsIn(t, buf.Bytes()); got != uint64(n) {
+			t.Errorf("recording %d: %d commits in the log, want %d", round+1, got, n)
+		}
+	}
+}

@@ -61,6 +61,11 @@ type threadRec struct {
 	// counted leaves it alone: a call nested in its body may log on the
 	// same thread, as it holds nothing.
 	busy atomic.Uint32
+	// stale is set when the thread's recorder stops (stopLocked): a
+	// context that still remembers the thread must find the current
+	// recorder's. recQuiet tests it, in the line it reads busy from,
+	// rather than comparing r with the current recorder.
+	stale atomic.Bool
 
 	// Profile level: the calls not logged as events, counted by the
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
@@ -158,20 +163,21 @@ const (
 
 // recQuiet reports whether an Atomically call on goroutine g (curg) is
 // only counted: recording at the profile level, on the goroutine this
-// context served last, whose thread no enclosing call holds, not drawn for
-// the sample. Such a call takes the plain path (Atomically), and when it
-// commits without meeting anything it ends with recQuietEnd: no clock
-// read, no event, no store to a word that another goroutine writes. A
-// counted call that meets something carries on through the general loop
-// (settleHooked); any other call goes through runHooked. Small enough to
-// inline; false leaves tx as it was. Between calls tx.prof.mode is
-// modeCounted and t0 0 (recEnd), so a counted call sets nothing there.
+// context served last, whose thread is the current recorder's (not stale)
+// and held by no enclosing call, not drawn for the sample. Such a call
+// takes the plain path (Atomically), and when it commits without meeting
+// anything it ends with recQuietEnd: no clock read, no event, no store to
+// a word that another goroutine writes. A counted call that meets
+// something carries on through the general loop (settleHooked); any other
+// call goes through runHooked. Small enough to inline; false leaves tx as
+// it was. Between calls tx.prof.mode is modeCounted and t0 0 (recEnd), so
+// a counted call sets nothing there.
 func (tx *Tx) recQuiet(g uintptr) bool {
 	t := tx.lastGThread
 	if t == nil || tx.lastG != g {
 		return false
 	}
-	if t.r != cur.Load() || t.busy.Load() != 0 {
+	if t.busy.Load() != 0 || t.stale.Load() {
 		return false
 	}
 	left := tx.prof.left - 1
