@@ -1,0 +1,177 @@
+package analyze
+
+// The what-if schedule past its Limit, which keeps only what the bound
+// reads, and the sums of time charged to groups that both paths keep (the
+// schedule itself is in whatif_schedule.go).
+
+import "github.com/stmlog/stmlog/logformat"
+
+// boundEvents is event (and aggregate) for a schedule past its Limit:
+// only what the bound reads
+// (see predict) is kept, no segments, attempt ends or commit run times
+// (descheduled, their only reader, is not run past the Limit). Past the
+// Limit most of a large log's events come here, one call per batch.
+func (s *Schedule) boundEvents(l *schedLog, evs []logformat.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == logformat.KindAggregate {
+			if as, ok := l.src.(logformat.AggregateSource); ok {
+				s.aggregate(l, as.Aggregate())
+			}
+			continue
+		}
+		if ev.Thread == 0 || !ev.Kind.Valid() {
+			continue
+		}
+		if !l.started {
+			l.started, l.start = true, ev.Time
+		}
+		t := ev.Time - l.start
+		th := l.last
+		if th == nil || th.id != ev.Thread {
+			th = s.thread(l, ev.Thread)
+		}
+		if d := th.boundClock(t); d > 0 {
+			th.boundPause(d)
+		}
+		switch ev.Kind {
+		case logformat.KindTxStart:
+			th.boundStart()
+		case logformat.KindTxCommit:
+			th.boundCommit()
+		default:
+			s.boundStep(l, th, ev)
+		}
+	}
+}
+
+// The steps of boundEvents, which Analyzer.batch also takes when it reads
+// a tee past the Limit (one loop for both: see Analyzer.addEvents).
+
+// boundClock is event's advance and addSeg's sum of run time, past the
+// Limit; it returns the length of the pause just ended, for boundPause,
+// or 0. (Two functions so that this one inlines.)
+func (th *schedThread) boundClock(t int64) int64 {
+	t = th.advance(t)
+	d := t - th.prev
+	if d <= 0 {
+		return 0
+	}
+	th.prev = t
+	if th.waiting {
+		return d
+	}
+	if th.inTx {
+		th.attemptRun += d
+	}
+	return 0
+}
+
+// boundPause is addSeg's sums for a pause of length d.
+func (th *schedThread) boundPause(d int64) {
+	g := int32(-1)
+	if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+		g = th.pending
+	}
+	if g >= 0 {
+		th.chargedAcc.add(th.charged, g, d)
+	}
+	if th.reason != logformat.WaitBackoff {
+		th.waitPause += d
+		if g >= 0 {
+			th.waitAcc.add(th.waitPauseBy, g, d)
+		}
+	}
+}
+
+func (th *schedThread) boundStart() {
+	if th.inTx || th.afterAbort {
+		th.clearPending()
+	}
+	th.inTx = true
+	th.attemptInev = false
+	th.attemptRun = 0
+}
+
+func (th *schedThread) boundCommit() {
+	th.commits++
+	th.inTx = false
+	if th.pendingSet { // else pending, other and afterAbort are clear already
+		th.clearPending()
+	}
+}
+
+// boundStep is the rest of event past the Limit: the kinds other than
+// starts and commits.
+func (s *Schedule) boundStep(l *schedLog, th *schedThread, ev *logformat.Event) {
+	switch ev.Kind {
+	case logformat.KindTxAbort:
+		if th.pendingSet && contended(ev.Cause) && th.pending >= 0 {
+			th.chargedAcc.add(th.charged, th.pending, th.attemptRun)
+		}
+		th.attemptRun = 0
+		th.inTx = false
+		if th.pendingSet && ev.Cause == logformat.AbortConflict {
+			th.afterAbort = true
+		} else {
+			th.clearPending()
+		}
+	case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
+		s.noteState(l, th, ev)
+	}
+}
+
+// groupSum adds up time charged to groups before adding it to a group ->
+// time map (flush): a map update per event was ~8 % of stmlog report, and
+// one per conflict (when only the last group's sum was kept: a thread's
+// conflicts alternate between groups) still ~6 %. Groups below
+// denseGroups, most logs' all, are summed in a slice; the others one
+// group at a time.
+type groupSum struct {
+	dense []int64 // by group, below denseGroups
+	used  []bool  // dense[g] was added to (flush puts g in the map, even for 0)
+	g     int32
+	d     int64
+	set   bool
+}
+
+// denseGroups bounds a groupSum's slice (two per thread: ~4.6 KB each).
+const denseGroups = 256
+
+func (a *groupSum) add(m map[int32]int64, g int32, d int64) {
+	if uint32(g) < denseGroups {
+		if int(g) >= len(a.dense) {
+			a.grow(int(g))
+		}
+		a.dense[g] += d
+		a.used[g] = true
+		return
+	}
+	if a.set && a.g == g {
+		a.d += d
+		return
+	}
+	if a.set {
+		m[a.g] += a.d
+	}
+	a.g, a.d, a.set = g, d, true
+}
+
+func (a *groupSum) grow(g int) {
+	n := min(max(2*len(a.dense), g+1, 8), denseGroups)
+	a.dense = append(a.dense, make([]int64, n-len(a.dense))...)
+	a.used = append(a.used, make([]bool, n-len(a.used))...)
+}
+
+func (a *groupSum) flush(m map[int32]int64) {
+	for g, u := range a.used {
+		if u {
+			m[int32(g)] += a.dense[g]
+			a.dense[g], a.used[g] = 0, false
+		}
+	}
+	if a.set {
+		m[a.g] += a.d
+		a.set = false
+	}
+}
