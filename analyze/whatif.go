@@ -99,10 +99,16 @@ const fewerThan = 0.95
 // the runs' work: the ones it had, if the log says and they were clearly
 // fewer than its GOMAXPROCS.
 func (p LogProcs) recordedOn() float64 {
-	if p.Available > 0 && p.Available < fewerThan*float64(p.Recorded) {
+	if p.HadFewer() {
 		return p.Available
 	}
 	return float64(p.Recorded)
+}
+
+// HadFewer reports whether the recording had clearly fewer processors
+// than its GOMAXPROCS by its processor-usage records.
+func (p LogProcs) HadFewer() bool {
+	return p.Available > 0 && p.Available < fewerThan*float64(p.Recorded)
 }
 
 // Prediction is the effect of removing one set of groups.

@@ -60,7 +60,7 @@ func procsText(wi *analyze.WhatIf, s *analyze.Summary) string {
 			t = "1 processor"
 		}
 		had := ""
-		if p.Available > 0 && p.Available < float64(p.Recorded) && !p.Measured {
+		if p.HadFewer() && !p.Measured {
 			had = ", of which it had " + procsNumber(p.Available)
 		}
 		switch {

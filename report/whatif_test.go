@@ -261,6 +261,17 @@ func TestWhatIfMeasuredProcs(t *testing.T) {
 		t.Errorf("text does not say where the 1.5 processors come from:\n%s", text)
 	}
 	checkGolden(t, "golden/whatif-measured.txt", []byte(text))
+	// --procs replays on what it says (2 here), and the text still tells what the
+	// recording had
+	src2 := usageSource{repGenSource(t, "bank.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1}), half}
+	sum2, wi2p := whatIfFor(t, analyze.Options{}, analyze.WhatIfOptions{Top: 3, Procs: 2}, map[string]logformat.Source{"bank.log": src2}, "bank.log")
+	var out2 bytes.Buffer
+	if err := WriteWhatIf(&out2, "text", sum2, wi2p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out2.String(), "Replayed on 2 processors (--procs; the recording had GOMAXPROCS 3, of which it had 1.5)") {
+		t.Errorf("--procs 2 text:\n%s", out2.String())
+	}
 	js, _ := run(half, "json")
 	var r struct {
 		Logs []map[string]any `json:"logs"`
