@@ -6,81 +6,26 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"sync"
 	"testing"
 
-	"github.com/stmlog/stmlog/internal/pypygen"
+	"github.com/stmlog/stmlog/internal/pypygen/pypybench"
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
 
-var benchLog = sync.OnceValue(func() []byte {
-	var b bytes.Buffer
-	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 1, Threads: 4, Records: 1_000_000}); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-})
-
-// records reports records per wall second and per CPU second of the
-// process (cpu0 = pypyCPUSeconds() when the timed loop began).
-func records(b *testing.B, n int64, cpu0 float64) {
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrecords/s")
-	if cpu := pypyCPUSeconds() - cpu0; cpu > 0 {
-		b.ReportMetric(float64(n)*float64(b.N)/cpu/1e6, "Mrecords/cpu-s")
-	}
-}
-
 // BenchmarkPyPyScanner: the zero-allocation record scanner alone.
-func BenchmarkPyPyScanner(b *testing.B) {
-	data := benchLog()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	var n int64
-	cpu0 := pypyCPUSeconds()
-	for b.Loop() {
-		sc, err := pypy.NewScanner(bytes.NewReader(data), "bench", 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var rec pypy.Record
-		for sc.Next(&rec) == nil {
-		}
-		n = sc.Records()
-	}
-	records(b, n, cpu0)
-}
+func BenchmarkPyPyScanner(b *testing.B) { pypybench.Scan(b, pypybench.Log(), 0) }
 
 // BenchmarkPyPyScannerBatch: the same through NextBatch, 256 at a time.
-func BenchmarkPyPyScannerBatch(b *testing.B) {
-	data := benchLog()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	recs := make([]pypy.Record, 256)
-	var n int64
-	cpu0 := pypyCPUSeconds()
-	for b.Loop() {
-		sc, err := pypy.NewScanner(bytes.NewReader(data), "bench", 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			if _, err := sc.NextBatch(recs); err != nil {
-				break
-			}
-		}
-		n = sc.Records()
-	}
-	records(b, n, cpu0)
-}
+func BenchmarkPyPyScannerBatch(b *testing.B) { pypybench.Scan(b, pypybench.Log(), 256) }
 
 // BenchmarkPyPyScannerNaive is the obvious alternative: bufio.Reader,
 // binary.Read of the header struct and a fresh slice per marker.
 func BenchmarkPyPyScannerNaive(b *testing.B) {
-	data := benchLog()
+	data := pypybench.Log()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var n int64
-	cpu0 := pypyCPUSeconds()
+	cpu0 := pypybench.CPUSeconds()
 	for b.Loop() {
 		n = 0
 		br := bufio.NewReader(bytes.NewReader(data))
@@ -100,16 +45,19 @@ func BenchmarkPyPyScannerNaive(b *testing.B) {
 			n++
 		}
 	}
-	records(b, n, cpu0)
+	if n != pypybench.LogRecords() {
+		b.Fatalf("%d records, want %d", n, pypybench.LogRecords())
+	}
+	pypybench.Report(b, n, cpu0)
 }
 
 // BenchmarkPyPyReader: records mapped to logformat events.
 func BenchmarkPyPyReader(b *testing.B) {
-	data := benchLog()
+	data := pypybench.Log()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var n int64
-	cpu0 := pypyCPUSeconds()
+	cpu0 := pypybench.CPUSeconds()
 	for b.Loop() {
 		rd, err := pypy.NewReader(bytes.NewReader(data), pypy.Options{})
 		if err != nil {
@@ -125,5 +73,5 @@ func BenchmarkPyPyReader(b *testing.B) {
 		}
 		n = rd.Stats().Chunks
 	}
-	records(b, n, cpu0)
+	pypybench.Report(b, n, cpu0)
 }

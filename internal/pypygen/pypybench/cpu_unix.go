@@ -1,13 +1,13 @@
 //go:build unix
 
-package pypyreport
+package pypybench
 
 import "syscall"
 
-// pypyCPUSeconds is the process's user+system CPU time. The benchmark
+// CPUSeconds is the process's user+system CPU time. The benchmark
 // machines are shared and noisy; records per CPU second is far steadier
 // than records per wall second.
-func pypyCPUSeconds() float64 {
+func CPUSeconds() float64 {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0

@@ -1,6 +1,0 @@
-//go:build !unix
-
-package pypy_test
-
-// pypyCPUSeconds is unknown here; the CPU-time metric is then omitted.
-func pypyCPUSeconds() float64 { return 0 }
