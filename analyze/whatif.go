@@ -69,7 +69,12 @@ type WhatIf struct {
 	Procs []LogProcs
 	// Wall is the recorded wall time; ReplayWall the replay's, unchanged.
 	Wall, ReplayWall time.Duration
-	Groups           []Prediction // in the order asked
+	// Part, when not 0, is the length of the log's first part, which is
+	// all that was replayed (the log has more segments than the
+	// schedule's Limit: see Schedule.Prefix). Every prediction, bound and
+	// Lost is then of that part.
+	Part   time.Duration
+	Groups []Prediction // in the order asked
 	// All is the prediction for removing every group in Groups at once.
 	All Prediction
 }
@@ -155,6 +160,14 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 	}
 	w := &WhatIf{Wall: sum.Wall}
 	w.Replayed, w.Reason = s.replayable()
+	if w.Replayed && (s.full || s.cut) {
+		part := s.cutPrefix()
+		if part <= 0 {
+			w.Replayed, w.Reason = false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory, and they do not reach the start of every thread (stmlog whatif --limit N keeps more, at about 64 bytes each)", s.limit())
+		} else {
+			w.Part = time.Duration(part)
+		}
+	}
 	if !s.over {
 		s.descheduled()
 	}
@@ -233,7 +246,7 @@ func (s *Schedule) replayable() (bool, string) {
 			return false, l.name + " is a profile-level log (conflict-free transactions only counted): the replay needs the full level (STMLOG_EVENTS=all)"
 		}
 	}
-	if s.over {
+	if (s.over || s.cut) && !s.Prefix {
 		return false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory (stmlog whatif --limit N keeps more, at about 64 bytes each)", s.limit())
 	}
 	if s.opt.Thread != 0 || s.opt.From != 0 || s.opt.To > 0 {

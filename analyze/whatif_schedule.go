@@ -79,6 +79,12 @@ type schedThread struct {
 	attemptInev bool
 	attemptRun  int64
 
+	// Past a Prefix schedule's Limit (Schedule.full): the thread has
+	// taken its first event past it, at resume, up to which its segments
+	// go; it keeps no segments or attempt ends after it.
+	frozen bool
+	resume int64
+
 	// for the bound, kept even when the segments are dropped
 	charged     map[int32]int64 // group -> time charged
 	commitRuns  sketch          // run time of committed attempts
@@ -118,12 +124,19 @@ type Schedule struct {
 	// Limit is the number of segments kept; past it the schedule is
 	// dropped and only the bound is computed. 0 means DefaultScheduleLimit.
 	Limit int
+	// Prefix keeps the segments collected up to the Limit, and replays
+	// the log's first part, up to where every thread's segments reach,
+	// instead of giving the bound only (see cutPrefix).
+	Prefix bool
 
 	logs   []*schedLog
 	keys   []string
 	keyIdx map[string]int32
 	nseg   int
-	over   bool // Limit reached
+	over   bool  // Limit reached, without Prefix: the bound only
+	full   bool  // Limit reached, with Prefix: each thread keeps its segments up to its next event
+	cut    bool  // past the Limit, with Prefix: the logs cut to their first part
+	part   int64 // then, the length of that part
 }
 
 // NewSchedule returns a Schedule for an analysis with these options.
@@ -293,11 +306,20 @@ func (s *Schedule) addSeg(l *schedLog, th *schedThread, t int64) {
 			}
 		}
 	}
-	if s.over {
+	if s.over || th.frozen {
 		return
 	}
-	if s.nseg >= s.limit() {
-		s.over = true
+	if !s.full && s.nseg >= s.limit() {
+		if s.Prefix {
+			// This segment, and each other thread's next, are the last
+			// kept: they take each thread to its first event past the
+			// Limit (see event).
+			s.full = true
+		} else {
+			s.over = true
+		}
+	}
+	if s.over {
 		for _, l := range s.logs {
 			for _, th := range l.threads {
 				th.chunks, th.ends, th.nseg = nil, nil, 0
@@ -355,7 +377,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 	case logformat.KindTxCommit:
 		th.commits++
 		th.commitRuns.add(th.attemptRun)
-		if !s.over {
+		if !s.over && !th.frozen {
 			th.ends = append(th.ends, point{t: t, n: int32(th.nseg), commit: true, inev: th.attemptInev})
 		}
 		th.inTx = false
@@ -372,7 +394,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 			}
 		}
 		th.attemptRun = 0
-		if !s.over {
+		if !s.over && !th.frozen {
 			th.ends = append(th.ends, point{t: t, n: int32(th.nseg), inev: th.attemptInev})
 		}
 		th.inTx = false
@@ -383,6 +405,9 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		}
 	case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
 		s.noteState(l, th, ev)
+	}
+	if s.full && !th.frozen {
+		th.frozen, th.resume = true, t
 	}
 }
 

@@ -98,11 +98,17 @@ func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	u := durfmt.UnitFor(s.Wall)
 	logsHeading(bw, "stmlog whatif", "each replayed on its own processors", s.Logs)
 	fmt.Fprintf(bw, "\n")
-	if wi.Replayed {
+	switch {
+	case wi.Replayed && wi.Part > 0:
+		fmt.Fprintf(bw, "Replayed on %s: the first %s of the %s recorded, all that --limit keeps in memory\n", procsText(wi, s), u.Dur(wi.Part), u.Dur(s.Wall))
+		fmt.Fprintf(bw, "(--limit N keeps more, at about 64 bytes per run, pause or gap); every figure below is of that part.\n")
+		fmt.Fprintf(bw, "Its recorded wall time %s; the replay, unchanged, %s (%s).\n", u.Dur(wi.Part), u.Dur(wi.ReplayWall),
+			fmtChange(float64(wi.Part), float64(wi.ReplayWall)))
+	case wi.Replayed:
 		fmt.Fprintf(bw, "Replayed on %s.\n", procsText(wi, s))
 		fmt.Fprintf(bw, "Recorded wall time %s; the replay, unchanged, %s (%s).\n", u.Dur(s.Wall), u.Dur(wi.ReplayWall),
 			fmtChange(float64(s.Wall), float64(wi.ReplayWall)))
-	} else {
+	default:
 		fmt.Fprintf(bw, "No replay: %s.\nOnly the bound is given (the most any replay could predict).\n", wi.Reason)
 	}
 	for _, x := range s.Warnings {
@@ -176,17 +182,19 @@ func groupName(s *analyze.Summary, g *analyze.Group) string {
 }
 
 type jsonWhatIf struct {
-	Schema       string             `json:"schema"`
-	Logs         []jsonWhatIfLog    `json:"logs"`
-	By           string             `json:"by"`
-	Replayed     bool               `json:"replayed"`
-	Reason       string             `json:"reason"`
-	WallNs       int64              `json:"wall_ns"`
-	ReplayWallNs *int64             `json:"replay_wall_ns"`
-	GroupsTotal  int                `json:"groups_total"`
-	Groups       []jsonPrediction   `json:"groups"`
-	All          jsonPredictionBase `json:"all"`
-	Warnings     []string           `json:"warnings"`
+	Schema       string          `json:"schema"`
+	Logs         []jsonWhatIfLog `json:"logs"`
+	By           string          `json:"by"`
+	Replayed     bool            `json:"replayed"`
+	Reason       string          `json:"reason"`
+	WallNs       int64           `json:"wall_ns"`
+	ReplayWallNs *int64          `json:"replay_wall_ns"`
+	// the log's first part, when only it was replayed (--limit)
+	PartWallNs  *int64             `json:"part_wall_ns,omitempty"`
+	GroupsTotal int                `json:"groups_total"`
+	Groups      []jsonPrediction   `json:"groups"`
+	All         jsonPredictionBase `json:"all"`
+	Warnings    []string           `json:"warnings"`
 }
 
 type jsonWhatIfLog struct {
@@ -239,6 +247,10 @@ func whatIfJSON(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	if wi.Replayed {
 		rw := int64(wi.ReplayWall)
 		r.ReplayWallNs = &rw
+		if wi.Part > 0 {
+			pw := int64(wi.Part)
+			r.PartWallNs = &pw
+		}
 	}
 	for _, p := range wi.Procs {
 		l := s.Logs[p.Log]

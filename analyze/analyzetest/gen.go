@@ -28,6 +28,11 @@ type Config struct {
 	NoClose bool
 	// Dropped, when > 0, records that many dropped events.
 	Dropped int64
+	// FlushEvery, when > 0, flushes the writer after every that many
+	// rounds (a transaction of each thread), so that the log's chunks
+	// are cut as a recording's periodic flushes cut them; else each
+	// thread's events are in one chunk (or as many as fill).
+	FlushEvery int
 }
 
 // File is the source file named by the generated stacks (see Sites); tests
@@ -111,7 +116,10 @@ func Generate(w io.Writer, cfg Config) (int64, error) {
 		}
 	}
 	const us = 1000
-	for range cfg.Tx {
+	for round := range cfg.Tx {
+		if cfg.FlushEvery > 0 && round > 0 && round%cfg.FlushEvery == 0 && werr == nil {
+			werr = lw.Flush()
+		}
 		for th := 1; th <= cfg.Threads; th++ {
 			tid := uint32(th)
 			other := uint32(th%cfg.Threads + 1)

@@ -179,7 +179,7 @@ func runReport(stdout, stderr io.Writer, args []string, f *reportFlags, topSet b
 		}
 		return writeSummary(stdout, stderr, sum, f)
 	}
-	sum, sched, err := analyzeWithSchedule(paths, f.load.input.stdin, ao, lo, stderr, analyze.DefaultScheduleLimit)
+	sum, sched, err := analyzeWithSchedule(paths, f.load.input.stdin, ao, lo, stderr, analyze.DefaultScheduleLimit, false)
 	if err != nil {
 		return err
 	}

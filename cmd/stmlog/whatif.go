@@ -38,7 +38,9 @@ thread runs on; an aborted attempt's work is not redone), a pause that waited
 for another thread's commit or inevitable transaction ends when that thread
 gets there, and everything runs on the number of processors the recording
 had (GOMAXPROCS). Beside it, the bound: the most any such replay could give.
-A profile-level log (the default of STMLOG) gets the bound only.
+A profile-level log (the default of STMLOG) gets the bound only. Of a log
+with more runs, pauses and gaps than --limit, the first part that many cover
+is replayed, and every figure is of that part.
 
 Throughput is commits per second, after / before. The model and its limits
 are in docs/whatif.md.`,
@@ -60,7 +62,7 @@ are in docs/whatif.md.`,
 	fl.IntSliceVar(&f.groups, "group", nil, "predict for these groups only, by their rank in the report (`N,...`)")
 	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text or json")
 	fl.IntVar(&f.procs, "procs", 0, "replay on `N` processors instead of the recording's GOMAXPROCS (0: the recording's), e.g. the ones a loaded machine left the program")
-	fl.IntVar(&f.limit, "limit", 16<<20, "keep at most `N` runs, pauses and gaps in memory (about 64 bytes each) for the replay")
+	fl.IntVar(&f.limit, "limit", 16<<20, "keep at most `N` runs, pauses and gaps in memory (about 64 bytes each) for the replay; of a longer log, the first part they cover is replayed")
 	return cmd
 }
 
@@ -81,7 +83,7 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 	if err != nil {
 		return err
 	}
-	sum, sched, err := analyzeWithSchedule(paths, f.load.input.stdin, ao, lo, stderr, f.limit)
+	sum, sched, err := analyzeWithSchedule(paths, f.load.input.stdin, ao, lo, stderr, f.limit, true)
 	if err != nil {
 		return err
 	}
@@ -106,13 +108,16 @@ func runWhatIf(stdout, stderr io.Writer, paths []string, f *whatIfFlags) error {
 
 // analyzeWithSchedule is analyzeLogs that also collects the schedule a
 // what-if replay needs, in the same pass.
-func analyzeWithSchedule(paths []string, stdin io.Reader, ao analyze.Options, lo anylog.Options, stderr io.Writer, limit int) (*analyze.Summary, *analyze.Schedule, error) {
+//
+// With prefix, a log longer than limit has its first part replayed
+// (analyze.Schedule.Prefix); else only its bound is given.
+func analyzeWithSchedule(paths []string, stdin io.Reader, ao analyze.Options, lo anylog.Options, stderr io.Writer, limit int, prefix bool) (*analyze.Summary, *analyze.Schedule, error) {
 	if err := checkStdinArgs(paths); err != nil {
 		return nil, nil, err
 	}
 	a := analyze.New(ao)
 	s := analyze.NewSchedule(ao)
-	s.Limit = limit
+	s.Limit, s.Prefix = limit, prefix
 	for _, path := range paths {
 		src, closer, err := openLog(path, stdin, lo)
 		if err != nil {

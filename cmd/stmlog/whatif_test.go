@@ -13,6 +13,8 @@ import (
 func TestCLIWhatIf(t *testing.T) {
 	dir := t.TempDir()
 	good := genLog(t, dir, "good.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1})
+	// chunks cut every 20 transactions of each thread, as a recording's
+	flushed := genLog(t, dir, "flushed.log", analyzetest.Config{Threads: 3, Tx: 200, Seed: 1, FlushEvery: 20})
 	full, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +35,8 @@ func TestCLIWhatIf(t *testing.T) {
 		{"top", []string{"whatif", "--top", "1", good}, 0, []string{"| 1 | 3.842ms"}, nil},
 		{"groups", []string{"whatif", "--group", "3,1", good}, 0, []string{"|   3 |", "|   1 |", "the 2 groups above"}, nil},
 		{"by site", []string{"whatif", "--by", "site", good}, 0, []string{"(by this site)"}, nil},
+		{"limit", []string{"whatif", "--limit", "600", flushed}, 0, []string{"Replayed on 3 processors (assumed", ": the first 2.666ms of the 11.023ms recorded", "every figure below is of that part", "| all |"}, nil},
+		{"limit, one chunk per thread", []string{"whatif", "--limit", "600", good}, 0, []string{"No replay: the log has more than 600 runs", "do not reach the start of every thread", "| all |"}, nil},
 		{"bad group", []string{"whatif", "--group", "9", good}, 2, nil, []string{"--group", "group 9", "has 3"}},
 		{"bad format", []string{"whatif", "--format", "csv", good}, 2, nil, []string{"--format"}},
 		{"damaged", []string{"whatif", damaged}, 1, nil, []string{damaged}},
@@ -74,5 +78,21 @@ func TestCLIWhatIf(t *testing.T) {
 	}
 	if out.Schema != "stmlog.whatif/v1" || len(out.Groups) != 3 || out.All.Speedup == nil || *out.All.Speedup < 1 {
 		t.Errorf("json: %s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "part_wall_ns") {
+		t.Errorf("json of a whole replay has part_wall_ns: %s", r.stdout)
+	}
+	r = runIn("whatif", "--format", "json", "--limit", "600", flushed)
+	var part struct {
+		Replayed bool   `json:"replayed"`
+		WallNs   int64  `json:"wall_ns"`
+		PartNs   *int64 `json:"part_wall_ns"`
+		ReplayNs *int64 `json:"replay_wall_ns"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &part); err != nil || r.code != 0 {
+		t.Fatalf("json, --limit: exit %d, %v: %s", r.code, err, r.stdout)
+	}
+	if !part.Replayed || part.PartNs == nil || *part.PartNs <= 0 || *part.PartNs >= part.WallNs || part.ReplayNs == nil {
+		t.Errorf("json, --limit: %s", r.stdout)
 	}
 }

@@ -33,6 +33,10 @@ type Source struct {
 	// Next does not return them.
 	Meta       lf.Meta
 	Aggregates []lf.Aggregate
+	// FlushAt are indices into Events before which Encode flushes the
+	// writer, so that the log's chunks are cut there as a recording's
+	// are every flush period (else each thread's events are one chunk's).
+	FlushAt []int
 
 	i int
 }
@@ -109,7 +113,12 @@ func (s *Source) Encode(w io.Writer) error {
 	for _, id := range slices.Sorted(maps.Keys(s.Vars)) {
 		lw.NameVar(id, s.Vars[id])
 	}
-	for _, ev := range s.Events {
+	for i, ev := range s.Events {
+		if slices.Contains(s.FlushAt, i) {
+			if err := lw.Flush(); err != nil {
+				return err
+			}
+		}
 		ev.Site, ev.OtherSite = stack(ev.Site), stack(ev.OtherSite)
 		if err := lw.Write(&ev); err != nil {
 			return err
