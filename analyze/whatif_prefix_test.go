@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"bytes"
 	"math"
 	"strings"
 	"testing"
@@ -16,22 +15,9 @@ import (
 // the log's first part past it.
 func prefixWhatIf(t *testing.T, data []byte, limit int, opt WhatIfOptions) (*Summary, *WhatIf) {
 	t.Helper()
-	r, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := New(Options{})
 	s := NewSchedule(Options{})
 	s.Limit, s.Prefix = limit, true
-	if err := a.Add(s.Tee("log", r)); err != nil {
-		t.Fatal(err)
-	}
-	sum := a.Summary()
-	w, err := s.WhatIf(sum, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sum, w
+	return whatIfWith(t, data, s, opt)
 }
 
 // handPart is TestWhatIfHandBuilt's two threads, from time at (µs), in
@@ -142,15 +128,8 @@ func TestWhatIfPrefixProperties(t *testing.T) {
 // segmentsOf is how many segments the schedule of a log has.
 func segmentsOf(t *testing.T, data []byte) int {
 	t.Helper()
-	r, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := New(Options{})
 	s := NewSchedule(Options{})
 	s.Limit = math.MaxInt
-	if err := a.Add(s.Tee("log", r)); err != nil {
-		t.Fatal(err)
-	}
+	scheduleOf(t, data, s)
 	return s.nseg
 }

@@ -15,16 +15,27 @@ import (
 // whatIfOf analyzes a native log held in data and predicts for opt.
 func whatIfOf(t *testing.T, data []byte, opt WhatIfOptions) (*Summary, *WhatIf) {
 	t.Helper()
+	return whatIfWith(t, data, NewSchedule(Options{}), opt)
+}
+
+// scheduleOf reads a native log held in data into an Analyzer and s.
+func scheduleOf(t *testing.T, data []byte, s *Schedule) *Summary {
+	t.Helper()
 	r, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := New(Options{})
-	s := NewSchedule(Options{})
 	if err := a.Add(s.Tee("log", r)); err != nil {
 		t.Fatal(err)
 	}
-	sum := a.Summary()
+	return a.Summary()
+}
+
+// whatIfWith is whatIfOf through the schedule s (its Limit and Prefix).
+func whatIfWith(t *testing.T, data []byte, s *Schedule, opt WhatIfOptions) (*Summary, *WhatIf) {
+	t.Helper()
+	sum := scheduleOf(t, data, s)
 	w, err := s.WhatIf(sum, opt)
 	if err != nil {
 		t.Fatal(err)
