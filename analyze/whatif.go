@@ -247,7 +247,7 @@ func (s *Schedule) replayable() (bool, string) {
 		}
 	}
 	if (s.over || s.cut) && !s.Prefix {
-		return false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory (stmlog whatif --limit N keeps more, at about 64 bytes each)", s.limit())
+		return false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most this replay keeps in memory (stmlog whatif keeps up to its --limit, 16 Mi by default, and replays the first part of a longer log)", s.limit())
 	}
 	if s.opt.Thread != 0 || s.opt.From != 0 || s.opt.To > 0 {
 		return false, "a replay needs every thread over the whole log (no --thread, --from, --to)"
