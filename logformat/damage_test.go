@@ -28,14 +28,17 @@ func smallLog(t testing.TB) (*genLog, []chunkSpan, []Event) {
 	for _, s := range spans {
 		types[s.typ] = true
 	}
-	for _, typ := range []byte{chunkStrings, chunkStacks, chunkVarNames, chunkEvents, chunkDropped, chunkEnd, chunkInfo, chunkAggregates} {
+	for _, typ := range []byte{chunkStrings, chunkStacks, chunkVarNames, chunkEvents, chunkDropped, chunkEnd, chunkInfo, chunkAggregates, chunkUsage} {
 		if !types[typ] {
 			t.Fatalf("test log has no chunk of type %d; pick another seed", typ)
 		}
 	}
-	evs, _, err := readAll(g.data, ReaderOptions{})
+	evs, r, err := readAll(g.data, ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if u := r.Meta().Usage; u != g.usage {
+		t.Fatalf("processor usage read %+v, written last %+v", u, g.usage)
 	}
 	return g, spans, evs
 }

@@ -15,6 +15,7 @@ type genLog struct {
 	data    []byte
 	events  []Event            // in Write order
 	aggs    []Aggregate        // in Aggregate order (profile logs)
+	usage   Usage              // the last processor-usage record (profile logs)
 	stacks  map[StackID]*Stack // what each id returned by Writer.Stack stands for
 	vars    map[uint64]string  // final var names
 	dropped int64
@@ -89,6 +90,12 @@ func makeLog(t testing.TB, o genOpts) *genLog {
 		if flushAt[i] {
 			if err := w.Flush(); err != nil {
 				t.Fatal(err)
+			}
+			if o.profile { // a recording writes one at each flush
+				g.usage = Usage{Time: 1 + rng.Int64N(1e10), ProcessCPU: rng.Int64N(1e10), Idle: rng.Int64N(1e10), CPUs: rng.IntN(65)}
+				if err := w.Usage(g.usage); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if rng.IntN(20) == 0 {
