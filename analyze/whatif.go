@@ -163,7 +163,7 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 	if w.Replayed && (s.full || s.cut) {
 		part := s.cutPrefix()
 		if part <= 0 {
-			w.Replayed, w.Reason = false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory, and they do not reach the start of every thread (stmlog whatif --limit N keeps more, at about 64 bytes each)", s.limit())
+			w.Replayed, w.Reason = false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory, and they do not reach the start of every thread (stmlog whatif --limit N keeps more, at about 110 bytes each)", s.limit())
 		} else {
 			w.Part = time.Duration(part)
 		}

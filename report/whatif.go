@@ -101,7 +101,7 @@ func whatIfText(w io.Writer, s *analyze.Summary, wi *analyze.WhatIf) error {
 	switch {
 	case wi.Replayed && wi.Part > 0:
 		fmt.Fprintf(bw, "Replayed on %s: the first %s of the %s recorded, all that --limit keeps in memory\n", procsText(wi, s), u.Dur(wi.Part), u.Dur(s.Wall))
-		fmt.Fprintf(bw, "(--limit N keeps more, at about 64 bytes per run, pause or gap); every figure below is of that part.\n")
+		fmt.Fprintf(bw, "(--limit N keeps more, at about 110 bytes per run, pause or gap); every figure below is of that part.\n")
 		fmt.Fprintf(bw, "Its recorded wall time %s; the replay, unchanged, %s (%s).\n", u.Dur(wi.Part), u.Dur(wi.ReplayWall),
 			fmtChange(float64(wi.Part), float64(wi.ReplayWall)))
 	case wi.Replayed:

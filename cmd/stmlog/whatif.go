@@ -62,7 +62,7 @@ are in docs/whatif.md.`,
 	fl.IntSliceVar(&f.groups, "group", nil, "predict for these groups only, by their rank in the report (`N,...`)")
 	fl.StringVar(&f.format, "format", "text", "output `FORMAT`: text or json")
 	fl.IntVar(&f.procs, "procs", 0, "replay on `N` processors instead of the recording's GOMAXPROCS (0: the recording's), e.g. the ones a loaded machine left the program")
-	fl.IntVar(&f.limit, "limit", 16<<20, "keep at most `N` runs, pauses and gaps in memory (about 64 bytes each) for the replay; of a longer log, the first part they cover is replayed")
+	fl.IntVar(&f.limit, "limit", 16<<20, "keep at most `N` runs, pauses and gaps in memory (about 110 bytes each, with two replays at once) for the replay; of a longer log, the first part they cover is replayed")
 	return cmd
 }
 
