@@ -369,6 +369,41 @@ func (s *Scanner) NextBatch(recs []Record) (int, error) {
 	return 1, nil
 }
 
+// C8MaxRecord is the length of the longest c8 record: its 14-byte head
+// and a 255-byte marker.
+const C8MaxRecord = c8HeadSize + 255
+
+// Window is for a caller that decodes c8 records itself, straight from
+// the scanner's buffer (pypyreport's analyzer: one pass over the bytes).
+// It returns the buffered bytes from the next record on, having read more
+// first if fewer than want are buffered (want at most C8MaxRecord), so
+// it is shorter than want only at the end of the input. The caller
+// decodes whole records from its front and says how far it got with
+// Skip; anything else (the last records of the input, damage) it leaves
+// to Next, which reports it as always. Window returns nil once Next
+// returned an error, and for a c7 log. The bytes are valid until the
+// next call of Window, Next or NextBatch.
+func (s *Scanner) Window(want int) []byte {
+	if s.finished || s.format != C8 {
+		return nil
+	}
+	s.fill(min(want, C8MaxRecord))
+	return s.buf[s.pos:s.end]
+}
+
+// Skip consumes the first n bytes of the last Window, which the caller
+// decoded as records whole c8 records, the last of them starting last
+// bytes into it: Offset, Consumed and Records are then as after a Next
+// that returned that record.
+func (s *Scanner) Skip(n, records, last int) {
+	if records <= 0 || last < 0 || n <= last || n > s.end-s.pos {
+		panic("pypy: Scanner.Skip outside the window")
+	}
+	s.recOff = s.base + int64(s.pos+last)
+	s.pos += n
+	s.records += int64(records)
+}
+
 func (s *Scanner) corrupt(reason string) error {
 	s.finished = true
 	return &logformat.CorruptError{Name: s.name, Offset: s.base + int64(s.pos), Err: errors.New(reason)}
