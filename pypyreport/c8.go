@@ -44,6 +44,78 @@ func (t *c8Thread) progress(now float64, state uint8) {
 	t.prevTime, t.prevState = now, state
 }
 
+// What each event does to its thread, but for the conflicts (record).
+
+func (t *c8Thread) start(now float64) {
+	t.tx = [4]float64{}
+	t.aborting, t.inev, t.inevWaiting, t.inMinor = false, false, false, false
+	// The original forgets a free-segment wait here too: one that ended in
+	// an ABORT instead of a WAIT_DONE must not turn this transaction's next
+	// WAIT_DONE into a stop (docs/pypy-log-format.md §4.1).
+	t.freeSegment = false
+	t.progress(now, stRun)
+}
+
+func (t *c8Thread) commit(now float64) {
+	t.progress(now, stStop)
+	t.cpuCommitted += t.tx[stRun]
+	t.cpuPaused += t.tx[stPause]
+	t.nCommitted++
+}
+
+func (t *c8Thread) abort(now float64) {
+	t.progress(now, stStop)
+	t.cpuAborted += t.tx[stRun]
+	t.cpuPaused += t.tx[stPause]
+	t.nAborted++
+}
+
+// wait is WAIT_FREE_SEGMENT, WAIT_SYNCING, WAIT_SYNC_PAUSE and
+// WAIT_OTHER_INEVITABLE.
+func (t *c8Thread) wait(ev uint8, now float64) {
+	if ev == pypy.EvWaitFreeSegment {
+		t.freeSegment = true
+	}
+	t.progress(now, stPause)
+	if ev == pypy.EvWaitOtherInev && t.inev {
+		t.inevWaiting, t.inevWaitStart = true, now
+	}
+}
+
+// waitDone is WAIT_DONE but for the wait for the inevitable transaction.
+func (t *c8Thread) waitDone(now float64) {
+	if t.freeSegment {
+		// Not in a transaction yet: the final analyzer's fix.
+		t.freeSegment = false
+		t.progress(now, stStop)
+	} else {
+		t.progress(now, stRun)
+	}
+}
+
+func (t *c8Thread) gcMinorStart(now float64) {
+	if t.prevState == stDetached {
+		t.progress(now, stRun)
+	}
+	t.inMinor, t.minorStart = true, now
+}
+
+func (t *c8Thread) gcMinorDone(now float64) {
+	if t.inMinor {
+		t.gcMinor += now - t.minorStart
+		t.inMinor = false
+	}
+}
+
+func (t *c8Thread) gcMajorStart(now float64) { t.inMajor, t.majorStart = true, now }
+
+func (t *c8Thread) gcMajorDone(now float64) {
+	if t.inMajor {
+		t.gcMajor += now - t.majorStart
+		t.inMajor = false
+	}
+}
+
 type c8Summary struct {
 	table     []uint8
 	threads   []*c8Thread // by first appearance
@@ -135,105 +207,13 @@ func recentSlot(event uint8, marker []byte) uint8 {
 
 func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
 
-// records is the analyzer: the loop over a batch and, inside it, what
-// each record does. One function, so that the loop and the state it keeps
-// (the summary's fields, the era's table) stay in registers between
-// records; a call per record cost more than most records' work.
-func (s *c8Summary) records(recs []pypy.Record, ts []float64, note *pyStderr) {
-	ts = ts[:len(recs)]
-	for i := range recs {
-		rec, now := &recs[i], ts[i]
-		t := s.thread(rec.Thread)
-		ev := s.table[rec.Event]
-		switch ev {
-		case pypy.EvStart:
-			t.tx = [4]float64{}
-			t.aborting, t.inev, t.inevWaiting, t.inMinor = false, false, false, false
-			// The original forgets a free-segment wait here too: one that
-			// ended in an ABORT instead of a WAIT_DONE must not turn this
-			// transaction's next WAIT_DONE into a stop (docs/pypy-log-format.md
-			// §4.1).
-			t.freeSegment = false
-			t.progress(now, stRun)
-		case pypy.EvDetach:
-			t.progress(now, stDetached)
-		case pypy.EvReattach:
-			t.progress(now, stRun)
-			s.becomeInevitable(t, rec, now)
-		case pypy.EvCommit:
-			t.progress(now, stStop)
-			t.cpuCommitted += t.tx[stRun]
-			t.cpuPaused += t.tx[stPause]
-			t.nCommitted++
-		case pypy.EvAbort:
-			t.progress(now, stStop)
-			t.cpuAborted += t.tx[stRun]
-			t.cpuPaused += t.tx[stPause]
-			t.nAborted++
-		case pypy.EvBecomeInevitable:
-			s.becomeInevitable(t, rec, now)
-		case pypy.EvWriteRead:
-			if t.aborting {
-				note.line("note: double STM_CONTENTION_WRITE_READ")
-				continue
-			}
-			t.aborting = true
-			c := s.conflict(ev, rec.Marker)
-			c.addTime(rec.Sec, rec.Nsec, &s.cells)
-			t.progress(now, stRun)
-			c.aborted += t.tx[stRun]
-			c.paused += t.tx[stPause]
-		case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
-			if ev == pypy.EvWaitFreeSegment {
-				t.freeSegment = true
-			}
-			t.progress(now, stPause)
-			if ev == pypy.EvWaitOtherInev && t.inev {
-				t.inevWaiting, t.inevWaitStart = true, now
-			}
-		case pypy.EvWaitDone:
-			if t.freeSegment {
-				// Not in a transaction yet: the final analyzer's fix.
-				t.freeSegment = false
-				t.progress(now, stStop)
-			} else {
-				t.progress(now, stRun)
-			}
-			if t.inev && t.inevWaiting {
-				wait := now - t.inevWaitStart
-				c := s.conflict(t.inevEvent, t.inevMarker)
-				c.addTime(t.inevSec, t.inevNsec, &s.cells)
-				c.paused += wait
-				t.inevWaiting = false
-			}
-		case pypy.EvGCMinorStart:
-			if t.prevState == stDetached {
-				t.progress(now, stRun)
-			}
-			t.inMinor, t.minorStart = true, now
-		case pypy.EvGCMinorDone:
-			if t.inMinor {
-				t.gcMinor += now - t.minorStart
-				t.inMinor = false
-			}
-		case pypy.EvGCMajorStart:
-			t.inMajor, t.majorStart = true, now
-		case pypy.EvGCMajorDone:
-			if t.inMajor {
-				t.gcMajor += now - t.majorStart
-				t.inMajor = false
-			}
-		}
-	}
-}
-
-func (s *c8Summary) becomeInevitable(t *c8Thread, rec *pypy.Record, now float64) {
+func (t *c8Thread) becomeInevitable(ev uint8, marker []byte, sec, nsec uint32, now float64) {
 	t.progress(now, stRun)
 	if !t.inev {
 		t.inev = true
-		t.inevEvent = s.table[rec.Event]
-		t.inevMarker = append(t.inevMarker[:0], rec.Marker...)
-		t.inevSec, t.inevNsec = rec.Sec, rec.Nsec
+		t.inevEvent = ev
+		t.inevMarker = append(t.inevMarker[:0], marker...)
+		t.inevSec, t.inevNsec = sec, nsec
 		t.inevWaiting = false
 	}
 }

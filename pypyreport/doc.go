@@ -21,6 +21,8 @@
 //     writes the progress line and hands every record to an analyzer;
 //   - c8.go and c7.go are the two analyzers (the final c8 one, pypy
 //     1120467b9c9, and the c7 one, pypy c2125c949c7) and their reports;
+//     c8scan.go is the c8 pass, which decodes the records itself from the
+//     scanner's buffer (Scanner.Window) in the analyzer's own loop;
 //   - conflicts.go holds what both keep per conflict: counts, lost time
 //     and the timestamps behind the time line, and the ranking;
 //   - source.go is linecache: the source lines printed under markers, read

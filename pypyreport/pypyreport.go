@@ -81,7 +81,7 @@ func run(stdout, stderr io.Writer, r io.Reader, opt Options, budget int) error {
 		rep = newC8Summary(sc.Era())
 	}
 	py := &pyStderr{w: errw}
-	res, err := summarize(sc, rep, py, size, budget)
+	res, err := rep.summarize(sc, py, size, budget)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func run(stdout, stderr io.Writer, r io.Reader, opt Options, budget int) error {
 		}
 		rep.reset()
 		rep.setCells(res.start, res.stop)
-		if _, err := summarize(sc2, rep, &pyStderr{w: io.Discard}, -1, math.MaxInt); err != nil {
+		if _, err := rep.summarize(sc2, &pyStderr{w: io.Discard}, -1, math.MaxInt); err != nil {
 			return fmt.Errorf("%s: second pass: %w", name, err)
 		}
 	}
@@ -134,8 +134,10 @@ type analyzer interface {
 	reset()
 	// setCells makes the conflicts count time-line cells directly.
 	setCells(start, stop float64)
-	// records analyzes a batch of records; ts are their times (pyTime).
-	records(recs []pypy.Record, ts []float64, note *pyStderr)
+	// summarize is a pass over the records of sc: it analyzes them and
+	// writes the progress percentages (size is the input's, -1 if not
+	// known) and the notes to errw.
+	summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error)
 	// write prints the report.
 	write(w *bufio.Writer, src *sourceCache, top int, res passResult)
 }
@@ -158,7 +160,12 @@ func pyTime(sec, nsec uint32) float64 {
 // of 72 bytes) for the batch to stay in the L1 cache.
 const batchSize = 256
 
-func summarize(sc *pypy.Scanner, rep analyzer, errw *pyStderr, size int64, budget int) (passResult, error) {
+// summarize is c7's pass: records in batches from Scanner.NextBatch.
+func (s *c7Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
+	return summarize(sc, s, errw, size, budget)
+}
+
+func summarize(sc *pypy.Scanner, rep *c7Summary, errw *pyStderr, size int64, budget int) (passResult, error) {
 	var res passResult
 	recs := make([]pypy.Record, batchSize)
 	times := make([]float64, batchSize)
@@ -221,8 +228,8 @@ func summarize(sc *pypy.Scanner, rep analyzer, errw *pyStderr, size int64, budge
 		res.cut = batch[n-1].Cut
 		res.stop = ts[n-1]
 	}
-	if c7, ok := rep.(*c7Summary); ok && c7.stopSet {
-		res.stop = c7.stopAt
+	if rep.stopSet {
+		res.stop = rep.stopAt
 	}
 	if !res.overBudget && rep.dropTimestamps(budget) {
 		res.overBudget = true

@@ -570,8 +570,7 @@ func FuzzPyPyReport(f *testing.F) {
 	f.Add(pypyLog(pypyRec{1, 0, 1, pypy.EvStart, ""}, pypyRec{2, 0, 1, pypy.EvWriteRead, "File \"a\", line 1"}), byte(0))
 	f.Add([]byte(pypy.MagicC7+"\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x01\x00x"), byte(4))
 	f.Fuzz(func(t *testing.T, data []byte, era byte) {
-		var out bytes.Buffer
-		_ = run(&out, io.Discard, bytes.NewReader(data), Options{Era: 'a' + era%5, Top: int(era % 7)}, 64)
+		runBoth(t, "fuzz", data, Options{Era: 'a' + era%5, Top: int(era % 7)}, 64)
 	})
 }
 

@@ -1,0 +1,236 @@
+package pypyreport
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/stmlog/stmlog/logformat/pypy"
+)
+
+// summarize is the c8 pass over the log: one pass over the bytes. The
+// records are decoded by scan, the analyzer's own loop, straight from the
+// scanner's buffer (Scanner.Window), instead of going through Records:
+// decoding into a batch and reading the batch back cost as much as the
+// analysis. What scan leaves (the first record, each record that prints a
+// progress percentage, the last records of the input, damage) is read
+// with Scanner.Next, which reports errors as always, and written back into
+// a one-record buffer for scan: the analysis exists once.
+func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
+	var res passResult
+	frac := 1.0 / float64(size)
+	order := sc.Era().MonotonicClock()
+	prev := -1.0
+	var cnt int64 // records so far
+	var rec pypy.Record
+	var one [pypy.C8MaxRecord]byte
+	for {
+		if k := cnt & (progressEvery - 1); k != 0 && !recordAtATime {
+			// Up to the next record that prints a percentage.
+			if win := sc.Window(pypy.C8MaxRecord); len(win) >= pypy.C8MaxRecord {
+				pos, n, last := 0, 0, 0
+				for limit := int(progressEvery - k); n < limit; {
+					used, m, at, p, heavy := s.scan(win[pos:], limit-n, prev, order)
+					if m > 0 {
+						last, prev = pos+at, p
+					}
+					pos += used
+					n += m
+					if !heavy {
+						break
+					}
+					// The record at pos is whole in win, its event in
+					// range and its time in order (scan checked).
+					last = pos
+					used, prev = s.record(win[pos:], errw)
+					pos += used
+					n++
+				}
+				if n > 0 {
+					sc.Skip(pos, n, last)
+					cnt += int64(n)
+					res.stop, res.cut = prev, 0
+					continue
+				}
+				// The next record is damaged or goes back in time: Next
+				// and the check below report it.
+			}
+		}
+		if err := sc.Next(&rec); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return res, err
+		}
+		now := pyTime(rec.Sec, rec.Nsec)
+		if order && now < prev {
+			return res, fmt.Errorf("%s: byte offset %d: decreasing timestamps: %.9f -> %.9f", sc.Name(), sc.Offset(), prev, now)
+		}
+		if cnt&(progressEvery-1) == 0 {
+			// The percentage is printed before the record is analyzed.
+			if cnt == 0 {
+				res.start = now
+			} else {
+				if size > 0 {
+					errw.item(pyFloat(float64(sc.Consumed())*frac*100.0, 0) + "%")
+				}
+				if !res.overBudget && s.dropTimestamps(budget) {
+					res.overBudget = true
+				}
+			}
+		}
+		// rec is written back as a c8 record (its marker as read: a cut
+		// record's partial one) for scan, which needs C8MaxRecord bytes.
+		put32(one[0:], rec.Sec)
+		put32(one[4:], rec.Nsec)
+		put32(one[8:], rec.Thread)
+		one[12], one[13] = rec.Event, byte(copy(one[14:], rec.Marker))
+		s.record(one[:], errw)
+		cnt++
+		prev = now
+		res.stop, res.cut = now, rec.Cut
+	}
+	if !res.overBudget && s.dropTimestamps(budget) {
+		res.overBudget = true
+	}
+	return res, nil
+}
+
+// recordAtATime makes summarize read every record with Next (tests: the
+// same output as scan's).
+var recordAtATime = false
+
+func put32(b []byte, v uint32) {
+	_ = b[3]
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func le32(b []byte) uint32 {
+	_ = b[3]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// scan is the analyzer's loop: it decodes and analyzes the c8 records at
+// the front of win, at most limit of them, while a record of the largest
+// size fits (so that one bounds check covers a whole record). It stops
+// before a record whose event is out of the era's range or, with order,
+// whose time is before the previous one (prev, then each record's), and
+// before a heavy one (heavy is then true): a record that looks up a
+// conflict, copies a marker, writes a note or meets a new thread, which
+// record does. It returns the bytes and records consumed, where the last
+// one starts, and its time (prev if none).
+//
+// The loop and the light records' work are one function without a call,
+// so that the position, the era's table and the times stay in registers:
+// with a call in any arm, Go spills every value live across it on every
+// record, and a call per record cost more than most records' work.
+func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used, n, last int, now float64, heavy bool) {
+	table, small := s.table, s.small
+	pos := 0
+	now = prev
+	for n < limit && len(win)-pos >= pypy.C8MaxRecord {
+		b := win[pos : pos+pypy.C8MaxRecord : pos+pypy.C8MaxRecord]
+		raw := b[12]
+		if int(raw) >= len(table) {
+			break
+		}
+		t1 := pyTime(le32(b[0:]), le32(b[4:]))
+		if t1 < now && order {
+			break
+		}
+		th := le32(b[8:])
+		if th >= uint32(len(small)) || small[th] == nil {
+			return pos, n, last, now, true
+		}
+		t := small[th]
+		switch ev := table[raw]; ev {
+		case pypy.EvStart:
+			t.start(t1)
+		case pypy.EvDetach:
+			t.progress(t1, stDetached)
+		case pypy.EvCommit:
+			t.commit(t1)
+		case pypy.EvAbort:
+			t.abort(t1)
+		case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
+			t.wait(ev, t1)
+		case pypy.EvWaitDone:
+			if t.inev && t.inevWaiting {
+				return pos, n, last, now, true
+			}
+			t.waitDone(t1)
+		case pypy.EvGCMinorStart:
+			t.gcMinorStart(t1)
+		case pypy.EvGCMinorDone:
+			t.gcMinorDone(t1)
+		case pypy.EvGCMajorStart:
+			t.gcMajorStart(t1)
+		case pypy.EvGCMajorDone:
+			t.gcMajorDone(t1)
+		default: // REATTACH, BECOME_INEVITABLE, CONTENTION_WRITE_READ
+			return pos, n, last, now, true
+		}
+		now = t1
+		last = pos
+		pos += 14 + int(b[13])
+		n++
+	}
+	return pos, n, last, now, false
+}
+
+// record analyzes the one c8 record at the front of b, which holds at
+// least C8MaxRecord bytes and whose event is in range, whatever it is; it
+// returns the record's size and time.
+func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
+	b = b[:pypy.C8MaxRecord]
+	sec, nsec := le32(b[0:]), le32(b[4:])
+	now := pyTime(sec, nsec)
+	t := s.thread(le32(b[8:]))
+	m := int(b[13])
+	marker := b[14 : 14+m]
+	switch ev := s.table[b[12]]; ev {
+	case pypy.EvStart:
+		t.start(now)
+	case pypy.EvDetach:
+		t.progress(now, stDetached)
+	case pypy.EvReattach:
+		t.progress(now, stRun)
+		t.becomeInevitable(ev, marker, sec, nsec, now)
+	case pypy.EvCommit:
+		t.commit(now)
+	case pypy.EvAbort:
+		t.abort(now)
+	case pypy.EvBecomeInevitable:
+		t.becomeInevitable(ev, marker, sec, nsec, now)
+	case pypy.EvWriteRead:
+		if t.aborting {
+			note.line("note: double STM_CONTENTION_WRITE_READ")
+			break
+		}
+		t.aborting = true
+		c := s.conflict(ev, marker)
+		c.addTime(sec, nsec, &s.cells)
+		t.progress(now, stRun)
+		c.aborted += t.tx[stRun]
+		c.paused += t.tx[stPause]
+	case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
+		t.wait(ev, now)
+	case pypy.EvWaitDone:
+		t.waitDone(now)
+		if t.inev && t.inevWaiting {
+			wait := now - t.inevWaitStart
+			c := s.conflict(t.inevEvent, t.inevMarker)
+			c.addTime(t.inevSec, t.inevNsec, &s.cells)
+			c.paused += wait
+			t.inevWaiting = false
+		}
+	case pypy.EvGCMinorStart:
+		t.gcMinorStart(now)
+	case pypy.EvGCMinorDone:
+		t.gcMinorDone(now)
+	case pypy.EvGCMajorStart:
+		t.gcMajorStart(now)
+	case pypy.EvGCMajorDone:
+		t.gcMajorDone(now)
+	}
+	return 14 + m, now
+}
