@@ -11,8 +11,9 @@ type conflictSummary struct {
 	marker, marker2 string
 	aborted, paused float64
 	n               int64
-	ts              [][]byte // zigzag varint deltas of sec<<32|nsec, in chunks
-	tsLen           int      // bytes in ts
+	ts              [][]byte // zigzag varint deltas of sec<<32|nsec, in chunks before cur
+	cur             []byte
+	tsLen           int // bytes in ts
 	lastKey         uint64
 	cells           []int64 // second pass: counts per time-line cell
 	order           int     // creation order (Python dict order)
@@ -26,20 +27,36 @@ func (c *conflictSummary) addTime(sec, nsec uint32, cells *timeCells) {
 	key := uint64(sec)<<32 | uint64(nsec)
 	d := int64(key - c.lastKey)
 	c.lastKey = key
-	// Chunks that grow to 64 KB and are never copied: a hot conflict of a
-	// big log has megabytes of timestamps.
-	last := len(c.ts) - 1
-	if last < 0 || cap(c.ts[last])-len(c.ts[last]) < binary.MaxVarintLen64 {
-		size := 64
-		if last >= 0 {
-			size = min(2*cap(c.ts[last]), 64<<10)
-		}
-		c.ts = append(c.ts, make([]byte, 0, size))
-		last++
+	// binary.AppendVarint, written out: its call and append cost more
+	// than the few bytes it writes.
+	u := uint64(d<<1) ^ uint64(d>>63)
+	b := c.cur
+	if cap(b)-len(b) < binary.MaxVarintLen64 {
+		b = c.newChunk()
 	}
-	n := len(c.ts[last])
-	c.ts[last] = binary.AppendVarint(c.ts[last], d)
-	c.tsLen += len(c.ts[last]) - n
+	n := len(b)
+	b = b[:n+binary.MaxVarintLen64]
+	i := n
+	for ; u >= 0x80; i++ {
+		b[i] = byte(u) | 0x80
+		u >>= 7
+	}
+	b[i] = byte(u)
+	c.cur = b[:i+1]
+	c.tsLen += i + 1 - n
+}
+
+// newChunk puts the current chunk of timestamps aside and starts one
+// twice its size, up to 64 KB: chunks are never copied (a hot conflict of
+// a big log has megabytes of timestamps).
+func (c *conflictSummary) newChunk() []byte {
+	size := 64
+	if c.cur != nil {
+		c.ts = append(c.ts, c.cur)
+		size = min(2*cap(c.cur), 64<<10)
+	}
+	c.cur = make([]byte, 0, size)
+	return c.cur
 }
 
 // cellCounts returns c's events per timeline cell: counted in the second
@@ -56,7 +73,7 @@ func (c *conflictSummary) cellCounts(cells timeCells) []int64 {
 // timestamps decodes c.ts.
 func (c *conflictSummary) timestamps(f func(sec, nsec uint32)) {
 	var key uint64
-	for _, b := range c.ts {
+	for _, b := range append(c.ts[:len(c.ts):len(c.ts)], c.cur) {
 		for len(b) > 0 {
 			d, n := binary.Varint(b)
 			if n <= 0 {
@@ -112,7 +129,7 @@ func dropKept(list []*conflictSummary, on bool, budget int) bool {
 		return false
 	}
 	for _, c := range list {
-		c.ts, c.tsLen = nil, 0
+		c.ts, c.cur, c.tsLen = nil, nil, 0
 	}
 	return true
 }

@@ -528,6 +528,13 @@ func TestPyPyTimestampsRoundTrip(t *testing.T) {
 	var c conflictSummary
 	var off timeCells
 	in := [][2]uint32{{5, 999999999}, {5, 0}, {4294967295, 4294967295}, {0, 0}, {7, 12}}
+	x := uint64(1)
+	for i := 0; i < 200_000; i++ { // across many chunks
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		in = append(in, [2]uint32{uint32(x>>40) % 4, uint32(x) >> (x % 31)})
+	}
 	for _, p := range in {
 		c.addTime(p[0], p[1], &off)
 	}
