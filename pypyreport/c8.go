@@ -31,7 +31,8 @@ type c8Thread struct {
 	// the transaction's first BECOME_INEVITABLE or REATTACH record
 	inev                   bool
 	inevEvent              uint8
-	inevMarker             []byte
+	inevLen                uint8                       // of its marker,
+	inevMarker             [pypy.C8MaxRecord - 14]byte // which starts here
 	inevSec, inevNsec      uint32
 	inevWaiting            bool
 	inevWaitStart          float64
@@ -207,14 +208,16 @@ func recentSlot(event uint8, marker []byte) uint8 {
 
 func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
 
-func (t *c8Thread) becomeInevitable(ev uint8, marker []byte, sec, nsec uint32, now float64) {
+// becomeInevitable is BECOME_INEVITABLE and REATTACH for the record b
+// (C8MaxRecord bytes). The marker is copied whole, a copy of constant
+// size, which Go makes without a call.
+func (t *c8Thread) becomeInevitable(ev uint8, b []byte, now float64) {
 	t.progress(now, stRun)
 	if !t.inev {
-		t.inev = true
-		t.inevEvent = ev
-		t.inevMarker = append(t.inevMarker[:0], marker...)
-		t.inevSec, t.inevNsec = sec, nsec
-		t.inevWaiting = false
+		t.inev, t.inevWaiting, t.inevEvent = true, false, ev
+		t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
+		t.inevLen = b[13]
+		t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
 	}
 }
 

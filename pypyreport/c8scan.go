@@ -115,8 +115,7 @@ func le32(b []byte) uint32 {
 // before a record whose event is out of the era's range or, with order,
 // whose time is before the previous one (prev, then each record's), and
 // before a heavy one (heavy is then true): a record that looks up a
-// conflict, copies a marker, writes a note or meets a new thread, which
-// record does. It returns the bytes and records consumed, where the last
+// conflict, writes a note or meets a new thread, which record does. It returns the bytes and records consumed, where the last
 // one starts, and its time (prev if none).
 //
 // The loop and the light records' work are one function without a call,
@@ -166,7 +165,21 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.gcMajorStart(t1)
 		case pypy.EvGCMajorDone:
 			t.gcMajorDone(t1)
-		default: // REATTACH, BECOME_INEVITABLE, CONTENTION_WRITE_READ
+		case pypy.EvReattach, pypy.EvBecomeInevitable:
+			// t.becomeInevitable(ev, b, t1), by hand (too big for Go to
+			// inline; a call here makes the loop spill); REATTACH first
+			// changes state, as record does.
+			if ev == pypy.EvReattach {
+				t.progress(t1, stRun)
+			}
+			t.progress(t1, stRun)
+			if !t.inev {
+				t.inev, t.inevWaiting, t.inevEvent = true, false, ev
+				t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:])
+				t.inevLen = b[13]
+				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
+			}
+		default: // CONTENTION_WRITE_READ
 			return pos, n, last, now, true
 		}
 		now = t1
@@ -194,13 +207,13 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 		t.progress(now, stDetached)
 	case pypy.EvReattach:
 		t.progress(now, stRun)
-		t.becomeInevitable(ev, marker, sec, nsec, now)
+		t.becomeInevitable(ev, b, now)
 	case pypy.EvCommit:
 		t.commit(now)
 	case pypy.EvAbort:
 		t.abort(now)
 	case pypy.EvBecomeInevitable:
-		t.becomeInevitable(ev, marker, sec, nsec, now)
+		t.becomeInevitable(ev, b, now)
 	case pypy.EvWriteRead:
 		if t.aborting {
 			note.line("note: double STM_CONTENTION_WRITE_READ")
@@ -218,7 +231,7 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 		t.waitDone(now)
 		if t.inev && t.inevWaiting {
 			wait := now - t.inevWaitStart
-			c := s.conflict(t.inevEvent, t.inevMarker)
+			c := s.conflict(t.inevEvent, t.inevMarker[:t.inevLen])
 			c.addTime(t.inevSec, t.inevNsec, &s.cells)
 			c.paused += wait
 			t.inevWaiting = false
