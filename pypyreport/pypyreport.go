@@ -160,7 +160,8 @@ func pyTime(sec, nsec uint32) float64 {
 // of 72 bytes) for the batch to stay in the L1 cache.
 const batchSize = 256
 
-// summarize is c7's pass: records in batches from Scanner.NextBatch.
+// summarize is c7's pass: records in batches from Scanner.NextBatch (c7
+// logs have no timestamp order to check: MonotonicClock is of c8 eras).
 func (s *c7Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
 	return summarize(sc, s, errw, size, budget)
 }
@@ -170,8 +171,6 @@ func summarize(sc *pypy.Scanner, rep *c7Summary, errw *pyStderr, size int64, bud
 	recs := make([]pypy.Record, batchSize)
 	times := make([]float64, batchSize)
 	frac := 1.0 / float64(size)
-	checkOrder := sc.Format() == pypy.C8 && sc.Era().MonotonicClock()
-	prev := -1.0
 	var cnt int64 // records before the batch
 	for {
 		// A batch ends at each record that prints a progress percentage
@@ -192,17 +191,6 @@ func summarize(sc *pypy.Scanner, rep *c7Summary, errw *pyStderr, size int64, bud
 		for i := range batch {
 			ts[i] = pyTime(batch[i].Sec, batch[i].Nsec)
 		}
-		var bad error
-		if checkOrder {
-			for i, t := range ts {
-				if t < prev {
-					bad = fmt.Errorf("%s: byte offset %d: decreasing timestamps: %.9f -> %.9f", sc.Name(), offset(sc, batch, i), prev, t)
-					batch, ts = batch[:i], ts[:i]
-					break
-				}
-				prev = t
-			}
-		}
 		if len(batch) > 0 && (cnt+int64(len(batch))-1)&(progressEvery-1) == 0 {
 			// The last record prints the percentage before it is analyzed.
 			last := len(batch) - 1
@@ -221,9 +209,6 @@ func summarize(sc *pypy.Scanner, rep *c7Summary, errw *pyStderr, size int64, bud
 		} else {
 			rep.records(batch, ts, errw)
 		}
-		if bad != nil {
-			return res, bad
-		}
 		cnt += int64(n)
 		res.cut = batch[n-1].Cut
 		res.stop = ts[n-1]
@@ -235,16 +220,6 @@ func summarize(sc *pypy.Scanner, rep *c7Summary, errw *pyStderr, size int64, bud
 		res.overBudget = true
 	}
 	return res, nil
-}
-
-// offset is the byte offset of batch[i], counted back from the batch's
-// last record (sc.Offset()); only the last record of a batch can be cut.
-func offset(sc *pypy.Scanner, batch []pypy.Record, i int) int64 {
-	off := sc.Offset()
-	for _, r := range batch[i : len(batch)-1] {
-		off -= int64(r.Size(sc.Format()))
-	}
-	return off
 }
 
 // pyStderr writes stderr the way the original's Python 2 print statements
