@@ -29,7 +29,7 @@ func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budg
 			if win := sc.Window(pypy.C8MaxRecord); len(win) >= pypy.C8MaxRecord {
 				pos, n, last := 0, 0, 0
 				for limit := int(progressEvery - k); n < limit; {
-					used, m, at, p, heavy := s.scan(win[pos:], limit-n, prev, order)
+					used, m, at, p, heavy, t := s.scan(win[pos:], limit-n, prev, order)
 					if m > 0 {
 						last, prev = pos+at, p
 					}
@@ -41,7 +41,11 @@ func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budg
 					// The record at pos is whole in win, its event in
 					// range and its time in order (scan checked).
 					last = pos
-					used, prev = s.record(win[pos:], errw)
+					if t != nil {
+						used, prev = s.conflictRecord(t, win[pos:], errw)
+					} else {
+						used, prev = s.record(win[pos:], errw)
+					}
 					pos += used
 					n++
 				}
@@ -122,7 +126,7 @@ func le32(b []byte) uint32 {
 // so that the position, the era's table and the times stay in registers:
 // with a call in any arm, Go spills every value live across it on every
 // record, and a call per record cost more than most records' work.
-func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used, n, last int, now float64, heavy bool) {
+func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used, n, last int, now float64, heavy bool, ht *c8Thread) {
 	table, small := s.table, s.small
 	pos := 0
 	now = prev
@@ -138,7 +142,7 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 		}
 		th := le32(b[8:])
 		if th >= uint32(len(small)) || small[th] == nil {
-			return pos, n, last, now, true
+			return pos, n, last, now, true, nil
 		}
 		t := small[th]
 		switch ev := table[raw]; ev {
@@ -154,7 +158,7 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.wait(ev, t1)
 		case pypy.EvWaitDone:
 			if t.inev && t.inevWaiting {
-				return pos, n, last, now, true
+				return pos, n, last, now, true, t
 			}
 			t.waitDone(t1)
 		case pypy.EvGCMinorStart:
@@ -180,14 +184,14 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
 			}
 		default: // CONTENTION_WRITE_READ
-			return pos, n, last, now, true
+			return pos, n, last, now, true, t
 		}
 		now = t1
 		last = pos
 		pos += 14 + int(b[13])
 		n++
 	}
-	return pos, n, last, now, false
+	return pos, n, last, now, false, nil
 }
 
 // record analyzes the one c8 record at the front of b, which holds at
@@ -195,11 +199,8 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 // returns the record's size and time.
 func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 	b = b[:pypy.C8MaxRecord]
-	sec, nsec := le32(b[0:]), le32(b[4:])
-	now := pyTime(sec, nsec)
+	now := pyTime(le32(b[0:]), le32(b[4:]))
 	t := s.thread(le32(b[8:]))
-	m := int(b[13])
-	marker := b[14 : 14+m]
 	switch ev := s.table[b[12]]; ev {
 	case pypy.EvStart:
 		t.start(now)
@@ -215,27 +216,12 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 	case pypy.EvBecomeInevitable:
 		t.becomeInevitable(ev, b, now)
 	case pypy.EvWriteRead:
-		if t.aborting {
-			note.line("note: double STM_CONTENTION_WRITE_READ")
-			break
-		}
-		t.aborting = true
-		c := s.conflict(ev, marker)
-		c.addTime(sec, nsec, &s.cells)
-		t.progress(now, stRun)
-		c.aborted += t.tx[stRun]
-		c.paused += t.tx[stPause]
+		s.writeRead(t, b, now, note)
 	case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
 		t.wait(ev, now)
 	case pypy.EvWaitDone:
 		t.waitDone(now)
-		if t.inev && t.inevWaiting {
-			wait := now - t.inevWaitStart
-			c := s.conflict(t.inevEvent, t.inevMarker[:t.inevLen])
-			c.addTime(t.inevSec, t.inevNsec, &s.cells)
-			c.paused += wait
-			t.inevWaiting = false
-		}
+		s.inevWaitDone(t, now)
 	case pypy.EvGCMinorStart:
 		t.gcMinorStart(now)
 	case pypy.EvGCMinorDone:
@@ -245,5 +231,46 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 	case pypy.EvGCMajorDone:
 		t.gcMajorDone(now)
 	}
-	return 14 + m, now
+	return 14 + int(b[13]), now
+}
+
+// conflictRecord is record for a record of t that scan left because it
+// updates a conflict: a CONTENTION_WRITE_READ or the WAIT_DONE of a wait
+// for the inevitable transaction.
+func (s *c8Summary) conflictRecord(t *c8Thread, b []byte, note *pyStderr) (int, float64) {
+	b = b[:pypy.C8MaxRecord]
+	now := pyTime(le32(b[0:]), le32(b[4:]))
+	if s.table[b[12]] == pypy.EvWriteRead {
+		s.writeRead(t, b, now, note)
+	} else {
+		t.waitDone(now)
+		s.inevWaitDone(t, now)
+	}
+	return 14 + int(b[13]), now
+}
+
+// writeRead is CONTENTION_WRITE_READ for the record b of t.
+func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64, note *pyStderr) {
+	if t.aborting {
+		note.line("note: double STM_CONTENTION_WRITE_READ")
+		return
+	}
+	t.aborting = true
+	c := s.conflict(pypy.EvWriteRead, b[14:14+int(b[13])])
+	c.addTime(le32(b[0:]), le32(b[4:]), &s.cells)
+	t.progress(now, stRun)
+	c.aborted += t.tx[stRun]
+	c.paused += t.tx[stPause]
+}
+
+// inevWaitDone is the end of t's wait for the inevitable transaction, if
+// it was waiting, after WAIT_DONE's change of state.
+func (s *c8Summary) inevWaitDone(t *c8Thread, now float64) {
+	if t.inev && t.inevWaiting {
+		wait := now - t.inevWaitStart
+		c := s.conflict(t.inevEvent, t.inevMarker[:t.inevLen])
+		c.addTime(t.inevSec, t.inevNsec, &s.cells)
+		c.paused += wait
+		t.inevWaiting = false
+	}
 }
