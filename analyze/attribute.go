@@ -35,9 +35,9 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 	g.count++
 	g.first = min(g.first, t)
 	g.last = max(g.last, t)
-	g.threads = addThread(g.threads, ev.Thread)
+	g.threads = addThreadBit(&g.threadBits, g.threads, ev.Thread)
 	if ev.OtherThread != 0 {
-		g.otherThreads = addThread(g.otherThreads, ev.OtherThread)
+		g.otherThreads = addThreadBit(&g.otherBits, g.otherThreads, ev.OtherThread)
 	}
 	i := a.fineIndex(t)
 	g.tl[i]++

@@ -79,6 +79,11 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	}
 	var th *thread
 	var st *schedThread // tb's, of th
+	// shared: st's clock is th's (st.prev == st.last == th.last, both
+	// seen), and is kept in th's alone until the loop leaves th (syncClock):
+	// the schedule's clock is then the Analyzer's, the same steps on the
+	// same times. (An aggregate record moves st's clock, not th's.)
+	shared := false
 	start := l.start
 	// The log's event count and time range are l's (event, for the
 	// events it takes, updates them too), not locals: the loop has
@@ -90,10 +95,18 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 		ev := &evs[i]
 		k := ev.Kind
 		if !k.Valid() || ev.Thread == 0 {
+			if shared {
+				st.syncClock(th)
+			}
 			l.events-- // event counts those it takes
 			a.eventOrAggregate(l, ev, as)
 			if tb != nil && k == logformat.KindAggregate && as != nil {
 				tb.s.aggregate(tb.l, as.Aggregate())
+				shared = false // until the next thread switch: st's clock moved
+				if th != nil {
+					l.noteTime(th.last)
+					th = nil
+				}
 			}
 			continue
 		}
@@ -101,14 +114,18 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			if th != nil {
 				l.noteTime(th.last)
 			}
+			if shared {
+				st.syncClock(th)
+			}
 			th = a.threadOf(l, ev.Thread)
 			if tb != nil {
 				st = tb.s.thread(tb.l, ev.Thread)
+				shared = st.seen && th.seen && st.prev == st.last && st.last == th.last
 			}
 		}
 		// event's prologue, for a valid kind of a known thread.
 		t := ev.Time - start
-		if st != nil { // the schedule keeps its own clock
+		if st != nil && !shared { // the schedule keeps its own clock
 			if d := st.boundClock(t); d > 0 {
 				st.boundPause(d)
 			}
@@ -120,6 +137,15 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			} else {
 				th.seen = true
 				l.noteTime(t)
+			}
+		}
+		if shared { // boundClock on the Analyzer's clock
+			if d := t - th.last; d > 0 {
+				if st.waiting {
+					st.boundPause(d)
+				} else if st.inTx {
+					st.attemptRun += d
+				}
 			}
 		}
 		th.last = t
@@ -179,6 +205,14 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	if th != nil {
 		l.noteTime(th.last)
 	}
+	if shared {
+		st.syncClock(th)
+	}
+}
+
+// syncClock sets st's clock to th's, which batch kept it in.
+func (st *schedThread) syncClock(th *thread) {
+	st.prev, st.last = th.last, th.last
 }
 
 // noteTime widens l's time range to t.

@@ -38,7 +38,9 @@ type group struct {
 	cost         sketch
 	threads      []uint32
 	otherThreads []uint32
-	tl           *fineTimeline
+	// threads and otherThreads below 64, as bits (see addThreadBit)
+	threadBits, otherBits uint64
+	tl                    *fineTimeline
 }
 
 type cacheKey struct {
@@ -137,6 +139,20 @@ func (a *Analyzer) groupOf(l *logState, ev *logformat.Event) *group {
 		g.v = 0
 	}
 	return g
+}
+
+// addThreadBit is addThread with bits, the ids below 64 in s: a
+// conflict's threads are mostly known already, and the bit test costs
+// less than the scan (and its branch per thread).
+func addThreadBit(bits *uint64, s []uint32, id uint32) []uint32 {
+	if id >= 64 {
+		return addThread(s, id)
+	}
+	if *bits&(1<<id) != 0 {
+		return s
+	}
+	*bits |= 1 << id
+	return append(s, id)
 }
 
 func addThread(s []uint32, id uint32) []uint32 {
