@@ -117,6 +117,9 @@ func (t *c8Thread) gcMajorDone(now float64) {
 	}
 }
 
+// noEvent stands for an event number out of the era's range.
+const noEvent = 0xff
+
 type c8Summary struct {
 	table     []uint8
 	threads   []*c8Thread // by first appearance
