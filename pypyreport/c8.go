@@ -21,22 +21,20 @@ type c8Thread struct {
 	prevTime  float64
 	prevState uint8
 
+	// flags, side by side: START clears the first five with one store
+	aborting, freeSegment, inev, inevWaiting, inMinor, inMajor bool
+
 	// the transaction's time by state: tx[stRun] its CPU time, tx[stPause]
 	// and tx[stDetached]; tx[stStop] sums what is never read (progress
 	// adds without a branch on the state, which records make unpredictable)
-	tx          [4]float64
-	aborting    bool
-	freeSegment bool
+	tx [4]float64
 
-	// the transaction's first BECOME_INEVITABLE or REATTACH record
-	inev                   bool
+	// the transaction's first BECOME_INEVITABLE or REATTACH record (inev)
 	inevEvent              uint8
 	inevLen                uint8                       // of its marker,
 	inevMarker             [pypy.C8MaxRecord - 14]byte // which starts here
 	inevSec, inevNsec      uint32
-	inevWaiting            bool
 	inevWaitStart          float64
-	inMinor, inMajor       bool
 	minorStart, majorStart float64
 }
 
@@ -49,11 +47,10 @@ func (t *c8Thread) progress(now float64, state uint8) {
 
 func (t *c8Thread) start(now float64) {
 	t.tx = [4]float64{}
-	t.aborting, t.inev, t.inevWaiting, t.inMinor = false, false, false, false
 	// The original forgets a free-segment wait here too: one that ended in
 	// an ABORT instead of a WAIT_DONE must not turn this transaction's next
 	// WAIT_DONE into a stop (docs/pypy-log-format.md §4.1).
-	t.freeSegment = false
+	t.aborting, t.freeSegment, t.inev, t.inevWaiting, t.inMinor = false, false, false, false, false
 	t.progress(now, stRun)
 }
 
