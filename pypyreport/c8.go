@@ -119,6 +119,7 @@ const noEvent = 0xff
 
 type c8Summary struct {
 	table     []uint8
+	events    *[256]uint8 // table, and noEvent past its end
 	threads   []*c8Thread // by first appearance
 	small     []*c8Thread // thread number → state, for small numbers
 	big       map[uint32]*c8Thread
@@ -130,7 +131,13 @@ type c8Summary struct {
 }
 
 func newC8Summary(era pypy.Era) *c8Summary {
-	s := &c8Summary{table: era.Table()}
+	s := &c8Summary{table: era.Table(), events: new([256]uint8)}
+	for i := range s.events {
+		s.events[i] = noEvent
+		if i < len(s.table) {
+			s.events[i] = s.table[i]
+		}
+	}
 	s.reset()
 	return s
 }

@@ -127,19 +127,22 @@ func le32(b []byte) uint32 {
 // with a call in any arm, Go spills every value live across it on every
 // record, and a call per record cost more than most records' work.
 func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used, n, last int, now float64, heavy bool, ht *c8Thread) {
-	table, small := s.table, s.small
+	events, small := s.events, s.small
 	pos := 0
 	now = prev
 	// ev is the canonical event of the record at pos (noEvent out of the
 	// era's range), found while the record before it was analyzed: the
 	// switch on it then does not wait for two loads after a mispredicted
 	// jump (most are: the events of interleaved threads are unpredictable).
+	// The loop reads span bytes a record, the largest record and the next
+	// one's head up to its event, so that finding it needs no check.
+	const span = pypy.C8MaxRecord + 13
 	ev := uint8(noEvent)
-	if len(win) >= pypy.C8MaxRecord && int(win[12]) < len(table) {
-		ev = table[win[12]]
+	if len(win) >= span {
+		ev = events[win[12]]
 	}
-	for n < limit && len(win)-pos >= pypy.C8MaxRecord {
-		b := win[pos : pos+pypy.C8MaxRecord : pos+pypy.C8MaxRecord]
+	for n < limit && len(win)-pos >= span {
+		b := win[pos : pos+span : pos+span]
 		if ev == noEvent {
 			break
 		}
@@ -152,12 +155,10 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			return pos, n, last, now, true, nil
 		}
 		t := small[th]
-		next := pos + 14 + int(b[13])
+		m := int(b[13])
+		next := pos + 14 + m
 		cur := ev
-		ev = noEvent
-		if len(win)-next >= pypy.C8MaxRecord && int(win[next+12]) < len(table) {
-			ev = table[win[next+12]]
-		}
+		ev = events[b[26+m]]
 		switch ev := cur; ev {
 		case pypy.EvStart:
 			t.start(t1)
@@ -192,7 +193,7 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.progress(t1, stRun)
 			if !t.inev {
 				t.inev, t.inevWaiting, t.inevEvent = true, false, ev
-				t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:])
+				t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
 				t.inevLen = b[13]
 				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
 			}
