@@ -79,10 +79,9 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	}
 	var th *thread
 	var st *schedThread // tb's, of th
-	// shared: st's clock is th's (st.prev == st.last == th.last, both
-	// seen), and is kept in th's alone until the loop leaves th (syncClock):
-	// the schedule's clock is then the Analyzer's, the same steps on the
-	// same times. (An aggregate record moves st's clock, not th's.)
+	// shared: st's state is th's (see sharedState), kept in th alone,
+	// and st keeps only what th has not, until the loop leaves th or an
+	// event of another kind comes (unshare).
 	shared := false
 	start := l.start
 	// The log's event count and time range are l's (event, for the
@@ -96,13 +95,13 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 		k := ev.Kind
 		if !k.Valid() || ev.Thread == 0 {
 			if shared {
-				st.syncClock(th)
+				st.unshare(th)
+				shared = false
 			}
 			l.events-- // event counts those it takes
 			a.eventOrAggregate(l, ev, as)
 			if tb != nil && k == logformat.KindAggregate && as != nil {
 				tb.s.aggregate(tb.l, as.Aggregate())
-				shared = false // until the next thread switch: st's clock moved
 				if th != nil {
 					l.noteTime(th.last)
 					th = nil
@@ -115,13 +114,17 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				l.noteTime(th.last)
 			}
 			if shared {
-				st.syncClock(th)
+				st.unshare(th)
 			}
 			th = a.threadOf(l, ev.Thread)
 			if tb != nil {
 				st = tb.s.thread(tb.l, ev.Thread)
-				shared = st.seen && th.seen && st.prev == st.last && st.last == th.last
+				shared = st.sharedState(th)
 			}
+		}
+		if shared && k > logformat.KindBecomeInevitable {
+			st.unshare(th) // the Analyzer's and the schedule's steps differ
+			shared = false
 		}
 		// event's prologue, for a valid kind of a known thread.
 		t := ev.Time - start
@@ -139,13 +142,9 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				l.noteTime(t)
 			}
 		}
-		if shared { // boundClock on the Analyzer's clock
-			if d := t - th.last; d > 0 {
-				if st.waiting {
-					st.boundPause(d)
-				} else if st.inTx {
-					st.attemptRun += d
-				}
+		if shared { // boundClock: the run is th.run (see sharedState)
+			if d := t - th.last; d > 0 && th.waiting {
+				st.sharedPause(th, d)
 			}
 		}
 		th.last = t
@@ -175,10 +174,18 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			if !th.waiting {
 				th.state = stRun
 			}
-			if st != nil {
+			if shared {
+				st.attemptInev = false
+			} else if st != nil {
 				st.boundStart()
 			}
 		case logformat.KindTxCommit:
+			if shared {
+				st.commits++
+				if th.inTx {
+					st.attemptRun = th.run
+				}
+			}
 			if !th.inTx {
 				l.orphanEnd++
 			}
@@ -192,12 +199,15 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			if th.pendingSet { // else the pending fields are all zero already
 				a.clearPending(th)
 			}
-			if st != nil {
+			if st != nil && !shared {
 				st.boundCommit()
 			}
 		default:
+			if shared {
+				st.sharedStep(tb.s, tb.l, th, ev) // before step changes th
+			}
 			a.step(l, th, ev, t, true)
-			if st != nil {
+			if st != nil && !shared {
 				tb.s.boundStep(tb.l, st, ev)
 			}
 		}
@@ -206,13 +216,82 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 		l.noteTime(th.last)
 	}
 	if shared {
-		st.syncClock(th)
+		st.unshare(th)
 	}
 }
 
-// syncClock sets st's clock to th's, which batch kept it in.
-func (st *schedThread) syncClock(th *thread) {
+// sharedState reports whether the state the schedule past its Limit keeps
+// of thread st (boundEvents) is th's, so that batch can keep it in th alone
+// for th's next events, as long as they are of the kinds up to
+// KindBecomeInevitable, whose steps keep it so: the clock (prev and last;
+// th.prev is th.last, unwindowed), the transaction, wait and pending
+// conflict's flags, and the attempt's run time (th.run accrues in stRun,
+// st.attemptRun when in a transaction and not waiting: the same times
+// when stRun is just that, which those kinds' steps keep). An aggregate
+// record moves st's clock, not th's; detach and GC events th's state.
+func (st *schedThread) sharedState(th *thread) bool {
+	return st.seen && th.seen && !st.frozen &&
+		st.prev == st.last && st.last == th.last && th.prev == th.last &&
+		st.inTx == th.inTx && st.waiting == th.waiting && st.reason == th.reason &&
+		st.pendingSet == th.pendingSet && st.afterAbort == th.afterAbort &&
+		(!th.inTx || st.attemptRun == th.run) &&
+		th.state != stDetached && (th.state == stRun) == (th.inTx && !th.waiting)
+}
+
+// unshare gives st back the state batch kept in th. Out of a transaction,
+// st.attemptRun is st's own (a commit leaves it, th.run is cleared); the
+// pending group and its other thread are st's, and cleared with the flag.
+func (st *schedThread) unshare(th *thread) {
 	st.prev, st.last = th.last, th.last
+	st.inTx, st.waiting, st.reason = th.inTx, th.waiting, th.reason
+	st.pendingSet, st.afterAbort = th.pendingSet, th.afterAbort
+	if !th.pendingSet {
+		st.pending, st.other = -1, 0
+	}
+	if th.inTx {
+		st.attemptRun = th.run
+	}
+}
+
+// sharedPause is boundPause with the state in th.
+func (st *schedThread) sharedPause(th *thread, d int64) {
+	g := int32(-1)
+	if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+		g = st.pending
+	}
+	if g >= 0 {
+		st.chargedAcc.add(st.charged, g, d)
+	}
+	if th.reason != logformat.WaitBackoff {
+		st.waitPause += d
+		if g >= 0 {
+			st.waitAcc.add(st.waitPauseBy, g, d)
+		}
+	}
+}
+
+// sharedStep is boundStep with the state in th, before th's step: what
+// st keeps that th has not (the pending group, the other thread,
+// inevitability) and the time charged at an abort.
+func (st *schedThread) sharedStep(s *Schedule, l *schedLog, th *thread, ev *logformat.Event) {
+	switch ev.Kind {
+	case logformat.KindTxAbort:
+		if th.pendingSet && contended(ev.Cause) && st.pending >= 0 {
+			run := st.attemptRun
+			if th.inTx {
+				run = th.run
+			}
+			st.chargedAcc.add(st.charged, st.pending, run)
+		}
+		st.attemptRun = 0
+	case logformat.KindConflict:
+		st.pending, st.other = -1, ev.OtherThread
+		if s.opt.Kind == logformat.ConflictNone || ev.Conflict == s.opt.Kind {
+			st.pending = s.keyOf(l, ev)
+		}
+	case logformat.KindBecomeInevitable:
+		st.attemptInev = true
+	}
 }
 
 // noteTime widens l's time range to t.

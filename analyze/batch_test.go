@@ -190,3 +190,73 @@ func TestTeeFoldedSame(t *testing.T) {
 		}
 	}
 }
+
+// Past the Limit, the loop keeps the schedule's state of a thread in the
+// Analyzer's while the thread's events are of the kinds whose steps keep
+// them alike (sharedState): the same Summary and WhatIf as the tee doing
+// the schedule's steps, on encoded logs of those kinds with the odd other
+// one (detach, GC), orphan ends, aborts of every cause and waits inside
+// and outside attempts.
+func TestTeeSharedSame(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	stacks := map[lf.StackID]*lf.Stack{1: stack("f", 1), 2: stack("g", 2), 3: stack("h", 3)}
+	for iter := range 300 {
+		evs := make([]lf.Event, 100+r.IntN(900))
+		tm, th := int64(0), uint32(1)
+		for i := range evs {
+			tm += int64(r.IntN(50))
+			if r.IntN(30) == 0 {
+				th = uint32(1 + r.IntN(3))
+			}
+			kind := lf.KindTxStart + lf.Kind(r.IntN(7))
+			if r.IntN(60) == 0 {
+				kind = lf.KindDetach + lf.Kind(r.IntN(6))
+			}
+			evs[i] = lf.Event{Time: tm, Kind: kind, Thread: th,
+				Conflict: lf.ConflictKind(1 + r.IntN(3)), Cause: lf.AbortCause(r.IntN(6)),
+				Reason: lf.WaitReason(r.IntN(8)), OtherThread: uint32(r.IntN(4)), Var: uint64(r.IntN(3)),
+				Site: lf.StackID(r.IntN(4)), OtherSite: lf.StackID(r.IntN(4))}
+		}
+		var flush []int // chunks of a few events: many runs, each shared anew
+		for i := 1 + r.IntN(20); i < len(evs); i += 1 + r.IntN(20) {
+			flush = append(flush, i)
+		}
+		var buf bytes.Buffer
+		if err := (&lt.Source{Events: evs, Stacks: stacks, FlushAt: flush}).Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var opt Options
+		if iter%3 == 1 {
+			opt.Kind = lf.ConflictKind(1 + r.IntN(3))
+		}
+		opt.By = GroupBy(iter % int(numGroupBy))
+		var sums [2]*Summary
+		var ws [2]*WhatIf
+		for v := range 2 {
+			rd, err := lf.NewReader(bytes.NewReader(buf.Bytes()), lf.ReaderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, s := New(opt), NewSchedule(opt)
+			s.Limit = 1 + iter%7
+			src := s.Tee("log", rd)
+			if v == 1 {
+				tb := src.(*teeBatches)
+				src = hideTee{tb, tb}
+			}
+			if err := a.Add(src); err != nil {
+				t.Fatal(err)
+			}
+			sums[v] = a.Summary()
+			if ws[v], err = s.WhatIf(sums[v], WhatIfOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !reflect.DeepEqual(sums[0], sums[1]) {
+			t.Fatalf("iter %d: summary folded\n%+v\nby the tee\n%+v", iter, sums[0], sums[1])
+		}
+		if !reflect.DeepEqual(ws[0], ws[1]) {
+			t.Fatalf("iter %d: what-if folded\n%+v\nby the tee\n%+v", iter, ws[0], ws[1])
+		}
+	}
+}
