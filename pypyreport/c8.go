@@ -119,9 +119,9 @@ const noEvent = 0xff
 
 type c8Summary struct {
 	table     []uint8
-	events    *[256]uint8 // table, and noEvent past its end
-	threads   []*c8Thread // by first appearance
-	small     []*c8Thread // thread number → state, for small numbers
+	events    *[256]uint8     // table, and noEvent past its end
+	threads   []*c8Thread     // by first appearance
+	small     *[256]*c8Thread // thread number → state, for small numbers
 	big       map[uint32]*c8Thread
 	conflicts map[string]*conflictSummary
 	list      []*conflictSummary
@@ -144,7 +144,7 @@ func newC8Summary(era pypy.Era) *c8Summary {
 
 func (s *c8Summary) reset() {
 	s.threads = nil
-	s.small = make([]*c8Thread, 256)
+	s.small = new([256]*c8Thread)
 	s.big = nil
 	s.conflicts = make(map[string]*conflictSummary)
 	s.list = nil

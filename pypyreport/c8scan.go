@@ -141,8 +141,9 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 	if len(win) >= span {
 		ev = events[win[12]]
 	}
-	for n < limit && len(win)-pos >= span {
-		b := win[pos : pos+span : pos+span]
+	end := len(win) - span
+	for n < limit && pos <= end {
+		b := (*[span]byte)(win[pos : pos+span])
 		if ev == noEvent {
 			break
 		}
@@ -151,10 +152,13 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			break
 		}
 		th := le32(b[8:])
-		if th >= uint32(len(small)) || small[th] == nil {
+		if th >= uint32(len(small)) {
 			return pos, n, last, now, true, nil
 		}
-		t := small[th]
+		t := small[uint8(th)]
+		if t == nil {
+			return pos, n, last, now, true, nil
+		}
 		m := int(b[13])
 		next := pos + 14 + m
 		cur := ev
