@@ -124,7 +124,13 @@ func (tx *Tx) commitOne() outcome {
 	var oldVer uint64
 	if h.nw != 0 {
 		b := (*boxHeader)(e.box)
-		oldVer = b.loadVersion()
+		if e.fused {
+			// From the version our Load read: a failure is a Var locked
+			// or changed since, which the general commit sorts out.
+			oldVer = e.oldVer
+		} else {
+			oldVer = b.loadVersion()
+		}
 		if oldVer&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, oldVer, lockedVersion) {
 			return failed
 		}
@@ -154,6 +160,9 @@ func (tx *Tx) commitOne() outcome {
 	}
 	wv := tx.nextVersion()
 	rs := tx.reads // in registers (validateHeld)
+	if e.fused && len(rs) == 1 {
+		rs = nil // the one read is the fused one, validated by the lock
+	}
 	for i := range rs {
 		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
@@ -212,10 +221,14 @@ func (tx *Tx) commitFew() outcome {
 			o[j], o[j-1] = o[j-1], o[j]
 		}
 	}
-	held := 0
+	held, fused := 0, 0
 	for ; held < n; held++ {
-		if !tryLock(&ws[o[held]]) {
+		e := &ws[o[held]]
+		if !tryLock(e) {
 			break
+		}
+		if e.fused {
+			fused++
 		}
 	}
 	if held < n || inevFlag.Load() {
@@ -223,7 +236,10 @@ func (tx *Tx) commitFew() outcome {
 		return failed
 	}
 	wv := tx.nextVersion()
-	if i := tx.validateHeld(); i >= 0 {
+	// Each fused write has its own Var and its own read of it, validated
+	// by its lock: when they are all the reads, nothing is left to check.
+	if fused == len(tx.reads) {
+	} else if i := tx.validateHeld(); i >= 0 {
 		tx.noteReadConflict(i)
 		unlockFew(ws, o[:n])
 		return aborted
@@ -237,7 +253,12 @@ func (tx *Tx) commitFew() outcome {
 func tryLock(e *writeEntry) bool {
 	if e.h.nw != 0 {
 		b := (*boxHeader)(e.box)
-		v := b.loadVersion()
+		var v uint64
+		if e.fused {
+			v = e.oldVer // from the version read (commitOne)
+		} else {
+			v = b.loadVersion()
+		}
 		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
 			return false
 		}
@@ -428,8 +449,14 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		e := &tx.writes[i]
 		e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, 0, 0
 		tx.wfilter |= 1 << (h.id & 63)
-		if tx.rec != nil && tx.storeSite(h) {
-			tx.writeSite(&e.pcOff, &e.pcN)
+		e.fused = false
+		if tx.rec != nil {
+			if tx.storeSite(h) {
+				tx.writeSite(&e.pcOff, &e.pcN)
+			}
+		} else if n := len(tx.reads); n > 0 && tx.reads[n-1].h == h {
+			// Read, then written: the commit locks from the version read.
+			e.oldVer, e.fused = tx.reads[n-1].ver, true
 		}
 	} else {
 		tx.addWrite(h, atomic.LoadPointer(&h.val), off)

@@ -32,8 +32,15 @@ type writeEntry struct {
 	off    int32          // in-place Vars: the pending value's words in tx.arena
 	sp     uint32         // savepoint serial the box belongs to (Select)
 	ready  bool           // writer and site set (before the box is first shown)
-	pcOff  int32          // where the last Store happened (recording only)
-	pcN    int32
+	// fused: an in-place Var whose Store came right after its Load, with
+	// no recorder (store): oldVer holds the version that Load read, the
+	// last read set entry then, and the fast commits lock the Var by a
+	// compare-and-swap from exactly that version, which validates that
+	// read (the entry stays in the read set for extend, Retry and the
+	// general commit, which ignore the flag).
+	fused bool
+	pcOff int32 // where the last Store happened (recording only)
+	pcN   int32
 	// In-place Vars, while recording: who wrote the version we lock (the
 	// box's writer and site fields are ours while we hold it).
 	oldWriter, oldSite uint32
@@ -172,6 +179,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 	e := &tx.writes[i]
 	// e.old is set when the commit locks h.
 	e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, b, off, tx.spSerial, false, 0, 0
+	e.fused = false
 	tx.wfilter |= 1 << (h.id & 63)
 	if tx.windex != nil {
 		tx.windex[h] = int32(i)
