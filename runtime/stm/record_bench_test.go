@@ -3,6 +3,7 @@ package stm
 import (
 	"bytes"
 	"math"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,6 +64,8 @@ func BenchmarkLevelEstimate(b *testing.B) {
 func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 	shared := NewVar(0)
 	var exactTicks, calls, tailSum atomic.Int64
+	var simMu sync.Mutex
+	var simMean, simRatio float64
 	tailTicks := ticksPer(100 * time.Microsecond)
 	var buf bytes.Buffer
 	if err := StartLog(&buf, WithLevel(level)); err != nil {
@@ -74,6 +77,8 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 		x := seed.Add(0x9e3779b97f4a7c15) | 1
 		own := NewVar(0)
 		var sum, tail, n int64
+		var sim spanSample
+		sim.rnd = x ^ 0x2545f4914f6cdd1d
 		for pb.Next() {
 			x ^= x << 13
 			x ^= x >> 7
@@ -93,7 +98,9 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 				}
 				return nil
 			})
-			d := cputicks() - t0
+			t1 := cputicks()
+			d := t1 - t0
+			sim.call(t0, t1)
 			sum += d
 			if d > tailTicks {
 				tail += d
@@ -101,6 +108,11 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 			n++
 		}
 		tailSum.Add(tail)
+		m, r := sim.estimates(n)
+		simMu.Lock()
+		simMean += m
+		simRatio += r
+		simMu.Unlock()
 		exactTicks.Add(sum)
 		calls.Add(n)
 	})
@@ -114,6 +126,63 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 	b.ReportMetric(float64(commits)/float64(calls.Load()), "commits/calls")
 	b.ReportMetric(100*bound/committed, "±95%")
 	b.ReportMetric(100*float64(tailSum.Load())/float64(exactTicks.Load()), "tail%")
+	b.ReportMetric(simMean/float64(exactTicks.Load()), "sim-mean/exact")
+	b.ReportMetric(simRatio/float64(exactTicks.Load()), "sim-span/exact")
+}
+
+// spanSample simulates, on the calls' own clock, two estimators of their
+// summed time from a sample of one call in 64 (intervals uniform in
+// 1..127, as the recorder draws): "mean", the sample mean times the
+// calls (the profile level's estimator), and "span", the sampled calls'
+// share of the sampled pairs (a call and the gap after it, to the next
+// call's start) times the goroutine's span from its first call's start to
+// its last call's end. A call descheduled for milliseconds weighs 64 in
+// the first when drawn and nothing when not; in the second the gap after
+// a drawn call is descheduled as often as the call, and the span, which is
+// exact, holds every descheduling.
+type spanSample struct {
+	rnd                uint64
+	left               int64
+	first, last        int64
+	pending            bool
+	pendStart, pendEnd int64
+	sumD, n            int64
+	pairD, pairAll     int64
+}
+
+func (s *spanSample) call(t0, t1 int64) {
+	if s.first == 0 {
+		s.first = t0
+	}
+	s.last = t1
+	if s.pending {
+		// The drawn call's bookkeeping is done here, after this call:
+		// in its gap it would be counted as the program's time.
+		d := s.pendEnd - s.pendStart
+		s.sumD += d
+		s.n++
+		s.pairD += d
+		s.pairAll += t0 - s.pendStart
+		s.pending = false
+		s.rnd ^= s.rnd << 13
+		s.rnd ^= s.rnd >> 7
+		s.rnd ^= s.rnd << 17
+		s.left = int64(s.rnd%127) + 1
+	}
+	if s.left--; s.left <= 0 {
+		s.pending, s.pendStart, s.pendEnd = true, t0, t1
+	}
+}
+
+// estimates returns both estimates (ticks) for calls calls.
+func (s *spanSample) estimates(calls int64) (mean, span float64) {
+	if s.n > 0 {
+		mean = float64(s.sumD) / float64(s.n) * float64(calls)
+	}
+	if s.pairAll > 0 {
+		span = float64(s.pairD) / float64(s.pairAll) * float64(s.last-s.first)
+	}
+	return mean, span
 }
 
 // ticksPer is about how many cputicks d lasts (measured over 2 ms).
