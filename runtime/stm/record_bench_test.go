@@ -66,6 +66,7 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 	var exactTicks, calls, tailSum atomic.Int64
 	var simMu sync.Mutex
 	var simMean, simRatio float64
+	probe := newInCallProbe(time.Millisecond)
 	tailTicks := ticksPer(100 * time.Microsecond)
 	var buf bytes.Buffer
 	if err := StartLog(&buf, WithLevel(level)); err != nil {
@@ -79,6 +80,7 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 		var sum, tail, n int64
 		var sim spanSample
 		sim.rnd = x ^ 0x2545f4914f6cdd1d
+		in := probe.add()
 		for pb.Next() {
 			x ^= x << 13
 			x ^= x >> 7
@@ -88,6 +90,7 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 			var t0 int64
 			Atomically(func(tx *Tx) error {
 				t0 = cputicks()
+				in.Store(1)
 				s := 0
 				for i := range spins {
 					s += i ^ s>>3
@@ -99,6 +102,7 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 				return nil
 			})
 			t1 := cputicks()
+			in.Store(0)
 			d := t1 - t0
 			sim.call(t0, t1)
 			sum += d
@@ -116,6 +120,7 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 		exactTicks.Add(sum)
 		calls.Add(n)
 	})
+	probed := probe.stop()
 	nsPerTick := float64(time.Since(wall0)) / float64(cputicks()-tick0)
 	if err := StopLog(); err != nil {
 		b.Fatal(err)
@@ -128,6 +133,60 @@ func benchLevelEstimate(b *testing.B, level Level, minSpins float64) {
 	b.ReportMetric(100*float64(tailSum.Load())/float64(exactTicks.Load()), "tail%")
 	b.ReportMetric(simMean/float64(exactTicks.Load()), "sim-mean/exact")
 	b.ReportMetric(simRatio/float64(exactTicks.Load()), "sim-span/exact")
+	b.ReportMetric(probed/float64(exactTicks.Load()), "sim-probe/exact")
+}
+
+// inCallProbe simulates an estimator on the wall clock: a goroutine that
+// wakes every interval and, for each worker inside a call (its flag set
+// from the body's start to after Atomically's return, the span the calls
+// time themselves over), adds the ticks since its previous wake.
+type inCallProbe struct {
+	mu    sync.Mutex
+	flags []*atomic.Int32
+	done  chan struct{}
+	sum   chan float64
+}
+
+func newInCallProbe(every time.Duration) *inCallProbe {
+	p := &inCallProbe{done: make(chan struct{}), sum: make(chan float64)}
+	go func() {
+		var sum float64
+		last := cputicks()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				p.sum <- sum
+				return
+			case <-t.C:
+			}
+			now := cputicks()
+			p.mu.Lock()
+			for _, f := range p.flags {
+				if f.Load() != 0 {
+					sum += float64(now - last)
+				}
+			}
+			p.mu.Unlock()
+			last = now
+		}
+	}()
+	return p
+}
+
+func (p *inCallProbe) add() *atomic.Int32 {
+	f := new(atomic.Int32)
+	p.mu.Lock()
+	p.flags = append(p.flags, f)
+	p.mu.Unlock()
+	return f
+}
+
+// stop ends the probe and returns its estimate, in ticks.
+func (p *inCallProbe) stop() float64 {
+	close(p.done)
+	return <-p.sum
 }
 
 // spanSample simulates, on the calls' own clock, two estimators of their
