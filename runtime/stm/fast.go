@@ -454,9 +454,11 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 			if tx.storeSite(h) {
 				tx.writeSite(&e.pcOff, &e.pcN)
 			}
-		} else if n := len(tx.reads); n > 0 && tx.reads[n-1].h == h {
-			// Read, then written: the commit locks from the version read.
-			e.oldVer, e.fused = tx.reads[n-1].ver, true
+		} else if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
+			// Read, then written, as every Var before it (the commit
+			// skips validation only when every read is fused): the
+			// commit locks from the version read.
+			e.oldVer, e.fused = tx.reads[i].ver, true
 		}
 	} else {
 		tx.addWrite(h, atomic.LoadPointer(&h.val), off)

@@ -33,8 +33,9 @@ type writeEntry struct {
 	sp     uint32         // savepoint serial the box belongs to (Select)
 	ready  bool           // writer and site set (before the box is first shown)
 	// fused: an in-place Var whose Store came right after its Load, with
-	// no recorder (store): oldVer holds the version that Load read, the
-	// last read set entry then, and the fast commits lock the Var by a
+	// no recorder, when its write is the i-th and its read the i-th (a
+	// body that reads each Var and then writes it, store): oldVer holds
+	// the version that Load read, and the fast commits lock the Var by a
 	// compare-and-swap from exactly that version, which validates that
 	// read (the entry stays in the read set for extend, Retry and the
 	// general commit, which ignore the flag).
