@@ -326,13 +326,13 @@ func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.n
 // flusher writes the buffers every flushInterval until StopLog.
 func (r *recorder) flusher() {
 	defer close(r.done)
-	t := time.NewTicker(flushInterval)
-	defer t.Stop()
+	tick, stopTicks := flushTicks(flushInterval, r.stop)
+	defer stopTicks()
 	for {
 		select {
 		case <-r.stop:
 			return
-		case <-t.C:
+		case <-tick:
 			r.flush(false)
 		case <-r.kick:
 			r.flush(false)
