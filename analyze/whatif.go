@@ -168,6 +168,17 @@ func (s *Schedule) WhatIf(sum *Summary, opt WhatIfOptions) (*WhatIf, error) {
 			w.Part = time.Duration(part)
 		}
 	}
+	if w.Replayed && (s.opt.From != 0 || s.opt.To > 0) {
+		part := s.cutWindow()
+		switch {
+		case part <= 0 && s.cut:
+			w.Replayed, w.Reason = false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most a replay keeps in memory, and they end before the window (stmlog whatif --limit N keeps more, at about 110 bytes each)", s.limit())
+		case part <= 0:
+			w.Replayed, w.Reason = false, "no thread ran in the window"
+		case s.cut:
+			w.Part = time.Duration(part) // the window's part that the limit kept
+		}
+	}
 	if !s.over {
 		s.descheduled()
 	}
@@ -249,8 +260,8 @@ func (s *Schedule) replayable() (bool, string) {
 	if (s.over || s.cut) && !s.Prefix {
 		return false, fmt.Sprintf("the log has more than %d runs, pauses and gaps, the most this replay keeps in memory (stmlog whatif keeps up to its --limit, 16 Mi by default, and replays the first part of a longer log)", s.limit())
 	}
-	if s.opt.Thread != 0 || s.opt.From != 0 || s.opt.To > 0 {
-		return false, "a replay needs every thread over the whole log (no --thread, --from, --to)"
+	if s.opt.Thread != 0 {
+		return false, "a replay needs every thread (no --thread)"
 	}
 	return true, ""
 }

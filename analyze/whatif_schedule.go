@@ -126,7 +126,7 @@ type Schedule struct {
 	Limit int
 	// Prefix keeps the segments collected up to the Limit, and replays
 	// the log's first part, up to where every thread's segments reach,
-	// instead of giving the bound only (see cutPrefix).
+	// instead of giving the bound only (see cutPrefix, whatif_cut.go).
 	Prefix bool
 
 	logs   []*schedLog

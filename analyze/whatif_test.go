@@ -18,14 +18,15 @@ func whatIfOf(t *testing.T, data []byte, opt WhatIfOptions) (*Summary, *WhatIf) 
 	return whatIfWith(t, data, NewSchedule(Options{}), opt)
 }
 
-// scheduleOf reads a native log held in data into an Analyzer and s.
+// scheduleOf reads a native log held in data into s and an Analyzer with
+// s's options.
 func scheduleOf(t *testing.T, data []byte, s *Schedule) *Summary {
 	t.Helper()
 	r, err := lf.NewReader(bytes.NewReader(data), lf.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := New(Options{})
+	a := New(s.opt)
 	if err := a.Add(s.Tee("log", r)); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ package main
 //	             --pypy-era, --jobs. check, diff, dump, pprof, report,
 //	             timeline, web, whatif.
 //	windowFlags  the time window of each log: --from, --to. diff, pprof,
-//	             report, timeline, web, demo, record.
+//	             report, timeline, web, whatif, demo, record.
 //	loadFlags    the analysis filters (--by, --kind, --thread, the window)
 //	             and the input flags: the commands that analyze logs.
 

@@ -48,6 +48,7 @@ are in docs/whatif.md.`,
   stmlog whatif stm.log                          # the top 5 groups, and all 5 at once
   stmlog whatif --group 1,3 stm.log              # groups 1 and 3 of the report, and both
   stmlog whatif --by site --format json stm.log
+  stmlog whatif --from 2s --to 5s stm.log        # that part of the run only (past a warm-up)
   stmlog whatif --procs 1 stm.log                # as if the program had had one processor`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,6 +58,8 @@ are in docs/whatif.md.`,
 	}
 	fl := cmd.Flags()
 	f.load.registerBy(fl, groupByNames())
+	f.load.registerKind(fl)
+	f.load.window.register(fl) // not --thread: a replay needs every thread
 	f.load.input.register(fl)
 	fl.IntVar(&f.top, "top", 5, "predict for the `N` groups that lost the most (0: all)")
 	fl.IntSliceVar(&f.groups, "group", nil, "predict for these groups only, by their rank in the report (`N,...`)")

@@ -133,3 +133,59 @@ func segmentsOf(t *testing.T, data []byte) int {
 	scheduleOf(t, data, s)
 	return s.nseg
 }
+
+// windowWhatIf is whatIfOf for the analysis window [from, to).
+func windowWhatIf(t *testing.T, data []byte, from, to time.Duration, limit int) (*Summary, *WhatIf) {
+	t.Helper()
+	s := NewSchedule(Options{From: from, To: to})
+	s.Limit, s.Prefix = limit, true
+	return whatIfWith(t, data, s, WhatIfOptions{})
+}
+
+// A window replays what happens in it: the window from the second part
+// on predicts what the second part alone does.
+func TestWhatIfWindowKnown(t *testing.T) {
+	whole := handLog(t, 2, append(handPart(0), handPart(100)...))
+	second := handLog(t, 2, handPart(100))
+	sum, w := windowWhatIf(t, whole, 100*time.Microsecond, 0, 0)
+	want, wantW := whatIfOf(t, second, WhatIfOptions{})
+	if !w.Replayed || w.Part != 0 {
+		t.Fatalf("replayed %v (%s), part %v", w.Replayed, w.Reason, w.Part)
+	}
+	if sum.Wall != want.Wall || w.ReplayWall != wantW.ReplayWall {
+		t.Errorf("wall %v, replay %v; the second part alone %v, %v", sum.Wall, w.ReplayWall, want.Wall, wantW.ReplayWall)
+	}
+	for i, p := range append(w.Groups, w.All) {
+		if q := append(wantW.Groups, wantW.All)[i]; p != q {
+			t.Errorf("prediction %d: %+v, the second part alone %+v", i, p, q)
+		}
+	}
+}
+
+// On any log, a window's replay keeps the replay's properties, and its
+// time removed is the windowed report's lost time, group by group.
+func TestWhatIfWindowProperties(t *testing.T) {
+	for name, data := range testLogs(t) {
+		full, _ := whatIfOf(t, data, WhatIfOptions{})
+		for _, win := range [][2]float64{{0.2, 0.7}, {0.5, 0}, {0, 0.3}} {
+			from := time.Duration(win[0] * float64(full.End))
+			to := time.Duration(win[1] * float64(full.End))
+			sum, w := windowWhatIf(t, data, from, to, 0)
+			if !w.Replayed {
+				t.Errorf("%s, window %v-%v: not replayed: %s", name, from, to, w.Reason)
+				continue
+			}
+			if d := math.Abs(float64(w.ReplayWall-sum.Wall)) / float64(sum.Wall); d > 0.02 {
+				t.Errorf("%s, window %v-%v: unchanged replay %v, window's wall %v (%.1f%% off)", name, from, to, w.ReplayWall, sum.Wall, 100*d)
+			}
+			for i, p := range append(w.Groups, w.All) {
+				if p.BoundSpeedup < p.Speedup-1e-9 {
+					t.Errorf("%s, window %v-%v, prediction %d: bound %.4f below the replay %.4f", name, from, to, i, p.BoundSpeedup, p.Speedup)
+				}
+				if i < len(w.Groups) && p.Lost != sum.Groups[p.Rank-1].Lost {
+					t.Errorf("%s, window %v-%v, group #%d: removes %v, the report says it lost %v", name, from, to, p.Rank, p.Lost, sum.Groups[p.Rank-1].Lost)
+				}
+			}
+		}
+	}
+}
