@@ -662,22 +662,31 @@ func TestVarNames(t *testing.T) {
 	if got := r.VarName(v.ID()); got != "second" {
 		t.Fatalf("name %q, want second", got)
 	}
-	count := func() int {
+	temps := make([]*Var[int], 1000) // alive until checked: a collection in between forgets names
+	ids := make([]uint64, len(temps))
+	for i := range temps {
+		temps[i] = NewVar(i)
+		temps[i].Name(fmt.Sprint("temp", i))
+		ids[i] = temps[i].ID()
+	}
+	named := func() (n int) {
 		namesMu.Lock()
 		defer namesMu.Unlock()
-		return len(names)
+		for i, id := range ids {
+			if names[id] == fmt.Sprint("temp", i) {
+				n++
+			}
+		}
+		return n
 	}
-	before := count()
-	for i := range 1000 {
-		NewVar(i).Name(fmt.Sprint("temp", i))
+	if n := named(); n != len(temps) {
+		t.Fatalf("%d of %d Vars named after naming them", n, len(temps))
 	}
-	if count() < before+1000 {
-		t.Fatalf("%d names after naming 1000 Vars, want at least %d", count(), before+1000)
-	}
+	runtime.KeepAlive(temps)
 	deadline := time.Now().Add(5 * time.Second)
-	for count() >= before+1000 {
+	for named() > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("names of collected Vars not forgotten: %d left", count())
+			t.Fatalf("names of collected Vars not forgotten: %d left", named())
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
