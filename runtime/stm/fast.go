@@ -412,8 +412,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 // store is Var.Store without the type, as load is Load's: it returns
 // where to write the value (tx's pending words of an in-place Var, or the
 // pending box's value), appending the write set entry inline for a new
-// write of an in-place Var, or nil when a boxed Var needs a new box
-// (storeBox allocates it).
+// write of an in-place Var; a boxed Var's new box comes from h.newBox.
 func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	tx.checkActive()
 	if tx.wfilter&(1<<(h.id&63)) != 0 {
@@ -423,10 +422,14 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 				// Written before the innermost Select alternative began:
 				// keep the old box (or arena words) for a rollback, write
 				// into new ones.
-				if h.nw == 0 {
-					return nil
-				}
 				tx.keepForRollback(i)
+				if h.nw == 0 {
+					e.box = h.newBox()
+					if tx.rec != nil && tx.storeSite(h) {
+						tx.writeSite(&e.pcOff, &e.pcN)
+					}
+					return unsafe.Add(e.box, boxValueOff)
+				}
 				e.off = tx.arenaAlloc(h.nw)
 			}
 			if tx.rec != nil && tx.storeSite(h) {
@@ -439,7 +442,9 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		}
 	}
 	if h.nw == 0 {
-		return nil
+		b := h.newBox()
+		tx.addWrite(h, b, 0)
+		return unsafe.Add(b, boxValueOff)
 	}
 	off := tx.arenaAlloc(h.nw)
 	i := len(tx.writes)

@@ -27,6 +27,7 @@ func newBoxedVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
 	x.h.id = varIDs.Add(1)
 	x.h.val = unsafe.Pointer(&box[T]{v: v})
+	x.h.newBox = newBoxOf[T]
 	return x
 }
 

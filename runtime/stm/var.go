@@ -58,6 +58,15 @@ type varHeader struct {
 	// nw is the number of value words of a Var updated in place
 	// (inplace.go), 0 for one that gets a new box from each commit.
 	nw uint8
+	// newBox returns a new box for a boxed Var (nil for an in-place one),
+	// locked, its value to be written through the pointer store returns:
+	// so Store is one call and inlines.
+	newBox func() unsafe.Pointer
+}
+
+// newBoxOf is varHeader.newBox for a Var[T].
+func newBoxOf[T any]() unsafe.Pointer {
+	return unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}})
 }
 
 func (h *varHeader) loadBox() *boxHeader { return (*boxHeader)(atomic.LoadPointer(&h.val)) }
@@ -79,6 +88,7 @@ func NewVar[T any](v T) *Var[T] {
 		return x
 	}
 	x.h.val = unsafe.Pointer(&box[T]{v: v})
+	x.h.newBox = newBoxOf[T]
 	return x
 }
 
@@ -115,30 +125,4 @@ func (v *Var[T]) Load(tx *Tx) T { return *(*T)(tx.load(&v.h)) }
 // Store of a Var in a transaction allocates the box that commit publishes
 // (unless the Var is updated in place: a T without pointers, inplace.go);
 // later Stores of the same Var reuse it.
-func (v *Var[T]) Store(tx *Tx, x T) {
-	if p := tx.store(&v.h); p != nil {
-		*(*T)(p) = x
-		return
-	}
-	v.storeBox(tx, x)
-}
-
-// storeBox is Store for a boxed Var (tx.store said nil): a new box, in a
-// new write set entry, or in place of an entry's box that an enclosing
-// Select level keeps for a rollback.
-func (v *Var[T]) storeBox(tx *Tx, x T) {
-	h := &v.h
-	b := unsafe.Pointer(&box[T]{boxHeader: boxHeader{version: lockedVersion}, v: x})
-	if tx.wfilter&(1<<(h.id&63)) != 0 {
-		if i := tx.findWrite(h); i >= 0 {
-			tx.keepForRollback(i)
-			e := &tx.writes[i]
-			e.box = b
-			if tx.rec != nil && tx.storeSite(h) {
-				tx.writeSite(&e.pcOff, &e.pcN)
-			}
-			return
-		}
-	}
-	tx.addWrite(h, b, 0)
-}
+func (v *Var[T]) Store(tx *Tx, x T) { *(*T)(tx.store(&v.h)) = x }
