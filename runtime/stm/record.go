@@ -326,13 +326,13 @@ func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.n
 // flusher writes the buffers every flushInterval until StopLog.
 func (r *recorder) flusher() {
 	defer close(r.done)
-	tick, stopTicks := flushTicks(flushInterval, r.stop)
-	defer stopTicks()
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
-		case <-tick:
+		case <-t.C:
 			r.flush(false)
 		case <-r.kick:
 			r.flush(false)
