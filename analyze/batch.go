@@ -259,15 +259,7 @@ func (st *schedThread) sharedPause(th *thread, d int64) {
 	if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
 		g = st.pending
 	}
-	if g >= 0 {
-		st.chargedAcc.add(st.charged, g, d)
-	}
-	if th.reason != logformat.WaitBackoff {
-		st.waitPause += d
-		if g >= 0 {
-			st.waitAcc.add(st.waitPauseBy, g, d)
-		}
-	}
+	st.pauseSums(g, th.reason, d)
 }
 
 // sharedStep is boundStep with the state in th, before th's step: what

@@ -73,10 +73,16 @@ func (th *schedThread) boundPause(d int64) {
 	if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
 		g = th.pending
 	}
+	th.pauseSums(g, th.reason, d)
+}
+
+// pauseSums adds a pause of length d, charged to group g (or none, -1),
+// to the sums the bound reads.
+func (th *schedThread) pauseSums(g int32, reason logformat.WaitReason, d int64) {
 	if g >= 0 {
 		th.chargedAcc.add(th.charged, g, d)
 	}
-	if th.reason != logformat.WaitBackoff {
+	if reason != logformat.WaitBackoff {
 		th.waitPause += d
 		if g >= 0 {
 			th.waitAcc.add(th.waitPauseBy, g, d)
