@@ -163,22 +163,7 @@ func TestTeeFoldedSame(t *testing.T) {
 		var sums [3]*Summary
 		var ws [3]*WhatIf
 		for v := range 3 {
-			a, s := New(opt), NewSchedule(opt)
-			s.Limit = limit
-			src := s.Tee("log", in.src(v))
-			if v == 1 {
-				tb := src.(*teeBatches)
-				src = hideTee{tb, tb}
-			}
-			if err := a.Add(src); err != nil {
-				t.Fatal(err)
-			}
-			sums[v] = a.Summary()
-			w, err := s.WhatIf(sums[v], WhatIfOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ws[v] = w
+			sums[v], ws[v] = teeWhatIf(t, opt, limit, in.src(v), v == 1)
 		}
 		for v := 1; v < 3; v++ {
 			if !reflect.DeepEqual(sums[0], sums[v]) {
@@ -237,20 +222,7 @@ func TestTeeSharedSame(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, s := New(opt), NewSchedule(opt)
-			s.Limit = 1 + iter%7
-			src := s.Tee("log", rd)
-			if v == 1 {
-				tb := src.(*teeBatches)
-				src = hideTee{tb, tb}
-			}
-			if err := a.Add(src); err != nil {
-				t.Fatal(err)
-			}
-			sums[v] = a.Summary()
-			if ws[v], err = s.WhatIf(sums[v], WhatIfOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			sums[v], ws[v] = teeWhatIf(t, opt, 1+iter%7, rd, v == 1)
 		}
 		if !reflect.DeepEqual(sums[0], sums[1]) {
 			t.Fatalf("iter %d: summary folded\n%+v\nby the tee\n%+v", iter, sums[0], sums[1])
@@ -259,4 +231,27 @@ func TestTeeSharedSame(t *testing.T) {
 			t.Fatalf("iter %d: what-if folded\n%+v\nby the tee\n%+v", iter, ws[0], ws[1])
 		}
 	}
+}
+
+// teeWhatIf analyzes src through a schedule's tee of limit segments and
+// predicts; hide keeps the Analyzer from reading the tee directly (the
+// schedule then takes its own steps).
+func teeWhatIf(t *testing.T, opt Options, limit int, src lf.Source, hide bool) (*Summary, *WhatIf) {
+	t.Helper()
+	a, s := New(opt), NewSchedule(opt)
+	s.Limit = limit
+	src = s.Tee("log", src)
+	if hide {
+		tb := src.(*teeBatches)
+		src = hideTee{tb, tb}
+	}
+	if err := a.Add(src); err != nil {
+		t.Fatal(err)
+	}
+	sum := a.Summary()
+	w, err := s.WhatIf(sum, WhatIfOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, w
 }
