@@ -55,9 +55,18 @@ type Meta struct {
 // durations in ns², for the sample's variance). The rest are untimed.
 //
 // Estimated counts the attempts of the thread, in this period, that are in
-// the log as events but whose start event's time is an estimate (an
-// attempt met contention that was not timed from its start: see the
-// package doc).
+// the log as events, or are RetryWaits' attempts, but whose start time is
+// an estimate (an attempt met contention, or retried, that was not timed
+// from its start: see the package doc).
+//
+// RetryWaits counts the Retry waits of such calls that were not logged as
+// events either (a call's attempts that ended in a Retry before it met
+// any other contention): each is an abort of cause AbortRetry and the
+// pause of reason WaitRetry that followed it, which a full-level log holds
+// as events. RetryPausedNs is their pauses' total, exact, and
+// RetryAbortedNs the total run time of the attempts that retried (exact,
+// but for attempts counted in Estimated). A call that waited so and then
+// committed without meeting anything else is in Commits.
 type Aggregate struct {
 	Thread     uint32
 	Start, End int64
@@ -68,6 +77,10 @@ type Aggregate struct {
 	SampledNs  int64
 	SampledSq  float64
 	Estimated  uint64
+
+	RetryWaits     uint64
+	RetryPausedNs  int64
+	RetryAbortedNs int64
 }
 
 // Add returns the field-wise sum of a and b (Start the earlier, End the
@@ -85,6 +98,9 @@ func (a Aggregate) Add(b Aggregate) Aggregate {
 	a.SampledNs += b.SampledNs
 	a.SampledSq += b.SampledSq
 	a.Estimated += b.Estimated
+	a.RetryWaits += b.RetryWaits
+	a.RetryPausedNs += b.RetryPausedNs
+	a.RetryAbortedNs += b.RetryAbortedNs
 	return a
 }
 
@@ -158,6 +174,37 @@ func appendAggregate(b []byte, a *Aggregate) []byte {
 	b = appendUvarint(b, uint64(a.SampledNs))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.SampledSq))
 	return appendUvarint(b, a.Estimated)
+}
+
+// hasWaits reports whether a needs the aggregates chunk with Retry waits
+// (chunkAggregatesWaits); the others go in the one old readers know.
+func (a *Aggregate) hasWaits() bool {
+	return a.RetryWaits != 0 || a.RetryPausedNs != 0 || a.RetryAbortedNs != 0
+}
+
+// appendWaits appends the fields a record of chunkAggregatesWaits has
+// after appendAggregate's.
+func appendWaits(b []byte, a *Aggregate) []byte {
+	b = appendUvarint(b, a.RetryWaits)
+	b = appendUvarint(b, uint64(a.RetryPausedNs))
+	return appendUvarint(b, uint64(a.RetryAbortedNs))
+}
+
+// readWaits decodes the fields of readAggregate's record that
+// chunkAggregatesWaits adds, at p[i:].
+func readWaits(p []byte, i int, a *Aggregate) (int, string) {
+	var pns, ans uint64
+	a.RetryWaits, i = uvarint(p, i)
+	pns, i = uvarint(p, i)
+	ans, i = uvarint(p, i)
+	switch {
+	case i < 0:
+		return -1, "bad encoding"
+	case pns > math.MaxInt64 || ans > math.MaxInt64:
+		return -1, "Retry wait duration overflows"
+	}
+	a.RetryPausedNs, a.RetryAbortedNs = int64(pns), int64(ans)
+	return i, ""
 }
 
 // readAggregate decodes one record at p[i:], returning the index after it,

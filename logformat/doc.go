@@ -284,7 +284,35 @@
 //	                   estimate (see below)
 //
 // The type is critical (>= 128): a reader that skipped it would count too
-// few transactions. Records of one thread cover consecutive periods; their
+// few transactions.
+//
+// Type 129 (version 2) is the same chunk for records that also count Retry
+// waits; a writer puts a record in it only when one of its three fields
+// below is not 0, so that logs of programs that never wait in Retry stay
+// readable by readers that know only type 128. Each record is type 128's,
+// followed by:
+//
+//	uvarint retryWaits      Retry waits of the thread in the period not
+//	                        logged as events: in a call that had met no
+//	                        other contention, an attempt that ended in a
+//	                        Retry (an abort of cause retry) and the pause
+//	                        of reason retry that followed it
+//	uvarint retryPausedNs   their pauses' total duration, ns (< 2^63):
+//	                        exact, from two clock reads a wait
+//	uvarint retryAbortedNs  the total run time of the attempts that
+//	                        retried, ns (< 2^63): exact, but for an
+//	                        attempt whose start was not timed, whose
+//	                        start is estimated as for an event (counted
+//	                        in estimated; see "Estimated starts")
+//
+// A call that so waited and then committed without meeting anything else
+// is one of commits (timed exactly from the end of its last wait). A full
+// level log holds these waits as events (an abort and a pause each); a
+// reader charges an aggregated one as it would those events, with no
+// pending conflict: the abort's time and the pause's to the thread and to
+// the totals of cause retry and reason retry, attributed to no conflict.
+// It is critical for the same reason as type 128. (The profile level logs a
+// Retry that follows a conflict, or a pause of any other reason, as events.) Records of one thread cover consecutive periods; their
 // times follow the events' clock but are not ordered with the thread's
 // events (a record is not an event). The sum of the records of a thread is
 // exact for commits: the log holds commits + the commit events of the
@@ -332,7 +360,7 @@
 //
 // # Version 2
 //
-// Version 2 adds the three chunks above and nothing else: a version-2
+// Version 2 adds the four chunks above and nothing else: a version-2
 // reader reads a version-1 log as one without process info (Meta.Version
 // 1, Level unknown) and without aggregates, which is a log of every
 // attempt. A version-2 log of the full level holds no aggregates chunk and

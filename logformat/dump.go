@@ -42,6 +42,10 @@ type DumpAggregate struct {
 	SampledNs int64   `json:"sampled_ns"`
 	SampledSq float64 `json:"sampled_sq_ns2"`
 	Estimated uint64  `json:"estimated_starts"`
+	// Retry waits (omitted when there are none).
+	RetryWaits     uint64 `json:"retry_waits,omitempty"`
+	RetryPausedNs  int64  `json:"retry_paused_ns,omitempty"`
+	RetryAbortedNs int64  `json:"retry_aborted_ns,omitempty"`
 }
 
 // NewDumpEvent describes ev, the event src returned last.
@@ -60,7 +64,8 @@ func NewDumpEvent(src Source, ev Event) DumpEvent {
 	case KindAggregate:
 		if as, ok := src.(AggregateSource); ok {
 			a := as.Aggregate()
-			d.Aggregate = &DumpAggregate{a.Start, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated}
+			d.Aggregate = &DumpAggregate{a.Start, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated,
+				a.RetryWaits, a.RetryPausedNs, a.RetryAbortedNs}
 		}
 	}
 	if ev.Var != 0 {
@@ -126,6 +131,9 @@ func (d *DumpEvent) AppendText(b []byte) []byte {
 	if a := d.Aggregate; a != nil {
 		b = fmt.Appendf(b, " from=%d commits=%d timed=%d/%dns sampled=%d/%dns sq=%g estimated_starts=%d",
 			a.StartNs, a.Commits, a.Timed, a.TimedNs, a.Sampled, a.SampledNs, a.SampledSq, a.Estimated)
+		if a.RetryWaits != 0 || a.RetryPausedNs != 0 || a.RetryAbortedNs != 0 {
+			b = fmt.Appendf(b, " retry_waits=%d paused=%dns aborted=%dns", a.RetryWaits, a.RetryPausedNs, a.RetryAbortedNs)
+		}
 	}
 	if d.OtherSite != "" {
 		b = append(b, " other_site="...)

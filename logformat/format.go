@@ -57,6 +57,9 @@ const (
 	chunkUsage    = 8 // version 2: processor usage (optional)
 
 	chunkAggregates = 128 // version 2: aggregate records (critical)
+	// version 2: aggregate records with Retry waits (critical; old readers
+	// must not count the waits' commits without them)
+	chunkAggregatesWaits = 129
 
 	// chunkCritical marks types an old reader must not skip.
 	chunkCritical = 128

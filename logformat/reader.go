@@ -295,12 +295,12 @@ func (r *Reader) apply(c *chunk) {
 		if r.meta.Version >= 2 {
 			at, msg = readUsage(p, &r.meta.Usage)
 		}
-	case chunkAggregates:
+	case chunkAggregates, chunkAggregatesWaits:
 		if r.meta.Version < 2 {
 			msg = fmt.Sprintf("chunk type %d is not part of format version %d", typ, r.meta.Version)
 			break
 		}
-		at, msg = r.readAggregates(p)
+		at, msg = r.readAggregates(p, typ == chunkAggregatesWaits)
 		if msg == "" {
 			r.evOff = start
 		}

@@ -153,8 +153,9 @@ func (r *Reader) readVarNames(p []byte) (int, string) {
 
 // readAggregates decodes an aggregates chunk into events of KindAggregate
 // (returned by Next) and their records (Aggregate). A bad record spoils the
-// whole chunk: no record of it is returned.
-func (r *Reader) readAggregates(p []byte) (int, string) {
+// whole chunk: no record of it is returned. waits: the chunk is of type
+// chunkAggregatesWaits, whose records hold Retry waits too.
+func (r *Reader) readAggregates(p []byte, waits bool) (int, string) {
 	n, i := uvarint(p, 0)
 	// A record takes at least 17 bytes.
 	if i < 0 || n == 0 || n > uint64(len(p)-i)/17 {
@@ -166,7 +167,10 @@ func (r *Reader) readAggregates(p []byte) (int, string) {
 		at := i
 		var a Aggregate
 		var msg string
-		if i, msg = readAggregate(p, i, &a); msg != "" {
+		if i, msg = readAggregate(p, i, &a); msg == "" && waits {
+			i, msg = readWaits(p, i, &a)
+		}
+		if msg != "" {
 			r.aggs = r.aggs[:0]
 			return at, fmt.Sprintf("aggregate record %d: %s", k, msg)
 		}

@@ -51,6 +51,8 @@ func TestMetaAndAggregatesRoundTrip(t *testing.T) {
 		{Thread: 1, Start: -5, End: 1000, Commits: 10, Timed: 2, TimedNs: 300, Sampled: 3, SampledNs: 450, SampledSq: 70000, Estimated: 1},
 		{Thread: 2, Start: 0, End: 0},
 		{Thread: 1 << 31, Start: 1 << 40, End: 1<<40 + 7, Commits: math.MaxUint64, Sampled: math.MaxUint64},
+		// Retry waits: in a type-129 chunk, read after the others.
+		{Thread: 3, Start: 1, End: 9, Commits: 4, Timed: 4, TimedNs: 40, Estimated: 1, RetryWaits: 5, RetryPausedNs: 1 << 62, RetryAbortedNs: 77},
 	}
 	w.Write(&Event{Time: 10, Kind: KindTxStart, Thread: 1})
 	for _, a := range aggs {
@@ -58,7 +60,7 @@ func TestMetaAndAggregatesRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, bad := range []Aggregate{{}, {Thread: 1, Start: 5, End: 4}, {Thread: 1, Commits: 1, Timed: 1, Sampled: 1}, {Thread: 1, SampledSq: math.NaN()}} {
+	for _, bad := range []Aggregate{{}, {Thread: 1, Start: 5, End: 4}, {Thread: 1, Commits: 1, Timed: 1, Sampled: 1}, {Thread: 1, SampledSq: math.NaN()}, {Thread: 1, RetryPausedNs: -1}} {
 		if err := w.Aggregate(bad); err == nil {
 			t.Errorf("Aggregate(%+v) accepted", bad)
 		}
@@ -96,6 +98,15 @@ func TestMetaAndAggregatesRoundTrip(t *testing.T) {
 		if got[i] != aggs[i] {
 			t.Errorf("record %d: %+v, want %+v", i, got[i], aggs[i])
 		}
+	}
+	var types []byte
+	for _, c := range chunksOf(t, buf.Bytes()) {
+		if c.typ >= chunkCritical {
+			types = append(types, c.typ)
+		}
+	}
+	if !bytes.Equal(types, []byte{chunkAggregates, chunkAggregatesWaits}) {
+		t.Errorf("critical chunks %v, want one of type 128 and one of 129", types)
 	}
 	// The same bytes with a version-1 header: the aggregates chunk is damage.
 	v1 := bytes.Clone(buf.Bytes())

@@ -50,6 +50,8 @@ type Writer struct {
 
 	aggs     []byte // aggregate records not yet written
 	naggs    uint64
+	aggsW    []byte // those with Retry waits (chunkAggregatesWaits)
+	naggsW   uint64
 	dropped  int64 // dropped events not yet written
 	scratch  []byte
 	ids      []uint64 // scratch for addStack
@@ -413,25 +415,38 @@ func (w *Writer) Aggregate(a Aggregate) error {
 		return fmt.Errorf("stmlog: aggregate record of thread %d ends (%d) before it starts (%d)", a.Thread, a.End, a.Start)
 	case a.Timed > a.Commits || a.Sampled > a.Commits-a.Timed:
 		return fmt.Errorf("stmlog: aggregate record of thread %d: %d timed and %d sampled of %d commits", a.Thread, a.Timed, a.Sampled, a.Commits)
-	case a.TimedNs < 0 || a.SampledNs < 0 || !(a.SampledSq >= 0) || math.IsInf(a.SampledSq, 0):
+	case a.TimedNs < 0 || a.SampledNs < 0 || !(a.SampledSq >= 0) || math.IsInf(a.SampledSq, 0) ||
+		a.RetryPausedNs < 0 || a.RetryAbortedNs < 0:
 		return fmt.Errorf("stmlog: aggregate record of thread %d: bad durations", a.Thread)
 	}
-	w.aggs = appendAggregate(w.aggs, &a)
-	w.naggs++
-	if len(w.aggs) >= chunkTarget {
+	// A record without Retry waits goes in the chunk type that readers
+	// from before the waits read too.
+	if a.hasWaits() {
+		w.aggsW = appendWaits(appendAggregate(w.aggsW, &a), &a)
+		w.naggsW++
+	} else {
+		w.aggs = appendAggregate(w.aggs, &a)
+		w.naggs++
+	}
+	if len(w.aggs) >= chunkTarget || len(w.aggsW) >= chunkTarget {
 		w.writeAggregates()
 	}
 	return nil
 }
 
 func (w *Writer) writeAggregates() {
-	if w.naggs == 0 {
-		return
+	if w.naggs != 0 {
+		w.scratch = appendUvarint(w.scratch[:0], w.naggs)
+		w.writeChunk(chunkAggregates, w.scratch, w.aggs)
+		w.aggs = w.aggs[:0]
+		w.naggs = 0
 	}
-	w.scratch = appendUvarint(w.scratch[:0], w.naggs)
-	w.writeChunk(chunkAggregates, w.scratch, w.aggs)
-	w.aggs = w.aggs[:0]
-	w.naggs = 0
+	if w.naggsW != 0 {
+		w.scratch = appendUvarint(w.scratch[:0], w.naggsW)
+		w.writeChunk(chunkAggregatesWaits, w.scratch, w.aggsW)
+		w.aggsW = w.aggsW[:0]
+		w.naggsW = 0
+	}
 }
 
 // Dropped records that n events were lost (for example to a full buffer);
