@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,5 +59,63 @@ func TestAggregatesInTotals(t *testing.T) {
 				t.Fatalf("threads %+v", s.Threads)
 			}
 		})
+	}
+}
+
+// An aggregate record's Retry waits count as the events a full-level log
+// holds for them: the same totals, causes, reasons and thread row as
+// start, abort (retry), pause (retry), start, commit.
+func TestAggregatedRetryWaits(t *testing.T) {
+	summary := func(evs []lf.Event, agg *lf.Aggregate) *Summary {
+		t.Helper()
+		var buf bytes.Buffer
+		w, err := lf.NewWriterMeta(&buf, lf.Meta{Level: lf.LevelProfile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			w.Write(&ev)
+		}
+		if agg != nil {
+			if err := w.Aggregate(*agg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := lf.NewReader(bytes.NewReader(buf.Bytes()), lf.ReaderOptions{Name: "p.log"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := New(Options{})
+		if err := a.AddNamed("p.log", r); err != nil {
+			t.Fatal(err)
+		}
+		return a.Summary()
+	}
+	// Two calls each way: one that waited once, one that waited twice.
+	full := summary([]lf.Event{
+		lt.Start(0, 1), lt.Abort(100, 1, lf.AbortRetry), lt.Wait(100, 1, lf.WaitRetry), lt.WaitDone(600, 1),
+		lt.Start(600, 1), lt.Commit(700, 1),
+		lt.Start(1000, 1), lt.Abort(1050, 1, lf.AbortRetry), lt.Wait(1050, 1, lf.WaitRetry), lt.WaitDone(1250, 1),
+		lt.Start(1250, 1), lt.Abort(1280, 1, lf.AbortRetry), lt.Wait(1280, 1, lf.WaitRetry), lt.WaitDone(2000, 1),
+		lt.Start(2000, 1), lt.Commit(2100, 1),
+	}, nil)
+	prof := summary(nil, &lf.Aggregate{Thread: 1, Start: 0, End: 2100, Commits: 2, Timed: 2, TimedNs: 200,
+		RetryWaits: 3, RetryPausedNs: 500 + 200 + 720, RetryAbortedNs: 100 + 50 + 30})
+	if prof.Commits != full.Commits || prof.Committed != full.Committed || prof.Aborts != full.Aborts ||
+		prof.Aborted != full.Aborted || prof.Paused != full.Paused ||
+		prof.UnattributedAborted != full.UnattributedAborted || prof.UnattributedPaused != full.UnattributedPaused {
+		t.Errorf("aggregated: %+v\nevents: %+v", *prof, *full)
+	}
+	if fmt.Sprint(prof.AbortCauses, prof.PauseReasons) != fmt.Sprint(full.AbortCauses, full.PauseReasons) {
+		t.Errorf("causes and reasons: aggregated %v %v, events %v %v", prof.AbortCauses, prof.PauseReasons, full.AbortCauses, full.PauseReasons)
+	}
+	if len(prof.Threads) != 1 || len(full.Threads) != 1 || prof.Threads[0] != full.Threads[0] {
+		t.Errorf("thread rows: aggregated %+v, events %+v", prof.Threads, full.Threads)
+	}
+	if full.Aborts != 3 || full.Paused != 1420 || full.Aborted != 180 {
+		t.Fatalf("the events' own summary: %d aborts, %v paused, %v aborted", full.Aborts, full.Paused, full.Aborted)
 	}
 }

@@ -257,6 +257,32 @@ func (a *Analyzer) aggregate(l *logState, g logformat.Aggregate) {
 	th.commits += int64(g.Commits)
 	a.tot.commits += int64(g.Commits)
 	a.aggregated = true
+	if g.RetryWaits != 0 || g.RetryPausedNs != 0 || g.RetryAbortedNs != 0 {
+		a.retryWaits(th, g)
+	}
+}
+
+// retryWaits charges an aggregate record's Retry waits as their events
+// would be charged (abort, which sees no pending conflict: contended is
+// false for a Retry; then the pause, which no conflict is pending for):
+// both to the thread, the totals and the cause and reason, attributed to
+// no conflict group.
+func (a *Analyzer) retryWaits(th *thread, g logformat.Aggregate) {
+	n, ab, pa := int64(g.RetryWaits), g.RetryAbortedNs, g.RetryPausedNs
+	a.tot.aborts += n
+	th.aborts += n
+	a.tot.aborted += ab
+	th.aborted += ab
+	cs := &a.causes[logformat.AbortRetry]
+	cs.Count += n
+	cs.Time += time.Duration(ab)
+	a.unattribAb += ab
+	a.tot.paused += pa
+	th.paused += pa
+	rs := &a.reasons[logformat.WaitRetry]
+	rs.Count += n
+	rs.Time += time.Duration(pa)
+	a.unattribPau += pa
 }
 
 // aggregateTime estimates the committed time of the aggregate records of
