@@ -94,7 +94,11 @@
 //
 //   - LevelProfile, the default: every conflict with both sides' call
 //     stacks, every abort, pause and inevitable transaction, with exact
-//     times; a transaction that meets none of these is counted, not logged,
+//     times, except that the Retry waits of a call that met nothing else
+//     are counted per goroutine with their exact total times, not logged
+//     one by one (a waiting consumer is not contention, and logging each
+//     cost a hand-off more than the hand-off itself); a transaction that
+//     meets none of these is counted, not logged,
 //     and one in 64 of them (at random) is timed, so that committed time is
 //     estimated with a known error (logformat.Aggregate); a goroutine of
 //     few or long transactions has each of them timed. The first conflict

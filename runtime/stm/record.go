@@ -113,7 +113,8 @@ type Level = logformat.Level
 const (
 	// LevelProfile logs every conflict, abort and pause in full, with both
 	// sides' stacks and exact times, and counts the transactions that meet
-	// no contention (their time is sampled).
+	// no contention (their time is sampled) and the Retry waits of calls
+	// that meet nothing else (their times exact).
 	LevelProfile = logformat.LevelProfile
 	// LevelFull logs every attempt of every transaction: what timelines
 	// and what-if replay need; it costs more.
@@ -485,6 +486,7 @@ type aggWritten struct {
 	commits, timed, timedTicks, sampled, sampledTicks, estimated, logged uint64
 	sampledSq                                                            float64
 	endNs                                                                int64 // end of the last record
+	waits, pausedTicks, abortedTicks                                     uint64
 }
 
 // writeAggregate writes a record of what the thread's counters grew by
@@ -500,7 +502,8 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 	l := th.aggLogged.Load()
 	th.timeAll.Store(float64(c-w.commits+l-w.logged)*1e9 <= timeAllRate*float64(max(now-w.endNs, int64(flushInterval))))
 	w.logged = l
-	if c == w.commits && e == w.estimated {
+	ws := th.aggRetryWaits.Load()
+	if c == w.commits && e == w.estimated && ws == w.waits {
 		return
 	}
 	cur := aggWritten{
@@ -508,6 +511,10 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 		sampled: th.aggSampled.Load(), sampledTicks: th.aggSampledTicks.Load(),
 		sampledSq: math.Float64frombits(th.aggSampledSq.Load()), estimated: e, logged: l,
 		endNs: max(now, w.endNs),
+		// The wait count is bumped after the pause's ticks, and the
+		// aborted ticks before the wait: the ticks read after the
+		// count hold at least the waits counted.
+		waits: ws, pausedTicks: th.aggRetryPausedTicks.Load(), abortedTicks: th.aggRetryAbortedTicks.Load(),
 	}
 	// Timed and sampled counts are bumped after the commit count: keep the
 	// record consistent, leaving the rest to the next one.
@@ -521,6 +528,10 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 		SampledNs: int64(float64(cur.sampledTicks-w.sampledTicks) * tr.nsPer),
 		SampledSq: max(cur.sampledSq-w.sampledSq, 0) * tr.nsPer * tr.nsPer,
 		Estimated: e - w.estimated,
+
+		RetryWaits:     ws - w.waits,
+		RetryPausedNs:  int64(float64(cur.pausedTicks-w.pausedTicks) * tr.nsPer),
+		RetryAbortedNs: int64(float64(cur.abortedTicks-w.abortedTicks) * tr.nsPer),
 	}
 	*w = cur
 	if ss := r.sinks.Load(); ss != nil {

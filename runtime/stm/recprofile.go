@@ -79,6 +79,10 @@ type txProf struct {
 	left  int32  // calls until the next timed one
 	rnd   uint64 // xorshift state for the sampling intervals
 	t0    int64  // start of the current attempt (ticks) if timed, else 0
+	// wait is the start (ticks) of a Retry wait counted, not logged
+	// (quietRetry), while it lasts; keepT0: t0 is the re-run's start.
+	wait   int64
+	keepT0 bool
 }
 
 // drawTimed is the mode of a call that left made a timed one, and sets
@@ -130,7 +134,11 @@ func (tx *Tx) recStart() {
 	case modeCounted:
 		tx.prof.t0 = 0
 	case modeSampled, modeTimed:
-		tx.prof.t0 = cputicks()
+		if tx.prof.keepT0 {
+			tx.prof.keepT0 = false // the end of a counted Retry wait
+		} else {
+			tx.prof.t0 = cputicks()
+		}
 	default:
 		tx.emit(uint32(logformat.KindTxStart), 0)
 	}
@@ -191,4 +199,47 @@ func (tx *Tx) promote() {
 		addOwned(&th.aggEstimated, 1)
 	}
 	tx.emitAt(uint32(logformat.KindTxStart), 0, t)
+}
+
+// Retry waits at the profile level. A call that has met no contention and
+// whose attempt ends in a Retry is waiting for a condition (a hand-off, an
+// empty queue), as a channel receive does: its wait is not logged as events
+// (the abort, the pause and the re-run's start, and the promote of the
+// call) but counted per thread, with exact times (logformat.Aggregate's
+// RetryWaits): every Retry of a ping-pong or a consumer on an empty queue
+// cost the call's promote, six events and their flushing otherwise
+// (BENCHMARKS.md). A call that meets other contention afterwards is logged
+// from that attempt on, as any.
+
+// quietRetry counts the abort of the attempt that retried, timed from its
+// start (estimated if it was not timed, as promote estimates one) to now,
+// which is also the start of the wait (waitStart leaves it be).
+func (tx *Tx) quietRetry() {
+	th := tx.rec
+	now := cputicks()
+	t := tx.prof.t0
+	if t == 0 {
+		t = now
+		if n := th.aggSampled.Load(); n > 0 {
+			t -= int64(th.aggSampledTicks.Load() / n)
+		}
+		addOwned(&th.aggEstimated, 1)
+	}
+	addOwned(&th.aggRetryAbortedTicks, uint64(max(now-t, 0)))
+	tx.prof.wait = max(now, 1)
+}
+
+// quietWaitDone ends a wait that quietRetry began: the pause is counted,
+// and the call from now on is timed exactly (modeTimed; its re-run starts
+// now: keepT0), so that its commit is one of the thread's timed ones. That
+// leaves the sample a uniform draw from the calls that did not retry, which
+// are the untimed ones.
+func (tx *Tx) quietWaitDone() {
+	th := tx.rec
+	now := cputicks()
+	addOwned(&th.aggRetryPausedTicks, uint64(max(now-tx.prof.wait, 0)))
+	addOwned(&th.aggRetryWaits, 1)
+	tx.prof.wait = 0
+	tx.prof.t0, tx.prof.keepT0 = now, true
+	tx.prof.mode = modeTimed
 }

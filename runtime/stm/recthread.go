@@ -78,9 +78,14 @@ type threadRec struct {
 	aggSampledSq    atomic.Uint64 // float64 bits: sum of squared durations (ticks²)
 	aggEstimated    atomic.Uint64 // logged attempts whose start is estimated (held own)
 	aggLogged       atomic.Uint64 // commits logged as events (for the rate of timeAll)
-	timeAll         atomic.Bool   // set by the flusher: time every counted call (timeAllRate)
-	allGen          uint32        // recorder.gen when allN was last reset (the goroutine's)
-	allN            int32         // calls timed because of timeAll since then
+	// Retry waits counted, not logged (quietRetry): the waits, their
+	// pauses' ticks and the retried attempts' ticks.
+	aggRetryWaits        atomic.Uint64
+	aggRetryPausedTicks  atomic.Uint64
+	aggRetryAbortedTicks atomic.Uint64
+	timeAll              atomic.Bool // set by the flusher: time every counted call (timeAllRate)
+	allGen               uint32      // recorder.gen when allN was last reset (the goroutine's)
+	allN                 int32       // calls timed because of timeAll since then
 
 	lastNs int64 // flusher only: last time written, in ns
 	agg    aggWritten
@@ -340,7 +345,7 @@ func (tx *Tx) recEnd() {
 	}
 	tx.rec = nil
 	tx.thread = 0
-	tx.prof.mode, tx.prof.t0 = modeCounted, 0
+	tx.prof.mode, tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = modeCounted, 0, 0, false
 	if th.held {
 		tx.recEndHeld(th)
 	}
@@ -481,6 +486,10 @@ func (r *recorder) putBuf(b []rawEvent) {
 
 func (tx *Tx) recAbort(c logformat.AbortCause) {
 	if tx.rec != nil {
+		if c == logformat.AbortRetry && !tx.logged() {
+			tx.quietRetry() // recprofile.go: counted, not logged
+			return
+		}
 		tx.emit(packKind(logformat.KindTxAbort, 0, c, 0), 0)
 		if c == logformat.AbortConflict || c == logformat.AbortRetry {
 			tx.rec.sameTime() // the re-run, or the Retry's pause, follows
@@ -492,6 +501,9 @@ func (tx *Tx) recAbort(c logformat.AbortCause) {
 // while we wait.
 func (tx *Tx) waitStart(r logformat.WaitReason) {
 	if th := tx.rec; th != nil {
+		if tx.prof.wait != 0 {
+			return // a Retry wait counted, not logged (quietRetry)
+		}
 		tx.emit(packKind(logformat.KindWaitStart, 0, 0, r), 0)
 		th.held = false
 		releaseOwn(&th.own)
@@ -500,6 +512,10 @@ func (tx *Tx) waitStart(r logformat.WaitReason) {
 
 func (tx *Tx) waitDone(r logformat.WaitReason) {
 	if th := tx.rec; th != nil {
+		if tx.prof.wait != 0 {
+			tx.quietWaitDone()
+			return
+		}
 		th.acquire()
 		th.held = true
 		tx.emit(packKind(logformat.KindWaitDone, 0, 0, r), 0)
