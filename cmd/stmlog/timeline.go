@@ -114,7 +114,7 @@ func runTimeline(stdout, stderr io.Writer, path string, f *timelineFlags) error 
 	// A profile-level log holds, as events, only the transactions that met
 	// contention: say so before the trace, which shows just those.
 	if ms, ok := src.(interface{ Meta() logformat.Meta }); ok && ms.Meta().Level == logformat.LevelProfile {
-		fmt.Fprintf(stderr, "stmlog timeline: warning: %s is a profile-level log: it shows only the transactions that met contention (the others are counted, not logged); record with STMLOG_EVENTS=all for every attempt\n", logName(path))
+		fmt.Fprintf(stderr, "stmlog timeline: warning: %s is a profile-level log: it shows only the transactions that met contention (the others, and Retry waits that met nothing else, are counted, not logged); record with STMLOG_EVENTS=all for every attempt\n", logName(path))
 	}
 	p := newProgress(src, path, stderr)
 
