@@ -306,7 +306,8 @@
 //	                        in estimated; see "Estimated starts")
 //
 // A call that so waited and then committed without meeting anything else
-// is one of commits (timed exactly from the end of its last wait). A full
+// is one of commits, its duration that of the attempt that committed (from
+// the end of its last wait), timed or not as any call. A full
 // level log holds these waits as events (an abort and a pause each); a
 // reader charges an aggregated one as it would those events, with no
 // pending conflict: the abort's time and the pause's to the thread and to

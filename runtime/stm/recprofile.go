@@ -131,11 +131,11 @@ func (tx *Tx) sampleInterval() int32 {
 // recStart is the start of an attempt (general loop).
 func (tx *Tx) recStart() {
 	switch tx.prof.mode {
-	case modeCounted:
-		tx.prof.t0 = 0
-	case modeSampled, modeTimed:
+	case modeCounted, modeSampled, modeTimed:
 		if tx.prof.keepT0 {
-			tx.prof.keepT0 = false // the end of a counted Retry wait
+			tx.prof.keepT0 = false // t0 is the end of a counted Retry wait
+		} else if tx.prof.mode == modeCounted {
+			tx.prof.t0 = 0
 		} else {
 			tx.prof.t0 = cputicks()
 		}
@@ -230,10 +230,11 @@ func (tx *Tx) quietRetry() {
 }
 
 // quietWaitDone ends a wait that quietRetry began: the pause is counted,
-// and the call from now on is timed exactly (modeTimed; its re-run starts
-// now: keepT0), so that its commit is one of the thread's timed ones. That
-// leaves the sample a uniform draw from the calls that did not retry, which
-// are the untimed ones.
+// and the re-run starts now (keepT0: recStart leaves t0 be), an exact start
+// for a later Retry or promote. The call keeps its mode: a counted one's
+// commit is counted, untimed, and a sampled one's commit times the re-run
+// (the attempt that commits, as a full-level log times it), so the sample
+// stays a draw made before the call.
 func (tx *Tx) quietWaitDone() {
 	th := tx.rec
 	now := cputicks()
@@ -241,5 +242,4 @@ func (tx *Tx) quietWaitDone() {
 	addOwned(&th.aggRetryWaits, 1)
 	tx.prof.wait = 0
 	tx.prof.t0, tx.prof.keepT0 = now, true
-	tx.prof.mode = modeTimed
 }
