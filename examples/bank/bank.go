@@ -25,6 +25,7 @@ package bank
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -91,12 +92,23 @@ func (b *Bank) Balances() []int64 {
 	return out
 }
 
-// balance is an account of Books: its balance and the epoch of the last
-// transfer that wrote it.
-type balance struct {
-	amount int64
-	epoch  uint64
+// balance is an account of Books: its amount in the low 32 bits and, in
+// the high 32, the epoch of the last transfer that wrote it. One word, so
+// that a transfer's Loads and Stores take the runtime's one-word path as
+// Bank's int64 balances do: with a two-word struct the fix's transfers
+// cost more than the auditor's conflicts did (BENCHMARKS.md, the what-if
+// validation).
+type balance uint64
+
+func mkBalance(amount int64, epoch uint64) balance {
+	return balance(epoch<<32 | uint64(uint32(amount)))
 }
+
+func (b balance) amount() int64 { return int64(int32(uint32(b))) }
+func (b balance) epoch() uint64 { return uint64(b >> 32) }
+
+// maxEpoch is the last epoch a balance can hold.
+const maxEpoch = 1<<32 - 1
 
 // Books is the fixed bank: accounts whose balance at the last close of the
 // books is kept beside them, so that audits read no Var a transfer is
@@ -120,12 +132,16 @@ func (b *Books) counted() {
 	}
 }
 
-// NewBooks opens n accounts of Initial each, in epoch 1.
+// NewBooks opens n accounts of Initial each, in epoch 1. Their total must
+// fit a balance's 31 bits.
 func NewBooks(n int) *Books {
+	if int64(n)*Initial > math.MaxInt32 {
+		panic(fmt.Sprintf("bank: %d accounts of %d hold more than a balance's 31 bits", n, Initial))
+	}
 	b := &Books{epoch: stm.NewVar[uint64](1), cur: make([]*stm.Var[balance], n), closed: make([]*stm.Var[balance], n), total: int64(n) * Initial}
 	for i := range b.cur {
-		b.cur[i] = stm.NewVar(balance{Initial, 0})
-		b.closed[i] = stm.NewVar(balance{Initial, 0})
+		b.cur[i] = stm.NewVar(mkBalance(Initial, 0))
+		b.closed[i] = stm.NewVar(mkBalance(Initial, 0))
 	}
 	return b
 }
@@ -135,21 +151,21 @@ func NewBooks(n int) *Books {
 // is its first transfer since the last close.
 func (b *Books) Transfer(tx *stm.Tx, from, to int, amount int64) bool {
 	src := b.cur[from].Load(tx)
-	if src.amount < amount || from == to {
+	if src.amount() < amount || from == to {
 		return false
 	}
 	e := b.epoch.Load(tx)
 	dst := b.cur[to].Load(tx)
 	// Written out twice rather than in a helper, so that the report shows
 	// both sides of a transfer-transfer conflict in Transfer itself.
-	if src.epoch < e {
-		b.closed[from].Store(tx, balance{src.amount, e - 1})
+	if src.epoch() < e {
+		b.closed[from].Store(tx, mkBalance(src.amount(), e-1))
 	}
-	if dst.epoch < e {
-		b.closed[to].Store(tx, balance{dst.amount, e - 1})
+	if dst.epoch() < e {
+		b.closed[to].Store(tx, mkBalance(dst.amount(), e-1))
 	}
-	b.cur[from].Store(tx, balance{src.amount - amount, e})
-	b.cur[to].Store(tx, balance{dst.amount + amount, e})
+	b.cur[from].Store(tx, mkBalance(src.amount()-amount, e))
+	b.cur[to].Store(tx, mkBalance(dst.amount()+amount, e))
 	return true
 }
 
@@ -160,6 +176,9 @@ func (b *Books) Close() (uint64, error) {
 	err := stm.Atomically(func(tx *stm.Tx) error {
 		b.counted()
 		e = b.epoch.Load(tx)
+		if e == maxEpoch {
+			return fmt.Errorf("bank: the books were closed %d times, the most a balance can record", e)
+		}
 		b.epoch.Store(tx, e+1)
 		return nil
 	})
@@ -174,15 +193,15 @@ func (b *Books) Audit(e uint64) (sum int64, negative int, err error) {
 		var v int64
 		err := stm.Atomically(func(tx *stm.Tx) error {
 			b.counted()
-			if c := b.closed[i].Load(tx); c.epoch == e {
-				v = c.amount
+			if c := b.closed[i].Load(tx); c.epoch() == e {
+				v = c.amount()
 				return nil
 			}
 			c := b.cur[i].Load(tx)
-			if c.epoch > e {
-				return fmt.Errorf("bank: account %d written in epoch %d without its balance at the close of %d", i, c.epoch, e)
+			if c.epoch() > e {
+				return fmt.Errorf("bank: account %d written in epoch %d without its balance at the close of %d", i, c.epoch(), e)
 			}
-			v = c.amount
+			v = c.amount()
 			return nil
 		})
 		if err != nil {
@@ -201,7 +220,7 @@ func (b *Books) Audit(e uint64) (sum int64, negative int, err error) {
 func (b *Books) Balances() []int64 {
 	out := make([]int64, len(b.cur))
 	for i, a := range b.cur {
-		out[i] = a.Peek().amount
+		out[i] = a.Peek().amount()
 	}
 	return out
 }

@@ -140,11 +140,11 @@ func TestBooksAuditsAsOfTheClose(t *testing.T) {
 	}
 	for i, want := range []int64{70, 130, 100} {
 		c := b.closed[i].Peek()
-		if i > 0 && (c.epoch != e || c.amount != want) {
-			t.Errorf("account %d: closing balance %+v, want %d at epoch %d", i, c, want, e)
+		if i > 0 && (c.epoch() != e || c.amount() != want) {
+			t.Errorf("account %d: closing balance %d at epoch %d, want %d at epoch %d", i, c.amount(), c.epoch(), want, e)
 		}
-		if i == 0 && c.epoch == e { // untouched since the close: nothing saved
-			t.Errorf("account 0 has a closing balance saved: %+v", c)
+		if i == 0 && c.epoch() == e { // untouched since the close: nothing saved
+			t.Errorf("account 0 has a closing balance saved: %d at epoch %d", c.amount(), c.epoch())
 		}
 	}
 	sum, negative, err := b.Audit(e)
