@@ -3,6 +3,7 @@ package pypyreport
 import (
 	"bufio"
 	"encoding/binary"
+	"math/bits"
 	"sort"
 )
 
@@ -11,7 +12,7 @@ type conflictSummary struct {
 	marker, marker2 string
 	aborted, paused float64
 	n               int64
-	ts              [][]byte // zigzag varint deltas of sec<<32|nsec, in chunks before cur
+	ts              [][]byte // zigzag deltas of sec<<32|nsec (see addTime), in chunks before cur
 	cur             []byte
 	tsLen           int // bytes in ts
 	lastKey         uint64
@@ -27,23 +28,38 @@ func (c *conflictSummary) addTime(sec, nsec uint32, cells *timeCells) {
 	key := uint64(sec)<<32 | uint64(nsec)
 	d := int64(key - c.lastKey)
 	c.lastKey = key
-	// binary.AppendVarint, written out: its call and append cost more
-	// than the few bytes it writes.
-	u := uint64(d<<1) ^ uint64(d>>63)
+	u := uint64(d<<1) ^ uint64(d>>63) // zigzag
 	b := c.cur
-	if cap(b)-len(b) < binary.MaxVarintLen64 {
+	if cap(b)-len(b) < 16 {
 		b = c.newChunk()
 	}
+	// A stamp is u<<3 | (n-1) in its n little-endian bytes, n = 1..7 (u
+	// of at most 53 bits); tag 7 is one byte and then u whole. The 8 bytes
+	// are stored at once, whatever n: no loop, no branch per byte.
 	n := len(b)
-	b = b[:n+binary.MaxVarintLen64]
-	i := n
-	for ; u >= 0x80; i++ {
-		b[i] = byte(u) | 0x80
-		u >>= 7
+	if bits.Len64(u) <= 53 {
+		w := (bits.Len64(u) + 3 + 7) / 8
+		binary.LittleEndian.PutUint64(b[n:n+8], u<<3|uint64(w-1))
+		c.cur = b[:n+w]
+		c.tsLen += w
+		return
 	}
-	b[i] = byte(u)
-	c.cur = b[:i+1]
-	c.tsLen += i + 1 - n
+	b[n] = 7
+	binary.LittleEndian.PutUint64(b[n+1:n+9], u)
+	c.cur = b[:n+9]
+	c.tsLen += 9
+}
+
+// stamp decodes the stamp at the front of b (whose capacity holds 8 bytes
+// past any stamp's start, as addTime leaves it: b is the chunk up to its
+// capacity): the zigzag delta u and the stamp's size.
+func stamp(b []byte) (u uint64, n int) {
+	w := binary.LittleEndian.Uint64(b[:8])
+	if tag := int(w & 7); tag != 7 {
+		n = tag + 1
+		return w >> 3 & (1<<(8*n-3) - 1), n
+	}
+	return binary.LittleEndian.Uint64(b[1:9]), 9
 }
 
 // newChunk puts the current chunk of timestamps aside and starts one
@@ -66,21 +82,32 @@ func (c *conflictSummary) cellCounts(cells timeCells) []int64 {
 		return c.cells
 	}
 	counts := make([]int64, cells.n)
-	c.timestamps(func(sec, nsec uint32) { counts[cells.index(pyTime(sec, nsec))]++ })
+	var key uint64
+	for i := 0; i <= len(c.ts); i++ {
+		b := c.cur
+		if i < len(c.ts) {
+			b = c.ts[i]
+		}
+		all := b[:cap(b)]
+		for pos := 0; pos < len(b); {
+			u, n := stamp(all[pos:])
+			pos += n
+			key += uint64(int64(u>>1) ^ -int64(u&1))
+			counts[cells.index(pyTime(uint32(key>>32), uint32(key)))]++
+		}
+	}
 	return counts
 }
 
-// timestamps decodes c.ts.
+// timestamps decodes c's kept timestamps, in order (tests).
 func (c *conflictSummary) timestamps(f func(sec, nsec uint32)) {
 	var key uint64
 	for _, b := range append(c.ts[:len(c.ts):len(c.ts)], c.cur) {
-		for len(b) > 0 {
-			d, n := binary.Varint(b)
-			if n <= 0 {
-				return // cannot happen: c.ts is only written by addTime
-			}
-			b = b[n:]
-			key += uint64(d)
+		all := b[:cap(b)]
+		for pos := 0; pos < len(b); {
+			u, n := stamp(all[pos:])
+			pos += n
+			key += uint64(int64(u>>1) ^ -int64(u&1))
 			f(uint32(key>>32), uint32(key))
 		}
 	}
