@@ -203,12 +203,9 @@ func (tx *Tx) commitOne() outcome {
 // the values published. It returns as commitOne does: failed, with nothing held,
 // when a Var is locked by another commit or an inevitable transaction
 // runs, for the general commit, which waits. A call that a profile-level
-// recording counts (tx.rec set) takes the general steps, which name the
-// writer in the boxes.
+// recording counts (tx.rec set) names the writer in each box it locks
+// (tryLockNamed), as commitOne does.
 func (tx *Tx) commitFew() outcome {
-	if tx.rec != nil {
-		return tx.commitFewNamed()
-	}
 	ws := tx.writes
 	n := len(ws)
 	if n > 4 {
@@ -222,17 +219,23 @@ func (tx *Tx) commitFew() outcome {
 		}
 	}
 	held, fused := 0, 0
-	for ; held < n; held++ {
-		e := &ws[o[held]]
-		if !tryLock(e) {
-			break
+	if tx.rec != nil {
+		for ; held < n && tx.tryLockNamed(&ws[o[held]]); held++ {
 		}
-		if e.fused {
-			fused++
+		fused = -1 // no fused writes while recording; validate every read
+	} else {
+		for ; held < n; held++ {
+			e := &ws[o[held]]
+			if !tryLock(e) {
+				break
+			}
+			if e.fused {
+				fused++
+			}
 		}
 	}
 	if held < n || inevFlag.Load() {
-		unlockFew(ws, o[:held])
+		tx.unlockFew(ws, o[:held])
 		return failed
 	}
 	wv := tx.nextVersion()
@@ -241,7 +244,7 @@ func (tx *Tx) commitFew() outcome {
 	if fused == len(tx.reads) {
 	} else if i := tx.validateHeld(); i >= 0 {
 		tx.noteReadConflict(i)
-		unlockFew(ws, o[:n])
+		tx.unlockFew(ws, o[:n])
 		return aborted
 	}
 	tx.publish(wv)
@@ -274,35 +277,51 @@ func tryLock(e *writeEntry) bool {
 	return true
 }
 
-// unlockFew is unlockWrites for the entries o of ws that tryLock locked.
-func unlockFew(ws []writeEntry, o []uint8) {
+// tryLockNamed is tryLock for a counted call of a profile-level recording:
+// the new box is named before anyone can see it, and a locked in-place
+// box names us, its old names kept in e (keepNames), as lockWrites does.
+func (tx *Tx) tryLockNamed(e *writeEntry) bool {
+	if e.h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		v := b.loadVersion()
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
+			return false
+		}
+		e.old, e.oldVer = e.box, v
+		if tx.keepNames(e, b) {
+			tx.renameInPlace(e, b)
+		}
+		return true
+	}
+	if !e.ready {
+		tx.nameBox(e)
+		e.ready = true
+	}
+	cur := atomic.LoadPointer(&e.h.val)
+	v := (*boxHeader)(cur).loadVersion()
+	if v&1 != 0 || !atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
+		return false
+	}
+	e.old, e.oldVer = cur, v
+	return true
+}
+
+// unlockFew is unlockWrites for the entries o of ws that tryLock (or
+// tryLockNamed) locked.
+func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
 	for _, i := range o {
 		e := &ws[i]
 		if e.h.nw != 0 {
-			storeRelease64(&(*boxHeader)(e.box).version, e.oldVer)
+			b := (*boxHeader)(e.box)
+			if tx.rec != nil && e.ready {
+				storeLocked32(&b.writer, e.oldWriter)
+				storeLocked32(&b.site, e.oldSite)
+			}
+			storeRelease64(&b.version, e.oldVer)
 		} else {
 			atomic.StorePointer(&e.h.val, e.old)
 		}
 	}
-}
-
-// commitFewNamed is commitFew for a counted call of a profile-level
-// recording: the general lock and publish steps, which name the writer.
-func (tx *Tx) commitFewNamed() outcome {
-	tx.sortWrites()
-	tx.lockWrites() // waits, as commit does, for a Var another commit holds
-	if inevFlag.Load() {
-		tx.unlockWrites()
-		return failed
-	}
-	wv := tx.nextVersion()
-	if i := tx.validateHeld(); i >= 0 {
-		tx.noteReadConflict(i)
-		tx.unlockWrites()
-		return aborted
-	}
-	tx.publish(wv)
-	return committed
 }
 
 // validateHeld is validate(true) for a few writes (at most four): the
