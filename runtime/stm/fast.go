@@ -220,9 +220,15 @@ func (tx *Tx) commitFew() outcome {
 	}
 	held, fused := 0, 0
 	if tx.rec != nil {
-		for ; held < n && tx.tryLockNamed(&ws[o[held]]); held++ {
+		for ; held < n; held++ {
+			e := &ws[o[held]]
+			if !tx.tryLockNamed(e) {
+				break
+			}
+			if e.fused {
+				fused++
+			}
 		}
-		fused = -1 // no fused writes while recording; validate every read
 	} else {
 		for ; held < n; held++ {
 			e := &ws[o[held]]
@@ -283,7 +289,12 @@ func tryLock(e *writeEntry) bool {
 func (tx *Tx) tryLockNamed(e *writeEntry) bool {
 	if e.h.nw != 0 {
 		b := (*boxHeader)(e.box)
-		v := b.loadVersion()
+		var v uint64
+		if e.fused {
+			v = e.oldVer // from the version read (commitOne)
+		} else {
+			v = b.loadVersion()
+		}
 		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
 			return false
 		}
@@ -474,14 +485,15 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, 0, 0
 		tx.wfilter |= 1 << (h.id & 63)
 		e.fused = false
-		if tx.rec != nil {
-			if tx.storeSite(h) {
-				tx.writeSite(&e.pcOff, &e.pcN)
-			}
-		} else if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
+		if tx.rec != nil && tx.storeSite(h) {
+			tx.writeSite(&e.pcOff, &e.pcN)
+		}
+		if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
 			// Read, then written, as every Var before it (the commit
 			// skips validation only when every read is fused): the
-			// commit locks from the version read.
+			// commit locks from the version read. (Recording too: a
+			// lock that fails so goes to the general commit, which
+			// notes the conflict.)
 			e.oldVer, e.fused = tx.reads[i].ver, true
 		}
 	} else {

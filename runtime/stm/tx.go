@@ -32,8 +32,8 @@ type writeEntry struct {
 	off    int32          // in-place Vars: the pending value's words in tx.arena
 	sp     uint32         // savepoint serial the box belongs to (Select)
 	ready  bool           // writer and site set (before the box is first shown)
-	// fused: an in-place Var whose Store came right after its Load, with
-	// no recorder, when its write is the i-th and its read the i-th (a
+	// fused: an in-place Var whose Store came right after its Load,
+	// when its write is the i-th and its read the i-th (a
 	// body that reads each Var and then writes it, store): oldVer holds
 	// the version that Load read, and the fast commits lock the Var by a
 	// compare-and-swap from exactly that version, which validates that
