@@ -128,39 +128,38 @@ func le32(b []byte) uint32 {
 // record, and a call per record cost more than most records' work.
 func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used, n, last int, now float64, heavy bool, ht *c8Thread) {
 	events, small := s.events, s.small
-	pos := 0
 	now = prev
-	// ev is the canonical event of the record at pos (noEvent out of the
-	// era's range), found while the record before it was analyzed: the
-	// switch on it then does not wait for two loads after a mispredicted
-	// jump (most are: the events of interleaved threads are unpredictable).
-	// The loop reads span bytes a record, the largest record and the next
-	// one's head up to its event, so that finding it needs no check.
+	// ev is the canonical event of the record at the front of rest
+	// (noEvent out of the era's range), found while the record before it
+	// was analyzed: the switch on it then does not wait for two loads
+	// after a mispredicted jump (most are: the events of interleaved
+	// threads are unpredictable). The loop reads span bytes a record, the
+	// largest record and the next one's head up to its event, so that
+	// finding it needs no check; rest is the window from the record on
+	// (no bounds check a record), lastLen its length at the last record.
 	const span = pypy.C8MaxRecord + 13
-	ev := uint8(noEvent)
-	if len(win) >= span {
-		ev = events[win[12]]
+	if len(win) < span {
+		return 0, 0, 0, now, false, nil
 	}
-	end := len(win) - span
-	for n < limit && pos <= end {
-		b := (*[span]byte)(win[pos : pos+span])
-		if ev == noEvent {
-			break
-		}
+	ev := events[win[12]]
+	rest, lastLen, left := win, len(win), limit
+	for ; left > 0 && len(rest) >= span; left-- {
+		b := (*[span]byte)(rest)
 		t1 := pyTime(le32(b[0:]), le32(b[4:]))
 		if t1 < now && order {
 			break
 		}
 		th := le32(b[8:])
-		if th >= uint32(len(small)) {
-			return pos, n, last, now, true, nil
-		}
 		t := small[uint8(th)]
-		if t == nil {
-			return pos, n, last, now, true, nil
+		if th>>8 != 0 || t == nil {
+			// A thread not met yet or of a big number: record, but
+			// for an event out of range (Next reports it).
+			if ev == noEvent {
+				break
+			}
+			return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, nil
 		}
 		m := int(b[13])
-		next := pos + 14 + m
 		cur := ev
 		ev = events[b[26+m]]
 		switch ev := cur; ev {
@@ -176,7 +175,7 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.wait(ev, t1)
 		case pypy.EvWaitDone:
 			if t.inev && t.inevWaiting {
-				return pos, n, last, now, true, t
+				return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
 			}
 			t.waitDone(t1)
 		case pypy.EvGCMinorStart:
@@ -201,15 +200,17 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 				t.inevLen = b[13]
 				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
 			}
-		default: // CONTENTION_WRITE_READ
-			return pos, n, last, now, true, t
+		default: // CONTENTION_WRITE_READ, or an event out of range
+			if ev == noEvent {
+				return len(win) - len(rest), limit - left, len(win) - lastLen, now, false, nil
+			}
+			return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
 		}
 		now = t1
-		last = pos
-		pos = next
-		n++
+		lastLen = len(rest)
+		rest = rest[14+m:]
 	}
-	return pos, n, last, now, false, nil
+	return len(win) - len(rest), limit - left, len(win) - lastLen, now, false, nil
 }
 
 // record analyzes the one c8 record at the front of b, which holds at
