@@ -48,3 +48,9 @@ func addOwnedFloat(p *atomic.Uint64, f float64) {
 // with readers that load it atomically and need it whole. The store that
 // unlocks the box (storeRelease64) orders it for the next locker.
 func storeLocked32(p *uint32, v uint32) { *p = v }
+
+// loadPair loads the 32-bit word at p and the one after it (8-byte
+// aligned) as one: not 0 if either is. Each is written by sync/atomic or
+// storeOwned32; an aligned 8-byte load is atomic on amd64 and, under
+// x86-TSO, sees them as two atomic loads in a row would.
+func loadPair(p *atomic.Uint32) uint64 { return *(*uint64)(unsafe.Pointer(p)) }

@@ -5,6 +5,7 @@ package stm
 import (
 	"math"
 	"sync/atomic"
+	"unsafe"
 )
 
 // releaseOwn gives a thread back (sets *p to ownFree); see own_amd64.go.
@@ -28,3 +29,9 @@ func addOwnedFloat(p *atomic.Uint64, f float64) {
 // storeLocked32 stores v into a word of a box whose lock the caller holds;
 // see own_amd64.go.
 func storeLocked32(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
+
+// loadPair loads the 32-bit word at p and the one after it; see
+// own_amd64.go.
+func loadPair(p *atomic.Uint32) uint64 {
+	return uint64(p.Load()) | uint64((*atomic.Uint32)(unsafe.Add(unsafe.Pointer(p), 4)).Load())<<32
+}

@@ -281,7 +281,7 @@ func stopLocked(r *recorder) error {
 	cur.Store(nil)
 	r.mu.Lock()
 	for _, t := range r.thrs {
-		t.stale.Store(true) // recQuiet: no longer the current recorder's
+		t.stale.Store(1) // recQuiet: no longer the current recorder's
 	}
 	r.mu.Unlock()
 	close(r.stop)

@@ -61,11 +61,12 @@ type threadRec struct {
 	// counted leaves it alone: a call nested in its body may log on the
 	// same thread, as it holds nothing.
 	busy atomic.Uint32
-	// stale is set when the thread's recorder stops (stopLocked): a
+	// stale is 1 once the thread's recorder stops (stopLocked): a
 	// context that still remembers the thread must find the current
-	// recorder's. recQuiet tests it, in the line it reads busy from,
-	// rather than comparing r with the current recorder.
-	stale atomic.Bool
+	// recorder's. It is the word after busy, so that recQuiet tests both
+	// with one load (loadPair), rather than comparing r with the current
+	// recorder.
+	stale atomic.Uint32
 
 	// Profile level: the calls not logged as events, counted by the
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
@@ -166,6 +167,11 @@ const (
 	busyFull
 )
 
+// busy and stale are one aligned 8-byte word (loadPair).
+var _ [unsafe.Offsetof(threadRec{}.stale) - unsafe.Offsetof(threadRec{}.busy) - 4]struct{}
+var _ [unsafe.Offsetof(threadRec{}.busy) + 4 - unsafe.Offsetof(threadRec{}.stale)]struct{}
+var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
+
 // recQuiet reports whether an Atomically call on goroutine g (curg) is
 // only counted: recording at the profile level, on the goroutine this
 // context served last, whose thread is the current recorder's (not stale)
@@ -182,7 +188,7 @@ func (tx *Tx) recQuiet(g uintptr) bool {
 	if t == nil || tx.lastG != g {
 		return false
 	}
-	if t.busy.Load() != 0 || t.stale.Load() {
+	if loadPair(&t.busy) != 0 { // busy or stale
 		return false
 	}
 	left := tx.prof.left - 1
@@ -219,9 +225,9 @@ func (tx *Tx) recPlainEnded() {
 // for the sample that is otherwise a counted one takes the plain path too,
 // timed (runSampled), and so does the first attempt of a call at the full
 // level on the goroutine the context served last (runFull); any other
-// goes through run.
-func (tx *Tx) runHooked(fn func(*Tx) error) error {
-	if t := tx.lastGThread; t != nil && t.r == cur.Load() && !tracingOn() && tx.lastG == curg() {
+// goes through run. g is the goroutine (curg), 0 when tracing.
+func (tx *Tx) runHooked(fn func(*Tx) error, g uintptr) error {
+	if t := tx.lastGThread; t != nil && g != 0 && tx.lastG == g && t.r == cur.Load() {
 		switch b := t.busy.Load(); {
 		case b == 0 && tx.prof.left <= 1:
 			return tx.runSampled(fn, t)

@@ -437,8 +437,13 @@ const (
 func Atomically(fn func(tx *Tx) error) error {
 	tx := getTx()
 	if tracing, recording := tracingOn(), recordingOn(); tracing || recording {
-		if tracing || !tx.recQuiet(curg()) {
-			return tx.runHooked(fn) // recthread.go
+		var g uintptr
+		if !tracing {
+			if g = curg(); !tx.recQuiet(g) {
+				return tx.runHooked(fn, g) // recthread.go
+			}
+		} else {
+			return tx.runHooked(fn, 0)
 		}
 		// Recording a profile, and this call is only counted: the plain
 		// path, as below, and the commit counted (recQuietEnd).
