@@ -171,8 +171,18 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.commit(t1)
 		case pypy.EvAbort:
 			t.abort(t1)
-		case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
-			t.wait(ev, t1)
+		// t.wait(ev, t1) by event: a test of the event inside a shared
+		// arm is mispredicted as often as the switch.
+		case pypy.EvWaitSyncing, pypy.EvWaitSyncPause:
+			t.progress(t1, stPause)
+		case pypy.EvWaitOtherInev:
+			t.progress(t1, stPause)
+			if t.inev {
+				t.inevWaiting, t.inevWaitStart = true, t1
+			}
+		case pypy.EvWaitFreeSegment:
+			t.freeSegment = true
+			t.progress(t1, stPause)
 		case pypy.EvWaitDone:
 			if t.inev && t.inevWaiting {
 				return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
@@ -186,13 +196,19 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.gcMajorStart(t1)
 		case pypy.EvGCMajorDone:
 			t.gcMajorDone(t1)
-		case pypy.EvReattach, pypy.EvBecomeInevitable:
-			// t.becomeInevitable(ev, b, t1), by hand (too big for Go to
-			// inline; a call here makes the loop spill); REATTACH first
-			// changes state, as record does.
-			if ev == pypy.EvReattach {
-				t.progress(t1, stRun)
+		case pypy.EvReattach:
+			// REATTACH changes state, then is BECOME_INEVITABLE, as in
+			// record; by hand below (t.becomeInevitable is too big for Go
+			// to inline, and a call here makes the loop spill).
+			t.progress(t1, stRun)
+			t.progress(t1, stRun)
+			if !t.inev {
+				t.inev, t.inevWaiting, t.inevEvent = true, false, ev
+				t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
+				t.inevLen = b[13]
+				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
 			}
+		case pypy.EvBecomeInevitable:
 			t.progress(t1, stRun)
 			if !t.inev {
 				t.inev, t.inevWaiting, t.inevEvent = true, false, ev
