@@ -486,7 +486,7 @@ type aggWritten struct {
 	commits, timed, timedTicks, sampled, sampledTicks, estimated, logged uint64
 	sampledSq                                                            float64
 	endNs                                                                int64 // end of the last record
-	waits, pausedTicks, abortedTicks                                     uint64
+	waits, pausedTicks, abortedTicks, retryEstimated                     uint64
 }
 
 // writeAggregate writes a record of what the thread's counters grew by
@@ -515,6 +515,7 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 		// aborted ticks before the wait: the ticks read after the
 		// count hold at least the waits counted.
 		waits: ws, pausedTicks: th.aggRetryPausedTicks.Load(), abortedTicks: th.aggRetryAbortedTicks.Load(),
+		retryEstimated: th.aggRetryEstimated.Load(),
 	}
 	// Timed and sampled counts are bumped after the commit count: keep the
 	// record consistent, leaving the rest to the next one.
@@ -532,6 +533,14 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 		RetryWaits:     ws - w.waits,
 		RetryPausedNs:  int64(float64(cur.pausedTicks-w.pausedTicks) * tr.nsPer),
 		RetryAbortedNs: int64(float64(cur.abortedTicks-w.abortedTicks) * tr.nsPer),
+	}
+	if n := cur.retryEstimated - w.retryEstimated; n > 0 {
+		// Retried attempts not timed from their start: the thread's mean
+		// sampled duration each, as promote estimates a start.
+		a.Estimated += n
+		if cur.sampled > 0 {
+			a.RetryAbortedNs += int64(float64(n) * float64(cur.sampledTicks) / float64(cur.sampled) * tr.nsPer)
+		}
 	}
 	*w = cur
 	if ss := r.sinks.Load(); ss != nil {

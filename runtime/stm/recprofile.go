@@ -212,20 +212,19 @@ func (tx *Tx) promote() {
 // from that attempt on, as any.
 
 // quietRetry counts the abort of the attempt that retried, timed from its
-// start (estimated if it was not timed, as promote estimates one) to now,
-// which is also the start of the wait (waitStart leaves it be).
+// start to now, which is also the start of the wait (waitStart leaves it
+// be). An attempt that was not timed from its start is only counted
+// (aggRetryEstimated): the flusher adds the thread's mean sampled duration
+// for each (writeAggregate), as promote estimates a start, without a
+// division here.
 func (tx *Tx) quietRetry() {
 	th := tx.rec
 	now := cputicks()
-	t := tx.prof.t0
-	if t == 0 {
-		t = now
-		if n := th.aggSampled.Load(); n > 0 {
-			t -= int64(th.aggSampledTicks.Load() / n)
-		}
-		addOwned(&th.aggEstimated, 1)
+	if t := tx.prof.t0; t != 0 {
+		addOwned(&th.aggRetryAbortedTicks, uint64(max(now-t, 0)))
+	} else {
+		addOwned(&th.aggRetryEstimated, 1)
 	}
-	addOwned(&th.aggRetryAbortedTicks, uint64(max(now-t, 0)))
 	tx.prof.wait = max(now, 1)
 }
 

@@ -80,10 +80,12 @@ type threadRec struct {
 	aggEstimated    atomic.Uint64 // logged attempts whose start is estimated (held own)
 	aggLogged       atomic.Uint64 // commits logged as events (for the rate of timeAll)
 	// Retry waits counted, not logged (quietRetry): the waits, their
-	// pauses' ticks and the retried attempts' ticks.
+	// pauses' ticks, the retried attempts' ticks, and the retried
+	// attempts whose start was not timed (their ticks are estimated).
 	aggRetryWaits        atomic.Uint64
 	aggRetryPausedTicks  atomic.Uint64
 	aggRetryAbortedTicks atomic.Uint64
+	aggRetryEstimated    atomic.Uint64
 	timeAll              atomic.Bool // set by the flusher: time every counted call (timeAllRate)
 	allGen               uint32      // recorder.gen when allN was last reset (the goroutine's)
 	allN                 int32       // calls timed because of timeAll since then
