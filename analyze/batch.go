@@ -90,6 +90,7 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	// back (see the order check), so the range's ends are a thread's
 	// first time and, when the loop leaves it, its last.
 	l.events += int64(len(evs))
+	segs := 0 // see Schedule.BoundFirst
 	for i := range evs {
 		ev := &evs[i]
 		k := ev.Kind
@@ -101,6 +102,9 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			l.events-- // event counts those it takes
 			a.eventOrAggregate(l, ev, as)
 			if tb != nil && k == logformat.KindAggregate && as != nil {
+				if tb.s.boundFirst {
+					tb.s.segsUnknown = true // it moves st's clock, not th's
+				}
 				tb.s.aggregate(tb.l, as.Aggregate())
 				if th != nil {
 					l.noteTime(th.last)
@@ -139,6 +143,7 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				t = th.last
 			} else {
 				th.seen = true
+				th.last = t // no segment before a thread's first event
 				l.noteTime(t)
 			}
 		}
@@ -146,6 +151,9 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 			if d := t - th.last; d > 0 && th.waiting {
 				st.sharedPause(th, d)
 			}
+		}
+		if t > th.last && st != nil {
+			segs++ // the schedule's segment ending here, were it within its Limit
 		}
 		th.last = t
 		// advance, unwindowed.
@@ -217,6 +225,9 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	}
 	if shared {
 		st.unshare(th)
+	}
+	if tb != nil {
+		tb.s.segs += segs
 	}
 }
 

@@ -137,6 +137,10 @@ type Schedule struct {
 	full   bool  // Limit reached, with Prefix: each thread keeps its segments up to its next event
 	cut    bool  // past the Limit, with Prefix: the logs cut to their first part
 	part   int64 // then, the length of that part
+	// BoundFirst: over from the start; segs counts the segments kept
+	// without it, unless segsUnknown (see NeedsSegments, tee_bound.go)
+	boundFirst, segsUnknown bool
+	segs                    int
 }
 
 // NewSchedule returns a Schedule for an analysis with these options.
@@ -171,6 +175,9 @@ type teeSource struct {
 func (t *teeSource) Next() (logformat.Event, error) {
 	ev, err := t.Source.Next()
 	if err == nil {
+		if t.s.boundFirst {
+			t.s.segsUnknown = true // counted only by Analyzer.batch
+		}
 		if ev.Kind == logformat.KindAggregate {
 			if as, ok := t.Source.(logformat.AggregateSource); ok {
 				t.s.aggregate(t.l, as.Aggregate())
@@ -200,6 +207,9 @@ func (t *teeBatches) NextBatch() ([]logformat.Event, error) {
 // reading the tee directly calls it itself, or, past the Limit, folds
 // boundEvents into its own loop: see Analyzer.addEvents.)
 func (t *teeBatches) feed(evs []logformat.Event) {
+	if len(evs) > 0 && t.s.boundFirst {
+		t.s.segsUnknown = true // counted only by Analyzer.batch
+	}
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Kind == logformat.KindAggregate {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stmlog/stmlog/analyze"
+	"github.com/stmlog/stmlog/logformat"
 	"github.com/stmlog/stmlog/logformat/anylog"
 	"github.com/stmlog/stmlog/report"
 )
@@ -121,8 +122,23 @@ func analyzeWithSchedule(paths []string, stdin io.Reader, ao analyze.Options, lo
 	a := analyze.New(ao)
 	s := analyze.NewSchedule(ao)
 	s.Limit, s.Prefix = limit, prefix
-	for _, path := range paths {
-		src, closer, err := openLog(path, stdin, lo)
+	// Files can be read again if they turn out to fit in the limit (see
+	// schedule_again.go); until then only the bound is kept.
+	again := !prefix && rereadable(paths)
+	if again {
+		s.BoundFirst()
+	}
+	sizes := make([]int64, len(paths))
+	for i, path := range paths {
+		var src logformat.Source
+		var closer io.Closer
+		var err error
+		var count countingReader
+		if again {
+			src, closer, err = openCounted(path, lo, &count)
+		} else {
+			src, closer, err = openLog(path, stdin, lo)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -135,6 +151,14 @@ func analyzeWithSchedule(paths []string, stdin io.Reader, ao analyze.Options, lo
 		if err != nil {
 			return nil, nil, inputError(err, lo.Salvage)
 		}
+		sizes[i] = count.n.Load()
 	}
-	return a.Summary(), s, nil
+	sum := a.Summary()
+	if again && s.NeedsSegments() {
+		var err error
+		if s, err = scheduleAgain(paths, sizes, ao, lo, limit); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sum, s, nil
 }
