@@ -237,13 +237,21 @@ func (tx *Tx) runHooked(fn func(*Tx) error, g uintptr) error {
 			return tx.runFull(fn, t)
 		}
 	}
+	return tx.runGeneral(fn)
+}
+
+// runGeneral is run for runHooked's other calls; a function of its own, so
+// that runHooked's frame has no defer.
+func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
 	return tx.run(fn, nil)
 }
 
 // runFull is a call at the full level whose first attempt takes the plain
-// path: recBegin's full-level part, the start event, attemptPlain; its
-// commit event (or whatever else comes) is settleHooked's.
+// path: recBegin's full-level part, the start event, attemptPlain; a
+// commit there ends it here (settleHooked's steps for it, written out:
+// the full level's every call passes here), anything else is
+// settleHooked's.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	tx.rec = t
 	tx.thread = t.id
@@ -252,8 +260,17 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	t.held = true
 	tx.prof.mode = modeLogged
 	tx.patch = sitePatch{idx: -1}
-	tx.emit(uint32(logformat.KindTxStart), 0)
+	// emit, for a call that starts with now 0 and reuse false (recEndHeld).
+	tx.emitAt(uint32(logformat.KindTxStart), 0, cputicks())
 	res, err := tx.attemptPlain(fn, true)
+	if res == ended {
+		tx.emit(uint32(logformat.KindTxCommit), 0) // recCommit's logged arm
+		addOwned(&t.aggLogged, 1)
+		tx.recEnd()
+		tx.pcs = tx.pcs[:0]
+		putTx(tx)
+		return nil
+	}
 	return tx.settleHooked(fn, res, err)
 }
 
@@ -446,7 +463,11 @@ func (tx *Tx) emitAt(a, site uint32, t int64) {
 		th.gen = th.r.gen.Load()
 	}
 	n := len(th.buf)
-	th.buf = grow1(th.buf) // field by field: see grow1
+	if n < cap(th.buf) {
+		th.buf = th.buf[:n+1] // the length alone: no pointer store, no write barrier
+	} else {
+		th.buf = grow1(th.buf)
+	}
 	e := &th.buf[n]
 	e.t, e.a, e.b = t, a, site
 	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
