@@ -33,49 +33,82 @@ func (w *Writer) WritePacked(thread uint32, evs []PackedEvent) (n int, err error
 	if w.err != nil {
 		return 0, w.err
 	}
-	b := w.last
-	// The batch's buffer, count and last time are kept in locals while the
-	// run is appended (stores to buf could alias b's fields otherwise, and
-	// each would be loaded again) and put back before anything else sees b.
-	var buf []byte
-	var cnt int
-	var last int64
-	if b != nil {
-		buf, cnt, last = b.buf, b.n, b.last
+	for n < len(evs) {
+		if b := w.last; b != nil && b.thread == thread && b.n > 0 {
+			k, full := w.appendPacked(b, evs[n:])
+			if n += k; full {
+				w.writeBatch(b)
+				if w.err != nil {
+					return n, w.err
+				}
+				continue
+			}
+			if n == len(evs) {
+				break
+			}
+		}
+		// A batch's first event, or one appendPacked stopped at: Write
+		// writes it, or says it must be refused; an event with other
+		// fields ends the run (the caller writes it).
+		e := &evs[n]
+		a := e.A
+		if e.B != 0 || a&0xff00 != 0 || Kind(a) == KindConflict {
+			break
+		}
+		ev := Event{Thread: thread, Time: e.Time, Kind: Kind(a), Cause: AbortCause(a >> 16), Reason: WaitReason(a >> 24)}
+		if w.Write(&ev) != nil {
+			return n, w.err
+		}
+		n++
 	}
+	return n, nil
+}
+
+// packedKind says which kinds appendPacked writes itself: the valid ones
+// but KindConflict (a conflict has other fields).
+var packedKind = func() (ok [256]bool) {
+	for k := KindInvalid + 1; k < numKinds; k++ {
+		ok[k] = k != KindConflict
+	}
+	return ok
+}()
+
+// appendPacked appends events of b's thread from evs to b, one after
+// another, while they are ones WritePacked writes itself and valid (kind,
+// cause, reason, a time not before the last), and returns how many; full:
+// b reached the size or count at which it is written. The batch's buffer,
+// count and last time stay in locals while the run is appended (stores to
+// the buffer could alias b's fields otherwise, and each would be loaded
+// again).
+func (w *Writer) appendPacked(b *batch, evs []PackedEvent) (n int, full bool) {
+	buf, cnt, last := b.buf, b.n, b.last
 	for n < len(evs) {
 		e := &evs[n]
 		t, a := e.Time, e.A
-		k, c, r := Kind(a), AbortCause(a>>16), WaitReason(a>>24)
-		if e.B != 0 || a&0xff00 != 0 || k == KindConflict {
+		if e.B != 0 || !packedKind[uint8(a)] || a&0xff00 != 0 || uint8(a>>16) >= uint8(numAbortCauses) ||
+			a>>24 >= uint32(numWaitReasons) || t < last {
 			break
 		}
-		if b == nil || b.thread != thread || cnt == 0 || !k.Valid() || !c.Valid() || !r.Valid() || t < last {
-			// A batch's first event, or one to refuse: Write says which.
-			if b != nil {
-				b.buf, b.n, b.last = buf, cnt, last
-			}
-			ev := Event{Thread: thread, Time: t, Kind: k, Cause: c, Reason: r}
-			if w.Write(&ev) != nil {
-				return n, w.err
-			}
-			b = w.last
-			buf, cnt, last = b.buf, b.n, b.last
+		// Room for the longest such event first, so that the bytes go in
+		// without a capacity test each.
+		if cap(buf)-len(buf) < maxKindEvent {
+			buf = growBatch(buf)
+		}
+		m := len(buf)
+		p := buf[m : m+maxKindEvent : m+maxKindEvent]
+		d := uint64(t) - uint64(last)
+		i := 0
+		for ; d >= 0x80 && i < 9; i++ {
+			p[i] = byte(d) | 0x80
+			d >>= 7
+		}
+		p[i] = byte(d)
+		if a>>16 == 0 {
+			// No cause, no reason: starts and commits, most of a log.
+			p[i+1] = byte(a)
+			i += 2
 		} else {
-			// Room for the longest such event first, so that the bytes go
-			// in without a capacity test each.
-			if cap(buf)-len(buf) < maxKindEvent {
-				buf = growBatch(buf)
-			}
-			m := len(buf)
-			p := buf[m : m+maxKindEvent]
-			d := uint64(t) - uint64(last)
-			i := 0
-			for ; d >= 0x80; i++ {
-				p[i] = byte(d) | 0x80
-				d >>= 7
-			}
-			p[i] = byte(d)
+			c, r := byte(a>>16), byte(a>>24)
 			var mask byte
 			if c != 0 {
 				mask = fieldCause
@@ -83,34 +116,28 @@ func (w *Writer) WritePacked(thread uint32, evs []PackedEvent) (n int, err error
 			if r != 0 {
 				mask |= fieldReason
 			}
-			p[i+1] = byte(k) | mask<<kindBits // < 0x80: a one-byte uvarint
+			p[i+1] = byte(a) | mask<<kindBits // < 0x80: a one-byte uvarint
 			i += 2
 			if c != 0 {
-				p[i] = byte(c)
+				p[i] = c
 				i++
 			}
 			if r != 0 {
-				p[i] = byte(r)
+				p[i] = r
 				i++
 			}
-			buf = buf[:m+i]
-			cnt++
-			last = t
 		}
+		buf = buf[:m+i]
+		cnt++
+		last = t
 		n++
 		if len(buf) >= chunkTarget || cnt >= MaxBatchEvents {
-			b.buf, b.n, b.last = buf, cnt, last
-			w.writeBatch(b)
-			if w.err != nil {
-				return n, w.err
-			}
-			buf, cnt, last = b.buf, b.n, b.last
+			full = true
+			break
 		}
 	}
-	if b != nil {
-		b.buf, b.n, b.last = buf, cnt, last
-	}
-	return n, nil
+	b.buf, b.n, b.last = buf, cnt, last
+	return n, full
 }
 
 // maxKindEvent is the longest event WritePacked writes itself: a 10-byte time
