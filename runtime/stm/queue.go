@@ -23,7 +23,7 @@ import (
 type Queue struct {
 	mu      sync.Mutex
 	cond    sync.Cond
-	pending []func(*Tx) error
+	pending []qitem
 	head    int
 	busy    int
 	running bool
@@ -34,9 +34,22 @@ type Queue struct {
 	inTx    atomic.Int32 // workers inside Atomically
 }
 
+// qitem is one Add, or the transactions of one AddN not yet started:
+// fi(tx, i) for i in [lo, hi).
+type qitem struct {
+	fn     func(*Tx) error
+	fi     func(*Tx, int) error
+	lo, hi int
+}
+
 type qworker struct {
 	gid uint64
 	tx  *Tx // touched only by the worker's own goroutine
+	// The AddN transaction being run, and the body that runs it (made
+	// once per worker, so that AddN's transactions allocate nothing).
+	fi   func(*Tx, int) error
+	i    int
+	call func(*Tx) error
 }
 
 // NewQueue returns an empty Queue.
@@ -47,7 +60,18 @@ func NewQueue() *Queue {
 }
 
 // Add queues fn to run as a transaction by the next (or the current) Run.
-func (q *Queue) Add(fn func(tx *Tx) error) {
+func (q *Queue) Add(fn func(tx *Tx) error) { q.add(qitem{fn: fn}) }
+
+// AddN queues n transactions, fn(tx, 0) to fn(tx, n-1), as n Adds of
+// func(tx *Tx) error { return fn(tx, i) } would, in that order, without a
+// function or a queue entry for each.
+func (q *Queue) AddN(n int, fn func(tx *Tx, i int) error) {
+	if n > 0 {
+		q.add(qitem{fi: fn, hi: n})
+	}
+}
+
+func (q *Queue) add(it qitem) {
 	if q.inTx.Load() > 0 {
 		g := goid()
 		q.mu.Lock()
@@ -61,13 +85,17 @@ func (q *Queue) Add(fn func(tx *Tx) error) {
 		q.mu.Unlock()
 		if w != nil && w.tx != nil && w.tx.active {
 			w.tx.extra = true
-			w.tx.adds = append(w.tx.adds, pendingAdd{q: q, fn: fn})
+			w.tx.adds = append(w.tx.adds, pendingAdd{q: q, it: it})
 			return
 		}
 	}
 	q.mu.Lock()
-	q.pending = append(q.pending, fn)
-	q.cond.Signal()
+	q.pending = append(q.pending, it)
+	if it.hi-it.lo > 1 {
+		q.cond.Broadcast()
+	} else {
+		q.cond.Signal()
+	}
 	q.mu.Unlock()
 }
 
@@ -103,7 +131,9 @@ func (q *Queue) Run(workers int) error {
 	return errors.Join(errs...)
 }
 
-func (q *Queue) next() func(*Tx) error {
+// next takes the next transaction into w (w.fi and w.i for one of an
+// AddN's) and returns its body, or nil when the Run is over.
+func (q *Queue) next(w *qworker) func(*Tx) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -111,8 +141,17 @@ func (q *Queue) next() func(*Tx) error {
 			return nil
 		}
 		if q.head < len(q.pending) {
-			fn := q.pending[q.head]
-			q.pending[q.head] = nil
+			it := &q.pending[q.head]
+			fn := it.fn
+			if fn == nil {
+				w.fi, w.i = it.fi, it.lo
+				fn = w.call
+				if it.lo++; it.lo < it.hi {
+					q.busy++
+					return fn
+				}
+			}
+			*it = qitem{}
 			q.head++
 			if q.head == len(q.pending) {
 				q.pending, q.head = q.pending[:0], 0
@@ -131,6 +170,7 @@ func (q *Queue) next() func(*Tx) error {
 func (q *Queue) work(wg *sync.WaitGroup) {
 	defer wg.Done()
 	w := &qworker{gid: goid()}
+	w.call = func(tx *Tx) error { return w.fi(tx, w.i) }
 	q.mu.Lock()
 	q.workers = append(q.workers, w)
 	q.mu.Unlock()
@@ -139,7 +179,7 @@ func (q *Queue) work(wg *sync.WaitGroup) {
 		defer th.r.release(th) // its number goes to the next worker or context
 	}
 	for {
-		fn := q.next()
+		fn := q.next(w)
 		if fn == nil {
 			return
 		}

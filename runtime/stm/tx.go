@@ -58,7 +58,7 @@ type undoEntry struct {
 
 type pendingAdd struct {
 	q  *Queue
-	fn func(*Tx) error
+	it qitem
 }
 
 // Tx is one transaction attempt's state. It is valid only inside the
@@ -533,7 +533,7 @@ func (tx *Tx) settle(res outcome, err error) (r error, done bool) {
 		// tx is clean from here on: if a function panics, the caller
 		// can give it back as it is.
 		for _, a := range adds {
-			a.q.Add(a.fn)
+			a.q.add(a.it)
 		}
 		for _, f := range after {
 			f()
