@@ -39,15 +39,41 @@ const (
 const sizeShards = 16
 
 // node is immutable once stored in its Var: an insert stores a new node.
+// Its keys and children are held by value, so that writing a node is one
+// allocation (the box its Store publishes) and loading one reads no other
+// object; the baseline's plainNode has the same layout.
 type node struct {
-	keys     []int
-	children []*stm.Var[*node] // nil for a leaf
+	n        int // keys in use
+	keys     [maxKeys]int
+	children [maxKeys + 1]*stm.Var[node] // children[:n+1]; all nil for a leaf
 }
 
-func (n *node) leaf() bool { return n.children == nil }
+func (n *node) leaf() bool { return n.children[0] == nil }
+
+// insertAt puts key at i, and child (if not nil) right of it at i+1.
+func (n *node) insertAt(i, key int, child *stm.Var[node]) {
+	copy(n.keys[i+1:n.n+1], n.keys[i:n.n])
+	n.keys[i] = key
+	if child != nil {
+		copy(n.children[i+2:n.n+2], n.children[i+1:n.n+1])
+		n.children[i+1] = child
+	}
+	n.n++
+}
+
+// split returns the halves of full node c and the median key between them.
+func (c *node) split() (left, right node, median int) {
+	const mid = maxKeys / 2
+	left.n, right.n = mid, maxKeys-mid-1
+	copy(left.keys[:], c.keys[:mid])
+	copy(right.keys[:], c.keys[mid+1:])
+	copy(left.children[:], c.children[:mid+1])
+	copy(right.children[:], c.children[mid+1:])
+	return left, right, c.keys[mid]
+}
 
 type header struct {
-	root *stm.Var[*node]
+	root *stm.Var[node]
 	size int // naive tree only
 }
 
@@ -61,7 +87,7 @@ type Tree struct {
 // New returns an empty tree; fixed selects the version without the header
 // conflict.
 func New(fixed bool) *Tree {
-	t := &Tree{fixed: fixed, hdr: stm.NewVar(header{root: stm.NewVar(&node{})})}
+	t := &Tree{fixed: fixed, hdr: stm.NewVar(header{root: stm.NewVar(node{})})}
 	if fixed {
 		t.sizes = make([]*stm.Var[int], sizeShards)
 		for i := range t.sizes {
@@ -75,15 +101,20 @@ func New(fixed bool) *Tree {
 func (t *Tree) Insert(tx *stm.Tx, key int) bool {
 	h := t.hdr.Load(tx) // naive: every insert reads the header
 	grew := false
-	r := h.root.Load(tx)
-	if len(r.keys) == maxKeys {
-		// Grow at the top: a new root whose only child is the old one.
-		nr := &node{children: []*stm.Var[*node]{h.root}}
-		h.root = stm.NewVar(nr)
-		r = splitChild(tx, h.root, nr, 0, r)
+	v, r := h.root, h.root.Load(tx)
+	if r.n == maxKeys {
+		// Grow at the top: the old root's Var keeps its left half, and a
+		// new root holds the median between the two halves.
+		left, right, median := r.split()
+		v.Store(tx, left)
+		r = node{n: 1}
+		r.keys[0] = median
+		r.children[0], r.children[1] = v, stm.NewVar(right)
+		v = stm.NewVar(r)
+		h.root = v
 		grew = true
 	}
-	inserted := insertNonFull(tx, h.root, r, key)
+	inserted := insertNonFull(tx, v, r, key)
 	if t.fixed {
 		if grew {
 			t.hdr.Store(tx, h)
@@ -103,84 +134,41 @@ func (t *Tree) Insert(tx *stm.Tx, key int) bool {
 	return inserted
 }
 
-// splitChild splits c, the full child i of p (the node in pv), around its
-// median key, which moves up into the parent, and returns the new parent.
-// The caller passes the nodes it has loaded: each Load is a read set entry
-// that the commit validates, and loading a Var again adds another.
-func splitChild(tx *stm.Tx, pv *stm.Var[*node], p *node, i int, c *node) *node {
-	cv := p.children[i]
-	mid := maxKeys / 2
-	left := &node{keys: slices.Clone(c.keys[:mid])}
-	right := &node{keys: slices.Clone(c.keys[mid+1:])}
-	if !c.leaf() {
-		left.children = slices.Clone(c.children[:mid+1])
-		right.children = slices.Clone(c.children[mid+1:])
-	}
-	cv.Store(tx, left)
-	np := &node{
-		keys:     insertCopy(p.keys, i, c.keys[mid]),
-		children: insertCopy(p.children, i+1, stm.NewVar(right)),
-	}
-	pv.Store(tx, np)
-	return np
-}
-
 // insertNonFull inserts key under n, the node in v, which is not full,
 // splitting full children on the way down so a split never climbs back up.
-// Each node on the way is loaded once: the child loaded to see whether it
-// is full is the node of the next step.
-func insertNonFull(tx *stm.Tx, v *stm.Var[*node], n *node, key int) bool {
+// Each node on the way is loaded once (each Load is a read set entry that
+// the commit validates): after a split the next step goes on with the half
+// it made, not a Load of it.
+func insertNonFull(tx *stm.Tx, v *stm.Var[node], n node, key int) bool {
 	for {
-		i, found := slices.BinarySearch(n.keys, key)
+		i, found := slices.BinarySearch(n.keys[:n.n], key)
 		if found {
 			return false
 		}
 		if n.leaf() {
-			v.Store(tx, newLeaf(n.keys, i, key))
+			n.insertAt(i, key, nil)
+			v.Store(tx, n)
 			return true
 		}
 		cv := n.children[i]
 		c := cv.Load(tx)
-		if len(c.keys) == maxKeys {
-			n = splitChild(tx, v, n, i, c)
+		if c.n == maxKeys {
+			left, right, median := c.split()
+			cv.Store(tx, left)
+			rv := stm.NewVar(right)
+			n.insertAt(i, median, rv)
+			v.Store(tx, n)
 			switch {
-			case key == n.keys[i]:
+			case key == median:
 				return false
-			case key > n.keys[i]:
-				i++
+			case key > median:
+				cv, c = rv, right
+			default:
+				c = left
 			}
-			cv = n.children[i]
-			c = cv.Load(tx) // the new half: our own pending write, or a Var made here
 		}
 		v, n = cv, c
 	}
-}
-
-// insertCopy returns a copy of s with x inserted at i, in one allocation:
-// slices.Insert on a slices.Clone allocates twice whenever the clone has
-// no spare capacity, as most clones of a node's keys have not.
-func insertCopy[T any](s []T, i int, x T) []T {
-	out := make([]T, len(s)+1)
-	copy(out, s[:i])
-	out[i] = x
-	copy(out[i+1:], s[i:])
-	return out
-}
-
-// newLeaf returns a new leaf holding keys with key inserted at i. The node
-// and its keys are one allocation (an insert's commonest), capped at their
-// length so that no append can write into the array.
-func newLeaf(keys []int, i, key int) *node {
-	a := &struct {
-		n node
-		k [maxKeys]int
-	}{}
-	k := a.k[: len(keys)+1 : len(keys)+1]
-	copy(k, keys[:i])
-	k[i] = key
-	copy(k[i+1:], keys[i:])
-	a.n.keys = k
-	return &a.n
 }
 
 // Len returns the committed number of keys.
@@ -198,17 +186,17 @@ func (t *Tree) Len() int {
 // Keys returns the committed keys in order.
 func (t *Tree) Keys() []int {
 	var out []int
-	var walk func(v *stm.Var[*node])
-	walk = func(v *stm.Var[*node]) {
+	var walk func(v *stm.Var[node])
+	walk = func(v *stm.Var[node]) {
 		n := v.Peek()
-		for i, k := range n.keys {
+		for i, k := range n.keys[:n.n] {
 			if !n.leaf() {
 				walk(n.children[i])
 			}
 			out = append(out, k)
 		}
 		if !n.leaf() {
-			walk(n.children[len(n.keys)])
+			walk(n.children[n.n])
 		}
 	}
 	walk(t.hdr.Peek().root)
@@ -221,18 +209,28 @@ func (t *Tree) Keys() []int {
 func (t *Tree) Check() error {
 	leafDepth := -1
 	count := 0
-	var walk func(v *stm.Var[*node], lo, hi *int, depth int, root bool) error
-	walk = func(v *stm.Var[*node], lo, hi *int, depth int, root bool) error {
+	var walk func(v *stm.Var[node], lo, hi *int, depth int, root bool) error
+	walk = func(v *stm.Var[node], lo, hi *int, depth int, root bool) error {
 		n := v.Peek()
-		if len(n.keys) > maxKeys || (!root && len(n.keys) < minDegree-1) {
-			return fmt.Errorf("btree: node at depth %d holds %d keys, want %d to %d", depth, len(n.keys), minDegree-1, maxKeys)
+		if n.n > maxKeys || n.n < 0 || (!root && n.n < minDegree-1) {
+			return fmt.Errorf("btree: node at depth %d holds %d keys, want %d to %d", depth, n.n, minDegree-1, maxKeys)
 		}
-		for i, k := range n.keys {
-			if (i > 0 && n.keys[i-1] >= k) || (lo != nil && k <= *lo) || (hi != nil && k >= *hi) {
+		keys := n.keys[:n.n]
+		for i, k := range keys {
+			if (i > 0 && keys[i-1] >= k) || (lo != nil && k <= *lo) || (hi != nil && k >= *hi) {
 				return fmt.Errorf("btree: key %d at depth %d is out of order", k, depth)
 			}
 		}
-		count += len(n.keys)
+		count += n.n
+		kids := 0
+		for kids < len(n.children) && n.children[kids] != nil {
+			kids++
+		}
+		for _, c := range n.children[kids:] {
+			if c != nil {
+				return fmt.Errorf("btree: node at depth %d has a gap in its children", depth)
+			}
+		}
 		if n.leaf() {
 			if leafDepth >= 0 && depth != leafDepth {
 				return fmt.Errorf("btree: leaves at depths %d and %d", leafDepth, depth)
@@ -240,16 +238,16 @@ func (t *Tree) Check() error {
 			leafDepth = depth
 			return nil
 		}
-		if len(n.children) != len(n.keys)+1 {
-			return fmt.Errorf("btree: node at depth %d has %d keys and %d children", depth, len(n.keys), len(n.children))
+		if kids != n.n+1 {
+			return fmt.Errorf("btree: node at depth %d has %d keys and %d children", depth, n.n, kids)
 		}
-		for i, c := range n.children {
+		for i, c := range n.children[:kids] {
 			clo, chi := lo, hi
 			if i > 0 {
-				clo = &n.keys[i-1]
+				clo = &keys[i-1]
 			}
-			if i < len(n.keys) {
-				chi = &n.keys[i]
+			if i < len(keys) {
+				chi = &keys[i]
 			}
 			if err := walk(c, clo, chi, depth+1, false); err != nil {
 				return err
@@ -270,23 +268,23 @@ func (t *Tree) Check() error {
 // workers. attempts, if not nil, counts executions of the transactions.
 func (t *Tree) InsertAll(keys []int, workers int, attempts *workload.Counter) error {
 	q := stm.NewQueue()
-	for _, k := range keys {
-		q.Add(func(tx *stm.Tx) error {
-			if attempts != nil {
-				attempts.Inc()
-			}
-			t.Insert(tx, k)
-			return nil
-		})
-	}
+	q.AddN(len(keys), func(tx *stm.Tx, i int) error {
+		if attempts != nil {
+			attempts.Inc()
+		}
+		t.Insert(tx, keys[i])
+		return nil
+	})
 	return q.Run(workers)
 }
 
 // plainNode and plainTree are the baseline: the same algorithm on mutable
-// nodes, one mutex for the tree.
+// nodes of the same layout (keys and children by value), one mutex for
+// the tree.
 type plainNode struct {
-	keys     []int
-	children []*plainNode
+	n        int
+	keys     [maxKeys]int
+	children [maxKeys + 1]*plainNode // all nil for a leaf
 }
 
 type plainTree struct {
@@ -300,21 +298,23 @@ func newPlain() *plainTree { return &plainTree{root: &plainNode{}} }
 func (t *plainTree) insert(key int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.root.keys) == maxKeys {
-		t.root = &plainNode{children: []*plainNode{t.root}}
-		t.root.split(0)
+	if t.root.n == maxKeys {
+		r := &plainNode{}
+		r.children[0] = t.root
+		r.split(0)
+		t.root = r
 	}
 	for n := t.root; ; {
-		i, found := slices.BinarySearch(n.keys, key)
+		i, found := slices.BinarySearch(n.keys[:n.n], key)
 		if found {
 			return false
 		}
-		if n.children == nil {
-			n.keys = slices.Insert(n.keys, i, key)
+		if n.children[0] == nil {
+			n.insertAt(i, key, nil)
 			t.size++
 			return true
 		}
-		if len(n.children[i].keys) == maxKeys {
+		if n.children[i].n == maxKeys {
 			n.split(i)
 			switch {
 			case key == n.keys[i]:
@@ -327,31 +327,42 @@ func (t *plainTree) insert(key int) bool {
 	}
 }
 
-func (p *plainNode) split(i int) {
-	c := p.children[i]
-	mid := maxKeys / 2
-	right := &plainNode{keys: slices.Clone(c.keys[mid+1:])}
-	if c.children != nil {
-		right.children = slices.Clone(c.children[mid+1:])
-		c.children = c.children[:mid+1]
+// insertAt is node.insertAt.
+func (n *plainNode) insertAt(i, key int, child *plainNode) {
+	copy(n.keys[i+1:n.n+1], n.keys[i:n.n])
+	n.keys[i] = key
+	if child != nil {
+		copy(n.children[i+2:n.n+2], n.children[i+1:n.n+1])
+		n.children[i+1] = child
 	}
-	p.keys = slices.Insert(p.keys, i, c.keys[mid])
-	p.children = slices.Insert(p.children, i+1, right)
-	c.keys = c.keys[:mid]
+	n.n++
+}
+
+// split splits p's full child i in place: its upper half moves to a new
+// right sibling and its median up into p.
+func (p *plainNode) split(i int) {
+	const mid = maxKeys / 2
+	c := p.children[i]
+	right := &plainNode{n: maxKeys - mid - 1}
+	copy(right.keys[:], c.keys[mid+1:])
+	copy(right.children[:], c.children[mid+1:])
+	clear(c.children[mid+1:])
+	c.n = mid
+	p.insertAt(i, c.keys[mid], right)
 }
 
 func (t *plainTree) keys() []int {
 	var out []int
 	var walk func(n *plainNode)
 	walk = func(n *plainNode) {
-		for i, k := range n.keys {
-			if n.children != nil {
+		for i, k := range n.keys[:n.n] {
+			if n.children[0] != nil {
 				walk(n.children[i])
 			}
 			out = append(out, k)
 		}
-		if n.children != nil {
-			walk(n.children[len(n.keys)])
+		if n.children[0] != nil {
+			walk(n.children[n.n])
 		}
 	}
 	walk(t.root)

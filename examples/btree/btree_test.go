@@ -112,21 +112,18 @@ func TestCheckFindsDamage(t *testing.T) {
 		damage func(tx *stm.Tx, tr *Tree)
 	}{
 		{"keys out of order", func(tx *stm.Tx, tr *Tree) {
-			root := tr.hdr.Load(tx).root
-			n := root.Load(tx)
+			n := tr.hdr.Load(tx).root.Load(tx)
 			leaf := n.children[0]
 			l := leaf.Load(tx)
-			keys := slices.Clone(l.keys)
-			keys[0], keys[1] = keys[1], keys[0]
-			leaf.Store(tx, &node{keys: keys})
+			l.keys[0], l.keys[1] = l.keys[1], l.keys[0]
+			leaf.Store(tx, l)
 		}},
 		{"key outside its separators", func(tx *stm.Tx, tr *Tree) {
 			n := tr.hdr.Load(tx).root.Load(tx)
 			leaf := n.children[0]
 			l := leaf.Load(tx)
-			keys := slices.Clone(l.keys)
-			keys[len(keys)-1] = n.keys[0] + 1
-			leaf.Store(tx, &node{keys: keys})
+			l.keys[l.n-1] = n.keys[0] + 1
+			leaf.Store(tx, l)
 		}},
 		{"size counter off", func(tx *stm.Tx, tr *Tree) {
 			h := tr.hdr.Load(tx)
@@ -137,8 +134,16 @@ func TestCheckFindsDamage(t *testing.T) {
 			n := tr.hdr.Load(tx).root.Load(tx)
 			leaf := n.children[0]
 			l := leaf.Load(tx)
-			sub := &node{keys: l.keys[1:2], children: []*stm.Var[*node]{stm.NewVar(&node{keys: l.keys[:1]}), stm.NewVar(&node{keys: l.keys[2:3]})}}
+			a, b := node{n: 1, keys: [maxKeys]int{l.keys[0]}}, node{n: 1, keys: [maxKeys]int{l.keys[2]}}
+			sub := node{n: 1, keys: [maxKeys]int{l.keys[1]}}
+			sub.children[0], sub.children[1] = stm.NewVar(a), stm.NewVar(b)
 			leaf.Store(tx, sub)
+		}},
+		{"a child missing", func(tx *stm.Tx, tr *Tree) {
+			v := tr.hdr.Load(tx).root
+			n := v.Load(tx)
+			n.children[n.n] = nil
+			v.Store(tx, n)
 		}},
 	}
 	for _, tt := range tests {
