@@ -30,6 +30,9 @@ func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budg
 				pos, n, last := 0, 0, 0
 				for limit := int(progressEvery - k); n < limit; {
 					used, m, at, p, heavy, t := s.scan(win[pos:], limit-n, prev, order)
+					if s.pend.n > 0 {
+						s.flushInev()
+					}
 					if m > 0 {
 						last, prev = pos+at, p
 					}
@@ -127,7 +130,7 @@ func le32(b []byte) uint32 {
 // with a call in any arm, Go spills every value live across it on every
 // record, and a call per record cost more than most records' work.
 func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used, n, last int, now float64, heavy bool, ht *c8Thread) {
-	events, small := s.events, s.small
+	events, small, pend := s.events, s.small, s.pend
 	now = prev
 	// ev is the canonical event of the record at the front of rest
 	// (noEvent out of the era's range), found while the record before it
@@ -185,7 +188,20 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.progress(t1, stPause)
 		case pypy.EvWaitDone:
 			if t.inev && t.inevWaiting {
-				return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
+				// inevWaitDone: its conflict's part is queued (no call
+				// here), done by flushInev when scan returns, before
+				// any other conflict is touched, so in file order.
+				if pend.n == len(pend.e) {
+					return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
+				}
+				t.waitDone(t1)
+				e := &pend.e[pend.n&(len(pend.e)-1)]
+				pend.n++
+				e.event, e.n, e.sec, e.nsec = t.inevEvent, t.inevLen, t.inevSec, t.inevNsec
+				e.marker = t.inevMarker
+				e.wait = t1 - t.inevWaitStart
+				t.inevWaiting = false
+				break
 			}
 			t.waitDone(t1)
 		case pypy.EvGCMinorStart:
@@ -296,6 +312,29 @@ func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64, note *pyStderr
 	t.progress(now, stRun)
 	c.aborted += t.tx[stRun]
 	c.paused += t.tx[stPause]
+}
+
+// pendInev is what scan leaves of the ends of waits for the inevitable
+// transaction: their conflicts' part (inevWaitDone's), for flushInev.
+type pendInev struct {
+	n int
+	e [64]struct {
+		event, n  uint8
+		sec, nsec uint32
+		wait      float64
+		marker    [pypy.C8MaxRecord - 14]byte
+	}
+}
+
+// flushInev does what scan queued in s.pend, in order.
+func (s *c8Summary) flushInev() {
+	for i := range s.pend.n {
+		e := &s.pend.e[i]
+		c := s.conflict(e.event, e.marker[:e.n])
+		c.addTime(e.sec, e.nsec, &s.cells)
+		c.paused += e.wait
+	}
+	s.pend.n = 0
 }
 
 // inevWaitDone is the end of t's wait for the inevitable transaction, if

@@ -73,3 +73,33 @@ func TestC8ScanSameAsRecord(t *testing.T) {
 		runBoth(t, fmt.Sprintf("gen0 flip %d", i), d, Options{Era: 'a' + byte(i%5)}, timestampBudget)
 	}
 }
+
+// TestC8ScanInevQueue: runs of ends of waits for the inevitable
+// transaction longer than scan's queue (pendInev), between
+// contentions whose conflicts come after them in file order, from
+// interleaved threads, give what reading each record with Next gives.
+func TestC8ScanInevQueue(t *testing.T) {
+	var recs []pypyRec
+	ns := uint32(0)
+	add := func(th uint32, ev uint8, m string) {
+		ns += 1000 + 37*uint32(len(recs)%7)
+		recs = append(recs, pypyRec{ns / 1e9, ns % 1e9, th, ev, m})
+	}
+	marks := []string{"inev a (#1)", "inev b (#2)", "inev c (#3)", "x (#4)", "inev-e"}
+	for i := range 600 {
+		th := uint32(i%3) + 1
+		add(th, pypy.EvStart, "")
+		add(th, pypy.EvBecomeInevitable, marks[(i/7)%len(marks)])
+		add(th, pypy.EvWaitOtherInev, "")
+		add(th, pypy.EvWaitDone, "")
+		if i%150 == 149 {
+			add(th, pypy.EvWriteRead, marks[i%len(marks)])
+			add(th, pypy.EvAbort, "")
+			continue
+		}
+		add(th, pypy.EvCommit, "")
+	}
+	data := pypyLog(recs...)
+	runBoth(t, "inev runs", data, Options{Top: 50}, timestampBudget)
+	runBoth(t, "inev runs, two passes", data, Options{Top: 50}, 0)
+}
