@@ -96,9 +96,13 @@ func (tx *Tx) loopPlain(fn func(*Tx) error) error {
 // but the read and write sets (attemptPlain checked): end, minus the flags
 // and the rest that a plain first attempt never sets. endReads is its
 // part for a read-only attempt, small enough to inline.
+//
+// The entries are cleared only when a boxed Var's may be among them
+// (tx.boxed): an in-place Var's entry keeps nothing alive but that Var and
+// its box, which holds no pointers, until later attempts overwrite it,
+// and clearing it was a store and a write barrier check per pointer.
 func (tx *Tx) endPlain() {
 	tx.endReads()
-	clearWrites(tx.writes)
 	tx.writes = tx.writes[:0]
 	tx.wfilter = 0
 	tx.arena = tx.arena[:0]
@@ -107,8 +111,18 @@ func (tx *Tx) endPlain() {
 func (tx *Tx) endReads() {
 	tx.clk.stats.commits.inc()
 	tx.aborts = 0
-	clearReads(tx.reads)
+	if tx.boxed {
+		tx.clearSets()
+	}
 	tx.reads = tx.reads[:0]
+}
+
+// clearSets is endReads' clearing of both sets, which endPlain's callers
+// leave at their lengths until then.
+func (tx *Tx) clearSets() {
+	tx.boxed = false
+	clearReads(tx.reads)
+	clearWrites(tx.writes)
 }
 
 // commitOne is commit for a write set of one Var: lock it,
@@ -431,6 +445,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		n := len(tx.reads)
 		if n < cap(tx.reads) && (tx.rec == nil || !tx.readSiteWanted(h)) {
 			tx.reads = tx.reads[:n+1]
+			tx.boxed = true
 			e := &tx.reads[n]
 			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
 			return unsafe.Add(p, boxValueOff)

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -122,4 +123,42 @@ func inOtherGoroutine(f func()) {
 	done := make(chan struct{})
 	go func() { defer close(done); f() }()
 	<-done
+}
+
+// TestPlainEndDropsBoxes: a plain call that read or wrote a boxed Var
+// leaves no reference to its boxes in the context (endPlain skips the
+// clearing only for in-place Vars' entries), so a value no Var holds any
+// more can be collected.
+func TestPlainEndDropsBoxes(t *testing.T) {
+	type payload struct{ b [256]byte }
+	for _, write := range []bool{false, true} {
+		done := make(chan struct{})
+		func() {
+			p := &payload{}
+			runtime.AddCleanup(p, func(c chan struct{}) { close(c) }, done)
+			v := NewVar(p)
+			n := NewVar(0) // an in-place Var beside it, in the same sets
+			if err := Atomically(func(tx *Tx) error {
+				n.Store(tx, n.Load(tx)+1)
+				if v.Load(tx) != nil && write {
+					v.Store(tx, nil) // the box holding p is the one replaced
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		collected := false
+		for i := 0; i < 100 && !collected; i++ {
+			runtime.GC()
+			select {
+			case <-done:
+				collected = true
+			case <-time.After(time.Millisecond):
+			}
+		}
+		if !collected {
+			t.Errorf("write=%v: a value read in a committed transaction was not collected", write)
+		}
+	}
 }

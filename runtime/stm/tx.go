@@ -90,6 +90,7 @@ type Tx struct {
 
 	active     bool // inside the body
 	extra      bool // undo, after, adds, the Select fields or windex may be set, or a set grew (discard, end)
+	boxed      bool // the sets may hold a boxed Var's entries, which endPlain clears (fast.go)
 	doomed     bool // an abort was signalled; the body must not go on
 	inevitable bool // irrevocable: will commit
 	userInev   bool // the body called Inevitable (so it may have done I/O)
@@ -177,6 +178,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		tx.writes = grow1(tx.writes)
 		tx.extra = true // the general end: it may have grown past maxKeptWrites
 	}
+	tx.boxed = true // (an in-place Var too: rare)
 	e := &tx.writes[i]
 	// e.old is set when the commit locks h.
 	e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, b, off, tx.spSerial, false, 0, 0
@@ -248,6 +250,7 @@ func (tx *Tx) addRead(h *varHeader, p unsafe.Pointer, v uint64) {
 		tx.reads = grow1(tx.reads)
 		tx.extra = true // the general end: it may have grown past maxKeptReads
 	}
+	tx.boxed = true // (an in-place Var too: rare)
 	e := &tx.reads[n]
 	e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
 	if tx.rec != nil && tx.readSiteWanted(h) {
