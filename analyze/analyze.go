@@ -104,6 +104,7 @@ type thread struct {
 
 	commits, aborts, conflicts int64
 	committed, aborted, paused int64
+	moves                      int64 // events of batch's loop at which last moved
 
 	// agg pools the thread's aggregate records (profile-level logs): the
 	// commits they count are in commits; their time is estimated at
@@ -313,14 +314,18 @@ func (a *Analyzer) aggregateTime(each func(th *thread, est int64)) (total int64,
 
 func (a *Analyzer) eachThread(f func(th *thread)) {
 	for _, l := range a.logs {
-		for _, th := range l.threads {
-			if th != nil {
-				f(th)
-			}
-		}
-		for _, th := range l.threadMap {
+		a.eachThreadOf(l, f)
+	}
+}
+
+func (a *Analyzer) eachThreadOf(l *logState, f func(th *thread)) {
+	for _, th := range l.threads {
+		if th != nil {
 			f(th)
 		}
+	}
+	for _, th := range l.threadMap {
+		f(th)
 	}
 }
 

@@ -25,6 +25,9 @@ func (a *Analyzer) addEvents(l *logState, src logformat.Source) error {
 			}
 			tb.feed(evs)
 			if err != nil {
+				// The segments the schedule would have kept (BoundFirst): one
+				// where a thread's clock moved, as the batch loop counted.
+				a.eachThreadOf(l, func(th *thread) { tb.s.segs += int(th.moves) })
 				return err
 			}
 			a.batch(l, evs, as, nil)
@@ -90,7 +93,6 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	// back (see the order check), so the range's ends are a thread's
 	// first time and, when the loop leaves it, its last.
 	l.events += int64(len(evs))
-	segs := 0 // see Schedule.BoundFirst
 	for i := range evs {
 		ev := &evs[i]
 		k := ev.Kind
@@ -152,8 +154,8 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				st.sharedPause(th, d)
 			}
 		}
-		if t > th.last && st != nil {
-			segs++ // the schedule's segment ending here, were it within its Limit
+		if t > th.last {
+			th.moves++ // see Schedule.BoundFirst
 		}
 		th.last = t
 		// advance, unwindowed, without a branch on which of the two
@@ -222,9 +224,6 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	}
 	if shared {
 		st.unshare(th)
-	}
-	if tb != nil {
-		tb.s.segs += segs
 	}
 }
 
