@@ -128,11 +128,11 @@ type c8Summary struct {
 	key       []byte
 	recent    [64]*conflictSummary // by recentSlot: most lookups end here, without hashing the key
 	cells     timeCells
-	pend      *pendInev // scan's queue (flushInev)
+	pend      *pending // scan's queue (flush)
 }
 
 func newC8Summary(era pypy.Era) *c8Summary {
-	s := &c8Summary{table: era.Table(), events: new([256]uint8), pend: new(pendInev)}
+	s := &c8Summary{table: era.Table(), events: new([256]uint8), pend: new(pending)}
 	for i := range s.events {
 		s.events[i] = noEvent
 		if i < len(s.table) {

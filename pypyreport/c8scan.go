@@ -31,7 +31,7 @@ func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budg
 				for limit := int(progressEvery - k); n < limit; {
 					used, m, at, p, heavy, t := s.scan(win[pos:], limit-n, prev, order)
 					if s.pend.n > 0 {
-						s.flushInev()
+						s.flush(win[pos:], errw)
 					}
 					if m > 0 {
 						last, prev = pos+at, p
@@ -121,9 +121,15 @@ func le32(b []byte) uint32 {
 // size fits (so that one bounds check covers a whole record). It stops
 // before a record whose event is out of the era's range or, with order,
 // whose time is before the previous one (prev, then each record's), and
-// before a heavy one (heavy is then true): a record that looks up a
-// conflict, writes a note or meets a new thread, which record does. It returns the bytes and records consumed, where the last
-// one starts, and its time (prev if none).
+// before a heavy one (heavy is then true): a record of a new thread or a
+// big thread number, which record does, or one that touches a conflict
+// when s.pend is full (conflictRecord). The records that touch a conflict
+// (CONTENTION_WRITE_READ, the end of a wait for the inevitable
+// transaction) have their thread's part done here and the conflict's
+// queued in s.pend, for flush, which the caller calls at once (the
+// conflicts' sums, order and notes follow the file's order). It returns
+// the bytes and records consumed, where the last one starts, and its time
+// (prev if none).
 //
 // The loop and the light records' work are one function without a call,
 // so that the position, the era's table and the times stay in registers:
@@ -189,17 +195,17 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 		case pypy.EvWaitDone:
 			if t.inev && t.inevWaiting {
 				// inevWaitDone: its conflict's part is queued (no call
-				// here), done by flushInev when scan returns, before
-				// any other conflict is touched, so in file order.
+				// here), done by flush when scan returns, before any
+				// other conflict is touched, so in file order.
 				if pend.n == len(pend.e) {
 					return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
 				}
 				t.waitDone(t1)
 				e := &pend.e[pend.n&(len(pend.e)-1)]
 				pend.n++
-				e.event, e.n, e.sec, e.nsec = t.inevEvent, t.inevLen, t.inevSec, t.inevNsec
+				e.kind, e.event, e.n, e.sec, e.nsec = pendInev, t.inevEvent, t.inevLen, t.inevSec, t.inevNsec
 				e.marker = t.inevMarker
-				e.wait = t1 - t.inevWaitStart
+				e.p = t1 - t.inevWaitStart
 				t.inevWaiting = false
 				break
 			}
@@ -236,7 +242,20 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			if ev == noEvent {
 				return len(win) - len(rest), limit - left, len(win) - lastLen, now, false, nil
 			}
-			return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
+			// writeRead: the conflict's part is queued, as above.
+			if pend.n == len(pend.e) {
+				return len(win) - len(rest), limit - left, len(win) - lastLen, now, true, t
+			}
+			e := &pend.e[pend.n&(len(pend.e)-1)]
+			pend.n++
+			if t.aborting {
+				e.kind = pendDouble
+				break
+			}
+			t.aborting = true
+			t.progress(t1, stRun)
+			e.kind, e.off = pendWriteRead, uint32(len(win)-len(rest))
+			e.a, e.p = t.tx[stRun], t.tx[stPause]
 		}
 		now = t1
 		lastLen = len(rest)
@@ -314,25 +333,43 @@ func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64, note *pyStderr
 	c.paused += t.tx[stPause]
 }
 
-// pendInev is what scan leaves of the ends of waits for the inevitable
-// transaction: their conflicts' part (inevWaitDone's), for flushInev.
-type pendInev struct {
+// pending is what scan leaves of the records that touch a conflict (the
+// conflicts' part of writeRead and inevWaitDone), for flush.
+type pending struct {
 	n int
 	e [64]struct {
-		event, n  uint8
-		sec, nsec uint32
-		wait      float64
-		marker    [pypy.C8MaxRecord - 14]byte
+		kind, event, n uint8
+		off, sec, nsec uint32                      // off: a CONTENTION_WRITE_READ's record in scan's window
+		a, p           float64                     // to add to the conflict's aborted and paused
+		marker         [pypy.C8MaxRecord - 14]byte // pendInev's
 	}
 }
 
-// flushInev does what scan queued in s.pend, in order.
-func (s *c8Summary) flushInev() {
+// What a pending record does.
+const (
+	pendWriteRead = iota + 1
+	pendDouble    // a CONTENTION_WRITE_READ that only prints a note
+	pendInev      // the end of a wait for the inevitable transaction
+)
+
+// flush does what scan queued in s.pend, in order; win is scan's window.
+func (s *c8Summary) flush(win []byte, note *pyStderr) {
 	for i := range s.pend.n {
 		e := &s.pend.e[i]
-		c := s.conflict(e.event, e.marker[:e.n])
-		c.addTime(e.sec, e.nsec, &s.cells)
-		c.paused += e.wait
+		switch e.kind {
+		case pendWriteRead:
+			b := win[e.off : e.off+pypy.C8MaxRecord]
+			c := s.conflict(pypy.EvWriteRead, b[14:14+int(b[13])])
+			c.addTime(le32(b[0:]), le32(b[4:]), &s.cells)
+			c.aborted += e.a
+			c.paused += e.p
+		case pendDouble:
+			note.line("note: double STM_CONTENTION_WRITE_READ")
+		case pendInev:
+			c := s.conflict(e.event, e.marker[:e.n])
+			c.addTime(e.sec, e.nsec, &s.cells)
+			c.paused += e.p
+		}
 	}
 	s.pend.n = 0
 }
