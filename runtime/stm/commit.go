@@ -291,7 +291,7 @@ func (tx *Tx) publish(wv uint64) {
 		default:
 			copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
 		}
-		storeRelease64(&(*boxHeader)(e.box).version, wv)
+		storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
 		if q != nil {
 			q.wake()
 		}

@@ -203,7 +203,7 @@ func (tx *Tx) commitOne() outcome {
 	default:
 		copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
 	}
-	storeRelease64(&(*boxHeader)(e.box).version, wv)
+	storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
 	if q != nil {
 		q.wake()
 	}
@@ -226,10 +226,18 @@ func (tx *Tx) commitFew() outcome {
 		return failed
 	}
 	var o [4]uint8
-	for i := 1; i < n; i++ {
-		o[i] = uint8(i)
-		for j := i; j > 0 && ws[o[j]].h.id < ws[o[j-1]].h.id; j-- {
-			o[j], o[j-1] = o[j-1], o[j]
+	if n == 2 {
+		// The commonest, a compare (the loop's bounds checks cost more).
+		o[1] = 1
+		if ws[1].h.id < ws[0].h.id {
+			o[0], o[1] = 1, 0
+		}
+	} else {
+		for i := 1; i < n; i++ {
+			o[i] = uint8(i)
+			for j := i; j > 0 && ws[o[j]].h.id < ws[o[j-1]].h.id; j-- {
+				o[j], o[j-1] = o[j-1], o[j]
+			}
 		}
 	}
 	held, fused := 0, 0
@@ -246,11 +254,16 @@ func (tx *Tx) commitFew() outcome {
 	} else {
 		for ; held < n; held++ {
 			e := &ws[o[held]]
-			if !tryLock(e) {
-				break
-			}
 			if e.fused {
+				// tryLock's step for a fused write, inline: the lock from
+				// the (even) version read.
+				if !atomic.CompareAndSwapUint64(&(*boxHeader)(e.box).version, e.oldVer, lockedVersion) {
+					break
+				}
+				e.old = e.box
 				fused++
+			} else if !tryLock(e) {
+				break
 			}
 		}
 	}

@@ -28,3 +28,10 @@ func storeWord(p *uint64, v uint64) { *p = v }
 // to memory in program order (its scheduler orders each load before the
 // next store), and x86-TSO does the rest.
 func storeReleaseInline32(p *uint32, v uint32) { *p = v }
+
+// storeReleaseInline64 is storeRelease64 in Go, for the version store that
+// publishes a commit (publish, commitOne: once per written Var), where the
+// assembly's call and its ABI wrapper cost more than the store. The value
+// words stored before it are plain Go stores too (storeWord), which the
+// compiler keeps in program order.
+func storeReleaseInline64(p *uint64, v uint64) { *p = v }
