@@ -266,9 +266,11 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	if res == ended {
 		tx.emit(uint32(logformat.KindTxCommit), 0) // recCommit's logged arm
 		addOwned(&t.aggLogged, 1)
+		now := t.last // the commit's time
 		tx.recEnd()
 		tx.pcs = tx.pcs[:0]
 		putTx(tx)
+		t.r.nudgeFlusher(now) // record.go
 		return nil
 	}
 	return tx.settleHooked(fn, res, err)
@@ -281,8 +283,15 @@ func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
 	tx.prof.mode = tx.drawTimed(t)
 	tx.rec = t
 	tx.thread = t.id
-	tx.prof.t0 = cputicks()
+	now := cputicks()
+	tx.prof.t0 = now
 	res, err := tx.attemptPlain(fn, true)
+	if res == ended {
+		tx.recPlainEnded()
+		putTx(tx)
+		t.r.nudgeFlusher(now) // record.go
+		return nil
+	}
 	return tx.settleHooked(fn, res, err)
 }
 
