@@ -93,8 +93,49 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	// back (see the order check), so the range's ends are a thread's
 	// first time and, when the loop leaves it, its last.
 	l.events += int64(len(evs))
-	for i := range evs {
+	for i := 0; i < len(evs); i++ {
 		ev := &evs[i]
+		if th != nil && ev.Thread == th.id && (shared || st == nil) && !th.waiting && th.state <= stRun {
+			// The run of th's clean starts and commits (no attempt left
+			// open, no pending conflict, no wait), which are most events:
+			// the steps below for them, in a loop that calls nothing, so
+			// that its values stay in registers.
+			for ; i < len(evs); i++ {
+				ev = &evs[i]
+				t := ev.Time - start
+				if ev.Thread != th.id || t < th.last {
+					break
+				}
+				if ev.Kind == logformat.KindTxStart && !th.inTx && !th.afterAbort {
+					if shared {
+						st.attemptInev = false
+					}
+					th.inTx = true
+					th.state = stRun
+				} else if ev.Kind == logformat.KindTxCommit && th.inTx && !th.pendingSet {
+					th.run += max(t-th.prev, 0) & -int64(th.state)
+					if shared {
+						st.commits++
+						st.attemptRun = th.run
+					}
+					a.tot.commits++
+					th.commits++
+					a.tot.committed += th.run
+					th.committed += th.run
+					th.inTx = false
+					th.state = stStop
+				} else {
+					break
+				}
+				if t > th.last {
+					th.moves++
+				}
+				th.last, th.prev, th.run = t, t, 0
+			}
+			if i == len(evs) {
+				break
+			}
+		}
 		k := ev.Kind
 		if !k.Valid() || ev.Thread == 0 {
 			if shared {
