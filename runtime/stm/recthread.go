@@ -264,10 +264,18 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	tx.emitAt(uint32(logformat.KindTxStart), 0, cputicks())
 	res, err := tx.attemptPlain(fn, true)
 	if res == ended {
-		tx.emit(uint32(logformat.KindTxCommit), 0) // recCommit's logged arm
+		// recCommit's logged arm and recEnd, written out: emit's clock
+		// read unless the attempt's own events set the time.
+		now := cputicks()
+		if t.now == 0 && !t.reuse {
+			tx.emitAt(uint32(logformat.KindTxCommit), 0, now)
+		} else {
+			tx.emit(uint32(logformat.KindTxCommit), 0)
+		}
 		addOwned(&t.aggLogged, 1)
-		now := t.last // the commit's time
-		tx.recEnd()
+		tx.rec, tx.thread = nil, 0
+		tx.prof.mode, tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = modeCounted, 0, 0, false
+		tx.recEndHeld(t)
 		tx.pcs = tx.pcs[:0]
 		putTx(tx)
 		t.r.nudgeFlusher(now) // record.go
