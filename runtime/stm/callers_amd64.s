@@ -50,29 +50,52 @@ TEXT ·cputicks(SB), NOSPLIT|NOFRAME, $0-8
 // the return addresses (never 0) and their number, storing nothing: what
 // writeSite needs to recognize a stack it has interned before.
 TEXT ·fpHash(SB), NOSPLIT|NOFRAME, $0-16
+	// Two frames a round (CX counts the rounds left), so that the loop's
+	// own test and jump come once for two frames.
 	MOVQ BP, SI          // frame of our caller
 	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
 	MOVQ $-3750763034362895579, AX // 0xcbf29ce484222325
-	MOVQ $32, CX
+	MOVQ $16, CX
 	TESTQ SI, SI
-	JZ   hdone
+	JZ   h0
 hloop:
 	MOVQ 8(SI), DX       // return address into the caller's caller
 	TESTQ DX, DX
-	JZ   hdone
+	JZ   h0
 	XORQ DX, AX
 	IMULQ R8, AX
 	MOVQ 0(SI), DX       // caller's saved frame pointer
-	DECQ CX
-	JZ   hdone
 	CMPQ DX, SI
-	JLS  hdone           // must go up the stack
+	JLS  h1              // must go up the stack
 	MOVQ DX, SI
-	JMP  hloop
-hdone:
+	MOVQ 8(SI), DX       // the round's second frame
+	TESTQ DX, DX
+	JZ   h1
+	XORQ DX, AX
+	IMULQ R8, AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  h2
+	MOVQ DX, SI
+	DECQ CX
+	JNZ  hloop
+h0:                      // 2*(16-CX) frames hashed
+	MOVQ $16, DX
+	SUBQ CX, DX
+	SHLQ $1, DX
+	JMP  hret
+h1:                      // 2*(16-CX)+1
+	MOVQ $16, DX
+	SUBQ CX, DX
+	SHLQ $1, DX
+	INCQ DX
+	JMP  hret
+h2:                      // 2*(16-CX)+2
+	MOVQ $17, DX
+	SUBQ CX, DX
+	SHLQ $1, DX
+hret:
 	ORQ  $1, AX
 	MOVQ AX, h+0(FP)
-	MOVQ $32, DX
-	SUBQ CX, DX
 	MOVQ DX, n+8(FP)
 	RET
