@@ -63,8 +63,9 @@ type recorder struct {
 	tick0 int64         // cputicks() at epoch
 	kick  chan struct{} // a buffer was handed over full: flush now
 	// flushedAt is the time (ticks) the last flush began, and due the
-	// ticks after which the next one is late (1.5 flush intervals; 0
-	// until the first flush has measured the rate): see nudgeFlusher.
+	// ticks after which the next one is late (1.5 flush intervals;
+	// MaxInt64, never, until the first flush has measured the rate): see
+	// nudgeFlusher.
 	flushedAt, due atomic.Int64
 	gen            atomic.Uint32 // incremented by every flush
 	freeMu         sync.Mutex
@@ -248,6 +249,7 @@ func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder
 		full:     level == LevelFull,
 		usage:    newUsageMeter(),
 	}
+	r.due.Store(math.MaxInt64) // no nudge before the first flush
 	r.setSinks()
 	cur.Store(r)
 	recording.Store(true)
@@ -339,12 +341,19 @@ func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.n
 // flusher already kicked, or busy writing, is not waited for again; a yield
 // every ~15 ms per thread costs nothing measurable.
 func (r *recorder) nudgeFlusher(now int64) {
-	if d := r.due.Load(); d > 0 && now-r.flushedAt.Load() > d {
-		select {
-		case r.kick <- struct{}{}:
-			runtime.Gosched()
-		default:
-		}
+	if now-r.flushedAt.Load() > r.due.Load() {
+		r.nudge()
+	}
+}
+
+// nudge is nudgeFlusher's rare part, kept out so that the test inlines.
+//
+//go:noinline
+func (r *recorder) nudge() {
+	select {
+	case r.kick <- struct{}{}:
+		runtime.Gosched()
+	default:
 	}
 }
 
@@ -373,7 +382,7 @@ func (r *recorder) flush(final bool) {
 	r.flushedAt.Store(cputicks())
 	r.writeNames()
 	tr := r.rate()
-	if r.due.Load() == 0 && tr.nsPer > 0 {
+	if r.due.Load() == math.MaxInt64 && tr.nsPer > 0 {
 		r.due.Store(int64(1.5 * float64(flushInterval) / tr.nsPer))
 	}
 	r.mu.Lock()
