@@ -218,6 +218,14 @@ func (tx *Tx) recQuietEnd() {
 // recPlainEnded is what settle does for a recorded commit, for a call that
 // committed and ended on the plain path (the rest of end is done).
 func (tx *Tx) recPlainEnded() {
+	if tx.prof.mode == modeCounted {
+		// A counted call that took the general loop (after a counted
+		// Retry wait): recCommit's count and recEnd's resets; it holds
+		// no buffer.
+		tx.recQuietEnd()
+		tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = 0, 0, false
+		return
+	}
 	tx.recCommit()
 	tx.recEnd()
 	tx.pcs = tx.pcs[:0]
