@@ -44,3 +44,38 @@ func TestFusedWriteStaleRead(t *testing.T) {
 		}
 	}
 }
+
+// A fused write 0 leaves its own read unchecked at commit (its lock
+// checked it), never the reads after it: a Var read later, changed by
+// another commit before ours, makes the attempt run again, with one write
+// (commitOne) and with two (commitFew, the second write not fused).
+func TestFusedWriteLaterStaleRead(t *testing.T) {
+	for _, writes := range []int{1, 2} {
+		x, y, z := NewVar[int64](0), NewVar[int64](0), NewVar[int64](0)
+		runs := 0
+		err := Atomically(func(tx *Tx) error {
+			runs++
+			a := x.Load(tx)
+			x.Store(tx, a+1) // fused
+			x.Store(tx, a+1+y.Load(tx)) // y read after it
+			if runs == 1 {
+				if err := Atomically(func(tx2 *Tx) error {
+					y.Store(tx2, y.Load(tx2)+100)
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			if writes == 2 {
+				z.Store(tx, 7)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := x.Peek(); got != 101 || runs != 2 {
+			t.Errorf("%d writes: x = %d after %d runs, want 101 after 2 (a stale read of y committed)", writes, got, runs)
+		}
+	}
+}
