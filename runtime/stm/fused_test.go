@@ -56,7 +56,7 @@ func TestFusedWriteLaterStaleRead(t *testing.T) {
 		err := Atomically(func(tx *Tx) error {
 			runs++
 			a := x.Load(tx)
-			x.Store(tx, a+1) // fused
+			x.Store(tx, a+1)            // fused
 			x.Store(tx, a+1+y.Load(tx)) // y read after it
 			if runs == 1 {
 				if err := Atomically(func(tx2 *Tx) error {
