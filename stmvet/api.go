@@ -39,7 +39,7 @@ func stmName(fn *types.Func) string {
 
 func (c *checker) isBodyTaker(call *ast.CallExpr) bool {
 	switch c.stmFunc(call) {
-	case "Atomically", "Queue.Add", "Select":
+	case "Atomically", "Queue.Add", "Queue.AddN", "Select":
 		return true
 	}
 	return false

@@ -54,8 +54,12 @@ func (c *checker) checkRoot(arg ast.Expr) {
 		return
 	}
 	c.roots[rt.node] = true
-	if ps := rt.typ.Params.List; len(ps) == 1 && len(ps[0].Names) == 1 {
-		rt.tx, _ = c.pass.TypesInfo.Defs[ps[0].Names[0]].(*types.Var)
+	// The *stm.Tx comes first: alone (a body) or before the index
+	// (Queue.AddN's func(tx *stm.Tx, i int) error).
+	if ps := rt.typ.Params.List; len(ps) >= 1 && len(ps[0].Names) >= 1 {
+		if v, ok := c.pass.TypesInfo.Defs[ps[0].Names[0]].(*types.Var); ok && isTx(v.Type()) {
+			rt.tx = v
+		}
 	}
 	c.checkBody(rt)
 }

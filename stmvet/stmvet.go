@@ -2,8 +2,8 @@
 // go/analysis Analyzer (cmd/stmvet runs it alone or under go vet; cmd/stmlog
 // runs it to join its diagnostics to the conflicts of a report).
 //
-// A transaction body is a function passed to stm.Atomically, Queue.Add or
-// stm.Select. The runtime runs a body again each time an attempt aborts, so
+// A transaction body is a function passed to stm.Atomically, Queue.Add,
+// Queue.AddN or stm.Select. The runtime runs a body again each time an attempt aborts, so
 // whatever it does besides Loads and Stores happens again: output is
 // repeated, the clock is read anew, goroutines are started twice, appends to
 // captured slices accumulate. stmvet follows the calls a body makes (within

@@ -39,8 +39,8 @@ func (c *checker) pos(p token.Pos) string {
 // walk collects what body does. Function literals inside it are walked too
 // (most run during the transaction: helpers, sort callbacks, immediately
 // called closures), except those handed to AfterCommit, which run after the
-// commit, and those handed to Atomically, Add and Select, which are bodies of
-// their own.
+// commit, and those handed to Atomically, Add, AddN and Select, which are
+// bodies of their own.
 func (c *checker) walk(body ast.Node) *walkResult {
 	r := &walkResult{}
 	info := c.pass.TypesInfo
@@ -110,7 +110,7 @@ func (c *checker) visitCall(call *ast.CallExpr, r *walkResult, add func(ast.Node
 			case "Atomically":
 				add(call, KindNested, "stm.Atomically")
 				return false
-			case "Queue.Add", "Select":
+			case "Queue.Add", "Queue.AddN", "Select":
 				// Their functions are bodies of their own.
 				ast.Inspect(call.Fun, visit)
 				return false

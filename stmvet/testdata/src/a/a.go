@@ -212,6 +212,35 @@ func makeBody(n int) func(*stm.Tx) error {
 	}
 }
 
+// Queue.AddN's function takes the index after the *stm.Tx: a body all
+// the same, passed as a literal or by name.
+func batches(q *stm.Queue, keys []int) { // want batches:`effects\(nested:stm.Atomically\)`
+	q.AddN(len(keys), func(tx *stm.Tx, i int) error {
+		counter.Store(tx, keys[i])
+		fmt.Println(i) // want `fmt.Println in a transaction body`
+		saved = tx     // want `the \*stm.Tx is stored in saved, which outlives the body`
+		return nil
+	})
+	q.AddN(2, func(tx *stm.Tx, i int) error {
+		return stm.ErrRetry // want `stm.ErrRetry with no Load before it`
+	})
+	q.AddN(3, batchBody)
+	stm.Atomically(func(tx *stm.Tx) error {
+		// Queued from a body: its function is a body of its own, whose
+		// effects are reported once, not as the outer body's.
+		q.AddN(1, func(tx *stm.Tx, i int) error {
+			fmt.Println(i) // want `fmt.Println in a transaction body`
+			return nil
+		})
+		return nil
+	})
+}
+
+func batchBody(tx *stm.Tx, i int) error { // want batchBody:`effects\(io:fmt.Print\)`
+	fmt.Print(i) // want `fmt.Print in a transaction body`
+	return nil
+}
+
 func selects() error { // want selects:`effects\(nested:stm.Atomically\)`
 	return stm.Atomically(stm.Select(
 		func(tx *stm.Tx) error {

@@ -25,6 +25,7 @@ func Select(alts ...func(tx *Tx) error) func(tx *Tx) error { return alts[0] }
 
 type Queue struct{}
 
-func NewQueue() *Queue                     { return &Queue{} }
-func (q *Queue) Add(fn func(tx *Tx) error) {}
-func (q *Queue) Run(workers int) error     { return nil }
+func NewQueue() *Queue                                    { return &Queue{} }
+func (q *Queue) Add(fn func(tx *Tx) error)                {}
+func (q *Queue) AddN(n int, fn func(tx *Tx, i int) error) {}
+func (q *Queue) Run(workers int) error                    { return nil }
