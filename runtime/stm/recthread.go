@@ -174,33 +174,37 @@ var _ [unsafe.Offsetof(threadRec{}.stale) - unsafe.Offsetof(threadRec{}.busy) - 
 var _ [unsafe.Offsetof(threadRec{}.busy) + 4 - unsafe.Offsetof(threadRec{}.stale)]struct{}
 var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
 
-// recQuiet reports whether an Atomically call on goroutine g (curg) is
-// only counted: recording at the profile level, on the goroutine this
-// context served last, whose thread is the current recorder's (not stale)
-// and held by no enclosing call, not drawn for the sample. Such a call
-// takes the plain path (Atomically), and when it commits without meeting
-// anything it ends with recQuietEnd: no clock read, no event, no store to
-// a word that another goroutine writes. A counted call that meets
-// something carries on through the general loop (settleHooked); any other
-// call goes through runHooked. Small enough to inline; false leaves tx as
-// it was. Between calls tx.prof.mode is modeCounted and t0 0 (recEnd), so
-// a counted call sets nothing there.
-func (tx *Tx) recQuiet(g uintptr) bool {
-	t := tx.lastGThread
-	if t == nil || tx.lastG != g {
-		return false
-	}
-	if loadPair(&t.busy) != 0 { // busy or stale
-		return false
-	}
-	left := tx.prof.left - 1
-	if left <= 0 {
-		return false
-	}
-	tx.prof.left = left
-	tx.rec = t
+// quiet reports whether an Atomically call on the goroutine this context
+// served last (Atomically compared curg), whose thread is t, is only
+// counted: recording at the profile level, t the current recorder's (not
+// stale) and held by no enclosing call, the call not drawn for the sample.
+// Such a call takes the plain path (Atomically), and when it commits
+// without meeting anything it ends with recQuietEnd: no clock read, no
+// event, no store to a word that another goroutine writes. A counted call
+// that meets something carries on through the general loop
+// (settleHooked); any other call goes through runHooked. Between calls
+// tx.prof.mode is modeCounted and t0 0 (recEnd), so a counted call sets
+// nothing there. quiet and recQuiet, which starts the counted call, are
+// apart so that Atomically's test is branches alone.
+func (tx *Tx) quiet(t *threadRec) bool {
+	return loadPair(&t.busy) == 0 && tx.prof.left > 1 // not busy nor stale, not drawn
+}
+
+func (tx *Tx) recQuiet(t *threadRec) {
+	tx.prof.left--
+	setRecQuiet(tx, t)
 	tx.thread = t.id
-	return true
+}
+
+// setRecQuiet sets tx.rec to t, the context's tx.lastGThread, or back to
+// nil, without a write barrier: t stays reachable from tx.lastGThread for
+// the whole call (only goThread changes that field, and a counted call
+// does not call it), so the collector loses nothing by not being told of
+// this second reference to it, nor of its removal. A counted call sets
+// and clears it at every call, and the barrier's test was 4 of the
+// few instructions such a call may add (BENCHMARKS.md, fifth round).
+func setRecQuiet(tx *Tx, t *threadRec) {
+	*(*uintptr)(unsafe.Pointer(&tx.rec)) = uintptr(unsafe.Pointer(t))
 }
 
 // recQuietEnd counts the commit of a counted call that ended on the plain
@@ -208,7 +212,7 @@ func (tx *Tx) recQuiet(g uintptr) bool {
 // lock it waited for, is logged by then: settleHooked ends it.)
 func (tx *Tx) recQuietEnd() {
 	addOwned(&tx.rec.aggCommits, 1)
-	tx.rec = nil
+	setRecQuiet(tx, nil)
 	tx.thread = 0
 	if len(tx.pcs) != 0 {
 		tx.pcs = tx.pcs[:0] // sites captured for a Var that has been in conflicts

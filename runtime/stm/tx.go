@@ -253,7 +253,7 @@ func (tx *Tx) addRead(h *varHeader, p unsafe.Pointer, v uint64) {
 	tx.boxed = true // (an in-place Var too: rare)
 	e := &tx.reads[n]
 	e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
-	if tx.rec != nil && tx.readSiteWanted(h) {
+	if tx.readSiteWanted(h) {
 		tx.readSite(h, e)
 	}
 }
@@ -439,17 +439,16 @@ const (
 // discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
 	tx := getTx()
-	if tracing, recording := tracingOn(), recordingOn(); tracing || recording {
-		var g uintptr
-		if !tracing {
-			if g = curg(); !tx.recQuiet(g) {
-				return tx.runHooked(fn, g) // recthread.go
-			}
-		} else {
-			return tx.runHooked(fn, 0)
+	if tracing, recording := tracingOn(), recordingOn(); recording && !tracing {
+		// Recording a profile, and this call is only counted (recQuiet,
+		// recthread.go): the plain path, as below, and the commit
+		// counted (recQuietEnd).
+		g := curg()
+		t := tx.lastGThread
+		if t == nil || tx.lastG != g || !tx.quiet(t) {
+			return tx.runHooked(fn, g)
 		}
-		// Recording a profile, and this call is only counted: the plain
-		// path, as below, and the commit counted (recQuietEnd).
+		tx.recQuiet(t)
 		res, err := tx.attemptPlain(fn, true)
 		if res == ended && tx.prof.mode == modeCounted {
 			tx.recQuietEnd()
@@ -457,6 +456,8 @@ func Atomically(fn func(tx *Tx) error) error {
 			return nil
 		}
 		return tx.settleHooked(fn, res, err)
+	} else if tracing {
+		return tx.runHooked(fn, 0)
 	}
 	// The plain call: no hook to run. Its first attempt goes straight
 	// through attemptPlain and, when it commits with nothing but the read
