@@ -438,7 +438,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 			}
 			tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
 			n := len(tx.reads)
-			if b.loadVersion() == v && n < cap(tx.reads) && (tx.rec == nil || !tx.readSiteWanted(h)) {
+			if b.loadVersion() == v && n < cap(tx.reads) && !tx.readSiteWanted(h) {
 				tx.reads = tx.reads[:n+1]
 				e := &tx.reads[n]
 				e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
@@ -456,7 +456,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 	p := atomic.LoadPointer(&h.val)
 	if v := (*boxHeader)(p).loadVersion(); v&1 == 0 && tx.visible(v) {
 		n := len(tx.reads)
-		if n < cap(tx.reads) && (tx.rec == nil || !tx.readSiteWanted(h)) {
+		if n < cap(tx.reads) && !tx.readSiteWanted(h) {
 			tx.reads = tx.reads[:n+1]
 			tx.boxed = true
 			e := &tx.reads[n]

@@ -133,6 +133,11 @@ func (tx *Tx) captureSite(off, n *int32) {
 // side. So a counted call pays nothing for the Loads of a Var that once
 // conflicted; its Stores of such a Var capture their stack (storeSite), as
 // the other side of a later conflict is named by the box it wrote.
+//
+// The mode is modeLogged only while tx.rec is set (promote, runFull and
+// recBegin set both, recEnd resets both), so a Load asks this alone,
+// without testing tx.rec first: one compare for a call that is not
+// logged, recording or not.
 func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
 
 type sitePatch struct {
