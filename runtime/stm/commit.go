@@ -223,7 +223,7 @@ func (tx *Tx) lockInPlace(e *writeEntry) {
 // conflicts, names this side with them.
 func (tx *Tx) nameBox(e *writeEntry) {
 	bh := (*boxHeader)(e.box)
-	bh.writer = tx.thread
+	bh.writer = tx.rec.id
 	bh.site = tx.internSite(e.pcOff, e.pcN)
 }
 
@@ -236,12 +236,12 @@ func (tx *Tx) nameBox(e *writeEntry) {
 func (tx *Tx) keepNames(e *writeEntry, b *boxHeader) bool {
 	w, site := b.writerSite()
 	e.oldWriter, e.oldSite, e.ready = w, site, true
-	return w != tx.thread || site != 0 || e.pcN != 0
+	return w != tx.rec.id || site != 0 || e.pcN != 0
 }
 
 func (tx *Tx) renameInPlace(e *writeEntry, b *boxHeader) {
-	if site := tx.internSite(e.pcOff, e.pcN); e.oldWriter != tx.thread || e.oldSite != site {
-		storeLocked32(&b.writer, tx.thread)
+	if site, id := tx.internSite(e.pcOff, e.pcN), tx.rec.id; e.oldWriter != id || e.oldSite != site {
+		storeLocked32(&b.writer, id)
 		storeLocked32(&b.site, site)
 	}
 }

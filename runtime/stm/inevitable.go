@@ -101,7 +101,7 @@ func (tx *Tx) acquireToken(off, n int32) {
 		// on without freeing it).
 		tx.inevWaited = 0
 		inevTurns.Add(1)
-		inevThread.Store(tx.thread)
+		inevThread.Store(tx.threadID())
 		inevSite.Store(site)
 	} else {
 		tx.clk.stats.conflict(logformat.ConflictInevitable)
@@ -123,7 +123,7 @@ func (tx *Tx) queueForToken(site uint32) {
 		// Released (with nobody waiting) since our first try.
 		tx.inevWaited = 0
 		inevTurns.Add(1)
-		inevThread.Store(tx.thread)
+		inevThread.Store(tx.threadID())
 		inevSite.Store(site)
 		inev.mu.Unlock()
 		return
@@ -149,7 +149,7 @@ func handOff() {
 	t := inevTurns.Add(1)
 	w.inevWaited = t - w.inevAsked - 1
 	inevOwner.Store(w.id)
-	inevThread.Store(w.thread)
+	inevThread.Store(w.threadID())
 	inevSite.Store(w.inevSiteID)
 	inevFlag.Store(true)
 	w.inevCh <- struct{}{}

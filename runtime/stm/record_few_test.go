@@ -16,7 +16,7 @@ func TestRecordCommitFewNames(t *testing.T) {
 	s := NewVar([]int(nil))      // boxed
 	two := func(id *uint32) func(tx *Tx) error {
 		return func(tx *Tx) error {
-			*id = tx.thread
+			*id = tx.threadID()
 			x.Store(tx, x.Load(tx)+1)
 			y.Store(tx, y.Load(tx)+1)
 			s.Store(tx, []int{x.Load(tx)})

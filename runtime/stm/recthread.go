@@ -193,7 +193,6 @@ func (tx *Tx) quiet(t *threadRec) bool {
 func (tx *Tx) recQuiet(t *threadRec) {
 	tx.prof.left--
 	setRecQuiet(tx, t)
-	tx.thread = t.id
 }
 
 // setRecQuiet sets tx.rec to t, the context's tx.lastGThread, or back to
@@ -207,13 +206,20 @@ func setRecQuiet(tx *Tx, t *threadRec) {
 	*(*uintptr)(unsafe.Pointer(&tx.rec)) = uintptr(unsafe.Pointer(t))
 }
 
+// threadID is the number of the call's thread, 0 when not recording.
+func (tx *Tx) threadID() uint32 {
+	if t := tx.rec; t != nil {
+		return t.id
+	}
+	return 0
+}
+
 // recQuietEnd counts the commit of a counted call that ended on the plain
 // path, and detaches the thread. (A call that met contention on the way, a
 // lock it waited for, is logged by then: settleHooked ends it.)
 func (tx *Tx) recQuietEnd() {
 	addOwned(&tx.rec.aggCommits, 1)
 	setRecQuiet(tx, nil)
-	tx.thread = 0
 	if len(tx.pcs) != 0 {
 		tx.pcs = tx.pcs[:0] // sites captured for a Var that has been in conflicts
 	}
@@ -266,7 +272,6 @@ func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 // settleHooked's.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	tx.rec = t
-	tx.thread = t.id
 	storeOwned32(&t.busy, busyLogged|busyFull)
 	t.acquire()
 	t.held = true
@@ -285,7 +290,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 			tx.emit(uint32(logformat.KindTxCommit), 0)
 		}
 		addOwned(&t.aggLogged, 1)
-		tx.rec, tx.thread = nil, 0
+		tx.rec = nil
 		tx.prof.mode, tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = modeCounted, 0, 0, false
 		tx.recEndHeld(t)
 		tx.pcs = tx.pcs[:0]
@@ -302,7 +307,6 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
 	tx.prof.mode = tx.drawTimed(t)
 	tx.rec = t
-	tx.thread = t.id
 	now := cputicks()
 	tx.prof.t0 = now
 	res, err := tx.attemptPlain(fn, true)
@@ -375,7 +379,6 @@ func (tx *Tx) recBegin(th *threadRec) {
 		}
 	}
 	tx.rec = th
-	tx.thread = th.id
 	if r.full {
 		storeOwned32(&th.busy, busyLogged|busyFull)
 		th.acquire()
@@ -398,7 +401,6 @@ func (tx *Tx) recEnd() {
 		return
 	}
 	tx.rec = nil
-	tx.thread = 0
 	tx.prof.mode, tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = modeCounted, 0, 0, false
 	if th.held {
 		tx.recEndHeld(th)

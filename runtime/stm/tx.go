@@ -107,8 +107,7 @@ type Tx struct {
 	inevAsked  uint64        // inevTurns when we queued
 	inevWaited uint64        // grants to others while we waited (tests check FIFO)
 
-	// Recording (see record.go); thread is 0 when not recording.
-	thread      uint32
+	// Recording (see record.go): the call's thread, nil when not recording.
 	rec         *threadRec
 	pcs         []uintptr
 	callN       int32             // pcs[:callN]: where Atomically was called, once contention made it inevitable
