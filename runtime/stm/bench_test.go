@@ -467,19 +467,7 @@ func pingPongSTM(b *testing.B, panicking bool) {
 	b.ReportAllocs()
 	defer cpuPerOp(b)()
 	done := make(chan struct{})
-	hit := func(me, next int) func(tx *Tx) error {
-		return func(tx *Tx) error {
-			if turn.Load(tx) != me {
-				if panicking {
-					tx.Retry()
-				}
-				return ErrRetry
-			}
-			turn.Store(tx, next)
-			return nil
-		}
-	}
-	pong, ping := hit(1, 0), hit(0, 1)
+	pong, ping := turnHit(turn, 1, 0, panicking), turnHit(turn, 0, 1, panicking) // record_retry_test.go
 	go func() {
 		defer close(done)
 		for i := 0; i < b.N; i++ {

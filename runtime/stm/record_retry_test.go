@@ -6,6 +6,22 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
+// turnHit is one side of a ping-pong on turn: when turn is me, set it to
+// next, else wait for a change (a Retry by ErrRetry, or by tx.Retry() if
+// panicking).
+func turnHit(turn *Var[int], me, next int, panicking bool) func(tx *Tx) error {
+	return func(tx *Tx) error {
+		if turn.Load(tx) != me {
+			if panicking {
+				tx.Retry()
+			}
+			return ErrRetry
+		}
+		turn.Store(tx, next)
+		return nil
+	}
+}
+
 // TestRecordRetryWaits: a ping-pong's Retry waits are in the log at both
 // levels, as events at the full level and counted in aggregate records at
 // the profile level (quietRetry), and either way the log's Retry aborts
@@ -16,16 +32,7 @@ func TestRecordRetryWaits(t *testing.T) {
 		t.Run(level.String(), func(t *testing.T) {
 			turn := NewVar(0)
 			hit := func(me, next int, panicking bool) func(tx *Tx) error {
-				return func(tx *Tx) error {
-					if turn.Load(tx) != me {
-						if panicking {
-							tx.Retry()
-						}
-						return ErrRetry
-					}
-					turn.Store(tx, next)
-					return nil
-				}
+				return turnHit(turn, me, next, panicking)
 			}
 			const rounds = 2000
 			before := ReadStats()
