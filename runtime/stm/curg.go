@@ -11,3 +11,7 @@ package stm
 // the g of an exited goroutine for a new one, so an identity, like an OS
 // thread id, is unique only among live goroutines.
 func curg() uintptr
+
+// haveCurg: curg never returns 0 here, so a context whose lastG is the
+// running goroutine has its lastGThread set (goThread sets both).
+const haveCurg = true

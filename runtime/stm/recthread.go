@@ -216,13 +216,12 @@ func (tx *Tx) threadID() uint32 {
 
 // recQuietEnd counts the commit of a counted call that ended on the plain
 // path, and detaches the thread. (A call that met contention on the way, a
-// lock it waited for, is logged by then: settleHooked ends it.)
+// lock it waited for, is logged by then: settleHooked ends it.) tx.pcs
+// is as the call found it, empty: the only capture a counted call makes
+// is writeSite's, which gives tx.pcs back its length.
 func (tx *Tx) recQuietEnd() {
 	addOwned(&tx.rec.aggCommits, 1)
 	setRecQuiet(tx, nil)
-	if len(tx.pcs) != 0 {
-		tx.pcs = tx.pcs[:0] // sites captured for a Var that has been in conflicts
-	}
 }
 
 // recPlainEnded is what settle does for a recorded commit, for a call that
@@ -234,6 +233,7 @@ func (tx *Tx) recPlainEnded() {
 		// no buffer.
 		tx.recQuietEnd()
 		tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = 0, 0, false
+		tx.pcs = tx.pcs[:0]
 		return
 	}
 	tx.recCommit()

@@ -444,7 +444,7 @@ func Atomically(fn func(tx *Tx) error) error {
 		// counted (recQuietEnd).
 		g := curg()
 		t := tx.lastGThread
-		if t == nil || tx.lastG != g || !tx.quiet(t) {
+		if !haveCurg || tx.lastG != g || !tx.quiet(t) { // (curg.go: t is set)
 			return tx.runHooked(fn, g)
 		}
 		tx.recQuiet(t)
