@@ -69,12 +69,13 @@ const (
 	modeCounted = iota // neither logged nor timed: only counted
 	modeSampled        // drawn for the sample: timed, then counted
 	modeTimed          // timed because its thread's calls are long: exact
-	modeLogged         // met contention (or the full level): every attempt logged
+	modeLogged         // met contention: every attempt logged
+	modeFull           // the full level: logged as modeLogged, and every Store's site captured (storeSite)
 )
 
 // txProf is a context's profile-level state for the current call.
 type txProf struct {
-	mode  uint8  // modeCounted, modeSampled, modeTimed or modeLogged
+	mode  uint8  // modeCounted, modeSampled, modeTimed, modeLogged or modeFull
 	every bool   // the next timed call is timed as one of all (modeTimed)
 	left  int32  // calls until the next timed one
 	rnd   uint64 // xorshift state for the sampling intervals
@@ -112,7 +113,7 @@ func (tx *Tx) drawTimed(th *threadRec) uint8 {
 	return mode
 }
 
-func (tx *Tx) logged() bool { return tx.prof.mode == modeLogged }
+func (tx *Tx) logged() bool { return tx.prof.mode >= modeLogged }
 
 // sampleInterval draws the number of calls to the next sampled one,
 // uniform in [1, 2*sampleMean-1].

@@ -275,7 +275,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	storeOwned32(&t.busy, busyLogged|busyFull)
 	t.acquire()
 	t.held = true
-	tx.prof.mode = modeLogged
+	tx.prof.mode = modeFull
 	tx.patch = sitePatch{idx: -1}
 	// emit, for a call that starts with now 0 and reuse false (recEndHeld).
 	tx.emitAt(uint32(logformat.KindTxStart), 0, cputicks())
@@ -383,7 +383,7 @@ func (tx *Tx) recBegin(th *threadRec) {
 		storeOwned32(&th.busy, busyLogged|busyFull)
 		th.acquire()
 		th.held = true
-		tx.prof.mode = modeLogged
+		tx.prof.mode = modeFull
 		tx.patch = sitePatch{idx: -1}
 		return
 	}

@@ -134,9 +134,9 @@ func (tx *Tx) captureSite(off, n *int32) {
 // conflicted; its Stores of such a Var capture their stack (storeSite), as
 // the other side of a later conflict is named by the box it wrote.
 //
-// The mode is modeLogged only while tx.rec is set (promote, runFull and
-// recBegin set both, recEnd resets both), so a Load asks this alone,
-// without testing tx.rec first: one compare for a call that is not
+// The mode is modeLogged or modeFull only while tx.rec is set (promote,
+// runFull and recBegin set both, recEnd resets both), so a Load asks this
+// alone, without testing tx.rec first: one compare for a call that is not
 // logged, recording or not.
 func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
 
@@ -289,5 +289,5 @@ func internalFrame(f runtime.Frame) bool {
 // the side that wrote it before; the re-run of this side, which finds the
 // Var contended, captures its own.
 func (tx *Tx) storeSite(h *varHeader) bool {
-	return h.contended.Load() || tx.rec.busy.Load()&busyFull != 0
+	return h.contended.Load() || tx.prof.mode == modeFull
 }
