@@ -2,6 +2,7 @@ package pypyreport
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -218,14 +219,16 @@ func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.
 
 // becomeInevitable is BECOME_INEVITABLE and REATTACH for the record b
 // (C8MaxRecord bytes). The marker is copied whole, a copy of constant
-// size, which Go makes without a call.
+// size, which Go makes without a call; binary.LittleEndian, not le32,
+// keeps it within Go's inlining budget, for scan's loop (a call there
+// makes Go spill the loop's registers on every record).
 func (t *c8Thread) becomeInevitable(ev uint8, b []byte, now float64) {
 	t.progress(now, stRun)
 	if !t.inev {
 		t.inev, t.inevWaiting, t.inevEvent = true, false, ev
 		t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
 		t.inevLen = b[13]
-		t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
+		t.inevSec, t.inevNsec = binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:])
 	}
 }
 

@@ -220,24 +220,11 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.gcMajorDone(t1)
 		case pypy.EvReattach:
 			// REATTACH changes state, then is BECOME_INEVITABLE, as in
-			// record; by hand below (t.becomeInevitable is too big for Go
-			// to inline, and a call here makes the loop spill).
+			// record.
 			t.progress(t1, stRun)
-			t.progress(t1, stRun)
-			if !t.inev {
-				t.inev, t.inevWaiting, t.inevEvent = true, false, ev
-				t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
-				t.inevLen = b[13]
-				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
-			}
+			t.becomeInevitable(ev, b[:], t1)
 		case pypy.EvBecomeInevitable:
-			t.progress(t1, stRun)
-			if !t.inev {
-				t.inev, t.inevWaiting, t.inevEvent = true, false, ev
-				t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
-				t.inevLen = b[13]
-				t.inevSec, t.inevNsec = le32(b[0:]), le32(b[4:])
-			}
+			t.becomeInevitable(ev, b[:], t1)
 		default: // CONTENTION_WRITE_READ, or an event out of range
 			if ev == noEvent {
 				return len(win) - len(rest), limit - left, len(win) - lastLen, now, false, nil
