@@ -313,6 +313,8 @@ func tryLock(e *writeEntry) bool {
 // tryLockNamed is tryLock for a counted call of a profile-level recording:
 // the new box is named before anyone can see it, and a locked in-place
 // box names us, its old names kept in e (keepNames), as lockWrites does.
+// It repeats tryLock's steps because calling tryLock, or an inlined step
+// both share, costs more instructions a lock (BENCHMARKS.md, Round 6).
 func (tx *Tx) tryLockNamed(e *writeEntry) bool {
 	if e.h.nw != 0 {
 		b := (*boxHeader)(e.box)
