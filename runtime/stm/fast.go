@@ -201,7 +201,7 @@ func (tx *Tx) commitOne() outcome {
 	case 1:
 		storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
 	default:
-		copyWordsOut(boxWords(e.box, nw), tx.arena[e.off:e.off+int32(nw)])
+		copyWordsOut(e.box, tx.arena[e.off:], nw)
 	}
 	storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
 	if q != nil {

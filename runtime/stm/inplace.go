@@ -2,6 +2,7 @@ package stm
 
 import (
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -34,15 +35,37 @@ import (
 // one" means what "the box I read is still the current one" meant.
 const maxInPlaceWords = 8
 
+// copyWordsIn and copyWordsOut are written out for 8 words.
+const _ = uint(maxInPlaceWords-8) + uint(8-maxInPlaceWords)
+
 // inPlaceWords returns the number of words a Var[T] keeps in place, or 0
 // if T is updated through boxes (it holds pointers, is empty, or too big).
 func inPlaceWords[T any]() uint8 {
 	t := reflect.TypeFor[T]()
-	if t.Size() == 0 || t.Size() > maxInPlaceWords*8 || t.Align() > 8 || hasPointers(t) {
+	if t.Size() == 0 || t.Size() > maxInPlaceWords*8 || t.Align() > 8 {
+		return 0
+	}
+	if t.Kind() == reflect.Struct {
+		// A struct's fields cost hundreds of instructions to walk, at
+		// every NewVar (a tree's new nodes): once per type instead.
+		if nw, ok := structWords.Load(t); ok {
+			return nw.(uint8)
+		}
+		var nw uint8
+		if !hasPointers(t) {
+			nw = uint8((t.Size() + 7) / 8)
+		}
+		structWords.Store(t, nw)
+		return nw
+	}
+	if hasPointers(t) {
 		return 0
 	}
 	return uint8((t.Size() + 7) / 8)
 }
+
+// structWords caches inPlaceWords of struct types, by reflect.Type.
+var structWords sync.Map
 
 // hasPointers reports whether a value of type t holds anything the GC
 // follows (so it cannot be copied as plain words).
@@ -77,25 +100,73 @@ func newInPlaceBox[T any](nw uint8, v T) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
-// boxWords returns the nw value words of an in-place box.
-func boxWords(p unsafe.Pointer, nw uint8) []uint64 {
-	return unsafe.Slice((*uint64)(unsafe.Add(p, unsafe.Sizeof(boxHeader{}))), nw)
+// boxWord returns value word i of an in-place box.
+func boxWord(p unsafe.Pointer, i int) *uint64 {
+	return (*uint64)(unsafe.Add(p, boxValueOff+uintptr(i)*8))
 }
 
-// copyWordsIn copies the words of an in-place box (which may be being
-// written) into dst, one atomic load each.
-func copyWordsIn(dst *words, src []uint64) {
-	for i := range src {
-		dst[i] = atomic.LoadUint64(&src[i])
+// copyWordsIn copies the nw words of in-place box p (which may be being
+// written) into dst, one atomic load each, the last first: written out,
+// as copyWordsOut is, because a loop costs four times the instructions a
+// word (the counter, the compare, the address) of a straight copy.
+func copyWordsIn(dst *words, p unsafe.Pointer, nw uint8) {
+	switch nw {
+	case 8:
+		dst[7] = atomic.LoadUint64(boxWord(p, 7))
+		fallthrough
+	case 7:
+		dst[6] = atomic.LoadUint64(boxWord(p, 6))
+		fallthrough
+	case 6:
+		dst[5] = atomic.LoadUint64(boxWord(p, 5))
+		fallthrough
+	case 5:
+		dst[4] = atomic.LoadUint64(boxWord(p, 4))
+		fallthrough
+	case 4:
+		dst[3] = atomic.LoadUint64(boxWord(p, 3))
+		fallthrough
+	case 3:
+		dst[2] = atomic.LoadUint64(boxWord(p, 2))
+		fallthrough
+	case 2:
+		dst[1] = atomic.LoadUint64(boxWord(p, 1))
+		fallthrough
+	case 1:
+		dst[0] = atomic.LoadUint64(boxWord(p, 0))
 	}
 }
 
-// copyWordsOut publishes pending words into a box whose lock the caller
-// holds (storeWord: a plain store on amd64, atomic elsewhere and in race
-// builds); the version store that follows orders them for readers.
-func copyWordsOut(dst, src []uint64) {
-	for i, w := range src {
-		storeWord(&dst[i], w)
+// copyWordsOut publishes the nw pending words at src into box p, whose
+// lock the caller holds (storeWord: a plain store on amd64, atomic
+// elsewhere and in race builds); the version store that follows orders
+// them for readers.
+func copyWordsOut(p unsafe.Pointer, src []uint64, nw uint8) {
+	src = src[:nw]
+	switch nw {
+	case 8:
+		storeWord(boxWord(p, 7), src[7])
+		fallthrough
+	case 7:
+		storeWord(boxWord(p, 6), src[6])
+		fallthrough
+	case 6:
+		storeWord(boxWord(p, 5), src[5])
+		fallthrough
+	case 5:
+		storeWord(boxWord(p, 4), src[4])
+		fallthrough
+	case 4:
+		storeWord(boxWord(p, 3), src[3])
+		fallthrough
+	case 3:
+		storeWord(boxWord(p, 2), src[2])
+		fallthrough
+	case 2:
+		storeWord(boxWord(p, 1), src[1])
+		fallthrough
+	case 1:
+		storeWord(boxWord(p, 0), src[0])
 	}
 }
 
@@ -135,9 +206,17 @@ func (tx *Tx) readWords(h *varHeader, dst *words) {
 				tx.conflictOnRead(i)
 			}
 		}
-		copyWordsIn(dst, boxWords(p, h.nw))
+		copyWordsIn(dst, p, h.nw)
 		if b.loadVersion() != v {
 			continue // written meanwhile: the copy may be torn
+		}
+		// addRead, inline, as load's for one word (no clearing at the
+		// end: the entry keeps nothing alive but the Var and its box).
+		if n := len(tx.reads); n < cap(tx.reads) && tx.rec == nil {
+			tx.reads = tx.reads[:n+1]
+			e := &tx.reads[n]
+			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+			return
 		}
 		tx.addRead(h, p, v)
 		return
@@ -150,7 +229,7 @@ func peekWords(h *varHeader, dst *words) {
 		p := atomic.LoadPointer(&h.val)
 		b := (*boxHeader)(p)
 		if v := b.loadVersion(); v&1 == 0 {
-			copyWordsIn(dst, boxWords(p, h.nw))
+			copyWordsIn(dst, p, h.nw)
 			if b.loadVersion() == v {
 				return
 			}

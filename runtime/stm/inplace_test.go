@@ -49,6 +49,7 @@ func TestInPlaceWords(t *testing.T) {
 		{"bool", inPlaceWords[bool](), 1},
 		{"[3]uint16", inPlaceWords[[3]uint16](), 1},
 		{"pair", inPlaceWords[pair](), 2},
+		{"pair, again (cached)", inPlaceWords[pair](), 2},
 		{"complex128", inPlaceWords[complex128](), 2},
 		{"[8]uint64", inPlaceWords[[8]uint64](), 8},
 		{"[9]uint64 (too big)", inPlaceWords[[9]uint64](), 0},
@@ -58,6 +59,11 @@ func TestInPlaceWords(t *testing.T) {
 		{"[]int", inPlaceWords[[]int](), 0},
 		{"any", inPlaceWords[any](), 0},
 		{"withPtr", inPlaceWords[withPtr](), 0},
+		{"withPtr, again (cached)", inPlaceWords[withPtr](), 0},
+		{"struct of 8 words", inPlaceWords[struct {
+			a uint8
+			b [7]uint64
+		}](), 8},
 		{"[2]withPtr", inPlaceWords[[2]withPtr](), 0},
 		{"unsafe.Pointer", inPlaceWords[unsafe.Pointer](), 0},
 	}
@@ -120,6 +126,12 @@ func TestInPlaceValues(t *testing.T) {
 	checkRoundTrip(t, "odd", odd{1, 2, [3]byte{3, 4, 5}}, odd{-1, -2, [3]byte{9, 8, 7}})
 	checkRoundTrip(t, "float64", 1.5, -2.25)
 	checkRoundTrip(t, "[8]uint64", [8]uint64{1, 2, 3, 4, 5, 6, 7, 8}, [8]uint64{8, 7, 6, 5, 4, 3, 2, 1})
+	// Every word count (the copies are written out for each).
+	checkRoundTrip(t, "[3]uint64", [3]uint64{1, 2, 3}, [3]uint64{3, 2, 1})
+	checkRoundTrip(t, "[4]uint64", [4]uint64{1, 2, 3, 4}, [4]uint64{4, 3, 2, 1})
+	checkRoundTrip(t, "[5]uint64", [5]uint64{1, 2, 3, 4, 5}, [5]uint64{5, 4, 3, 2, 1})
+	checkRoundTrip(t, "[6]uint64", [6]uint64{1, 2, 3, 4, 5, 6}, [6]uint64{6, 5, 4, 3, 2, 1})
+	checkRoundTrip(t, "[7]uint64", [7]uint64{1, 2, 3, 4, 5, 6, 7}, [7]uint64{7, 6, 5, 4, 3, 2, 1})
 }
 
 func checkRoundTrip[T comparable](t *testing.T, name string, first, second T) {
