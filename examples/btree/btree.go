@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stmlog/stmlog/examples/internal/workload"
 	"github.com/stmlog/stmlog/runtime/stm"
@@ -39,22 +40,23 @@ const (
 const sizeShards = 16
 
 // node is immutable once stored in its Var: an insert stores a new node.
-// Its keys and children are held by value, so that writing a node is one
-// allocation (the box its Store publishes) and loading one reads no other
-// object; the baseline's plainNode has the same layout.
+// It holds no pointers (keys are int32s, children indexes into the tree's
+// node table) and fills 8 words, so its Var is updated in place: writing
+// a node allocates nothing and loading one reads no other object. The
+// baseline keeps the same nodes in a slice, by the same indexes.
 type node struct {
-	n        int // keys in use
-	keys     [maxKeys]int
-	children [maxKeys + 1]*stm.Var[node] // children[:n+1]; all nil for a leaf
+	n        int32 // keys in use
+	keys     [maxKeys]int32
+	children [maxKeys + 1]int32 // children[:n+1]; all 0 for a leaf (index 0 holds no node)
 }
 
-func (n *node) leaf() bool { return n.children[0] == nil }
+func (n *node) leaf() bool { return n.children[0] == 0 }
 
-// insertAt puts key at i, and child (if not nil) right of it at i+1.
-func (n *node) insertAt(i, key int, child *stm.Var[node]) {
+// insertAt puts key at i, and child (if not 0) right of it at i+1.
+func (n *node) insertAt(i int, key, child int32) {
 	copy(n.keys[i+1:n.n+1], n.keys[i:n.n])
 	n.keys[i] = key
-	if child != nil {
+	if child != 0 {
 		copy(n.children[i+2:n.n+2], n.children[i+1:n.n+1])
 		n.children[i+1] = child
 	}
@@ -62,7 +64,7 @@ func (n *node) insertAt(i, key int, child *stm.Var[node]) {
 }
 
 // split returns the halves of full node c and the median key between them.
-func (c *node) split() (left, right node, median int) {
+func (c *node) split() (left, right node, median int32) {
 	const mid = maxKeys / 2
 	left.n, right.n = mid, maxKeys-mid-1
 	copy(left.keys[:], c.keys[:mid])
@@ -72,22 +74,33 @@ func (c *node) split() (left, right node, median int) {
 	return left, right, c.keys[mid]
 }
 
-type header struct {
-	root *stm.Var[node]
-	size int // naive tree only
+// key32 is key as a node holds it.
+func key32(key int) int32 {
+	k := int32(key)
+	if int(k) != key {
+		panic(fmt.Sprintf("btree: key %d does not fit in an int32", key))
+	}
+	return k
 }
 
-// Tree is a B-tree of distinct ints.
+type header struct {
+	root int32 // the root's index in the node table
+	size int   // naive tree only
+}
+
+// Tree is a B-tree of distinct ints (each within int32).
 type Tree struct {
 	fixed bool
 	hdr   *stm.Var[header]
 	sizes []*stm.Var[int] // fixed tree only
+	nodes table
 }
 
 // New returns an empty tree; fixed selects the version without the header
 // conflict.
 func New(fixed bool) *Tree {
-	t := &Tree{fixed: fixed, hdr: stm.NewVar(header{root: stm.NewVar(node{})})}
+	t := &Tree{fixed: fixed}
+	t.hdr = stm.NewVar(header{root: t.nodes.add(node{})})
 	if fixed {
 		t.sizes = make([]*stm.Var[int], sizeShards)
 		for i := range t.sizes {
@@ -99,9 +112,11 @@ func New(fixed bool) *Tree {
 
 // Insert adds key within tx and reports whether it was new.
 func (t *Tree) Insert(tx *stm.Tx, key int) bool {
+	k := key32(key)
 	h := t.hdr.Load(tx) // naive: every insert reads the header
 	grew := false
-	v, r := h.root, h.root.Load(tx)
+	v := t.nodes.at(h.root)
+	r := v.Load(tx)
 	if r.n == maxKeys {
 		// Grow at the top: the old root's Var keeps its left half, and a
 		// new root holds the median between the two halves.
@@ -109,12 +124,12 @@ func (t *Tree) Insert(tx *stm.Tx, key int) bool {
 		v.Store(tx, left)
 		r = node{n: 1}
 		r.keys[0] = median
-		r.children[0], r.children[1] = v, stm.NewVar(right)
-		v = stm.NewVar(r)
-		h.root = v
+		r.children[0], r.children[1] = h.root, t.nodes.add(right)
+		h.root = t.nodes.add(r)
+		v = t.nodes.at(h.root)
 		grew = true
 	}
-	inserted := insertNonFull(tx, v, r, key)
+	inserted := t.insertNonFull(tx, v, r, k)
 	if t.fixed {
 		if grew {
 			t.hdr.Store(tx, h)
@@ -139,36 +154,75 @@ func (t *Tree) Insert(tx *stm.Tx, key int) bool {
 // Each node on the way is loaded once (each Load is a read set entry that
 // the commit validates): after a split the next step goes on with the half
 // it made, not a Load of it.
-func insertNonFull(tx *stm.Tx, v *stm.Var[node], n node, key int) bool {
+func (t *Tree) insertNonFull(tx *stm.Tx, v *stm.Var[node], n node, key int32) bool {
 	for {
 		i, found := slices.BinarySearch(n.keys[:n.n], key)
 		if found {
 			return false
 		}
 		if n.leaf() {
-			n.insertAt(i, key, nil)
+			n.insertAt(i, key, 0)
 			v.Store(tx, n)
 			return true
 		}
-		cv := n.children[i]
+		cv := t.nodes.at(n.children[i])
 		c := cv.Load(tx)
 		if c.n == maxKeys {
 			left, right, median := c.split()
 			cv.Store(tx, left)
-			rv := stm.NewVar(right)
-			n.insertAt(i, median, rv)
+			ri := t.nodes.add(right)
+			n.insertAt(i, median, ri)
 			v.Store(tx, n)
 			switch {
 			case key == median:
 				return false
 			case key > median:
-				cv, c = rv, right
+				cv, c = t.nodes.at(ri), right
 			default:
 				c = left
 			}
 		}
 		v, n = cv, c
 	}
+}
+
+// table is a tree's node Vars by index (from 1), in chunks that never
+// move, so that a transaction looks a node up while others add nodes. A
+// node added by an attempt that does not commit is never referred to.
+type table struct {
+	next   atomic.Int32 // the last index handed out
+	mu     sync.Mutex   // adding a chunk
+	chunks [maxChunks]atomic.Pointer[[chunkSize]atomic.Pointer[stm.Var[node]]]
+}
+
+const (
+	chunkBits = 10
+	chunkSize = 1 << chunkBits
+	maxChunks = 1 << 12 // 4 M nodes: over 12 M keys
+)
+
+// add stores n in a new Var and returns its index.
+func (t *table) add(n node) int32 {
+	i := t.next.Add(1)
+	if i >= chunkSize*maxChunks {
+		panic("btree: more nodes than the table holds")
+	}
+	c := t.chunks[i>>chunkBits].Load()
+	if c == nil {
+		t.mu.Lock()
+		if c = t.chunks[i>>chunkBits].Load(); c == nil {
+			c = new([chunkSize]atomic.Pointer[stm.Var[node]])
+			t.chunks[i>>chunkBits].Store(c)
+		}
+		t.mu.Unlock()
+	}
+	c[i&(chunkSize-1)].Store(stm.NewVar(n))
+	return i
+}
+
+// at returns node i's Var.
+func (t *table) at(i int32) *stm.Var[node] {
+	return t.chunks[i>>chunkBits].Load()[i&(chunkSize-1)].Load()
 }
 
 // Len returns the committed number of keys.
@@ -186,14 +240,14 @@ func (t *Tree) Len() int {
 // Keys returns the committed keys in order.
 func (t *Tree) Keys() []int {
 	var out []int
-	var walk func(v *stm.Var[node])
-	walk = func(v *stm.Var[node]) {
-		n := v.Peek()
-		for i, k := range n.keys[:n.n] {
+	var walk func(i int32)
+	walk = func(i int32) {
+		n := t.nodes.at(i).Peek()
+		for j, k := range n.keys[:n.n] {
 			if !n.leaf() {
-				walk(n.children[i])
+				walk(n.children[j])
 			}
-			out = append(out, k)
+			out = append(out, int(k))
 		}
 		if !n.leaf() {
 			walk(n.children[n.n])
@@ -209,9 +263,9 @@ func (t *Tree) Keys() []int {
 func (t *Tree) Check() error {
 	leafDepth := -1
 	count := 0
-	var walk func(v *stm.Var[node], lo, hi *int, depth int, root bool) error
-	walk = func(v *stm.Var[node], lo, hi *int, depth int, root bool) error {
-		n := v.Peek()
+	var walk func(v int32, lo, hi *int32, depth int, root bool) error
+	walk = func(v int32, lo, hi *int32, depth int, root bool) error {
+		n := t.nodes.at(v).Peek()
 		if n.n > maxKeys || n.n < 0 || (!root && n.n < minDegree-1) {
 			return fmt.Errorf("btree: node at depth %d holds %d keys, want %d to %d", depth, n.n, minDegree-1, maxKeys)
 		}
@@ -221,13 +275,13 @@ func (t *Tree) Check() error {
 				return fmt.Errorf("btree: key %d at depth %d is out of order", k, depth)
 			}
 		}
-		count += n.n
+		count += int(n.n)
 		kids := 0
-		for kids < len(n.children) && n.children[kids] != nil {
+		for kids < len(n.children) && n.children[kids] != 0 {
 			kids++
 		}
 		for _, c := range n.children[kids:] {
-			if c != nil {
+			if c != 0 {
 				return fmt.Errorf("btree: node at depth %d has a gap in its children", depth)
 			}
 		}
@@ -238,7 +292,7 @@ func (t *Tree) Check() error {
 			leafDepth = depth
 			return nil
 		}
-		if kids != n.n+1 {
+		if kids != int(n.n)+1 {
 			return fmt.Errorf("btree: node at depth %d has %d keys and %d children", depth, n.n, kids)
 		}
 		for i, c := range n.children[:kids] {
@@ -278,90 +332,76 @@ func (t *Tree) InsertAll(keys []int, workers int, attempts *workload.Counter) er
 	return q.Run(workers)
 }
 
-// plainNode and plainTree are the baseline: the same algorithm on mutable
-// nodes of the same layout (keys and children by value), one mutex for
-// the tree.
-type plainNode struct {
-	n        int
-	keys     [maxKeys]int
-	children [maxKeys + 1]*plainNode // all nil for a leaf
-}
-
+// plainTree is the baseline: the same algorithm on the same nodes, kept
+// in a slice by the same indexes and changed in place, under one mutex.
 type plainTree struct {
-	mu   sync.Mutex
-	root *plainNode
-	size int
+	mu    sync.Mutex
+	nodes []node // nodes[0] unused, as the STM tree's index 0
+	root  int32
+	size  int
 }
 
-func newPlain() *plainTree { return &plainTree{root: &plainNode{}} }
+func newPlain() *plainTree { return &plainTree{nodes: make([]node, 2, 64), root: 1} }
+
+// add appends n and returns its index (the slice may move: callers index
+// again after it).
+func (t *plainTree) add(n node) int32 {
+	t.nodes = append(t.nodes, n)
+	return int32(len(t.nodes) - 1)
+}
 
 func (t *plainTree) insert(key int) bool {
+	k := key32(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.root.n == maxKeys {
-		r := &plainNode{}
-		r.children[0] = t.root
-		r.split(0)
-		t.root = r
+	if t.nodes[t.root].n == maxKeys {
+		left, right, median := t.nodes[t.root].split()
+		t.nodes[t.root] = left
+		r := node{n: 1}
+		r.keys[0] = median
+		r.children[0], r.children[1] = t.root, t.add(right)
+		t.root = t.add(r)
 	}
-	for n := t.root; ; {
-		i, found := slices.BinarySearch(n.keys[:n.n], key)
+	for ni := t.root; ; {
+		n := &t.nodes[ni]
+		i, found := slices.BinarySearch(n.keys[:n.n], k)
 		if found {
 			return false
 		}
-		if n.children[0] == nil {
-			n.insertAt(i, key, nil)
+		if n.leaf() {
+			n.insertAt(i, k, 0)
 			t.size++
 			return true
 		}
-		if n.children[i].n == maxKeys {
-			n.split(i)
+		ci := n.children[i]
+		if t.nodes[ci].n == maxKeys {
+			left, right, median := t.nodes[ci].split()
+			t.nodes[ci] = left
+			ri := t.add(right)
+			t.nodes[ni].insertAt(i, median, ri)
 			switch {
-			case key == n.keys[i]:
+			case k == median:
 				return false
-			case key > n.keys[i]:
-				i++
+			case k > median:
+				ci = ri
 			}
 		}
-		n = n.children[i]
+		ni = ci
 	}
-}
-
-// insertAt is node.insertAt.
-func (n *plainNode) insertAt(i, key int, child *plainNode) {
-	copy(n.keys[i+1:n.n+1], n.keys[i:n.n])
-	n.keys[i] = key
-	if child != nil {
-		copy(n.children[i+2:n.n+2], n.children[i+1:n.n+1])
-		n.children[i+1] = child
-	}
-	n.n++
-}
-
-// split splits p's full child i in place: its upper half moves to a new
-// right sibling and its median up into p.
-func (p *plainNode) split(i int) {
-	const mid = maxKeys / 2
-	c := p.children[i]
-	right := &plainNode{n: maxKeys - mid - 1}
-	copy(right.keys[:], c.keys[mid+1:])
-	copy(right.children[:], c.children[mid+1:])
-	clear(c.children[mid+1:])
-	c.n = mid
-	p.insertAt(i, c.keys[mid], right)
 }
 
 func (t *plainTree) keys() []int {
 	var out []int
-	var walk func(n *plainNode)
-	walk = func(n *plainNode) {
-		for i, k := range n.keys[:n.n] {
-			if n.children[0] != nil {
-				walk(n.children[i])
+	var walk func(i int32)
+	walk = func(i int32) {
+		n := &t.nodes[i]
+		for j, k := range n.keys[:n.n] {
+			if !n.leaf() {
+				walk(n.children[j])
 			}
-			out = append(out, k)
+			out = append(out, int(k))
 		}
-		if n.children[0] != nil {
+		if !n.leaf() {
 			walk(n.children[n.n])
 		}
 	}

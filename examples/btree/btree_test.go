@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,21 +107,53 @@ func TestConcurrentInserts(t *testing.T) {
 	}
 }
 
+// TestTable adds nodes from two goroutines across chunk boundaries, each
+// found again by its index.
+func TestTable(t *testing.T) {
+	var tab table
+	const per = chunkSize + chunkSize/2
+	got := make([][]int32, 2)
+	var wg sync.WaitGroup
+	for g := range got {
+		wg.Go(func() {
+			for k := range per {
+				got[g] = append(got[g], tab.add(node{n: int32(g), keys: [maxKeys]int32{int32(k)}}))
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[int32]bool{}
+	for g, idx := range got {
+		for k, i := range idx {
+			if i <= 0 || seen[i] {
+				t.Fatalf("index %d handed out twice, or not positive", i)
+			}
+			seen[i] = true
+			if n := tab.at(i).Peek(); n.n != int32(g) || n.keys[0] != int32(k) {
+				t.Fatalf("node %d holds %d/%d, want %d/%d", i, n.n, n.keys[0], g, k)
+			}
+		}
+	}
+	if int(tab.next.Load()) != 2*per {
+		t.Errorf("%d indexes handed out, want %d", tab.next.Load(), 2*per)
+	}
+}
+
 func TestCheckFindsDamage(t *testing.T) {
 	tests := []struct {
 		name   string
 		damage func(tx *stm.Tx, tr *Tree)
 	}{
 		{"keys out of order", func(tx *stm.Tx, tr *Tree) {
-			n := tr.hdr.Load(tx).root.Load(tx)
-			leaf := n.children[0]
+			n := tr.nodes.at(tr.hdr.Load(tx).root).Load(tx)
+			leaf := tr.nodes.at(n.children[0])
 			l := leaf.Load(tx)
 			l.keys[0], l.keys[1] = l.keys[1], l.keys[0]
 			leaf.Store(tx, l)
 		}},
 		{"key outside its separators", func(tx *stm.Tx, tr *Tree) {
-			n := tr.hdr.Load(tx).root.Load(tx)
-			leaf := n.children[0]
+			n := tr.nodes.at(tr.hdr.Load(tx).root).Load(tx)
+			leaf := tr.nodes.at(n.children[0])
 			l := leaf.Load(tx)
 			l.keys[l.n-1] = n.keys[0] + 1
 			leaf.Store(tx, l)
@@ -131,18 +164,18 @@ func TestCheckFindsDamage(t *testing.T) {
 			tr.hdr.Store(tx, h)
 		}},
 		{"leaves at different depths", func(tx *stm.Tx, tr *Tree) {
-			n := tr.hdr.Load(tx).root.Load(tx)
-			leaf := n.children[0]
+			n := tr.nodes.at(tr.hdr.Load(tx).root).Load(tx)
+			leaf := tr.nodes.at(n.children[0])
 			l := leaf.Load(tx)
-			a, b := node{n: 1, keys: [maxKeys]int{l.keys[0]}}, node{n: 1, keys: [maxKeys]int{l.keys[2]}}
-			sub := node{n: 1, keys: [maxKeys]int{l.keys[1]}}
-			sub.children[0], sub.children[1] = stm.NewVar(a), stm.NewVar(b)
+			a, b := node{n: 1, keys: [maxKeys]int32{l.keys[0]}}, node{n: 1, keys: [maxKeys]int32{l.keys[2]}}
+			sub := node{n: 1, keys: [maxKeys]int32{l.keys[1]}}
+			sub.children[0], sub.children[1] = tr.nodes.add(a), tr.nodes.add(b)
 			leaf.Store(tx, sub)
 		}},
 		{"a child missing", func(tx *stm.Tx, tr *Tree) {
-			v := tr.hdr.Load(tx).root
+			v := tr.nodes.at(tr.hdr.Load(tx).root)
 			n := v.Load(tx)
-			n.children[n.n] = nil
+			n.children[n.n] = 0
 			v.Store(tx, n)
 		}},
 	}
