@@ -191,7 +191,6 @@ func (t *Tree) insertNonFull(tx *stm.Tx, v *stm.Var[node], n node, key int32) bo
 // node added by an attempt that does not commit is never referred to.
 type table struct {
 	next   atomic.Int32 // the last index handed out
-	mu     sync.Mutex   // adding a chunk
 	chunks [maxChunks]atomic.Pointer[[chunkSize]atomic.Pointer[stm.Var[node]]]
 }
 
@@ -209,12 +208,11 @@ func (t *table) add(n node) int32 {
 	}
 	c := t.chunks[i>>chunkBits].Load()
 	if c == nil {
-		t.mu.Lock()
-		if c = t.chunks[i>>chunkBits].Load(); c == nil {
-			c = new([chunkSize]atomic.Pointer[stm.Var[node]])
-			t.chunks[i>>chunkBits].Store(c)
+		// A compare-and-swap, not a lock: add runs inside transactions.
+		c = new([chunkSize]atomic.Pointer[stm.Var[node]])
+		if !t.chunks[i>>chunkBits].CompareAndSwap(nil, c) {
+			c = t.chunks[i>>chunkBits].Load()
 		}
-		t.mu.Unlock()
 	}
 	c[i&(chunkSize-1)].Store(stm.NewVar(n))
 	return i
