@@ -76,9 +76,11 @@ func TestServerAnswers(t *testing.T) {
 				if st.Accepted != requests || st.Served != requests {
 					t.Errorf("stats %+v, want %d accepted and served", st, requests)
 				}
-				// 401 values of N over 256 cache slots: some answers must
-				// have come from the cache, and most from computing.
-				if st.CacheHits == 0 || st.CacheHits > requests/2 {
+				// 401 values of N over 256 cache slots: most answers came
+				// from computing. How many repeats the random load met
+				// depends on how the connections shared the requests, so
+				// the cache itself is checked with one N asked twice.
+				if st.CacheHits > requests/2 {
 					t.Errorf("%d cache hits for %d requests", st.CacheHits, requests)
 				}
 				if !v.opt.Baseline {
@@ -91,9 +93,30 @@ func TestServerAnswers(t *testing.T) {
 						t.Errorf("%d attempts, %d transactions; want %d transactions a request", attempts, txs, perRequest)
 					}
 				}
+				if hits := askTwice(t, srv, base, 401); hits != 1 {
+					t.Errorf("asking for N=401 twice in a row: %d cache hits, want 1 (the second)", hits)
+				}
 			})
 		}
 	}
+}
+
+// askTwice asks for the primes up to n twice, one request after the other,
+// and returns how many of the two the server took from its cache.
+func askTwice(t *testing.T, srv *Server, base string, n int) int64 {
+	t.Helper()
+	before := srv.Stats().CacheHits
+	for range 2 {
+		resp, err := http.Get(fmt.Sprintf("%s/primes/%d", base, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /primes/%d: %s", n, resp.Status)
+		}
+	}
+	return srv.Stats().CacheHits - before
 }
 
 func TestServerHTTP(t *testing.T) {
