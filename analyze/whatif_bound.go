@@ -116,12 +116,7 @@ func (s *Schedule) boundStep(l *schedLog, th *schedThread, ev *logformat.Event) 
 			th.chargedAcc.add(th.charged, th.pending, th.attemptRun)
 		}
 		th.attemptRun = 0
-		th.inTx = false
-		if th.pendingSet && ev.Cause == logformat.AbortConflict {
-			th.afterAbort = true
-		} else {
-			th.clearPending()
-		}
+		th.abortEnded(ev.Cause)
 	case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
 		s.noteState(l, th, ev)
 	}

@@ -407,12 +407,7 @@ func (s *Schedule) event(l *schedLog, ev *logformat.Event) {
 		if !s.over && !th.frozen {
 			th.ends = append(th.ends, point{t: t, n: int32(th.nseg), inev: th.attemptInev})
 		}
-		th.inTx = false
-		if th.pendingSet && ev.Cause == logformat.AbortConflict {
-			th.afterAbort = true
-		} else {
-			th.clearPending()
-		}
+		th.abortEnded(ev.Cause)
 	case logformat.KindConflict, logformat.KindWaitStart, logformat.KindWaitDone, logformat.KindBecomeInevitable:
 		s.noteState(l, th, ev)
 	}
@@ -465,6 +460,18 @@ func (th *schedThread) advance(t int64) int64 {
 	th.first = min(th.first, t)
 	th.last = t
 	return t
+}
+
+// abortEnded closes an aborted attempt: a conflict abort keeps the pending
+// conflict for the attempt that follows (its retry is what the conflict
+// cost), any other abort drops it.
+func (th *schedThread) abortEnded(cause logformat.AbortCause) {
+	th.inTx = false
+	if th.pendingSet && cause == logformat.AbortConflict {
+		th.afterAbort = true
+	} else {
+		th.clearPending()
+	}
 }
 
 func (th *schedThread) clearPending() {
