@@ -99,3 +99,33 @@ hret:
 	MOVQ AX, h+0(FP)
 	MOVQ DX, n+8(FP)
 	RET
+
+// func fpKey() (h uint64, fp uintptr)
+//
+// The first two return addresses of the chain fpHash walks, hashed, and
+// the third frame's pointer (the frame the second returns into): writeSite's
+// key for a stack it has met before, which costs three loads whatever the
+// depth. h is 0 (fp 1) if the chain is shorter.
+TEXT ·fpKey(SB), NOSPLIT|NOFRAME, $0-16
+	MOVQ BP, SI          // frame of our caller
+	TESTQ SI, SI
+	JZ   k0
+	MOVQ 8(SI), AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  k0
+	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
+	IMULQ R8, AX
+	XORQ 8(DX), AX
+	IMULQ R8, AX
+	MOVQ 0(DX), SI
+	CMPQ SI, DX
+	JLS  k0
+	ORQ  $1, AX
+	MOVQ AX, h+0(FP)
+	MOVQ SI, fp+8(FP)
+	RET
+k0:
+	MOVQ $0, h+0(FP)
+	MOVQ $1, fp+8(FP)
+	RET

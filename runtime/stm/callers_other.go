@@ -14,6 +14,9 @@ func captureStack(buf *[maxDepth]uintptr) int { return runtime.Callers(2, buf[:]
 // fpHash has no walker here: writeSite captures and interns every time.
 func fpHash() (h uint64, n int) { return 0, 0 }
 
+// fpKey has none either.
+func fpKey() (h uint64, fp uintptr) { return 0, 1 }
+
 var tickEpoch = time.Now()
 
 // cputicks is the monotonic clock in nanoseconds on other architectures.

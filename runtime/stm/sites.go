@@ -220,34 +220,114 @@ const siteInterned = 1 << 30
 // context that keeps writing from the same place, a loop of transactions
 // on a contended Var, finds the stack among those it interned lately by a
 // hash of the frame-pointer walk (fpHash), without copying it out, hashing
-// it and comparing it again: a Store pays the walk alone. The hash stands
-// for the stack as the site table's own hash does (64 bits: the odds that
-// two of a program's stacks share one are negligible).
+// it and comparing it again. The hash stands for the stack as the site
+// table's own hash does (64 bits: the odds that two of a program's stacks
+// share one are negligible).
+//
+// The walk is still a load per frame, every Store, however few conflicts
+// the Var meets: so a place met before is first looked up by its key
+// (fpKey: the two innermost return addresses and where the frame above
+// them is, three loads whatever the depth), see writeKeys.
 //
 //go:noinline
 func (tx *Tx) writeSite(off, n *int32) {
+	kh, kfp := fpKey()
+	w := &tx.wkeys
+	k := &w.k[kh>>1&(keySlots-1)]
+	if k.kh == kh && k.kfp == kfp {
+		if w.check--; w.check != 0 {
+			*off, *n = int32(k.id), siteInterned
+			return
+		}
+		w.check = w.interval()
+	}
+	// One call of walkSite: the stacks it captures hold its return
+	// address, which must be the same for every Store from one place.
+	id := tx.walkSite(off, n)
+	switch {
+	case k.kfp != kfp || k.kh|1 != kh:
+		if kh != 0 && id != 0 {
+			*k = writeKey{kh: kh, kfp: kfp, id: id}
+			w.check = w.interval()
+		}
+	case id != k.id:
+		k.kh = kh &^ 1 // varies
+	}
+}
+
+// writeKeys remembers, for the places a context stored from lately, the
+// site each key stood for. A key is the place's innermost frames and
+// their address on the stack, which determine the frames above only as
+// long as the callers that built them are the same: the same function at
+// the same depth, called from two callers whose frames have the same
+// size, gives one key for two stacks. So one Store in keyCheckEvery
+// found by its key, drawn at random (a fixed period could keep missing
+// the second stack of two that alternate), walks the whole stack as well,
+// and a key found to stand for two sites is walked every time from then
+// on (its kh has the low bit, which fpKey sets, cleared: it matches no
+// key): a Store is named wrongly only by a key that varies, and only until
+// a check falls on one of its second stack's Stores, after keyCheckEvery
+// of them on average, or until the slot is taken by another key.
+type writeKeys struct {
+	k     [keySlots]writeKey // by the key's hash
+	check uint8              // Stores found by key until the next check
+	rnd   uint32
+}
+
+type writeKey struct {
+	kh  uint64
+	kfp uintptr
+	id  uint32
+}
+
+const (
+	keySlots      = 4
+	keyCheckEvery = 32
+)
+
+// interval draws the number of Stores to the next check, uniform in
+// [1, 2*keyCheckEvery-1].
+func (w *writeKeys) interval() uint8 {
+	x := w.rnd
+	if x == 0 {
+		x = 0x9e3779b9
+	}
+	x ^= x << 13
+	x ^= x >> 17
+	x ^= x << 5
+	w.rnd = x
+	return uint8(x%(2*keyCheckEvery-1)) + 1
+}
+
+// walkSite names the Store's site by the whole frame-pointer walk: off, n
+// the interned site and siteInterned (0, 0 for no stack), returning the
+// site.
+func (tx *Tx) walkSite(off, n *int32) uint32 {
 	h, k := fpHash()
 	if h != 0 {
 		for i := range tx.siteCache {
 			if c := &tx.siteCache[i]; c.fh == h && c.fn == int32(k) {
 				*off, *n = int32(c.id), siteInterned
-				return
+				return c.id
 			}
 		}
 	}
-	// The stack captured from here has one frame more than fpHash walked
-	// (the return into writeSite, always the same), so the hash still
-	// stands for it.
 	tx.captureSite(off, n)
 	if *n == 0 {
-		return
+		return 0
 	}
 	l := *off
 	c := tx.internCached(l, *n)
 	c.fh, c.fn = h, int32(k)
 	*off, *n = int32(c.id), siteInterned
 	tx.pcs = tx.pcs[:l]
+	return c.id
 }
+
+// site is the interned site of a write: writeSite interns it at the Store
+// (pcN siteInterned, pcOff the id), and a write whose site is not captured
+// has neither (0, 0).
+func (e *writeEntry) site() uint32 { return uint32(e.pcOff) }
 
 // symbolize turns raw return addresses into the user's frames, leaf first:
 // frames of runtime/stm itself (not its tests) and of the Go runtime are

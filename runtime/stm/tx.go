@@ -116,6 +116,7 @@ type Tx struct {
 	lastGThread *threadRec        // and its thread
 	siteCache   [4]siteCacheEntry // stacks interned lately (internSite)
 	siteNext    uint8
+	wkeys       writeKeys // writeSite's keys (sites.go)
 	patch       sitePatch // a conflict event waiting for its read site
 	prof        txProf    // profile level: is this call logged, is it timed
 	traced      bool      // run is inside runTraced (trace.go)

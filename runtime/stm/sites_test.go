@@ -1,0 +1,103 @@
+package stm
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+//go:noinline
+func writeSiteFrom(tx *Tx) uint32 {
+	var off, n int32
+	tx.writeSite(&off, &n)
+	return uint32(off)
+}
+
+// keyMid is the frame writeSite's key ends at (fpKey); keyViaA and keyViaB
+// are the same code, so called from one frame they put it at one address:
+// one key for two stacks.
+//
+//go:noinline
+func keyMid(tx *Tx) uint32 { return writeSiteFrom(tx) }
+
+//go:noinline
+func keyViaA(tx *Tx) uint32 { return keyMid(tx) }
+
+//go:noinline
+func keyViaB(tx *Tx) uint32 { return keyMid(tx) }
+
+// TestWriteSiteKeyVaries stores alternately through two stacks that share
+// writeSite's key: the checks must find the key varying, and from then on
+// each Store is named by its own stack.
+func TestWriteSiteKeyVaries(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("no frame-pointer key here: every Store walks")
+	}
+	tx := newTx().(*Tx)
+	var a, b []uint32
+	for i := range 4000 {
+		if i%2 == 0 {
+			a = append(a, keyViaA(tx))
+		} else {
+			b = append(b, keyViaB(tx))
+		}
+	}
+	varies := 0
+	for _, k := range tx.wkeys.k {
+		if k.kh != 0 && k.kh&1 == 0 {
+			varies++
+		}
+	}
+	if varies != 1 {
+		t.Fatalf("%d keys found varying, want 1 (keys %+v)", varies, tx.wkeys.k)
+	}
+	for name, ids := range map[string][]uint32{"keyViaA": a, "keyViaB": b} {
+		last := ids[len(ids)-100:]
+		for _, id := range last[1:] {
+			if id != last[0] {
+				t.Fatalf("%s: the last Stores named sites %v", name, last)
+			}
+		}
+		s := symbolize(sites.pcs(last[0]))
+		found := false
+		for _, f := range s.Frames {
+			found = found || strings.HasSuffix(f.Func, "."+name)
+		}
+		if !found {
+			t.Errorf("%s: site %d is %v, without %s", name, last[0], s.Frames, name)
+		}
+	}
+	if a[len(a)-1] == b[len(b)-1] {
+		t.Errorf("two stacks named one site %d", a[len(a)-1])
+	}
+}
+
+// TestWriteSiteKeyHits: from one place, Stores after the first are found
+// by their key (the walk only at the checks), and name the walk's site.
+func TestWriteSiteKeyHits(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("no frame-pointer key here: every Store walks")
+	}
+	tx := newTx().(*Tx)
+	var first uint32
+	for i := range 1000 {
+		id := keyViaA(tx)
+		if i == 0 {
+			first = id
+		} else if id != first {
+			t.Fatalf("site %d, then %d from one place", first, id)
+		}
+	}
+	n := 0
+	for _, k := range tx.wkeys.k {
+		if k.kh&1 == 1 {
+			n++
+			if k.id != first {
+				t.Errorf("key names site %d, want %d", k.id, first)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d keys trusted, want 1 (keys %+v)", n, tx.wkeys.k)
+	}
+}
