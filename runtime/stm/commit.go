@@ -231,19 +231,18 @@ func (tx *Tx) nameBox(e *writeEntry) {
 // by tx: e keeps the names it had (unlocking puts them back) and e.ready
 // says so. Plain stores while we hold the lock (storeLocked32), and none
 // when the names are already ours: a loop of one goroutine's commits to
-// its own Var rewrites the same two words. keepNames, small enough to
-// inline, keeps b's names in e and says whether they are to change.
+// its own Var rewrites the same two words (from the same site, a
+// contended Var's too). keepNames, small enough to inline, keeps b's names
+// in e and says whether they are to change.
 func (tx *Tx) keepNames(e *writeEntry, b *boxHeader) bool {
 	w, site := b.writerSite()
 	e.oldWriter, e.oldSite, e.ready = w, site, true
-	return w != tx.rec.id || site != 0 || e.pcN != 0
+	return w != tx.rec.id || site != e.site()
 }
 
 func (tx *Tx) renameInPlace(e *writeEntry, b *boxHeader) {
-	if site, id := tx.internSite(e.pcOff, e.pcN), tx.rec.id; e.oldWriter != id || e.oldSite != site {
-		storeLocked32(&b.writer, id)
-		storeLocked32(&b.site, site)
-	}
+	storeLocked32(&b.writer, tx.rec.id)
+	storeLocked32(&b.site, e.site())
 }
 
 // unlockWrites puts the old boxes (old versions) back: the commit did not
