@@ -103,7 +103,12 @@
 //     estimated with a known error (logformat.Aggregate); a goroutine of
 //     few or long transactions has each of them timed. The first conflict
 //     on a Var names no write site for the side that wrote it before the
-//     Var was known to be contended.
+//     Var was known to be contended. A Store finds its site by its
+//     innermost frames and their place on the stack, checked against the
+//     whole stack at one Store in 32 (at random): where one function at one
+//     depth is reached through two callers with frames of one size, its
+//     Stores may name the other caller's stack until a check finds the
+//     two, after about 32 of them.
 //   - LevelFull (STMLOG_EVENTS=all, or StartLog(w, WithLevel(LevelFull))):
 //     every attempt's start, commit and abort too, which timelines and
 //     what-if replay need.
