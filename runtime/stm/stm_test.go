@@ -30,12 +30,6 @@ func testBank(t *testing.T, newInt func(int) *Var[int]) {
 	go func() {
 		audits := 0
 		for {
-			select {
-			case <-stop:
-				auditorDone <- audits
-				return
-			default:
-			}
 			var sum int
 			if err := Atomically(func(tx *Tx) error {
 				sum = 0
@@ -50,6 +44,15 @@ func testBank(t *testing.T, newInt func(int) *Var[int]) {
 				bad.Add(1)
 			}
 			audits++
+			// Stop looked at after an audit, not before: on a loaded
+			// machine the workers can be done before this goroutine first
+			// runs, and the test would find no audit.
+			select {
+			case <-stop:
+				auditorDone <- audits
+				return
+			default:
+			}
 		}
 	}()
 	for w := range workers {
