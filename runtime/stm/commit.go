@@ -277,8 +277,11 @@ func (tx *Tx) unlockWrites() {
 // store), so it goes down the write set rather than tx.order: commitFew
 // sorts its few entries on the stack and leaves tx.order alone.
 func (tx *Tx) publish(wv uint64) {
-	for i := range tx.writes {
-		e := &tx.writes[i]
+	// The sets in registers, as in validateHeld: after each atomic load
+	// the compiler would load tx.writes and tx.arena again.
+	ws, arena := tx.writes, tx.arena
+	for i := range ws {
+		e := &ws[i]
 		q := e.h.waitq.Load()
 		if q != nil && q.n.Load() == 0 {
 			q = nil
@@ -286,9 +289,9 @@ func (tx *Tx) publish(wv uint64) {
 		switch nw := e.h.nw; nw {
 		case 0:
 		case 1:
-			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
+			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), arena[e.off])
 		default:
-			copyWordsOut(e.box, tx.arena[e.off:], nw)
+			copyWordsOut(e.box, arena[e.off:], nw)
 		}
 		storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
 		if q != nil {
