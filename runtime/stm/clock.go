@@ -90,6 +90,7 @@ func takeSlot(tx *Tx) {
 	}
 	slotMu.Unlock()
 	tx.slot = s
+	tx.lockWord = uint64(s)<<1 | 1
 	tx.clk = slotRef(s)
 	runtime.AddCleanup(tx, freeSlot, s)
 }

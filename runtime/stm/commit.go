@@ -36,6 +36,9 @@ func (tx *Tx) validate(locked bool) int {
 				break
 			}
 			if locked {
+				if cv == tx.lockWord && *heldFrom(cur) == e.ver {
+					break // an in-place Var we hold, locked from the version read
+				}
 				if j := tx.findWrite(e.h); j >= 0 && tx.writes[j].box == cur {
 					// Locked by us: valid if what we replace is what we read.
 					if w := &tx.writes[j]; w.old != e.box || w.oldVer != e.ver {
@@ -195,7 +198,7 @@ func (tx *Tx) lockWrites() {
 }
 
 // lockInPlace locks an in-place Var: its version goes from an even value
-// to lockedVersion. While recording, the box then names us as its writer
+// to tx.lockWord. While recording, the box then names us as its writer
 // (for whoever waits on it), and e keeps who wrote the version we hold.
 func (tx *Tx) lockInPlace(e *writeEntry) {
 	b := (*boxHeader)(e.box)
@@ -203,7 +206,8 @@ func (tx *Tx) lockInPlace(e *writeEntry) {
 	for {
 		v := b.loadVersion()
 		if v&1 == 0 {
-			if atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
+			if atomic.CompareAndSwapUint64(&b.version, v, tx.lockWord) {
+				*heldFrom(e.box) = v
 				e.old, e.oldVer = e.box, v
 				break
 			}

@@ -145,9 +145,10 @@ func (tx *Tx) commitOne() outcome {
 		} else {
 			oldVer = b.loadVersion()
 		}
-		if oldVer&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, oldVer, lockedVersion) {
+		if oldVer&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, oldVer, tx.lockWord) {
 			return failed
 		}
+		*heldFrom(e.box) = oldVer
 		old = e.box
 		if tx.rec != nil && tx.keepNames(e, b) { // a counted call of the profile level (recQuiet)
 			tx.renameInPlace(e, b)
@@ -177,11 +178,12 @@ func (tx *Tx) commitOne() outcome {
 	if e.fused && len(rs) == 1 {
 		rs = nil // the one read is the fused one, validated by the lock
 	}
+	lw := tx.lockWord
 	for i := range rs {
 		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
-		if cur == r.box && (*boxHeader)(cur).loadVersion() == r.ver {
-			continue
+		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+			continue // as in validateHeld
 		}
 		if r.h == h && cur == e.box && r.box == old && r.ver == oldVer {
 			continue // locked by us, and what we replace is what we read
@@ -257,12 +259,13 @@ func (tx *Tx) commitFew() outcome {
 			if e.fused {
 				// tryLock's step for a fused write, inline: the lock from
 				// the (even) version read.
-				if !atomic.CompareAndSwapUint64(&(*boxHeader)(e.box).version, e.oldVer, lockedVersion) {
+				if !atomic.CompareAndSwapUint64(&(*boxHeader)(e.box).version, e.oldVer, tx.lockWord) {
 					break
 				}
+				*heldFrom(e.box) = e.oldVer
 				e.old = e.box
 				fused++
-			} else if !tryLock(e) {
+			} else if !tryLock(e, tx.lockWord) {
 				break
 			}
 		}
@@ -286,7 +289,7 @@ func (tx *Tx) commitFew() outcome {
 
 // tryLock is lockWrites' step for one entry of a commit that does not
 // record, without waiting: false if the Var is locked or changed under us.
-func tryLock(e *writeEntry) bool {
+func tryLock(e *writeEntry, lockWord uint64) bool {
 	if e.h.nw != 0 {
 		b := (*boxHeader)(e.box)
 		var v uint64
@@ -295,9 +298,10 @@ func tryLock(e *writeEntry) bool {
 		} else {
 			v = b.loadVersion()
 		}
-		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockWord) {
 			return false
 		}
+		*heldFrom(e.box) = v
 		e.old, e.oldVer = e.box, v
 		return true
 	}
@@ -324,9 +328,10 @@ func (tx *Tx) tryLockNamed(e *writeEntry) bool {
 		} else {
 			v = b.loadVersion()
 		}
-		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockedVersion) {
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, tx.lockWord) {
 			return false
 		}
+		*heldFrom(e.box) = v
 		e.old, e.oldVer = e.box, v
 		if tx.keepNames(e, b) {
 			tx.renameInPlace(e, b)
@@ -365,20 +370,22 @@ func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
 }
 
 // validateHeld is validate(true) for a few writes (at most four): the
-// index of a stale read, or -1. A read of a Var we hold costs a scan of
-// our writes (wfilter first) rather than validate's findWrite.
+// index of a stale read, or -1. A read of an in-place Var we hold is
+// checked against heldFrom; of a boxed one we hold, by a scan of our
+// writes (wfilter first) rather than validate's findWrite.
 func (tx *Tx) validateHeld() int {
 	ws := tx.writes
 	if len(ws) > 4 {
 		panic("stm: internal error: validateHeld over more than four writes")
 	}
 	rs := tx.reads // in registers: the atomic loads below make the compiler reload tx's fields
+	lw := tx.lockWord
 next:
 	for i := range rs {
 		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
-		if cur == r.box && (*boxHeader)(cur).loadVersion() == r.ver {
-			continue
+		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+			continue // unchanged, or an in-place Var we hold, locked from the version read
 		}
 		if tx.wfilter&(1<<(r.h.id&63)) != 0 {
 			for j := range ws {

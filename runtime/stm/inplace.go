@@ -20,7 +20,8 @@ import (
 // A Var whose T holds no pointers and fits in maxInPlaceWords words is
 // instead given one box for life, and commits write the value into it
 // word by word: the box's version word is the lock (a compare-and-swap
-// from an even version to lockedVersion), the value is copied in with one
+// from an even version to the locker's odd lockWord, the version it
+// locked from kept beside the box, heldFrom), the value is copied in with one
 // atomic store per word once the commit is validated, and the new version
 // is stored last. A reader copies the words between two loads of the
 // version and uses them only if the version did not change (a seqlock), so
@@ -94,11 +95,21 @@ type words [maxInPlaceWords]uint64
 
 // newInPlaceBox returns a box with nw value words holding v. It is
 // allocated as words, so the GC never scans it.
+//
+// The box starts one word into the allocation: the word before its header
+// is heldFrom's.
 func newInPlaceBox[T any](nw uint8, v T) unsafe.Pointer {
-	b := make([]uint64, 2+int(nw)) // boxHeader is two words
-	*(*T)(unsafe.Pointer(&b[2])) = v
-	return unsafe.Pointer(&b[0])
+	b := make([]uint64, 3+int(nw)) // heldFrom's word, then boxHeader's two
+	*(*T)(unsafe.Pointer(&b[3])) = v
+	return unsafe.Pointer(&b[1])
 }
+
+// heldFrom is where the transaction that holds in-place box p's lock
+// keeps the version it locked it from (the word before the box), so that
+// its validation accepts a read of p at that version with no lookup in
+// its write set: the version word of a box it holds is its lockWord.
+// Only the lock's holder writes or reads it.
+func heldFrom(p unsafe.Pointer) *uint64 { return (*uint64)(unsafe.Add(p, -8)) }
 
 // boxWord returns value word i of an in-place box.
 func boxWord(p unsafe.Pointer, i int) *uint64 {

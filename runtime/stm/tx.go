@@ -71,6 +71,11 @@ type Tx struct {
 	id   uint64
 	home *ownedWord // the ownership word of the P this context belongs to, nil if pooled (ctx.go)
 
+	// lockWord is the version word of an in-place Var this context has
+	// locked: odd (locked), and its own (the slot), so that its
+	// validation knows a Var it holds (heldFrom).
+	lockWord uint64
+
 	slot    uint32              // this context's commit clock (clock.go)
 	view    [viewSize]viewEntry // per slot: the counts this context's snapshots may see
 	reads   []readEntry
