@@ -90,6 +90,8 @@ func takeSlot(tx *Tx) {
 	}
 	slotMu.Unlock()
 	tx.slot = s
+	// The version word of an in-place Var tx holds: odd (locked), and
+	// tx's own, so that its validation knows a Var it holds (heldFrom).
 	tx.lockWord = uint64(s)<<1 | 1
 	tx.clk = slotRef(s)
 	runtime.AddCleanup(tx, freeSlot, s)

@@ -67,14 +67,10 @@ type Tx struct {
 	// The pads keep the fields every transaction writes off the cache lines
 	// of neighbouring objects: pooled contexts made on one P end up in use
 	// on different cores, and a shared line costs each commit a miss.
-	_    [128]byte
-	id   uint64
-	home *ownedWord // the ownership word of the P this context belongs to, nil if pooled (ctx.go)
-
-	// lockWord is the version word of an in-place Var this context has
-	// locked: odd (locked), and its own (the slot), so that its
-	// validation knows a Var it holds (heldFrom).
-	lockWord uint64
+	_        [128]byte
+	id       uint64
+	home     *ownedWord // the ownership word of the P this context belongs to, nil if pooled (ctx.go)
+	lockWord uint64     // odd, its own: the version word of an in-place Var it holds (takeSlot)
 
 	slot    uint32              // this context's commit clock (clock.go)
 	view    [viewSize]viewEntry // per slot: the counts this context's snapshots may see
