@@ -17,7 +17,11 @@ import (
 func (a *Analyzer) addEvents(l *logState, src logformat.Source) error {
 	as, _ := src.(logformat.AggregateSource)
 	if tb, ok := src.(*teeBatches); ok {
+		rs, _ := tb.bs.(logformat.RawSource)
 		for {
+			if rs != nil && tb.s.over && a.batchFast(l) && tb.l.started && tb.l.start == l.start && a.raw(l, rs, tb) {
+				continue
+			}
 			evs, err := tb.bs.NextBatch()
 			if err == nil && tb.s.over && a.batchFast(l) && tb.l.started && tb.l.start == l.start {
 				a.batch(l, evs, as, tb)
@@ -34,7 +38,11 @@ func (a *Analyzer) addEvents(l *logState, src logformat.Source) error {
 		}
 	}
 	if bs, ok := src.(logformat.BatchSource); ok {
+		rs, _ := src.(logformat.RawSource)
 		for {
+			if rs != nil && a.batchFast(l) && a.raw(l, rs, nil) {
+				continue
+			}
 			evs, err := bs.NextBatch()
 			if err != nil {
 				return err
@@ -169,96 +177,7 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				shared = st.sharedState(th)
 			}
 		}
-		if shared && k > logformat.KindBecomeInevitable {
-			st.unshare(th) // the Analyzer's and the schedule's steps differ
-			shared = false
-		}
-		// event's prologue, for a valid kind of a known thread.
-		t := ev.Time - start
-		if st != nil && !shared { // the schedule keeps its own clock
-			if d := st.boundClock(t); d > 0 {
-				st.boundPause(d)
-			}
-		}
-		if t < th.last || !th.seen {
-			if th.seen {
-				l.outOfOrder++
-				t = th.last
-			} else {
-				th.seen = true
-				th.last = t // no segment before a thread's first event
-				l.noteTime(t)
-			}
-		}
-		if shared { // boundClock: the run is th.run (see sharedState)
-			if d := t - th.last; th.waiting && d > 0 { // waiting first: the likelier to be false
-				st.sharedPause(th, d)
-			}
-		}
-		if t > th.last {
-			th.moves++ // see Schedule.BoundFirst
-		}
-		th.last = t
-		// advance, unwindowed, without a branch on which of the two
-		// states most events find is th's (it follows the order of
-		// the kinds, which a predictor missed once per 2.4 events).
-		if th.state <= stRun {
-			th.run += max(t-th.prev, 0) & -int64(th.state) // stRun is 1, stStop 0
-			th.prev = t
-		} else {
-			a.advance(th, t)
-		}
-		switch k {
-		case logformat.KindTxStart:
-			if th.inTx {
-				l.unfinished++ // a start with no end: the old attempt vanished
-				a.clearPending(th)
-			}
-			if th.afterAbort {
-				a.clearPending(th)
-			}
-			th.inTx = true
-			th.run = 0
-			if !th.waiting {
-				th.state = stRun
-			}
-			if shared {
-				st.attemptInev = false
-			} else if st != nil {
-				st.boundStart()
-			}
-		case logformat.KindTxCommit:
-			if shared {
-				st.commits++
-				if th.inTx {
-					st.attemptRun = th.run
-				}
-			}
-			if !th.inTx {
-				l.orphanEnd++
-			}
-			a.tot.commits++
-			th.commits++
-			a.tot.committed += th.run
-			th.committed += th.run
-			th.run = 0
-			th.inTx = false
-			th.state = stStop
-			if th.pendingSet { // else the pending fields are all zero already
-				a.clearPending(th)
-			}
-			if st != nil && !shared {
-				st.boundCommit()
-			}
-		default:
-			if shared {
-				st.sharedStep(tb.s, tb.l, th, ev) // before step changes th
-			}
-			a.step(l, th, ev, t, true)
-			if st != nil && !shared {
-				tb.s.boundStep(tb.l, st, ev)
-			}
-		}
+		shared = a.slowStep(l, th, st, shared, tb, ev)
 	}
 	if th != nil {
 		l.noteTime(th.last)
@@ -266,6 +185,105 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	if shared {
 		st.unshare(th)
 	}
+}
+
+// slowStep is batch's step of an event of th (a valid kind) that its
+// inner loop does not take, with th's schedule thread st when the loop
+// takes the schedule's steps (shared: st's state is th's, see
+// sharedState); it returns whether st's state is still shared.
+func (a *Analyzer) slowStep(l *logState, th *thread, st *schedThread, shared bool, tb *teeBatches, ev *logformat.Event) bool {
+	k := ev.Kind
+	if shared && k > logformat.KindBecomeInevitable {
+		st.unshare(th) // the Analyzer's and the schedule's steps differ
+		shared = false
+	}
+	// event's prologue, for a valid kind of a known thread.
+	t := ev.Time - l.start
+	if st != nil && !shared { // the schedule keeps its own clock
+		if d := st.boundClock(t); d > 0 {
+			st.boundPause(d)
+		}
+	}
+	if t < th.last || !th.seen {
+		if th.seen {
+			l.outOfOrder++
+			t = th.last
+		} else {
+			th.seen = true
+			th.last = t // no segment before a thread's first event
+			l.noteTime(t)
+		}
+	}
+	if shared { // boundClock: the run is th.run (see sharedState)
+		if d := t - th.last; th.waiting && d > 0 { // waiting first: the likelier to be false
+			st.sharedPause(th, d)
+		}
+	}
+	if t > th.last {
+		th.moves++ // see Schedule.BoundFirst
+	}
+	th.last = t
+	// advance, unwindowed, without a branch on which of the two
+	// states most events find is th's (it follows the order of
+	// the kinds, which a predictor missed once per 2.4 events).
+	if th.state <= stRun {
+		th.run += max(t-th.prev, 0) & -int64(th.state) // stRun is 1, stStop 0
+		th.prev = t
+	} else {
+		a.advance(th, t)
+	}
+	switch k {
+	case logformat.KindTxStart:
+		if th.inTx {
+			l.unfinished++ // a start with no end: the old attempt vanished
+			a.clearPending(th)
+		}
+		if th.afterAbort {
+			a.clearPending(th)
+		}
+		th.inTx = true
+		th.run = 0
+		if !th.waiting {
+			th.state = stRun
+		}
+		if shared {
+			st.attemptInev = false
+		} else if st != nil {
+			st.boundStart()
+		}
+	case logformat.KindTxCommit:
+		if shared {
+			st.commits++
+			if th.inTx {
+				st.attemptRun = th.run
+			}
+		}
+		if !th.inTx {
+			l.orphanEnd++
+		}
+		a.tot.commits++
+		th.commits++
+		a.tot.committed += th.run
+		th.committed += th.run
+		th.run = 0
+		th.inTx = false
+		th.state = stStop
+		if th.pendingSet { // else the pending fields are all zero already
+			a.clearPending(th)
+		}
+		if st != nil && !shared {
+			st.boundCommit()
+		}
+	default:
+		if shared {
+			st.sharedStep(tb.s, tb.l, th, ev) // before step changes th
+		}
+		a.step(l, th, ev, t, true)
+		if st != nil && !shared {
+			tb.s.boundStep(tb.l, st, ev)
+		}
+	}
+	return shared
 }
 
 // sharedState reports whether the state the schedule past its Limit keeps

@@ -59,6 +59,7 @@ type Reader struct {
 	fillBuf []Event      // fill decodes into it
 	events  []Event      // decoded events of the batch, being returned
 	pos     int          // next event of events to return
+	rawEvs  []Event      // RawBatch.Fields decodes into it
 
 	strs     []string          // string id -> string; strs[0] == ""
 	stacks   []*Stack          // stack id -> stack; stacks[0] == nil; nil: lost under salvage

@@ -112,7 +112,9 @@ type progress struct {
 	last    time.Time
 	enabled bool
 	shown   bool
-	one     [1]logformat.Event // NextBatch of a source without batches
+	one     [1]logformat.Event  // NextBatch of a source without batches
+	raw     logformat.RawSource // Source's, if it has raw batches
+	rawLeft int                 // the events of the batch Raw last returned
 }
 
 func isTerminal(w io.Writer) bool {
@@ -122,6 +124,7 @@ func isTerminal(w io.Writer) bool {
 
 func newProgress(src logformat.Source, path string, stderr io.Writer) *progress {
 	p := &progress{Source: src, name: logName(path), w: stderr, start: time.Now()}
+	p.raw, _ = src.(logformat.RawSource)
 	if path != "-" && isTerminal(stderr) {
 		if st, err := os.Stat(path); err == nil && st.Size() > 64<<20 {
 			p.enabled, p.size = true, st.Size()
@@ -158,6 +161,27 @@ func (p *progress) NextBatch() ([]logformat.Event, error) {
 		p.tick()
 	}
 	return evs, err
+}
+
+// Raw and Took pass the source's raw batches through
+// (logformat.RawSource), for the analyzer's loop that decodes starts and
+// commits itself.
+func (p *progress) Raw() (logformat.RawBatch, bool) {
+	if p.raw == nil {
+		return logformat.RawBatch{}, false
+	}
+	b, ok := p.raw.Raw()
+	p.rawLeft = b.Left
+	return b, ok
+}
+
+func (p *progress) Took(b *logformat.RawBatch) {
+	p.raw.Took(b)
+	before := p.n
+	p.n += uint32(p.rawLeft - b.Left)
+	if p.enabled && p.n>>18 != before>>18 {
+		p.tick()
+	}
 }
 
 func (p *progress) tick() {

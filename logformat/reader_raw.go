@@ -1,0 +1,91 @@
+package logformat
+
+// RawSource is implemented by sources that can hand out an event batch's
+// encoding (see the package doc), for a consumer that decodes the events it
+// can take in a step of its own (the analyzer's starts and commits with no
+// field): NextBatch writes every event to a buffer the consumer then reads
+// again, which costs about as much as the consumer's step for those.
+//
+// Raw, RawBatch.Fields and Took read the same events, with the same checks,
+// as NextBatch would; they may be mixed with Next and NextBatch as long as
+// every RawBatch Raw returns is given back to Took before the next call of
+// Next, NextBatch or Raw.
+type RawSource interface {
+	BatchSource
+	// Raw returns the rest of the event batch the source is at,
+	// undecoded, when it has handed out every event it decoded and the
+	// next events are a batch's (not an aggregate's, nor already decoded
+	// by a parallel reader's worker); ok is false otherwise, and then
+	// NextBatch goes on.
+	Raw() (b RawBatch, ok bool)
+	// Took tells the source that the consumer took b's events up to b's
+	// offset, the last one at time b.T: reading goes on after them.
+	Took(b *RawBatch)
+}
+
+// RawBatch is the undecoded rest of an event batch of one thread.
+type RawBatch struct {
+	P      []byte // the batch's payload
+	I      int    // offset in P of the next event
+	T      int64  // time of the event before it (the batch's base at first)
+	Left   int    // events left in the batch
+	Thread uint32
+	r      *Reader // decodes for Next
+}
+
+// Raw returns the rest of the event batch being read (see RawSource).
+func (r *Reader) Raw() (RawBatch, bool) {
+	for r.pos >= len(r.events) && r.batch.left == 0 && r.err == nil {
+		r.readChunk()
+	}
+	bs := &r.batch
+	if r.pos < len(r.events) || bs.left == 0 {
+		return RawBatch{}, false
+	}
+	r.dec.stacks = r.stacks
+	return RawBatch{P: bs.p, I: bs.i, T: bs.t, Left: bs.left, Thread: bs.thread, r: r}, true
+}
+
+// Fields decodes b's next events and moves b past them: at least one,
+// then up to the next start or commit with no field (head 1 or 2 in the
+// package doc's encoding), which the consumer decodes itself, or the
+// batch's end. It returns none when b has no event left or the next one
+// has a problem, which the source's NextBatch (after Took) then reports as
+// it would have. The events are valid until the next call of Fields.
+func (b *RawBatch) Fields() []Event {
+	r := b.r
+	if b.Left <= 0 || r == nil {
+		return nil
+	}
+	if r.rawEvs == nil {
+		r.rawEvs = make([]Event, 64)
+	}
+	evs := r.rawEvs[:min(b.Left, len(r.rawEvs))]
+	k, i, t, at, msg := r.dec.decode(evs, b.P, b.I, b.T, b.Thread, 2)
+	if msg != "" {
+		// the events before the bad one, which stays b's
+		i, t = at, b.T
+		if k > 0 {
+			t = evs[k-1].Time
+		}
+	}
+	b.I, b.T = i, t
+	b.Left -= k
+	return evs[:k]
+}
+
+// Took goes on after b's events (see RawSource).
+func (r *Reader) Took(b *RawBatch) {
+	bs := &r.batch
+	n := bs.left - b.Left
+	if n <= 0 {
+		return
+	}
+	bs.i, bs.t = b.I, b.T
+	bs.k += n
+	bs.left = b.Left
+	r.lastTime[bs.thread] = b.T
+	r.stats.Events += int64(n)
+}
+
+var _ RawSource = (*Reader)(nil)

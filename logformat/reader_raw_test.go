@@ -1,0 +1,137 @@
+package logformat
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// traceRaw reads data with opt through Raw, RawBatch.Fields and Took,
+// leaving each raw batch after a random number of Fields calls and
+// mixing in NextBatch and Next, as a consumer may; only events, the error,
+// Stats and Meta are traced (seen is blank).
+func traceRaw(data []byte, opt ReaderOptions, r *rand.Rand) (readTrace, error) {
+	var tr readTrace
+	rd, err := NewReader(bytes.NewReader(data), opt)
+	if err != nil {
+		return tr, err
+	}
+	defer rd.Close()
+	for {
+		if b, ok := rd.Raw(); ok {
+			for n := r.IntN(6); n > 0; n-- {
+				evs := b.Fields()
+				if len(evs) == 0 {
+					break
+				}
+				if evs[0].Kind == KindAggregate {
+					panic("an aggregate in a raw batch")
+				}
+				tr.events = append(tr.events, evs...)
+			}
+			rd.Took(&b)
+			if r.IntN(4) != 0 {
+				continue
+			}
+		}
+		var evs []Event
+		var err error
+		if r.IntN(2) == 0 {
+			evs, err = rd.NextBatch()
+		} else {
+			var ev Event
+			ev, err = rd.Next()
+			evs = []Event{ev}
+		}
+		if err != nil {
+			tr.err = err.Error()
+			break
+		}
+		tr.events = append(tr.events, evs...)
+	}
+	tr.seen = make([]string, len(tr.events))
+	tr.stats, tr.meta = rd.Stats(), rd.Meta()
+	return tr, nil
+}
+
+// sameRaw checks that reading data through raw batches gives exactly the
+// events, error and Stats reading it through Next gives; "" if so.
+func sameRaw(data []byte, opt ReaderOptions, seed uint64) string {
+	want, err := traceRead(data, opt, false)
+	want.seen = make([]string, len(want.events))
+	for v := range uint64(3) {
+		got, err2 := traceRaw(data, opt, rand.New(rand.NewPCG(seed, v)))
+		if fmt.Sprint(err) != fmt.Sprint(err2) {
+			return fmt.Sprintf("NewReader: %v, want %v", err2, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Sprintf("variant %d: read\n%s\nwant\n%s", v, traceText(got), traceText(want))
+		}
+	}
+	return ""
+}
+
+// Raw batches on whole, cut, damaged and salvaged logs, sequential and
+// parallel: the same events, errors and Stats as Next; and a consumer
+// that takes every event through Fields does take them all raw.
+func TestRawSame(t *testing.T) {
+	for _, o := range []genOpts{
+		{seed: 1, threads: 4, events: 1500, stacks: 20, flushes: 10},
+		{seed: 2, threads: 3, events: 1000, stacks: 5, flushes: 3, noClose: true},
+		{seed: 3, threads: 2, events: 1500, stacks: 8, flushes: 4, profile: true},
+	} {
+		g := makeLog(t, o)
+		spans := chunksOf(t, g.data)
+		for _, salvage := range []bool{false, true} {
+			for _, jobs := range []int{1, 3} {
+				opt := ReaderOptions{Name: "r.log", Salvage: salvage, Jobs: jobs}
+				if d := sameRaw(g.data, opt, o.seed); d != "" {
+					t.Fatalf("seed %d jobs %d whole: %s", o.seed, jobs, d)
+				}
+				for ci, c := range spans {
+					for _, at := range []int64{c.start + 1, (c.start + c.end) / 2, c.end - 1} {
+						if at >= int64(len(g.data)) {
+							continue
+						}
+						data := bytes.Clone(g.data)
+						data[at] ^= 0x10
+						if d := sameRaw(data, opt, uint64(at)); d != "" {
+							t.Fatalf("seed %d jobs %d chunk %d flipped at %d, salvage %v: %s", o.seed, jobs, ci, at, salvage, d)
+						}
+						if d := sameRaw(g.data[:at], opt, uint64(at)); d != "" {
+							t.Fatalf("seed %d jobs %d cut at %d, salvage %v: %s", o.seed, jobs, at, salvage, d)
+						}
+					}
+				}
+			}
+		}
+		rd, err := NewReader(bytes.NewReader(g.data), ReaderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, other := 0, 0
+		for {
+			if b, ok := rd.Raw(); ok {
+				for evs := b.Fields(); len(evs) > 0; evs = b.Fields() {
+					raw += len(evs)
+				}
+				rd.Took(&b)
+				continue
+			}
+			evs, err := rd.NextBatch()
+			if err != nil {
+				break
+			}
+			for _, ev := range evs {
+				if ev.Kind != KindAggregate {
+					other++
+				}
+			}
+		}
+		if raw == 0 || other != 0 {
+			t.Fatalf("seed %d: %d events taken raw, %d events not", o.seed, raw, other)
+		}
+	}
+}
