@@ -246,11 +246,22 @@ func (tx *Tx) commitFew() outcome {
 	if tx.rec != nil {
 		for ; held < n; held++ {
 			e := &ws[o[held]]
-			if !tx.tryLockNamed(e) {
+			if !e.fused {
+				if !tx.tryLockNamed(e) {
+					break
+				}
+				continue
+			}
+			// tryLockNamed's step for a fused write (an in-place Var),
+			// inline as below: the call cost more than the lock.
+			b := (*boxHeader)(e.box)
+			if !atomic.CompareAndSwapUint64(&b.version, e.oldVer, lockedVersion) {
 				break
 			}
-			if e.fused {
-				fused++
+			e.old = e.box
+			fused++
+			if tx.keepNames(e, b) {
+				tx.renameInPlace(e, b)
 			}
 		}
 	} else {
