@@ -276,6 +276,16 @@ func (tx *Tx) commitFew() outcome {
 				*heldFrom(e.box) = e.oldVer
 				e.old = e.box
 				fused++
+			} else if e.h.nw != 0 {
+				// tryLock's step for an in-place Var, inline: the lock
+				// from the version current.
+				b := (*boxHeader)(e.box)
+				v := b.loadVersion()
+				if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, tx.lockWord) {
+					break
+				}
+				*heldFrom(e.box) = v
+				e.old, e.oldVer = e.box, v
 			} else if !tryLock(e, tx.lockWord) {
 				break
 			}
