@@ -295,7 +295,12 @@ func (tx *Tx) publish(wv uint64) {
 		case 1:
 			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), arena[e.off])
 		default:
-			copyWordsOut(e.box, arena[e.off:], nw)
+			// A loop, not a call to a copy written out per word count:
+			// the call's spills and reloads cost more than the counting.
+			src, dst := unsafe.Pointer(&arena[e.off]), unsafe.Add(e.box, boxValueOff)
+			for k := uintptr(0); k < uintptr(nw)*8; k += 8 {
+				storeWord((*uint64)(unsafe.Add(dst, k)), *(*uint64)(unsafe.Add(src, k)))
+			}
 		}
 		storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
 		if q != nil {

@@ -203,7 +203,11 @@ func (tx *Tx) commitOne() outcome {
 	case 1:
 		storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
 	default:
-		copyWordsOut(e.box, tx.arena[e.off:], nw)
+		// publish's loop.
+		src, dst := unsafe.Pointer(&tx.arena[e.off]), unsafe.Add(e.box, boxValueOff)
+		for k := uintptr(0); k < uintptr(nw)*8; k += 8 {
+			storeWord((*uint64)(unsafe.Add(dst, k)), *(*uint64)(unsafe.Add(src, k)))
+		}
 	}
 	storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
 	if q != nil {

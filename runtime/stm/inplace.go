@@ -36,7 +36,7 @@ import (
 // one" means what "the box I read is still the current one" meant.
 const maxInPlaceWords = 8
 
-// copyWordsIn and copyWordsOut are written out for 8 words.
+// copyWordsIn is written out for 8 words.
 const _ = uint(maxInPlaceWords-8) + uint(8-maxInPlaceWords)
 
 // inPlaceWords returns the number of words a Var[T] keeps in place, or 0
@@ -118,8 +118,8 @@ func boxWord(p unsafe.Pointer, i int) *uint64 {
 
 // copyWordsIn copies the nw words of in-place box p (which may be being
 // written) into dst, one atomic load each, the last first: written out,
-// as copyWordsOut is, because a loop costs four times the instructions a
-// word (the counter, the compare, the address) of a straight copy.
+// because a loop costs four times the instructions a word (the counter,
+// the compare, the address) of a straight copy.
 func copyWordsIn(dst *words, p unsafe.Pointer, nw uint8) {
 	switch nw {
 	case 8:
@@ -145,39 +145,6 @@ func copyWordsIn(dst *words, p unsafe.Pointer, nw uint8) {
 		fallthrough
 	case 1:
 		dst[0] = atomic.LoadUint64(boxWord(p, 0))
-	}
-}
-
-// copyWordsOut publishes the nw pending words at src into box p, whose
-// lock the caller holds (storeWord: a plain store on amd64, atomic
-// elsewhere and in race builds); the version store that follows orders
-// them for readers.
-func copyWordsOut(p unsafe.Pointer, src []uint64, nw uint8) {
-	src = src[:nw]
-	switch nw {
-	case 8:
-		storeWord(boxWord(p, 7), src[7])
-		fallthrough
-	case 7:
-		storeWord(boxWord(p, 6), src[6])
-		fallthrough
-	case 6:
-		storeWord(boxWord(p, 5), src[5])
-		fallthrough
-	case 5:
-		storeWord(boxWord(p, 4), src[4])
-		fallthrough
-	case 4:
-		storeWord(boxWord(p, 3), src[3])
-		fallthrough
-	case 3:
-		storeWord(boxWord(p, 2), src[2])
-		fallthrough
-	case 2:
-		storeWord(boxWord(p, 1), src[1])
-		fallthrough
-	case 1:
-		storeWord(boxWord(p, 0), src[0])
 	}
 }
 
