@@ -12,8 +12,8 @@ func fpCallers(buf *[maxDepth]uintptr) int
 // would capture from the same frame, for writeSite.
 func fpHash() (h uint64, n int)
 
-// fpKey is in callers_amd64.s: a hash of the first two frames fpHash
-// walks and where the third is, writeSite's cheap key.
+// fpKey is in callers_amd64.s: a hash of the first three frames fpHash
+// walks and where the fourth is, writeSite's cheap key.
 func fpKey() (h uint64, fp uintptr)
 
 // captureStack stores the caller's callers, leaf first, into buf.

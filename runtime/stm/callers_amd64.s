@@ -102,10 +102,11 @@ hret:
 
 // func fpKey() (h uint64, fp uintptr)
 //
-// The first two return addresses of the chain fpHash walks, hashed, and
-// the third frame's pointer (the frame the second returns into): writeSite's
-// key for a stack it has met before, which costs three loads whatever the
-// depth. h is 0 (fp 1) if the chain is shorter.
+// The first three return addresses of the chain fpHash walks, hashed, and
+// the fourth frame's pointer (the frame the third returns into):
+// writeSite's key for a stack it has met before, a few loads whatever the
+// depth. Three, so that the key holds the return into the Store's caller
+// when addWrite is between. h is 0 (fp 1) if the chain is shorter.
 TEXT ·fpKey(SB), NOSPLIT|NOFRAME, $0-16
 	MOVQ BP, SI          // frame of our caller
 	TESTQ SI, SI
@@ -121,9 +122,14 @@ TEXT ·fpKey(SB), NOSPLIT|NOFRAME, $0-16
 	MOVQ 0(DX), SI
 	CMPQ SI, DX
 	JLS  k0
+	XORQ 8(SI), AX
+	IMULQ R8, AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  k0
 	ORQ  $1, AX
 	MOVQ AX, h+0(FP)
-	MOVQ SI, fp+8(FP)
+	MOVQ DX, fp+8(FP)
 	RET
 k0:
 	MOVQ $0, h+0(FP)

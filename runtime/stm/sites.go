@@ -226,8 +226,8 @@ const siteInterned = 1 << 30
 //
 // The walk is still a load per frame, every Store, however few conflicts
 // the Var meets: so a place met before is first looked up by its key
-// (fpKey: the two innermost return addresses and where the frame above
-// them is, three loads whatever the depth), see writeKeys.
+// (fpKey: the three innermost return addresses and where the frame above
+// them is, a few loads whatever the depth), see writeKeys.
 //
 //go:noinline
 func (tx *Tx) writeSite(off, n *int32) {

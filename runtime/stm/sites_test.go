@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -13,12 +14,16 @@ func writeSiteFrom(tx *Tx) uint32 {
 	return uint32(off)
 }
 
-// keyMid is the frame writeSite's key ends at (fpKey); keyViaA and keyViaB
-// are the same code, so called from one frame they put it at one address:
-// one key for two stacks.
+//go:noinline
+func keyInner(tx *Tx) uint32 { return writeSiteFrom(tx) }
+
+// keyMid is the frame writeSite's key ends at (fpKey: writeSite's,
+// writeSiteFrom's and keyInner's return addresses, then keyMid's frame);
+// keyViaA and keyViaB are the same code, so called from one frame they
+// put it at one address: one key for two stacks.
 //
 //go:noinline
-func keyMid(tx *Tx) uint32 { return writeSiteFrom(tx) }
+func keyMid(tx *Tx) uint32 { return keyInner(tx) }
 
 //go:noinline
 func keyViaA(tx *Tx) uint32 { return keyMid(tx) }
@@ -99,5 +104,38 @@ func TestWriteSiteKeyHits(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d keys trusted, want 1 (keys %+v)", n, tx.wkeys.k)
+	}
+}
+
+// TestWriteSiteKeyBoxed: two Stores of boxed Vars (through addWrite, a
+// frame more than an in-place Var's) from two lines of one body name two
+// sites, from the first call on: the key holds the body's return address.
+func TestWriteSiteKeyBoxed(t *testing.T) {
+	if err := StartLog(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	defer StopLog()
+	a, b := NewVar[*int](nil), NewVar[*int](nil)
+	if a.h.nw != 0 {
+		t.Fatal("a *int Var is in place: the test needs a boxed one")
+	}
+	a.h.contended.Store(true)
+	b.h.contended.Store(true)
+	x := new(int)
+	for i := range 200 {
+		var ids [2]uint32
+		Atomically(func(tx *Tx) error {
+			a.Store(tx, x)
+			b.Store(tx, x)
+			for j := range ids {
+				if e := tx.writes[j]; e.pcN == siteInterned {
+					ids[j] = e.site()
+				}
+			}
+			return nil
+		})
+		if ids[0] == 0 || ids[1] == 0 || ids[0] == ids[1] {
+			t.Fatalf("call %d: the two Stores named sites %v", i, ids)
+		}
 	}
 }
