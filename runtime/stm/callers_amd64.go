@@ -16,6 +16,11 @@ func fpHash() (h uint64, n int)
 // walks and where the fourth is, writeSite's cheap key.
 func fpKey() (h uint64, fp uintptr)
 
+// keyHit is in callers_amd64.s: writeSite's lookup by fpKey's key.
+//
+//go:noescape
+func keyHit(w *writeKeys, off, n *int32) bool
+
 // captureStack stores the caller's callers, leaf first, into buf.
 func captureStack(buf *[maxDepth]uintptr) int { return fpCallers(buf) }
 

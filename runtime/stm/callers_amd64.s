@@ -135,3 +135,54 @@ k0:
 	MOVQ $0, h+0(FP)
 	MOVQ $1, fp+8(FP)
 	RET
+
+// func keyHit(w *writeKeys, off, n *int32) bool
+//
+// writeSite's lookup by fpKey's key, in one call: the key of the caller's
+// frame (as fpKey computes it) in its slot of w, and the check not due
+// (w.check decremented, not 0), sets *off to the slot's site and *n to
+// siteInterned and returns true; else false, and writeSite takes the
+// walk. The offsets are writeKeys' (sites.go checks them).
+TEXT ·keyHit(SB), NOSPLIT|NOFRAME, $0-25
+	MOVQ BP, SI          // frame of our caller
+	TESTQ SI, SI
+	JZ   miss
+	MOVQ 8(SI), AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  miss
+	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
+	IMULQ R8, AX
+	XORQ 8(DX), AX
+	IMULQ R8, AX
+	MOVQ 0(DX), SI
+	CMPQ SI, DX
+	JLS  miss
+	XORQ 8(SI), AX
+	IMULQ R8, AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  miss
+	ORQ  $1, AX
+	MOVQ w+0(FP), DI
+	MOVQ AX, CX
+	SHRQ $1, CX
+	ANDQ $3, CX          // keySlots-1
+	LEAQ (CX)(CX*2), CX
+	LEAQ (DI)(CX*8), CX  // &w.k[slot], 24 bytes a slot
+	CMPQ 0(CX), AX       // kh
+	JNE  miss
+	CMPQ 8(CX), DX       // kfp
+	JNE  miss
+	DECB 96(DI)          // check
+	JZ   miss
+	MOVL 16(CX), AX      // id
+	MOVQ off+8(FP), R9
+	MOVL AX, 0(R9)
+	MOVQ n+16(FP), R9
+	MOVL $0x40000000, 0(R9) // siteInterned
+	MOVB $1, ret+24(FP)
+	RET
+miss:
+	MOVB $0, ret+24(FP)
+	RET

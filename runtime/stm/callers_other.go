@@ -17,6 +17,9 @@ func fpHash() (h uint64, n int) { return 0, 0 }
 // fpKey has none either.
 func fpKey() (h uint64, fp uintptr) { return 0, 1 }
 
+// keyHit finds nothing without fpKey.
+func keyHit(w *writeKeys, off, n *int32) bool { return false }
+
 var tickEpoch = time.Now()
 
 // cputicks is the monotonic clock in nanoseconds on other architectures.

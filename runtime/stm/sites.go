@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -231,14 +232,13 @@ const siteInterned = 1 << 30
 //
 //go:noinline
 func (tx *Tx) writeSite(off, n *int32) {
-	kh, kfp := fpKey()
 	w := &tx.wkeys
+	if keyHit(w, off, n) {
+		return
+	}
+	kh, kfp := fpKey()
 	k := &w.k[kh>>1&(keySlots-1)]
-	if k.kh == kh && k.kfp == kfp {
-		if w.check--; w.check != 0 {
-			*off, *n = int32(k.id), siteInterned
-			return
-		}
+	if k.kh == kh && k.kfp == kfp && w.check == 0 {
 		w.check = w.interval()
 	}
 	// One call of walkSite: the stacks it captures hold its return
@@ -283,6 +283,20 @@ type writeKey struct {
 const (
 	keySlots      = 4
 	keyCheckEvery = 32
+)
+
+// keyHit (callers_amd64.s) reads writeKeys at these offsets.
+var (
+	_ [unsafe.Sizeof(writeKey{}) - 24]struct{}
+	_ [24 - unsafe.Sizeof(writeKey{})]struct{}
+	_ [unsafe.Offsetof(writeKey{}.kfp) - 8]struct{}
+	_ [unsafe.Offsetof(writeKey{}.id) - 16]struct{}
+	_ [unsafe.Offsetof(writeKeys{}.check) - 96]struct{}
+	_ [96 - unsafe.Offsetof(writeKeys{}.check)]struct{}
+	_ [keySlots - 4]struct{}
+	_ [4 - keySlots]struct{}
+	_ [siteInterned - 0x40000000]struct{}
+	_ [0x40000000 - siteInterned]struct{}
 )
 
 // interval draws the number of Stores to the next check, uniform in
