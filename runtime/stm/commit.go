@@ -295,11 +295,32 @@ func (tx *Tx) publish(wv uint64) {
 		case 1:
 			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), arena[e.off])
 		default:
-			// A loop, not a call to a copy written out per word count:
-			// the call's spills and reloads cost more than the counting.
-			src, dst := unsafe.Pointer(&arena[e.off]), unsafe.Add(e.box, boxValueOff)
-			for k := uintptr(0); k < uintptr(nw)*8; k += 8 {
-				storeWord((*uint64)(unsafe.Add(dst, k)), *(*uint64)(unsafe.Add(src, k)))
+			// Written out here, not a call: the call's spills and reloads
+			// cost more than the copy.
+			src := (*words)(unsafe.Pointer(&arena[e.off]))
+			p := e.box
+			switch nw {
+			case 8:
+				storeWord(boxWord(p, 7), src[7])
+				fallthrough
+			case 7:
+				storeWord(boxWord(p, 6), src[6])
+				fallthrough
+			case 6:
+				storeWord(boxWord(p, 5), src[5])
+				fallthrough
+			case 5:
+				storeWord(boxWord(p, 4), src[4])
+				fallthrough
+			case 4:
+				storeWord(boxWord(p, 3), src[3])
+				fallthrough
+			case 3:
+				storeWord(boxWord(p, 2), src[2])
+				fallthrough
+			default:
+				storeWord(boxWord(p, 1), src[1])
+				storeWord(boxWord(p, 0), src[0])
 			}
 		}
 		storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
