@@ -481,7 +481,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		}
 	}
 	if h.nw != 0 {
-		{
+		if h.nw > 1 {
 			// readWords' steps, inline, for a Var that is visible and
 			// unlocked (its call cost ~20 instructions a load).
 			tx.checkActive()
@@ -490,7 +490,32 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 			v := b.loadVersion()
 			n := len(tx.reads)
 			if v&1 == 0 && n < cap(tx.reads) && tx.visible(v) && !tx.readSiteWanted(h) {
-				copyWordsIn(&tx.scratch, p, h.nw)
+				// The copy written out here, not a call (as publish's):
+				// one atomic load a word, the last first.
+				dst := &tx.scratch
+				switch h.nw {
+				case 8:
+					dst[7] = atomic.LoadUint64(boxWord(p, 7))
+					fallthrough
+				case 7:
+					dst[6] = atomic.LoadUint64(boxWord(p, 6))
+					fallthrough
+				case 6:
+					dst[5] = atomic.LoadUint64(boxWord(p, 5))
+					fallthrough
+				case 5:
+					dst[4] = atomic.LoadUint64(boxWord(p, 4))
+					fallthrough
+				case 4:
+					dst[3] = atomic.LoadUint64(boxWord(p, 3))
+					fallthrough
+				case 3:
+					dst[2] = atomic.LoadUint64(boxWord(p, 2))
+					fallthrough
+				default:
+					dst[1] = atomic.LoadUint64(boxWord(p, 1))
+					dst[0] = atomic.LoadUint64(boxWord(p, 0))
+				}
 				if b.loadVersion() == v {
 					tx.reads = tx.reads[:n+1]
 					e := &tx.reads[n]

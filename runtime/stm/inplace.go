@@ -36,7 +36,7 @@ import (
 // one" means what "the box I read is still the current one" meant.
 const maxInPlaceWords = 8
 
-// copyWordsIn is written out for 8 words.
+// load's copy is written out for 8 words.
 const _ = uint(maxInPlaceWords-8) + uint(8-maxInPlaceWords)
 
 // inPlaceWords returns the number of words a Var[T] keeps in place, or 0
@@ -117,34 +117,13 @@ func boxWord(p unsafe.Pointer, i int) *uint64 {
 }
 
 // copyWordsIn copies the nw words of in-place box p (which may be being
-// written) into dst, one atomic load each, the last first: written out,
-// because a loop costs four times the instructions a word (the counter,
-// the compare, the address) of a straight copy.
+// written) into dst, one atomic load each, for the slow paths (readWords,
+// peekWords): load has the copy written out per word count, which costs a
+// quarter of this loop's instructions a word (its counter, compare and
+// address).
 func copyWordsIn(dst *words, p unsafe.Pointer, nw uint8) {
-	switch nw {
-	case 8:
-		dst[7] = atomic.LoadUint64(boxWord(p, 7))
-		fallthrough
-	case 7:
-		dst[6] = atomic.LoadUint64(boxWord(p, 6))
-		fallthrough
-	case 6:
-		dst[5] = atomic.LoadUint64(boxWord(p, 5))
-		fallthrough
-	case 5:
-		dst[4] = atomic.LoadUint64(boxWord(p, 4))
-		fallthrough
-	case 4:
-		dst[3] = atomic.LoadUint64(boxWord(p, 3))
-		fallthrough
-	case 3:
-		dst[2] = atomic.LoadUint64(boxWord(p, 2))
-		fallthrough
-	case 2:
-		dst[1] = atomic.LoadUint64(boxWord(p, 1))
-		fallthrough
-	case 1:
-		dst[0] = atomic.LoadUint64(boxWord(p, 0))
+	for i := range int(nw) {
+		dst[i] = atomic.LoadUint64(boxWord(p, i))
 	}
 }
 
