@@ -274,14 +274,26 @@ func (a *Analyzer) slowStep(l *logState, th *thread, st *schedThread, shared boo
 		if st != nil && !shared {
 			st.boundCommit()
 		}
-	default:
+	// The two kinds most of the others are, dispatched once for both
+	// steps (step would switch on the kind again).
+	case logformat.KindConflict:
 		if shared {
-			st.sharedStep(tb.s, tb.l, th, ev) // before step changes th
+			st.sharedConflict(tb.s, tb.l, ev)
+		}
+		a.conflict(l, th, ev, t, true)
+	case logformat.KindTxAbort:
+		if shared {
+			st.sharedAbort(th, ev) // before abort changes th
+		}
+		a.abort(l, th, ev, true)
+	default:
+		if shared && k == logformat.KindBecomeInevitable {
+			st.attemptInev = true
 		}
 		a.step(l, th, ev, t, true)
-		if st != nil && !shared {
-			tb.s.boundStep(tb.l, st, ev)
-		}
+	}
+	if k > logformat.KindTxCommit && st != nil && !shared {
+		tb.s.boundStep(tb.l, st, ev)
 	}
 	return shared
 }
@@ -328,27 +340,25 @@ func (st *schedThread) sharedPause(th *thread, d int64) {
 	st.pauseSums(g, th.reason, d)
 }
 
-// sharedStep is boundStep with the state in th, before th's step: what
-// st keeps that th has not (the pending group, the other thread,
-// inevitability) and the time charged at an abort.
-func (st *schedThread) sharedStep(s *Schedule, l *schedLog, th *thread, ev *logformat.Event) {
-	switch ev.Kind {
-	case logformat.KindTxAbort:
-		if th.pendingSet && contended(ev.Cause) && st.pending >= 0 {
-			run := st.attemptRun
-			if th.inTx {
-				run = th.run
-			}
-			st.chargedAcc.add(st.charged, st.pending, run)
+// sharedAbort and sharedConflict are boundStep with the state in th,
+// before th's step: what st keeps that th has not (the pending group, the
+// other thread) and the time charged at an abort. (A BecomeInevitable's is
+// st.attemptInev; the other kinds' are none.)
+func (st *schedThread) sharedAbort(th *thread, ev *logformat.Event) {
+	if th.pendingSet && contended(ev.Cause) && st.pending >= 0 {
+		run := st.attemptRun
+		if th.inTx {
+			run = th.run
 		}
-		st.attemptRun = 0
-	case logformat.KindConflict:
-		st.pending, st.other = -1, ev.OtherThread
-		if s.opt.Kind == logformat.ConflictNone || ev.Conflict == s.opt.Kind {
-			st.pending = s.keyOf(l, ev)
-		}
-	case logformat.KindBecomeInevitable:
-		st.attemptInev = true
+		st.chargedAcc.add(st.charged, st.pending, run)
+	}
+	st.attemptRun = 0
+}
+
+func (st *schedThread) sharedConflict(s *Schedule, l *schedLog, ev *logformat.Event) {
+	st.pending, st.other = -1, ev.OtherThread
+	if s.opt.Kind == logformat.ConflictNone || ev.Conflict == s.opt.Kind {
+		st.pending = s.keyOf(l, ev)
 	}
 }
 

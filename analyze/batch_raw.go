@@ -1,7 +1,7 @@
 package analyze
 
 import (
-	"encoding/binary"
+	"math"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -81,46 +81,34 @@ func (a *Analyzer) rawPlain(th *thread, st *schedThread, b *logformat.RawBatch, 
 		if left == 0 || i < 0 || i+4 > len(p) || inTx == th.afterAbort {
 			return
 		}
-		dt, h, _ := plainEvent(p, i)
+		dt, h, _ := plainWord(le32(p, i))
 		if h != byte(logformat.KindTxStart)+b2u(inTx) || bt+int64(dt) < bt {
 			return
 		}
 		a.clearPending(th)
 	}
+	// No delta overflows the time below this bound (a delta here is
+	// under 1<<21), so the loop has no overflow test; i only grows.
+	if i < 0 || bt > math.MaxInt64-int64(left)<<21 {
+		return
+	}
+	end := len(p) - 4 // the last offset le32 reads at
 	var committed, moves, lastRun int64
-	if inTx && left > 0 && i >= 0 && i+4 <= len(p) {
+	if inTx && left > 0 && i <= end {
 		// the open attempt's commit
-		dt, h, j := plainEvent(p, i)
-		nt := bt + int64(dt)
-		if h != byte(logformat.KindTxCommit) || nt < bt {
+		dt, h, n := plainWord(le32(p, i))
+		if h != byte(logformat.KindTxCommit) {
 			return
 		}
 		lastRun = th.run + int64(dt)&-int64(th.state)
 		committed = lastRun
 		moves = int64(min(dt, 1))
-		i, bt, left = j, nt, left-1
+		i, bt, left = i+n, bt+int64(dt), left-1
 	}
-	for left > 0 && i >= 0 && i+4 <= len(p) {
-		dt, h, j := plainEvent(p, i)
-		nt := bt + int64(dt)
-		if h != byte(logformat.KindTxStart) || nt < bt {
-			break
-		}
-		moves += int64(min(dt, 1))
-		i, bt, left = j, nt, left-1
-		if left == 0 || i+4 > len(p) {
-			break
-		}
-		dt, h, j = plainEvent(p, i)
-		nt = bt + int64(dt)
-		if h != byte(logformat.KindTxCommit) || nt < bt {
-			break
-		}
-		lastRun = int64(dt) // in stRun since the start
-		committed += lastRun
-		moves += int64(min(dt, 1))
-		i, bt, left = j, nt, left-1
-	}
+	var c, m int64
+	i, left, bt, c, m, lastRun = plainPairs(p, i, left, bt, lastRun)
+	committed += c
+	moves += m
 	n := b.Left - left
 	if n == 0 {
 		return
@@ -153,23 +141,58 @@ func (a *Analyzer) rawPlain(th *thread, st *schedThread, b *logformat.RawBatch, 
 	}
 }
 
-// plainEvent decodes the delta of the event at p[i:] (one to three
-// bytes) and the byte after it, which is the event's head when the event
-// has no field, and returns the offset after them; with a longer delta,
-// a zero head, which no event has.
-func plainEvent(p []byte, i int) (dt uint64, h byte, next int) {
-	w := binary.LittleEndian.Uint32(p[i:])
+// plainPairs takes the pairs of a start and its commit, with no field, at
+// p[i:] (of the left events of a batch, the one before at time bt): it
+// returns the offset, events left and time after them (a start without
+// its commit last, if so) and the sums of the commits' runs and of the
+// times the clock moved, and the last commit's run (lastRun if none). A
+// function of its own, so that its loop has the registers to itself.
+func plainPairs(p []byte, i, left int, bt, lastRun int64) (int, int, int64, int64, int64, int64) {
+	end := len(p) - 4 // the last offset le32 reads at
+	var committed, moves int64
+	for left > 0 && i <= end {
+		dt, h, n := plainWord(le32(p, i))
+		if h != byte(logformat.KindTxStart) {
+			break
+		}
+		moves += int64(min(dt, 1))
+		i, bt, left = i+n, bt+int64(dt), left-1
+		if left == 0 || i > end {
+			break
+		}
+		dt, h, n = plainWord(le32(p, i))
+		if h != byte(logformat.KindTxCommit) {
+			break
+		}
+		lastRun = int64(dt) // in stRun since the start
+		committed += lastRun
+		moves += int64(min(dt, 1))
+		i, bt, left = i+n, bt+int64(dt), left-1
+	}
+	return i, left, bt, committed, moves, lastRun
+}
+
+// le32 is the little-endian word at p[i:i+4].
+func le32(p []byte, i int) uint32 {
+	return uint32(p[i]) | uint32(p[i+1])<<8 | uint32(p[i+2])<<16 | uint32(p[i+3])<<24
+}
+
+// plainWord decodes the delta of an event (one to three bytes) from its
+// first four bytes w, little-endian, and the byte after it, which is the
+// event's head when the event has no field, and returns their length;
+// with a longer delta, a zero head, which no event has.
+func plainWord(w uint32) (dt uint64, h byte, n int) {
 	if w&0x80 == 0 {
-		return uint64(w & 0x7f), byte(w >> 8), i + 2
+		return uint64(w & 0x7f), byte(w >> 8), 2
 	}
 	dt = uint64(w&0x7f | w>>1&0x3f80)
 	if w&0x8000 == 0 {
-		return dt, byte(w >> 16), i + 3
+		return dt, byte(w >> 16), 3
 	}
 	if w&0x800000 == 0 {
 		h = byte(w >> 24)
 	}
-	return dt | uint64(w>>2&0x1fc000), h, i + 4
+	return dt | uint64(w>>2&0x1fc000), h, 4
 }
 
 func b2u(b bool) uint8 {
