@@ -92,7 +92,7 @@ func (r *Reader) fill() {
 	}
 	evs := r.fillBuf[:min(bs.left, fillSize)]
 	r.dec.stacks = r.stacks
-	k, i, t, at, msg := r.dec.decode(evs, bs.p, bs.i, bs.t, bs.thread, 0)
+	k, i, t, at, msg := r.dec.decode(evs, bs.p, bs.i, bs.t, bs.thread)
 	if msg != "" {
 		r.badBatch(evs[:k], at, msg)
 		return
@@ -120,11 +120,8 @@ type eventDecoder struct {
 // decode decodes len(evs) events of thread from p[i:], the last event
 // before them at time t. It returns how many it decoded (k), and the
 // offset after them and the time of the last; at a problem, k is the
-// index of the bad event, at its offset and msg says what is wrong. With
-// stop 2 it stops, with no message, before any event but the first whose
-// head is 1 or 2 (a start or commit with no field: see RawBatch.Fields);
-// with 0, it does not.
-func (d *eventDecoder) decode(evs []Event, p []byte, i int, t int64, thread uint32, stop uint64) (k, next int, last int64, at int, msg string) {
+// index of the bad event, at its offset and msg says what is wrong.
+func (d *eventDecoder) decode(evs []Event, p []byte, i int, t int64, thread uint32) (k, next int, last int64, at int, msg string) {
 	for k := range evs {
 		at := i
 		// uvarint by hand: the one-byte case is most deltas and heads, and
@@ -165,9 +162,6 @@ func (d *eventDecoder) decode(evs []Event, p []byte, i int, t int64, thread uint
 		}
 		if i < 0 {
 			return k, i, t, at, "bad encoding"
-		}
-		if h-1 < stop && k > 0 {
-			return k, at, t, 0, ""
 		}
 		nt := int64(uint64(t) + dt)
 		kind := Kind(h & kindMask)

@@ -55,7 +55,7 @@ func (c *chunk) decode() {
 		b.events = make([]Event, b.hdr.n)
 	}
 	d := eventDecoder{deferRefs: true}
-	b.k, _, _, b.at, b.msg = d.decode(b.events[:b.hdr.n], c.p, b.hdr.i, b.hdr.base, b.hdr.thread, 0)
+	b.k, _, _, b.at, b.msg = d.decode(b.events[:b.hdr.n], c.p, b.hdr.i, b.hdr.base, b.hdr.thread)
 	b.maxRef = d.maxRef
 }
 

@@ -61,7 +61,7 @@ func (b *RawBatch) Fields() []Event {
 		r.rawEvs = make([]Event, 64)
 	}
 	evs := r.rawEvs[:min(b.Left, len(r.rawEvs))]
-	k, i, t, at, msg := r.dec.decode(evs, b.P, b.I, b.T, b.Thread, 2)
+	k, i, t, at, msg := r.dec.decodeFields(evs, b.P, b.I, b.T, b.Thread)
 	if msg != "" {
 		// the events before the bad one, which stays b's
 		i, t = at, b.T
@@ -89,3 +89,71 @@ func (r *Reader) Took(b *RawBatch) {
 }
 
 var _ RawSource = (*Reader)(nil)
+
+// decodeFields is decode for RawBatch.Fields: it also stops, with no
+// message, before any event but the first whose head is 1 or 2 (a start
+// or commit with no field). A copy of decode's loop, so that decode (for
+// NextBatch and Next) does not pay for the test.
+func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, thread uint32) (k, next int, last int64, at int, msg string) {
+	for k := range evs {
+		at := i
+		// uvarint by hand: the one-byte case is most deltas and heads, and
+		// the call would not be inlined.
+		var dt, h uint64
+		if i >= 0 && i+3 < len(p) {
+			// Deltas a few µs apart take two or three bytes.
+			q := p[i : i+4 : i+4]
+			if b0 := uint64(q[0]); b0 < 0x80 {
+				dt = b0
+				i++
+			} else if b1 := uint64(q[1]); b1 < 0x80 {
+				dt = b0&0x7f | b1<<7
+				i += 2
+			} else if b2 := uint64(q[2]); b2 < 0x80 {
+				dt = b0&0x7f | (b1&0x7f)<<7 | b2<<14
+				i += 3
+			} else {
+				dt, i = uvarintSlow(p, i)
+			}
+		} else {
+			dt, i = uvarint(p, i)
+		}
+		if i >= 0 && i+1 < len(p) {
+			// Heads take one byte, two with optional fields.
+			q := p[i : i+2 : i+2]
+			if b0 := uint64(q[0]); b0 < 0x80 {
+				h = b0
+				i++
+			} else if b1 := uint64(q[1]); b1 < 0x80 {
+				h = b0&0x7f | b1<<7
+				i += 2
+			} else {
+				h, i = uvarintSlow(p, i)
+			}
+		} else {
+			h, i = uvarint(p, i)
+		}
+		if i < 0 {
+			return k, i, t, at, "bad encoding"
+		}
+		if h-1 < 2 && k > 0 {
+			return k, at, t, 0, ""
+		}
+		nt := int64(uint64(t) + dt)
+		kind := Kind(h & kindMask)
+		mask := h >> kindBits
+		if nt < t || !kind.Valid() || mask >= 1<<numFieldBits {
+			return k, i, t, at, eventProblem(nt < t, kind, mask)
+		}
+		t = nt
+		ev := &evs[k]
+		*ev = Event{Time: t, Kind: kind, Thread: thread}
+		if mask != 0 {
+			var msg string
+			if i, msg = d.readFields(ev, p, i, mask); msg != "" {
+				return k, i, t, at, msg
+			}
+		}
+	}
+	return len(evs), i, t, 0, ""
+}
