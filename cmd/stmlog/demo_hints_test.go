@@ -13,7 +13,8 @@ import (
 // the naive run's top group must carry the hint that names what --fixed
 // changes, the fixed run no group with that hint (or, for bank, no conflict
 // lost in the code --fixed changes), and the demo must say in one line what
-// --fixed changes.
+// --fixed changes. A naive run that misses its hint is run again, up to
+// three runs (see the loop for why).
 //
 // The demos record at the full level: at the profile level a Store notes
 // its site only in a logged transaction or on a Var that already had a
@@ -74,10 +75,7 @@ func TestDemoHints(t *testing.T) {
 			continue
 		}
 		t.Run(w.Name, func(t *testing.T) {
-			naive := runIn("demo", "--events", "all", "--duration", "500ms", "--workers", "4", "--format", "json", w.Name)
-			if naive.code != 0 {
-				t.Fatalf("demo %s: exit %d: %s", w.Name, naive.code, naive.stderr)
-			}
+			naive := runNaive(t, w.Name)
 			if !strings.Contains(naive.stderr, "stmlog demo: --fixed "+w.FixedChange+"\n") {
 				t.Errorf("demo %s does not say what --fixed changes:\n%s", w.Name, naive.stderr)
 			}
@@ -85,15 +83,26 @@ func TestDemoHints(t *testing.T) {
 			if fixed.code != 0 {
 				t.Fatalf("demo --fixed %s: exit %d: %s", w.Name, fixed.code, fixed.stderr)
 			}
+			// On a busy machine (the other packages' tests beside this one)
+			// the workers seldom run at once: a 500 ms run may meet only a
+			// handful of conflicts, and then any group can rank first. A
+			// naive run that does not show the hint is run again, up to
+			// three times in all; one that shows it is the verdict.
 			if fn, ok := loser[w.Name]; ok {
-				found := false
-				for _, g := range groupsOf(naive.stdout) {
-					if strings.HasSuffix(g.This.Func, fn[0]) && g.Hint != nil && slices.Contains(ids, g.Hint.ID) {
-						found = true
+				found := func(out string) bool {
+					for _, g := range groupsOf(out) {
+						if strings.HasSuffix(g.This.Func, fn[0]) && g.Hint != nil && slices.Contains(ids, g.Hint.ID) {
+							return true
+						}
 					}
+					return false
 				}
-				if !found {
-					t.Errorf("naive %s: no group lost in %s with hint %v (all: %q)", w.Name, fn[0], ids, hintsOf(naive.stdout))
+				for try := 1; !found(naive.stdout); try++ {
+					if try == 3 {
+						t.Errorf("naive %s, 3 runs: no group lost in %s with hint %v (last run's: %q)", w.Name, fn[0], ids, hintsOf(naive.stdout))
+						break
+					}
+					naive = runNaive(t, w.Name)
 				}
 				for _, g := range groupsOf(fixed.stdout) {
 					if strings.HasSuffix(g.This.Func, fn[1]) {
@@ -102,9 +111,16 @@ func TestDemoHints(t *testing.T) {
 				}
 				return
 			}
-			got := hintsOf(naive.stdout)
-			if len(got) == 0 || !slices.Contains(ids, got[0]) {
-				t.Errorf("naive %s: top group's hint %q, want one of %v (all: %q)", w.Name, first(got), ids, got)
+			for try := 1; ; try++ {
+				got := hintsOf(naive.stdout)
+				if len(got) > 0 && slices.Contains(ids, got[0]) {
+					break
+				}
+				if try == 3 {
+					t.Errorf("naive %s, 3 runs: top group's hint %q, want one of %v (last run's: %q)", w.Name, first(got), ids, got)
+					break
+				}
+				naive = runNaive(t, w.Name)
 			}
 			for _, id := range hintsOf(fixed.stdout) {
 				if slices.Contains(ids, id) {
@@ -113,6 +129,16 @@ func TestDemoHints(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runNaive runs demo name's naive version for the hint test.
+func runNaive(t *testing.T, name string) result {
+	t.Helper()
+	r := runIn("demo", "--events", "all", "--duration", "500ms", "--workers", "4", "--format", "json", name)
+	if r.code != 0 {
+		t.Fatalf("demo %s: exit %d: %s", name, r.code, r.stderr)
+	}
+	return r
 }
 
 func first(s []string) string {
