@@ -107,15 +107,20 @@ func traceText(tr readTrace) string {
 	return b.String()
 }
 
+// sameLogs are the generated logs the readers' paths are compared on:
+// several threads, few (stacks) and many flushes, one left unclosed and one
+// at the profile level.
+var sameLogs = []genOpts{
+	{seed: 1, threads: 4, events: 1500, stacks: 20, flushes: 10},
+	{seed: 2, threads: 3, events: 1000, stacks: 5, flushes: 3, noClose: true},
+	{seed: 3, threads: 2, events: 1500, stacks: 8, flushes: 4, profile: true},
+}
+
 // The parallel reader on whole, cut, damaged and salvaged logs: the same as
 // the sequential one (the damage tests and fuzzers check it too, through
 // readAll and checkedRead).
 func TestParallelSame(t *testing.T) {
-	for _, o := range []genOpts{
-		{seed: 1, threads: 4, events: 1500, stacks: 20, flushes: 10},
-		{seed: 2, threads: 3, events: 1000, stacks: 5, flushes: 3, noClose: true},
-		{seed: 3, threads: 2, events: 1500, stacks: 8, flushes: 4, profile: true},
-	} {
+	for _, o := range sameLogs {
 		g := makeLog(t, o)
 		spans := chunksOf(t, g.data)
 		for _, salvage := range []bool{false, true} {

@@ -77,11 +77,7 @@ func sameRaw(data []byte, opt ReaderOptions, seed uint64) string {
 // parallel: the same events, errors and Stats as Next; and a consumer
 // that takes every event through Fields does take them all raw.
 func TestRawSame(t *testing.T) {
-	for _, o := range []genOpts{
-		{seed: 1, threads: 4, events: 1500, stacks: 20, flushes: 10},
-		{seed: 2, threads: 3, events: 1000, stacks: 5, flushes: 3, noClose: true},
-		{seed: 3, threads: 2, events: 1500, stacks: 8, flushes: 4, profile: true},
-	} {
+	for _, o := range sameLogs {
 		g := makeLog(t, o)
 		spans := chunksOf(t, g.data)
 		for _, salvage := range []bool{false, true} {
