@@ -1,5 +1,7 @@
 package stm
 
+import "unsafe"
+
 // fpCallers is in callers_amd64.s: a frame-pointer walk costs a few
 // nanoseconds per frame, where runtime.Callers costs hundreds of nanoseconds
 // per call, which matters because recording captures a stack at every Load
@@ -30,3 +32,19 @@ func captureStack(buf *[maxDepth]uintptr) int { return fpCallers(buf) }
 //
 //go:noescape
 func cputicks() int64
+
+// keyHit reads writeKeys at these offsets; the checks live here because
+// the layout is only fixed where the assembly is built (on 32-bit targets the
+// words are smaller).
+var (
+	_ [unsafe.Sizeof(writeKey{}) - 24]struct{}
+	_ [24 - unsafe.Sizeof(writeKey{})]struct{}
+	_ [unsafe.Offsetof(writeKey{}.kfp) - 8]struct{}
+	_ [unsafe.Offsetof(writeKey{}.id) - 16]struct{}
+	_ [unsafe.Offsetof(writeKeys{}.check) - 96]struct{}
+	_ [96 - unsafe.Offsetof(writeKeys{}.check)]struct{}
+	_ [keySlots - 4]struct{}
+	_ [4 - keySlots]struct{}
+	_ [siteInterned - 0x40000000]struct{}
+	_ [0x40000000 - siteInterned]struct{}
+)

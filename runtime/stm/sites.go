@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -283,20 +282,6 @@ type writeKey struct {
 const (
 	keySlots      = 4
 	keyCheckEvery = 32
-)
-
-// keyHit (callers_amd64.s) reads writeKeys at these offsets.
-var (
-	_ [unsafe.Sizeof(writeKey{}) - 24]struct{}
-	_ [24 - unsafe.Sizeof(writeKey{})]struct{}
-	_ [unsafe.Offsetof(writeKey{}.kfp) - 8]struct{}
-	_ [unsafe.Offsetof(writeKey{}.id) - 16]struct{}
-	_ [unsafe.Offsetof(writeKeys{}.check) - 96]struct{}
-	_ [96 - unsafe.Offsetof(writeKeys{}.check)]struct{}
-	_ [keySlots - 4]struct{}
-	_ [4 - keySlots]struct{}
-	_ [siteInterned - 0x40000000]struct{}
-	_ [0x40000000 - siteInterned]struct{}
 )
 
 // interval draws the number of Stores to the next check, uniform in
