@@ -39,34 +39,44 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 	err = fn(tx)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
-	if err == nil && !tx.doomed && !tx.extra {
-		// Only the read and write sets to commit and reset.
-		switch len(tx.writes) {
-		case 0:
-			// Read-only: every read was consistent when made.
-			tx.active = false
-			tx.endReads()
-			return ended, nil
-		case 1, 2, 3, 4:
-			tx.active = false
-			if len(tx.writes) == 1 {
+	if n := len(tx.writes); err == nil && !tx.doomed && !tx.extra && n <= 4 {
+		// Only the read and write sets to commit and reset. A read-only
+		// attempt commits as it is: every read was consistent when made.
+		tx.active = false
+		if n != 0 {
+			if n == 1 {
 				res = tx.commitOne()
 			} else {
 				res = tx.commitFew()
 			}
 			switch res {
-			case committed:
-				tx.endPlain()
-				return ended, nil
 			case aborted:
 				return aborted, nil
+			case failed:
+				// Not taken: the general commit decides.
+				if !tx.commit() {
+					return aborted, nil
+				}
+				return committed, nil
 			}
-			// Not taken: the general commit decides.
-			if !tx.commit() {
-				return aborted, nil
-			}
-			return committed, nil
 		}
+		// end for a plain call that committed with nothing to reset but
+		// the sets, written out here: as a function it would not inline.
+		// The entries are cleared only when a boxed Var's may be among
+		// them (tx.dirty): an in-place Var's entry keeps nothing alive but
+		// that Var and its box, which holds no pointers, until later
+		// attempts overwrite it, and clearing it was a store and a write
+		// barrier check per pointer. The abort count is reset behind the
+		// same flag (settle sets it with each abort).
+		tx.clk.stats.commits.inc()
+		if tx.dirty {
+			tx.clearSets()
+		}
+		tx.reads = tx.reads[:0]
+		tx.writes = tx.writes[:0]
+		tx.wfilter = 0
+		tx.arena = tx.arena[:0]
+		return ended, nil
 	}
 	res, err = tx.finish(err)
 	tx.active = false
@@ -92,35 +102,13 @@ func (tx *Tx) loopPlain(fn func(*Tx) error) error {
 	}
 }
 
-// endPlain ends a plain call whose attempt committed with nothing to reset
-// but the read and write sets (attemptPlain checked): end, minus the flags
-// and the rest that a plain first attempt never sets. endReads is its
-// part for a read-only attempt, small enough to inline.
+// clearSets is attemptPlain's clearing of both sets (at their lengths) and
+// of the abort count, out of line: it is rare.
 //
-// The entries are cleared only when a boxed Var's may be among them
-// (tx.boxed): an in-place Var's entry keeps nothing alive but that Var and
-// its box, which holds no pointers, until later attempts overwrite it,
-// and clearing it was a store and a write barrier check per pointer.
-func (tx *Tx) endPlain() {
-	tx.endReads()
-	tx.writes = tx.writes[:0]
-	tx.wfilter = 0
-	tx.arena = tx.arena[:0]
-}
-
-func (tx *Tx) endReads() {
-	tx.clk.stats.commits.inc()
-	tx.aborts = 0
-	if tx.boxed {
-		tx.clearSets()
-	}
-	tx.reads = tx.reads[:0]
-}
-
-// clearSets is endReads' clearing of both sets, which endPlain's callers
-// leave at their lengths until then.
+//go:noinline
 func (tx *Tx) clearSets() {
-	tx.boxed = false
+	tx.dirty = false
+	tx.aborts = 0
 	clearReads(tx.reads)
 	clearWrites(tx.writes)
 }
@@ -535,7 +523,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 		n := len(tx.reads)
 		if n < cap(tx.reads) && !tx.readSiteWanted(h) {
 			tx.reads = tx.reads[:n+1]
-			tx.boxed = true
+			tx.dirty = true
 			e := &tx.reads[n]
 			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
 			return unsafe.Add(p, boxValueOff)

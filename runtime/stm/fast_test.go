@@ -126,7 +126,7 @@ func inOtherGoroutine(f func()) {
 }
 
 // TestPlainEndDropsBoxes: a plain call that read or wrote a boxed Var
-// leaves no reference to its boxes in the context (endPlain skips the
+// leaves no reference to its boxes in the context (attemptPlain skips the
 // clearing only for in-place Vars' entries), so a value no Var holds any
 // more can be collected.
 func TestPlainEndDropsBoxes(t *testing.T) {
@@ -161,4 +161,34 @@ func TestPlainEndDropsBoxes(t *testing.T) {
 			t.Errorf("write=%v: a value read in a committed transaction was not collected", write)
 		}
 	}
+}
+
+// TestPlainEndResetsAborts: a plain call that aborted a few times and then
+// committed on the plain path leaves no abort count in any context (the
+// plain end resets it behind tx.dirty), so the next call's contention
+// management starts from zero.
+func TestPlainEndResetsAborts(t *testing.T) {
+	bothReps(t, func(t *testing.T, newInt func(int) *Var[int]) {
+		a, b := newInt(0), newInt(0)
+		runs := 0
+		Atomically(func(tx *Tx) error {
+			runs++
+			x := a.Load(tx)
+			if runs <= 3 {
+				inOtherGoroutine(func() { Atomically(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); return nil }) })
+			}
+			b.Store(tx, x)
+			return nil
+		})
+		if runs != 4 || b.Peek() != 3 {
+			t.Fatalf("runs=%d b=%d, want 4 runs (3 aborts), b=3", runs, b.Peek())
+		}
+		for p := range pctxs {
+			for i := range pctxs[p].c {
+				if tx := pctxs[p].c[i].tx; tx != nil && tx.aborts != 0 {
+					t.Errorf("P %d context %d: aborts=%d after its call ended, want 0", p, i, tx.aborts)
+				}
+			}
+		}
+	})
 }

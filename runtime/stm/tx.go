@@ -91,7 +91,7 @@ type Tx struct {
 
 	active     bool // inside the body
 	extra      bool // undo, after, adds, the Select fields or windex may be set, or a set grew (discard, end)
-	boxed      bool // the sets may hold a boxed Var's entries, which endPlain clears (fast.go)
+	dirty      bool // the sets may hold a boxed Var's entries, or aborts is set: attemptPlain's end clears them (fast.go)
 	doomed     bool // an abort was signalled; the body must not go on
 	inevitable bool // irrevocable: will commit
 	userInev   bool // the body called Inevitable (so it may have done I/O)
@@ -179,7 +179,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		tx.writes = grow1(tx.writes)
 		tx.extra = true // the general end: it may have grown past maxKeptWrites
 	}
-	tx.boxed = true // (an in-place Var too: rare)
+	tx.dirty = true // (an in-place Var too: rare)
 	e := &tx.writes[i]
 	// e.old is set when the commit locks h.
 	e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, b, off, tx.spSerial, false, 0, 0
@@ -251,7 +251,7 @@ func (tx *Tx) addRead(h *varHeader, p unsafe.Pointer, v uint64) {
 		tx.reads = grow1(tx.reads)
 		tx.extra = true // the general end: it may have grown past maxKeptReads
 	}
-	tx.boxed = true // (an in-place Var too: rare)
+	tx.dirty = true // (an in-place Var too: rare)
 	e := &tx.reads[n]
 	e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
 	if tx.readSiteWanted(h) {
@@ -558,6 +558,7 @@ func (tx *Tx) settle(res outcome, err error) (r error, done bool) {
 		tx.recAbort(logformat.AbortConflict)
 		tx.discard()
 		tx.aborts++
+		tx.dirty = true // so that attemptPlain's end resets aborts
 		tx.contention()
 	case abandoned:
 		return nil, true
