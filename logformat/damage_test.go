@@ -311,6 +311,10 @@ func TestSemanticErrors(t *testing.T) {
 			data = append(data, c...)
 		}
 		last := int64(len(data) - len(tt.chunks[len(tt.chunks)-1]))
+		// and through raw batches (their own decoding loop) the same
+		if d := sameRaw(data, ReaderOptions{Name: "sem"}, 1); d != "" {
+			t.Errorf("%s: raw: %s", tt.name, d)
+		}
 		_, _, err := readAll(data, ReaderOptions{Name: "sem"})
 		ce := asCorrupt(err)
 		if ce == nil || ce.Offset != last+chunkHeaderSize+int64(tt.at) || !strings.Contains(ce.Err.Error(), tt.msg) {

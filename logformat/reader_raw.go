@@ -148,7 +148,17 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, threa
 		t = nt
 		ev := &evs[k]
 		*ev = Event{Time: t, Kind: kind, Thread: thread}
-		if mask != 0 {
+		// A wait's reason or an abort's cause alone (most of the events
+		// here) inline; readFields' call costs as much as reading it.
+		switch {
+		case mask == 0:
+		case mask == fieldReason && uint(i) < uint(len(p)) && WaitReason(p[i]).Valid():
+			ev.Reason = WaitReason(p[i])
+			i++
+		case mask == fieldCause && uint(i) < uint(len(p)) && AbortCause(p[i]).Valid():
+			ev.Cause = AbortCause(p[i])
+			i++
+		default:
 			var msg string
 			if i, msg = d.readFields(ev, p, i, mask); msg != "" {
 				return k, i, t, at, msg
