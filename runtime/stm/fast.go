@@ -459,15 +459,30 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 				}
 			}
 			tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
-			n := len(tx.reads)
-			if b.loadVersion() == v && n < cap(tx.reads) && !tx.readSiteWanted(h) {
-				tx.reads = tx.reads[:n+1]
-				e := &tx.reads[n]
-				e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
-				return unsafe.Pointer(&tx.scratch)
+			if b.loadVersion() == v {
+				// readSiteWanted as two branches, here and below: the
+				// inlined call's && (with its atomic load) became a
+				// materialized bool, five instructions a load.
+				if tx.logged() {
+					if h.contended.Load() {
+						goto general // readWords records the site
+					}
+				}
+				// The set loaded once, after the atomic loads (which
+				// would make the compiler load it again): the append's
+				// bounds checks follow from n < cap.
+				rs := tx.reads
+				if n := len(rs); n < cap(rs) {
+					rs = rs[:n+1]
+					tx.reads = rs
+					e := &rs[n]
+					e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+					return unsafe.Pointer(&tx.scratch)
+				}
 			}
 		}
 	}
+general:
 	if h.nw != 0 {
 		if h.nw > 1 {
 			// readWords' steps, inline, for a Var that is visible and
@@ -476,8 +491,12 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 			p := atomic.LoadPointer(&h.val)
 			b := (*boxHeader)(p)
 			v := b.loadVersion()
-			n := len(tx.reads)
-			if v&1 == 0 && n < cap(tx.reads) && tx.visible(v) && !tx.readSiteWanted(h) {
+			if v&1 == 0 && tx.visible(v) {
+				if tx.logged() {
+					if h.contended.Load() {
+						goto words
+					}
+				}
 				// The copy written out here, not a call (as publish's):
 				// one atomic load a word, the last first.
 				dst := &tx.scratch
@@ -505,13 +524,18 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 					dst[0] = atomic.LoadUint64(boxWord(p, 0))
 				}
 				if b.loadVersion() == v {
-					tx.reads = tx.reads[:n+1]
-					e := &tx.reads[n]
-					e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
-					return unsafe.Pointer(&tx.scratch)
+					rs := tx.reads // as above
+					if n := len(rs); n < cap(rs) {
+						rs = rs[:n+1]
+						tx.reads = rs
+						e := &rs[n]
+						e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+						return unsafe.Pointer(&tx.scratch)
+					}
 				}
 			}
 		}
+	words:
 		tx.readWords(h, &tx.scratch)
 		return unsafe.Pointer(&tx.scratch)
 	}
@@ -520,15 +544,22 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 	tx.checkActive()
 	p := atomic.LoadPointer(&h.val)
 	if v := (*boxHeader)(p).loadVersion(); v&1 == 0 && tx.visible(v) {
-		n := len(tx.reads)
-		if n < cap(tx.reads) && !tx.readSiteWanted(h) {
-			tx.reads = tx.reads[:n+1]
+		if tx.logged() {
+			if h.contended.Load() {
+				goto boxed
+			}
+		}
+		rs := tx.reads // as above
+		if n := len(rs); n < cap(rs) {
+			rs = rs[:n+1]
+			tx.reads = rs
 			tx.dirty = true
-			e := &tx.reads[n]
+			e := &rs[n]
 			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
 			return unsafe.Add(p, boxValueOff)
 		}
 	}
+boxed:
 	return unsafe.Add(tx.readBox(h), boxValueOff)
 }
 
@@ -538,7 +569,10 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 // write of an in-place Var; a boxed Var's new box comes from h.newBox.
 func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	tx.checkActive()
-	if tx.wfilter&(1<<(h.id&63)) != 0 {
+	// The filter and its bit in locals: the entry's stores below would
+	// make the compiler load both again.
+	wf, bit := tx.wfilter, uint64(1)<<(h.id&63)
+	if wf&bit != 0 {
 		if i := tx.findWrite(h); i >= 0 {
 			e := &tx.writes[i]
 			if i < tx.spWrites && e.sp != tx.spSerial {
@@ -570,14 +604,14 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		return unsafe.Add(b, boxValueOff)
 	}
 	off := tx.arenaAlloc(h.nw)
-	i := len(tx.writes)
-	if i < cap(tx.writes) && i < linearMax {
+	ws := tx.writes // once, as load's read set
+	if i := len(ws); i < cap(ws) && i < linearMax {
 		// addWrite, inline.
-		tx.writes = tx.writes[:i+1]
-		e := &tx.writes[i]
-		e.h, e.box, e.off, e.sp, e.ready, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, 0, 0
-		tx.wfilter |= 1 << (h.id & 63)
-		e.fused = false
+		ws = ws[:i+1]
+		tx.writes = ws
+		e := &ws[i]
+		e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, false, 0, 0
+		tx.wfilter = wf | bit
 		if tx.rec != nil && tx.storeSite(h) {
 			tx.writeSite(&e.pcOff, &e.pcN)
 		}
