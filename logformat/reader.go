@@ -60,6 +60,7 @@ type Reader struct {
 	events  []Event      // decoded events of the batch, being returned
 	pos     int          // next event of events to return
 	rawEvs  []Event      // RawBatch.Fields decodes into it
+	wantRaw bool         // Raw was called: a pipeline's workers walk batches (walk)
 
 	strs     []string          // string id -> string; strs[0] == ""
 	stacks   []*Stack          // stack id -> stack; stacks[0] == nil; nil: lost under salvage
@@ -280,6 +281,9 @@ func (r *Reader) apply(c *chunk) {
 		if at, msg = r.readEvents(p); msg == "" {
 			r.evOff = start
 			r.batch.start, r.batch.size = start, size
+			if c.batch.walked && r.decodedUsable(&c.batch) {
+				r.batch.walk = &c.batch
+			}
 		}
 	case chunkDropped:
 		var n uint64

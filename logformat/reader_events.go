@@ -78,7 +78,8 @@ type batchState struct {
 	left        int    // events not yet decoded
 	t           int64  // time of the last decoded event (the base at first)
 	thread      uint32
-	start, size int64 // the chunk's file offset and size
+	start, size int64         // the chunk's file offset and size
+	walk        *decodedBatch // a worker's walk of the batch, for Raw's consumer
 }
 
 const fillSize = 256

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"sync"
+	"sync/atomic"
 )
 
 // maxJobs caps the decoding workers: the one goroutine that consumes the
@@ -35,11 +36,18 @@ type decodedBatch struct {
 	at     int     // a problem's payload offset
 	msg    string  // the problem, or ""
 	maxRef uint64  // the largest stack id named
+
+	// walked: not decoded (done is false) but walked (walk), into the
+	// runs and pairs, and events for the runs.
+	walked bool
+	runs   []walkRun
+	pairs  []walkPairs
 }
 
-// decode checks c's payload checksum and decodes an event batch (in a
-// worker: it touches only c).
-func (c *chunk) decode() {
+// decode checks c's payload checksum and decodes an event batch, or with
+// raw walks it for a consumer of raw batches (walk) (in a worker: it
+// touches only c).
+func (c *chunk) decode(raw bool) {
 	if !c.checked {
 		c.checked, c.crcOK = true, crc32.Checksum(c.p, castagnoli) == c.crc
 	}
@@ -47,10 +55,15 @@ func (c *chunk) decode() {
 		return
 	}
 	b := &c.batch
-	b.done = true
 	if b.hdr, b.hdrMsg = readBatchHeader(c.p); b.hdrMsg != "" {
+		b.done = true
 		return
 	}
+	if raw {
+		b.walk(c.p)
+		return
+	}
+	b.done = true
 	if cap(b.events) < b.hdr.n {
 		b.events = make([]Event, b.hdr.n)
 	}
@@ -93,6 +106,9 @@ type pipeline struct {
 	quit  chan struct{}
 	once  sync.Once
 	cur   *chunk // the item the Reader is using
+	// raw: the consumer takes event batches raw (Reader.Raw), so the
+	// workers walk them for it (walk) instead of decoding them whole.
+	raw atomic.Bool
 }
 
 func startPipeline(cs *chunkSource, jobs int) *pipeline {
@@ -140,7 +156,7 @@ func (p *pipeline) produce(cs *chunkSource) {
 
 func (p *pipeline) worker() {
 	for c := range p.work {
-		c.decode()
+		c.decode(p.raw.Load())
 		c.done <- struct{}{}
 	}
 }
@@ -152,6 +168,7 @@ func (p *pipeline) stop() { p.once.Do(func() { close(p.quit) }) }
 func (r *Reader) readParallel() {
 	if r.pipe == nil {
 		r.pipe = startPipeline(&r.cs, r.jobs)
+		r.pipe.raw.Store(r.wantRaw)
 	}
 	p := r.pipe
 	if p.cur != nil {

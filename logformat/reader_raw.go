@@ -16,7 +16,9 @@ type RawSource interface {
 	// undecoded, when it has handed out every event it decoded and the
 	// next events are a batch's (not an aggregate's, nor already decoded
 	// by a parallel reader's worker); ok is false otherwise, and then
-	// NextBatch goes on.
+	// NextBatch goes on. Once Raw is called, a parallel Reader's
+	// workers walk the batches they take on for Fields and PlainPairs
+	// (reader_walk.go) instead of decoding them, so Raw has those.
 	Raw() (b RawBatch, ok bool)
 	// Took tells the source that the consumer took b's events up to b's
 	// offset, the last one at time b.T: reading goes on after them.
@@ -31,10 +33,19 @@ type RawBatch struct {
 	Left   int    // events left in the batch
 	Thread uint32
 	r      *Reader // decodes for Next
+
+	walk   *decodedBatch // a worker's walk of the batch (reader_walk.go)
+	ri, pi int           // its next run and pairs
 }
 
 // Raw returns the rest of the event batch being read (see RawSource).
 func (r *Reader) Raw() (RawBatch, bool) {
+	if !r.wantRaw {
+		r.wantRaw = true
+		if r.pipe != nil {
+			r.pipe.raw.Store(true)
+		}
+	}
 	for r.pos >= len(r.events) && r.batch.left == 0 && r.err == nil {
 		r.readChunk()
 	}
@@ -43,7 +54,7 @@ func (r *Reader) Raw() (RawBatch, bool) {
 		return RawBatch{}, false
 	}
 	r.dec.stacks = r.stacks
-	return RawBatch{P: bs.p, I: bs.i, T: bs.t, Left: bs.left, Thread: bs.thread, r: r}, true
+	return RawBatch{P: bs.p, I: bs.i, T: bs.t, Left: bs.left, Thread: bs.thread, r: r, walk: bs.walk}, true
 }
 
 // Fields decodes b's next events and moves b past them: at least one,
@@ -56,6 +67,11 @@ func (b *RawBatch) Fields() []Event {
 	r := b.r
 	if b.Left <= 0 || r == nil {
 		return nil
+	}
+	if b.walk != nil {
+		if evs, ok := b.fromWalk(); ok {
+			return evs
+		}
 	}
 	if r.rawEvs == nil {
 		r.rawEvs = make([]Event, 64)
