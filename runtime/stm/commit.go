@@ -66,7 +66,7 @@ func (tx *Tx) conflictOnRead(i int) {
 		panic("stm: internal error: a read of an inevitable transaction went stale")
 	}
 	tx.noteReadConflict(i)
-	tx.doomed = true
+	tx.state |= stDoomed
 	panic(abortSignal)
 }
 

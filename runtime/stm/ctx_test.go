@@ -75,7 +75,7 @@ func TestContextGivenBack(t *testing.T) {
 	for _, e := range ends {
 		e.call()
 		tx := getTx()
-		home, clean := tx.home, !tx.active && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra
+		home, clean := tx.home, tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra
 		putTx(tx)
 		if home == nil || !clean {
 			t.Errorf("after %s: next context pooled=%v clean=%v, want the P's own, clean", e.name, home == nil, clean)

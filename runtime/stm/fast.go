@@ -26,23 +26,22 @@ import (
 // It returns ended when the attempt committed and the call is over (tx
 // reset, to be given back), else the outcome for settle.
 func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err error) {
-	tx.doomed = false
-	tx.active = true
+	tx.state = stActive
 	defer func() {
 		// Still active: the body panicked or called runtime.Goexit (or
 		// unwound with an abort or Retry signal). Every return below
 		// leaves tx inactive.
-		if tx.active {
+		if tx.state&stActive != 0 {
 			res = tx.unwound(recover(), giveBack)
 		}
 	}()
 	err = fn(tx)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
-	if n := len(tx.writes); err == nil && !tx.doomed && !tx.extra && n <= 4 {
+	if n := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && n <= 4 {
 		// Only the read and write sets to commit and reset. A read-only
 		// attempt commits as it is: every read was consistent when made.
-		tx.active = false
+		tx.state = 0
 		if n != 0 {
 			if n == 1 {
 				res = tx.commitOne()
@@ -79,7 +78,7 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 		return ended, nil
 	}
 	res, err = tx.finish(err)
-	tx.active = false
+	tx.state &^= stActive
 	return res, err
 }
 

@@ -83,7 +83,7 @@ func (q *Queue) add(it qitem) {
 			}
 		}
 		q.mu.Unlock()
-		if w != nil && w.tx != nil && w.tx.active {
+		if w != nil && w.tx != nil && w.tx.state&stActive != 0 {
 			w.tx.extra = true
 			w.tx.adds = append(w.tx.adds, pendingAdd{q: q, it: it})
 			return

@@ -89,15 +89,14 @@ type Tx struct {
 	spNext      uint32
 	selectDepth int
 
-	active     bool // inside the body
-	extra      bool // undo, after, adds, the Select fields or windex may be set, or a set grew (discard, end)
-	dirty      bool // the sets may hold a boxed Var's entries, or aborts is set: attemptPlain's end clears them (fast.go)
-	doomed     bool // an abort was signalled; the body must not go on
-	inevitable bool // irrevocable: will commit
-	userInev   bool // the body called Inevitable (so it may have done I/O)
-	holdsToken bool // owns the inevitability token (may precede inevitable)
-	admitted   bool // this commit attempt was let through by a token release
-	aborts     int  // conflict aborts of the current Atomically call
+	state      uint8 // stActive: inside the body; stDoomed: an abort was signalled, the body must not go on
+	extra      bool  // undo, after, adds, the Select fields or windex may be set, or a set grew (discard, end)
+	dirty      bool  // the sets may hold a boxed Var's entries, or aborts is set: attemptPlain's end clears them (fast.go)
+	inevitable bool  // irrevocable: will commit
+	userInev   bool  // the body called Inevitable (so it may have done I/O)
+	holdsToken bool  // owns the inevitability token (may precede inevitable)
+	admitted   bool  // this commit attempt was let through by a token release
+	aborts     int   // conflict aborts of the current Atomically call
 
 	clk  *clockSlot // this context's commit counter and statistics (clock.go)
 	wait *waiter
@@ -145,14 +144,28 @@ var (
 
 func (s *signal) Error() string { return s.what }
 
+// The bits of Tx.state. One byte for both, so that checkActive, in every
+// Load and Store, is one compare.
+const (
+	stActive = 1 << iota // inside the body
+	stDoomed             // an abort was signalled; the body must not go on
+)
+
 func (tx *Tx) checkActive() {
-	if tx.doomed {
+	if tx.state != stActive {
+		tx.notActive()
+	}
+}
+
+// notActive is checkActive's panic, out of line.
+//
+//go:noinline
+func (tx *Tx) notActive() {
+	if tx.state&stDoomed != 0 {
 		// The body recovered our abort signal and went on: keep unwinding.
 		panic(abortSignal)
 	}
-	if !tx.active {
-		panic("stm: Tx used outside its transaction (a *Tx must not escape the function given to Atomically)")
-	}
+	panic("stm: Tx used outside its transaction (a *Tx must not escape the function given to Atomically)")
 }
 
 // findWrite returns the write-set index of h, or -1.
@@ -309,9 +322,8 @@ func (tx *Tx) begin() {
 		clearReads(tx.reads) // a previous attempt's (Retry waited on them)
 		tx.reads = tx.reads[:0]
 	}
-	tx.doomed = false
+	tx.state = stActive
 	tx.userInev = false
-	tx.active = true
 	if tx.rec != nil {
 		tx.recStart()
 	}
@@ -366,7 +378,7 @@ func (tx *Tx) discard() {
 		}
 		tx.spWrites, tx.spSerial, tx.spNext, tx.selectDepth = 0, 0, 0, 0
 	}
-	tx.active = false
+	tx.state &^= stActive
 	if len(tx.pcs) != int(tx.callN) {
 		tx.pcs = tx.pcs[:tx.callN]
 	}
@@ -618,7 +630,7 @@ func (tx *Tx) unwound(r any, giveBack bool) outcome {
 // finish decides what becomes of an attempt whose body returned err, and
 // commits it if it may.
 func (tx *Tx) finish(err error) (outcome, error) {
-	if tx.doomed {
+	if tx.state&stDoomed != 0 {
 		return aborted, nil
 	}
 	if err != nil {
@@ -630,7 +642,7 @@ func (tx *Tx) finish(err error) (outcome, error) {
 		}
 		return failed, err
 	}
-	tx.active = false
+	tx.state &^= stActive
 	if n := len(tx.writes); n >= 1 && n <= 4 && tx.rec == nil && !tx.holdsToken {
 		// As on the plain path (a re-run after a conflict or a Retry).
 		var res outcome
