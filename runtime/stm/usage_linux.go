@@ -28,11 +28,24 @@ func machineIdle() (idle int64, cpus int, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
+	return parseProcStat(b)
+}
+
+// parseProcStat is machineIdle's reading of the text of /proc/stat.
+func parseProcStat(b []byte) (idle int64, cpus int, ok bool) {
 	// "cpu  user nice system idle iowait irq softirq steal ...", then one
-	// "cpuN ..." line per processor.
-	for i, line := range bytes.Split(b, []byte("\n")) {
-		f := bytes.Fields(line)
-		if len(f) == 0 || !bytes.HasPrefix(f[0], []byte("cpu")) {
+	// "cpuN ..." line per processor, then lines of thousands of fields
+	// ("intr ..."): only the first line is split into fields, the others
+	// are told by their prefix, and the scan stops at the first that is
+	// not a processor's.
+	for i := 0; len(b) > 0; i++ {
+		line := b
+		if n := bytes.IndexByte(b, '\n'); n >= 0 {
+			line, b = b[:n], b[n+1:]
+		} else {
+			b = nil
+		}
+		if !bytes.HasPrefix(line, []byte("cpu")) {
 			if i > 0 {
 				break
 			}
@@ -42,6 +55,7 @@ func machineIdle() (idle int64, cpus int, ok bool) {
 			cpus++
 			continue
 		}
+		f := bytes.Fields(line)
 		if len(f) < 6 || string(f[0]) != "cpu" {
 			return 0, 0, false
 		}
