@@ -42,10 +42,6 @@ import (
 // (Go has no exit hook) loses little: events reach the file within two
 // intervals, counts within one.
 
-// recording is true while events are recorded; the hot path tests it once
-// per transaction.
-var recording atomic.Bool
-
 const (
 	maxDepth      = 32
 	flushInterval = 10 * time.Millisecond

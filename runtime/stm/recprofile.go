@@ -7,6 +7,7 @@ package stm
 import (
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -75,23 +76,33 @@ const (
 
 // txProf is a context's profile-level state for the current call.
 type txProf struct {
-	mode  uint8  // modeCounted, modeSampled, modeTimed, modeLogged or modeFull
-	every bool   // the next timed call is timed as one of all (modeTimed)
-	left  int32  // calls until the next timed one
-	rnd   uint64 // xorshift state for the sampling intervals
-	t0    int64  // start of the current attempt (ticks) if timed, else 0
+	mode uint8  // modeCounted, modeSampled, modeTimed, modeLogged or modeFull
+	rnd  uint64 // xorshift state for the sampling intervals
+	t0   int64  // start of the current attempt (ticks) if timed, else 0
 	// wait is the start (ticks) of a Retry wait counted, not logged
 	// (quietRetry), while it lasts; keepT0: t0 is the re-run's start.
 	wait   int64
 	keepT0 bool
 }
 
-// drawTimed is the mode of a call that left made a timed one, and sets
-// left for the next: every call while thread th is slow (timeAll), else at
-// random intervals (sampleInterval).
+// drawn reports whether th's next counted call is to be timed: its
+// uncounted calls have reached the point drawTimed set. The point is a
+// count of th's commits, not a countdown of its own, because a counted
+// call adds to aggCommits anyway: the draw costs one compare, no store.
+func (th *threadRec) drawn() bool { return th.commits() >= th.drawAt }
+
+// commits is aggCommits read by the thread's goroutine, its only writer:
+// a plain load races with nothing (the flusher only reads it), and unlike
+// an atomic one it lets the compiler branch on the compare at once.
+func (th *threadRec) commits() uint64 { return *(*uint64)(unsafe.Pointer(&th.aggCommits)) }
+
+// drawTimed is the mode of a call that drawn made a timed one, and sets
+// the point of the next: the next call while thread th is slow (timeAll),
+// else a random number of calls on (sampleInterval). The call itself
+// commits one more (addSample, addTimed) unless it ends logged.
 func (tx *Tx) drawTimed(th *threadRec) uint8 {
 	mode := uint8(modeSampled)
-	if tx.prof.every {
+	if th.every {
 		mode = modeTimed
 	}
 	every := th.longCalls()
@@ -105,11 +116,11 @@ func (tx *Tx) drawTimed(th *threadRec) uint8 {
 		th.allN++
 		every = th.allN <= int32(timeAllRate*flushInterval/time.Second)
 	}
-	if tx.prof.every = every; every {
-		tx.prof.left = 1
-	} else {
-		tx.prof.left = tx.sampleInterval()
+	k := int32(1)
+	if th.every = every; !every {
+		k = tx.sampleInterval()
 	}
+	th.drawAt = th.commits() + uint64(k)
 	return mode
 }
 

@@ -71,7 +71,13 @@ type threadRec struct {
 	// Profile level: the calls not logged as events, counted by the
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
 	// the flusher writes the differences (agg* below).
-	aggCommits      atomic.Uint64 // commits not logged
+	aggCommits atomic.Uint64 // commits not logged
+	// drawAt is the aggCommits at which the next counted call is timed
+	// (drawn, drawTimed); every, that it is timed as one of all
+	// (modeTimed). The goroutine's, as aggCommits, and beside it: a
+	// counted call loads both.
+	drawAt          uint64
+	every           bool
 	aggTimed        atomic.Uint64 // of which timed exactly: every call of a thread of long calls
 	aggTimedTicks   atomic.Uint64 // their total duration
 	aggSampled      atomic.Uint64 // of the others, timed as the sample
@@ -187,13 +193,10 @@ var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
 // nothing there. quiet and recQuiet, which starts the counted call, are
 // apart so that Atomically's test is branches alone.
 func (tx *Tx) quiet(t *threadRec) bool {
-	return loadPair(&t.busy) == 0 && tx.prof.left > 1 // not busy nor stale, not drawn
+	return loadPair(&t.busy) == 0 && t.commits() < t.drawAt // not busy nor stale, not drawn
 }
 
-func (tx *Tx) recQuiet(t *threadRec) {
-	tx.prof.left--
-	setRecQuiet(tx, t)
-}
+func (tx *Tx) recQuiet(t *threadRec) { setRecQuiet(tx, t) }
 
 // setRecQuiet sets tx.rec to t, the context's tx.lastGThread, or back to
 // nil, without a write barrier: t stays reachable from tx.lastGThread for
@@ -249,7 +252,7 @@ func (tx *Tx) recPlainEnded() {
 func (tx *Tx) runHooked(fn func(*Tx) error, g uintptr) error {
 	if t := tx.lastGThread; t != nil && g != 0 && tx.lastG == g && t.r == cur.Load() {
 		switch b := t.busy.Load(); {
-		case b == 0 && tx.prof.left <= 1:
+		case b == 0 && t.drawn():
 			return tx.runSampled(fn, t)
 		case b == busyFull:
 			return tx.runFull(fn, t)
@@ -387,7 +390,7 @@ func (tx *Tx) recBegin(th *threadRec) {
 		tx.patch = sitePatch{idx: -1}
 		return
 	}
-	if tx.prof.left--; tx.prof.left <= 0 {
+	if th.drawn() {
 		tx.prof.mode = tx.drawTimed(th)
 	} else {
 		tx.prof.mode = modeCounted

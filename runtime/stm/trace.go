@@ -39,9 +39,6 @@ import (
 // TraceCategory is the trace.Log category of conflict messages.
 const TraceCategory = "stm.conflict"
 
-// tracing is true while TraceTransactions is on.
-var tracing atomic.Bool
-
 var (
 	traceMu   sync.Mutex // TraceTransactions
 	traceSink *siteKeeper

@@ -6,3 +6,6 @@ package stm
 // transaction. Builds with the stmlog_notrace tag leave it out, only to
 // measure what it costs while off (BENCHMARKS.md, "trace hook").
 func tracingOn() bool { return tracing.Load() }
+
+// hookState is hooks as Atomically sees it.
+func hookState() uint32 { return hooks.Load() }

@@ -452,7 +452,7 @@ const (
 // discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
 	tx := getTx()
-	if tracing, recording := tracingOn(), recordingOn(); recording && !tracing {
+	if h := hookState(); recorderBuilt && h == uint32(recording) {
 		// Recording a profile, and this call is only counted (recQuiet,
 		// recthread.go): the plain path, as below, and the commit
 		// counted (recQuietEnd).
@@ -469,7 +469,7 @@ func Atomically(fn func(tx *Tx) error) error {
 			return nil
 		}
 		return tx.settleHooked(fn, res, err)
-	} else if tracing {
+	} else if h != 0 { // tracing
 		return tx.runHooked(fn, 0)
 	}
 	// The plain call: no hook to run. Its first attempt goes straight
