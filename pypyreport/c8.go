@@ -192,7 +192,7 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 	s.key = append(append(s.key[:0], event), marker...)
 	c := s.conflicts[string(s.key)]
 	if c == nil {
-		c = &conflictSummary{event: event, marker: string(marker), order: len(s.list)}
+		c = &conflictSummary{event: event, marker: string(marker), mk: []byte(string(marker)), order: len(s.list)}
 		if s.cells.on {
 			c.cells = make([]int64, s.cells.n)
 		}
@@ -202,6 +202,44 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 	s.recent[slot] = c
 	c.n++
 	return c
+}
+
+// lookup is conflict for the marker of n bytes at the front of mk (the
+// bytes past it are whatever follows it): on a hit in recent, the marker
+// is compared with the entry's by sameMarker instead of memequal.
+func (s *c8Summary) lookup(event uint8, mk *[pypy.C8MaxRecord - 14]byte, n int) *conflictSummary {
+	if n >= 32 {
+		h := uint(event)*0x9e + uint(n)*0x3b + uint(mk[uint8(n-1)])*0x61 + uint(mk[uint8(n-2)])*0x1d
+		if c := s.recent[(h^h>>6)&63]; c != nil && c.event == event && len(c.mk) == n && sameMarker(c.mk, mk[:n]) {
+			c.n++
+			return c
+		}
+	}
+	return s.conflict(event, mk[:n])
+}
+
+// sameMarker compares a and b, of the same length n >= 32, 32 bytes at a
+// time, the last 32 bytes overlapping the ones before: for most markers
+// (33-64 bytes) two blocks and no branch on the length beyond the loop's
+// one, where a general comparison branches on the length's size class
+// and its remainder, unpredictably when markers of different lengths
+// alternate.
+func sameMarker(a, b []byte) bool {
+	n := len(a)
+	b = b[:n]
+	var x uint64
+	for i := 0; i < n-32; i += 32 {
+		x |= block32(a[i:], b[i:])
+	}
+	return x|block32(a[n-32:], b[n-32:]) == 0
+}
+
+// block32 is nonzero if the first 32 bytes of a and b differ.
+func block32(a, b []byte) uint64 {
+	p, q := (*[32]byte)(a), (*[32]byte)(b)
+	le := binary.LittleEndian
+	return (le.Uint64(p[0:]) ^ le.Uint64(q[0:])) | (le.Uint64(p[8:]) ^ le.Uint64(q[8:])) |
+		(le.Uint64(p[16:]) ^ le.Uint64(q[16:])) | (le.Uint64(p[24:]) ^ le.Uint64(q[24:]))
 }
 
 // recentSlot mixes the event, the length and the last two bytes of a

@@ -203,9 +203,9 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 				t.waitDone(t1)
 				e := &pend.e[pend.n&(len(pend.e)-1)]
 				pend.n++
-				e.kind, e.event, e.n, e.sec, e.nsec = pendInev, t.inevEvent, t.inevLen, t.inevSec, t.inevNsec
-				e.marker = t.inevMarker
-				e.p = t1 - t.inevWaitStart
+				e.kind, e.event, e.n, e.off = pendInev, t.inevEvent, t.inevLen, 0
+				e.sec, e.nsec, e.marker = t.inevSec, t.inevNsec, t.inevMarker
+				e.a, e.p = 0, t1-t.inevWaitStart
 				t.inevWaiting = false
 				break
 			}
@@ -241,7 +241,8 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			}
 			t.aborting = true
 			t.progress(t1, stRun)
-			e.kind, e.off = pendWriteRead, uint32(len(win)-len(rest))
+			e.kind, e.event, e.n, e.off = pendWriteRead, pypy.EvWriteRead, uint8(m), uint32(len(win)-len(rest))
+			e.sec, e.nsec = le32(b[0:]), le32(b[4:])
 			e.a, e.p = t.tx[stRun], t.tx[stPause]
 		}
 		now = t1
@@ -321,7 +322,12 @@ func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64, note *pyStderr
 }
 
 // pending is what scan leaves of the records that touch a conflict (the
-// conflicts' part of writeRead and inevWaitDone), for flush.
+// conflicts' part of writeRead and inevWaitDone), for flush. Both kinds
+// carry the same fields, so that flush does them with the same code (a
+// test of the kind is mispredicted as often as the kinds alternate): the
+// end of a wait for the inevitable transaction adds 0 to the conflict's
+// aborted time, which leaves it as it is (a sum that starts at +0 is
+// never -0).
 type pending struct {
 	n int
 	e [64]struct {
@@ -334,29 +340,25 @@ type pending struct {
 
 // What a pending record does.
 const (
-	pendWriteRead = iota + 1
-	pendDouble    // a CONTENTION_WRITE_READ that only prints a note
-	pendInev      // the end of a wait for the inevitable transaction
+	pendWriteRead = 1 // its marker is in scan's window
+	pendDouble    = 2 // a CONTENTION_WRITE_READ that only prints a note
+	pendInev      = 3 // the end of a wait for the inevitable transaction: its marker is in marker (kind>>1&1 = 1)
 )
 
 // flush does what scan queued in s.pend, in order; win is scan's window.
 func (s *c8Summary) flush(win []byte, note *pyStderr) {
 	for i := range s.pend.n {
 		e := &s.pend.e[i]
-		switch e.kind {
-		case pendWriteRead:
-			b := win[e.off : e.off+pypy.C8MaxRecord]
-			c := s.conflict(pypy.EvWriteRead, b[14:14+int(b[13])])
-			c.addTime(le32(b[0:]), le32(b[4:]), &s.cells)
-			c.aborted += e.a
-			c.paused += e.p
-		case pendDouble:
+		if e.kind == pendDouble {
 			note.line("note: double STM_CONTENTION_WRITE_READ")
-		case pendInev:
-			c := s.conflict(e.event, e.marker[:e.n])
-			c.addTime(e.sec, e.nsec, &s.cells)
-			c.paused += e.p
+			continue
 		}
+		// The marker: in the window or in e, picked without a branch.
+		at := [2]*[pypy.C8MaxRecord - 14]byte{(*[pypy.C8MaxRecord - 14]byte)(win[e.off+14 : e.off+pypy.C8MaxRecord]), &e.marker}
+		c := s.lookup(e.event, at[e.kind>>1&1], int(e.n))
+		c.addTime(e.sec, e.nsec, &s.cells)
+		c.aborted += e.a
+		c.paused += e.p
 	}
 	s.pend.n = 0
 }

@@ -103,3 +103,54 @@ func TestC8ScanInevQueue(t *testing.T) {
 	runBoth(t, "inev runs", data, Options{Top: 50}, timestampBudget)
 	runBoth(t, "inev runs, two passes", data, Options{Top: 50}, 0)
 }
+
+// TestSameMarker: sameMarker finds every differing byte of markers of
+// every length it takes (32-255 bytes), and the bytes past the marker in
+// its second argument's array (the window) do not count.
+func TestSameMarker(t *testing.T) {
+	var a, b [pypy.C8MaxRecord - 14]byte
+	for i := range a {
+		a[i] = byte(i*7 + 3)
+	}
+	for n := 32; n <= len(a); n++ {
+		b = a
+		for i := n; i < len(b); i++ {
+			b[i] = ^a[i]
+		}
+		if !sameMarker(a[:n], b[:n]) {
+			t.Fatalf("length %d: equal markers compare different", n)
+		}
+		for i := range n {
+			b[i] ^= 0x20
+			if sameMarker(a[:n], b[:n]) {
+				t.Fatalf("length %d: a difference at byte %d is not seen", n, i)
+			}
+			b[i] ^= 0x20
+		}
+	}
+}
+
+// TestLookupSlotCollision: markers that share recent's slot (same event,
+// length and last two bytes) but differ elsewhere are different
+// conflicts, looked up alternately.
+func TestLookupSlotCollision(t *testing.T) {
+	s := newC8Summary(pypy.EraE)
+	var x, y [pypy.C8MaxRecord - 14]byte
+	copy(x[:], `File "src/app.py", line 7, in add_item (#41)`)
+	copy(y[:], `File "src/app.py", line 9, in add_item (#41)`)
+	n := len(`File "src/app.py", line 7, in add_item (#41)`)
+	if recentSlot(pypy.EvWriteRead, x[:n]) != recentSlot(pypy.EvWriteRead, y[:n]) {
+		t.Fatal("the two markers should share a slot")
+	}
+	for range 3 {
+		s.lookup(pypy.EvWriteRead, &x, n)
+		s.lookup(pypy.EvWriteRead, &y, n)
+		s.lookup(pypy.EvWriteRead, &y, n)
+	}
+	if len(s.list) != 2 || s.list[0].marker != string(x[:n]) || s.list[0].n != 3 || s.list[1].n != 6 {
+		for _, c := range s.list {
+			t.Logf("%q %d", c.marker, c.n)
+		}
+		t.Fatalf("want 2 conflicts, x 3 times and y 6 times")
+	}
+}

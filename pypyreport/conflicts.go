@@ -10,6 +10,7 @@ import (
 type conflictSummary struct {
 	event           uint8
 	marker, marker2 string
+	mk              []byte // c8: marker, for sameMarker
 	aborted, paused float64
 	n               int64
 	ts              [][]byte // zigzag deltas of sec<<32|nsec (see addTime), in chunks before cur
