@@ -105,6 +105,17 @@ func getTxSecond(p int) *Tx {
 	return getTxSlow()
 }
 
+// getTxOther is getTx past its common case, for a caller pinned to P p
+// that did not get the P's first context: the second, else getTxSlow. It
+// unpins.
+func getTxOther(p int) *Tx {
+	if p < maxPCtx {
+		return getTxSecond(p)
+	}
+	procUnpin()
+	return getTxSlow()
+}
+
 func getTxSlow() *Tx {
 	p := procPin()
 	if p < maxPCtx {

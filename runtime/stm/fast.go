@@ -160,7 +160,6 @@ func (tx *Tx) commitOne() outcome {
 		tx.unlockOne(e, old, oldVer)
 		return failed
 	}
-	wv := tx.nextVersion()
 	rs := tx.reads // in registers (validateHeld)
 	if e.fused && len(rs) == 1 {
 		rs = nil // the one read is the fused one, validated by the lock
@@ -179,6 +178,10 @@ func (tx *Tx) commitOne() outcome {
 		tx.unlockOne(e, old, oldVer)
 		return aborted
 	}
+	// The version after the validation, not before as a shared clock
+	// would need: only this context reads its counter, and the loop
+	// above is then free of it (a register spilled and reloaded per read).
+	wv := tx.nextVersion()
 	// publish's steps for one entry, written out: a shared helper would
 	// not inline, and a one-write commit would pay the call.
 	q := h.waitq.Load() // before the version store: see publish
@@ -286,7 +289,6 @@ func (tx *Tx) commitFew() outcome {
 		tx.unlockFew(ws, o[:held])
 		return failed
 	}
-	wv := tx.nextVersion()
 	// Each fused write has its own Var and its own read of it, validated
 	// by its lock: when they are all the reads, nothing is left to check.
 	if fused == len(tx.reads) {
@@ -295,7 +297,7 @@ func (tx *Tx) commitFew() outcome {
 		tx.unlockFew(ws, o[:n])
 		return aborted
 	}
-	tx.publish(wv)
+	tx.publish(tx.nextVersion()) // after the validation, as in commitOne
 	return committed
 }
 

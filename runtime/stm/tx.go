@@ -451,7 +451,22 @@ const (
 // waits for a change and runs fn again. If fn panics, its writes are
 // discarded and the panic propagates.
 func Atomically(fn func(tx *Tx) error) error {
-	tx := getTx()
+	// getTx's common case, written out: the call cost more than its
+	// steps (ctx.go).
+	var tx *Tx
+	p := procPin()
+	if p < maxPCtx {
+		if c := &pctxs[p].c[0]; c.own.take() {
+			if tx = c.tx; tx == nil {
+				c.own.release() // not made yet: getTxOther makes it
+			}
+		}
+	}
+	if tx != nil {
+		procUnpin()
+	} else {
+		tx = getTxOther(p)
+	}
 	if h := hookState(); recorderBuilt && h == uint32(recording) {
 		// Recording a profile, and this call is only counted (recQuiet,
 		// recthread.go): the plain path, as below, and the commit
