@@ -267,8 +267,11 @@ func (tx *Tx) commitFew() outcome {
 				if !atomic.CompareAndSwapUint64(&(*boxHeader)(e.box).version, e.oldVer, tx.lockWord) {
 					break
 				}
+				// No e.old: for an in-place Var locked with the lock
+				// word, the validations go by heldFrom, not by e.old
+				// (needed only for lockedVersion, recording's lock), and
+				// the general commit sets it when it locks.
 				*heldFrom(e.box) = e.oldVer
-				e.old = e.box
 				fused++
 			} else if e.h.nw != 0 {
 				// tryLock's step for an in-place Var, inline: the lock
@@ -279,7 +282,7 @@ func (tx *Tx) commitFew() outcome {
 					break
 				}
 				*heldFrom(e.box) = v
-				e.old, e.oldVer = e.box, v
+				e.oldVer = v // (no e.old: as above)
 			} else if !tryLock(e, tx.lockWord) {
 				break
 			}
