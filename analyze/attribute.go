@@ -15,17 +15,19 @@ import (
 // advance and abort), and counts the event in its group when it is inside
 // the window. A conflict filtered out by Options.Kind stays pending with no
 // group: the time it costs is then neither its group's nor unattributed.
-func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int64, in bool) {
+// It returns the group's cache entry (nil if filtered out).
+func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int64, in bool) *groupEntry {
 	a.clearPending(th)
 	th.pendingSet = true
 	if a.opt.Kind != logformat.ConflictNone && ev.Conflict != a.opt.Kind {
-		return
+		return nil
 	}
-	g := a.cachedGroup(l, ev)
+	e := a.cachedGroup(l, ev)
+	g := e.g
 	th.pending = g
 	th.pendingKept = in
 	if !in {
-		return
+		return e
 	}
 	th.conflicts++
 	a.tot.conflicts++
@@ -42,6 +44,7 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 	i := a.fineIndex(t)
 	g.tl[i]++
 	a.all[i]++
+	return e
 }
 
 // abort charges an aborted attempt's run time: to the thread's pending

@@ -277,10 +277,16 @@ func (a *Analyzer) slowStep(l *logState, th *thread, st *schedThread, shared boo
 	// The two kinds most of the others are, dispatched once for both
 	// steps (step would switch on the kind again).
 	case logformat.KindConflict:
+		// The schedule's key through the group cache's entry when it can
+		// (sharedConflict's keyOf hashes the same fields again).
+		e := a.conflict(l, th, ev, t, true)
 		if shared {
-			st.sharedConflict(tb.s, tb.l, ev)
+			if e != nil && tb.s.opt.By == a.opt.By && tb.s.opt.Kind == a.opt.Kind {
+				st.pending, st.other = e.schedKey(tb, ev), ev.OtherThread
+			} else {
+				st.sharedConflict(tb.s, tb.l, ev)
+			}
 		}
-		a.conflict(l, th, ev, t, true)
 	case logformat.KindTxAbort:
 		if shared {
 			st.sharedAbort(th, ev) // before abort changes th
@@ -386,16 +392,33 @@ func (a *Analyzer) eventOrAggregate(l *logState, ev *logformat.Event, as logform
 // group, direct-mapped: a log's conflicts come from few sites and Vars, and
 // a hit skips groupOf's stack interning and two map lookups (one of them
 // hashes a string). Hits are exact (the whole key is compared).
-type groupCache [64]struct {
+type groupCache [64]groupEntry
+
+type groupEntry struct {
 	k      cacheKey
 	thread uint32 // ByThread only: the group is the thread's
 	g      *group
+	// key is the what-if schedule's key of the log's conflicts with these
+	// fields (Schedule.keyOf), if keySet (see schedKey).
+	key    int32
+	keySet bool
+}
+
+// schedKey is tb's schedule's keyOf of ev, a conflict whose group cache
+// entry e is: the same for every event of an entry when the schedule's
+// options By and Kind are the Analyzer's (the caller checks), since both
+// keys are functions of the same fields then.
+func (e *groupEntry) schedKey(tb *teeBatches, ev *logformat.Event) int32 {
+	if !e.keySet {
+		e.key, e.keySet = tb.s.keyOf(tb.l, ev), true
+	}
+	return e.key
 }
 
 // cachedGroup is groupOf through l's groupCache. groupOf's result and its
 // effect on the group (the "mixed" flags) depend only on these fields
 // within a log (and on the thread, under ByThread), so a hit can skip it.
-func (a *Analyzer) cachedGroup(l *logState, ev *logformat.Event) *group {
+func (a *Analyzer) cachedGroup(l *logState, ev *logformat.Event) *groupEntry {
 	if l.groups == nil {
 		l.groups = new(groupCache)
 	}
@@ -408,7 +431,7 @@ func (a *Analyzer) cachedGroup(l *logState, ev *logformat.Event) *group {
 		k.v*0x165667b19e3779f9 ^ uint64(thread)*0x27d4eb2f165667c5 ^ uint64(k.kind)) >> 58
 	e := &l.groups[h]
 	if e.g == nil || e.k != k || e.thread != thread {
-		e.k, e.thread, e.g = k, thread, a.groupOf(l, ev)
+		*e = groupEntry{k: k, thread: thread, g: a.groupOf(l, ev)}
 	}
-	return e.g
+	return e
 }
