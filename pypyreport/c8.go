@@ -208,35 +208,36 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 // bytes past it are whatever follows it): on a hit in recent, the marker
 // is compared with the entry's by sameMarker instead of memequal.
 func (s *c8Summary) lookup(event uint8, mk *[pypy.C8MaxRecord - 14]byte, n int) *conflictSummary {
+	m := mk[:n]
 	if n >= 32 {
-		h := uint(event)*0x9e + uint(n)*0x3b + uint(mk[uint8(n-1)])*0x61 + uint(mk[uint8(n-2)])*0x1d
-		if c := s.recent[(h^h>>6)&63]; c != nil && c.event == event && len(c.mk) == n && sameMarker(c.mk, mk[:n]) {
+		h := uint(event)*0x9e + uint(n)*0x3b + uint(m[n-1])*0x61 + uint(m[n-2])*0x1d
+		if c := s.recent[(h^h>>6)&63]; c != nil && c.event == event && sameMarker(c.mk, m) {
 			c.n++
 			return c
 		}
 	}
-	return s.conflict(event, mk[:n])
+	return s.conflict(event, m)
 }
 
-// sameMarker compares a and b, of the same length n >= 32, 32 bytes at a
-// time, the last 32 bytes overlapping the ones before: for most markers
-// (33-64 bytes) two blocks and no branch on the length beyond the loop's
-// one, where a general comparison branches on the length's size class
-// and its remainder, unpredictably when markers of different lengths
-// alternate.
+// sameMarker compares a and b, of at least 32 bytes, 32 bytes at a time,
+// the last 32 bytes overlapping the ones before: for most markers (33-64
+// bytes) two blocks and no branch on the length beyond the loop's one,
+// where a general comparison branches on the length's size class and its
+// remainder, unpredictably when markers of different lengths alternate.
 func sameMarker(a, b []byte) bool {
 	n := len(a)
-	b = b[:n]
+	if len(b) != n || n < 32 {
+		return false
+	}
 	var x uint64
 	for i := 0; i < n-32; i += 32 {
-		x |= block32(a[i:], b[i:])
+		x |= block32((*[32]byte)(a[i:i+32]), (*[32]byte)(b[i:i+32]))
 	}
-	return x|block32(a[n-32:], b[n-32:]) == 0
+	return x|block32((*[32]byte)(a[n-32:]), (*[32]byte)(b[n-32:])) == 0
 }
 
-// block32 is nonzero if the first 32 bytes of a and b differ.
-func block32(a, b []byte) uint64 {
-	p, q := (*[32]byte)(a), (*[32]byte)(b)
+// block32 is nonzero if p and q differ.
+func block32(p, q *[32]byte) uint64 {
 	le := binary.LittleEndian
 	return (le.Uint64(p[0:]) ^ le.Uint64(q[0:])) | (le.Uint64(p[8:]) ^ le.Uint64(q[8:])) |
 		(le.Uint64(p[16:]) ^ le.Uint64(q[16:])) | (le.Uint64(p[24:]) ^ le.Uint64(q[24:]))

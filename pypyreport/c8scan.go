@@ -348,13 +348,14 @@ const (
 // flush does what scan queued in s.pend, in order; win is scan's window.
 func (s *c8Summary) flush(win []byte, note *pyStderr) {
 	for i := range s.pend.n {
-		e := &s.pend.e[i]
+		e := &s.pend.e[i&(len(s.pend.e)-1)]
 		if e.kind == pendDouble {
 			note.line("note: double STM_CONTENTION_WRITE_READ")
 			continue
 		}
 		// The marker: in the window or in e, picked without a branch.
-		at := [2]*[pypy.C8MaxRecord - 14]byte{(*[pypy.C8MaxRecord - 14]byte)(win[e.off+14 : e.off+pypy.C8MaxRecord]), &e.marker}
+		w := (*[pypy.C8MaxRecord]byte)(win[e.off:])
+		at := [2]*[pypy.C8MaxRecord - 14]byte{(*[pypy.C8MaxRecord - 14]byte)(w[14:]), &e.marker}
 		c := s.lookup(e.event, at[e.kind>>1&1], int(e.n))
 		c.addTime(e.sec, e.nsec, &s.cells)
 		c.aborted += e.a

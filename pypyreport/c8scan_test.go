@@ -105,8 +105,9 @@ func TestC8ScanInevQueue(t *testing.T) {
 }
 
 // TestSameMarker: sameMarker finds every differing byte of markers of
-// every length it takes (32-255 bytes), and the bytes past the marker in
-// its second argument's array (the window) do not count.
+// every length it takes (32-255 bytes), the bytes past the marker in its
+// second argument's array (the window) do not count, and markers of
+// different lengths differ.
 func TestSameMarker(t *testing.T) {
 	var a, b [pypy.C8MaxRecord - 14]byte
 	for i := range a {
@@ -126,6 +127,9 @@ func TestSameMarker(t *testing.T) {
 				t.Fatalf("length %d: a difference at byte %d is not seen", n, i)
 			}
 			b[i] ^= 0x20
+		}
+		if sameMarker(a[:n], b[:n-1]) || n < len(a) && sameMarker(a[:n], b[:n+1]) {
+			t.Fatalf("length %d: a marker one byte shorter or longer compares equal", n)
 		}
 	}
 }
