@@ -128,11 +128,14 @@ func (tx *Tx) setView(s uint32, n uint64) {
 // visible reports whether a committed box of version v is in tx's snapshot.
 // Count 0 is the initial box of a Var (slot 0), and a box of tx's own slot
 // was committed by tx itself, earlier: both are always visible.
+//
+// Our own slot is tested first, on v's slot bits in place (an xor and a
+// test), before v is taken apart.
 func (tx *Tx) visible(v uint64) bool {
-	s, n := versionSlot(v), versionCount(v)
-	if n == 0 || s == tx.slot {
+	if (v^uint64(tx.slot)<<1)&((maxSlots-1)<<1) == 0 || v < 1<<(slotBits+1) {
 		return true
 	}
+	s, n := versionSlot(v), versionCount(v)
 	e := &tx.view[s%viewSize]
 	return e.slot == s && n <= e.n
 }
