@@ -82,8 +82,9 @@ func (a *Analyzer) rawPlain(th *thread, st *schedThread, b *logformat.RawBatch, 
 		if inTx == th.afterAbort {
 			return
 		}
-		dt, h, _ := b.Peek()
-		if h != byte(logformat.KindTxStart)+b2u(inTx) || bt+int64(dt) < bt {
+		w, ok := b.Word()
+		dt, h, _ := logformat.PlainWord(w)
+		if !ok || h != byte(logformat.KindTxStart)+b2u(inTx) || bt+int64(dt) < bt {
 			return
 		}
 		a.clearPending(th)
@@ -96,8 +97,9 @@ func (a *Analyzer) rawPlain(th *thread, st *schedThread, b *logformat.RawBatch, 
 	var committed, moves, lastRun int64
 	if inTx {
 		// the open attempt's commit
-		dt, h, n := b.Peek()
-		if h != byte(logformat.KindTxCommit) {
+		w, ok := b.Word()
+		dt, h, n := logformat.PlainWord(w)
+		if !ok || h != byte(logformat.KindTxCommit) {
 			return
 		}
 		lastRun = th.run + int64(dt)&-int64(th.state)

@@ -46,7 +46,7 @@ func (b *decodedBatch) walk(p []byte) {
 		var head byte
 		var n int
 		if i >= 0 && i+4 <= len(p) {
-			dt, head, n = plainWord(le32(p, i))
+			dt, head, n = PlainWord(le32(p, i))
 		}
 		if head == byte(KindTxStart) && t <= math.MaxInt64-int64(left)<<21 {
 			ni, nleft, nt, c, m, lr := plainPairs(p, i, left, t, -1)
@@ -88,11 +88,15 @@ func (b *RawBatch) fromWalk() ([]Event, bool) {
 	return evs, true
 }
 
-// Peek decodes b's next event if it is a start or commit with no field
-// whose encoding PlainPairs reads (its delta under 1<<21): its delta, its
-// head (1 or 2, see the package doc) and its length; head 0 otherwise.
-func (b *RawBatch) Peek() (dt uint64, head byte, size int) {
-	return plainAt(b.P, b.I, b.Left)
+// Word returns the four bytes at b's offset, little-endian (see PlainWord),
+// if b has an event left and they are in its payload. Small enough to be
+// inlined, as PlainWord is, so that a consumer decodes an event with them
+// in its own loop.
+func (b *RawBatch) Word() (uint32, bool) {
+	if b.Left <= 0 || b.I < 0 || b.I > len(b.P)-4 {
+		return 0, false
+	}
+	return le32(b.P, b.I), true
 }
 
 // PlainPairs takes the pairs of a start and its commit, both with no
@@ -127,7 +131,7 @@ func plainPairs(p []byte, i, left int, bt, lastRun int64) (int, int, int64, int6
 	end := len(p) - 4 // the last offset le32 reads at
 	var committed, moves int64
 	for left > 0 && i >= 0 && i <= end {
-		dt, h, n := plainWord(le32(p, i))
+		dt, h, n := PlainWord(le32(p, i))
 		if h != byte(KindTxStart) {
 			break
 		}
@@ -136,7 +140,7 @@ func plainPairs(p []byte, i, left int, bt, lastRun int64) (int, int, int64, int6
 		if left == 0 || i > end {
 			break
 		}
-		dt, h, n = plainWord(le32(p, i))
+		dt, h, n = PlainWord(le32(p, i))
 		if h != byte(KindTxCommit) {
 			break
 		}
@@ -148,28 +152,17 @@ func plainPairs(p []byte, i, left int, bt, lastRun int64) (int, int, int64, int6
 	return i, left, bt, committed, moves, lastRun
 }
 
-// plainAt is Peek on p[i:] with left events to go.
-func plainAt(p []byte, i, left int) (dt uint64, head byte, size int) {
-	if left <= 0 || i < 0 || i+4 > len(p) {
-		return 0, 0, 0
-	}
-	dt, head, size = plainWord(le32(p, i))
-	if head-1 >= 2 {
-		head = 0
-	}
-	return dt, head, size
-}
-
 // le32 is the little-endian word at p[i:i+4].
 func le32(p []byte, i int) uint32 {
 	return uint32(p[i]) | uint32(p[i+1])<<8 | uint32(p[i+2])<<16 | uint32(p[i+3])<<24
 }
 
-// plainWord decodes the delta of an event (one to three bytes) from its
-// first four bytes w, little-endian, and the byte after it, which is the
-// event's head when the event has no field, and returns their length;
-// with a longer delta, a zero head, which no event has.
-func plainWord(w uint32) (dt uint64, h byte, n int) {
+// PlainWord decodes the delta of an event (one to three bytes) from its
+// first four bytes w, little-endian (RawBatch.Word), and the byte after
+// it, which is the event's head when the event has no field (1 for a
+// start, 2 for a commit), and returns their length; with a longer delta,
+// a zero head, which no event has.
+func PlainWord(w uint32) (dt uint64, h byte, n int) {
 	if w&0x80 == 0 {
 		return uint64(w & 0x7f), byte(w >> 8), 2
 	}

@@ -81,7 +81,8 @@ func walkTrace(data []byte, opt ReaderOptions) (tr []string, walked int, err err
 		if b, ok := rd.Raw(); ok {
 			for b.Left > 0 {
 				ri, pi := b.ri, b.pi
-				if _, h, _ := b.Peek(); h == byte(KindTxStart) {
+				w, ok := b.Word()
+				if _, h, _ := PlainWord(w); ok && h == byte(KindTxStart) {
 					c, m, last := b.PlainPairs()
 					tr = append(tr, fmt.Sprintf("pairs %d %d %d %d %d %d", b.I, b.Left, b.T, c, m, last))
 				} else {
