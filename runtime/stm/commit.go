@@ -283,12 +283,18 @@ func (tx *Tx) unlockWrites() {
 func (tx *Tx) publish(wv uint64) {
 	// The sets in registers, as in validateHeld: after each atomic load
 	// the compiler would load tx.writes and tx.arena again.
+	//
+	// The waiters are woken in a second pass, over the entries marked in
+	// wake (bit i&63 for entry i: a bit shared by entries 64 apart costs
+	// at most a wake-up call that finds nobody), so that this loop makes no call
+	// and keeps everything in registers. The marks are decided here,
+	// before each version store, as above.
 	ws, arena := tx.writes, tx.arena
+	var wake uint64
 	for i := range ws {
 		e := &ws[i]
-		q := e.h.waitq.Load()
-		if q != nil && q.n.Load() == 0 {
-			q = nil
+		if q := e.h.waitq.Load(); q != nil && q.n.Load() != 0 {
+			wake |= 1 << (i & 63)
 		}
 		switch nw := e.h.nw; nw {
 		case 0:
@@ -324,8 +330,12 @@ func (tx *Tx) publish(wv uint64) {
 			}
 		}
 		storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
-		if q != nil {
-			q.wake()
+	}
+	if wake != 0 {
+		for i := range ws {
+			if q := ws[i].h.waitq.Load(); q != nil && wake&(1<<(i&63)) != 0 {
+				q.wake()
+			}
 		}
 	}
 }
