@@ -7,7 +7,7 @@ import (
 
 // The plain path: the first attempt of an Atomically call with no hook on
 // (no tracer, no recorder), written out straight for the common cases. A
-// call that a profile-level recording only counts takes it too (recQuiet,
+// call that a profile-level recording only counts takes it too (quiet,
 // recthread.go): then tx.rec is set, and the steps that name the writer
 // or capture sites for conflicts do so.
 //
@@ -137,7 +137,7 @@ func (tx *Tx) commitOne() outcome {
 		}
 		*heldFrom(e.box) = oldVer
 		old = e.box
-		if tx.rec != nil && tx.keepNames(e, b) { // a counted call of the profile level (recQuiet)
+		if tx.rec != nil && tx.keepNames(e, b) { // a counted call of the profile level (quiet)
 			tx.renameInPlace(e, b)
 		}
 	} else {

@@ -283,7 +283,7 @@ func stopLocked(r *recorder) error {
 	cur.Store(nil)
 	r.mu.Lock()
 	for _, t := range r.thrs {
-		t.stale.Store(1) // recQuiet: no longer the current recorder's
+		t.stale.Store(1) // quiet: no longer the current recorder's
 	}
 	r.mu.Unlock()
 	close(r.stop)
@@ -534,6 +534,7 @@ func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 	// timed (recprofile.go, timeAllRate).
 	l := th.aggLogged.Load()
 	th.timeAll.Store(float64(c-w.commits+l-w.logged)*1e9 <= timeAllRate*float64(max(now-w.endNs, int64(flushInterval))))
+	th.long.Store(th.longCalls())
 	w.logged = l
 	ws := th.aggRetryWaits.Load()
 	if c == w.commits && e == w.estimated && ws == w.waits {

@@ -59,7 +59,9 @@ func measureTickCost() {
 }
 
 // longCalls reports whether th's timed calls so far average at least
-// timeEvery clock reads.
+// timeEvery clock reads. The flusher asks, at every flush, and keeps the
+// answer in th.long for drawTimed: a sampled call does not pay the loads
+// and the division.
 func (th *threadRec) longCalls() bool {
 	n := th.aggSampled.Load() + th.aggTimed.Load()
 	return n >= 8 && (th.aggSampledTicks.Load()+th.aggTimedTicks.Load())/n >= uint64(timeEvery*tickCost.Load())
@@ -105,7 +107,7 @@ func (tx *Tx) drawTimed(th *threadRec) uint8 {
 	if th.every {
 		mode = modeTimed
 	}
-	every := th.longCalls()
+	every := th.long.Load()
 	if !every && th.timeAll.Load() {
 		// Few calls: at most those of timeAllRate for one flush interval,
 		// so that a thread that speeds up (or a new one, which starts
@@ -137,7 +139,9 @@ func (tx *Tx) sampleInterval() int32 {
 	x ^= x >> 7
 	x ^= x << 17
 	tx.prof.rnd = x
-	return int32(x%(2*sampleMean-1)) + 1
+	// x's high 32 bits scaled to [0, 2*sampleMean-1) by a multiply (no
+	// division; the bias is below 2^-25).
+	return int32((x>>32)*(2*sampleMean-1)>>32) + 1
 }
 
 // recStart is the start of an attempt (general loop).

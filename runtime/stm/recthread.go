@@ -63,7 +63,7 @@ type threadRec struct {
 	busy atomic.Uint32
 	// stale is 1 once the thread's recorder stops (stopLocked): a
 	// context that still remembers the thread must find the current
-	// recorder's. It is the word after busy, so that recQuiet tests both
+	// recorder's. It is the word after busy, so that quiet tests both
 	// with one load (loadPair), rather than comparing r with the current
 	// recorder.
 	stale atomic.Uint32
@@ -93,6 +93,7 @@ type threadRec struct {
 	aggRetryAbortedTicks atomic.Uint64
 	aggRetryEstimated    atomic.Uint64
 	timeAll              atomic.Bool // set by the flusher: time every counted call (timeAllRate)
+	long                 atomic.Bool // set by the flusher: longCalls, as of the last flush
 	allGen               uint32      // recorder.gen when allN was last reset (the goroutine's)
 	allN                 int32       // calls timed because of timeAll since then
 
@@ -185,18 +186,18 @@ var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
 // counted: recording at the profile level, t the current recorder's (not
 // stale) and held by no enclosing call, the call not drawn for the sample.
 // Such a call takes the plain path (Atomically), and when it commits
-// without meeting anything it ends with recQuietEnd: no clock read, no
+// without meeting anything it ends as recQuietEnd does: no clock read, no
 // event, no store to a word that another goroutine writes. A counted call
 // that meets something carries on through the general loop
 // (settleHooked); any other call goes through runHooked. Between calls
 // tx.prof.mode is modeCounted and t0 0 (recEnd), so a counted call sets
-// nothing there. quiet and recQuiet, which starts the counted call, are
-// apart so that Atomically's test is branches alone.
+// nothing there. Atomically writes out the counted call's start and end
+// (setRecQuiet's stores and recQuietEnd's), as the compiler marks each
+// inlined call with an instruction of its own: quiet is apart only so
+// that its test is branches alone.
 func (tx *Tx) quiet(t *threadRec) bool {
 	return loadPair(&t.busy) == 0 && t.commits() < t.drawAt // not busy nor stale, not drawn
 }
-
-func (tx *Tx) recQuiet(t *threadRec) { setRecQuiet(tx, t) }
 
 // setRecQuiet sets tx.rec to t, the context's tx.lastGThread, or back to
 // nil, without a write barrier: t stays reachable from tx.lastGThread for
@@ -218,7 +219,7 @@ func (tx *Tx) threadID() uint32 {
 }
 
 // recQuietEnd counts the commit of a counted call that ended on the plain
-// path, and detaches the thread. (A call that met contention on the way, a
+// path, and detaches the thread (Atomically has it written out). (A call that met contention on the way, a
 // lock it waited for, is logged by then: settleHooked ends it.) tx.pcs
 // is as the call found it, empty: the only capture a counted call makes
 // is writeSite's, which gives tx.pcs back its length.
@@ -244,7 +245,7 @@ func (tx *Tx) recPlainEnded() {
 	tx.pcs = tx.pcs[:0]
 }
 
-// runHooked is an Atomically call that recQuiet did not take: a call drawn
+// runHooked is an Atomically call that quiet did not take: a call drawn
 // for the sample that is otherwise a counted one takes the plain path too,
 // timed (runSampled), and so does the first attempt of a call at the full
 // level on the goroutine the context served last (runFull); any other
@@ -308,13 +309,29 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 // one of all calls of a thread of long transactions): timed from the start
 // of its attempt to its commit.
 func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
-	tx.prof.mode = tx.drawTimed(t)
-	tx.rec = t
+	mode := tx.drawTimed(t)
+	tx.prof.mode = mode
+	setRecQuiet(tx, t) // t is tx.lastGThread (runHooked)
 	now := cputicks()
 	tx.prof.t0 = now
 	res, err := tx.attemptPlain(fn, true)
 	if res == ended {
-		tx.recPlainEnded()
+		if tx.prof.mode == mode {
+			// Met nothing (promote changes the mode): recPlainEnded's
+			// steps for it, written out, as every sampled call passes
+			// here. One attempt, no wait: t0 is now, and the call
+			// holds no buffer.
+			if d := cputicks() - now; mode == modeSampled {
+				t.addSample(d)
+			} else {
+				t.addTimed(d)
+			}
+			setRecQuiet(tx, nil)
+			tx.prof.mode, tx.prof.t0 = modeCounted, 0
+			tx.pcs = tx.pcs[:0]
+		} else {
+			tx.recPlainEnded()
+		}
 		putTx(tx)
 		t.r.nudgeFlusher(now) // record.go
 		return nil

@@ -468,18 +468,21 @@ func Atomically(fn func(tx *Tx) error) error {
 		tx = getTxOther(p)
 	}
 	if h := hookState(); recorderBuilt && h == uint32(recording) {
-		// Recording a profile, and this call is only counted (recQuiet,
-		// recthread.go): the plain path, as below, and the commit
-		// counted (recQuietEnd).
+		// Recording a profile, and this call is only counted (quiet,
+		// recthread.go): the plain path, as below, with tx.rec set, and
+		// the commit counted (recQuietEnd's steps; tx.rec is set and
+		// cleared as setRecQuiet does, without a write barrier).
 		g := curg()
 		t := tx.lastGThread
 		if !haveCurg || tx.lastG != g || !tx.quiet(t) { // (curg.go: t is set)
 			return tx.runHooked(fn, g)
 		}
-		tx.recQuiet(t)
+		recTx := (*uintptr)(unsafe.Pointer(&tx.rec))
+		*recTx = uintptr(unsafe.Pointer(t))
 		res, err := tx.attemptPlain(fn, true)
 		if res == ended && tx.prof.mode == modeCounted {
-			tx.recQuietEnd()
+			*recTx = 0
+			addOwned(&tx.lastGThread.aggCommits, 1) // t, not kept across the call
 			putTx(tx)
 			return nil
 		}
