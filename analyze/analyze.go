@@ -397,25 +397,9 @@ func (a *Analyzer) step(l *logState, th *thread, ev *logformat.Event, t int64, i
 	case logformat.KindConflict:
 		a.conflict(l, th, ev, t, in)
 	case logformat.KindWaitStart:
-		if th.waiting {
-			l.orphanDone++ // nested start: treat as one pause
-		}
-		th.waiting = true
-		th.reason = ev.Reason
-		th.state = stPause
-		if in {
-			a.reasons[ev.Reason].Count++
-		}
+		a.waitStart(l, th, ev.Reason, in)
 	case logformat.KindWaitDone:
-		if !th.waiting {
-			l.orphanDone++
-		}
-		th.waiting = false
-		if th.inTx {
-			th.state = stRun
-		} else {
-			th.state = stStop
-		}
+		waitDone(l, th)
 	case logformat.KindDetach:
 		th.state = stDetached
 	case logformat.KindReattach:
@@ -437,6 +421,31 @@ func (a *Analyzer) step(l *logState, th *thread, ev *logformat.Event, t int64, i
 			a.tot.gcMajor += a.span(th.gcMajorStart, t)
 			th.inGCMajor = false
 		}
+	}
+}
+
+// waitStart and waitDone are step's for a wait's start and end (small
+// enough to be inlined where batch's loops take them too).
+func (a *Analyzer) waitStart(l *logState, th *thread, r logformat.WaitReason, in bool) {
+	if th.waiting {
+		l.orphanDone++ // nested start: treat as one pause
+	}
+	th.waiting = true
+	th.reason = r
+	th.state = stPause
+	if in {
+		a.reasons[r].Count++
+	}
+}
+
+func waitDone(l *logState, th *thread) {
+	if !th.waiting {
+		l.orphanDone++
+	}
+	th.waiting = false
+	th.state = stStop
+	if th.inTx {
+		th.state = stRun
 	}
 }
 

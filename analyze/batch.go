@@ -292,6 +292,10 @@ func (a *Analyzer) slowStep(l *logState, th *thread, st *schedThread, shared boo
 			st.sharedAbort(th, ev) // before abort changes th
 		}
 		a.abort(l, th, ev, true)
+	case logformat.KindWaitStart:
+		a.waitStart(l, th, ev.Reason, true)
+	case logformat.KindWaitDone:
+		waitDone(l, th)
 	default:
 		if shared && k == logformat.KindBecomeInevitable {
 			st.attemptInev = true
