@@ -305,10 +305,19 @@ func (tx *Tx) publish(wv uint64) {
 			// cost more than the copy.
 			src := (*words)(unsafe.Pointer(&arena[e.off]))
 			p := e.box
-			switch nw {
-			case 8:
+			if nw == 8 {
+				// On its own, as in load.
 				storeWord(boxWord(p, 7), src[7])
-				fallthrough
+				storeWord(boxWord(p, 6), src[6])
+				storeWord(boxWord(p, 5), src[5])
+				storeWord(boxWord(p, 4), src[4])
+				storeWord(boxWord(p, 3), src[3])
+				storeWord(boxWord(p, 2), src[2])
+				storeWord(boxWord(p, 1), src[1])
+				storeWord(boxWord(p, 0), src[0])
+				break
+			}
+			switch nw {
 			case 7:
 				storeWord(boxWord(p, 6), src[6])
 				fallthrough
