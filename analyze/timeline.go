@@ -14,9 +14,12 @@ const fineCells = 16 * TimelineCells
 type fineTimeline [fineCells]uint32
 
 // scale maps relative times to fine buckets: bucket i covers
-// [origin + i·width, origin + (i+1)·width).
+// [origin + i·width, origin + (i+1)·width). The width is 1<<shift (it
+// starts at 1 and only doubles), so that a conflict's bucket is a shift,
+// not a 64-bit division.
 type scale struct {
 	origin, width int64
+	shift         uint
 	set           bool
 }
 
@@ -32,7 +35,7 @@ func (a *Analyzer) fineIndex(t int64) int {
 		// the first need no doubling at all (exact counts for short spans).
 		s.set = true
 		s.origin = t - fineCells/2
-		s.width = 1
+		s.width, s.shift = 1, 0
 	}
 	for t < s.origin {
 		a.growLeft()
@@ -40,7 +43,7 @@ func (a *Analyzer) fineIndex(t int64) int {
 	for t-s.origin >= fineCells*s.width {
 		a.growRight()
 	}
-	return int((t - s.origin) / s.width)
+	return int(uint64(t-s.origin) >> s.shift)
 }
 
 // growRight doubles the width keeping the origin: buckets 2i and 2i+1 merge
@@ -53,6 +56,7 @@ func (a *Analyzer) growRight() {
 		clear(tl[fineCells/2:])
 	}
 	a.scale.width *= 2
+	a.scale.shift++
 }
 
 // growLeft doubles the width and moves the origin left by the old range:
@@ -68,6 +72,7 @@ func (a *Analyzer) growLeft() {
 	}
 	a.scale.origin -= fineCells * a.scale.width
 	a.scale.width *= 2
+	a.scale.shift++
 }
 
 // cells folds a fine timeline into TimelineCells cells over [start, end):
