@@ -281,7 +281,7 @@ func (tx *Tx) unlockWrites() {
 // store), so it goes down the write set rather than tx.order: commitFew
 // sorts its few entries on the stack and leaves tx.order alone.
 func (tx *Tx) publish(wv uint64) {
-	// The sets in registers, as in validateHeld: after each atomic load
+	// The sets in registers, as in commitFew: after each atomic load
 	// the compiler would load tx.writes and tx.arena again.
 	//
 	// The waiters are woken in a second pass, over the entries marked in

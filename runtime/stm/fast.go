@@ -160,7 +160,7 @@ func (tx *Tx) commitOne() outcome {
 		tx.unlockOne(e, old, oldVer)
 		return failed
 	}
-	rs := tx.reads // in registers (validateHeld)
+	rs := tx.reads // in registers (as commitFew's)
 	if e.fused && len(rs) == 1 {
 		rs = nil // the one read is the fused one, validated by the lock
 	}
@@ -169,7 +169,7 @@ func (tx *Tx) commitOne() outcome {
 		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
 		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
-			continue // as in validateHeld
+			continue // as in commitFew
 		}
 		if r.h == h && cur == e.box && r.box == old && r.ver == oldVer {
 			continue // locked by us, and what we replace is what we read
@@ -209,10 +209,10 @@ func (tx *Tx) commitOne() outcome {
 // commitFew is commit for a write set of a few Vars (attemptPlain: 2 to
 // 4), written out as commitOne is: the locks taken in Var id order from a
 // sort of at most four indexes on the stack, without waiting, then the
-// inevitability flag, a version, the read set validated (validateHeld) and
-// the values published. It returns as commitOne does: failed, with nothing held,
-// when a Var is locked by another commit or an inevitable transaction
-// runs, for the general commit, which waits. A call that a profile-level
+// inevitability flag, the read set validated (held Vars by heldFrom), a
+// version and the values published. It returns as commitOne does:
+// failed, with nothing held, when a Var is locked by another commit or an
+// inevitable transaction runs, for the general commit, which waits. A call that a profile-level
 // recording counts (tx.rec set) names the writer in each box it locks
 // (tryLockNamed), as commitOne does.
 func (tx *Tx) commitFew() outcome {
@@ -294,11 +294,35 @@ func (tx *Tx) commitFew() outcome {
 	}
 	// Each fused write has its own Var and its own read of it, validated
 	// by its lock: when they are all the reads, nothing is left to check.
-	if fused == len(tx.reads) {
-	} else if i := tx.validateHeld(); i >= 0 {
-		tx.noteReadConflict(i)
-		tx.unlockFew(ws, o[:n])
-		return aborted
+	if fused != len(tx.reads) {
+		// validate(true) for a few writes, written out (as a function
+		// its call cost more than its loop): a read of an in-place Var
+		// we hold is checked against heldFrom; of a boxed one we hold, by
+		// a scan of our writes (wfilter first) rather than findWrite.
+		// The reads in registers: the atomic loads make the compiler
+		// reload tx's fields.
+		rs, lw := tx.reads, tx.lockWord
+	next:
+		for i := range rs {
+			r := &rs[i]
+			cur := atomic.LoadPointer(&r.h.val)
+			if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+				continue // unchanged, or an in-place Var we hold, locked from the version read
+			}
+			if tx.wfilter&(1<<(r.h.id&63)) != 0 {
+				for j := range ws {
+					if w := &ws[j]; w.h == r.h {
+						if cur == w.box && w.old == r.box && w.oldVer == r.ver {
+							continue next // locked by us, and what we replace is what we read
+						}
+						break
+					}
+				}
+			}
+			tx.noteReadConflict(i)
+			tx.unlockFew(ws, o[:n])
+			return aborted
+		}
 	}
 	tx.publish(tx.nextVersion()) // after the validation, as in commitOne
 	return committed
@@ -384,39 +408,6 @@ func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
 			atomic.StorePointer(&e.h.val, e.old)
 		}
 	}
-}
-
-// validateHeld is validate(true) for a few writes (at most four): the
-// index of a stale read, or -1. A read of an in-place Var we hold is
-// checked against heldFrom; of a boxed one we hold, by a scan of our
-// writes (wfilter first) rather than validate's findWrite.
-func (tx *Tx) validateHeld() int {
-	ws := tx.writes
-	if len(ws) > 4 {
-		panic("stm: internal error: validateHeld over more than four writes")
-	}
-	rs := tx.reads // in registers: the atomic loads below make the compiler reload tx's fields
-	lw := tx.lockWord
-next:
-	for i := range rs {
-		r := &rs[i]
-		cur := atomic.LoadPointer(&r.h.val)
-		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
-			continue // unchanged, or an in-place Var we hold, locked from the version read
-		}
-		if tx.wfilter&(1<<(r.h.id&63)) != 0 {
-			for j := range ws {
-				if w := &ws[j]; w.h == r.h {
-					if cur == w.box && w.old == r.box && w.oldVer == r.ver {
-						continue next // locked by us, and what we replace is what we read
-					}
-					break
-				}
-			}
-		}
-		return i
-	}
-	return -1
 }
 
 // unlockOne is unlockWrites for commitOne's entry, which replaced old at
