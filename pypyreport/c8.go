@@ -208,15 +208,20 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 // bytes past it are whatever follows it): on a hit in recent, the marker
 // is compared with the entry's by sameMarker instead of memequal.
 func (s *c8Summary) lookup(event uint8, mk *[pypy.C8MaxRecord - 14]byte, n int) *conflictSummary {
-	m := mk[:n]
 	if n >= 32 {
-		h := uint(event)*0x9e + uint(n)*0x3b + uint(m[n-1])*0x61 + uint(m[n-2])*0x1d
-		if c := s.recent[(h^h>>6)&63]; c != nil && c.event == event && sameMarker(c.mk, m) {
+		if c := s.recent[recentHash(event, mk, n)]; c != nil && c.event == event && sameMarker(c.mk, mk[:n]) {
 			c.n++
 			return c
 		}
 	}
-	return s.conflict(event, m)
+	return s.conflict(event, mk[:n])
+}
+
+// recentHash is recentSlot for the marker of n (2-255) bytes at the front
+// of mk, taken as an array (no slice of it to build).
+func recentHash(event uint8, mk *[pypy.C8MaxRecord - 14]byte, n int) uint {
+	h := uint(event)*0x9e + uint(n)*0x3b + uint(mk[n-1])*0x61 + uint(mk[n-2])*0x1d
+	return (h ^ h>>6) & 63
 }
 
 // sameMarker compares a and b, of at least 32 bytes, 32 bytes at a time,

@@ -1,8 +1,10 @@
 package pypyreport
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
@@ -346,9 +348,15 @@ const (
 )
 
 // flush does what scan queued in s.pend, in order; win is scan's window.
+// The common case of each entry (its conflict in s.recent, its timestamp
+// a stamp that fits the conflict's chunk) is written out in the loop, the
+// work of lookup, sameMarker and addTime without their three calls, whose
+// overhead (arguments, slices rebuilt, spills) was a large share of the
+// work they did.
 func (s *c8Summary) flush(win []byte, note *pyStderr) {
-	for i := range s.pend.n {
-		e := &s.pend.e[i&(len(s.pend.e)-1)]
+	pend, on := s.pend, s.cells.on
+	for i := range pend.n {
+		e := &pend.e[i&(len(pend.e)-1)]
 		if e.kind == pendDouble {
 			note.line("note: double STM_CONTENTION_WRITE_READ")
 			continue
@@ -356,12 +364,41 @@ func (s *c8Summary) flush(win []byte, note *pyStderr) {
 		// The marker: in the window or in e, picked without a branch.
 		w := (*[pypy.C8MaxRecord]byte)(win[e.off:])
 		at := [2]*[pypy.C8MaxRecord - 14]byte{(*[pypy.C8MaxRecord - 14]byte)(w[14:]), &e.marker}
-		c := s.lookup(e.event, at[e.kind>>1&1], int(e.n))
-		c.addTime(e.sec, e.nsec, &s.cells)
+		mk, n := at[e.kind>>1&1], int(e.n)
+		// lookup's hit for a marker of 33-64 bytes (most are), written
+		// out: sameMarker's two blocks.
+		var c *conflictSummary
+		hit := false
+		if n >= 33 && n <= 64 {
+			c = s.recent[recentHash(e.event, mk, n)]
+			if c != nil && c.event == e.event && len(c.mk) == n {
+				a := c.mk[:n:n]
+				hit = block32((*[32]byte)(a), (*[32]byte)(mk[:32]))|block32((*[32]byte)(a[n-32:]), (*[32]byte)(mk[n-32:])) == 0
+			}
+		}
+		if hit {
+			c.n++
+		} else {
+			c = s.lookup(e.event, mk, n)
+		}
 		c.aborted += e.a
 		c.paused += e.p
+		// addTime's common case (see there).
+		key := uint64(e.sec)<<32 | uint64(e.nsec)
+		d := int64(key - c.lastKey)
+		u := uint64(d<<1) ^ uint64(d>>63)
+		b := c.cur
+		if l := bits.Len64(u); l <= 53 && cap(b)-len(b) >= 8 && !on {
+			sz, at := (l+3+7)/8, len(b)
+			binary.LittleEndian.PutUint64(b[at:at+8], u<<3|uint64(sz-1))
+			// c.cur = c.cur[:…] stores only the length (b[:…] would store
+			// the pointer too, with a write barrier check).
+			c.lastKey, c.cur, c.tsLen = key, c.cur[:at+sz], c.tsLen+sz
+			continue
+		}
+		c.addTime(e.sec, e.nsec, &s.cells)
 	}
-	s.pend.n = 0
+	pend.n = 0
 }
 
 // inevWaitDone is the end of t's wait for the inevitable transaction, if

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stmlog/stmlog/internal/pypygen"
@@ -156,5 +158,66 @@ func TestLookupSlotCollision(t *testing.T) {
 			t.Logf("%q %d", c.marker, c.n)
 		}
 		t.Fatalf("want 2 conflicts, x 3 times and y 6 times")
+	}
+}
+
+// TestFlushSlotCollision: flush's inline cache hit (markers of 33-64
+// bytes) tells apart markers that share recent's slot and differ in one
+// byte anywhere but the last two, or in length (a marker and a longer one
+// that starts with it), and counts each as reading every record with Next
+// does.
+func TestFlushSlotCollision(t *testing.T) {
+	var recs []pypyRec
+	ns := uint32(0)
+	add := func(th uint32, ev uint8, m string) {
+		ns += 1000
+		recs = append(recs, pypyRec{ns / 1e9, ns % 1e9, th, ev, m})
+	}
+	var marks []string
+	for _, n := range []int{32, 33, 48, 64, 65} {
+		base := bytes.Repeat([]byte("m"), n-5)
+		base = append(base, " (#7)"...)
+		marks = append(marks, string(base))
+		for _, i := range []int{0, 1, n / 2, n - 33, n - 32, n - 3} {
+			if i < 0 || i >= n-2 {
+				continue
+			}
+			m := bytes.Clone(base)
+			if m[i] = 'x'; slices.Contains(marks, string(m)) {
+				continue
+			}
+			if recentSlot(pypy.EvWriteRead, m) != recentSlot(pypy.EvWriteRead, base) {
+				t.Fatal("the markers should share a slot")
+			}
+			marks = append(marks, string(m))
+		}
+	}
+	// A longer marker that starts with a shorter one, in its slot.
+	short := []byte(marks[slices.IndexFunc(marks, func(m string) bool { return len(m) == 48 })])
+find:
+	for a := range 256 {
+		for b := range 256 {
+			long := append(bytes.Clone(short), "  "...)
+			long[len(long)-2], long[len(long)-1] = byte(a), byte(b)
+			if recentSlot(pypy.EvWriteRead, long) == recentSlot(pypy.EvWriteRead, short) {
+				marks = append(marks, string(long))
+				break find
+			}
+		}
+	}
+	for i := range 3000 {
+		th := uint32(i%3) + 1
+		add(th, pypy.EvStart, "")
+		add(th, pypy.EvWriteRead, marks[(i*7)%len(marks)])
+		add(th, pypy.EvAbort, "")
+	}
+	data := pypyLog(recs...)
+	runBoth(t, "slot collisions", data, Options{Top: 100}, timestampBudget)
+	var out, errOut bytes.Buffer
+	if err := run(&out, &errOut, bytes.NewReader(data), Options{Top: 100}, timestampBudget); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Count(out.String(), "x STM_CONTENTION_WRITE_READ)"), len(marks); got != want {
+		t.Fatalf("%d conflicts printed, want %d (one per marker)\n%s", got, want, tail(out.String()))
 	}
 }
