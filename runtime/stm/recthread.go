@@ -183,9 +183,11 @@ var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
 
 // quiet reports whether an Atomically call on the goroutine this context
 // served last (Atomically compared curg), whose thread is t, is only
-// counted: recording at the profile level, t the current recorder's (not
-// stale) and held by no enclosing call, the call not drawn for the sample.
-// Such a call takes the plain path (Atomically), and when it commits
+// counted, or timed for the sample: recording at the profile level, t the
+// current recorder's (not stale) and held by no enclosing call. Unless
+// drawn for the sample (drawn: runSampled, called from Atomically without
+// runHooked's tests again), such a call takes the plain path
+// (Atomically), and when it commits
 // without meeting anything it ends as recQuietEnd does: no clock read, no
 // event, no store to a word that another goroutine writes. A counted call
 // that meets something carries on through the general loop
@@ -195,9 +197,7 @@ var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
 // (setRecQuiet's stores and recQuietEnd's), as the compiler marks each
 // inlined call with an instruction of its own: quiet is apart only so
 // that its test is branches alone.
-func (tx *Tx) quiet(t *threadRec) bool {
-	return loadPair(&t.busy) == 0 && t.commits() < t.drawAt // not busy nor stale, not drawn
-}
+func (t *threadRec) quiet() bool { return loadPair(&t.busy) == 0 } // not busy nor stale
 
 // setRecQuiet sets tx.rec to t, the context's tx.lastGThread, or back to
 // nil, without a write barrier: t stays reachable from tx.lastGThread for
@@ -245,19 +245,14 @@ func (tx *Tx) recPlainEnded() {
 	tx.pcs = tx.pcs[:0]
 }
 
-// runHooked is an Atomically call that quiet did not take: a call drawn
-// for the sample that is otherwise a counted one takes the plain path too,
-// timed (runSampled), and so does the first attempt of a call at the full
-// level on the goroutine the context served last (runFull); any other
-// goes through run. g is the goroutine (curg), 0 when tracing.
+// runHooked is an Atomically call that quiet did not take (one drawn for
+// the sample is quiet: Atomically calls runSampled): the first attempt of
+// a call at the full level on the goroutine the context served last takes
+// the plain path too (runFull); any other goes through run. g is the
+// goroutine (curg), 0 when tracing.
 func (tx *Tx) runHooked(fn func(*Tx) error, g uintptr) error {
-	if t := tx.lastGThread; t != nil && g != 0 && tx.lastG == g && t.r == cur.Load() {
-		switch b := t.busy.Load(); {
-		case b == 0 && t.drawn():
-			return tx.runSampled(fn, t)
-		case b == busyFull:
-			return tx.runFull(fn, t)
-		}
+	if t := tx.lastGThread; t != nil && g != 0 && tx.lastG == g && t.r == cur.Load() && t.busy.Load() == busyFull {
+		return tx.runFull(fn, t)
 	}
 	return tx.runGeneral(fn)
 }
@@ -307,7 +302,8 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 
 // runSampled is a counted call drawn to be timed (for the sample, or as
 // one of all calls of a thread of long transactions): timed from the start
-// of its attempt to its commit.
+// of its attempt to its commit. t is tx.lastGThread, quiet, and the
+// current goroutine's.
 func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
 	mode := tx.drawTimed(t)
 	tx.prof.mode = mode

@@ -474,8 +474,11 @@ func Atomically(fn func(tx *Tx) error) error {
 		// cleared as setRecQuiet does, without a write barrier).
 		g := curg()
 		t := tx.lastGThread
-		if !haveCurg || tx.lastG != g || !tx.quiet(t) { // (curg.go: t is set)
+		if !haveCurg || tx.lastG != g || !t.quiet() { // (curg.go: t is set)
 			return tx.runHooked(fn, g)
+		}
+		if t.drawn() {
+			return tx.runSampled(fn, t)
 		}
 		recTx := (*uintptr)(unsafe.Pointer(&tx.rec))
 		*recTx = uintptr(unsafe.Pointer(t))
