@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
 )
@@ -32,8 +33,8 @@ type c8Thread struct {
 
 	// the transaction's first BECOME_INEVITABLE or REATTACH record (inev)
 	inevEvent              uint8
-	inevLen                uint8                       // of its marker,
-	inevMarker             [pypy.C8MaxRecord - 14]byte // which starts here
+	inevLen                uint8     // of its marker,
+	inevMarker             markerBuf // which starts here
 	inevSec, inevNsec      uint32
 	inevWaitStart          float64
 	minorStart, majorStart float64
@@ -259,19 +260,46 @@ func recentSlot(event uint8, marker []byte) uint8 {
 	return uint8((h ^ h>>6) & 63)
 }
 
+// markerBuf holds a c8 marker (up to C8MaxRecord-14 bytes) in two fields,
+// so that a marker of at most markerHead bytes (most are) is copied as the
+// head alone: Go copies an array field of constant size with inline moves
+// (four 16-byte ones for the head), where a copy through a slice of the
+// whole array is a call to memmove, and the whole array, 255 bytes, a loop.
+type markerBuf struct {
+	head [markerHead]byte
+	tail [pypy.C8MaxRecord - 14 - markerHead]byte
+}
+
+const markerHead = 64
+
+// bytes is m as one array (its fields are bytes side by side, no padding).
+func (m *markerBuf) bytes() *[pypy.C8MaxRecord - 14]byte {
+	return (*[pypy.C8MaxRecord - 14]byte)(unsafe.Pointer(m))
+}
+
+// copyFrom copies the first n bytes of the marker in src, and maybe more.
+func (m *markerBuf) copyFrom(src *markerBuf, n uint8) {
+	m.head = src.head
+	if n > markerHead {
+		m.tail = src.tail
+	}
+}
+
 func (s *c8Summary) dropTimestamps(budget int) bool { return dropKept(s.list, s.cells.on, budget) }
 
 // becomeInevitable is BECOME_INEVITABLE and REATTACH for the record b
-// (C8MaxRecord bytes). The marker is copied whole, a copy of constant
-// size, which Go makes without a call; binary.LittleEndian, not le32,
+// (C8MaxRecord bytes). The marker is copied in copies of constant size
+// (see markerBuf), which Go makes without a call; binary.LittleEndian, not le32,
 // keeps it within Go's inlining budget, for scan's loop (a call there
 // makes Go spill the loop's registers on every record).
 func (t *c8Thread) becomeInevitable(ev uint8, b []byte, now float64) {
 	t.progress(now, stRun)
 	if !t.inev {
 		t.inev, t.inevWaiting, t.inevEvent = true, false, ev
-		t.inevMarker = [pypy.C8MaxRecord - 14]byte(b[14:pypy.C8MaxRecord])
-		t.inevLen = b[13]
+		t.inevMarker.head = [markerHead]byte(b[14 : 14+markerHead])
+		if t.inevLen = b[13]; t.inevLen > markerHead {
+			t.inevMarker.tail = [len(markerBuf{}.tail)]byte(b[14+markerHead : pypy.C8MaxRecord])
+		}
 		t.inevSec, t.inevNsec = binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:])
 	}
 }

@@ -206,7 +206,8 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 				e := &pend.e[pend.n&(len(pend.e)-1)]
 				pend.n++
 				e.kind, e.event, e.n, e.off = pendInev, t.inevEvent, t.inevLen, 0
-				e.sec, e.nsec, e.marker = t.inevSec, t.inevNsec, t.inevMarker
+				e.sec, e.nsec = t.inevSec, t.inevNsec
+				e.marker.copyFrom(&t.inevMarker, t.inevLen)
 				e.a, e.p = 0, t1-t.inevWaitStart
 				t.inevWaiting = false
 				break
@@ -334,9 +335,9 @@ type pending struct {
 	n int
 	e [64]struct {
 		kind, event, n uint8
-		off, sec, nsec uint32                      // off: a CONTENTION_WRITE_READ's record in scan's window
-		a, p           float64                     // to add to the conflict's aborted and paused
-		marker         [pypy.C8MaxRecord - 14]byte // pendInev's
+		off, sec, nsec uint32    // off: a CONTENTION_WRITE_READ's record in scan's window
+		a, p           float64   // to add to the conflict's aborted and paused
+		marker         markerBuf // pendInev's (its first n bytes)
 	}
 }
 
@@ -363,7 +364,7 @@ func (s *c8Summary) flush(win []byte, note *pyStderr) {
 		}
 		// The marker: in the window or in e, picked without a branch.
 		w := (*[pypy.C8MaxRecord]byte)(win[e.off:])
-		at := [2]*[pypy.C8MaxRecord - 14]byte{(*[pypy.C8MaxRecord - 14]byte)(w[14:]), &e.marker}
+		at := [2]*[pypy.C8MaxRecord - 14]byte{(*[pypy.C8MaxRecord - 14]byte)(w[14:]), e.marker.bytes()}
 		mk, n := at[e.kind>>1&1], int(e.n)
 		// lookup's hit for a marker of 33-64 bytes (most are), written
 		// out: sameMarker's two blocks.
@@ -406,7 +407,7 @@ func (s *c8Summary) flush(win []byte, note *pyStderr) {
 func (s *c8Summary) inevWaitDone(t *c8Thread, now float64) {
 	if t.inev && t.inevWaiting {
 		wait := now - t.inevWaitStart
-		c := s.conflict(t.inevEvent, t.inevMarker[:t.inevLen])
+		c := s.conflict(t.inevEvent, t.inevMarker.bytes()[:t.inevLen])
 		c.addTime(t.inevSec, t.inevNsec, &s.cells)
 		c.paused += wait
 		t.inevWaiting = false

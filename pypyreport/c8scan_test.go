@@ -87,7 +87,9 @@ func TestC8ScanInevQueue(t *testing.T) {
 		ns += 1000 + 37*uint32(len(recs)%7)
 		recs = append(recs, pypyRec{ns / 1e9, ns % 1e9, th, ev, m})
 	}
-	marks := []string{"inev a (#1)", "inev b (#2)", "inev c (#3)", "x (#4)", "inev-e"}
+	// Markers past markerBuf's head too (copied in two parts).
+	long1, long2 := strings.Repeat("l", 60)+"ong (#65)", strings.Repeat("L", 245)+"ong (#255)"
+	marks := []string{"inev a (#1)", "inev b (#2)", long1, "inev c (#3)", "x (#4)", "inev-e", long2}
 	for i := range 600 {
 		th := uint32(i%3) + 1
 		add(th, pypy.EvStart, "")
@@ -104,6 +106,15 @@ func TestC8ScanInevQueue(t *testing.T) {
 	data := pypyLog(recs...)
 	runBoth(t, "inev runs", data, Options{Top: 50}, timestampBudget)
 	runBoth(t, "inev runs, two passes", data, Options{Top: 50}, 0)
+	var out, errOut bytes.Buffer
+	if err := run(&out, &errOut, bytes.NewReader(data), Options{Top: 50}, timestampBudget); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{long1, long2} {
+		if !strings.Contains(out.String(), "x STM_BECOME_INEVITABLE)\n  "+m+"\n") {
+			t.Errorf("no inevitable conflict with the %d-byte marker %q\n%s", len(m), m, tail(out.String()))
+		}
+	}
 }
 
 // TestSameMarker: sameMarker finds every differing byte of markers of
