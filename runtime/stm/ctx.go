@@ -110,7 +110,15 @@ func getTxSecond(p int) *Tx {
 // unpins.
 func getTxOther(p int) *Tx {
 	if p < maxPCtx {
-		return getTxSecond(p)
+		// getTxSecond's steps, not a call: this is the path of every
+		// hand-off's other side.
+		if c := &pctxs[p].c[1]; c.own.take() {
+			if tx := c.tx; tx != nil {
+				procUnpin()
+				return tx
+			}
+			c.own.release()
+		}
 	}
 	procUnpin()
 	return getTxSlow()
