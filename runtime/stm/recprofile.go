@@ -32,9 +32,9 @@ import (
 // estimated from a handful of samples. Whether a call is timed so depends
 // only on calls before it, so the sample stays a uniform draw from the
 // calls not timed exactly. So is every call of a thread whose timed calls
-// average at least timeEvery clock reads (about 2 µs where a read costs 11
-// ns: two reads cost at most 1 % of such a call), where a sample would
-// only add error.
+// averaged at least timeEvery clock reads at the last flush (about 2 µs
+// where a read costs 11 ns: two reads cost at most 1 % of such a call),
+// where a sample would only add error.
 const (
 	sampleMean  = 64
 	timeAllRate = 100_000
