@@ -1,0 +1,322 @@
+package stm
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// The plain path's commits (fast.go): commitOne for one written Var,
+// commitFew for two to four, with their locking and unlocking steps.
+
+// commitOne is commit for a write set of one Var: lock it,
+// check for an inevitable transaction, take a version, validate, publish,
+// as commit does. It returns committed, aborted (a read went stale: the
+// conflict is noted, the lock given back), or failed when it did not
+// take the fast way (the Var is locked, an inevitable transaction runs),
+// leaving everything as it was for commit.
+func (tx *Tx) commitOne() outcome {
+	e := &tx.writes[0]
+	h := e.h
+	var old unsafe.Pointer
+	var oldVer uint64
+	if h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		if e.fused {
+			// From the version our Load read: a failure is a Var locked
+			// or changed since, which the general commit sorts out.
+			oldVer = e.oldVer
+		} else {
+			oldVer = b.loadVersion()
+		}
+		if oldVer&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, oldVer, tx.lockWord) {
+			return failed
+		}
+		*heldFrom(e.box) = oldVer
+		old = e.box
+		if tx.rec != nil && tx.keepNames(e, b) { // a counted call of the profile level (quiet)
+			tx.renameInPlace(e, b)
+		}
+	} else {
+		if tx.rec != nil && !e.ready {
+			tx.nameBox(e)
+			e.ready = true
+		}
+		old = atomic.LoadPointer(&h.val)
+		oldVer = (*boxHeader)(old).loadVersion()
+		if oldVer&1 != 0 || !atomic.CompareAndSwapPointer(&h.val, old, e.box) {
+			return failed
+		}
+	}
+	// (e.old, e.oldVer and e.ready are for the general commit and for
+	// recording: a conflict noted while recording reads e.old.)
+	if tx.rec != nil {
+		e.old, e.oldVer = old, oldVer
+	}
+	if inevFlag.Load() {
+		tx.unlockOne(e, old, oldVer)
+		return failed
+	}
+	rs := tx.reads // in registers (as commitFew's)
+	if e.fused && len(rs) == 1 {
+		rs = nil // the one read is the fused one, validated by the lock
+	}
+	lw := tx.lockWord
+	for i := range rs {
+		r := &rs[i]
+		cur := atomic.LoadPointer(&r.h.val)
+		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+			continue // as in commitFew
+		}
+		if r.h == h && cur == e.box && r.box == old && r.ver == oldVer {
+			continue // locked by us, and what we replace is what we read
+		}
+		tx.noteReadConflict(i)
+		tx.unlockOne(e, old, oldVer)
+		return aborted
+	}
+	// The version after the validation, not before as a shared clock
+	// would need: only this context reads its counter, and the loop
+	// above is then free of it (a register spilled and reloaded per read).
+	wv := tx.nextVersion()
+	// publish's steps for one entry, written out: a shared helper would
+	// not inline, and a one-write commit would pay the call.
+	q := h.waitq.Load() // before the version store: see publish
+	if q != nil && q.n.Load() == 0 {
+		q = nil
+	}
+	switch nw := h.nw; nw {
+	case 0:
+	case 1:
+		storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
+	default:
+		// publish's loop.
+		src, dst := unsafe.Pointer(&tx.arena[e.off]), unsafe.Add(e.box, boxValueOff)
+		for k := uintptr(0); k < uintptr(nw)*8; k += 8 {
+			storeWord((*uint64)(unsafe.Add(dst, k)), *(*uint64)(unsafe.Add(src, k)))
+		}
+	}
+	storeReleaseInline64(&(*boxHeader)(e.box).version, wv)
+	if q != nil {
+		q.wake()
+	}
+	return committed
+}
+
+// commitFew is commit for a write set of a few Vars (attemptPlain: 2 to
+// 4), written out as commitOne is: the locks taken in Var id order from a
+// sort of at most four indexes on the stack, without waiting, then the
+// inevitability flag, the read set validated (held Vars by heldFrom), a
+// version and the values published. It returns as commitOne does:
+// failed, with nothing held, when a Var is locked by another commit or an
+// inevitable transaction runs, for the general commit, which waits. A call that a profile-level
+// recording counts (tx.rec set) names the writer in each box it locks
+// (tryLockNamed), as commitOne does.
+func (tx *Tx) commitFew() outcome {
+	ws := tx.writes
+	n := len(ws)
+	if n > 4 {
+		return failed
+	}
+	var o [4]uint8
+	if n == 2 {
+		// The commonest, a compare (the loop's bounds checks cost more).
+		o[1] = 1
+		if ws[1].h.id < ws[0].h.id {
+			o[0], o[1] = 1, 0
+		}
+	} else {
+		for i := 1; i < n; i++ {
+			o[i] = uint8(i)
+			for j := i; j > 0 && ws[o[j]].h.id < ws[o[j-1]].h.id; j-- {
+				o[j], o[j-1] = o[j-1], o[j]
+			}
+		}
+	}
+	held, fused := 0, 0
+	if tx.rec != nil {
+		for ; held < n; held++ {
+			e := &ws[o[held]]
+			if !e.fused {
+				if !tx.tryLockNamed(e) {
+					break
+				}
+				continue
+			}
+			// tryLockNamed's step for a fused write (an in-place Var),
+			// inline as below: the call cost more than the lock.
+			b := (*boxHeader)(e.box)
+			if !atomic.CompareAndSwapUint64(&b.version, e.oldVer, lockedVersion) {
+				break
+			}
+			e.old = e.box
+			fused++
+			if tx.keepNames(e, b) {
+				tx.renameInPlace(e, b)
+			}
+		}
+	} else {
+		for ; held < n; held++ {
+			e := &ws[o[held]]
+			if e.fused {
+				// tryLock's step for a fused write, inline: the lock from
+				// the (even) version read.
+				if !atomic.CompareAndSwapUint64(&(*boxHeader)(e.box).version, e.oldVer, tx.lockWord) {
+					break
+				}
+				// No e.old: for an in-place Var locked with the lock
+				// word, the validations go by heldFrom, not by e.old
+				// (needed only for lockedVersion, recording's lock), and
+				// the general commit sets it when it locks.
+				*heldFrom(e.box) = e.oldVer
+				fused++
+			} else if e.h.nw != 0 {
+				// tryLock's step for an in-place Var, inline: the lock
+				// from the version current.
+				b := (*boxHeader)(e.box)
+				v := b.loadVersion()
+				if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, tx.lockWord) {
+					break
+				}
+				*heldFrom(e.box) = v
+				e.oldVer = v // (no e.old: as above)
+			} else if !tryLock(e, tx.lockWord) {
+				break
+			}
+		}
+	}
+	if held < n || inevFlag.Load() {
+		tx.unlockFew(ws, o[:held])
+		return failed
+	}
+	// Each fused write has its own Var and its own read of it, validated
+	// by its lock: when they are all the reads, nothing is left to check.
+	if fused != len(tx.reads) {
+		// validate(true) for a few writes, written out (as a function
+		// its call cost more than its loop): a read of an in-place Var
+		// we hold is checked against heldFrom; of a boxed one we hold, by
+		// a scan of our writes (wfilter first) rather than findWrite.
+		// The reads in registers: the atomic loads make the compiler
+		// reload tx's fields.
+		rs, lw := tx.reads, tx.lockWord
+	next:
+		for i := range rs {
+			r := &rs[i]
+			cur := atomic.LoadPointer(&r.h.val)
+			if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+				continue // unchanged, or an in-place Var we hold, locked from the version read
+			}
+			if tx.wfilter&(1<<(r.h.id&63)) != 0 {
+				for j := range ws {
+					if w := &ws[j]; w.h == r.h {
+						if cur == w.box && w.old == r.box && w.oldVer == r.ver {
+							continue next // locked by us, and what we replace is what we read
+						}
+						break
+					}
+				}
+			}
+			tx.noteReadConflict(i)
+			tx.unlockFew(ws, o[:n])
+			return aborted
+		}
+	}
+	tx.publish(tx.nextVersion()) // after the validation, as in commitOne
+	return committed
+}
+
+// tryLock is lockWrites' step for one entry of a commit that does not
+// record, without waiting: false if the Var is locked or changed under us.
+func tryLock(e *writeEntry, lockWord uint64) bool {
+	if e.h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		var v uint64
+		if e.fused {
+			v = e.oldVer // from the version read (commitOne)
+		} else {
+			v = b.loadVersion()
+		}
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lockWord) {
+			return false
+		}
+		*heldFrom(e.box) = v
+		e.old, e.oldVer = e.box, v
+		return true
+	}
+	cur := atomic.LoadPointer(&e.h.val)
+	v := (*boxHeader)(cur).loadVersion()
+	if v&1 != 0 || !atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
+		return false
+	}
+	e.old, e.oldVer, e.ready = cur, v, true
+	return true
+}
+
+// tryLockNamed is tryLock for a counted call of a profile-level recording:
+// the new box is named before anyone can see it, and a locked in-place
+// box names us, its old names kept in e (keepNames), as lockWrites does.
+// It repeats tryLock's steps because calling tryLock, or an inlined step
+// both share, costs more instructions a lock (BENCHMARKS.md, Round 6).
+func (tx *Tx) tryLockNamed(e *writeEntry) bool {
+	if e.h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		var v uint64
+		if e.fused {
+			v = e.oldVer // from the version read (commitOne)
+		} else {
+			v = b.loadVersion()
+		}
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, tx.lockWord) {
+			return false
+		}
+		*heldFrom(e.box) = v
+		e.old, e.oldVer = e.box, v
+		if tx.keepNames(e, b) {
+			tx.renameInPlace(e, b)
+		}
+		return true
+	}
+	if !e.ready {
+		tx.nameBox(e)
+		e.ready = true
+	}
+	cur := atomic.LoadPointer(&e.h.val)
+	v := (*boxHeader)(cur).loadVersion()
+	if v&1 != 0 || !atomic.CompareAndSwapPointer(&e.h.val, cur, e.box) {
+		return false
+	}
+	e.old, e.oldVer = cur, v
+	return true
+}
+
+// unlockFew is unlockWrites for the entries o of ws that tryLock (or
+// tryLockNamed) locked.
+func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
+	for _, i := range o {
+		e := &ws[i]
+		if e.h.nw != 0 {
+			b := (*boxHeader)(e.box)
+			if tx.rec != nil && e.ready {
+				storeLocked32(&b.writer, e.oldWriter)
+				storeLocked32(&b.site, e.oldSite)
+			}
+			storeRelease64(&b.version, e.oldVer)
+		} else {
+			atomic.StorePointer(&e.h.val, e.old)
+		}
+	}
+}
+
+// unlockOne is unlockWrites for commitOne's entry, which replaced old at
+// oldVer.
+func (tx *Tx) unlockOne(e *writeEntry, old unsafe.Pointer, oldVer uint64) {
+	if e.h.nw != 0 {
+		b := (*boxHeader)(e.box)
+		if tx.rec != nil {
+			storeLocked32(&b.writer, e.oldWriter)
+			storeLocked32(&b.site, e.oldSite)
+		}
+		storeRelease64(&b.version, oldVer)
+		return
+	}
+	atomic.StorePointer(&e.h.val, old)
+}
