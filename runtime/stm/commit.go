@@ -299,11 +299,11 @@ func (tx *Tx) publish(wv uint64) {
 		switch nw := e.h.nw; nw {
 		case 0:
 		case 1:
-			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), arena[e.off])
+			storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), *(*uint64)(arenaAt(arena, e.off)))
 		default:
 			// Written out here, not a call: the call's spills and reloads
 			// cost more than the copy.
-			src := (*words)(unsafe.Pointer(&arena[e.off]))
+			src := (*words)(arenaAt(arena, e.off))
 			p := e.box
 			if nw == 8 {
 				// On its own, as in load.

@@ -318,9 +318,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	} else {
 		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
 	}
-	// &tx.arena[off] without its bounds check: arenaAlloc made the
-	// arena's length off+nw, nw >= 1.
-	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(tx.arena)), uintptr(off)*8)
+	return arenaAt(tx.arena, off) // arenaAlloc made the length off+nw, nw >= 1
 }
 
 // keepForRollback saves write set entry i as it is, for a rollback of the

@@ -87,10 +87,10 @@ func (tx *Tx) commitOne() outcome {
 	switch nw := h.nw; nw {
 	case 0:
 	case 1:
-		storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), tx.arena[e.off])
+		storeWord((*uint64)(unsafe.Add(e.box, boxValueOff)), *(*uint64)(arenaAt(tx.arena, e.off)))
 	default:
 		// publish's loop.
-		src, dst := unsafe.Pointer(&tx.arena[e.off]), unsafe.Add(e.box, boxValueOff)
+		src, dst := arenaAt(tx.arena, e.off), unsafe.Add(e.box, boxValueOff)
 		for k := uintptr(0); k < uintptr(nw)*8; k += 8 {
 			storeWord((*uint64)(unsafe.Add(dst, k)), *(*uint64)(unsafe.Add(src, k)))
 		}

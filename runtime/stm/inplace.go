@@ -142,7 +142,13 @@ func (tx *Tx) arenaAlloc(nw uint8) int32 {
 }
 
 // pending returns the arena words of write-set entry e (an in-place Var).
-func (tx *Tx) pending(e *writeEntry) unsafe.Pointer { return unsafe.Pointer(&tx.arena[e.off]) }
+func (tx *Tx) pending(e *writeEntry) unsafe.Pointer { return arenaAt(tx.arena, e.off) }
+
+// arenaAt is &arena[off] without the bounds check, for an offset that
+// arenaAlloc returned for this arena (its words are below its length).
+func arenaAt(arena []uint64, off int32) unsafe.Pointer {
+	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(arena)), uintptr(off)*8)
+}
 
 // readWords reads in-place Var h into dst as readBox reads a boxed one:
 // consistent with tx's snapshot, added to the read set, or the attempt
