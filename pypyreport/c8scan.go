@@ -178,10 +178,8 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			t.start(t1)
 		case pypy.EvDetach:
 			t.progress(t1, stDetached)
-		case pypy.EvCommit:
-			t.commit(t1)
-		case pypy.EvAbort:
-			t.abort(t1)
+		case pypy.EvCommit, pypy.EvAbort:
+			t.end(ev, t1)
 		// t.wait(ev, t1) by event: a test of the event inside a shared
 		// arm is mispredicted as often as the switch.
 		case pypy.EvWaitSyncing, pypy.EvWaitSyncPause:
@@ -270,10 +268,8 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 	case pypy.EvReattach:
 		t.progress(now, stRun)
 		t.becomeInevitable(ev, b, now)
-	case pypy.EvCommit:
-		t.commit(now)
-	case pypy.EvAbort:
-		t.abort(now)
+	case pypy.EvCommit, pypy.EvAbort:
+		t.end(ev, now)
 	case pypy.EvBecomeInevitable:
 		t.becomeInevitable(ev, b, now)
 	case pypy.EvWriteRead:
