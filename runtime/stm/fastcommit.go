@@ -15,7 +15,7 @@ import (
 // take the fast way (the Var is locked, an inevitable transaction runs),
 // leaving everything as it was for commit.
 func (tx *Tx) commitOne() outcome {
-	e := &tx.writes[0]
+	e := writeAt(tx.writes, 0) // attemptPlain and finish call it with one write
 	h := e.h
 	var old unsafe.Pointer
 	var oldVer uint64
@@ -156,7 +156,7 @@ func (tx *Tx) commitFew() outcome {
 		}
 	} else {
 		for ; held < n; held++ {
-			e := &ws[o[held]]
+			e := writeAt(ws, int(o[held])) // the sort's indexes are below n
 			if e.fused {
 				// tryLock's step for a fused write, inline: the lock from
 				// the (even) version read.
@@ -222,6 +222,12 @@ func (tx *Tx) commitFew() outcome {
 	}
 	tx.publish(tx.nextVersion()) // after the validation, as in commitOne
 	return committed
+}
+
+// writeAt is &ws[i] without the bounds check, for an i known to be below
+// len(ws).
+func writeAt(ws []writeEntry, i int) *writeEntry {
+	return (*writeEntry)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(ws)), uintptr(i)*unsafe.Sizeof(writeEntry{})))
 }
 
 // tryLock is lockWrites' step for one entry of a commit that does not
