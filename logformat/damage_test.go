@@ -273,6 +273,8 @@ func TestSemanticErrors(t *testing.T) {
 		return rawChunk(chunkEvents, append(uv(thread, zbase, n), uv(rest...)...))
 	}
 	site := uint64(KindConflict) | fieldSite<<kindBits
+	full := uint64(KindConflict) | conflictFields<<kindBits // decodeFields reads these inline
+	noVar := full &^ (fieldVar << kindBits)
 	tests := []struct {
 		name   string
 		chunks [][]byte
@@ -290,6 +292,11 @@ func TestSemanticErrors(t *testing.T) {
 		{"bad cause", [][]byte{ev(1, 0, 1, 0, uint64(KindTxAbort)|fieldCause<<kindBits, uint64(numAbortCauses))}, 3, "invalid abort cause"},
 		{"bad reason", [][]byte{ev(1, 0, 1, 0, uint64(KindWaitStart)|fieldReason<<kindBits, uint64(numWaitReasons))}, 3, "invalid wait reason"},
 		{"bad conflict", [][]byte{ev(1, 0, 1, 0, uint64(KindConflict)|fieldConflict<<kindBits, uint64(numConflictKinds))}, 3, "invalid conflict kind"},
+		{"bad conflict, all fields", [][]byte{strs, stack, ev(1, 0, 2, 0, full, uint64(numConflictKinds), 2, 1, 1, 1, 0, 1)}, 3, "invalid conflict kind"},
+		{"bad conflict, no var", [][]byte{strs, stack, ev(1, 0, 2, 0, noVar, uint64(numConflictKinds), 2, 1, 1, 0, 1)}, 3, "invalid conflict kind"},
+		{"undefined site, all fields", [][]byte{strs, stack, ev(1, 0, 2, 0, full, 0, 2, 1, 2, 1, 0, 1)}, 3, "undefined stack id 2"},
+		{"undefined other site, all fields", [][]byte{strs, stack, ev(1, 0, 2, 0, full, 0, 2, 300, 1, 2, 0, 1)}, 3, "undefined stack id 2"},
+		{"undefined other site, no var", [][]byte{strs, stack, ev(1, 0, 2, 0, noVar, 0, 2, 1, 2, 0, 1)}, 3, "undefined stack id 2"},
 		{"other > 32 bits", [][]byte{ev(1, 0, 1, 0, uint64(KindConflict)|fieldOther<<kindBits, 1<<32)}, 3, "bad field"},
 		{"batch runs out", [][]byte{rawChunk(chunkEvents, append(uv(1, 0, 2, 0, 1), 0x80, 0x80))}, 5, "bad encoding"},
 		{"count beyond payload", [][]byte{ev(1, 0, 3, 0, 1)}, 0, "exceeds what the chunk holds"},
@@ -329,6 +336,11 @@ func TestSemanticErrors(t *testing.T) {
 		switch tt.name {
 		case "undefined stack":
 			if err != nil || st.Skipped != 0 || len(evs) != 1 || evs[0].Site != 0 ||
+				!strings.Contains(strings.Join(st.Warnings, "\n"), "cleared 1 references") {
+				t.Errorf("%s: salvage: %v, events %+v, stats %+v; want the reference cleared", tt.name, err, evs, st)
+			}
+		case "undefined site, all fields", "undefined other site, all fields", "undefined other site, no var":
+			if err != nil || st.Skipped != 0 || len(evs) != 2 || evs[0].Site+evs[0].OtherSite != 1 ||
 				!strings.Contains(strings.Join(st.Warnings, "\n"), "cleared 1 references") {
 				t.Errorf("%s: salvage: %v, events %+v, stats %+v; want the reference cleared", tt.name, err, evs, st)
 			}

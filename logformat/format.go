@@ -80,6 +80,9 @@ const (
 	kindMask     = 1<<kindBits - 1
 )
 
+// conflictFields is the mask of a conflict that has every field.
+const conflictFields = fieldConflict | fieldOther | fieldVar | fieldSite | fieldOtherSite
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrNotNative is wrapped by the error NewReader returns for input that does

@@ -175,6 +175,31 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, threa
 			ev.Cause = AbortCause(p[i])
 			i++
 		default:
+			// A conflict with all five fields, or all but the Var, each
+			// of one byte but the Var's (one or two): inline, for the
+			// same reason; with anything else (a field out of range, a
+			// stack id not yet seen, the payload's end near) readFields
+			// reads it again from the start, with its checks and
+			// messages.
+			if mask|fieldVar == conflictFields && i >= 0 && i+6 <= len(p) {
+				q := p[i : i+6 : i+6]
+				v, j := uint64(0), 2
+				if mask&fieldVar != 0 {
+					v, j = uint64(q[2]), 3
+					if v >= 0x80 {
+						v, j = v&0x7f|uint64(q[3])<<7, 4
+					}
+				}
+				s, os := uint64(q[j]), uint64(q[j+1])
+				if ConflictKind(q[0]) < numConflictKinds && q[1]|q[j]|q[j+1] < 0x80 && v < 1<<14 &&
+					s < uint64(len(d.stacks)) && (s == 0 || d.stacks[s] != nil) &&
+					os < uint64(len(d.stacks)) && (os == 0 || d.stacks[os] != nil) {
+					ev.Conflict, ev.OtherThread, ev.Var = ConflictKind(q[0]), uint32(q[1]), v
+					ev.Site, ev.OtherSite = StackID(s), StackID(os)
+					i += j + 2
+					break
+				}
+			}
 			var msg string
 			if i, msg = d.readFields(ev, p, i, mask); msg != "" {
 				return k, i, t, at, msg

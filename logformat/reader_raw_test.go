@@ -131,3 +131,62 @@ func TestRawSame(t *testing.T) {
 		}
 	}
 }
+
+// Conflicts whose fields RawBatch.Fields reads inline (one-byte fields,
+// a Var of one or two bytes) and the ones next to them it leaves to
+// readFields: the events written, at every length the inline read
+// distinguishes.
+func TestRawConflictFields(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := w.Stack(Stack{Frames: []Frame{{Func: "f", File: "a.go", Line: 1}}})
+	s2 := w.Stack(Stack{Frames: []Frame{{Func: "g", File: "a.go", Line: 2}}})
+	var want []Event
+	tm := int64(0)
+	for _, v := range []uint64{0, 1, 127, 128, 300, 1<<14 - 1, 1 << 14, 1 << 40} {
+		for _, o := range []uint32{0, 3, 127, 128} {
+			for _, s := range [][2]StackID{{s1, s2}, {s2, 0}, {0, s1}, {0, 0}} {
+				tm += 5
+				want = append(want, Event{Time: tm, Kind: KindConflict, Thread: 2, Conflict: ConflictKind(1 + v%uint64(numConflictKinds-1)),
+					OtherThread: o, Var: v, Site: s[0], OtherSite: s[1]})
+			}
+		}
+		tm += 200 // a two-byte delta
+		want = append(want, Event{Time: tm, Kind: KindTxStart, Thread: 2})
+	}
+	for i := range want {
+		if err := w.Write(&want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := NewReader(bytes.NewReader(buf.Bytes()), ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Event
+	for {
+		b, ok := rd.Raw()
+		if !ok {
+			if _, err := rd.NextBatch(); err == nil {
+				t.Fatal("events not handed out raw")
+			}
+			break
+		}
+		for evs := b.Fields(); len(evs) > 0; evs = b.Fields() {
+			got = append(got, evs...)
+		}
+		rd.Took(&b)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("read through Fields\n%+v\nwant\n%+v", got, want)
+	}
+	if d := sameRaw(buf.Bytes(), ReaderOptions{Name: "c.log", Jobs: 3}, 1); d != "" {
+		t.Fatal(d)
+	}
+}
