@@ -41,7 +41,10 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 	if ev.OtherThread != 0 {
 		g.otherThreads = addThreadBit(&g.otherBits, g.otherThreads, ev.OtherThread)
 	}
-	i := a.fineIndex(t)
+	i, ok := a.fineCovered(t)
+	if !ok {
+		i = a.fineIndex(t)
+	}
 	g.tl[i]++
 	a.all[i]++
 	return e

@@ -23,7 +23,18 @@ type scale struct {
 	set           bool
 }
 
-// index returns the fine bucket of t, doubling the scale (and rescaling
+// fineCovered returns the fine bucket of t if the scale is set and covers
+// t (t before the origin is a huge difference); else fineIndex grows it.
+// Small enough to be inlined into each conflict's step, which fineIndex,
+// with its loops, is not (the shift is under 64: the width is an int64).
+func (a *Analyzer) fineCovered(t int64) (int, bool) {
+	s := &a.scale
+	sh := s.shift & 63
+	d := uint64(t - s.origin)
+	return int(d >> sh), s.set && d < fineCells<<sh
+}
+
+// fineIndex returns the fine bucket of t, doubling the scale (and rescaling
 // every registered timeline) until t is covered.
 func (a *Analyzer) fineIndex(t int64) int {
 	s := &a.scale
