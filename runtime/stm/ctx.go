@@ -72,7 +72,7 @@ func newTx() any {
 
 // getTx returns a context for one Atomically call (or Queue transaction);
 // putTx gives it back. The common case, the P's first context made and
-// free, is written out; getTxSecond tries the second, the usual one while
+// free, is written out; getTxOther tries the second, the usual one while
 // a transaction that started on this P waits in Retry (a hand-off), still
 // pinned; getTxSlow makes them, or takes one from the pool.
 func getTx() *Tx {
@@ -80,7 +80,7 @@ func getTx() *Tx {
 	if p < maxPCtx {
 		c := &pctxs[p].c[0]
 		if !c.own.take() {
-			return getTxSecond(p)
+			return getTxOther(p)
 		}
 		if tx := c.tx; tx != nil {
 			procUnpin()
@@ -92,26 +92,11 @@ func getTx() *Tx {
 	return getTxSlow()
 }
 
-// getTxSecond is getTx's second try, on P p (pinned; it unpins).
-func getTxSecond(p int) *Tx {
-	if c := &pctxs[p].c[1]; c.own.take() {
-		if tx := c.tx; tx != nil {
-			procUnpin()
-			return tx
-		}
-		c.own.release()
-	}
-	procUnpin()
-	return getTxSlow()
-}
-
 // getTxOther is getTx past its common case, for a caller pinned to P p
 // that did not get the P's first context: the second, else getTxSlow. It
 // unpins.
 func getTxOther(p int) *Tx {
 	if p < maxPCtx {
-		// getTxSecond's steps, not a call: this is the path of every
-		// hand-off's other side.
 		if c := &pctxs[p].c[1]; c.own.take() {
 			if tx := c.tx; tx != nil {
 				procUnpin()
