@@ -216,7 +216,13 @@ func (a *Analyzer) slowStep(l *logState, th *thread, st *schedThread, shared boo
 	}
 	if shared { // boundClock: the run is th.run (see sharedState)
 		if d := t - th.last; th.waiting && d > 0 { // waiting first: the likelier to be false
-			st.sharedPause(th, d)
+			// boundPause with the state in th, written out here (as a
+			// method it is just over the inliner's budget)
+			g := int32(-1)
+			if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+				g = st.pending
+			}
+			st.pauseSums(g, th.reason, d)
 		}
 	}
 	if t > th.last {
@@ -339,15 +345,6 @@ func (st *schedThread) unshare(th *thread) {
 	if th.inTx {
 		st.attemptRun = th.run
 	}
-}
-
-// sharedPause is boundPause with the state in th.
-func (st *schedThread) sharedPause(th *thread, d int64) {
-	g := int32(-1)
-	if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
-		g = st.pending
-	}
-	st.pauseSums(g, th.reason, d)
 }
 
 // sharedAbort and sharedConflict are boundStep with the state in th,
