@@ -322,6 +322,10 @@ func TestSemanticErrors(t *testing.T) {
 		if d := sameRaw(data, ReaderOptions{Name: "sem"}, 1); d != "" {
 			t.Errorf("%s: raw: %s", tt.name, d)
 		}
+		// and by a parallel reader's walk (its workers defer stack checks)
+		if d := sameRaw(data, ReaderOptions{Name: "sem", Jobs: 3}, 1); d != "" {
+			t.Errorf("%s: raw, 3 jobs: %s", tt.name, d)
+		}
 		_, _, err := readAll(data, ReaderOptions{Name: "sem"})
 		ce := asCorrupt(err)
 		if ce == nil || ce.Offset != last+chunkHeaderSize+int64(tt.at) || !strings.Contains(ce.Err.Error(), tt.msg) {

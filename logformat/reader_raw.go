@@ -180,7 +180,8 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, threa
 			// same reason; with anything else (a field out of range, a
 			// stack id not yet seen, the payload's end near) readFields
 			// reads it again from the start, with its checks and
-			// messages.
+			// messages. Stack ids are checked as readFields does, or
+			// noted under deferRefs.
 			if mask|fieldVar == conflictFields && i >= 0 && i+6 <= len(p) {
 				q := p[i : i+6 : i+6]
 				v, j := uint64(0), 2
@@ -192,8 +193,11 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, threa
 				}
 				s, os := uint64(q[j]), uint64(q[j+1])
 				if ConflictKind(q[0]) < numConflictKinds && q[1]|q[j]|q[j+1] < 0x80 && v < 1<<14 &&
-					s < uint64(len(d.stacks)) && (s == 0 || d.stacks[s] != nil) &&
-					os < uint64(len(d.stacks)) && (os == 0 || d.stacks[os] != nil) {
+					(d.deferRefs || s < uint64(len(d.stacks)) && (s == 0 || d.stacks[s] != nil) &&
+						os < uint64(len(d.stacks)) && (os == 0 || d.stacks[os] != nil)) {
+					if d.deferRefs { // a worker's walk: as stackRefSlow
+						d.maxRef = max(d.maxRef, s, os)
+					}
 					ev.Conflict, ev.OtherThread, ev.Var = ConflictKind(q[0]), uint32(q[1]), v
 					ev.Site, ev.OtherSite = StackID(s), StackID(os)
 					i += j + 2
