@@ -17,7 +17,9 @@ import (
 // group: the time it costs is then neither its group's nor unattributed.
 // It returns the group's cache entry (nil if filtered out).
 func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int64, in bool) *groupEntry {
-	a.clearPending(th)
+	if th.pendingSet { // else the pending fields are all zero already
+		a.clearPending(th)
+	}
 	th.pendingSet = true
 	if a.opt.Kind != logformat.ConflictNone && ev.Conflict != a.opt.Kind {
 		return nil
