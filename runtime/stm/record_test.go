@@ -387,11 +387,13 @@ func TestMain(m *testing.M) {
 		childExit()
 	case "handles":
 		childHandles()
+	case "gcmark":
+		childGCMark()
 	case "":
 		os.Exit(m.Run())
 	}
 	// A mistyped mode would otherwise run the whole suite in the child.
-	log.Fatalf("STM_TEST_CHILD=%q: want forever, once, none, exit or handles", os.Getenv("STM_TEST_CHILD"))
+	log.Fatalf("STM_TEST_CHILD=%q: want forever, once, none, exit, handles or gcmark", os.Getenv("STM_TEST_CHILD"))
 }
 
 // childExit runs uncontended transactions on two goroutines for
