@@ -36,6 +36,63 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 		}
 	}()
 	err = fn(tx)
+	// (attemptBare repeats these steps.)
+	// Inevitable sets extra as well, and a plain first attempt becomes
+	// inevitable in no other way, so extra covers it.
+	if n := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && n <= 4 {
+		// Only the read and write sets to commit and reset. A read-only
+		// attempt commits as it is: every read was consistent when made.
+		tx.state = 0
+		if n != 0 {
+			if n == 1 {
+				res = tx.commitOne()
+			} else {
+				res = tx.commitFew()
+			}
+			switch res {
+			case aborted:
+				return aborted, nil
+			case failed:
+				// Not taken: the general commit decides.
+				if !tx.commit() {
+					return aborted, nil
+				}
+				return committed, nil
+			}
+		}
+		// end for a plain call that committed with nothing to reset but
+		// the sets, written out here: as a function it would not inline.
+		// The entries are cleared only when a boxed Var's may be among
+		// them (tx.dirty): an in-place Var's entry keeps nothing alive but
+		// that Var and its box, which holds no pointers, until later
+		// attempts overwrite it, and clearing it was a store and a write
+		// barrier check per pointer. The abort count is reset behind the
+		// same flag (settle sets it with each abort).
+		tx.clk.stats.commits.inc()
+		if tx.dirty {
+			tx.clearSets()
+		}
+		tx.reads = tx.reads[:0]
+		tx.writes = tx.writes[:0]
+		tx.wfilter = 0
+		tx.arena = tx.arena[:0]
+		return ended, nil
+	}
+	res, err = tx.finish(err)
+	tx.state &^= stActive
+	return res, err
+}
+
+// attemptBare is attemptPlain for a Queue worker, with no defer: the
+// worker's frame (queue.go) recovers what the body raises, for many
+// transactions at once, so the attempt needs none of its own (a defer
+// costs every transaction a closure, its call and results kept in memory).
+// The steps after the body are attemptPlain's, repeated here: as a call
+// they cost more than the defer saves on Atomically's path (keep the two
+// alike).
+func (tx *Tx) attemptBare(fn func(*Tx) error) (res outcome, err error) {
+	tx.state = stActive
+	err = fn(tx)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
 	if n := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && n <= 4 {

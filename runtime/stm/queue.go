@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/stmlog/stmlog/logformat"
 )
 
 // Queue is PyPy's transaction.TransactionQueue: add functions, then Run
@@ -16,22 +18,25 @@ import (
 // Add may be called from anywhere, including from a queued function's body
 // (the function is queued only if that transaction commits) and from its
 // AfterCommit functions. Telling a body's Add from any other needs to know
-// which goroutine calls: a worker records its goroutine id once, and Add
-// looks its caller's id up (about a microsecond) only while some worker is
-// inside a transaction. An Add from the body of a transaction that is not
+// which goroutine calls: a worker records its goroutine once (its g, read
+// from the runtime's register or TLS slot; on systems where that is not
+// available, its id, which Add then looks up for its caller, about a
+// microsecond, only while some worker is inside a transaction). An Add from the body of a transaction that is not
 // run by this Queue's workers takes effect at once.
 type Queue struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	pending []qitem
 	head    int
-	busy    int
+	busy    int // workers running a unit (an Add, or a span of an AddN)
+	waiting int // workers in cond.Wait
 	running bool
-	stop    bool
+	stop    atomic.Bool // set under mu; read without it between a span's transactions
 	errs    []error
 	panicV  any
 	workers []*qworker
-	inTx    atomic.Int32 // workers inside Atomically
+	nwork   int          // workers of the current Run
+	inTx    atomic.Int32 // workers inside a transaction (only where curg is not available)
 }
 
 // qitem is one Add, or the transactions of one AddN not yet started:
@@ -42,14 +47,30 @@ type qitem struct {
 	lo, hi int
 }
 
+// qworker is one worker goroutine of a Run. It takes a unit of work at a
+// time: one Add, or a span of consecutive transactions of an AddN (taken
+// with one lock, run one after the other); and it keeps one context for
+// the whole Run.
 type qworker struct {
-	gid uint64
-	tx  *Tx // touched only by the worker's own goroutine
-	// The AddN transaction being run, and the body that runs it (made
-	// once per worker, so that AddN's transactions allocate nothing).
-	fi   func(*Tx, int) error
-	i    int
-	call func(*Tx) error
+	g   uintptr // its goroutine (curg), where curg is available
+	gid uint64  // else its goroutine id
+	tx  *Tx     // touched only by the worker's own goroutine
+	// The unit being run: fn, an Add's body, or call, which runs fi(tx, i)
+	// for the span [i, hi) of an AddN (made once per worker, so that
+	// AddN's transactions allocate nothing). fn is nil between units.
+	fn    func(*Tx) error
+	span  bool // fn is call
+	fi    func(*Tx, int) error
+	i, hi int
+	call  func(*Tx) error
+	// ended: the unit is over, to be counted off busy by the next take.
+	ended bool
+	// res: the outcome a panic made of the running transaction's attempt
+	// (aborted or retried), for runSpan to settle; committed (0) if none.
+	res outcome
+	// inTx: the worker counts itself in Queue.inTx (where curg is not
+	// available).
+	inTx bool
 }
 
 // NewQueue returns an empty Queue.
@@ -72,31 +93,56 @@ func (q *Queue) AddN(n int, fn func(tx *Tx, i int) error) {
 }
 
 func (q *Queue) add(it qitem) {
-	if q.inTx.Load() > 0 {
-		g := goid()
+	if haveCurg {
+		// A worker's goroutine is known by its g: one compare per worker,
+		// under the lock the Add takes anyway.
+		g := curg()
 		q.mu.Lock()
-		var w *qworker
-		for _, x := range q.workers {
-			if x.gid == g {
-				w = x
+		for _, w := range q.workers {
+			if w.g == g {
+				if w.tx.state&stActive != 0 {
+					q.mu.Unlock()
+					w.tx.addPending(q, it)
+					return
+				}
 				break
 			}
 		}
-		q.mu.Unlock()
-		if w != nil && w.tx != nil && w.tx.state&stActive != 0 {
-			w.tx.extra = true
-			w.tx.adds = append(w.tx.adds, pendingAdd{q: q, it: it})
+	} else {
+		var w *qworker
+		if q.inTx.Load() > 0 {
+			g := goid()
+			q.mu.Lock()
+			for _, x := range q.workers {
+				if x.gid == g {
+					w = x
+					break
+				}
+			}
+			q.mu.Unlock()
+		}
+		if w != nil && w.tx.state&stActive != 0 {
+			w.tx.addPending(q, it)
 			return
 		}
+		q.mu.Lock()
 	}
-	q.mu.Lock()
 	q.pending = append(q.pending, it)
-	if it.hi-it.lo > 1 {
-		q.cond.Broadcast()
-	} else {
-		q.cond.Signal()
+	if q.waiting > 0 {
+		if it.hi-it.lo > 1 {
+			q.cond.Broadcast()
+		} else {
+			q.cond.Signal()
+		}
 	}
 	q.mu.Unlock()
+}
+
+// addPending queues it for when tx, a worker's transaction whose body
+// called Add, commits.
+func (tx *Tx) addPending(q *Queue, it qitem) {
+	tx.extra = true
+	tx.adds = append(tx.adds, pendingAdd{q: q, it: it})
 }
 
 // Run runs every queued function, and every function queued meanwhile, on
@@ -113,7 +159,8 @@ func (q *Queue) Run(workers int) error {
 		q.mu.Unlock()
 		panic("stm: Queue.Run called while the Queue is already running")
 	}
-	q.running, q.stop, q.errs, q.panicV = true, false, nil, nil
+	q.running, q.errs, q.panicV, q.nwork = true, nil, nil, workers
+	q.stop.Store(false)
 	q.mu.Unlock()
 	var wg sync.WaitGroup
 	wg.Add(workers)
@@ -131,46 +178,68 @@ func (q *Queue) Run(workers int) error {
 	return errors.Join(errs...)
 }
 
-// next takes the next transaction into w (w.fi and w.i for one of an
-// AddN's) and returns its body, or nil when the Run is over.
-func (q *Queue) next(w *qworker) func(*Tx) error {
+// spanMax bounds the transactions of an AddN that a worker takes at once:
+// a span costs the other workers that much parallelism at the Run's end.
+const spanMax = 64
+
+// next counts off w's unit if it is over and takes the next one into w
+// (w.fn, and for an AddN's span w.fi, w.i and w.hi); it reports false when
+// the Run is over.
+func (q *Queue) next(w *qworker) bool {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	for {
-		if q.stop {
-			return nil
-		}
+	if w.ended {
+		w.ended = false
+		q.busy--
+	}
+	for !q.stop.Load() {
 		if q.head < len(q.pending) {
 			it := &q.pending[q.head]
-			fn := it.fn
-			if fn == nil {
-				w.fi, w.i = it.fi, it.lo
-				fn = w.call
-				if it.lo++; it.lo < it.hi {
-					q.busy++
-					return fn
+			if it.fn != nil {
+				w.fn, w.span = it.fn, false
+				*it = qitem{}
+				q.head++
+			} else {
+				// A span: about a quarter of each worker's share of what
+				// is left, so that the last ones are short.
+				n := min(max((it.hi-it.lo)/(4*q.nwork), 1), spanMax)
+				w.fn, w.span, w.fi, w.i, w.hi = w.call, true, it.fi, it.lo, it.lo+n
+				if it.lo += n; it.lo == it.hi {
+					*it = qitem{}
+					q.head++
 				}
 			}
-			*it = qitem{}
-			q.head++
 			if q.head == len(q.pending) {
 				q.pending, q.head = q.pending[:0], 0
 			}
 			q.busy++
-			return fn
+			q.mu.Unlock()
+			return true
 		}
 		if q.busy == 0 {
-			q.cond.Broadcast()
-			return nil
+			break
 		}
+		q.waiting++
 		q.cond.Wait()
+		q.waiting--
 	}
+	// Over (nothing left and nothing running, or stopped): the waiting
+	// workers see it too.
+	if q.waiting > 0 {
+		q.cond.Broadcast()
+	}
+	q.mu.Unlock()
+	return false
 }
 
 func (q *Queue) work(wg *sync.WaitGroup) {
 	defer wg.Done()
-	w := &qworker{gid: goid()}
+	w := &qworker{g: curg()}
+	if !haveCurg {
+		w.gid = goid()
+	}
 	w.call = func(tx *Tx) error { return w.fi(tx, w.i) }
+	// A pooled context, not a P's: the worker keeps it for the whole Run.
+	w.tx = txPool.Get().(*Tx)
 	q.mu.Lock()
 	q.workers = append(q.workers, w)
 	q.mu.Unlock()
@@ -178,38 +247,110 @@ func (q *Queue) work(wg *sync.WaitGroup) {
 	if th != nil {
 		defer th.r.release(th) // its number goes to the next worker or context
 	}
+	for !q.runSpan(w, th) {
+	}
+	putTx(w.tx)
+}
+
+// runSpan runs units until the Run is over (it returns true), or until a
+// transaction's body panics: its deferred function is the one recover for
+// all the transactions it runs, which run with no defer of their own
+// (attemptBare). A panic there ends the frame; the worker calls runSpan
+// again, which first finishes the transaction the panic interrupted when
+// it was an abort or a Retry (its next attempts run through loopPlain,
+// under a defer of their own). A transaction that runs with a hook on
+// (tracing, recording) takes tx.run, as before.
+func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
+	tx := w.tx
+	defer func() {
+		if !over {
+			q.unwound(w, recover())
+		}
+	}()
 	for {
-		fn := q.next(w)
-		if fn == nil {
-			return
+		if w.fn == nil && !q.next(w) {
+			return true
 		}
-		err, pv := q.runOne(w, fn, th)
-		q.mu.Lock()
-		q.busy--
+		var err error
+		if res := w.res; res != committed {
+			w.res = committed
+			var done bool
+			if err, done = tx.settle(res, nil); !done {
+				err = tx.loopPlain(w.fn)
+			}
+		} else if !haveCurg {
+			w.inTx = true
+			q.inTx.Add(1)
+			err = tx.run(w.fn, th)
+			q.inTx.Add(-1)
+			w.inTx = false
+		} else if tracingOn() || recordingOn() {
+			err = tx.run(w.fn, th)
+		} else {
+			res, e := tx.attemptBare(w.fn)
+			if res != ended {
+				var done bool
+				if err, done = tx.settle(res, e); !done {
+					err = tx.loopPlain(w.fn)
+				}
+			}
+		}
 		if err != nil {
+			q.mu.Lock()
 			q.errs = append(q.errs, err)
+			q.mu.Unlock()
 		}
-		if pv != nil && q.panicV == nil {
-			q.panicV, q.stop = pv, true
-		}
-		if q.busy == 0 || q.stop {
-			q.cond.Broadcast()
-		}
-		q.mu.Unlock()
+		q.txDone(w)
 	}
 }
 
-func (q *Queue) runOne(w *qworker, fn func(*Tx) error, th *threadRec) (err error, pv any) {
-	tx := getTx()
-	w.tx = tx
-	q.inTx.Add(1)
-	defer func() {
+// txDone moves w past the transaction it ran: the next of its span, or
+// none (the unit is over).
+func (q *Queue) txDone(w *qworker) {
+	if w.span {
+		if w.i++; w.i < w.hi && !q.stop.Load() {
+			return
+		}
+	}
+	w.fn, w.ended = nil, true
+}
+
+// unwound handles what runSpan's frame recovered (r, nil for
+// runtime.Goexit). An abort or Retry signal from attemptBare's body leaves
+// the transaction to be settled and run on; anything else ends it and is
+// the Run's panic.
+func (q *Queue) unwound(w *qworker, r any) {
+	tx := w.tx
+	if tx.state&stActive != 0 {
+		// The body of attemptBare (the other paths end tx before a panic
+		// leaves them).
+		switch r {
+		case abortSignal:
+			w.res = aborted
+			return
+		case retrySignal:
+			w.res = retried
+			return
+		}
+		tx.clk.stats.abort(logformat.AbortPanic)
+		tx.recAbort(logformat.AbortPanic)
+		tx.end()
+		tx.recEnd()
+	}
+	if w.inTx {
+		w.inTx = false
 		q.inTx.Add(-1)
-		w.tx = nil
-		pv = recover()
-		putTx(tx) // also after a panic: attempt has ended tx
-	}()
-	return tx.run(fn, th), nil
+	}
+	w.fn, w.ended = nil, true // the unit ends with it: the Run stops
+	if r == nil {
+		return // runtime.Goexit: it goes on, the worker ends
+	}
+	q.mu.Lock()
+	if q.panicV == nil {
+		q.panicV = r
+		q.stop.Store(true)
+	}
+	q.mu.Unlock()
 }
 
 // goid returns the calling goroutine's id, parsed from the header line of

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestQueueAddN: each of an AddN's transactions runs once with its own
@@ -69,5 +70,121 @@ func TestQueueAddN(t *testing.T) {
 		if x != i {
 			t.Fatalf("one worker ran AddN's transactions in the order %v", order)
 		}
+	}
+}
+
+// TestQueueSpanStops: a panic in one of an AddN's transactions stops the
+// Run from starting the rest, including those of the span its worker
+// took at once; Run panics with the value.
+func TestQueueSpanStops(t *testing.T) {
+	var ran atomic.Int64
+	q := NewQueue()
+	q.AddN(1000, func(tx *Tx, i int) error {
+		ran.Add(1)
+		if i == 10 {
+			panic("span boom")
+		}
+		return nil
+	})
+	var p any
+	func() {
+		defer func() { p = recover() }()
+		q.Run(1)
+	}()
+	if p != "span boom" {
+		t.Fatalf("Run panicked with %v, want the transaction's panic", p)
+	}
+	if n := ran.Load(); n != 11 {
+		t.Fatalf("%d transactions ran, want 11 (0 to 10, none after the panic)", n)
+	}
+	// Two workers: the other one's span stops too. Its transactions wait
+	// for the stop, so it is in one when the panic comes.
+	ran.Store(0)
+	q = NewQueue() // (q still holds the first AddN's rest)
+	var otherIn atomic.Bool
+	q.AddN(1000, func(tx *Tx, i int) error {
+		ran.Add(1)
+		if i == 10 {
+			for deadline := time.Now().Add(5 * time.Second); !otherIn.Load() && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Microsecond)
+			}
+			panic("span boom")
+		}
+		if i >= 64 {
+			otherIn.Store(true) // not in the span of the worker that panics
+			for deadline := time.Now().Add(5 * time.Second); !q.stop.Load() && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		return nil
+	})
+	p = nil
+	func() {
+		defer func() { p = recover() }()
+		q.Run(2)
+	}()
+	if p != "span boom" {
+		t.Fatalf("Run(2) panicked with %v, want the transaction's panic", p)
+	}
+	if n := ran.Load(); n > 12 {
+		t.Fatalf("Run(2): %d transactions ran, want at most 12 (0 to 10, and one of the other worker's)", n)
+	}
+}
+
+// TestQueueAbortResumes: a queued transaction whose Load finds its
+// snapshot stale is aborted (the signal unwinds the body to the worker's
+// recover) and runs again, and the worker goes on with the rest of its
+// span; so does one that calls tx.Retry.
+func TestQueueAbortResumes(t *testing.T) {
+	a, b, flag := NewVar(0), NewVar(0), NewVar(false)
+	var runs [4]atomic.Int64
+	var sawTorn atomic.Bool
+	q := NewQueue()
+	q.AddN(4, func(tx *Tx, i int) error {
+		n := runs[i].Add(1)
+		switch i {
+		case 1:
+			x := a.Load(tx)
+			if n == 1 {
+				// Another goroutine commits a and b after our read of a:
+				// the Load of b cannot extend the snapshot, and aborts.
+				done := make(chan struct{})
+				go func() {
+					Atomically(func(tx *Tx) error {
+						a.Store(tx, a.Load(tx)+1)
+						b.Store(tx, b.Load(tx)+1)
+						return nil
+					})
+					close(done)
+				}()
+				<-done
+			}
+			if y := b.Load(tx); x != y {
+				sawTorn.Store(true)
+			}
+		case 2:
+			if !flag.Load(tx) {
+				if n == 1 {
+					go Atomically(func(tx *Tx) error { flag.Store(tx, true); return nil })
+				}
+				tx.Retry()
+			}
+		}
+		return nil
+	})
+	if err := q.Run(1); err != nil {
+		t.Fatal(err)
+	}
+	if sawTorn.Load() {
+		t.Fatal("a queued body saw a and b from different commits")
+	}
+	if got := runs[1].Load(); got != 2 {
+		t.Fatalf("the aborted transaction ran %d times, want 2", got)
+	}
+	if got := runs[2].Load(); got < 2 {
+		t.Fatalf("the retrying transaction ran %d times, want at least 2", got)
+	}
+	if runs[0].Load() != 1 || runs[3].Load() != 1 {
+		t.Fatalf("the others ran %d and %d times, want 1 and 1", runs[0].Load(), runs[3].Load())
 	}
 }
