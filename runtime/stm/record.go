@@ -50,6 +50,9 @@ const (
 	// runtime section, has the A/B that chose this size).
 	handoffSize = 1024
 	maxQueued   = 256 // buffers a thread may have waiting; then events are dropped
+	// Buffers a thread may have waiting before a full-level call that
+	// hands one over yields to the flusher (runFull).
+	yieldQueued = 2
 )
 
 type recorder struct {
@@ -327,30 +330,35 @@ func (r *recorder) rate() tickRate {
 func (tr tickRate) toNs(t int64) int64 { return int64(float64(t-tr.tick0) * tr.nsPer) }
 
 // nudgeFlusher is called by recorded calls that have a recent time at hand
-// (now, ticks): if the last flush began more than 1.5 intervals ago, the
-// call kicks the flusher and yields its processor to it. The flusher's
-// ticker fires only when a processor schedules, which goroutines that never
-// block leave to preemption (every 10-20 ms), and the flusher then queues
-// behind them; a program that exits without StopLog loses what came after
-// the last flush (TestExitWithoutStopLog lost 4-5 % of a 500 ms run at 20
-// ms between flushes). Only a kick that found the channel empty yields: a
-// flusher already kicked, or busy writing, is not waited for again; a yield
-// every ~15 ms per thread costs nothing measurable.
+// (now, ticks): if the last flush began, or the last nudge was, more than
+// 1.5 intervals ago, the call kicks the flusher and yields its processor
+// to it. The flusher's ticker fires only when a processor schedules, which
+// goroutines that never block leave to preemption (every 10-20 ms), and
+// the flusher then queues behind them; a program that exits without
+// StopLog loses what came after the last flush (TestExitWithoutStopLog
+// lost 4-5 % of a 500 ms run at 20 ms between flushes).
 func (r *recorder) nudgeFlusher(now int64) {
 	if now-r.flushedAt.Load() > r.due.Load() {
-		r.nudge()
+		r.nudge(now)
 	}
 }
 
 // nudge is nudgeFlusher's rare part, kept out so that the test inlines.
+// It moves flushedAt itself, so that the next nudge is due an interval on
+// whether or not the flusher ran: a kick already pending (a full buffer's
+// hand-over sends one too, and at the full level that is every few
+// hundred calls) would otherwise leave the test true for every call until
+// the flusher got a processor, each paying a failed send. It yields
+// either way: a pending kick is a flusher that has not run yet.
 //
 //go:noinline
-func (r *recorder) nudge() {
+func (r *recorder) nudge(now int64) {
+	r.flushedAt.Store(now)
 	select {
 	case r.kick <- struct{}{}:
-		runtime.Gosched()
 	default:
 	}
+	runtime.Gosched()
 }
 
 // flusher writes the buffers every flushInterval until StopLog.

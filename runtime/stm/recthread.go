@@ -268,7 +268,11 @@ func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 // path: recBegin's full-level part, the start event, attemptPlain; a
 // commit there ends it here (settleHooked's steps for it, written out:
 // the full level's every call passes here), anything else is
-// settleHooked's.
+// settleHooked's. The start and commit events of an attempt that logged
+// nothing between them (most of a full-level log) are written here
+// straight into the buffer, as a pair: the room for both is made sure of
+// once, before the attempt, and the tests emitAt makes for any event
+// (the hand-over, the gen of a first event) once for the two.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	tx.rec = t
 	storeOwned32(&t.busy, busyLogged|busyFull)
@@ -276,13 +280,58 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	t.held = true
 	tx.prof.mode = modeFull
 	tx.patch = sitePatch{idx: -1}
-	// emit, for a call that starts with now 0 and reuse false (recEndHeld).
-	tx.emitAt(uint32(logformat.KindTxStart), 0, cputicks())
+	// recEndHeld left now 0 and reuse false: the start's time is the clock's.
+	start := max(cputicks(), t.last)
+	n, seq := len(t.buf), t.bufSeq
+	paired := n+2 <= cap(t.buf)
+	if paired {
+		if n == 0 {
+			t.gen = t.r.gen.Load()
+		}
+		t.buf = t.buf[:n+1] // the length alone: no pointer store, no write barrier
+		t.buf[n] = rawEvent{t: start, a: uint32(logformat.KindTxStart)}
+		t.last = start
+	} else {
+		tx.emitAt(uint32(logformat.KindTxStart), 0, start)
+	}
 	res, err := tx.attemptPlain(fn, true)
-	if res == ended {
+	if res != ended {
+		return tx.settleHooked(fn, res, err)
+	}
+	now := cputicks()
+	if paired && len(t.buf) == n+1 && t.bufSeq == seq {
+		// The attempt logged nothing: no event set now or reuse, none
+		// left a site patch pending, and the commit goes beside the start.
+		now = max(now, start)
+		t.buf = t.buf[:n+2]
+		t.buf[n+1] = rawEvent{t: now, a: uint32(logformat.KindTxCommit)}
+		t.last = now
+		behind := false
+		if n+2 >= handoffSize {
+			behind = t.handoff() >= yieldQueued
+			t.r.kickFlusher()
+		} else if t.gen != t.r.gen.Load() {
+			t.handoff() // recEndHeld's: a flush went by since the first event
+		}
+		addOwned(&t.aggLogged, 1)
+		tx.rec = nil
+		tx.prof.mode = modeCounted
+		t.held = false
+		releaseOwn(&t.own)
+		storeOwned32(&t.busy, busyFull)
+		if behind {
+			// The flusher has not taken the last buffers: it lacks a
+			// processor (one P, a goroutine that never blocks), and the
+			// queue would fill and drop events long before preemption
+			// gave it one. The call has ended, so it holds nothing.
+			tx.pcs = tx.pcs[:0]
+			putTx(tx)
+			runtime.Gosched()
+			return nil
+		}
+	} else {
 		// recCommit's logged arm and recEnd, written out: emit's clock
 		// read unless the attempt's own events set the time.
-		now := cputicks()
 		if t.now == 0 && !t.reuse {
 			tx.emitAt(uint32(logformat.KindTxCommit), 0, now)
 		} else {
@@ -292,12 +341,11 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 		tx.rec = nil
 		tx.prof.mode, tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = modeCounted, 0, 0, false
 		tx.recEndHeld(t)
-		tx.pcs = tx.pcs[:0]
-		putTx(tx)
-		t.r.nudgeFlusher(now) // record.go
-		return nil
 	}
-	return tx.settleHooked(fn, res, err)
+	tx.pcs = tx.pcs[:0]
+	putTx(tx)
+	t.r.nudgeFlusher(now) // record.go
+	return nil
 }
 
 // runSampled is a counted call drawn to be timed (for the sample, or as
@@ -449,115 +497,6 @@ func (th *threadRec) acquire() {
 	for !th.own.CompareAndSwap(ownFree, ownTx) {
 		runtime.Gosched()
 	}
-}
-
-// rawEvent is an event as buffered by a thread: 16 bytes, a third of a
-// logformat.Event, because writing events into the buffer (and the
-// flusher reading them back) is most of what recording costs. a packs
-// kind | conflict<<8 | cause<<16 | reason<<24, b is the interned site. A
-// conflict takes two entries: the second holds the Var id in t, the other
-// thread in a and the other site in b. Times are CPU ticks.
-// Its layout is logformat.PackedEvent's: the flusher hands runs of them
-// to the Writer as they are, times converted in place (writeEvents).
-type rawEvent struct {
-	t int64
-	a uint32
-	b uint32
-}
-
-var _ [unsafe.Sizeof(rawEvent{}) - unsafe.Sizeof(logformat.PackedEvent{})]struct{}
-var _ [unsafe.Sizeof(logformat.PackedEvent{}) - unsafe.Sizeof(rawEvent{})]struct{}
-var _ [unsafe.Offsetof(rawEvent{}.b) - unsafe.Offsetof(logformat.PackedEvent{}.B)]struct{}
-var _ [unsafe.Offsetof(logformat.PackedEvent{}.B) - unsafe.Offsetof(rawEvent{}.b)]struct{}
-
-func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCause, r logformat.WaitReason) uint32 {
-	return logformat.PackKind(k, c, ca, r)
-}
-
-func (tx *Tx) emit(a, site uint32) {
-	if !tx.logged() {
-		tx.promote()
-	}
-	th := tx.rec
-	t := th.last
-	if th.now != 0 {
-		t, th.now = th.now, 0
-	} else if !th.reuse {
-		t = cputicks()
-	}
-	th.reuse = false
-	tx.emitAt(a, site, t)
-}
-
-// sameTime lets the thread's next event take the time of its last one
-// instead of reading the clock, which costs as much as a small
-// transaction where the time-stamp counter is virtualized. Only for the
-// events that follow at once, with nothing but the runtime's bookkeeping
-// between (well under a microsecond): the abort or pause after a conflict,
-// the pause or re-run after an abort, the re-run after a Retry or backoff
-// pause.
-func (th *threadRec) sameTime() { th.reuse = true }
-
-// emitAt appends an event at time t (ticks; not before the thread's last
-// event) to the thread's buffer, which the call holds.
-func (tx *Tx) emitAt(a, site uint32, t int64) {
-	th := tx.rec
-	if t < th.last {
-		t = th.last
-	}
-	th.last = t
-	if len(th.buf) == 0 {
-		th.gen = th.r.gen.Load()
-	}
-	n := len(th.buf)
-	if n < cap(th.buf) {
-		th.buf = th.buf[:n+1] // the length alone: no pointer store, no write barrier
-	} else {
-		th.buf = grow1(th.buf)
-	}
-	e := &th.buf[n]
-	e.t, e.a, e.b = t, a, site
-	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
-		th.handoff()
-		select {
-		case th.r.kick <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// handoff queues the thread's buffer for the flusher (owning the thread).
-func (th *threadRec) handoff() {
-	th.qmu.Lock()
-	if len(th.full) >= maxQueued {
-		// The flusher is not keeping up: drop rather than block the program.
-		th.qdropped += int64(len(th.buf))
-		th.buf = th.buf[:0]
-	} else {
-		th.full = append(th.full, th.buf)
-		th.buf = th.r.getBuf()
-	}
-	th.bufSeq++
-	th.qmu.Unlock()
-}
-
-func (r *recorder) getBuf() []rawEvent {
-	r.freeMu.Lock()
-	defer r.freeMu.Unlock()
-	if n := len(r.free2); n > 0 {
-		b := r.free2[n-1]
-		r.free2 = r.free2[:n-1]
-		return b
-	}
-	return make([]rawEvent, 0, handoffSize+1)
-}
-
-func (r *recorder) putBuf(b []rawEvent) {
-	r.freeMu.Lock()
-	if len(r.free2) < 256 {
-		r.free2 = append(r.free2, b[:0])
-	}
-	r.freeMu.Unlock()
 }
 
 func (tx *Tx) recAbort(c logformat.AbortCause) {
