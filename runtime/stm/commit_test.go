@@ -3,6 +3,8 @@ package stm
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/stmlog/stmlog/logformat"
 )
 
 // TestCommitLockOrder checks that the commit locks a write set in
@@ -44,4 +46,45 @@ func TestCommitLockOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRecordOneWriteOtherBoxed: a counted call that wrote one boxed Var,
+// read before another goroutine committed it, aborts in commitOne's
+// validation with a write-write conflict that names the other side by the
+// box it replaces (e.old, kept in commitOne's boxed branch while
+// recording).
+func TestRecordOneWriteOtherBoxed(t *testing.T) {
+	v := NewVar("a")
+	var attempts int
+	var other uint32 // who named the box the other goroutine committed
+	data := recordAt(t, LevelProfile, func() {
+		Atomically(func(tx *Tx) error {
+			x := v.Load(tx)
+			if attempts++; attempts == 1 {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					Atomically(func(tx *Tx) error { v.Store(tx, "b"); return nil })
+					other = v.h.loadBox().writer
+				}()
+				<-done
+			}
+			v.Store(tx, x+"c")
+			return nil
+		})
+	})
+	if got := v.Peek(); got != "bc" || attempts != 2 {
+		t.Fatalf("value %q after %d attempts, want \"bc\" after 2", got, attempts)
+	}
+	evs, _ := readLog(t, data)
+	for _, ev := range evs {
+		if ev.Kind != logformat.KindConflict || ev.Var != v.ID() {
+			continue
+		}
+		if ev.Conflict != logformat.ConflictWriteWrite || other == 0 || ev.OtherThread != other || other == ev.Thread {
+			t.Fatalf("conflict %+v, want write-write naming the other goroutine's thread %d", ev, other)
+		}
+		return
+	}
+	t.Fatal("no conflict logged")
 }

@@ -37,20 +37,25 @@ func (tx *Tx) commitOne() outcome {
 			tx.renameInPlace(e, b)
 		}
 	} else {
-		if tx.rec != nil && !e.ready {
-			tx.nameBox(e)
-			e.ready = true
-		}
 		old = atomic.LoadPointer(&h.val)
 		oldVer = (*boxHeader)(old).loadVersion()
+		if tx.rec != nil {
+			// Named before anyone can see it (the compare-and-swap
+			// below shows it). A conflict noted while recording names
+			// the other side by the box we replace (noteReadConflict
+			// reads e.old); a failed lock leaves e.old to the general
+			// commit, which sets it when it locks. An in-place Var's
+			// entry needs neither: the other side is in e.oldWriter and
+			// e.oldSite (keepNames), and unlockOne takes old, oldVer.
+			if !e.ready {
+				tx.nameBox(e)
+				e.ready = true
+			}
+			e.old, e.oldVer = old, oldVer
+		}
 		if oldVer&1 != 0 || !atomic.CompareAndSwapPointer(&h.val, old, e.box) {
 			return failed
 		}
-	}
-	// (e.old, e.oldVer and e.ready are for the general commit and for
-	// recording: a conflict noted while recording reads e.old.)
-	if tx.rec != nil {
-		e.old, e.oldVer = old, oldVer
 	}
 	if inevFlag.Load() {
 		tx.unlockOne(e, old, oldVer)
