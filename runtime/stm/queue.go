@@ -308,11 +308,26 @@ func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
 // none (the unit is over).
 func (q *Queue) txDone(w *qworker) {
 	if w.span {
-		if w.i++; w.i < w.hi && !q.stop.Load() {
-			return
+		if w.i++; w.i < w.hi {
+			if !q.stop.Load() {
+				return
+			}
+			q.mu.Lock()
+			q.putBack(w, w.i)
+			q.mu.Unlock()
 		}
 	}
 	w.fn, w.ended = nil, true
+}
+
+// putBack queues again the transactions of w's span from i on, which w
+// will not run (the Run stopped, or w's goroutine is ending): they stay
+// for the other workers or the next Run, as an AddN's unstarted
+// transactions always have. q.mu is held.
+func (q *Queue) putBack(w *qworker, i int) {
+	if w.span && i < w.hi {
+		q.pending = append(q.pending, qitem{fi: w.fi, lo: i, hi: w.hi})
+	}
 }
 
 // unwound handles what runSpan's frame recovered (r, nil for
@@ -341,11 +356,20 @@ func (q *Queue) unwound(w *qworker, r any) {
 		w.inTx = false
 		q.inTx.Add(-1)
 	}
-	w.fn, w.ended = nil, true // the unit ends with it: the Run stops
-	if r == nil {
-		return // runtime.Goexit: it goes on, the worker ends
-	}
 	q.mu.Lock()
+	q.putBack(w, w.i+1) // the span's rest; w.i ended here
+	w.fn, w.ended = nil, true
+	if r == nil {
+		// runtime.Goexit: the worker's goroutine ends and never takes
+		// another unit, so its unit is counted off here, or the others
+		// would wait for it forever; they go on with the rest.
+		w.ended = false
+		if q.busy--; q.waiting > 0 {
+			q.cond.Broadcast()
+		}
+		q.mu.Unlock()
+		return
+	}
 	if q.panicV == nil {
 		q.panicV = r
 		q.stop.Store(true)

@@ -2,6 +2,7 @@ package stm
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,5 +187,61 @@ func TestQueueAbortResumes(t *testing.T) {
 	}
 	if runs[0].Load() != 1 || runs[3].Load() != 1 {
 		t.Fatalf("the others ran %d and %d times, want 1 and 1", runs[0].Load(), runs[3].Load())
+	}
+}
+
+// TestQueueKeepsSpanRest: a span's transactions that its worker will not
+// run stay queued. After a panic stops the Run, the next Run runs each of
+// the rest once; a body that calls runtime.Goexit ends its worker only:
+// the other worker runs the rest, and Run returns.
+func TestQueueKeepsSpanRest(t *testing.T) {
+	const n = 1000
+	var runs [n]atomic.Int32
+	q := NewQueue()
+	q.AddN(n, func(tx *Tx, i int) error {
+		if runs[i].Add(1) == 1 && i == 10 {
+			panic("span boom")
+		}
+		return nil
+	})
+	func() {
+		defer func() {
+			if p := recover(); p != "span boom" {
+				t.Fatalf("Run panicked with %v, want the transaction's panic", p)
+			}
+		}()
+		q.Run(1)
+	}()
+	if err := q.Run(2); err != nil {
+		t.Fatal(err)
+	}
+	for i := range runs {
+		if got := runs[i].Load(); got != 1 { // 10 too: the panic ended it
+			t.Fatalf("transaction %d ran %d times over the two Runs, want once", i, got)
+		}
+	}
+
+	var goexits, others atomic.Int64
+	q = NewQueue()
+	q.AddN(n, func(tx *Tx, i int) error {
+		if i == 10 {
+			goexits.Add(1)
+			runtime.Goexit()
+		}
+		others.Add(1)
+		return nil
+	})
+	done := make(chan error, 1)
+	go func() { done <- q.Run(2) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after a queued body called runtime.Goexit")
+	}
+	if goexits.Load() != 1 || others.Load() != n-1 {
+		t.Fatalf("%d Goexits and %d other transactions, want 1 and %d", goexits.Load(), others.Load(), n-1)
 	}
 }
