@@ -71,14 +71,16 @@ func TestContextGivenBack(t *testing.T) {
 			<-done
 		}},
 	}
+	own := getTx() // the P's first context (one P)
+	putTx(own)
 	before := ReadStats()
 	for _, e := range ends {
 		e.call()
 		tx := getTx()
-		home, clean := tx.home, tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra
+		clean := tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra
 		putTx(tx)
-		if home == nil || !clean {
-			t.Errorf("after %s: next context pooled=%v clean=%v, want the P's own, clean", e.name, home == nil, clean)
+		if tx != own || !clean {
+			t.Errorf("after %s: next context the P's first=%v clean=%v, want the P's first, clean", e.name, tx == own, clean)
 		}
 	}
 	// The commits: commit 1, after-commit-panic 1, conflict-then-commit
@@ -103,3 +105,160 @@ var errTest = testError("test")
 type testError string
 
 func (e testError) Error() string { return string(e) }
+
+// TestFirstAttemptUnwound: a plain call's first attempt runs in
+// Atomically's own frame, so a body that unwinds there (an abort signal
+// from a stale Load, tx.Retry) has the rest of the call run by
+// Atomically's deferred function, on top of the unwound body. Whatever the
+// later attempt then does (commit, return an error, panic, tx.Retry,
+// runtime.Goexit), the call ends as it would have, the writes of the
+// attempts that did not commit are gone, and the P's context comes back
+// clean. A Retry that panics for an empty read set inside the after-body
+// steps (finish) is caught by the same deferred function.
+func TestFirstAttemptUnwound(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	a, b, v := NewVar(0), NewVar(0), NewVar(0)
+	// staleFirst makes the first attempt's second Load find b written
+	// after its snapshot and a changed since its Load: the attempt aborts
+	// at that Load, by the abort signal. It reports whether the body got
+	// past the Load (it must not, the first time).
+	staleFirst := func(tx *Tx, first *bool) (past bool) {
+		x := a.Load(tx)
+		if *first {
+			*first = false
+			Atomically(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); b.Store(tx, b.Load(tx)+1); return nil })
+		}
+		_ = b.Load(tx)
+		_ = x
+		return true
+	}
+	var pastOnFirst bool
+	check := func(first bool, past bool) {
+		if past && first {
+			pastOnFirst = true
+		}
+	}
+	ends := []struct {
+		name string
+		call func()
+	}{
+		{"abort-then-commit", func() {
+			first := true
+			Atomically(func(tx *Tx) error {
+				f := first
+				check(f, staleFirst(tx, &first))
+				v.Store(tx, v.Load(tx)+1)
+				return nil
+			})
+		}},
+		{"abort-then-error", func() {
+			first := true
+			if err := Atomically(func(tx *Tx) error {
+				v.Store(tx, 100)
+				f := first
+				check(f, staleFirst(tx, &first))
+				return errTest
+			}); err != errTest {
+				t.Errorf("abort-then-error: Atomically returned %v, want %v", err, errTest)
+			}
+		}},
+		{"abort-then-panic", func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("abort-then-panic: recovered %v, want boom", r)
+				}
+			}()
+			first := true
+			Atomically(func(tx *Tx) error {
+				v.Store(tx, 100)
+				f := first
+				check(f, staleFirst(tx, &first))
+				panic("boom")
+			})
+		}},
+		{"abort-then-goexit", func() {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				first := true
+				Atomically(func(tx *Tx) error {
+					v.Store(tx, 100)
+					f := first
+					check(f, staleFirst(tx, &first))
+					runtime.Goexit()
+					return nil
+				})
+				t.Error("abort-then-goexit: Atomically returned")
+			}()
+			<-done
+		}},
+		{"retry-signal-then-commit", func() {
+			first := true
+			Atomically(func(tx *Tx) error {
+				x := v.Load(tx)
+				if first {
+					first = false
+					go Atomically(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); v.Store(tx, v.Load(tx)+1); return nil })
+					tx.Retry()
+				}
+				v.Store(tx, x+1)
+				return nil
+			})
+		}},
+		{"abort-then-retry-signal", func() {
+			first, second := true, true
+			Atomically(func(tx *Tx) error {
+				f := first
+				check(f, staleFirst(tx, &first))
+				x := v.Load(tx)
+				if second {
+					second = false
+					go Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+					tx.Retry()
+				}
+				v.Store(tx, x+1)
+				return nil
+			})
+		}},
+		{"errretry-nothing-read", func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Error("errretry-nothing-read: no panic")
+				}
+			}()
+			Atomically(func(tx *Tx) error { v.Store(tx, 100); return ErrRetry })
+		}},
+	}
+	own := getTx() // the P's first context (one P)
+	putTx(own)
+	before := ReadStats()
+	for _, e := range ends {
+		e.call()
+		tx := getTx()
+		clean := tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra && tx.aborts == 0
+		putTx(tx)
+		if tx != own || !clean {
+			t.Errorf("after %s: next context the P's first=%v clean=%v, want the P's first, clean", e.name, tx == own, clean)
+		}
+	}
+	if pastOnFirst {
+		t.Error("a first attempt went on past the Load that found its snapshot stale")
+	}
+	// v's commits: abort-then-commit 1, retry-signal-then-commit 2 (the
+	// other goroutine's and the re-run's), abort-then-retry-signal 2.
+	if got := v.Peek(); got != 5 {
+		t.Errorf("v=%d, want 5 (only the commits)", got)
+	}
+	st := ReadStats()
+	// Conflict aborts: the stale first attempts of abort-then-commit,
+	// -error, -panic, -goexit and -retry-signal.
+	if d := st.AbortsConflict - before.AbortsConflict; d != 5 {
+		t.Errorf("%d conflict aborts, want 5", d)
+	}
+	if d := st.AbortsRetry - before.AbortsRetry; d != 2 {
+		t.Errorf("%d retries, want 2 (retry-signal-then-commit, abort-then-retry-signal)", d)
+	}
+	if inevFlag.Load() {
+		t.Error("the inevitability token is still held")
+	}
+}

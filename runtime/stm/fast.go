@@ -36,7 +36,7 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 		}
 	}()
 	err = fn(tx)
-	// (attemptBare repeats these steps.)
+	// (attemptBare and Atomically repeat these steps.)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
 	if n := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && n <= 4 {
@@ -137,6 +137,47 @@ func (tx *Tx) attemptBare(fn func(*Tx) error) (res outcome, err error) {
 	res, err = tx.finish(err)
 	tx.state &^= stActive
 	return res, err
+}
+
+// settlePlain settles a plain call's first attempt (run in Atomically's
+// frame) that did not end it, and runs the call's later attempts; it
+// gives tx back however the call ends.
+func (tx *Tx) settlePlain(fn func(*Tx) error, res outcome, err error) error {
+	defer putTx(tx)
+	if r, done := tx.settle(res, err); done {
+		return r
+	}
+	return tx.loopPlain(fn)
+}
+
+// settleFast is settlePlain for a first attempt whose fast commit
+// (commitOne, commitFew) aborted, or failed: not taken, so the general
+// commit decides, as in attemptPlain.
+func (tx *Tx) settleFast(fn func(*Tx) error, res outcome) error {
+	defer putTx(tx)
+	if res == failed {
+		res = aborted
+		if tx.commit() {
+			res = committed
+		}
+	}
+	if r, done := tx.settle(res, nil); done {
+		return r
+	}
+	return tx.loopPlain(fn)
+}
+
+// unwoundFirst is what Atomically's deferred function makes of a first
+// attempt whose body unwound by r (recovered there): an abort or a Retry
+// signal is settled and the call goes on from the deferred function; a
+// panic goes on (tx given back), and runtime.Goexit (r == nil) ends the
+// call, as unwound does.
+func (tx *Tx) unwoundFirst(r any, fn func(*Tx) error) error {
+	res := tx.unwound(r, true)
+	if res == abandoned {
+		return nil
+	}
+	return tx.settlePlain(fn, res, nil)
 }
 
 // loopPlain is loop for the attempts of a plain call after its first:

@@ -450,7 +450,7 @@ const (
 // returns ErrRetry (or an error wrapping it), it is a Retry: Atomically
 // waits for a change and runs fn again. If fn panics, its writes are
 // discarded and the panic propagates.
-func Atomically(fn func(tx *Tx) error) error {
+func Atomically(fn func(tx *Tx) error) (err error) {
 	// getTx's common case, written out: the call cost more than its
 	// steps (ctx.go).
 	var tx *Tx
@@ -493,21 +493,61 @@ func Atomically(fn func(tx *Tx) error) error {
 	} else if h != 0 { // tracing
 		return tx.runHooked(fn, 0)
 	}
-	// The plain call: no hook to run. Its first attempt goes straight
-	// through attemptPlain and, when it commits with nothing but the read
-	// and write sets to reset, ends here; anything else (a conflict, a
-	// Retry, an error, AfterCommit, Inevitable...) carries on in the
-	// general loop, from the outcome of that first attempt.
-	res, err := tx.attemptPlain(fn, true)
-	if res == ended {
-		putTx(tx)
+	// The plain call: no hook to run. Its first attempt runs here, under
+	// Atomically's own defer rather than attemptPlain's (whose steps these
+	// are: keep the two alike), and when it commits with nothing but the
+	// read and write sets to reset, the call ends here; anything else (a
+	// conflict, a Retry, an error, AfterCommit, Inevitable...) carries on
+	// in the general loop, from the outcome of that first attempt. A body
+	// that unwinds (a panic, an abort or Retry signal, runtime.Goexit)
+	// leaves returned false: the deferred function settles the call from
+	// there, as settlePlain does. It must not look at tx otherwise: once
+	// given back, another call may be using it.
+	returned := false
+	t := tx // (never reassigned: the closure holds the pointer, not tx's slot)
+	defer func() {
+		if !returned {
+			err = t.unwoundFirst(recover(), fn)
+		}
+	}()
+	t.state = stActive
+	err = fn(t)
+	// Inevitable sets extra as well, and a plain first attempt becomes
+	// inevitable in no other way, so extra covers it.
+	if n := len(t.writes); err == nil && t.state == stActive && !t.extra && n <= 4 {
+		t.state = 0
+		if n != 0 {
+			var res outcome
+			if n == 1 {
+				res = t.commitOne()
+			} else {
+				res = t.commitFew()
+			}
+			if res != committed {
+				returned = true
+				return t.settleFast(fn, res)
+			}
+		}
+		// attemptPlain's end (fast.go says why it clears so little).
+		t.clk.stats.commits.inc()
+		if t.dirty {
+			t.clearSets()
+		}
+		t.reads = t.reads[:0]
+		t.writes = t.writes[:0]
+		t.wfilter = 0
+		t.arena = t.arena[:0]
+		returned = true
+		putTx(t)
 		return nil
 	}
-	defer putTx(tx)
-	if r, done := tx.settle(res, err); done {
-		return r
-	}
-	return tx.loopPlain(fn)
+	// finish may panic (ErrRetry with nothing read): returned is false
+	// until it is done, so the deferred function cleans up, as for the
+	// body's panics.
+	res, err := t.finish(err)
+	t.state &^= stActive
+	returned = true
+	return t.settlePlain(fn, res, err)
 }
 
 // run is Atomically on a given Tx; th is the recording thread to use (Queue
