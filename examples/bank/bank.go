@@ -59,12 +59,13 @@ func New(n int) *Bank {
 // Transfer moves amount from one account to another within tx, unless the
 // source holds less than amount (then it does nothing and reports false).
 func (b *Bank) Transfer(tx *stm.Tx, from, to int, amount int64) bool {
-	src := b.accounts[from].Load(tx)
-	if src < amount || from == to {
+	src, dst := b.accounts[from], b.accounts[to]
+	s := src.Load(tx)
+	if s < amount || from == to {
 		return false
 	}
-	b.accounts[from].Store(tx, src-amount)
-	b.accounts[to].Store(tx, b.accounts[to].Load(tx)+amount)
+	src.Store(tx, s-amount)
+	dst.Store(tx, dst.Load(tx)+amount)
 	return true
 }
 
