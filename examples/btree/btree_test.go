@@ -234,11 +234,11 @@ func BenchmarkInsert(b *testing.B) {
 		for _, w := range benchmode.Workers {
 			b.Run(fmt.Sprintf("%s/workers=%d", v.name, w), func(b *testing.B) {
 				v.mode.Start(b)
-				var attempts workload.Counter
+				attempts := benchmode.StartAttempts()
 				cpu := benchmode.StartCPU()
 				for b.Loop() {
 					if v.mode.STM {
-						if err := New(v.fixed).InsertAll(keys, w, &attempts); err != nil {
+						if err := New(v.fixed).InsertAll(keys, w, nil); err != nil {
 							b.Fatal(err)
 						}
 					} else {
@@ -248,7 +248,7 @@ func BenchmarkInsert(b *testing.B) {
 				cpu.Report(b)
 				b.ReportMetric(float64(b.N*len(keys))/b.Elapsed().Seconds(), "inserts/s")
 				if v.mode.STM {
-					b.ReportMetric(float64(attempts.Load())/float64(b.N*len(keys)), "attempts/tx")
+					b.ReportMetric(float64(attempts.Since())/float64(b.N*len(keys)), "attempts/tx")
 				}
 			})
 		}

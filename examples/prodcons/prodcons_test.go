@@ -139,16 +139,16 @@ func BenchmarkPass(b *testing.B) {
 		for _, w := range benchmode.Workers {
 			b.Run(fmt.Sprintf("%s/workers=%d", v.name, w), func(b *testing.B) {
 				v.mode.Start(b)
-				var attempts workload.Counter
 				b.ResetTimer()
+				attempts := benchmode.StartAttempts()
 				cpu := benchmode.StartCPU()
-				if err := Pass(v.impl, w, max(b.N, w), &attempts); err != nil {
+				if err := Pass(v.impl, w, max(b.N, w), nil); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
 				cpu.Report(b)
 				if v.impl == STM {
-					b.ReportMetric(float64(attempts.Load())/float64(2*max(b.N, w)), "attempts/tx")
+					b.ReportMetric(float64(attempts.Since())/float64(2*max(b.N, w)), "attempts/tx")
 				}
 			})
 		}
