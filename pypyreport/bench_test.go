@@ -23,7 +23,8 @@ func BenchmarkPyPyReport(b *testing.B) {
 		name   string
 		budget int
 		pipe   bool
-	}{{"file", timestampBudget, false}, {"pipe", timestampBudget, true}, {"two-pass", 0, false}} {
+		jobs   int
+	}{{"file", timestampBudget, false, 1}, {"pipe", timestampBudget, true, 1}, {"two-pass", 0, false, 1}, {"file-jobs2", timestampBudget, false, 2}} {
 		b.Run(m.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
@@ -33,7 +34,7 @@ func BenchmarkPyPyReport(b *testing.B) {
 				if m.pipe {
 					r = onlyReader{r}
 				}
-				if err := run(io.Discard, io.Discard, r, Options{}, m.budget); err != nil {
+				if err := run(io.Discard, io.Discard, r, Options{Jobs: m.jobs}, m.budget); err != nil {
 					b.Fatal(err)
 				}
 			}

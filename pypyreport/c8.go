@@ -40,6 +40,10 @@ type c8Thread struct {
 	inevSec, inevNsec      uint32
 	inevWaitStart          float64
 	minorStart, majorStart float64
+
+	index uint32 // in c8Summary.threads
+
+	f [fSlots]float64 // summarizePiped's floats (f* slots; apply)
 }
 
 func (t *c8Thread) progress(now float64, state uint8) {
@@ -124,6 +128,8 @@ type c8Summary struct {
 	events    *[256]uint8     // table, and noEvent past its end
 	threads   []*c8Thread     // by first appearance
 	small     *[256]*c8Thread // thread number → state, for small numbers
+	lut       *c8Lut          // summarizePiped's reader's
+	ast       []c8ThreadA     // by index in threads (summarizePiped's reader)
 	big       map[uint32]*c8Thread
 	conflicts map[string]*conflictSummary
 	list      []*conflictSummary
@@ -131,10 +137,12 @@ type c8Summary struct {
 	recent    [64]*conflictSummary // by recentSlot: most lookups end here, without hashing the key
 	cells     timeCells
 	pend      *pending // scan's queue (flush)
+	jobs      int      // Options.Jobs
 }
 
 func newC8Summary(era pypy.Era) *c8Summary {
-	s := &c8Summary{table: era.Table(), events: new([256]uint8), pend: new(pending)}
+	s := &c8Summary{table: era.Table(), lut: new(c8Lut), pend: new(pending)}
+	s.events = &s.lut.events
 	for i := range s.events {
 		s.events[i] = noEvent
 		if i < len(s.table) {
@@ -146,8 +154,11 @@ func newC8Summary(era pypy.Era) *c8Summary {
 }
 
 func (s *c8Summary) reset() {
-	s.threads = nil
+	s.threads, s.ast = nil, nil
 	s.small = new([256]*c8Thread)
+	for i := range s.lut.slot {
+		s.lut.slot[i] = c8Slot{k: noSlot}
+	}
 	s.big = nil
 	s.conflicts = make(map[string]*conflictSummary)
 	s.list = nil
@@ -166,9 +177,9 @@ func (s *c8Summary) thread(num uint32) *c8Thread {
 	} else if t := s.big[num]; t != nil {
 		return t
 	}
-	t := &c8Thread{}
+	t := &c8Thread{index: uint32(len(s.threads))}
 	if num < uint32(len(s.small)) {
-		s.small[num] = t
+		s.small[num], s.lut.slot[num].k = t, t.index
 	} else {
 		if s.big == nil {
 			s.big = make(map[uint32]*c8Thread)
@@ -176,6 +187,7 @@ func (s *c8Summary) thread(num uint32) *c8Thread {
 		s.big[num] = t
 	}
 	s.threads = append(s.threads, t)
+	s.ast = append(s.ast, c8ThreadA{})
 	return t
 }
 

@@ -18,6 +18,9 @@ import (
 // with Scanner.Next, which reports errors as always, and written back into
 // a one-record buffer for scan: the analysis exists once.
 func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
+	if s.jobs > 1 {
+		return s.summarizePiped(sc, errw, size, budget)
+	}
 	var res passResult
 	frac := 1.0 / float64(size)
 	order := sc.Era().MonotonicClock()

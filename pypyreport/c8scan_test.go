@@ -13,20 +13,24 @@ import (
 )
 
 // runBoth runs the report with the c8 analyzer's own loop (scan, reading
-// Scanner.Window) and with every record read by Next, and fails if their
-// stdout, stderr or error differ.
+// Scanner.Window), with every record read by Next, and both of these on
+// two goroutines (Jobs 2: summarizePiped), and fails if their stdout,
+// stderr or error differ.
 func runBoth(t *testing.T, name string, data []byte, opt Options, budget int) {
 	t.Helper()
-	var outs [2]string
-	for i, one := range []bool{false, true} {
-		recordAtATime = one
+	var outs [4]string
+	for i := range outs {
+		recordAtATime = i&1 == 1
+		opt.Jobs = 1 + i>>1
 		var out, errOut bytes.Buffer
 		err := run(&out, &errOut, bytes.NewReader(data), opt, budget)
 		outs[i] = fmt.Sprintf("%s\n--- stderr\n%s\n--- error %v", out.String(), errOut.String(), err)
 	}
 	recordAtATime = false
-	if outs[0] != outs[1] {
-		t.Fatalf("%s (era %c, budget %d): scan's report\n%s\nrecord at a time\n%s", name, opt.Era, budget, tail(outs[0]), tail(outs[1]))
+	for i, o := range outs[1:] {
+		if o != outs[0] {
+			t.Fatalf("%s (era %c, budget %d): scan's report\n%s\nrecord at a time %v, jobs %d\n%s", name, opt.Era, budget, tail(outs[0]), (i+1)&1 == 1, 1+(i+1)>>1, tail(o))
+		}
 	}
 }
 

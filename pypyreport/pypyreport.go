@@ -28,6 +28,10 @@ type Options struct {
 	// resolved against to print source lines ("" = working directory, like
 	// the original's linecache).
 	SourceRoot string
+	// Jobs is how many cores a c8 log's pass may use: 2 or more reads the
+	// records on one goroutine and analyzes them on another; the output is
+	// the same for every Jobs.
+	Jobs int
 }
 
 // timestampBudget bounds the bytes of compact conflict timestamps kept
@@ -78,7 +82,9 @@ func run(stdout, stderr io.Writer, r io.Reader, opt Options, budget int) error {
 	if sc.Format() == pypy.C7 {
 		rep = &c7Summary{}
 	} else {
-		rep = newC8Summary(sc.Era())
+		c8 := newC8Summary(sc.Era())
+		c8.jobs = opt.Jobs
+		rep = c8
 	}
 	py := &pyStderr{w: errw}
 	res, err := rep.summarize(sc, py, size, budget)

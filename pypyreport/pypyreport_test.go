@@ -87,10 +87,13 @@ func TestPyPyConformance(t *testing.T) {
 		name   string
 		budget int
 		open   func(f *os.File) io.Reader
+		jobs   int
 	}{
-		{"file", timestampBudget, func(f *os.File) io.Reader { return f }},
-		{"pipe", timestampBudget, func(f *os.File) io.Reader { return onlyReader{f} }},
-		{"two-pass", 16, func(f *os.File) io.Reader { return f }},
+		{"file", timestampBudget, func(f *os.File) io.Reader { return f }, 1},
+		{"pipe", timestampBudget, func(f *os.File) io.Reader { return onlyReader{f} }, 1},
+		{"two-pass", 16, func(f *os.File) io.Reader { return f }, 1},
+		{"file-jobs2", timestampBudget, func(f *os.File) io.Reader { return f }, 2},
+		{"two-pass-jobs2", 16, func(f *os.File) io.Reader { return f }, 2},
 	}
 	for _, tt := range tests {
 		for _, m := range modes {
@@ -101,7 +104,7 @@ func TestPyPyConformance(t *testing.T) {
 				}
 				defer f.Close()
 				var stdout, stderr bytes.Buffer
-				err = run(&stdout, &stderr, m.open(f), Options{Top: tt.top, Name: tt.log, SourceRoot: dir}, m.budget)
+				err = run(&stdout, &stderr, m.open(f), Options{Top: tt.top, Name: tt.log, SourceRoot: dir, Jobs: m.jobs}, m.budget)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -137,22 +140,24 @@ func TestPyPyGoldens(t *testing.T) {
 		{"small.c7.log", "small.c7.top3", 3, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.golden, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(pypyDir, tt.log))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			var stdout, stderr bytes.Buffer
-			if err := Write(&stdout, &stderr, f, Options{Top: tt.top, Name: tt.log, SourceRoot: pypyDir}); err != nil {
-				t.Fatal(err)
-			}
-			checkGolden(t, tt.golden+".expected", stdout.Bytes())
-			checkGolden(t, tt.golden+".stderr.expected", stderr.Bytes())
-			if tt.source != strings.Contains(stdout.String(), "\n    ") {
-				t.Errorf("source lines printed: %v, want %v (src/app.py resolved against SourceRoot)", !tt.source, tt.source)
-			}
-		})
+		for _, jobs := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/jobs%d", tt.golden, jobs), func(t *testing.T) {
+				f, err := os.Open(filepath.Join(pypyDir, tt.log))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				var stdout, stderr bytes.Buffer
+				if err := Write(&stdout, &stderr, f, Options{Top: tt.top, Name: tt.log, SourceRoot: pypyDir, Jobs: jobs}); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, tt.golden+".expected", stdout.Bytes())
+				checkGolden(t, tt.golden+".stderr.expected", stderr.Bytes())
+				if tt.source != strings.Contains(stdout.String(), "\n    ") {
+					t.Errorf("source lines printed: %v, want %v (src/app.py resolved against SourceRoot)", !tt.source, tt.source)
+				}
+			})
+		}
 	}
 }
 

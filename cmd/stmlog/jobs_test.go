@@ -8,12 +8,14 @@ import (
 	"testing"
 
 	"github.com/stmlog/stmlog/analyze/analyzetest"
+	"github.com/stmlog/stmlog/internal/pypygen"
 )
 
 // Every command that reads native logs prints the same with --jobs 1 (the
 // reader decodes in the goroutine that reads) and --jobs 3 (three decoding
 // goroutines, chunks applied in order): report, pprof, timeline, diff and
-// dump, on whole logs and on damaged and cut-off ones with --salvage.
+// dump, on whole logs and on damaged and cut-off ones with --salvage; and
+// report --format pypy on a PyPy-STM c8 log, whole, damaged and cut off.
 func TestJobsSameOutput(t *testing.T) {
 	dir := t.TempDir()
 	whole := genLog(t, dir, "whole.log", analyzetest.Config{Threads: 4, Tx: 6000, Seed: 3})
@@ -56,6 +58,20 @@ func TestJobsSameOutput(t *testing.T) {
 				cmd{args: with("diff", other)},
 			)
 		}
+	}
+	// --format pypy reads a c8 log on two goroutines from --jobs 2 on.
+	var c8 bytes.Buffer
+	if _, err := pypygen.Write(&c8, pypygen.Config{Seed: 2, Threads: 5, Records: 40_000}); err != nil {
+		t.Fatal(err)
+	}
+	c8Damaged := bytes.Clone(c8.Bytes())
+	c8Damaged[c8.Len()/2] ^= 0x10
+	for i, d := range [][]byte{c8.Bytes(), c8Damaged, c8.Bytes()[:c8.Len()*2/3+5]} {
+		log := filepath.Join(dir, fmt.Sprintf("c8-%d.log", i))
+		if err := os.WriteFile(log, d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd{args: []string{"report", "--format", "pypy", "--top", "50", log}})
 	}
 	for _, c := range cmds {
 		var want result

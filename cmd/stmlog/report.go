@@ -241,7 +241,7 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if f.failOver != "" {
 		return usageError{fmt.Errorf("--fail-over does not apply to --format pypy (use --format text or json for a gate)")}
 	}
-	era, err := parseEra(f.load.input.pypyEra)
+	lo, err := f.load.input.options()
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,8 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 		in = strings.NewReader("")
 	}
 	bw := bufio.NewWriter(stdout)
-	err = pypyreport.Write(bw, stderr, in, pypyreport.Options{Top: top, TopGiven: topSet, Era: era, Name: logName(paths[0]), SourceRoot: f.sourceRoot})
+	err = pypyreport.Write(bw, stderr, in, pypyreport.Options{Top: top, TopGiven: topSet, Era: lo.PyPyEra, Name: logName(paths[0]),
+		SourceRoot: f.sourceRoot, Jobs: lo.Jobs})
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
