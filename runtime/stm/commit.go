@@ -290,6 +290,18 @@ func (tx *Tx) publish(wv uint64) {
 	// and keeps everything in registers. The marks are decided here,
 	// before each version store, as above.
 	ws, arena := tx.writes, tx.arena
+	if len(ws) == 2 {
+		// Two one-word in-place Vars that nobody waits on (a transfer,
+		// a Put): the loop's steps written out.
+		e0, e1 := writeAt(ws, 0), writeAt(ws, 1)
+		if h0, h1 := e0.h, e1.h; h0.nw == 1 && h1.nw == 1 && noWaiters(h0) && noWaiters(h1) {
+			storeWord((*uint64)(unsafe.Add(e0.box, boxValueOff)), *(*uint64)(arenaAt(arena, e0.off)))
+			storeReleaseInline64(&(*boxHeader)(e0.box).version, wv)
+			storeWord((*uint64)(unsafe.Add(e1.box, boxValueOff)), *(*uint64)(arenaAt(arena, e1.off)))
+			storeReleaseInline64(&(*boxHeader)(e1.box).version, wv)
+			return
+		}
+	}
 	var wake uint64
 	for i := range ws {
 		e := &ws[i]
@@ -347,4 +359,11 @@ func (tx *Tx) publish(wv uint64) {
 			}
 		}
 	}
+}
+
+// noWaiters reports that no Retry waits on h now: publish's test, made
+// before the version store that would wake them.
+func noWaiters(h *varHeader) bool {
+	q := h.waitq.Load()
+	return q == nil || q.n.Load() == 0
 }
