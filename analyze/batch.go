@@ -177,7 +177,7 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				shared = st.sharedState(th)
 			}
 		}
-		shared = a.slowStep(l, th, st, shared, tb, ev)
+		shared = a.slowSteps(l, th, st, shared, tb, evs[i:i+1])
 	}
 	if th != nil {
 		l.noteTime(th.last)
@@ -187,129 +187,134 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 	}
 }
 
-// slowStep is batch's step of an event of th (a valid kind) that its
-// inner loop does not take, with th's schedule thread st when the loop
-// takes the schedule's steps (shared: st's state is th's, see
-// sharedState); it returns whether st's state is still shared.
-func (a *Analyzer) slowStep(l *logState, th *thread, st *schedThread, shared bool, tb *teeBatches, ev *logformat.Event) bool {
-	k := ev.Kind
-	if shared && k > logformat.KindBecomeInevitable {
-		st.unshare(th) // the Analyzer's and the schedule's steps differ
-		shared = false
-	}
-	// event's prologue, for a valid kind of a known thread.
-	t := ev.Time - l.start
-	if st != nil && !shared { // the schedule keeps its own clock
-		if d := st.boundClock(t); d > 0 {
-			st.boundPause(d)
+// slowSteps is batch's step of each of evs, events of th (of valid
+// kinds) that its inner loop does not take, with th's schedule thread st
+// when the loop takes the schedule's steps (shared: st's state is th's,
+// see sharedState); it returns whether st's state is still shared. One
+// call for a run of them (raw's), whose arguments then stay in registers
+// or are spilled once, not once an event.
+func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bool, tb *teeBatches, evs []logformat.Event) bool {
+	for i := range evs {
+		ev := &evs[i]
+		k := ev.Kind
+		if shared && k > logformat.KindBecomeInevitable {
+			st.unshare(th) // the Analyzer's and the schedule's steps differ
+			shared = false
 		}
-	}
-	if t < th.last || !th.seen {
-		if th.seen {
-			l.outOfOrder++
-			t = th.last
-		} else {
-			th.seen = true
-			th.last = t // no segment before a thread's first event
-			l.noteTime(t)
-		}
-	}
-	if shared { // boundClock: the run is th.run (see sharedState)
-		if d := t - th.last; th.waiting && d > 0 { // waiting first: the likelier to be false
-			// boundPause with the state in th, written out here (as a
-			// method it is just over the inliner's budget)
-			g := int32(-1)
-			if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
-				g = st.pending
-			}
-			st.pauseSums(g, th.reason, d)
-		}
-	}
-	if t > th.last {
-		th.moves++ // see Schedule.BoundFirst
-	}
-	th.last = t
-	// advance, unwindowed, without a branch on which of the two
-	// states most events find is th's (it follows the order of
-	// the kinds, which a predictor missed once per 2.4 events).
-	if th.state <= stRun {
-		th.run += max(t-th.prev, 0) & -int64(th.state) // stRun is 1, stStop 0
-		th.prev = t
-	} else {
-		a.advance(th, t)
-	}
-	switch k {
-	case logformat.KindTxStart:
-		if th.inTx {
-			l.unfinished++ // a start with no end: the old attempt vanished
-			a.clearPending(th)
-		}
-		if th.afterAbort {
-			a.clearPending(th)
-		}
-		th.inTx = true
-		th.run = 0
-		if !th.waiting {
-			th.state = stRun
-		}
-		if shared {
-			st.attemptInev = false
-		} else if st != nil {
-			st.boundStart()
-		}
-	case logformat.KindTxCommit:
-		if shared {
-			st.commits++
-			if th.inTx {
-				st.attemptRun = th.run
+		// event's prologue, for a valid kind of a known thread.
+		t := ev.Time - l.start
+		if st != nil && !shared { // the schedule keeps its own clock
+			if d := st.boundClock(t); d > 0 {
+				st.boundPause(d)
 			}
 		}
-		if !th.inTx {
-			l.orphanEnd++
-		}
-		a.tot.commits++
-		th.commits++
-		a.tot.committed += th.run
-		th.committed += th.run
-		th.run = 0
-		th.inTx = false
-		th.state = stStop
-		if th.pendingSet { // else the pending fields are all zero already
-			a.clearPending(th)
-		}
-		if st != nil && !shared {
-			st.boundCommit()
-		}
-	// The two kinds most of the others are, dispatched once for both
-	// steps (step would switch on the kind again).
-	case logformat.KindConflict:
-		// The schedule's key through the group cache's entry when it can
-		// (sharedConflict's keyOf hashes the same fields again).
-		e := a.conflict(l, th, ev, t, true)
-		if shared {
-			if e != nil && tb.s.opt.By == a.opt.By && tb.s.opt.Kind == a.opt.Kind {
-				st.pending, st.other = e.schedKey(tb, ev), ev.OtherThread
+		if t < th.last || !th.seen {
+			if th.seen {
+				l.outOfOrder++
+				t = th.last
 			} else {
-				st.sharedConflict(tb.s, tb.l, ev)
+				th.seen = true
+				th.last = t // no segment before a thread's first event
+				l.noteTime(t)
 			}
 		}
-	case logformat.KindTxAbort:
-		if shared {
-			st.sharedAbort(th, ev) // before abort changes th
+		if shared { // boundClock: the run is th.run (see sharedState)
+			if d := t - th.last; th.waiting && d > 0 { // waiting first: the likelier to be false
+				// boundPause with the state in th, written out here (as a
+				// method it is just over the inliner's budget)
+				g := int32(-1)
+				if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
+					g = st.pending
+				}
+				st.pauseSums(g, th.reason, d)
+			}
 		}
-		a.abort(l, th, ev, true)
-	case logformat.KindWaitStart:
-		a.waitStart(l, th, ev.Reason, true)
-	case logformat.KindWaitDone:
-		waitDone(l, th)
-	default:
-		if shared && k == logformat.KindBecomeInevitable {
-			st.attemptInev = true
+		if t > th.last {
+			th.moves++ // see Schedule.BoundFirst
 		}
-		a.step(l, th, ev, t, true)
-	}
-	if k > logformat.KindTxCommit && st != nil && !shared {
-		tb.s.boundStep(tb.l, st, ev)
+		th.last = t
+		// advance, unwindowed, without a branch on which of the two
+		// states most events find is th's (it follows the order of
+		// the kinds, which a predictor missed once per 2.4 events).
+		if th.state <= stRun {
+			th.run += max(t-th.prev, 0) & -int64(th.state) // stRun is 1, stStop 0
+			th.prev = t
+		} else {
+			a.advance(th, t)
+		}
+		switch k {
+		case logformat.KindTxStart:
+			if th.inTx {
+				l.unfinished++ // a start with no end: the old attempt vanished
+				a.clearPending(th)
+			}
+			if th.afterAbort {
+				a.clearPending(th)
+			}
+			th.inTx = true
+			th.run = 0
+			if !th.waiting {
+				th.state = stRun
+			}
+			if shared {
+				st.attemptInev = false
+			} else if st != nil {
+				st.boundStart()
+			}
+		case logformat.KindTxCommit:
+			if shared {
+				st.commits++
+				if th.inTx {
+					st.attemptRun = th.run
+				}
+			}
+			if !th.inTx {
+				l.orphanEnd++
+			}
+			a.tot.commits++
+			th.commits++
+			a.tot.committed += th.run
+			th.committed += th.run
+			th.run = 0
+			th.inTx = false
+			th.state = stStop
+			if th.pendingSet { // else the pending fields are all zero already
+				a.clearPending(th)
+			}
+			if st != nil && !shared {
+				st.boundCommit()
+			}
+		// The two kinds most of the others are, dispatched once for both
+		// steps (step would switch on the kind again).
+		case logformat.KindConflict:
+			// The schedule's key through the group cache's entry when it can
+			// (sharedConflict's keyOf hashes the same fields again).
+			e := a.conflict(l, th, ev, t, true)
+			if shared {
+				if e != nil && tb.s.opt.By == a.opt.By && tb.s.opt.Kind == a.opt.Kind {
+					st.pending, st.other = e.schedKey(tb, ev), ev.OtherThread
+				} else {
+					st.sharedConflict(tb.s, tb.l, ev)
+				}
+			}
+		case logformat.KindTxAbort:
+			if shared {
+				st.sharedAbort(th, ev) // before abort changes th
+			}
+			a.abort(l, th, ev, true)
+		case logformat.KindWaitStart:
+			a.waitStart(l, th, ev.Reason, true)
+		case logformat.KindWaitDone:
+			waitDone(l, th)
+		default:
+			if shared && k == logformat.KindBecomeInevitable {
+				st.attemptInev = true
+			}
+			a.step(l, th, ev, t, true)
+		}
+		if k > logformat.KindTxCommit && st != nil && !shared {
+			tb.s.boundStep(tb.l, st, ev)
+		}
 	}
 	return shared
 }

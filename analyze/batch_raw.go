@@ -11,7 +11,7 @@ import (
 // thread's events in (batchFast; with tb, its schedule past its Limit).
 // Starts and commits with no field, the plainest events and most of any
 // log, are decoded and stepped together in rawPlain; the others are
-// decoded by b.Fields, a run at a time, and stepped by slowStep, as batch
+// decoded by b.Fields, a run at a time, and stepped by slowSteps, as batch
 // would. It reports whether it took any event; if not, the events are
 // NextBatch's.
 func (a *Analyzer) raw(l *logState, rs logformat.RawSource, tb *teeBatches) bool {
@@ -20,7 +20,7 @@ func (a *Analyzer) raw(l *logState, rs logformat.RawSource, tb *teeBatches) bool
 		return false
 	}
 	left := b.Left
-	// The first events go through slowStep, so that a batch whose first
+	// The first events go through slowSteps, so that a batch whose first
 	// event is bad leaves no thread behind, as NextBatch would.
 	evs := b.Fields()
 	if len(evs) == 0 {
@@ -34,9 +34,7 @@ func (a *Analyzer) raw(l *logState, rs logformat.RawSource, tb *teeBatches) bool
 		shared = st.sharedState(th)
 	}
 	for {
-		for i := range evs {
-			shared = a.slowStep(l, th, st, shared, tb, &evs[i])
-		}
+		shared = a.slowSteps(l, th, st, shared, tb, evs)
 		if st != nil && !shared {
 			shared = st.sharedState(th)
 		}
@@ -76,7 +74,7 @@ func (a *Analyzer) rawPlain(th *thread, st *schedThread, b *logformat.RawBatch, 
 	inTx := th.inTx
 	if th.pendingSet {
 		// Only an event that ends the pending conflict: the start after
-		// the abort it caused, or its attempt's commit (slowStep's
+		// the abort it caused, or its attempt's commit (slowSteps'
 		// clearPending, whose order against the rest of those steps
 		// does not matter).
 		if inTx == th.afterAbort {
