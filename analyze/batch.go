@@ -177,7 +177,7 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 				shared = st.sharedState(th)
 			}
 		}
-		shared = a.slowSteps(l, th, st, shared, tb, evs[i:i+1])
+		shared = a.slowSteps(l, th, st, shared, tb, evs[i:i+1], nil)
 	}
 	if th != nil {
 		l.noteTime(th.last)
@@ -192,11 +192,23 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 // when the loop takes the schedule's steps (shared: st's state is th's,
 // see sharedState); it returns whether st's state is still shared. One
 // call for a run of them (raw's), whose arguments then stay in registers
-// or are spilled once, not once an event.
-func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bool, tb *teeBatches, evs []logformat.Event) bool {
+// or are spilled once, not once an event. From raw, with b: an event of
+// KindInvalid is b's run of starts and commits (RawBatch.Fields), which
+// takeRun takes, or else slowSteps event by event.
+func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bool, tb *teeBatches, evs []logformat.Event, b *logformat.RawBatch) bool {
 	for i := range evs {
 		ev := &evs[i]
 		k := ev.Kind
+		if k == logformat.KindInvalid {
+			if st != nil && !shared {
+				shared = st.sharedState(th)
+			}
+			r := &b.Runs[ev.Var]
+			if !a.takeRun(th, st, shared, r, l.start) {
+				shared = a.slowSteps(l, th, st, shared, tb, b.RunEvents(r), nil)
+			}
+			continue
+		}
 		if shared && k > logformat.KindBecomeInevitable {
 			st.unshare(th) // the Analyzer's and the schedule's steps differ
 			shared = false

@@ -60,6 +60,7 @@ type Reader struct {
 	events  []Event      // decoded events of the batch, being returned
 	pos     int          // next event of events to return
 	rawEvs  []Event      // RawBatch.Fields decodes into it
+	runEvs  []Event      // RawBatch.RunEvents decodes into it
 	wantRaw bool         // Raw was called: a pipeline's workers walk batches (walk)
 
 	strs     []string          // string id -> string; strs[0] == ""

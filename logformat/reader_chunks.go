@@ -76,7 +76,7 @@ func (s *chunkSource) discard(n int) {
 
 // next reads the next chunk item into c, reusing c's payload buffer.
 func (s *chunkSource) next(c *chunk) {
-	*c = chunk{p: c.p[:0], batch: decodedBatch{events: c.batch.events, runs: c.batch.runs[:0], pairs: c.batch.pairs[:0]}, done: c.done, trailing: -1}
+	*c = chunk{p: c.p[:0], batch: decodedBatch{events: c.batch.events, runs: c.batch.runs[:0]}, done: c.done, trailing: -1}
 	start := s.off
 	c.start = start
 	defer func() { c.end = s.off }()

@@ -114,8 +114,9 @@ type eventDecoder struct {
 	stacks    []*Stack // the stack table (without deferRefs)
 	salvage   bool
 	deferRefs bool
-	maxRef    uint64 // deferRefs: the largest stack id seen
-	lostRefs  int64  // salvage: stack references cleared because the stack was lost
+	maxRef    uint64     // deferRefs: the largest stack id seen
+	lostRefs  int64      // salvage: stack references cleared because the stack was lost
+	runs      []PlainRun // decodeFields: the runs of its events
 }
 
 // decode decodes len(evs) events of thread from p[i:], the last event

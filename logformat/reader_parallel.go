@@ -37,11 +37,14 @@ type decodedBatch struct {
 	msg    string  // the problem, or ""
 	maxRef uint64  // the largest stack id named
 
-	// walked: not decoded (done is false) but walked (walk), into the
-	// runs and pairs, and events for the runs.
+	// walked: not decoded (done is false) but walked (walk): events[:wk]
+	// and runs are what RawBatch.Fields returns at the batch's start,
+	// which leaves it at offset wi, time wt, wleft events left.
 	walked bool
-	runs   []walkRun
-	pairs  []walkPairs
+	runs   []PlainRun
+	wk, wi int
+	wleft  int
+	wt     int64
 }
 
 // decode checks c's payload checksum and decodes an event batch, or with

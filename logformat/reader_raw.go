@@ -1,5 +1,7 @@
 package logformat
 
+import "math"
+
 // RawSource is implemented by sources that can hand out an event batch's
 // encoding (see the package doc), for a consumer that decodes the events it
 // can take in a step of its own (the analyzer's starts and commits with no
@@ -17,8 +19,8 @@ type RawSource interface {
 	// next events are a batch's (not an aggregate's, nor already decoded
 	// by a parallel reader's worker); ok is false otherwise, and then
 	// NextBatch goes on. Once Raw is called, a parallel Reader's
-	// workers walk the batches they take on for Fields and PlainPairs
-	// (reader_walk.go) instead of decoding them, so Raw has those.
+	// workers decode the batches they take on as Fields does
+	// (reader_walk.go), so that Fields has them.
 	Raw() (b RawBatch, ok bool)
 	// Took tells the source that the consumer took b's events up to b's
 	// offset, the last one at time b.T: reading goes on after them.
@@ -34,8 +36,28 @@ type RawBatch struct {
 	Thread uint32
 	r      *Reader // decodes for Next
 
-	walk   *decodedBatch // a worker's walk of the batch (reader_walk.go)
-	ri, pi int           // its next run and pairs
+	// Runs are the runs of starts and commits with no field that the
+	// events Fields last returned stand for (see Fields).
+	Runs []PlainRun
+
+	walk *decodedBatch // a worker's walk of the batch (reader_walk.go)
+}
+
+// PlainRun is a run of starts and commits with no field, alternating as a
+// transaction's attempts that meet nothing make them, which Fields returns
+// as one event, summed: a commit first or not (Lead), then pairs of a start
+// and its commit, then a start without its commit or not. Every delta but
+// the first event's is under 1<<21 and the times do not overflow.
+type PlainRun struct {
+	At   int   // payload offset of its first event
+	T    int64 // time of the event before it
+	End  int64 // time of its last event
+	N    int   // its events
+	Lead int64 // the delta of its first event if that is a commit, else -1
+	// The sum of the deltas of the pairs' commits (Lead's not), the
+	// number of events whose delta is not zero (Lead's too), and the last
+	// pair's commit's delta (-1 if no pair).
+	Committed, Moves, LastRun int64
 }
 
 // Raw returns the rest of the event batch being read (see RawSource).
@@ -57,27 +79,34 @@ func (r *Reader) Raw() (RawBatch, bool) {
 	return RawBatch{P: bs.p, I: bs.i, T: bs.t, Left: bs.left, Thread: bs.thread, r: r, walk: bs.walk}, true
 }
 
-// Fields decodes b's next events and moves b past them: at least one,
-// then up to the next start or commit with no field (head 1 or 2 in the
-// package doc's encoding), which the consumer decodes itself, or the
-// batch's end. It returns none when b has no event left or the next one
-// has a problem, which the source's NextBatch (after Took) then reports as
-// it would have. The events are valid until the next call of Fields.
+// Fields decodes b's next events and moves b past them: at least one, and
+// at most 64 events in the slice, each an event as NextBatch returns it but
+// for runs of starts and commits with no field (head 1 or 2 in the package
+// doc's encoding), which stand for a run each (an event of KindInvalid,
+// b.Runs[Var], at its last event's time); a consumer that cannot take such
+// a run summed reads its events with RunEvents. It returns none when b has
+// no event left or the next one has a problem, which the source's
+// NextBatch (after Took) then reports as it would have. The events and
+// b.Runs are valid until the next call of Fields.
 func (b *RawBatch) Fields() []Event {
 	r := b.r
 	if b.Left <= 0 || r == nil {
 		return nil
 	}
-	if b.walk != nil {
-		if evs, ok := b.fromWalk(); ok {
-			return evs
+	if w := b.walk; w != nil {
+		// A worker decoded the whole batch (walk): all of it in one slice.
+		b.walk = nil
+		if b.I == w.hdr.i && b.Left == w.hdr.n && w.wk > 0 {
+			b.Runs = w.runs
+			b.I, b.T, b.Left = w.wi, w.wt, w.wleft
+			return w.events[:w.wk]
 		}
 	}
 	if r.rawEvs == nil {
 		r.rawEvs = make([]Event, 64)
 	}
-	evs := r.rawEvs[:min(b.Left, len(r.rawEvs))]
-	k, i, t, at, msg := r.dec.decodeFields(evs, b.P, b.I, b.T, b.Thread)
+	evs := r.rawEvs
+	k, i, left, t, at, msg := r.dec.decodeFields(evs, b.P, b.I, b.Left, b.T, b.Thread)
 	if msg != "" {
 		// the events before the bad one, which stays b's
 		i, t = at, b.T
@@ -85,9 +114,23 @@ func (b *RawBatch) Fields() []Event {
 			t = evs[k-1].Time
 		}
 	}
-	b.I, b.T = i, t
-	b.Left -= k
+	b.I, b.T, b.Left = i, t, left
+	b.Runs = r.dec.runs
 	return evs[:k]
+}
+
+// RunEvents decodes the events of run, one of b.Runs, for a consumer that
+// does not take them summed. They are valid until the next call of
+// RunEvents.
+func (b *RawBatch) RunEvents(run *PlainRun) []Event {
+	r := b.r
+	if cap(r.runEvs) < run.N {
+		r.runEvs = make([]Event, run.N)
+	}
+	evs := r.runEvs[:run.N]
+	var d eventDecoder // starts and commits name no stack
+	d.decode(evs, b.P, run.At, run.T, b.Thread)
+	return evs
 }
 
 // Took goes on after b's events (see RawSource).
@@ -106,12 +149,14 @@ func (r *Reader) Took(b *RawBatch) {
 
 var _ RawSource = (*Reader)(nil)
 
-// decodeFields is decode for RawBatch.Fields: it also stops, with no
-// message, before any event but the first whose head is 1 or 2 (a start
-// or commit with no field). A copy of decode's loop, so that decode (for
+// decodeFields is decode for RawBatch.Fields, into evs (at most len(evs)
+// events, from the left events of the batch at offset i): it also takes
+// each run of starts and commits with no field as one event, and its sums
+// into d.runs (see PlainRun). A copy of decode's loop, so that decode (for
 // NextBatch and Next) does not pay for the test.
-func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, thread uint32) (k, next int, last int64, at int, msg string) {
-	for k := range evs {
+func (d *eventDecoder) decodeFields(evs []Event, p []byte, i, left int, t int64, thread uint32) (k, next, nleft int, last int64, at int, msg string) {
+	d.runs = d.runs[:0]
+	for k < len(evs) && left > 0 {
 		at := i
 		// uvarint by hand: the one-byte case is most deltas and heads, and
 		// the call would not be inlined.
@@ -150,16 +195,35 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, threa
 			h, i = uvarint(p, i)
 		}
 		if i < 0 {
-			return k, i, t, at, "bad encoding"
-		}
-		if h-1 < 2 && k > 0 {
-			return k, at, t, 0, ""
+			return k, i, left, t, at, "bad encoding"
 		}
 		nt := int64(uint64(t) + dt)
+		// A start or commit with no field begins a run (PlainRun) when
+		// plainPairs has no time to check for overflow (its deltas are
+		// under 1<<21) and a commit's delta is under it too.
+		if h-1 < 2 && t <= math.MaxInt64-int64(left)<<21 && (h == uint64(KindTxStart) || dt < 1<<21) {
+			run := PlainRun{At: at, T: t, Lead: -1}
+			ri, rleft, rt := at, left, t
+			if h == uint64(KindTxCommit) {
+				run.Lead, run.Moves = int64(dt), int64(min(dt, 1))
+				ri, rleft, rt = i, left-1, nt
+			}
+			var c, m, lr int64
+			ri, rleft, rt, c, m, lr = plainPairs(p, ri, rleft, rt, -1)
+			if n := left - rleft; n > 0 {
+				run.N, run.End, run.Committed, run.LastRun = n, rt, c, lr
+				run.Moves += m
+				evs[k] = Event{Time: rt, Thread: thread, Var: uint64(len(d.runs))}
+				d.runs = append(d.runs, run)
+				k++
+				i, left, t = ri, rleft, rt
+				continue
+			}
+		}
 		kind := Kind(h & kindMask)
 		mask := h >> kindBits
 		if nt < t || !kind.Valid() || mask >= 1<<numFieldBits {
-			return k, i, t, at, eventProblem(nt < t, kind, mask)
+			return k, i, left, t, at, eventProblem(nt < t, kind, mask)
 		}
 		t = nt
 		ev := &evs[k]
@@ -206,9 +270,11 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i int, t int64, threa
 			}
 			var msg string
 			if i, msg = d.readFields(ev, p, i, mask); msg != "" {
-				return k, i, t, at, msg
+				return k, i, left, t, at, msg
 			}
 		}
+		k++
+		left--
 	}
-	return len(evs), i, t, 0, ""
+	return k, i, left, t, 0, ""
 }

@@ -29,7 +29,7 @@ func traceRaw(data []byte, opt ReaderOptions, r *rand.Rand) (readTrace, error) {
 				if evs[0].Kind == KindAggregate {
 					panic("an aggregate in a raw batch")
 				}
-				tr.events = append(tr.events, evs...)
+				tr.events = expandRuns(tr.events, &b, evs)
 			}
 			rd.Took(&b)
 			if r.IntN(4) != 0 {
@@ -54,6 +54,59 @@ func traceRaw(data []byte, opt ReaderOptions, r *rand.Rand) (readTrace, error) {
 	tr.seen = make([]string, len(tr.events))
 	tr.stats, tr.meta = rd.Stats(), rd.Meta()
 	return tr, nil
+}
+
+// expandRuns appends evs, which b.Fields returned, to to, each run's
+// events (RunEvents) in its place; it panics if a run's sums are not its
+// events'.
+func expandRuns(to []Event, b *RawBatch, evs []Event) []Event {
+	for _, ev := range evs {
+		if ev.Kind != KindInvalid {
+			to = append(to, ev)
+			continue
+		}
+		r := &b.Runs[ev.Var]
+		revs := b.RunEvents(r)
+		if d := checkRun(r, revs); d != "" {
+			panic(fmt.Sprintf("run %+v: %s; events %v", *r, d, revs))
+		}
+		to = append(to, revs...)
+	}
+	return to
+}
+
+// checkRun compares run's fields with its events: "" if they agree.
+func checkRun(r *PlainRun, evs []Event) string {
+	if len(evs) == 0 || len(evs) != r.N {
+		return fmt.Sprintf("%d events", len(evs))
+	}
+	lead, committed, moves, lastRun := int64(-1), int64(0), int64(0), int64(-1)
+	t := r.T
+	for i, ev := range evs {
+		want := KindTxStart
+		if (i%2 == 1) == (evs[0].Kind == KindTxStart) {
+			want = KindTxCommit
+		}
+		if ev.Kind != want || ev != (Event{Time: ev.Time, Kind: ev.Kind, Thread: ev.Thread}) {
+			return fmt.Sprintf("event %d is %+v, want a %v with no field", i, ev, want)
+		}
+		dt := ev.Time - t
+		t = ev.Time
+		if dt != 0 {
+			moves++
+		}
+		switch {
+		case i == 0 && ev.Kind == KindTxCommit:
+			lead = dt
+		case ev.Kind == KindTxCommit:
+			committed += dt
+			lastRun = dt
+		}
+	}
+	if got := [...]int64{r.End, r.Lead, r.Committed, r.Moves, r.LastRun}; got != [...]int64{t, lead, committed, moves, lastRun} {
+		return fmt.Sprintf("end, lead, committed, moves, last run %v, want %v", got, [...]int64{t, lead, committed, moves, lastRun})
+	}
+	return ""
 }
 
 // sameRaw checks that reading data through raw batches gives exactly the
@@ -179,7 +232,7 @@ func TestRawConflictFields(t *testing.T) {
 			break
 		}
 		for evs := b.Fields(); len(evs) > 0; evs = b.Fields() {
-			got = append(got, evs...)
+			got = expandRuns(got, &b, evs)
 		}
 		rd.Took(&b)
 	}

@@ -67,35 +67,43 @@ func walkLog(t *testing.T, seed uint64) []byte {
 	return buf.Bytes()
 }
 
-// walkTrace reads data as a consumer of raw batches that takes the pairs
-// at a start with no field (PlainPairs) and the rest through Fields, and
-// traces what each call returned, with the events NextBatch returned,
-// the error and Stats; it counts the calls a worker's walk answered.
-func walkTrace(data []byte, opt ReaderOptions) (tr []string, walked int, err error) {
+// walkTrace reads data as a consumer of raw batches that takes every
+// event through Fields, and traces what each call returned (each run with
+// its sums and events), with the events NextBatch returned, the error and
+// Stats, and where each raw batch was left; it counts the raw batches and
+// the Fields calls a worker's walk answered (one a batch at most).
+func walkTrace(data []byte, opt ReaderOptions) (tr []string, batches, walked int, err error) {
 	rd, err := NewReader(bytes.NewReader(data), opt)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer rd.Close()
 	for {
 		if b, ok := rd.Raw(); ok {
 			for b.Left > 0 {
-				ri, pi := b.ri, b.pi
-				w, ok := b.Word()
-				if _, h, _ := PlainWord(w); ok && h == byte(KindTxStart) {
-					c, m, last := b.PlainPairs()
-					tr = append(tr, fmt.Sprintf("pairs %d %d %d %d %d %d", b.I, b.Left, b.T, c, m, last))
-				} else {
-					evs := b.Fields()
-					if len(evs) == 0 {
-						break
-					}
-					tr = append(tr, fmt.Sprintf("fields %d %d %d %v", b.I, b.Left, b.T, evs))
+				w := b.walk
+				evs := b.Fields()
+				if len(evs) == 0 {
+					break
 				}
-				if b.ri != ri || b.pi != pi {
+				if w != nil && len(evs) == w.wk && &evs[0] == &w.events[0] {
 					walked++
 				}
+				for _, ev := range evs {
+					if ev.Kind == KindInvalid {
+						r := &b.Runs[ev.Var]
+						revs := b.RunEvents(r)
+						if d := checkRun(r, revs); d != "" {
+							return nil, 0, 0, fmt.Errorf("run %+v: %s", *r, d)
+						}
+						tr = append(tr, fmt.Sprintf("run %+v %v", *r, revs))
+					} else {
+						tr = append(tr, fmt.Sprint(ev))
+					}
+				}
 			}
+			tr = append(tr, fmt.Sprintf("took %d %d %d", b.I, b.Left, b.T))
+			batches++
 			rd.Took(&b)
 			continue
 		}
@@ -108,12 +116,13 @@ func walkTrace(data []byte, opt ReaderOptions) (tr []string, walked int, err err
 		}
 		tr = append(tr, fmt.Sprintf("batch %v", evs))
 	}
-	return append(tr, fmt.Sprintf("stats %+v", rd.Stats())), walked, nil
+	return append(tr, fmt.Sprintf("stats %+v", rd.Stats())), batches, walked, nil
 }
 
-// The parallel reader's workers walk the batches for a consumer of raw
-// batches: what Fields and PlainPairs return is the same as with no
-// worker, on whole, cut and damaged logs, and the walk answers most calls.
+// The parallel reader's workers decode the batches for a consumer of raw
+// batches: what Fields returns (each run's sums checked against its
+// events) is the same as with no worker, on whole, cut and damaged logs,
+// and the walk answers most raw batches.
 func TestWalkSame(t *testing.T) {
 	for seed := range uint64(3) {
 		data := walkLog(t, seed)
@@ -129,16 +138,16 @@ func TestWalkSame(t *testing.T) {
 		}
 		for li, d := range logs {
 			for _, salvage := range []bool{false, true} {
-				want, _, err := walkTrace(d, ReaderOptions{Salvage: salvage})
-				got, walked, err2 := walkTrace(d, ReaderOptions{Salvage: salvage, Jobs: 3})
+				want, _, _, err := walkTrace(d, ReaderOptions{Salvage: salvage})
+				got, batches, walked, err2 := walkTrace(d, ReaderOptions{Salvage: salvage, Jobs: 3})
 				if fmt.Sprint(err) != fmt.Sprint(err2) {
 					t.Fatalf("seed %d log %d: NewReader: %v with jobs 3, %v without", seed, li, err2, err)
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("seed %d log %d salvage %v: with jobs 3\n%q\nwant\n%q", seed, li, salvage, got, want)
 				}
-				if li == 0 && walked < len(got)/2 {
-					t.Fatalf("seed %d: the walk answered %d calls of %d", seed, walked, len(got))
+				if li == 0 && walked < batches/2 {
+					t.Fatalf("seed %d: the walk answered %d raw batches of %d", seed, walked, batches)
 				}
 			}
 		}
