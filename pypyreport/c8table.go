@@ -51,8 +51,17 @@ const (
 	fZero          = 13 // always +0
 	fNCommitted    = 14 // nEnded[0], counted in a float (exact below 2^53)
 	fNAborted      = 15 // nEnded[1]
-	fJunk          = 16 // 16-19: written by the operations a record does not do, never read
-	fSlots         = 20
+	// What the operations a record does not do write, never read: one slot
+	// (or block) for each operation, so that no operation of a record waits
+	// for another's store to the same junk (their loads read fZero).
+	fJunkClr = 16 // 16-19
+	fJunkX   = 20
+	fJunkZ1  = 21
+	fJunkZ2  = 22
+	fJunkU1  = 23
+	fJunkU2  = 24
+	fJunkCnt = 25
+	fSlots   = 26
 )
 
 // What the reader does for a record besides the table's step (c8Row.kind).
@@ -107,8 +116,8 @@ var c8A, c8Kind, c8B = func() (a [c8Rows + 1]uint16, kind [c8Rows + 1]uint8, b [
 // c8Step is the analysis of one record of event ev (canonical) for a
 // thread in flags and state st: print_stm_log.py's per-event code.
 func c8Step(st, ev uint8) c8Row {
-	r := c8Row{next: st, clr: fJunk, x: fJunk, y: fZero, z1: fJunk, z2: fJunk, u1: fJunk, u2: fJunk, cnt: fJunk,
-		a: fJunk, p1: fJunk, p2: fZero}
+	r := c8Row{next: st, clr: fJunkClr, x: fJunkX, y: fZero, z1: fJunkZ1, z2: fJunkZ2, u1: fJunkU1, u2: fJunkU2,
+		cnt: fJunkCnt, a: fZero, p1: fZero, p2: fZero}
 	ps := st & tsState
 	// progress: the time since the thread's last change of state goes to
 	// the state it leaves.
@@ -215,7 +224,7 @@ type c8Conf struct {
 // apply does the float part of the records ents (threads: the summary's
 // threads; conf: the batch's conflict entries and one more, which the
 // records after the last entry write to). The slots are addressed by the
-// byte offsets of c8B's rows (at most fSlots*8 - 16, within f).
+// byte offsets of c8B's rows (at most fSlots*8 - 8, within f).
 func apply(ents []c8Entry, threads []*c8Thread, conf []c8Conf) {
 	tab := &c8B
 	q := 0
