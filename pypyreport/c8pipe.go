@@ -180,8 +180,13 @@ func (s *c8Summary) read(sc *pypy.Scanner, size int64, b *c8Batch, send func(*c8
 				base := len(b.raw) // win's bytes in b.raw, copied at the end
 				pos, n, last := 0, 0, 0
 				for limit := min(int(progressEvery-k), cap(b.ent)-len(b.ent)); n < limit; {
-					e0 := len(b.ent)
-					used, e1, nh, heavy := s.decode(win[pos:], key&s.lut.keyMask, b.buf, e0, e0+limit-n)
+					// At most limit-n records in w (each has 14 bytes or
+					// more): decode then needs no count of its own.
+					e0, w, cut := len(b.ent), win[pos:], false
+					if c := (limit-n)*14 + pypy.C8MaxRecord - 14; len(w) > c {
+						w, cut = w[:c], true
+					}
+					used, e1, nh, stop := s.decode(w, key&s.lut.keyMask, b.buf, e0)
 					m := e1 - e0
 					b.ent = b.ent[:e1]
 					for _, h := range b.buf.hv[:nh] {
@@ -195,7 +200,10 @@ func (s *c8Summary) read(sc *pypy.Scanner, size int64, b *c8Batch, send func(*c8
 					}
 					pos += used
 					n += m
-					if !heavy {
+					if stop == stopEnd && cut {
+						continue
+					}
+					if stop != stopHeavy {
 						break
 					}
 					// A record of a new thread or a big thread number,
@@ -318,18 +326,19 @@ func stampKey(sec, nsec uint32) uint64 {
 	return uint64(sec)<<32 | uint64(nsec)
 }
 
-// decode is scan's loop for the batches: it fills buf.ent[i0:i1] with the
-// records at the front of win, as many as fit while a record of the
-// largest size fits, their threads' flags stepped through c8A. It lists
-// in buf.hv (entry <<0 | its offset in win <<32) the records that need
-// heavyRec. It stops before an event out of range or, with order, a
-// stampKey below the previous one's (lo, then each record's): heavy
-// false, the slow path decides; and before the record of a new thread or
-// a big thread number (heavy true). It returns the bytes consumed, the
-// entry after the last and the number of records in hv.
-func (s *c8Summary) decode(win []byte, lo uint64, buf *c8BatchBuf, i0, i1 int) (used, i, nh int, heavy bool) {
+// decode is scan's loop for the batches: it fills buf.ent from i0 on
+// with the records at the front of win while a record of the largest size
+// fits (the caller leaves room for all of them), their threads' flags
+// stepped through c8A. It lists in buf.hv (entry <<0 | its offset in win
+// <<32) the records that need heavyRec. It stops at the end of win
+// (stopEnd); before an event out of range or, with order, a stampKey below
+// the previous one's (lo, then each record's): stopBad, the slow path
+// decides; before the record of a new thread or a big thread number
+// (stopHeavy). It returns the bytes consumed, the entry after the last
+// and the number of records in hv.
+func (s *c8Summary) decode(win []byte, lo uint64, buf *c8BatchBuf, i0 int) (used, i, nh int, stop uint8) {
 	if len(win) < pypy.C8MaxRecord {
-		return 0, i0, 0, false
+		return 0, i0, 0, stopEnd
 	}
 	// The records are read through a pointer to win's bytes at p: p <= end
 	// keeps a whole record in win, one test where a slice of the rest or
@@ -337,30 +346,43 @@ func (s *c8Summary) decode(win []byte, lo uint64, buf *c8BatchBuf, i0, i1 int) (
 	// few values live in the loop stay in registers, the rest is in lut.
 	lut := s.lut
 	base, end, p := unsafe.Pointer(unsafe.SliceData(win)), len(win)-pypy.C8MaxRecord, 0
-	for i = i0; i < i1 && p <= end; i++ {
+	for i = i0; p <= end; i++ {
 		r := (*[pypy.C8MaxRecord]byte)(unsafe.Add(base, p))
 		sec, nsec := le32(r[0:]), le32(r[4:])
 		k := uint64(sec)<<32 | uint64(nsec)
 		if k < lo || nsec >= 1e9 {
+			stop = stopBad
 			break
 		}
+		lo = k & lut.keyMask
 		th := le32(r[8:])
 		sl := &lut.slot[uint8(th)]
 		ev := lut.events[r[12]]
 		if th>>8|sl.k>>31|uint32(ev>>4) != 0 {
-			heavy = ev != noEvent
+			stop = stopBad
+			if ev != noEvent {
+				stop = stopHeavy
+			}
 			break
 		}
+		// Each value is used as soon as it is loaded (Go spills the ones
+		// that live long).
 		ri := sl.st | uint16(ev)
 		v := c8A[ri&c8Rows]
 		sl.st = v &^ 15
+		buf.hv[nh&(pipeRecords-1)] = uint64(p)<<32 | uint64(i)
+		nh += int(v & 1)
 		m := 14 + uint16(r[13])
 		e := &buf.ent[i&(pipeRecords-1)]
 		e.sec, e.nsec, e.t, e.row, e.size = sec, nsec, sl.k, ri, m
-		buf.hv[nh&(pipeRecords-1)] = uint64(p)<<32 | uint64(i)
-		nh += int(v & 1)
-		lo = k & lut.keyMask
 		p += int(m)
 	}
-	return p, i, nh, heavy
+	return p, i, nh, stop
 }
+
+// Why decode stopped.
+const (
+	stopEnd   = 0
+	stopBad   = 1
+	stopHeavy = 2
+)
