@@ -39,9 +39,12 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 	g.count++
 	g.first = min(g.first, t)
 	g.last = max(g.last, t)
-	g.threads = addThreadBit(&g.threadBits, g.threads, ev.Thread)
-	if ev.OtherThread != 0 {
-		g.otherThreads = addThreadBit(&g.otherBits, g.otherThreads, ev.OtherThread)
+	// A thread already seen (most conflicts' both) stores no slice back.
+	if id := ev.Thread; id >= 64 || g.threadBits&(1<<id) == 0 {
+		g.threads = addThreadBit(&g.threadBits, g.threads, id)
+	}
+	if id := ev.OtherThread; id != 0 && (id >= 64 || g.otherBits&(1<<id) == 0) {
+		g.otherThreads = addThreadBit(&g.otherBits, g.otherThreads, id)
 	}
 	i, ok := a.fineCovered(t)
 	if !ok {
