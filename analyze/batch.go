@@ -196,6 +196,10 @@ func (a *Analyzer) batch(l *logState, evs []logformat.Event, as logformat.Aggreg
 // KindInvalid is b's run of starts and commits (RawBatch.Fields), which
 // takeRun takes, or else slowSteps event by event.
 func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bool, tb *teeBatches, evs []logformat.Event, b *logformat.RawBatch) bool {
+	start := l.start
+	// The schedule's key of a conflict is its group cache entry's when
+	// both group alike (see schedKey).
+	sameKeys := tb != nil && tb.s.opt.By == a.opt.By && tb.s.opt.Kind == a.opt.Kind
 	for i := range evs {
 		ev := &evs[i]
 		k := ev.Kind
@@ -204,7 +208,7 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 				shared = st.sharedState(th)
 			}
 			r := &b.Runs[ev.Var]
-			if !a.takeRun(th, st, shared, r, l.start) {
+			if !a.takeRun(th, st, shared, r, start) {
 				shared = a.slowSteps(l, th, st, shared, tb, b.RunEvents(r), nil)
 			}
 			continue
@@ -214,7 +218,7 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 			shared = false
 		}
 		// event's prologue, for a valid kind of a known thread.
-		t := ev.Time - l.start
+		t := ev.Time - start
 		if st != nil && !shared { // the schedule keeps its own clock
 			if d := st.boundClock(t); d > 0 {
 				st.boundPause(d)
@@ -303,7 +307,7 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 			// (sharedConflict's keyOf hashes the same fields again).
 			e := a.conflict(l, th, ev, t, true)
 			if shared {
-				if e != nil && tb.s.opt.By == a.opt.By && tb.s.opt.Kind == a.opt.Kind {
+				if e != nil && sameKeys {
 					st.pending, st.other = e.schedKey(tb, ev), ev.OtherThread
 				} else {
 					st.sharedConflict(tb.s, tb.l, ev)
