@@ -100,7 +100,7 @@ func (tx *Tx) noteReadConflict(i int) {
 		}
 		tx.recConflict(kind, e.h.id, off, n, other, otherSite)
 		if n == 0 {
-			tx.awaitReadSite(e.h)
+			tx.awaitSite(e.h, kind == logformat.ConflictWriteWrite)
 		}
 	}
 }

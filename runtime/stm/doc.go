@@ -103,7 +103,11 @@
 //     estimated with a known error (logformat.Aggregate); a goroutine of
 //     few or long transactions has each of them timed. The first conflict
 //     on a Var names no write site for the side that wrote it before the
-//     Var was known to be contended. A Store finds its site by its
+//     Var was known to be contended, nor does the first conflict with a
+//     goroutine that nobody conflicted with in the last second or so: a
+//     goroutine captures the sites of its Stores only while others
+//     conflict with it (its own side of a write-write conflict is taken
+//     from the re-run's Store). A Store finds its site by its
 //     innermost frames and their place on the stack, checked against the
 //     whole stack at one Store in 32 (at random): where one function at one
 //     depth is reached through two callers with frames of one size, its

@@ -373,14 +373,14 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 				if h.nw == 0 {
 					e.box = h.newBox()
 					if tx.rec != nil && tx.storeSite(h) {
-						tx.writeSite(&e.pcOff, &e.pcN)
+						tx.writeSite(h, &e.pcOff, &e.pcN)
 					}
 					return unsafe.Add(e.box, boxValueOff)
 				}
 				e.off = tx.arenaAlloc(h.nw)
 			}
 			if tx.rec != nil && tx.storeSite(h) {
-				tx.writeSite(&e.pcOff, &e.pcN)
+				tx.writeSite(h, &e.pcOff, &e.pcN)
 			}
 			if h.nw != 0 {
 				return tx.pending(e)
@@ -403,7 +403,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, false, 0, 0
 		tx.wfilter = wf | bit
 		if tx.rec != nil && tx.storeSite(h) {
-			tx.writeSite(&e.pcOff, &e.pcN)
+			tx.writeSite(h, &e.pcOff, &e.pcN)
 		}
 		if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
 			// Read, then written, as every Var before it (the commit

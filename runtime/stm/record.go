@@ -73,6 +73,7 @@ type recorder struct {
 	done           chan struct{}
 	mu             sync.Mutex // threads, free, next
 	thrs           []*threadRec
+	byID           atomic.Pointer[[]*threadRec] // thrs as of its last append: thrs[id-1] is thread id
 	free           []*threadRec
 	next           uint32
 	byG            sync.Map // curg() -> *threadRec: goroutines' threads, never freed
@@ -428,6 +429,10 @@ func (r *recorder) flush(final bool) {
 			r.putBuf(evs)
 		}
 		r.writeAggregate(th, tr, now)
+		if w := th.siteWant.Load(); w != 0 {
+			// A conflict's wantSites may set it meanwhile: it wins.
+			th.siteWant.CompareAndSwap(w, w-1)
+		}
 	}
 	r.gen.Add(1)
 	if dropped > 0 {

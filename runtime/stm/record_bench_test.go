@@ -12,9 +12,9 @@ import (
 )
 
 // BenchmarkIncrementContended is Increment1 on a Var that has been in a
-// conflict (marked so), so that every Store of it captures its site at
-// the profile level too, as after a first conflict under -cpu 2, but
-// repeatable at -cpu 1 (and under callgrind).
+// conflict (marked so), repeatable at -cpu 1 (and under callgrind): at the
+// profile level its Stores capture no site, as nobody conflicts with the
+// goroutine lately (storeSite).
 func BenchmarkIncrementContended(b *testing.B) {
 	stmBoth(b, func(b *testing.B) {
 		v := NewVar(0)
@@ -22,6 +22,29 @@ func BenchmarkIncrementContended(b *testing.B) {
 		b.ReportAllocs()
 		defer cpuPerOp(b)()
 		body := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+		for b.Loop() {
+			Atomically(body)
+		}
+	})
+}
+
+// BenchmarkIncrementWanted is IncrementContended with the goroutine's
+// thread wanted, as after conflicts with it (the body keeps it so): every
+// Store captures its site, at the profile level too. The capture's cost,
+// which a thread pays only while others conflict with it.
+func BenchmarkIncrementWanted(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
+		v := NewVar(0)
+		v.h.contended.Store(true)
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		body := func(tx *Tx) error {
+			if tx.rec != nil {
+				tx.rec.wantSites()
+			}
+			v.Store(tx, v.Load(tx)+1)
+			return nil
+		}
 		for b.Loop() {
 			Atomically(body)
 		}

@@ -997,7 +997,7 @@ func TestWriteSiteCached(t *testing.T) {
 	tx := newTx().(*Tx)
 	site := func() uint32 {
 		var off, n int32
-		tx.writeSite(&off, &n)
+		tx.writeSite(nil, &off, &n)
 		if n != siteInterned {
 			t.Fatalf("writeSite: n = %d, want siteInterned", n)
 		}

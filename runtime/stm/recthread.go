@@ -67,6 +67,14 @@ type threadRec struct {
 	// with one load (loadPair), rather than comparing r with the current
 	// recorder.
 	stale atomic.Uint32
+	// siteWant is how many more flushes the thread's calls that are not
+	// logged capture the sites of their Stores to contended Vars
+	// (storeSite): a conflict whose other side is this thread sets it
+	// (wantSites), the flusher counts it down. A write site only matters
+	// to whoever conflicts with the write, and capturing one costs a
+	// counted call more than the rest of its recording, so a thread that
+	// nobody conflicts with lately captures none.
+	siteWant atomic.Uint32
 
 	// Profile level: the calls not logged as events, counted by the
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
@@ -117,7 +125,37 @@ func (r *recorder) newThread() *threadRec {
 		t.busy.Store(busyFull)
 	}
 	r.thrs = append(r.thrs, t)
+	// thrs only grows, by appends under mu, so a published header's
+	// elements never change: wantSites reads them without the lock.
+	thrs := r.thrs
+	r.byID.Store(&thrs)
 	return t
+}
+
+// siteWantFlushes is what a conflict sets its other side's siteWant to:
+// about a second of flushes. Anything that conflicts with a thread more
+// often keeps that thread's write sites in every conflict after the first.
+const siteWantFlushes = 100
+
+// wantSites makes thread id's calls capture their write sites for the
+// next siteWantFlushes flushes. The thread's word is written only when it
+// has fallen to half, so that a stream of conflicts against one thread
+// does not keep writing a line that thread reads at every Store. An id
+// beyond this recorder's threads is ignored; a box named under an
+// earlier recording may name a thread of this one that did not write it,
+// which then captures for a while for nothing.
+func (r *recorder) wantSites(id uint32) {
+	p := r.byID.Load()
+	if p == nil || id == 0 || int(id) > len(*p) {
+		return
+	}
+	(*p)[id-1].wantSites()
+}
+
+func (t *threadRec) wantSites() {
+	if t.siteWant.Load() < siteWantFlushes/2 {
+		t.siteWant.Store(siteWantFlushes)
+	}
 }
 
 func (r *recorder) release(t *threadRec) {
@@ -456,6 +494,11 @@ func (tx *Tx) recBegin(th *threadRec) {
 	} else {
 		tx.prof.mode = modeCounted
 	}
+	if tx.traced {
+		// A traced conflict's message is written when it happens, with
+		// both sides' sites as they are then: no re-run patches it.
+		th.wantSites()
+	}
 }
 
 // recEnd detaches the thread at the end of an Atomically call.
@@ -557,6 +600,12 @@ func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, othe
 	tx.rec.sameTime() // its abort or pause follows
 	tx.patch.idx = p
 	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
+	// Both sides write sites again for a while: the other's names it in
+	// the next conflicts with it, ours names this side when it is the
+	// writer of a write-write conflict (a counted call that captured no
+	// site at its Store has it patched by its re-run: awaitSite).
+	tx.rec.wantSites()
+	tx.rec.r.wantSites(other)
 	if tracingOn() {
 		traceConflict(k, v, site, other, otherSite) // trace.go
 	}

@@ -131,8 +131,9 @@ func (tx *Tx) captureSite(off, n *int32) {
 // same transaction, logged, reads that Var again (normally at the same
 // place). If the re-run does not read it, the event keeps no site for this
 // side. So a counted call pays nothing for the Loads of a Var that once
-// conflicted; its Stores of such a Var capture their stack (storeSite), as
-// the other side of a later conflict is named by the box it wrote.
+// conflicted; its Stores of such a Var capture their stack (storeSite)
+// while its thread is in conflicts, as the other side of a later conflict
+// is named by the box it wrote.
 //
 // The mode is modeLogged or modeFull only while tx.rec is set (promote,
 // runFull and recBegin set both, recEnd resets both), so a Load asks this
@@ -141,27 +142,42 @@ func (tx *Tx) captureSite(off, n *int32) {
 func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
 
 type sitePatch struct {
-	h   *varHeader
-	idx int    // index of the conflict event in rec.buf; -1: none pending
-	seq uint32 // rec.bufSeq when it was written
+	h     *varHeader
+	idx   int    // index of the conflict event in rec.buf; -1: none pending
+	seq   uint32 // rec.bufSeq when it was written
+	store bool   // the site is a Store's of h (write-write), not a Load's
 }
 
-func (tx *Tx) awaitReadSite(h *varHeader) {
+// awaitSite leaves the conflict event just written on h without this
+// side's site to the re-run's next Load of h (store false) or Store of h
+// (store true: a write-write conflict, named by where we wrote).
+func (tx *Tx) awaitSite(h *varHeader, store bool) {
 	th := tx.rec
 	n := len(th.buf)
 	if n < 2 || logformat.Kind(th.buf[n-2].a&0xff) != logformat.KindConflict {
 		return // the event was handed over already
 	}
-	tx.patch = sitePatch{h: h, idx: n - 2, seq: th.bufSeq}
+	tx.patch = sitePatch{h: h, idx: n - 2, seq: th.bufSeq, store: store}
 }
 
 // readSite captures the site of a Load of a contended Var, and completes
 // the pending conflict event of this Var if there is one.
 func (tx *Tx) readSite(h *varHeader, e *readEntry) {
 	tx.captureSite(&e.pcOff, &e.pcN)
-	if p := &tx.patch; p.idx >= 0 && p.h == h {
+	if p := &tx.patch; p.idx >= 0 && p.h == h && !p.store {
 		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
 			th.buf[p.idx].b = tx.internSite(e.pcOff, e.pcN)
+		}
+		*p = sitePatch{idx: -1}
+	}
+}
+
+// storePatch completes a pending write-write conflict event with the site
+// of a Store of its Var (writeSite, for a Store of tx.patch.h).
+func (tx *Tx) storePatch(off, n int32) {
+	if p := &tx.patch; p.idx >= 0 && p.store {
+		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
+			th.buf[p.idx].b = tx.internSite(off, n)
 		}
 		*p = sitePatch{idx: -1}
 	}
@@ -229,10 +245,15 @@ const siteInterned = 1 << 30
 // (fpKey: the three innermost return addresses and where the frame above
 // them is, a few loads whatever the depth), see writeKeys.
 //
+// A pending write-write conflict of h's (tx.patch) gets the site too.
+//
 //go:noinline
-func (tx *Tx) writeSite(off, n *int32) {
+func (tx *Tx) writeSite(h *varHeader, off, n *int32) {
 	w := &tx.wkeys
 	if keyHit(w, off, n) {
+		if tx.patch.h == h {
+			tx.storePatch(*off, *n)
+		}
 		return
 	}
 	kh, kfp := fpKey()
@@ -251,6 +272,9 @@ func (tx *Tx) writeSite(off, n *int32) {
 		}
 	case id != k.id:
 		k.kh = kh &^ 1 // varies
+	}
+	if tx.patch.h == h {
+		tx.storePatch(*off, *n)
 	}
 }
 
@@ -366,7 +390,14 @@ func internalFrame(f runtime.Frame) bool {
 // met contention (a Retry, say) pays nothing for the Vars nobody ever
 // conflicted on. The first conflict on a Var then names no write site for
 // the side that wrote it before; the re-run of this side, which finds the
-// Var contended, captures its own.
+// Var contended, captures its own. A call that is not logged (counted or
+// timed) captures only while its thread is wanted (threadRec.siteWant):
+// someone conflicted with this thread in the last second or so. So the
+// first conflict with a thread that nobody conflicted with lately names
+// the thread without its site, and the next ones name both.
 func (tx *Tx) storeSite(h *varHeader) bool {
-	return h.contended.Load() || tx.prof.mode == modeFull
+	if !h.contended.Load() {
+		return tx.prof.mode == modeFull
+	}
+	return tx.prof.mode >= modeLogged || tx.rec.siteWant.Load() != 0
 }

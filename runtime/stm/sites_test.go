@@ -10,7 +10,7 @@ import (
 //go:noinline
 func writeSiteFrom(tx *Tx) uint32 {
 	var off, n int32
-	tx.writeSite(&off, &n)
+	tx.writeSite(nil, &off, &n)
 	return uint32(off)
 }
 
@@ -125,6 +125,7 @@ func TestWriteSiteKeyBoxed(t *testing.T) {
 	for i := range 200 {
 		var ids [2]uint32
 		Atomically(func(tx *Tx) error {
+			tx.rec.wantSites() // as after a conflict with this thread: storeSite
 			a.Store(tx, x)
 			b.Store(tx, x)
 			for j := range ids {

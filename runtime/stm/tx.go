@@ -208,7 +208,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		}
 	}
 	if tx.rec != nil && tx.storeSite(h) {
-		tx.writeSite(&e.pcOff, &e.pcN)
+		tx.writeSite(h, &e.pcOff, &e.pcN)
 	}
 }
 
