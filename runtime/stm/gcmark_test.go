@@ -38,11 +38,11 @@ func TestRecPointerSurvivesGC(t *testing.T) {
 	t.Logf("%d calls over %d checked collections", calls, cycles)
 }
 
-// childGCMark is TestRecPointerSurvivesGC's child: for 600 ms, short-lived
-// goroutines run counted calls (the quiet path) and, on a shared Var,
-// contended ones (the hooked path), while one goroutine collects without
-// pause and another restarts the recorder every few milliseconds, so the
-// contexts' threads belong to recorders that are gone.
+// childGCMark is TestRecPointerSurvivesGC's child: for 600 ms or more,
+// short-lived goroutines run counted calls (the quiet path) and, on a
+// shared Var, contended ones (the hooked path), while one goroutine
+// collects without pause and another restarts the recorder every few
+// milliseconds, so the contexts' threads belong to recorders that are gone.
 func childGCMark() {
 	if err := StartLog(io.Discard); err != nil {
 		fmt.Println(err)
@@ -99,7 +99,13 @@ func childGCMark() {
 			}
 		}()
 	}
+	// 600 ms at least, and then until there is enough to test: a loaded
+	// machine may fit only two checked collections (each marks twice) in
+	// that time.
 	time.Sleep(600 * time.Millisecond)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && (cycles.Load() < 4 || calls.Load() < 2000); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	stop.Store(true)
 	wg.Wait()
 	StopLog()
