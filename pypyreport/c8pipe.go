@@ -287,7 +287,7 @@ func (s *c8Summary) stepOne(b *c8Batch, num uint32, ev uint8, rec []byte, off in
 	}
 }
 
-// heavyRec is the reader's work for a record of kind (c8ARow.kind) of the
+// heavyRec is the reader's work for a record of kind (c8Kind) of the
 // thread of index k, of canonical event ev: rec its bytes (C8MaxRecord of
 // them), at off in b.raw.
 func (s *c8Summary) heavyRec(b *c8Batch, k uint32, kind, ev uint8, rec []byte, off int) {

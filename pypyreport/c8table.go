@@ -11,8 +11,9 @@ import (
 // The c8 analysis without a branch on the event. A record's effect on its
 // thread splits in two: what happens to the thread's flags and state
 // (which depends only on the events so far) and what happens to its times
-// (sums of differences of timestamps). The first is a table, c8Table,
-// indexed by the thread's flags and state and the record's event: it
+// (sums of differences of timestamps). The first is a table (c8A, c8Kind
+// and c8B, built from c8Step), indexed by the thread's flags and state and
+// the record's event: it
 // gives the next flags and state and, for the second, which of the
 // thread's float slots the record's fixed sequence of float operations
 // (apply) reads and writes, slots it does not touch pointing at a junk
@@ -24,8 +25,8 @@ import (
 // marker, the conflicts' entries); apply does the floats, and flushConf
 // the conflicts, in file order.
 
-// A thread's flags and state (c8ThreadA.st), the table's row with the
-// event.
+// A thread's flags and state (c8Slot.st, c8ThreadA.st: shifted <<4, the
+// table's row with the event).
 const (
 	tsState       = 3 // prevState, stStop…stDetached
 	tsFreeSeg     = 1 << 2
@@ -76,7 +77,7 @@ const (
 // event. apply does, in this order: f[clr…clr+3] = 0; f[x] += now - f[y];
 // f[z1] = now; f[z2] = now; f[u1] += f[stRun]; f[u2] += f[stPause];
 // f[cnt] += 1; and the record's conflict entry gets a = f[a], p = f[p1] -
-// f[p2]. Split in the reader's part (c8ARow) and apply's (c8BRow, the
+// f[p2]. Split in the reader's part (c8A, c8Kind) and apply's (c8B, the
 // slots as byte offsets).
 type c8Row struct {
 	next, kind                     uint8
@@ -114,7 +115,8 @@ var c8A, c8Kind, c8B = func() (a [c8Rows + 1]uint16, kind [c8Rows + 1]uint8, b [
 }()
 
 // c8Step is the analysis of one record of event ev (canonical) for a
-// thread in flags and state st: print_stm_log.py's per-event code.
+// thread in flags and state st: print_stm_log.py's per-event code, as
+// c8Thread's methods do it for scan and record (runBoth compares them).
 func c8Step(st, ev uint8) c8Row {
 	r := c8Row{next: st, clr: fJunkClr, x: fJunkX, y: fZero, z1: fJunkZ1, z2: fJunkZ2, u1: fJunkU1, u2: fJunkU2,
 		cnt: fJunkCnt, a: fZero, p1: fZero, p2: fZero}
