@@ -87,7 +87,9 @@ func (tx *Tx) noteReadConflict(i int) {
 			// Locked by our own commit: the other side is the commit we
 			// replace (an in-place box names us while we hold it).
 			if w := &tx.writes[j]; e.h.nw != 0 {
-				other, otherSite = w.oldWriter, w.oldSite
+				if w.ready { // else the box still has the names it had (ours)
+					other, otherSite = uint32(w.oldNames), uint32(w.oldNames>>32)
+				}
 			} else {
 				other, otherSite = (*boxHeader)(w.old).writerSite()
 			}
@@ -215,10 +217,9 @@ func (tx *Tx) lockInPlace(e *writeEntry) {
 		}
 		tx.waitUnlocked(e.h, &spins, logformat.ConflictWriteWrite, e.pcOff, e.pcN)
 	}
-	if tx.rec == nil {
-		e.ready = false
-	} else if tx.keepNames(e, b) {
-		tx.renameInPlace(e, b)
+	e.ready = false
+	if tx.rec != nil {
+		tx.nameInPlace(e, b)
 	}
 }
 
@@ -231,22 +232,19 @@ func (tx *Tx) nameBox(e *writeEntry) {
 	bh.site = tx.internSite(e.pcOff, e.pcN)
 }
 
-// keepNames and renameInPlace do it for an in-place Var's box b, locked
-// by tx: e keeps the names it had (unlocking puts them back) and e.ready
-// says so. Plain stores while we hold the lock (storeLocked32), and none
-// when the names are already ours: a loop of one goroutine's commits to
-// its own Var rewrites the same two words (from the same site, a
-// contended Var's too). keepNames, small enough to inline, keeps b's names
-// in e and says whether they are to change.
-func (tx *Tx) keepNames(e *writeEntry, b *boxHeader) bool {
-	w, site := b.writerSite()
-	e.oldWriter, e.oldSite, e.ready = w, site, true
-	return w != tx.rec.id || site != e.site()
-}
-
-func (tx *Tx) renameInPlace(e *writeEntry, b *boxHeader) {
-	storeLocked32(&b.writer, tx.rec.id)
-	storeLocked32(&b.site, e.site())
+// nameInPlace does it for an in-place Var's box b, locked by tx, unless
+// the box names us already (a loop of one goroutine's commits to its own
+// Var, from one site): then nothing is stored, and e.ready stays false.
+// Else e keeps the names the box had (unlocking puts them back) and
+// e.ready says so. Writer and site are loaded, compared and stored as one
+// word (boxHeader.names), with a plain store while we hold the lock
+// (storeLockedPair).
+func (tx *Tx) nameInPlace(e *writeEntry, b *boxHeader) {
+	old, ours := b.names(), uint64(tx.rec.id)|uint64(e.site())<<32
+	if old != ours {
+		e.oldNames, e.ready = old, true
+		storeLockedPair(&b.writer, ours)
+	}
 }
 
 // unlockWrites puts the old boxes (old versions) back: the commit did not
@@ -257,8 +255,8 @@ func (tx *Tx) unlockWrites() {
 		if e.h.nw != 0 {
 			b := (*boxHeader)(e.box)
 			if e.ready {
-				atomic.StoreUint32(&b.writer, e.oldWriter)
-				atomic.StoreUint32(&b.site, e.oldSite)
+				atomic.StoreUint32(&b.writer, uint32(e.oldNames))
+				atomic.StoreUint32(&b.site, uint32(e.oldNames>>32))
 			}
 			storeRelease64(&b.version, e.oldVer)
 			continue

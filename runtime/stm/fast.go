@@ -147,6 +147,9 @@ func (tx *Tx) settlePlain(fn func(*Tx) error, res outcome, err error) error {
 	if r, done := tx.settle(res, err); done {
 		return r
 	}
+	if tx.rec != nil {
+		return tx.loopHooked(fn) // a counted call (Atomically)
+	}
 	return tx.loopPlain(fn)
 }
 
@@ -163,6 +166,9 @@ func (tx *Tx) settleFast(fn func(*Tx) error, res outcome) error {
 	}
 	if r, done := tx.settle(res, nil); done {
 		return r
+	}
+	if tx.rec != nil {
+		return tx.loopHooked(fn) // a counted call (Atomically)
 	}
 	return tx.loopPlain(fn)
 }
@@ -402,9 +408,6 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		e := &ws[i]
 		e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, false, 0, 0
 		tx.wfilter = wf | bit
-		if tx.rec != nil && tx.storeSite(h) {
-			tx.writeSite(h, &e.pcOff, &e.pcN)
-		}
 		if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
 			// Read, then written, as every Var before it (the commit
 			// skips validation only when every read is fused): the
@@ -413,6 +416,23 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 			// notes the conflict.)
 			e.oldVer, e.fused = tx.reads[i].ver, true
 		}
+		// storeSite's test, written out as branches: the inlined call's
+		// result (or the same test as one condition) became a
+		// materialized bool, tested again. After the fused test, so that
+		// nothing but e is live across the call.
+		if tx.rec != nil {
+			if h.contended.Load() {
+				if tx.prof.mode < modeLogged {
+					if tx.rec.siteWant.Load() == 0 {
+						goto named
+					}
+				}
+			} else if tx.prof.mode != modeFull {
+				goto named
+			}
+			tx.writeSite(h, &e.pcOff, &e.pcN)
+		}
+	named:
 	} else {
 		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
 	}

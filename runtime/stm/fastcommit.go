@@ -33,8 +33,8 @@ func (tx *Tx) commitOne() outcome {
 		}
 		*heldFrom(e.box) = oldVer
 		old = e.box
-		if tx.rec != nil && tx.keepNames(e, b) { // a counted call of the profile level (quiet)
-			tx.renameInPlace(e, b)
+		if tx.rec != nil { // a counted call of the profile level (quiet)
+			tx.nameInPlace(e, b)
 		}
 	} else {
 		old = atomic.LoadPointer(&h.val)
@@ -45,8 +45,8 @@ func (tx *Tx) commitOne() outcome {
 			// the other side by the box we replace (noteReadConflict
 			// reads e.old); a failed lock leaves e.old to the general
 			// commit, which sets it when it locks. An in-place Var's
-			// entry needs neither: the other side is in e.oldWriter and
-			// e.oldSite (keepNames), and unlockOne takes old, oldVer.
+			// entry needs neither: the other side is in e.oldNames
+			// (nameInPlace), and unlockOne takes old, oldVer.
 			if !e.ready {
 				tx.nameBox(e)
 				e.ready = true
@@ -155,9 +155,7 @@ func (tx *Tx) commitFew() outcome {
 			}
 			e.old = e.box
 			fused++
-			if tx.keepNames(e, b) {
-				tx.renameInPlace(e, b)
-			}
+			tx.nameInPlace(e, b)
 		}
 	} else {
 		for ; held < n; held++ {
@@ -264,7 +262,7 @@ func tryLock(e *writeEntry, lockWord uint64) bool {
 
 // tryLockNamed is tryLock for a counted call of a profile-level recording:
 // the new box is named before anyone can see it, and a locked in-place
-// box names us, its old names kept in e (keepNames), as lockWrites does.
+// box names us, its old names kept in e (nameInPlace), as lockWrites does.
 // It repeats tryLock's steps because calling tryLock, or an inlined step
 // both share, costs more instructions a lock (BENCHMARKS.md, Round 6).
 func (tx *Tx) tryLockNamed(e *writeEntry) bool {
@@ -281,9 +279,7 @@ func (tx *Tx) tryLockNamed(e *writeEntry) bool {
 		}
 		*heldFrom(e.box) = v
 		e.old, e.oldVer = e.box, v
-		if tx.keepNames(e, b) {
-			tx.renameInPlace(e, b)
-		}
+		tx.nameInPlace(e, b)
 		return true
 	}
 	if !e.ready {
@@ -306,9 +302,8 @@ func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
 		e := &ws[i]
 		if e.h.nw != 0 {
 			b := (*boxHeader)(e.box)
-			if tx.rec != nil && e.ready {
-				storeLocked32(&b.writer, e.oldWriter)
-				storeLocked32(&b.site, e.oldSite)
+			if e.ready { // (nameInPlace renamed it: recording)
+				storeLockedPair(&b.writer, e.oldNames)
 			}
 			storeRelease64(&b.version, e.oldVer)
 		} else {
@@ -322,9 +317,8 @@ func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
 func (tx *Tx) unlockOne(e *writeEntry, old unsafe.Pointer, oldVer uint64) {
 	if e.h.nw != 0 {
 		b := (*boxHeader)(e.box)
-		if tx.rec != nil {
-			storeLocked32(&b.writer, e.oldWriter)
-			storeLocked32(&b.site, e.oldSite)
+		if e.ready { // (nameInPlace renamed it: recording)
+			storeLockedPair(&b.writer, e.oldNames)
 		}
 		storeRelease64(&b.version, oldVer)
 		return

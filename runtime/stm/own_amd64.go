@@ -49,6 +49,11 @@ func addOwnedFloat(p *atomic.Uint64, f float64) {
 // unlocks the box (storeRelease64) orders it for the next locker.
 func storeLocked32(p *uint32, v uint32) { *p = v }
 
+// storeLockedPair is storeLocked32 of v's low half into *p and its high
+// half into the word after it (8-byte aligned), as one store: what
+// loadPair loads.
+func storeLockedPair(p *uint32, v uint64) { *(*uint64)(unsafe.Pointer(p)) = v }
+
 // loadPair loads the 32-bit word at p and the one after it (8-byte
 // aligned) as one: not 0 if either is. Each is written by sync/atomic or
 // storeOwned32; an aligned 8-byte load is atomic on amd64 and, under

@@ -30,6 +30,13 @@ func addOwnedFloat(p *atomic.Uint64, f float64) {
 // see own_amd64.go.
 func storeLocked32(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
 
+// storeLockedPair stores v's low half into *p and its high half into the
+// word after it; see own_amd64.go.
+func storeLockedPair(p *uint32, v uint64) {
+	atomic.StoreUint32(p, uint32(v))
+	atomic.StoreUint32((*uint32)(unsafe.Add(unsafe.Pointer(p), 4)), uint32(v>>32))
+}
+
 // loadPair loads the 32-bit word at p and the one after it; see
 // own_amd64.go.
 func loadPair(p *atomic.Uint32) uint64 {

@@ -204,6 +204,11 @@ func (tx *Tx) promote() {
 	th.held = true
 	tx.prof.mode = modeLogged
 	tx.patch = sitePatch{idx: -1}
+	// Not the plain path's end (attemptPlain): the commit is an event
+	// now, so a plain call's first attempt that commits does not return
+	// ended, and the counted call's end (Atomically, runSampled) needs
+	// no test of the mode.
+	tx.extra = true
 	t := tx.prof.t0
 	if t == 0 {
 		now := cputicks()

@@ -398,22 +398,18 @@ func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
 	tx.prof.t0 = now
 	res, err := tx.attemptPlain(fn, true)
 	if res == ended {
-		if tx.prof.mode == mode {
-			// Met nothing (promote changes the mode): recPlainEnded's
-			// steps for it, written out, as every sampled call passes
-			// here. One attempt, no wait: t0 is now, and the call
-			// holds no buffer.
-			if d := cputicks() - now; mode == modeSampled {
-				t.addSample(d)
-			} else {
-				t.addTimed(d)
-			}
-			setRecQuiet(tx, nil)
-			tx.prof.mode, tx.prof.t0 = modeCounted, 0
-			tx.pcs = tx.pcs[:0]
+		// Met nothing (a promoted call does not end on the plain path):
+		// recPlainEnded's steps for it, written out, as every sampled
+		// call passes here. One attempt, no wait: t0 is now, and the
+		// call holds no buffer.
+		if d := cputicks() - now; mode == modeSampled {
+			t.addSample(d)
 		} else {
-			tx.recPlainEnded()
+			t.addTimed(d)
 		}
+		setRecQuiet(tx, nil)
+		tx.prof.mode, tx.prof.t0 = modeCounted, 0
+		tx.pcs = tx.pcs[:0]
 		putTx(tx)
 		t.r.nudgeFlusher(now) // record.go
 		return nil

@@ -42,9 +42,10 @@ type writeEntry struct {
 	fused bool
 	pcOff int32 // where the last Store happened (recording only)
 	pcN   int32
-	// In-place Vars, while recording: who wrote the version we lock (the
-	// box's writer and site fields are ours while we hold it).
-	oldWriter, oldSite uint32
+	// In-place Vars, while recording: who wrote the version we lock, as
+	// boxHeader.names has them (the box's writer and site fields are ours
+	// while we hold it), if ready says so.
+	oldNames uint64
 }
 
 type undoEntry struct {
@@ -467,42 +468,18 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 	} else {
 		tx = getTxOther(p)
 	}
-	if h := hookState(); recorderBuilt && h == uint32(recording) {
-		// Recording a profile, and this call is only counted (quiet,
-		// recthread.go): the plain path, as below, with tx.rec set, and
-		// the commit counted (recQuietEnd's steps; tx.rec is set and
-		// cleared as setRecQuiet does, without a write barrier).
-		g := curg()
-		t := tx.lastGThread
-		if !haveCurg || tx.lastG != g || !t.quiet() { // (curg.go: t is set)
-			return tx.runHooked(fn, g)
-		}
-		if t.drawn() {
-			return tx.runSampled(fn, t)
-		}
-		recTx := (*uintptr)(unsafe.Pointer(&tx.rec))
-		*recTx = uintptr(unsafe.Pointer(t))
-		res, err := tx.attemptPlain(fn, true)
-		if res == ended && tx.prof.mode == modeCounted {
-			*recTx = 0
-			addOwned(&tx.lastGThread.aggCommits, 1) // t, not kept across the call
-			putTx(tx)
-			return nil
-		}
-		return tx.settleHooked(fn, res, err)
-	} else if h != 0 { // tracing
-		return tx.runHooked(fn, 0)
-	}
-	// The plain call: no hook to run. Its first attempt runs here, under
-	// Atomically's own defer rather than attemptPlain's (whose steps these
-	// are: keep the two alike), and when it commits with nothing but the
-	// read and write sets to reset, the call ends here; anything else (a
-	// conflict, a Retry, an error, AfterCommit, Inevitable...) carries on
-	// in the general loop, from the outcome of that first attempt. A body
-	// that unwinds (a panic, an abort or Retry signal, runtime.Goexit)
-	// leaves returned false: the deferred function settles the call from
-	// there, as settlePlain does. It must not look at tx otherwise: once
-	// given back, another call may be using it.
+	// The plain call, and the call a profile-level recording only counts,
+	// run their first attempt here, under Atomically's own defer rather
+	// than attemptPlain's (whose steps these are: keep the three alike),
+	// and when it commits with nothing but the read and write sets to
+	// reset, the call ends here; anything else (a conflict, a Retry, an
+	// error, AfterCommit, Inevitable...) carries on in the general loop,
+	// from the outcome of that first attempt. A body that unwinds (a
+	// panic, an abort or Retry signal, runtime.Goexit) leaves returned
+	// false: the deferred function settles the call from there, as
+	// settlePlain does. It must not look at tx otherwise: once given
+	// back, another call may be using it. The other calls of a recording
+	// or a trace return with returned set.
 	returned := false
 	t := tx // (never reassigned: the closure holds the pointer, not tx's slot)
 	defer func() {
@@ -510,6 +487,63 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 			err = t.unwoundFirst(recover(), fn)
 		}
 	}()
+	if h := hookState(); recorderBuilt && h == uint32(recording) {
+		// Recording a profile, and this call is only counted (quiet,
+		// recthread.go): the plain call's steps, as below, with tx.rec
+		// set, and the commit counted (recQuietEnd's steps; tx.rec is set
+		// and cleared as setRecQuiet does, without a write barrier).
+		g := curg()
+		th := t.lastGThread
+		if !haveCurg || t.lastG != g || !th.quiet() { // (curg.go: th is set)
+			returned = true
+			return t.runHooked(fn, g)
+		}
+		if th.drawn() {
+			returned = true
+			return t.runSampled(fn, th)
+		}
+		recTx := (*uintptr)(unsafe.Pointer(&t.rec))
+		*recTx = uintptr(unsafe.Pointer(th))
+		t.state = stActive
+		err = fn(t)
+		// As below. A call that met contention (promote) has extra set,
+		// so one that ends here was only counted.
+		if n := len(t.writes); err == nil && t.state == stActive && !t.extra && n <= 4 {
+			t.state = 0
+			if n != 0 {
+				var res outcome
+				if n == 1 {
+					res = t.commitOne()
+				} else {
+					res = t.commitFew()
+				}
+				if res != committed {
+					returned = true
+					return t.settleFast(fn, res)
+				}
+			}
+			t.clk.stats.commits.inc()
+			if t.dirty {
+				t.clearSets()
+			}
+			t.reads = t.reads[:0]
+			t.writes = t.writes[:0]
+			t.wfilter = 0
+			t.arena = t.arena[:0]
+			*recTx = 0
+			addOwned(&t.lastGThread.aggCommits, 1) // th, not kept across the call
+			returned = true
+			putTx(t)
+			return nil
+		}
+		res, err := t.finish(err)
+		t.state &^= stActive
+		returned = true
+		return t.settlePlain(fn, res, err)
+	} else if h != 0 { // tracing
+		returned = true
+		return t.runHooked(fn, 0)
+	}
 	t.state = stActive
 	err = fn(t)
 	// Inevitable sets extra as well, and a plain first attempt becomes

@@ -37,6 +37,12 @@ func (b *boxHeader) writerSite() (writer, site uint32) {
 	return atomic.LoadUint32(&b.writer), atomic.LoadUint32(&b.site)
 }
 
+// names is writerSite as one word, the writer in its low half: where it
+// is one load (loadPair), a commit compares it with its own in one go.
+func (b *boxHeader) names() uint64 {
+	return loadPair((*atomic.Uint32)(unsafe.Pointer(&b.writer)))
+}
+
 // box is a committed (or, inside a write set, a pending) value. boxHeader must
 // stay the first field: the write set handles boxes through *boxHeader.
 type box[T any] struct {
