@@ -62,11 +62,14 @@ func (tx *Tx) commitOne() outcome {
 		return failed
 	}
 	rs := tx.reads // in registers (as commitFew's)
-	if e.fused && len(rs) == 1 {
-		rs = nil // the one read is the fused one, validated by the lock
+	i := 0
+	if e.fused {
+		// reads[0] is the fused read (store fuses the first write only
+		// when it is of the one Var read so far), validated by the lock.
+		i = 1
 	}
 	lw := tx.lockWord
-	for i := range rs {
+	for ; i < len(rs); i++ {
 		r := &rs[i]
 		cur := atomic.LoadPointer(&r.h.val)
 		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
