@@ -1,8 +1,10 @@
 package pypyreport
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -196,7 +198,7 @@ func (s *c8Summary) read(sc *pypy.Scanner, size int64, b *c8Batch, send func(*c8
 					}
 					if m > 0 {
 						e := &b.ent[e1-1]
-						last, prev, key = pos+used-int(e.size), pyTime(e.sec, e.nsec), uint64(e.sec)<<32|uint64(e.nsec)
+						last, prev, key = pos+used-int(e.size), pyTime(uint32(e.stamp), uint32(e.stamp>>32)), bits.RotateLeft64(e.stamp, 32)
 					}
 					pos += used
 					n += m
@@ -281,7 +283,7 @@ func (s *c8Summary) stepOne(b *c8Batch, num uint32, ev uint8, rec []byte, off in
 	ri := *st | uint16(ev)
 	v := c8A[ri&c8Rows]
 	*st = v &^ 15
-	b.ent = append(b.ent, c8Entry{sec: le32(rec[0:]), nsec: le32(rec[4:]), t: k, row: ri, size: 14 + uint16(rec[13])})
+	b.ent = append(b.ent, c8Entry{stamp: binary.LittleEndian.Uint64(rec), t: k, row: ri, size: 14 + uint16(rec[13])})
 	if v&1 != 0 {
 		s.heavyRec(b, k, c8Kind[ri&c8Rows], ev, rec, off)
 	}
@@ -348,9 +350,12 @@ func (s *c8Summary) decode(win []byte, lo uint64, buf *c8BatchBuf, i0 int) (used
 	base, end, p := unsafe.Pointer(unsafe.SliceData(win)), len(win)-pypy.C8MaxRecord, 0
 	for i = i0; p <= end; i++ {
 		r := (*[pypy.C8MaxRecord]byte)(unsafe.Add(base, p))
-		sec, nsec := le32(r[0:]), le32(r[4:])
-		k := uint64(sec)<<32 | uint64(nsec)
-		if k < lo || nsec >= 1e9 {
+		// The time's 8 bytes as read (sec | nsec<<32) are the entry's
+		// stamp, and rotated the key to order: one load, where sec and
+		// nsec apart are two loads, two stores and their spills.
+		stamp := binary.LittleEndian.Uint64(r[:8])
+		k := bits.RotateLeft64(stamp, 32)
+		if k < lo || uint32(k) >= 1e9 {
 			stop = stopBad
 			break
 		}
@@ -374,7 +379,8 @@ func (s *c8Summary) decode(win []byte, lo uint64, buf *c8BatchBuf, i0 int) (used
 		nh += int(v & 1)
 		m := 14 + uint16(r[13])
 		e := &buf.ent[i&(pipeRecords-1)]
-		e.sec, e.nsec, e.t, e.row, e.size = sec, nsec, sl.k, ri, m
+		// The stamp loaded again: keeping it until here costs a spill.
+		e.stamp, e.t, e.row, e.size = binary.LittleEndian.Uint64(r[:8]), sl.k, ri, m
 		p += int(m)
 	}
 	return p, i, nh, stop

@@ -205,10 +205,10 @@ func c8Step(st, ev uint8) c8Row {
 // c8Entry is one record for apply, in 16 bytes and no pointer (no write
 // barrier to test on each store).
 type c8Entry struct {
-	sec, nsec uint32
-	t         uint32 // the thread's index in c8Summary.threads
-	row       uint16 // in c8A and c8B
-	size      uint16 // the record's (decode's)
+	stamp uint64 // the record's first 8 bytes, little-endian: sec | nsec<<32
+	t     uint32 // the thread's index in c8Summary.threads
+	row   uint16 // in c8A and c8B
+	size  uint16 // the record's (decode's)
 }
 
 // c8Conf is a conflict entry of a batch: flushConf's work for a
@@ -234,7 +234,7 @@ func apply(ents []c8Entry, threads []*c8Thread, conf []c8Conf) {
 		e := &ents[i]
 		f := unsafe.Pointer(&threads[e.t].f)
 		r := &tab[e.row&c8Rows]
-		now := pyTime(e.sec, e.nsec)
+		now := pyTime(uint32(e.stamp), uint32(e.stamp>>32))
 		*(*[4]float64)(unsafe.Add(f, r.clr)) = [4]float64{}
 		*(*float64)(unsafe.Add(f, r.x)) += now - *(*float64)(unsafe.Add(f, r.y))
 		*(*float64)(unsafe.Add(f, r.z1)) = now
