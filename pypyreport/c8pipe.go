@@ -197,8 +197,11 @@ func (s *c8Summary) read(sc *pypy.Scanner, size int64, b *c8Batch, send func(*c8
 						s.heavyRec(b, e.t, c8Kind[e.row&c8Rows], uint8(e.row&15), win[off:off+pypy.C8MaxRecord], base+off)
 					}
 					if m > 0 {
+						// The last record's hv slot: the one after the list,
+						// or its last if the record is on it.
 						e := &b.ent[e1-1]
-						last, prev, key = pos+used-int(e.size), pyTime(uint32(e.stamp), uint32(e.stamp>>32)), bits.RotateLeft64(e.stamp, 32)
+						h := b.buf.hv[(nh-int(c8A[e.row&c8Rows]&1))&(pipeRecords-1)]
+						last, prev, key = pos+int(h>>32), pyTime(uint32(e.stamp), uint32(e.stamp>>32)), bits.RotateLeft64(e.stamp, 32)
 					}
 					pos += used
 					n += m
@@ -283,7 +286,7 @@ func (s *c8Summary) stepOne(b *c8Batch, num uint32, ev uint8, rec []byte, off in
 	ri := *st | uint16(ev)
 	v := c8A[ri&c8Rows]
 	*st = v &^ 15
-	b.ent = append(b.ent, c8Entry{stamp: binary.LittleEndian.Uint64(rec), t: k, row: ri, size: 14 + uint16(rec[13])})
+	b.ent = append(b.ent, c8Entry{stamp: binary.LittleEndian.Uint64(rec), t: k, row: ri})
 	if v&1 != 0 {
 		s.heavyRec(b, k, c8Kind[ri&c8Rows], ev, rec, off)
 	}
@@ -332,7 +335,9 @@ func stampKey(sec, nsec uint32) uint64 {
 // with the records at the front of win while a record of the largest size
 // fits (the caller leaves room for all of them), their threads' flags
 // stepped through c8A. It lists in buf.hv (entry <<0 | its offset in win
-// <<32) the records that need heavyRec. It stops at the end of win
+// <<32) the records that need heavyRec; the others are written in the
+// slot after the list, so the last record is at the end of the list or
+// after it (read takes its offset there). It stops at the end of win
 // (stopEnd); before an event out of range or, with order, a stampKey below
 // the previous one's (lo, then each record's): stopBad, the slow path
 // decides; before the record of a new thread or a big thread number
@@ -380,7 +385,7 @@ func (s *c8Summary) decode(win []byte, lo uint64, buf *c8BatchBuf, i0 int) (used
 		m := 14 + uint16(r[13])
 		e := &buf.ent[i&(pipeRecords-1)]
 		// The stamp loaded again: keeping it until here costs a spill.
-		e.stamp, e.t, e.row, e.size = binary.LittleEndian.Uint64(r[:8]), sl.k, ri, m
+		e.stamp, e.t, e.row = binary.LittleEndian.Uint64(r[:8]), sl.k, ri
 		p += int(m)
 	}
 	return p, i, nh, stop

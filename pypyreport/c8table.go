@@ -208,7 +208,7 @@ type c8Entry struct {
 	stamp uint64 // the record's first 8 bytes, little-endian: sec | nsec<<32
 	t     uint32 // the thread's index in c8Summary.threads
 	row   uint16 // in c8A and c8B
-	size  uint16 // the record's (decode's)
+	_     uint16
 }
 
 // c8Conf is a conflict entry of a batch: flushConf's work for a
