@@ -40,31 +40,53 @@ func logCommits(t *testing.T, data []byte) (uint64, *logformat.Reader) {
 func TestExitWithoutStopLog(t *testing.T) {
 	for _, level := range []string{"profile", "all"} {
 		t.Run(level, func(t *testing.T) {
-			log := filepath.Join(t.TempDir(), "exit.log")
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "STM_TEST_CHILD=exit", "STM_TEST_MS=500", "STMLOG="+log, "STMLOG_EVENTS="+level)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("child: %v", err)
-			}
-			ran, err := strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64)
-			if err != nil || ran == 0 {
-				t.Fatalf("child said %q", out)
-			}
-			data, err := os.ReadFile(log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, r := logCommits(t, data)
-			if r.Stats().CleanEnd {
-				t.Fatal("a log the program did not stop claims a clean end")
-			}
-			t.Logf("%d of %d commits in the log (%.2f %%), %d bytes", got, ran, 100*float64(got)/float64(ran), len(data))
-			if got > ran || got == 0 || (level == "profile" && float64(got) < 0.96*float64(ran)) {
-				t.Fatalf("%d of %d commits in the log, want at least 96 %%", got, ran)
+			// What is lost is what the flusher had not written when the
+			// program exited: on a loaded machine it may have waited for a
+			// processor longer than its period, so a short count is tried
+			// again, twice at most; a recorder that loses more every time
+			// still fails.
+			for try := 1; ; try++ {
+				got, ran := exitWithoutStopLog(t, level)
+				if level != "profile" || float64(got) >= 0.96*float64(ran) {
+					break
+				}
+				if try == 3 {
+					t.Fatalf("%d of %d commits in the log, want at least 96 %%", got, ran)
+				}
 			}
 		})
 	}
+}
+
+// exitWithoutStopLog runs a child that records for 500 ms at level and
+// exits without StopLog, and returns how many of the commits it counted
+// its log holds.
+func exitWithoutStopLog(t *testing.T, level string) (got, ran uint64) {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "exit.log")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STM_TEST_CHILD=exit", "STM_TEST_MS=500", "STMLOG="+log, "STMLOG_EVENTS="+level)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	ran, err = strconv.ParseUint(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil || ran == 0 {
+		t.Fatalf("child said %q", out)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, r := logCommits(t, data)
+	if r.Stats().CleanEnd {
+		t.Fatal("a log the program did not stop claims a clean end")
+	}
+	t.Logf("%d of %d commits in the log (%.2f %%), %d bytes", got, ran, 100*float64(got)/float64(ran), len(data))
+	if got > ran || got == 0 {
+		t.Fatalf("%d of %d commits in the log", got, ran)
+	}
+	return got, ran
 }
 
 // startChild starts a child that runs contended transactions until it is
