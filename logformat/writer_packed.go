@@ -83,6 +83,16 @@ var packedKind = func() (ok [256]bool) {
 func (w *Writer) appendPacked(b *batch, evs []PackedEvent) (n int, full bool) {
 	buf, cnt, last := b.buf, b.n, b.last
 	for n < len(evs) {
+		if n+1 < len(evs) {
+			// A quiet attempt's start and commit (most of a full-level
+			// log) go through appendPairs' loop of its own.
+			var k int
+			if buf, k, last = appendPairs(buf, evs[n:], last); k > 0 {
+				cnt += k
+				n += k
+				continue
+			}
+		}
 		e := &evs[n]
 		t, a := e.Time, e.A
 		if e.B != 0 || !packedKind[uint8(a)] || a&0xff00 != 0 || uint8(a>>16) >= uint8(numAbortCauses) ||
@@ -143,6 +153,65 @@ func (w *Writer) appendPacked(b *batch, evs []PackedEvent) (n int, full bool) {
 // maxKindEvent is the longest event WritePacked writes itself: a 10-byte time
 // delta, the kind byte, a cause and a reason.
 const maxKindEvent = 13
+
+// appendPairs appends to buf the pairs of a start and its commit at the
+// head of evs, both with no field, in time order after last and with
+// deltas of at most two bytes, and returns how many events it appended
+// and the last one's time: none of appendPacked's per-event tests of kind,
+// cause, reason and room, and each test is for the pair. It stops where
+// the batch has less than pairMax bytes to its size target, so that it
+// never goes past the point where Write would cut a batch (between a start
+// and its commit too): the general loop takes the events from there. Every
+// event takes at least two bytes, so a batch reaches chunkTarget long
+// before MaxBatchEvents, and the count need not be tested here.
+func appendPairs(buf []byte, evs []PackedEvent, last int64) ([]byte, int, int64) {
+	// With last in [0, 2^61), a time whose difference from last, taken
+	// as a uint64, is below 2^14 is not before last: one that is before
+	// it differs by less than 2^63 and wraps to 2^64 minus that, and a
+	// call advances last by less than 2^15 a pair for at most
+	// chunkTarget/4 pairs, so it stays below 2^62. The same holds for a
+	// commit against its start. So the deltas' one test checks the order.
+	if last < 0 || last >= 1<<61 {
+		return buf, 0, last
+	}
+	lim := min(cap(buf)-8, chunkTarget-pairMax-1)
+	m, n := len(buf), 0
+	for m <= lim && len(evs) >= 2 {
+		e := (*[2]PackedEvent)(evs)
+		d0, d1 := uint64(e[0].Time)-uint64(last), uint64(e[1].Time)-uint64(e[0].Time)
+		if e[0].A != uint32(KindTxStart) || e[1].A != uint32(KindTxCommit) || e[0].B|e[1].B != 0 || d0|d1 >= 1<<14 {
+			break
+		}
+		p := buf[m : m+8 : m+8]
+		i := 1
+		if d0 < 0x80 {
+			p[0] = byte(d0)
+		} else {
+			p[0], p[1] = byte(d0)|0x80, byte(d0>>7)
+			i = 2
+		}
+		p[i] = byte(KindTxStart)
+		if d1 < 0x80 {
+			p[i+1] = byte(d1)
+			i += 2
+		} else {
+			p[i+1], p[i+2] = byte(d1)|0x80, byte(d1>>7)
+			i += 3
+		}
+		p[i] = byte(KindTxCommit)
+		m += i + 1
+		last = e[1].Time
+		evs = evs[2:]
+		n += 2
+	}
+	return buf[:m], n, last
+}
+
+var _ [MaxBatchEvents - chunkTarget/2 - 2]struct{} // appendPairs: the size target binds first
+
+// pairMax is the longest start and commit pair appendPacked writes as one:
+// two 2-byte deltas and the two kind bytes.
+const pairMax = 6
 
 // growBatch makes room for at least maxKindEvent more bytes in buf.
 //
