@@ -452,11 +452,14 @@ func (r *recorder) flush(final bool) {
 // then the runs of events without a site or another side (most of them)
 // go to the Writer in one call each (WritePacked), the others one by one.
 func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
+	// last starts at 0 (lastNs), so max with it also keeps times from
+	// going below 0 (a tick before tick0, from a processor whose counter
+	// lags).
 	last := th.lastNs
 	for i := 0; i < len(evs); i++ {
 		e := &evs[i]
-		e.t = max(tr.toNs(e.t), last, 0)
-		last = e.t
+		t := max(tr.toNs(e.t), last)
+		e.t, last = t, t
 		if logformat.Kind(e.a) == logformat.KindConflict {
 			i++ // the second entry holds no time
 		}

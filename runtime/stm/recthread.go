@@ -92,7 +92,7 @@ type threadRec struct {
 	aggSampledTicks atomic.Uint64
 	aggSampledSq    atomic.Uint64 // float64 bits: sum of squared durations (ticks²)
 	aggEstimated    atomic.Uint64 // logged attempts whose start is estimated (held own)
-	aggLogged       atomic.Uint64 // commits logged as events (for the rate of timeAll)
+	aggLogged       atomic.Uint64 // commits logged as events (for the rate of timeAll; not at the full level)
 	// Retry waits counted, not logged (quietRetry): the waits, their
 	// pauses' ticks, the retried attempts' ticks, and the retried
 	// attempts whose start was not timed (their ticks are estimated).
@@ -105,7 +105,7 @@ type threadRec struct {
 	allGen               uint32      // recorder.gen when allN was last reset (the goroutine's)
 	allN                 int32       // calls timed because of timeAll since then
 
-	lastNs int64 // flusher only: last time written, in ns
+	lastNs int64 // flusher only: last time written, in ns (>= 0)
 	agg    aggWritten
 }
 
@@ -312,12 +312,12 @@ func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 // once, before the attempt, and the tests emitAt makes for any event
 // (the hand-over, the gen of a first event) once for the two.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
-	tx.rec = t
+	setRecQuiet(tx, t) // t is tx.lastGThread (runHooked), which only recBegin changes
 	storeOwned32(&t.busy, busyLogged|busyFull)
 	t.acquire()
 	t.held = true
 	tx.prof.mode = modeFull
-	tx.patch = sitePatch{idx: -1}
+	tx.patch.idx = -1 // none pending (h is only read with idx >= 0)
 	// recEndHeld left now 0 and reuse false: the start's time is the clock's.
 	start := max(cputicks(), t.last)
 	n, seq := len(t.buf), t.bufSeq
@@ -351,8 +351,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 		} else if t.gen != t.r.gen.Load() {
 			t.handoff() // recEndHeld's: a flush went by since the first event
 		}
-		addOwned(&t.aggLogged, 1)
-		tx.rec = nil
+		setRecQuiet(tx, nil)
 		tx.prof.mode = modeCounted
 		t.held = false
 		releaseOwn(&t.own)
@@ -375,8 +374,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 		} else {
 			tx.emit(uint32(logformat.KindTxCommit), 0)
 		}
-		addOwned(&t.aggLogged, 1)
-		tx.rec = nil
+		setRecQuiet(tx, nil)
 		tx.prof.mode, tx.prof.t0, tx.prof.wait, tx.prof.keepT0 = modeCounted, 0, 0, false
 		tx.recEndHeld(t)
 	}
