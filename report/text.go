@@ -256,8 +256,8 @@ func threadRows(s *analyze.Summary) ([]analyze.Thread, string) {
 const unknownSiteNote = `? = the log has no site for that side. Either the runtime made the transaction
     inevitable itself, after it aborted again and again (older logs record no site
     for that; the group's hint names the conflict that caused the aborts), or
-    the log is at the profile level, which captures a Var's write sites only from its
-    first conflict on (record with STMLOG_EVENTS=all to have every site).`
+    the recording captured a Var's write sites only from its first conflict on, as
+    both levels do (record with STMLOG_EVENTS=all STMLOG_SITES=all to have every site).`
 
 // textGroup prints one group's section; it reports whether a side had no
 // site, so that the report explains "?" once after the groups.

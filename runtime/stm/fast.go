@@ -427,7 +427,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 						goto named
 					}
 				}
-			} else if tx.prof.mode != modeFull {
+			} else if tx.prof.mode != modeFullSites {
 				goto named
 			}
 			tx.writeSite(h, &e.pcOff, &e.pcN)

@@ -82,6 +82,9 @@ type recorder struct {
 
 	level Level
 	full  bool // level == LevelFull
+	// fullMode is a full-level call's txProf.mode: modeFullSites when
+	// every Store's site is captured (WithEverySite), else modeFull.
+	fullMode uint8
 
 	// Live sinks (tap.go). internal: started for them, writes no log.
 	internal bool
@@ -108,43 +111,9 @@ var (
 var (
 	envPath  string
 	envLevel = LevelProfile
+	envSites bool // STMLOG_SITES=all
 	envOnce  sync.Once
 )
-
-// Level is how much a recording logs: LevelProfile (the default) or
-// LevelFull. See the package doc, "Recording".
-type Level = logformat.Level
-
-const (
-	// LevelProfile logs every conflict, abort and pause in full, with both
-	// sides' stacks and exact times, and counts the transactions that meet
-	// no contention (their time is sampled) and the Retry waits of calls
-	// that meet nothing else (their times exact).
-	LevelProfile = logformat.LevelProfile
-	// LevelFull logs every attempt of every transaction: what timelines
-	// and what-if replay need; it costs more.
-	LevelFull = logformat.LevelFull
-)
-
-// A LogOption configures StartLog.
-type LogOption func(*logConfig)
-
-type logConfig struct{ level Level }
-
-// WithLevel makes StartLog record at level l (LevelProfile or LevelFull).
-func WithLevel(l Level) LogOption { return func(c *logConfig) { c.level = l } }
-
-// parseLevel reads $STMLOG_EVENTS: "all" (or "full") is the full level;
-// "" and "profile" the profile level.
-func parseLevel(s string) (Level, bool) {
-	switch s {
-	case "", "profile":
-		return LevelProfile, true
-	case "all", "full":
-		return LevelFull, true
-	}
-	return LevelProfile, false
-}
 
 func init() {
 	path := os.Getenv("STMLOG")
@@ -157,6 +126,11 @@ func init() {
 		fmt.Fprintf(os.Stderr, "stm: STMLOG_EVENTS=%s: want all or profile (recording at the profile level)\n", os.Getenv("STMLOG_EVENTS"))
 	}
 	envLevel = lv
+	all, ok := parseSites(os.Getenv("STMLOG_SITES"))
+	if !ok {
+		fmt.Fprintf(os.Stderr, "stm: STMLOG_SITES=%s: want all or contended (capturing the sites of contended Vars)\n", os.Getenv("STMLOG_SITES"))
+	}
+	envSites = all
 	// The hot path tests only recording; recBegin finds no recorder yet
 	// and calls startEnv.
 	recording.Store(true)
@@ -179,7 +153,7 @@ func startEnvLocked() {
 		}
 		f, err := os.Create(envPath)
 		if err == nil {
-			err = startLogLocked(f, f, envLevel)
+			err = startLogLocked(f, f, logConfig{level: envLevel, everySite: envSites})
 		}
 		if err == nil {
 			catchSignals() // signals.go
@@ -212,17 +186,17 @@ func StartLog(w io.Writer, opts ...LogOption) error {
 	}
 	recMu.Lock()
 	defer recMu.Unlock()
-	return startLogLocked(w, nil, c.level)
+	return startLogLocked(w, nil, c)
 }
 
-func startLogLocked(w io.Writer, f *os.File, level Level) error {
+func startLogLocked(w io.Writer, f *os.File, c logConfig) error {
 	if r := cur.Load(); r != nil {
 		if !r.internal {
 			return errors.New("stm: StartLog: already recording")
 		}
 		stopLocked(r) // the live sinks' recorder: they move to this one
 	}
-	if _, err := newRecorder(w, f, false, level); err != nil {
+	if _, err := newRecorder(w, f, false, c.level, c.everySite); err != nil {
 		return fmt.Errorf("stm: StartLog: %w", err)
 	}
 	return nil
@@ -230,7 +204,7 @@ func startLogLocked(w io.Writer, f *os.File, level Level) error {
 
 // newRecorder starts recording to w (with recMu held). An internal
 // recorder (tap.go) serves live sinks only and writes no log.
-func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder, error) {
+func newRecorder(w io.Writer, f *os.File, internal bool, level Level, everySite bool) (*recorder, error) {
 	lw, err := logformat.NewWriterMeta(w, logformat.Meta{
 		Level: level, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 	})
@@ -247,7 +221,11 @@ func newRecorder(w io.Writer, f *os.File, internal bool, level Level) (*recorder
 		internal: internal,
 		level:    level,
 		full:     level == LevelFull,
+		fullMode: modeFull,
 		usage:    newUsageMeter(),
+	}
+	if everySite {
+		r.fullMode = modeFullSites
 	}
 	r.due.Store(math.MaxInt64) // no nudge before the first flush
 	r.setSinks()
@@ -272,7 +250,7 @@ func StopLog() error {
 	}
 	err := stopLocked(r)
 	if liveSinks() {
-		newRecorder(io.Discard, nil, true, LevelProfile) // cannot fail: io.Discard takes the header
+		newRecorder(io.Discard, nil, true, LevelProfile, false) // cannot fail: io.Discard takes the header
 	}
 	if err != nil {
 		return fmt.Errorf("stm: StopLog: %w", err)

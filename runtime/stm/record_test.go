@@ -12,6 +12,7 @@ import (
 	ossignal "os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,8 +88,13 @@ func record(t *testing.T, fn func()) []byte {
 
 func recordAt(t *testing.T, level Level, fn func()) []byte {
 	t.Helper()
+	return recordWith(t, fn, WithLevel(level))
+}
+
+func recordWith(t *testing.T, fn func(), opts ...LogOption) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := StartLog(&buf, WithLevel(level)); err != nil {
+	if err := StartLog(&buf, opts...); err != nil {
 		t.Fatal(err)
 	}
 	fn()
@@ -100,9 +106,11 @@ func recordAt(t *testing.T, level Level, fn func()) []byte {
 
 // TestRecordSites runs a known write-read conflict and a known inevitable
 // wait, and checks both sides' sites in the log point at the right lines.
+// The recording captures every Store's site (WithEverySite): the first
+// conflict on a Var names the write before it too.
 func TestRecordSites(t *testing.T) {
 	v, w, u := NewNamedVar("shared", 0), NewVar(0), NewVar(0)
-	data := record(t, func() {
+	data := recordWith(t, func() {
 		// Write-read, twice (the second time v is already known to be
 		// contended, so the read site is captured when the read happens):
 		// A reads v, B commits a write to v, A commits a write to w and
@@ -194,7 +202,7 @@ func TestRecordSites(t *testing.T) {
 			})
 		}()
 		wg.Wait()
-	})
+	}, WithLevel(LevelFull), WithEverySite())
 	evs, r := readLog(t, data)
 	if !r.Stats().CleanEnd {
 		t.Fatal("log has no end marker after StopLog")
@@ -1048,6 +1056,103 @@ func TestRecordAgainCountsOnNewThreads(t *testing.T) {
 		}
 		if got := commitsIn(t, buf.Bytes()); got != uint64(n) {
 			t.Errorf("recording %d: %d commits in the log, want %d", round+1, got, n)
+		}
+	}
+}
+
+// TestRecordFirstConflictWriteSite: a Store captures its site only once
+// its Var has been in a conflict, at either level, unless the recording
+// asks for every site (WithEverySite): the first conflict on a fresh Var
+// names no write site for the other side; at the full level the second
+// names it. (At the profile level the second one's writer is a counted
+// call on a new goroutine, whose thread may not be wanted yet: that is
+// TestRecordSiteWanted's.)
+func TestRecordFirstConflictWriteSite(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		opts   []LogOption
+		first  bool // the first conflict names the write site
+		second bool // the second is checked (to name it)
+	}{
+		{"profile", []LogOption{WithLevel(LevelProfile)}, false, false},
+		{"full", []LogOption{WithLevel(LevelFull)}, false, true},
+		{"full-every-site", []LogOption{WithLevel(LevelFull), WithEverySite()}, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := NewVar(0)
+			data := recordWith(t, func() {
+				for range 2 {
+					writeConflict(u)
+				}
+			}, c.opts...)
+			evs, r := readLog(t, data)
+			wf, wl := siteLine(t, "first-f-write")
+			var named []bool
+			for _, ev := range evs {
+				if ev.Kind != logformat.KindConflict || ev.Var != u.ID() {
+					continue
+				}
+				s := r.Stack(ev.OtherSite)
+				ok := s != nil && len(s.Frames) > 0 && s.Frames[0].File == wf && s.Frames[0].Line == wl
+				if !ok && ev.OtherSite != 0 {
+					t.Fatalf("conflict names write site %v, want line %d or none", s.Frames, wl)
+				}
+				named = append(named, ok)
+			}
+			if len(named) != 2 {
+				t.Fatalf("%d conflicts on the Var, want 2", len(named))
+			}
+			if !c.second {
+				named = named[:1]
+			}
+			if want := []bool{c.first, true}[:len(named)]; !slices.Equal(named, want) {
+				t.Fatalf("conflicts on the Var name the write site: %v, want %v", named, want)
+			}
+		})
+	}
+}
+
+// writeConflict has one goroutine read u, another commit a write to u
+// meanwhile, and the first then write u: one conflict on u.
+func writeConflict(u *Var[int]) {
+	readDone, fDone := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		first := true
+		Atomically(func(tx *Tx) error {
+			x := u.Load(tx)
+			if first {
+				first = false
+				close(readDone)
+				<-fDone
+			}
+			u.Store(tx, x+1)
+			return nil
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		<-readDone
+		Atomically(func(tx *Tx) error {
+			u.Store(tx, 10) // SITE:first-f-write
+			return nil
+		})
+		close(fDone)
+	}()
+	wg.Wait()
+}
+
+// TestParseSites: the values STMLOG_SITES takes, and one it refuses (the
+// default then, with a warning from init).
+func TestParseSites(t *testing.T) {
+	for _, c := range []struct {
+		s       string
+		all, ok bool
+	}{{"", false, true}, {"contended", false, true}, {"all", true, true}, {"every", false, false}} {
+		if all, ok := parseSites(c.s); all != c.all || ok != c.ok {
+			t.Errorf("parseSites(%q) = %v, %v, want %v, %v", c.s, all, ok, c.all, c.ok)
 		}
 	}
 }

@@ -69,16 +69,17 @@ func (th *threadRec) longCalls() bool {
 
 // Modes of a call at the profile level (txProf.mode).
 const (
-	modeCounted = iota // neither logged nor timed: only counted
-	modeSampled        // drawn for the sample: timed, then counted
-	modeTimed          // timed because its thread's calls are long: exact
-	modeLogged         // met contention: every attempt logged
-	modeFull           // the full level: logged as modeLogged, and every Store's site captured (storeSite)
+	modeCounted   = iota // neither logged nor timed: only counted
+	modeSampled          // drawn for the sample: timed, then counted
+	modeTimed            // timed because its thread's calls are long: exact
+	modeLogged           // met contention: every attempt logged
+	modeFull             // the full level: logged as modeLogged from the start of the call
+	modeFullSites        // modeFull, and every Store's site captured (WithEverySite, storeSite)
 )
 
 // txProf is a context's profile-level state for the current call.
 type txProf struct {
-	mode uint8  // modeCounted, modeSampled, modeTimed, modeLogged or modeFull
+	mode uint8  // modeCounted, modeSampled, modeTimed, modeLogged, modeFull or modeFullSites
 	rnd  uint64 // xorshift state for the sampling intervals
 	t0   int64  // start of the current attempt (ticks) if timed, else 0
 	// wait is the start (ticks) of a Retry wait counted, not logged

@@ -316,7 +316,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	storeOwned32(&t.busy, busyLogged|busyFull)
 	t.acquire()
 	t.held = true
-	tx.prof.mode = modeFull
+	tx.prof.mode = t.r.fullMode
 	tx.patch.idx = -1 // none pending (h is only read with idx >= 0)
 	// recEndHeld left now 0 and reuse false: the start's time is the clock's.
 	start := max(cputicks(), t.last)
@@ -479,7 +479,7 @@ func (tx *Tx) recBegin(th *threadRec) {
 		storeOwned32(&th.busy, busyLogged|busyFull)
 		th.acquire()
 		th.held = true
-		tx.prof.mode = modeFull
+		tx.prof.mode = r.fullMode
 		tx.patch = sitePatch{idx: -1}
 		return
 	}

@@ -135,10 +135,10 @@ func (tx *Tx) captureSite(off, n *int32) {
 // while its thread is in conflicts, as the other side of a later conflict
 // is named by the box it wrote.
 //
-// The mode is modeLogged or modeFull only while tx.rec is set (promote,
-// runFull and recBegin set both, recEnd resets both), so a Load asks this
-// alone, without testing tx.rec first: one compare for a call that is not
-// logged, recording or not.
+// The mode is modeLogged, modeFull or modeFullSites only while tx.rec is
+// set (promote, runFull and recBegin set both, recEnd resets both), so a
+// Load asks this alone, without testing tx.rec first: one compare for a
+// call that is not logged, recording or not.
 func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
 
 type sitePatch struct {
@@ -383,11 +383,13 @@ func internalFrame(f runtime.Frame) bool {
 }
 
 // storeSite reports whether a Store of h captures its stack (tx.rec is
-// set). At the full level every Store does; at the profile level only a
-// Store of a Var that has been in a conflict, as for Loads: capturing
-// costs more than a small transaction, and a write site only matters when
-// someone conflicts with the write. So a call that is logged because it
-// met contention (a Retry, say) pays nothing for the Vars nobody ever
+// set): at either level, only a Store of a Var that has been in a
+// conflict, as for Loads, unless the recording captures every site
+// (modeFullSites, WithEverySite). Capturing costs more than a small
+// transaction (a Store's lookup of its site is most of an uncontended
+// increment), and a write site only matters when someone conflicts with
+// the write. So a logged call (every call at the full level, one that met
+// contention at the profile level) pays nothing for the Vars nobody ever
 // conflicted on. The first conflict on a Var then names no write site for
 // the side that wrote it before; the re-run of this side, which finds the
 // Var contended, captures its own. A call that is not logged (counted or
@@ -397,7 +399,7 @@ func internalFrame(f runtime.Frame) bool {
 // the thread without its site, and the next ones name both.
 func (tx *Tx) storeSite(h *varHeader) bool {
 	if !h.contended.Load() {
-		return tx.prof.mode == modeFull
+		return tx.prof.mode == modeFullSites
 	}
 	return tx.prof.mode >= modeLogged || tx.rec.siteWant.Load() != 0
 }

@@ -76,7 +76,7 @@ func addSink(s liveSink) error {
 		r.setSinks()
 		return nil
 	}
-	_, err := newRecorder(io.Discard, nil, true, LevelProfile)
+	_, err := newRecorder(io.Discard, nil, true, LevelProfile, false)
 	return err
 }
 
