@@ -83,9 +83,10 @@ var packedKind = func() (ok [256]bool) {
 func (w *Writer) appendPacked(b *batch, evs []PackedEvent) (n int, full bool) {
 	buf, cnt, last := b.buf, b.n, b.last
 	for n < len(evs) {
-		if n+1 < len(evs) {
+		if n+1 < len(evs) && evs[n].A == uint32(KindTxStart) && evs[n+1].A == uint32(KindTxCommit) {
 			// A quiet attempt's start and commit (most of a full-level
-			// log) go through appendPairs' loop of its own.
+			// log) go through appendPairs' loop of its own; the test
+			// keeps the call off the runs of other events.
 			var k int
 			if buf, k, last = appendPairs(buf, evs[n:], last); k > 0 {
 				cnt += k
