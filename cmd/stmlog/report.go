@@ -245,6 +245,13 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if err != nil {
 		return err
 	}
+	// The c8 pass on two goroutines only when asked for: on two cores it
+	// took more CPU and as much wall time as the one-core pass or more
+	// (BENCHMARKS.md, "PyPy --format pypy", Round 10), so GOMAXPROCS is
+	// not its default.
+	if f.load.input.jobs == 0 {
+		lo.Jobs = 1
+	}
 	top := 0 // the original's default
 	if topSet {
 		top = f.top
