@@ -18,7 +18,8 @@ import (
 // keep-alive loopback connections, each asking for primes up to a random N
 // in [MinN, MaxN] as fast as it gets answers, until Duration has passed or
 // Requests requests have been made (whichever is set; both bound the run;
-// one of them must be).
+// one of them must be). Under a Duration alone every client asks at least
+// once.
 type Load struct {
 	Concurrency int
 	Duration    time.Duration
@@ -78,16 +79,19 @@ func Generate(ctx context.Context, base string, l Load) (LoadResult, error) {
 	}
 	start := time.Now()
 	// At the deadline clients stop asking but wait for the answers they are
-	// owed, so every request started is counted and none is cut off.
-	more := func() bool {
-		return ctx.Err() == nil && (l.Duration <= 0 || time.Since(start) < l.Duration) &&
+	// owed, so every request started is counted and none is cut off. Each
+	// client asks once whatever the time: on a loaded machine a client may
+	// first run after a short window has passed, and a load that sent
+	// nothing measures nothing.
+	more := func(first bool) bool {
+		return ctx.Err() == nil && (first || l.Duration <= 0 || time.Since(start) < l.Duration) &&
 			(l.Requests == 0 || issued.Add(1) <= l.Requests)
 	}
 	for c := range l.Concurrency {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(c), 11))
 			buf := new(bytes.Buffer)
-			for more() {
+			for first := true; more(first); first = false {
 				n := l.MinN + rng.IntN(l.MaxN-l.MinN+1)
 				req, err := http.NewRequestWithContext(ctx, "GET", base+"/primes/"+strconv.Itoa(n), nil)
 				if err != nil {
