@@ -45,9 +45,10 @@ func (c *conflictSummary) addTime(sec, nsec uint32, cells *timeCells) {
 		c.tsLen += w
 		return
 	}
+	b = b[:n+9] // (b's length is n: the tag is stored past it)
 	b[n] = 7
-	binary.LittleEndian.PutUint64(b[n+1:n+9], u)
-	c.cur = b[:n+9]
+	binary.LittleEndian.PutUint64(b[n+1:], u)
+	c.cur = b
 	c.tsLen += 9
 }
 

@@ -532,7 +532,9 @@ func TestPyPyCells(t *testing.T) {
 func TestPyPyTimestampsRoundTrip(t *testing.T) {
 	var c conflictSummary
 	var off timeCells
-	in := [][2]uint32{{5, 999999999}, {5, 0}, {4294967295, 4294967295}, {0, 0}, {7, 12}}
+	// Jumps of 2^52 seconds' worth of key and more take the 9-byte form.
+	in := [][2]uint32{{5, 999999999}, {5, 0}, {4294967295, 4294967295}, {0, 0}, {7, 12},
+		{1 << 21, 0}, {0, 0}, {1 << 31, 5}, {3, 3}, {1<<31 + 9, 1}}
 	x := uint64(1)
 	for i := 0; i < 200_000; i++ { // across many chunks
 		x ^= x << 13
