@@ -13,10 +13,7 @@ import (
 func TestContextGivenBack(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	v := NewVar(0)
-	ends := []struct {
-		name string
-		call func()
-	}{
+	ends := []callEnd{
 		{"commit", func() { Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }) }},
 		{"error", func() { Atomically(func(tx *Tx) error { v.Store(tx, 5); return errTest }) }},
 		{"panic", func() {
@@ -71,18 +68,7 @@ func TestContextGivenBack(t *testing.T) {
 			<-done
 		}},
 	}
-	own := getTx() // the P's first context (one P)
-	putTx(own)
-	before := ReadStats()
-	for _, e := range ends {
-		e.call()
-		tx := getTx()
-		clean := tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra
-		putTx(tx)
-		if tx != own || !clean {
-			t.Errorf("after %s: next context the P's first=%v clean=%v, want the P's first, clean", e.name, tx == own, clean)
-		}
-	}
+	before := runEnds(t, ends)
 	// The commits: commit 1, after-commit-panic 1, conflict-then-commit
 	// 2, retry-then-commit 2, inevitable 1.
 	if got := v.Peek(); got != 7 {
@@ -98,6 +84,33 @@ func TestContextGivenBack(t *testing.T) {
 	if inevFlag.Load() {
 		t.Error("the inevitability token is still held")
 	}
+}
+
+// callEnd is one way a call of Atomically can end.
+type callEnd struct {
+	name string
+	call func()
+}
+
+// runEnds runs each of ends and checks that the next call then gets the
+// P's first context back (the tests run on one P), clean: not active, no
+// reads, writes, after-commit functions, abort count or extra state left.
+// It returns the statistics from before the first.
+func runEnds(t *testing.T, ends []callEnd) Stats {
+	t.Helper()
+	own := getTx()
+	putTx(own)
+	before := ReadStats()
+	for _, e := range ends {
+		e.call()
+		tx := getTx()
+		clean := tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra && tx.aborts == 0
+		putTx(tx)
+		if tx != own || !clean {
+			t.Errorf("after %s: next context the P's first=%v clean=%v, want the P's first, clean", e.name, tx == own, clean)
+		}
+	}
+	return before
 }
 
 var errTest = testError("test")
@@ -138,10 +151,7 @@ func TestFirstAttemptUnwound(t *testing.T) {
 			pastOnFirst = true
 		}
 	}
-	ends := []struct {
-		name string
-		call func()
-	}{
+	ends := []callEnd{
 		{"abort-then-commit", func() {
 			first := true
 			Atomically(func(tx *Tx) error {
@@ -229,18 +239,7 @@ func TestFirstAttemptUnwound(t *testing.T) {
 			Atomically(func(tx *Tx) error { v.Store(tx, 100); return ErrRetry })
 		}},
 	}
-	own := getTx() // the P's first context (one P)
-	putTx(own)
-	before := ReadStats()
-	for _, e := range ends {
-		e.call()
-		tx := getTx()
-		clean := tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra && tx.aborts == 0
-		putTx(tx)
-		if tx != own || !clean {
-			t.Errorf("after %s: next context the P's first=%v clean=%v, want the P's first, clean", e.name, tx == own, clean)
-		}
-	}
+	before := runEnds(t, ends)
 	if pastOnFirst {
 		t.Error("a first attempt went on past the Load that found its snapshot stale")
 	}
