@@ -115,6 +115,9 @@ func checkedRead(t *testing.T, data []byte, salvage bool) ([]Event, *Reader, err
 	if d := sameParallel(data, ReaderOptions{Name: "fuzz", Salvage: salvage}); d != "" {
 		t.Fatalf("parallel reader differs: %s", d)
 	}
+	if d := sameRaw(data, ReaderOptions{Name: "fuzz", Salvage: salvage}, uint64(len(data))); d != "" {
+		t.Fatalf("raw batches differ: %s", d)
+	}
 	r, err := NewReader(bytes.NewReader(data), ReaderOptions{Name: "fuzz", Salvage: salvage})
 	if err != nil {
 		return nil, nil, err

@@ -93,8 +93,10 @@ func (r *Reader) fill() {
 	}
 	evs := r.fillBuf[:min(bs.left, fillSize)]
 	r.dec.stacks = r.stacks
+	r.dec.lostAt = [2]int{}
 	k, i, t, at, msg := r.dec.decode(evs, bs.p, bs.i, bs.t, bs.thread)
 	if msg != "" {
+		r.dec.keepLost(at)
 		r.badBatch(evs[:k], at, msg)
 		return
 	}
@@ -114,9 +116,13 @@ type eventDecoder struct {
 	stacks    []*Stack // the stack table (without deferRefs)
 	salvage   bool
 	deferRefs bool
-	maxRef    uint64     // deferRefs: the largest stack id seen
-	lostRefs  int64      // salvage: stack references cleared because the stack was lost
-	runs      []PlainRun // decodeFields: the runs of its events
+	maxRef    uint64 // deferRefs: the largest stack id seen
+	lostRefs  int64  // salvage: stack references cleared because the stack was lost
+	// lostAt holds the payload offsets just past the last two references
+	// cleared since the caller's reset (0: none), so that a bad event's
+	// own do not count (see keepLost).
+	lostAt [2]int
+	runs   []PlainRun // decodeFields: the runs of its events
 }
 
 // decode decodes len(evs) events of thread from p[i:], the last event
@@ -270,7 +276,7 @@ func (d *eventDecoder) readFields(ev *Event, p []byte, i int, mask uint64) (int,
 		if v < uint64(len(d.stacks)) && (v == 0 || d.stacks[v] != nil) {
 			ev.Site = StackID(v)
 		} else {
-			s, msg := d.stackRefSlow(v)
+			s, msg := d.stackRefSlow(v, i)
 			if msg != "" {
 				return i, msg
 			}
@@ -287,7 +293,7 @@ func (d *eventDecoder) readFields(ev *Event, p []byte, i int, mask uint64) (int,
 		if v < uint64(len(d.stacks)) && (v == 0 || d.stacks[v] != nil) {
 			ev.OtherSite = StackID(v)
 		} else {
-			s, msg := d.stackRefSlow(v)
+			s, msg := d.stackRefSlow(v, i)
 			if msg != "" {
 				return i, msg
 			}
@@ -297,11 +303,25 @@ func (d *eventDecoder) readFields(ev *Event, p []byte, i int, mask uint64) (int,
 	return i, ""
 }
 
+// keepLost takes back the references cleared in the bad event at payload
+// offset at, which decode stopped at (an event has two stack fields at
+// most, each ends past at, and every earlier event ends at or before it):
+// the event is not read, and a consumer that reads its batch again
+// (Fields, then NextBatch) decodes it once more. The caller reset lostAt
+// before decoding, so the offsets are this payload's.
+func (d *eventDecoder) keepLost(at int) {
+	for _, o := range d.lostAt {
+		if o > at {
+			d.lostRefs--
+		}
+	}
+}
+
 // stackRefSlow checks a stack id from an event that is not a defined
 // stack of d.stacks (readFields checks that inline). Under salvage,
 // references to stacks that were lost are cleared (and counted) rather
 // than fatal; with deferRefs the largest id is noted (see eventDecoder).
-func (d *eventDecoder) stackRefSlow(v uint64) (StackID, string) {
+func (d *eventDecoder) stackRefSlow(v uint64, i int) (StackID, string) {
 	if d.deferRefs {
 		d.maxRef = max(d.maxRef, v)
 		return StackID(v), ""
@@ -311,6 +331,7 @@ func (d *eventDecoder) stackRefSlow(v uint64) (StackID, string) {
 	}
 	if d.salvage && v <= math.MaxUint32 {
 		d.lostRefs++
+		d.lostAt[0], d.lostAt[1] = d.lostAt[1], i
 		return 0, ""
 	}
 	return 0, fmt.Sprintf("undefined stack id %d", v)

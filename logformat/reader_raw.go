@@ -106,8 +106,10 @@ func (b *RawBatch) Fields() []Event {
 		r.rawEvs = make([]Event, 64)
 	}
 	evs := r.rawEvs
+	r.dec.lostAt = [2]int{}
 	k, i, left, t, at, msg := r.dec.decodeFields(evs, b.P, b.I, b.Left, b.T, b.Thread)
 	if msg != "" {
+		r.dec.keepLost(at)
 		// the events before the bad one, which stays b's
 		i, t = at, b.T
 		if k > 0 {

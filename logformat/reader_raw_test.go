@@ -113,7 +113,9 @@ func checkRun(r *PlainRun, evs []Event) string {
 // events, error and Stats reading it through Next gives; "" if so.
 func sameRaw(data []byte, opt ReaderOptions, seed uint64) string {
 	want, err := traceRead(data, opt, false)
-	want.seen = make([]string, len(want.events))
+	if err == nil { // as traceRaw's, which has no seen when NewReader fails
+		want.seen = make([]string, len(want.events))
+	}
 	for v := range uint64(3) {
 		got, err2 := traceRaw(data, opt, rand.New(rand.NewPCG(seed, v)))
 		if fmt.Sprint(err) != fmt.Sprint(err2) {
