@@ -107,6 +107,7 @@ func (b *RawBatch) Fields() []Event {
 	}
 	evs := r.rawEvs
 	r.dec.lostAt = [2]int{}
+	r.dec.runs = r.dec.runs[:0]
 	k, i, left, t, at, msg := r.dec.decodeFields(evs, b.P, b.I, b.Left, b.T, b.Thread)
 	if msg != "" {
 		r.dec.keepLost(at)
@@ -154,10 +155,9 @@ var _ RawSource = (*Reader)(nil)
 // decodeFields is decode for RawBatch.Fields, into evs (at most len(evs)
 // events, from the left events of the batch at offset i): it also takes
 // each run of starts and commits with no field as one event, and its sums
-// into d.runs (see PlainRun). A copy of decode's loop, so that decode (for
+// appended to d.runs, which its Var indexes (see PlainRun). A copy of decode's loop, so that decode (for
 // NextBatch and Next) does not pay for the test.
 func (d *eventDecoder) decodeFields(evs []Event, p []byte, i, left int, t int64, thread uint32) (k, next, nleft int, last int64, at int, msg string) {
-	d.runs = d.runs[:0]
 	for k < len(evs) && left > 0 {
 		at := i
 		// uvarint by hand: the one-byte case is most deltas and heads, and

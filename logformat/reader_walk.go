@@ -12,21 +12,39 @@ package logformat
 func (b *decodedBatch) walk(p []byte) {
 	b.walked = true
 	h := &b.hdr
-	if cap(b.events) < h.n {
-		b.events = make([]Event, h.n)
+	// A run of plain events is one entry, so a batch takes far fewer
+	// entries than events: the buffer starts at a fraction of them and
+	// grows when full, instead of one entry an event in every item.
+	evs := b.events[:cap(b.events)]
+	if len(evs) == 0 {
+		evs = make([]Event, min(h.n, walkFirst))
 	}
-	d := eventDecoder{deferRefs: true, runs: b.runs}
-	k, i, left, t, at, msg := d.decodeFields(b.events[:h.n], p, h.i, h.n, h.base, h.thread)
-	if msg != "" {
-		i, t = at, h.base
-		if k > 0 {
-			t = b.events[k-1].Time
+	d := eventDecoder{deferRefs: true, runs: b.runs[:0]}
+	k, i, left, t := 0, h.i, h.n, h.base
+	for {
+		n, ni, nleft, nt, at, msg := d.decodeFields(evs[k:], p, i, left, t, h.thread)
+		k += n
+		if msg != "" {
+			ni, nt = at, h.base
+			if k > 0 {
+				nt = evs[k-1].Time
+			}
 		}
+		i, left, t = ni, nleft, nt
+		if msg != "" || left == 0 {
+			break
+		}
+		evs = append(evs[:k], make([]Event, len(evs))...)
 	}
+	b.events = evs
 	b.wk, b.wi, b.wleft, b.wt = k, i, left, t
 	b.runs = d.runs
 	b.maxRef = d.maxRef
 }
+
+// walkFirst is the entries a walk's buffer starts with (a variable for
+// the tests, which make it grow at every batch).
+var walkFirst = 4096
 
 // plainPairs takes the pairs of a start and its commit, both with no
 // field, at p[i:] (of the left events of a batch, the one before at time

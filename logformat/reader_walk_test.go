@@ -122,8 +122,16 @@ func walkTrace(data []byte, opt ReaderOptions) (tr []string, batches, walked int
 // The parallel reader's workers decode the batches for a consumer of raw
 // batches: what Fields returns (each run's sums checked against its
 // events) is the same as with no worker, on whole, cut and damaged logs,
-// and the walk answers most raw batches.
+// and the walk answers most raw batches; also with a walk's buffer that
+// starts at one entry, so that it grows in every batch.
 func TestWalkSame(t *testing.T) {
+	t.Run("first4096", testWalkSame)
+	defer func(n int) { walkFirst = n }(walkFirst)
+	walkFirst = 1
+	t.Run("first1", testWalkSame)
+}
+
+func testWalkSame(t *testing.T) {
 	for seed := range uint64(3) {
 		data := walkLog(t, seed)
 		spans := chunksOf(t, data)
