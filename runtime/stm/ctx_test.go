@@ -3,6 +3,8 @@ package stm
 import (
 	"runtime"
 	"testing"
+
+	"github.com/stmlog/stmlog/logformat"
 )
 
 // TestContextGivenBack: a P's own context is given back however the
@@ -10,7 +12,9 @@ import (
 // AfterCommit function, runtime.Goexit in the body, a conflict or a Retry
 // in the first attempt, Inevitable), cleaned, so the next
 // call on that P gets it again rather than one from the pool.
-func TestContextGivenBack(t *testing.T) {
+func TestContextGivenBack(t *testing.T) { atLevels(t, testContextGivenBack) }
+
+func testContextGivenBack(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	v := NewVar(0)
 	ends := []callEnd{
@@ -45,16 +49,18 @@ func TestContextGivenBack(t *testing.T) {
 		}},
 		{"retry-then-commit", func() {
 			first := true
+			var other <-chan struct{}
 			Atomically(func(tx *Tx) error {
 				x := v.Load(tx)
 				if first {
 					first = false
-					go Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+					other = goCall(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
 					return ErrRetry
 				}
 				v.Store(tx, x+1)
 				return nil
 			})
+			<-other
 		}},
 		{"inevitable", func() {
 			Atomically(func(tx *Tx) error { tx.Inevitable(); v.Store(tx, v.Load(tx)+1); return nil })
@@ -92,6 +98,60 @@ type callEnd struct {
 	call func()
 }
 
+// goCall runs Atomically(fn) on a new goroutine; the channel is closed
+// once the call has returned. The tests wait for it before the next call:
+// a later goroutine may get the exited one's runtime descriptor, and with
+// it its recording thread (recthread.go), and the race detector does not
+// see the runtime's hand-over of the descriptor as ordering the two.
+func goCall(fn func(*Tx) error) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Atomically(fn)
+	}()
+	return done
+}
+
+// atLevels runs test with recording off, then at the profile and the
+// full level: a call's first attempt runs under Atomically's defer in all
+// three (the plain call, the counted call, runFull), so each must end
+// every way a call can end as the plain call does. The recorded logs
+// must hold, on each thread, a commit or an abort after each start and
+// before the next, and none open at the end.
+func atLevels(t *testing.T, test func(t *testing.T)) {
+	t.Run("off", test)
+	for _, level := range []Level{LevelProfile, LevelFull} {
+		t.Run(level.String(), func(t *testing.T) {
+			evs, _ := readLog(t, recordAt(t, level, func() { test(t) }))
+			open := map[uint32]bool{}
+			starts := 0
+			for i, ev := range evs {
+				switch ev.Kind {
+				case logformat.KindTxStart:
+					if open[ev.Thread] {
+						t.Fatalf("event %d: thread %d starts an attempt with one open", i, ev.Thread)
+					}
+					open[ev.Thread] = true
+					starts++
+				case logformat.KindTxCommit, logformat.KindTxAbort:
+					if !open[ev.Thread] {
+						t.Fatalf("event %d: thread %d ends an attempt it did not start (%v)", i, ev.Thread, ev.Kind)
+					}
+					open[ev.Thread] = false
+				}
+			}
+			for th, o := range open {
+				if o {
+					t.Errorf("thread %d: an attempt with no commit or abort", th)
+				}
+			}
+			if level == LevelFull && starts == 0 {
+				t.Error("no attempt in the full-level log")
+			}
+		})
+	}
+}
+
 // runEnds runs each of ends and checks that the next call then gets the
 // P's first context back (the tests run on one P), clean: not active, no
 // reads, writes, after-commit functions, abort count or extra state left.
@@ -105,9 +165,13 @@ func runEnds(t *testing.T, ends []callEnd) Stats {
 		e.call()
 		tx := getTx()
 		clean := tx.state&stActive == 0 && len(tx.reads) == 0 && len(tx.writes) == 0 && len(tx.after) == 0 && !tx.extra && tx.aborts == 0
+		// A recorded call gives its thread back: not held, not busy
+		// with a logged call, tx.rec cleared.
+		th := tx.lastGThread
+		held := tx.rec != nil || th != nil && (th.held || th.busy.Load()&busyLogged != 0 || th.own.Load() != ownFree)
 		putTx(tx)
-		if tx != own || !clean {
-			t.Errorf("after %s: next context the P's first=%v clean=%v, want the P's first, clean", e.name, tx == own, clean)
+		if tx != own || !clean || held {
+			t.Errorf("after %s: next context the P's first=%v clean=%v thread held=%v, want the P's first, clean, not held", e.name, tx == own, clean, held)
 		}
 	}
 	return before
@@ -128,7 +192,9 @@ func (e testError) Error() string { return string(e) }
 // attempts that did not commit are gone, and the P's context comes back
 // clean. A Retry that panics for an empty read set inside the after-body
 // steps (finish) is caught by the same deferred function.
-func TestFirstAttemptUnwound(t *testing.T) {
+func TestFirstAttemptUnwound(t *testing.T) { atLevels(t, testFirstAttemptUnwound) }
+
+func testFirstAttemptUnwound(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	a, b, v := NewVar(0), NewVar(0), NewVar(0)
 	// staleFirst makes the first attempt's second Load find b written
@@ -204,31 +270,35 @@ func TestFirstAttemptUnwound(t *testing.T) {
 		}},
 		{"retry-signal-then-commit", func() {
 			first := true
+			var other <-chan struct{}
 			Atomically(func(tx *Tx) error {
 				x := v.Load(tx)
 				if first {
 					first = false
-					go Atomically(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); v.Store(tx, v.Load(tx)+1); return nil })
+					other = goCall(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); v.Store(tx, v.Load(tx)+1); return nil })
 					tx.Retry()
 				}
 				v.Store(tx, x+1)
 				return nil
 			})
+			<-other
 		}},
 		{"abort-then-retry-signal", func() {
 			first, second := true, true
+			var other <-chan struct{}
 			Atomically(func(tx *Tx) error {
 				f := first
 				check(f, staleFirst(tx, &first))
 				x := v.Load(tx)
 				if second {
 					second = false
-					go Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+					other = goCall(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
 					tx.Retry()
 				}
 				v.Store(tx, x+1)
 				return nil
 			})
+			<-other
 		}},
 		{"errretry-nothing-read", func() {
 			defer func() {

@@ -13,7 +13,7 @@ import (
 // that runs small transactions in a loop without blocking hands a buffer
 // over every few hundred calls; unless it yields to the flusher, the
 // queue fills long before preemption lets the flusher run, and events are
-// dropped (before runFull yielded, 500k calls lost ~80 % of their events).
+// dropped (before the full level yielded, 500k calls lost ~80 % of their events).
 func TestFullLevelKeepsUp(t *testing.T) {
 	if !recorderBuilt {
 		t.Skip("built with stmlog_norecord")

@@ -223,13 +223,14 @@ var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
 // served last (Atomically compared curg), whose thread is t, is only
 // counted, or timed for the sample: recording at the profile level, t the
 // current recorder's (not stale) and held by no enclosing call. Unless
-// drawn for the sample (drawn: runSampled, called from Atomically without
-// runHooked's tests again), such a call takes the plain path
+// drawn for the sample (drawn: runSampled, called from Atomically), such
+// a call takes the plain path
 // (Atomically), and when it commits
 // without meeting anything it ends as recQuietEnd does: no clock read, no
 // event, no store to a word that another goroutine writes. A counted call
 // that meets something carries on through the general loop
-// (settleHooked); any other call goes through runHooked. Between calls
+// (settleHooked); a full-level call takes the plain path too (fullIdle),
+// and any other goes through runGeneral. Between calls
 // tx.prof.mode is modeCounted and t0 0 (recEnd), so a counted call sets
 // nothing there. Atomically writes out the counted call's start and end
 // (setRecQuiet's stores and recQuietEnd's), as the compiler marks each
@@ -283,36 +284,37 @@ func (tx *Tx) recPlainEnded() {
 	tx.pcs = tx.pcs[:0]
 }
 
-// runHooked is an Atomically call that quiet did not take (one drawn for
-// the sample is quiet: Atomically calls runSampled): the first attempt of
-// a call at the full level on the goroutine the context served last takes
-// the plain path too (runFull); any other goes through run. g is the
-// goroutine (curg), 0 when tracing.
-func (tx *Tx) runHooked(fn func(*Tx) error, g uintptr) error {
-	if t := tx.lastGThread; t != nil && g != 0 && tx.lastG == g && t.r == cur.Load() && t.busy.Load() == busyFull {
-		return tx.runFull(fn, t)
-	}
-	return tx.runGeneral(fn)
-}
-
-// runGeneral is run for runHooked's other calls; a function of its own, so
-// that runHooked's frame has no defer.
+// runGeneral is an Atomically call that neither quiet nor fullIdle took:
+// through run, tx given back however it ends.
 func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
 	return tx.run(fn, nil)
 }
 
-// runFull is a call at the full level whose first attempt takes the plain
-// path: recBegin's full-level part, the start event, attemptPlain; a
-// commit there ends it here (settleHooked's steps for it, written out:
-// the full level's every call passes here), anything else is
-// settleHooked's. The start and commit events of an attempt that logged
-// nothing between them (most of a full-level log) are written here
-// straight into the buffer, as a pair: the room for both is made sure of
-// once, before the attempt, and the tests emitAt makes for any event
-// (the hand-over, the gen of a first event) once for the two.
-func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
-	setRecQuiet(tx, t) // t is tx.lastGThread (runHooked), which only recBegin changes
+// fullIdle reports whether an Atomically call on the goroutine this
+// context served last (Atomically compared curg), whose thread is t,
+// records at the full level on a thread that no enclosing call holds and
+// whose recorder is the current one: such a call runs its first attempt
+// on the plain path (runFull). busy and stale are tested with one load,
+// as quiet tests them.
+func (t *threadRec) fullIdle() bool { return loadPair(&t.busy) == busyFull }
+
+// runFull is the first attempt of a call that fullIdle took (t is
+// tx.lastGThread, which only recBegin changes): recBegin's full-level
+// part, the start event, attemptPlain's steps and, when it commits there,
+// the commit event and settleHooked's steps for a commit, written out (the
+// full level's every call passes here); it then returns ended, with tx
+// given back, else the outcome for settle. It has no defer: it runs under
+// Atomically's, which settles a body that unwinds (unwoundFirst), as for
+// a plain call's first attempt.
+//
+// The start and commit events of an attempt that logs nothing between
+// them (most of a full-level log) are written straight into the buffer,
+// as a pair: the room for both is made sure of once, before the attempt,
+// and the tests emitAt makes for any event (the hand-over, the gen of a
+// first event) once for the two.
+func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
+	setRecQuiet(tx, t)
 	storeOwned32(&t.busy, busyLogged|busyFull)
 	t.acquire()
 	t.held = true
@@ -332,9 +334,40 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	} else {
 		tx.emitAt(uint32(logformat.KindTxStart), 0, start)
 	}
-	res, err := tx.attemptPlain(fn, true)
-	if res != ended {
-		return tx.settleHooked(fn, res, err)
+	tx.state = stActive
+	err := fn(tx)
+	// attemptPlain's steps (keep the two alike).
+	if k := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && k <= 4 {
+		tx.state = 0
+		if k != 0 {
+			var res outcome
+			if k == 1 {
+				res = tx.commitOne()
+			} else {
+				res = tx.commitFew()
+			}
+			switch res {
+			case aborted:
+				return aborted, nil
+			case failed:
+				if !tx.commit() {
+					return aborted, nil
+				}
+				return committed, nil
+			}
+		}
+		tx.clk.stats.commits.inc()
+		if tx.dirty {
+			tx.clearSets()
+		}
+		tx.reads = tx.reads[:0]
+		tx.writes = tx.writes[:0]
+		tx.wfilter = 0
+		tx.arena = tx.arena[:0]
+	} else {
+		res, err := tx.finish(err)
+		tx.state &^= stActive
+		return res, err
 	}
 	now := cputicks()
 	if paired && len(t.buf) == n+1 && t.bufSeq == seq {
@@ -364,7 +397,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 			tx.pcs = tx.pcs[:0]
 			putTx(tx)
 			runtime.Gosched()
-			return nil
+			return ended, nil
 		}
 	} else {
 		// recCommit's logged arm and recEnd, written out: emit's clock
@@ -381,7 +414,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 	tx.pcs = tx.pcs[:0]
 	putTx(tx)
 	t.r.nudgeFlusher(now) // record.go
-	return nil
+	return ended, nil
 }
 
 // runSampled is a counted call drawn to be timed (for the sample, or as
@@ -391,7 +424,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) error {
 func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
 	mode := tx.drawTimed(t)
 	tx.prof.mode = mode
-	setRecQuiet(tx, t) // t is tx.lastGThread (runHooked)
+	setRecQuiet(tx, t) // t is tx.lastGThread (Atomically)
 	now := cputicks()
 	tx.prof.t0 = now
 	res, err := tx.attemptPlain(fn, true)

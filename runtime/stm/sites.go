@@ -136,9 +136,9 @@ func (tx *Tx) captureSite(off, n *int32) {
 // is named by the box it wrote.
 //
 // The mode is modeLogged, modeFull or modeFullSites only while tx.rec is
-// set (promote, runFull and recBegin set both, recEnd resets both), so a
-// Load asks this alone, without testing tx.rec first: one compare for a
-// call that is not logged, recording or not.
+// set (promote, runFull and recBegin set both, recEnd and runFull reset
+// both), so a Load asks this alone, without testing tx.rec first: one
+// compare for a call that is not logged, recording or not.
 func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
 
 type sitePatch struct {

@@ -494,9 +494,26 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 		// and cleared as setRecQuiet does, without a write barrier).
 		g := curg()
 		th := t.lastGThread
-		if !haveCurg || t.lastG != g || !th.quiet() { // (curg.go: th is set)
+		if !haveCurg || t.lastG != g { // (curg.go: else th is set)
 			returned = true
-			return t.runHooked(fn, g)
+			return t.runGeneral(fn)
+		}
+		if !th.quiet() {
+			if !th.fullIdle() {
+				returned = true
+				return t.runGeneral(fn)
+			}
+			// A call at the full level: its first attempt runs in runFull
+			// under this frame's defer (runFull has none), which settles
+			// an unwound body as a plain call's; a first attempt that does
+			// not end there carries on as a counted call's does
+			// (settlePlain takes tx.rec's general loop).
+			res, err := t.runFull(fn, th)
+			returned = true
+			if res == ended {
+				return nil
+			}
+			return t.settlePlain(fn, res, err)
 		}
 		if th.drawn() {
 			returned = true
@@ -542,7 +559,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 		return t.settlePlain(fn, res, err)
 	} else if h != 0 { // tracing
 		returned = true
-		return t.runHooked(fn, 0)
+		return t.runGeneral(fn)
 	}
 	t.state = stActive
 	err = fn(t)
