@@ -43,11 +43,12 @@ type RawBatch struct {
 	walk *decodedBatch // a worker's walk of the batch (reader_walk.go)
 }
 
-// PlainRun is a run of starts and commits with no field, alternating as a
-// transaction's attempts that meet nothing make them, which Fields returns
-// as one event, summed: a commit first or not (Lead), then pairs of a start
-// and its commit, then a start without its commit or not. Every delta but
-// the first event's is under 1<<21 and the times do not overflow.
+// PlainRun is a run of two or more starts and commits with no field,
+// alternating as a transaction's attempts that meet nothing make them,
+// which Fields returns as one event, summed: a commit first or not (Lead),
+// then pairs of a start and its commit, then a start without its commit or
+// not. Every delta but the first event's is under 1<<21 and the times do
+// not overflow.
 type PlainRun struct {
 	At   int   // payload offset of its first event
 	T    int64 // time of the event before it
@@ -81,8 +82,8 @@ func (r *Reader) Raw() (RawBatch, bool) {
 
 // Fields decodes b's next events and moves b past them: at least one, and
 // at most 64 events in the slice, each an event as NextBatch returns it but
-// for runs of starts and commits with no field (head 1 or 2 in the package
-// doc's encoding), which stand for a run each (an event of KindInvalid,
+// for runs of two or more starts and commits with no field (head 1 or 2 in
+// the package doc's encoding), which stand for a run each (an event of KindInvalid,
 // b.Runs[Var], at its last event's time); a consumer that cannot take such
 // a run summed reads its events with RunEvents. It returns none when b has
 // no event left or the next one has a problem, which the source's
@@ -202,7 +203,9 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i, left int, t int64,
 		nt := int64(uint64(t) + dt)
 		// A start or commit with no field begins a run (PlainRun) when
 		// plainPairs has no time to check for overflow (its deltas are
-		// under 1<<21) and a commit's delta is under it too.
+		// under 1<<21) and a commit's delta is under it too. A run of one
+		// is returned as the event itself: a consumer's step of an event
+		// costs less than that of a run.
 		if h-1 < 2 && t <= math.MaxInt64-int64(left)<<21 && (h == uint64(KindTxStart) || dt < 1<<21) {
 			run := PlainRun{At: at, T: t, Lead: -1}
 			ri, rleft, rt := at, left, t
@@ -212,7 +215,7 @@ func (d *eventDecoder) decodeFields(evs []Event, p []byte, i, left int, t int64,
 			}
 			var c, m, lr int64
 			ri, rleft, rt, c, m, lr = plainPairs(p, ri, rleft, rt, -1)
-			if n := left - rleft; n > 0 {
+			if n := left - rleft; n > 1 {
 				run.N, run.End, run.Committed, run.LastRun = n, rt, c, lr
 				run.Moves += m
 				evs[k] = Event{Time: rt, Thread: thread, Var: uint64(len(d.runs))}
