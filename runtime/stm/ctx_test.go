@@ -117,7 +117,8 @@ func goCall(fn func(*Tx) error) <-chan struct{} {
 // three (the plain call, the counted call, runFull), so each must end
 // every way a call can end as the plain call does. The recorded logs
 // must hold, on each thread, a commit or an abort after each start and
-// before the next, and none open at the end.
+// before the next, none open at the end, and conflicts and inevitability
+// inside attempts.
 func atLevels(t *testing.T, test func(t *testing.T)) {
 	t.Run("off", test)
 	for _, level := range []Level{LevelProfile, LevelFull} {
@@ -138,6 +139,12 @@ func atLevels(t *testing.T, test func(t *testing.T)) {
 						t.Fatalf("event %d: thread %d ends an attempt it did not start (%v)", i, ev.Thread, ev.Kind)
 					}
 					open[ev.Thread] = false
+				case logformat.KindConflict, logformat.KindBecomeInevitable:
+					// Met inside an attempt: its start is written first
+					// (runFull's start waits for the attempt's first event).
+					if !open[ev.Thread] {
+						t.Fatalf("event %d: thread %d logs a %v outside an attempt", i, ev.Thread, ev.Kind)
+					}
 				}
 			}
 			for th, o := range open {

@@ -60,6 +60,10 @@ func (th *threadRec) sameTime() { th.reuse = true }
 // event) to the thread's buffer, which the call holds.
 func (tx *Tx) emitAt(a, site uint32, t int64) {
 	th := tx.rec
+	if s := th.pend; s != 0 {
+		th.pend = 0
+		tx.emitAt(uint32(logformat.KindTxStart), 0, s) // runFull's, before the attempt's first event
+	}
 	if t < th.last {
 		t = th.last
 	}

@@ -81,3 +81,60 @@ func TestNudgePendingKick(t *testing.T) {
 		t.Fatal("no kick past due")
 	}
 }
+
+// TestFullPendingStartNoRoom: a full-level call whose thread's buffer has
+// no room for its start and commit together (one that grew past its
+// hand-over size while a site patch held the hand-over back) writes the
+// start, still pending at the commit, through emitAt before the commit:
+// every call's start and commit in the log, in order, with the buffer
+// left at no room for a pair before each call.
+func TestFullPendingStartNoRoom(t *testing.T) {
+	if !recorderBuilt {
+		t.Skip("built with stmlog_norecord")
+	}
+	if curg() == 0 {
+		t.Skip("no goroutine identity here: calls do not take runFull")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var buf bytes.Buffer
+	if err := StartLog(&buf, WithLevel(LevelFull)); err != nil {
+		t.Fatal(err)
+	}
+	v := NewVar(1)
+	read := func(tx *Tx) error { _ = v.Load(tx); return nil }
+	Atomically(read) // the context learns the goroutine's thread
+	const n = 5
+	ran := 0
+	for range n {
+		tx := getTx()
+		th := tx.lastGThread
+		putTx(tx)
+		if th == nil || !th.fullIdle() {
+			t.Fatal("the goroutine's thread is not idle at the full level")
+		}
+		th.acquire() // against the flusher, which takes an idle thread's buffer
+		full := make([]rawEvent, 0, len(th.buf)+1)
+		th.buf = append(full, th.buf...) // room for one event, not two
+		releaseOwn(&th.own)
+		Atomically(read)
+		ran++
+	}
+	if err := StopLog(); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := readLog(t, buf.Bytes())
+	var kinds []logformat.Kind
+	for _, ev := range evs {
+		if ev.Kind == logformat.KindTxStart || ev.Kind == logformat.KindTxCommit {
+			kinds = append(kinds, ev.Kind)
+		}
+	}
+	if len(kinds) != 2*(ran+1) {
+		t.Fatalf("%d starts and commits for %d calls, want %d", len(kinds), ran+1, 2*(ran+1))
+	}
+	for i, k := range kinds {
+		if want := []logformat.Kind{logformat.KindTxStart, logformat.KindTxCommit}[i%2]; k != want {
+			t.Fatalf("start or commit %d is a %v, want a %v", i, k, want)
+		}
+	}
+}

@@ -29,7 +29,7 @@ type threadRec struct {
 	id uint32
 	r  *recorder
 
-	// own says who may use buf, last, dropped and gen: nobody (ownFree),
+	// own says who may use buf, last, pend, dropped and gen: nobody (ownFree),
 	// the transaction running on this thread, for the length of an
 	// Atomically call except while it pauses (ownTx), or the flusher taking
 	// the buffer of an idle thread (ownFlusher). It is a lock that only
@@ -46,6 +46,7 @@ type threadRec struct {
 	held    bool   // own is ownTx (the transaction's side only)
 	reuse   bool   // the next event takes last's time (sameTime)
 	now     int64  // if not 0, the next event's time: promote read the clock for it
+	pend    int64  // if not 0, the time of a start event not yet in buf (runFull)
 
 	// qmu guards the buffers handed over to the flusher; it is only ever
 	// held for a few instructions, so the flusher can wait for it.
@@ -308,11 +309,12 @@ func (t *threadRec) fullIdle() bool { return loadPair(&t.busy) == busyFull }
 // Atomically's, which settles a body that unwinds (unwoundFirst), as for
 // a plain call's first attempt.
 //
-// The start and commit events of an attempt that logs nothing between
-// them (most of a full-level log) are written straight into the buffer,
-// as a pair: the room for both is made sure of once, before the attempt,
-// and the tests emitAt makes for any event (the hand-over, the gen of a
-// first event) once for the two.
+// The start event waits in t.pend until the attempt logs something
+// (emitAt writes it first) or commits: an attempt that logs nothing
+// between its start and its commit (most of a full-level log) has both
+// written here, as a pair, with one test of the room for the two and the
+// tests emitAt makes for any event (the hand-over, the gen of a first
+// event) once for the two.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
 	setRecQuiet(tx, t)
 	storeOwned32(&t.busy, busyLogged|busyFull)
@@ -320,20 +322,10 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
 	t.held = true
 	tx.prof.mode = t.r.fullMode
 	tx.patch.idx = -1 // none pending (h is only read with idx >= 0)
-	// recEndHeld left now 0 and reuse false: the start's time is the clock's.
-	start := max(cputicks(), t.last)
-	n, seq := len(t.buf), t.bufSeq
-	paired := n+2 <= cap(t.buf)
-	if paired {
-		if n == 0 {
-			t.gen = t.r.gen.Load()
-		}
-		t.buf = t.buf[:n+1] // the length alone: no pointer store, no write barrier
-		t.buf[n] = rawEvent{t: start, a: uint32(logformat.KindTxStart)}
-		t.last = start
-	} else {
-		tx.emitAt(uint32(logformat.KindTxStart), 0, start)
-	}
+	// recEndHeld left now 0 and reuse false: the start's time is the
+	// clock's, and at least 1, as 0 is no start pending.
+	start := max(cputicks(), t.last, 1)
+	t.pend, t.last = start, start
 	tx.state = stActive
 	err := fn(tx)
 	// attemptPlain's steps (keep the two alike).
@@ -370,12 +362,18 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
 		return res, err
 	}
 	now := cputicks()
-	if paired && len(t.buf) == n+1 && t.bufSeq == seq {
+	if n, start := len(t.buf), t.pend; start != 0 && n+2 <= cap(t.buf) {
 		// The attempt logged nothing: no event set now or reuse, none
-		// left a site patch pending, and the commit goes beside the start.
+		// left a site patch pending.
+		t.pend = 0
 		now = max(now, start)
-		t.buf = t.buf[:n+2]
-		t.buf[n+1] = rawEvent{t: now, a: uint32(logformat.KindTxCommit)}
+		if n == 0 {
+			t.gen = t.r.gen.Load()
+		}
+		t.buf = t.buf[:n+2] // the length alone: no pointer store, no write barrier
+		e := (*[2]rawEvent)(t.buf[n:])
+		e[0] = rawEvent{t: start, a: uint32(logformat.KindTxStart)}
+		e[1] = rawEvent{t: now, a: uint32(logformat.KindTxCommit)}
 		t.last = now
 		behind := false
 		if n+2 >= handoffSize {
@@ -401,7 +399,8 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
 		}
 	} else {
 		// recCommit's logged arm and recEnd, written out: emit's clock
-		// read unless the attempt's own events set the time.
+		// read unless the attempt's own events set the time (a start
+		// still pending, for want of room for the pair, goes first).
 		if t.now == 0 && !t.reuse {
 			tx.emitAt(uint32(logformat.KindTxCommit), 0, now)
 		} else {
@@ -542,7 +541,7 @@ func (tx *Tx) recEnd() {
 }
 
 func (tx *Tx) recEndHeld(th *threadRec) {
-	th.reuse, th.now = false, 0
+	th.reuse, th.now, th.pend = false, 0, 0
 	tx.patch = sitePatch{idx: -1}
 	if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
 		// A flush went by since this buffer's first event: hand it over,
