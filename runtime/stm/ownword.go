@@ -2,7 +2,10 @@
 
 package stm
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // ownedWord is the ownership word of a P's context (ctx.go). Only code
 // pinned to that P takes it, and only while it is free, so taking needs no
@@ -20,3 +23,8 @@ func (w *ownedWord) take() bool {
 }
 
 func (w *ownedWord) release() { storeReleaseInline32(&w.v, 0) }
+
+// loadOwned loads *p, a word that only the calling goroutine writes: a
+// plain load races with nothing (other goroutines only read it), and
+// unlike an atomic one it lets the compiler branch on a compare at once.
+func loadOwned(p *atomic.Uint64) uint64 { return *(*uint64)(unsafe.Pointer(p)) }

@@ -12,3 +12,11 @@ type ownedWord struct{ v atomic.Uint32 }
 func (w *ownedWord) take() bool { return w.v.CompareAndSwap(0, 1) }
 
 func (w *ownedWord) release() { w.v.Store(0) }
+
+// loadOwned loads *p, a word that only the calling goroutine writes (see
+// ownword.go), atomically: a goroutine that reuses an exited one's
+// descriptor takes over its recording thread (recthread.go) with no
+// synchronization the detector sees (the memory model orders nothing after
+// a goroutine's exit), so a plain load would be reported against the
+// exited goroutine's writes.
+func loadOwned(p *atomic.Uint64) uint64 { return p.Load() }

@@ -7,7 +7,6 @@ package stm
 import (
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -94,10 +93,9 @@ type txProf struct {
 // call adds to aggCommits anyway: the draw costs one compare, no store.
 func (th *threadRec) drawn() bool { return th.commits() >= th.drawAt }
 
-// commits is aggCommits read by the thread's goroutine, its only writer:
-// a plain load races with nothing (the flusher only reads it), and unlike
-// an atomic one it lets the compiler branch on the compare at once.
-func (th *threadRec) commits() uint64 { return *(*uint64)(unsafe.Pointer(&th.aggCommits)) }
+// commits is aggCommits read by the thread's goroutine, its only writer
+// (the flusher only reads it).
+func (th *threadRec) commits() uint64 { return loadOwned(&th.aggCommits) }
 
 // drawTimed is the mode of a call that drawn made a timed one, and sets
 // the point of the next: the next call while thread th is slow (timeAll),
