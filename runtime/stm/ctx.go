@@ -95,6 +95,10 @@ func getTx() *Tx {
 // getTxOther is getTx past its common case, for a caller pinned to P p
 // that did not get the P's first context: the second, else getTxSlow. It
 // unpins.
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
 func getTxOther(p int) *Tx {
 	if p < maxPCtx {
 		if c := &pctxs[p].c[1]; c.own.take() {

@@ -223,6 +223,10 @@ func (tx *Tx) clearSets() {
 // one-word in-place Var that is visible, unlocked and not torn is read
 // here, its read set entry appended inline; anything else goes through
 // readWords or readBox.
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
 func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 	if tx.wfilter&(1<<(h.id&63)) != 0 {
 		if i := tx.findWrite(h); i >= 0 {
@@ -363,6 +367,10 @@ boxed:
 // where to write the value (tx's pending words of an in-place Var, or the
 // pending box's value), appending the write set entry inline for a new
 // write of an in-place Var; a boxed Var's new box comes from h.newBox.
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
 func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	tx.checkActive()
 	// The filter and its bit in locals: the entry's stores below would
@@ -440,7 +448,11 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 }
 
 // keepForRollback saves write set entry i as it is, for a rollback of the
-// Select alternative that is about to write it anew.
+// Select alternative that is about to write it anew. Out of line: it is
+// rare, and inlined its append's copy calls the write barrier's bulk copy
+// on some ports (ppc64le), whose nosplit chain does not fit under store's.
+//
+//go:noinline
 func (tx *Tx) keepForRollback(i int) {
 	e := &tx.writes[i]
 	tx.extra = true

@@ -8,12 +8,27 @@ import (
 // The plain path's commits (fast.go): commitOne for one written Var,
 // commitFew for two to four, with their locking and unlocking steps.
 
+// Stack checks. The plain path's calls that every transaction makes
+// (load, store, commitOne, commitFew, getTxOther) are nosplit: they skip
+// the prologue's compare with the stack bound, two instructions a call.
+// The linker checks that every chain of nosplit frames fits in the guard
+// below the bound, on every port and in -N -l and -race builds, so none of
+// them may call another (publish, Atomically and attemptBare stay split:
+// commitFew then publish did not fit unoptimized), nor inline anything
+// whose runtime helpers are nosplit and deep (keepForRollback, fast.go).
+// A goroutine in a loop of Loads is still preempted at the body's own
+// prologue, or asynchronously.
+
 // commitOne is commit for a write set of one Var: lock it,
 // check for an inevitable transaction, take a version, validate, publish,
 // as commit does. It returns committed, aborted (a read went stale: the
 // conflict is noted, the lock given back), or failed when it did not
 // take the fast way (the Var is locked, an inevitable transaction runs),
 // leaving everything as it was for commit.
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
 func (tx *Tx) commitOne() outcome {
 	e := writeAt(tx.writes, 0) // attemptPlain and finish call it with one write
 	h := e.h
@@ -119,6 +134,10 @@ func (tx *Tx) commitOne() outcome {
 // inevitable transaction runs, for the general commit, which waits. A call that a profile-level
 // recording counts (tx.rec set) names the writer in each box it locks
 // (tryLockNamed), as commitOne does.
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
 func (tx *Tx) commitFew() outcome {
 	ws := tx.writes
 	n := len(ws)
