@@ -115,48 +115,55 @@ func goCall(fn func(*Tx) error) <-chan struct{} {
 // atLevels runs test with recording off, then at the profile and the
 // full level: a call's first attempt runs under Atomically's defer in all
 // three (the plain call, the counted call, runFull), so each must end
-// every way a call can end as the plain call does. The recorded logs
-// must hold, on each thread, a commit or an abort after each start and
-// before the next, none open at the end, and conflicts and inevitability
-// inside attempts.
+// every way a call can end as the plain call does, and the recorded logs
+// must pass checkAttempts.
 func atLevels(t *testing.T, test func(t *testing.T)) {
 	t.Run("off", test)
 	for _, level := range []Level{LevelProfile, LevelFull} {
 		t.Run(level.String(), func(t *testing.T) {
 			evs, _ := readLog(t, recordAt(t, level, func() { test(t) }))
-			open := map[uint32]bool{}
-			starts := 0
-			for i, ev := range evs {
-				switch ev.Kind {
-				case logformat.KindTxStart:
-					if open[ev.Thread] {
-						t.Fatalf("event %d: thread %d starts an attempt with one open", i, ev.Thread)
-					}
-					open[ev.Thread] = true
-					starts++
-				case logformat.KindTxCommit, logformat.KindTxAbort:
-					if !open[ev.Thread] {
-						t.Fatalf("event %d: thread %d ends an attempt it did not start (%v)", i, ev.Thread, ev.Kind)
-					}
-					open[ev.Thread] = false
-				case logformat.KindConflict, logformat.KindBecomeInevitable:
-					// Met inside an attempt: its start is written first
-					// (runFull's start waits for the attempt's first event).
-					if !open[ev.Thread] {
-						t.Fatalf("event %d: thread %d logs a %v outside an attempt", i, ev.Thread, ev.Kind)
-					}
-				}
-			}
-			for th, o := range open {
-				if o {
-					t.Errorf("thread %d: an attempt with no commit or abort", th)
-				}
-			}
+			starts := checkAttempts(t, evs)
 			if level == LevelFull && starts == 0 {
 				t.Error("no attempt in the full-level log")
 			}
 		})
 	}
+}
+
+// checkAttempts checks that a log holds, on each thread, a commit or an
+// abort after each start and before the next, none open at the end, and
+// conflicts and inevitability inside attempts; it returns the starts.
+func checkAttempts(t *testing.T, evs []logformat.Event) int {
+	t.Helper()
+	open := map[uint32]bool{}
+	starts := 0
+	for i, ev := range evs {
+		switch ev.Kind {
+		case logformat.KindTxStart:
+			if open[ev.Thread] {
+				t.Fatalf("event %d: thread %d starts an attempt with one open", i, ev.Thread)
+			}
+			open[ev.Thread] = true
+			starts++
+		case logformat.KindTxCommit, logformat.KindTxAbort:
+			if !open[ev.Thread] {
+				t.Fatalf("event %d: thread %d ends an attempt it did not start (%v)", i, ev.Thread, ev.Kind)
+			}
+			open[ev.Thread] = false
+		case logformat.KindConflict, logformat.KindBecomeInevitable:
+			// Met inside an attempt: its start is written first
+			// (runFull's start waits for the attempt's first event).
+			if !open[ev.Thread] {
+				t.Fatalf("event %d: thread %d logs a %v outside an attempt", i, ev.Thread, ev.Kind)
+			}
+		}
+	}
+	for th, o := range open {
+		if o {
+			t.Errorf("thread %d: an attempt with no commit or abort", th)
+		}
+	}
+	return starts
 }
 
 // runEnds runs each of ends and checks that the next call then gets the

@@ -257,9 +257,11 @@ func (q *Queue) work(wg *sync.WaitGroup) {
 // all the transactions it runs, which run with no defer of their own
 // (attemptBare). A panic there ends the frame; the worker calls runSpan
 // again, which first finishes the transaction the panic interrupted when
-// it was an abort or a Retry (its next attempts run through loopPlain,
-// under a defer of their own). A transaction that runs with a hook on
-// (tracing, recording) takes tx.run, as before.
+// it was an abort or a Retry (its next attempts run through loopPlain, or
+// loopHooked for a recorded one, under a defer of their own). At the full level of recording, a
+// transaction runs its first attempt in runFull, on the worker's thread,
+// with no defer of its own either; any other that runs with a hook on
+// (tracing, the profile level) takes tx.run.
 func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
 	tx := w.tx
 	defer func() {
@@ -276,7 +278,11 @@ func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
 			w.res = committed
 			var done bool
 			if err, done = tx.settle(res, nil); !done {
-				err = tx.loopPlain(w.fn)
+				if tx.rec != nil {
+					err = tx.loopHooked(w.fn) // runFull's first attempt unwound
+				} else {
+					err = tx.loopPlain(w.fn)
+				}
 			}
 		} else if !haveCurg {
 			w.inTx = true
@@ -284,7 +290,15 @@ func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
 			err = tx.run(w.fn, th)
 			q.inTx.Add(-1)
 			w.inTx = false
-		} else if tracingOn() || recordingOn() {
+		} else if h := hookState(); recorderBuilt && h == uint32(recording) && th != nil && th.fullIdle() {
+			res, e := tx.runFull(w.fn, th, false)
+			if res != ended {
+				var done bool
+				if err, done = tx.settle(res, e); !done {
+					err = tx.loopHooked(w.fn)
+				}
+			}
+		} else if h != 0 {
 			err = tx.run(w.fn, th)
 		} else {
 			res, e := tx.attemptBare(w.fn)

@@ -1156,3 +1156,99 @@ func TestParseSites(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordQueueEnds: a Queue worker's transaction at the full level runs
+// its first attempt in runFull under runSpan's recover, so each way it can
+// end (commit, error, an abort or Retry signal from a stale Load or
+// tx.Retry, ErrRetry, a panic) must end it as at the profile level and
+// with recording off: the same commits, and a log whose attempts pass
+// checkAttempts, one commit for each transaction that committed.
+func TestRecordQueueEnds(t *testing.T) {
+	for _, level := range []Level{0, LevelProfile, LevelFull} {
+		name := "off"
+		if level != 0 {
+			name = level.String()
+		}
+		t.Run(name, func(t *testing.T) {
+			a, b, v := NewVar(0), NewVar(0), NewVar(0)
+			q := NewQueue()
+			var others []<-chan struct{}
+			stale := func(tx *Tx, first *bool) {
+				x := a.Load(tx)
+				if *first {
+					*first = false
+					// A's and b's commit after our Load of a: the Load of
+					// b finds the snapshot stale and aborts (a signal).
+					Atomically(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); b.Store(tx, b.Load(tx)+1); return nil })
+				}
+				_, _ = x, b.Load(tx)
+			}
+			q.Add(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }) // commit
+			q.Add(func(tx *Tx) error { v.Store(tx, 100); return errTest })      // error
+			first1 := true
+			q.Add(func(tx *Tx) error { stale(tx, &first1); v.Store(tx, v.Load(tx)+1); return nil })
+			first2 := true
+			q.Add(func(tx *Tx) error {
+				x := v.Load(tx)
+				if first2 {
+					first2 = false
+					others = append(others, goCall(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }))
+					tx.Retry()
+				}
+				v.Store(tx, x+1)
+				return nil
+			})
+			first3 := true
+			q.Add(func(tx *Tx) error {
+				x := v.Load(tx)
+				if first3 {
+					first3 = false
+					others = append(others, goCall(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }))
+					return ErrRetry
+				}
+				v.Store(tx, x+1)
+				return nil
+			})
+			run := func() {
+				if err := q.Run(1); err != errTest && !errors.Is(err, errTest) {
+					t.Errorf("Run returned %v, want %v", err, errTest)
+				}
+				for _, o := range others {
+					<-o
+				}
+				q.Add(func(tx *Tx) error { v.Store(tx, 100); panic("boom") })
+				func() {
+					defer func() {
+						if r := recover(); r != "boom" {
+							t.Errorf("Run's panic %v, want boom", r)
+						}
+					}()
+					q.Run(1)
+				}()
+			}
+			if level == 0 {
+				run()
+			} else {
+				evs, _ := readLog(t, recordAt(t, level, run))
+				checkAttempts(t, evs)
+				commits := 0
+				for _, ev := range evs {
+					if ev.Kind == logformat.KindTxCommit {
+						commits++
+					}
+				}
+				// At the full level: the five transactions' commits but
+				// the error's, the stale one's nested call, the two
+				// goroutines'.
+				if level == LevelFull && commits != 7 {
+					t.Errorf("%d commits in the log, want 7", commits)
+				}
+			}
+			// v: commit 1, stale-then-commit 1, each Retry's goroutine and
+			// re-run 2 + 2.
+			if got := v.Peek(); got != 6 {
+				t.Errorf("v=%d, want 6 (only the commits)", got)
+			}
+		})
+	}
+}

@@ -301,13 +301,17 @@ func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 func (t *threadRec) fullIdle() bool { return loadPair(&t.busy) == busyFull }
 
 // runFull is the first attempt of a call that fullIdle took (t is
-// tx.lastGThread, which only recBegin changes): recBegin's full-level
-// part, the start event, attemptPlain's steps and, when it commits there,
-// the commit event and settleHooked's steps for a commit, written out (the
-// full level's every call passes here); it then returns ended, with tx
-// given back, else the outcome for settle. It has no defer: it runs under
-// Atomically's, which settles a body that unwinds (unwoundFirst), as for
-// a plain call's first attempt.
+// tx.lastGThread, which only recBegin changes, or a Queue worker's own
+// thread, which its runSpan holds: reachable for the whole call either
+// way, as setRecQuiet needs, and every thread is in r.thrs too):
+// recBegin's full-level part, the start event, attemptPlain's steps and,
+// when it commits there, the commit event and settleHooked's steps for a
+// commit, written out (the full level's every call passes here); it then
+// returns ended, with tx given back if giveBack is set, else the outcome
+// for settle. It has no defer: it runs under Atomically's, which settles
+// a body that unwinds (unwoundFirst), as for a plain call's first
+// attempt, or under a Queue worker's runSpan's (the worker's own thread
+// and context, which it keeps).
 //
 // The start event waits in t.pend until the attempt logs something
 // (emitAt writes it first) or commits: an attempt that logs nothing
@@ -315,7 +319,7 @@ func (t *threadRec) fullIdle() bool { return loadPair(&t.busy) == busyFull }
 // written here, as a pair, with one test of the room for the two and the
 // tests emitAt makes for any event (the hand-over, the gen of a first
 // event) once for the two.
-func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
+func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome, error) {
 	setRecQuiet(tx, t)
 	storeOwned32(&t.busy, busyLogged|busyFull)
 	t.acquire()
@@ -393,7 +397,9 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
 			// queue would fill and drop events long before preemption
 			// gave it one. The call has ended, so it holds nothing.
 			tx.pcs = tx.pcs[:0]
-			putTx(tx)
+			if giveBack {
+				putTx(tx)
+			}
 			runtime.Gosched()
 			return ended, nil
 		}
@@ -411,7 +417,9 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec) (outcome, error) {
 		tx.recEndHeld(t)
 	}
 	tx.pcs = tx.pcs[:0]
-	putTx(tx)
+	if giveBack {
+		putTx(tx)
+	}
 	t.r.nudgeFlusher(now) // record.go
 	return ended, nil
 }

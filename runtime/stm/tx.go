@@ -508,7 +508,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 			// an unwound body as a plain call's; a first attempt that does
 			// not end there carries on as a counted call's does
 			// (settlePlain takes tx.rec's general loop).
-			res, err := t.runFull(fn, th)
+			res, err := t.runFull(fn, th, true)
 			returned = true
 			if res == ended {
 				return nil
