@@ -81,14 +81,14 @@ func (r *Reader) Raw() (RawBatch, bool) {
 }
 
 // Fields decodes b's next events and moves b past them: at least one, and
-// at most 64 events in the slice, each an event as NextBatch returns it but
-// for runs of two or more starts and commits with no field (head 1 or 2 in
-// the package doc's encoding), which stand for a run each (an event of KindInvalid,
-// b.Runs[Var], at its last event's time); a consumer that cannot take such
-// a run summed reads its events with RunEvents. It returns none when b has
-// no event left or the next one has a problem, which the source's
-// NextBatch (after Took) then reports as it would have. The events and
-// b.Runs are valid until the next call of Fields.
+// at most 256 events in the slice, each an event as NextBatch returns it
+// but for runs of two or more starts and commits with no field (head 1 or 2
+// in the package doc's encoding), which stand for a run each (an event of
+// KindInvalid, b.Runs[Var], at its last event's time); a consumer that
+// cannot take such a run summed reads its events with RunEvents. It returns
+// none when b has no event left or the next one has a problem, which the
+// source's NextBatch (after Took) then reports as it would have. The events
+// and b.Runs are valid until the next call of Fields.
 func (b *RawBatch) Fields() []Event {
 	r := b.r
 	if b.Left <= 0 || r == nil {
@@ -104,7 +104,7 @@ func (b *RawBatch) Fields() []Event {
 		}
 	}
 	if r.rawEvs == nil {
-		r.rawEvs = make([]Event, 64)
+		r.rawEvs = make([]Event, 256)
 	}
 	evs := r.rawEvs
 	r.dec.lostAt = [2]int{}
