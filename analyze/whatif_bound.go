@@ -129,23 +129,42 @@ func (s *Schedule) boundStep(l *schedLog, th *schedThread, ev *logformat.Event) 
 // denseGroups, most logs' all, are summed in a slice; the others one
 // group at a time.
 type groupSum struct {
-	dense []int64 // by group, below denseGroups
-	used  []bool  // dense[g] was added to (flush puts g in the map, even for 0)
+	dense []denseSum // by group, below denseGroups
 	g     int32
 	d     int64
 	set   bool
 }
 
-// denseGroups bounds a groupSum's slice (two per thread: ~4.6 KB each).
+// denseSum is a group's sum in groupSum's slice; used: it was added to
+// (flush puts the group in the map, even for 0).
+type denseSum struct {
+	d    int64
+	used bool
+}
+
+// denseGroups bounds a groupSum's slice (two per thread: 4 KB each).
 const denseGroups = 256
 
 func (a *groupSum) add(m map[int32]int64, g int32, d int64) {
+	// A group the slice has room for, inline: most adds (an abort's, a
+	// pause's); addSlow has the map and the growth.
+	if uint32(g) < uint32(len(a.dense)) {
+		s := &a.dense[g]
+		s.d += d
+		s.used = true
+		return
+	}
+	a.addSlow(m, g, d)
+}
+
+func (a *groupSum) addSlow(m map[int32]int64, g int32, d int64) {
 	if uint32(g) < denseGroups {
 		if int(g) >= len(a.dense) {
 			a.grow(int(g))
 		}
-		a.dense[g] += d
-		a.used[g] = true
+		s := &a.dense[g]
+		s.d += d
+		s.used = true
 		return
 	}
 	if a.set && a.g == g {
@@ -160,15 +179,14 @@ func (a *groupSum) add(m map[int32]int64, g int32, d int64) {
 
 func (a *groupSum) grow(g int) {
 	n := min(max(2*len(a.dense), g+1, 8), denseGroups)
-	a.dense = append(a.dense, make([]int64, n-len(a.dense))...)
-	a.used = append(a.used, make([]bool, n-len(a.used))...)
+	a.dense = append(a.dense, make([]denseSum, n-len(a.dense))...)
 }
 
 func (a *groupSum) flush(m map[int32]int64) {
-	for g, u := range a.used {
-		if u {
-			m[int32(g)] += a.dense[g]
-			a.dense[g], a.used[g] = 0, false
+	for g, s := range a.dense {
+		if s.used {
+			m[int32(g)] += s.d
+			a.dense[g] = denseSum{}
 		}
 	}
 	if a.set {
