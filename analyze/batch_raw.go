@@ -60,15 +60,13 @@ func (a *Analyzer) takeRun(th *thread, st *schedThread, shared bool, r *logforma
 	if !(shared || st == nil) || !th.seen || th.waiting || th.state > stRun || r.T-start != th.last || th.prev != th.last || (r.Lead >= 0) != inTx {
 		return false
 	}
-	if th.pendingSet {
-		// Only an event that ends the pending conflict: the start after
-		// the abort it caused, or its attempt's commit (slowSteps'
-		// clearPending, whose order against the rest of those steps
-		// does not matter).
-		if inTx == th.afterAbort {
-			return false
-		}
-		a.clearPending(th)
+	// Only an event that ends a pending conflict: the start after the
+	// abort it caused, or its attempt's commit (slowSteps' clearPending,
+	// whose order against the rest of those steps does not matter: it is
+	// last, where nothing else is kept for after the call).
+	ends := th.pendingSet
+	if ends && inTx == th.afterAbort {
+		return false
 	}
 	committed, lastRun := r.Committed, r.LastRun
 	if inTx {
@@ -105,6 +103,9 @@ func (a *Analyzer) takeRun(th *thread, st *schedThread, shared bool, r *logforma
 		if commits > 0 {
 			st.attemptRun = lastRun
 		}
+	}
+	if ends {
+		a.clearPending(th)
 	}
 	return true
 }
