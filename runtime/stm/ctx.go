@@ -59,7 +59,7 @@ var txPool = sync.Pool{New: newTx}
 var txIDs atomic.Uint64
 
 func newTx() any {
-	tx := &Tx{}
+	tx := &Tx{lastGThread: &noThread}
 	tx.id = txIDs.Add(1)
 	tx.reads = tx.readsInit[:0]
 	tx.writes = tx.writesInit[:0]

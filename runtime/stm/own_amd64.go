@@ -59,3 +59,8 @@ func storeLockedPair(p *uint32, v uint64) { *(*uint64)(unsafe.Pointer(p)) = v }
 // storeOwned32; an aligned 8-byte load is atomic on amd64 and, under
 // x86-TSO, sees them as two atomic loads in a row would.
 func loadPair(p *atomic.Uint32) uint64 { return *(*uint64)(unsafe.Pointer(p)) }
+
+// loadGate loads a thread's gate (threadRec.gate), which the thread's
+// goroutine and stopLocked write with sync/atomic: a plain aligned load,
+// which the compiler folds into Atomically's compare with curg.
+func loadGate(p *atomic.Uintptr) uintptr { return *(*uintptr)(unsafe.Pointer(p)) }

@@ -42,3 +42,6 @@ func storeLockedPair(p *uint32, v uint64) {
 func loadPair(p *atomic.Uint32) uint64 {
 	return uint64(p.Load()) | uint64((*atomic.Uint32)(unsafe.Add(unsafe.Pointer(p), 4)).Load())<<32
 }
+
+// loadGate loads a thread's gate; see own_amd64.go.
+func loadGate(p *atomic.Uintptr) uintptr { return p.Load() }

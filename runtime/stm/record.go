@@ -266,6 +266,7 @@ func stopLocked(r *recorder) error {
 	r.mu.Lock()
 	for _, t := range r.thrs {
 		t.stale.Store(1) // quiet: no longer the current recorder's
+		t.gate.Store(0)  // after stale (open says why)
 	}
 	r.mu.Unlock()
 	close(r.stop)

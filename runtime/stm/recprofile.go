@@ -199,6 +199,7 @@ func (th *threadRec) addSample(d int64) {
 func (tx *Tx) promote() {
 	th := tx.rec
 	storeOwned32(&th.busy, th.busy.Load()|busyLogged)
+	th.gate.Store(0)
 	th.acquire()
 	th.held = true
 	tx.prof.mode = modeLogged

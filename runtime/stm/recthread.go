@@ -68,6 +68,14 @@ type threadRec struct {
 	// with one load (loadPair), rather than comparing r with the current
 	// recorder.
 	stale atomic.Uint32
+	// gate is g while busy and stale are both 0, else 0: Atomically
+	// compares it with curg, and the one compare says both that the
+	// context's thread is the running goroutine's and that the call is
+	// only counted (quiet). Only the goroutine opens it (open: when it
+	// finds or makes the thread, and when busy falls back to 0); promote
+	// and stopLocked close it.
+	gate atomic.Uintptr
+	g    uintptr // the goroutine (curg) the thread is for; 0 for a context's or a worker's own
 	// siteWant is how many more flushes the thread's calls that are not
 	// logged capture the sites of their Stores to contended Vars
 	// (storeSite): a conflict whose other side is this thread sets it
@@ -204,10 +212,33 @@ func (tx *Tx) goThread(r *recorder) *threadRec {
 		if v, loaded := r.byG.LoadOrStore(g, th); loaded {
 			r.release(th)
 			th = v.(*threadRec)
+		} else {
+			th.g = g
+			th.open()
 		}
 	}
 	tx.lastG, tx.lastGThread = g, th
 	return th
+}
+
+// noThread is every context's lastGThread until it records: its gate is
+// never open (curg is never 0 where Atomically compares it), so a context
+// needs no nil test there.
+var noThread threadRec
+
+// open opens t's gate if t is a goroutine's and quiet; t's goroutine calls
+// it. A stop that marks t stale meanwhile is not missed: stopLocked sets
+// stale and then closes the gate, so either its close comes after our
+// store, or our load of stale after the store sees it (the stores are
+// sequentially consistent, as the loads).
+func (t *threadRec) open() {
+	if t.g == 0 || loadPair(&t.busy) != 0 {
+		return
+	}
+	t.gate.Store(t.g)
+	if t.stale.Load() != 0 {
+		t.gate.Store(0)
+	}
 }
 
 const (
@@ -523,6 +554,9 @@ func (tx *Tx) recBegin(th *threadRec) {
 		tx.patch = sitePatch{idx: -1}
 		return
 	}
+	if loadGate(&th.gate) == 0 {
+		th.open() // a thread of a context's own, or not quiet, stays shut
+	}
 	if th.drawn() {
 		tx.prof.mode = tx.drawTimed(th)
 	} else {
@@ -560,6 +594,7 @@ func (tx *Tx) recEndHeld(th *threadRec) {
 	th.held = false
 	releaseOwn(&th.own)
 	storeOwned32(&th.busy, th.busy.Load()&^busyLogged)
+	th.open()
 }
 
 const (

@@ -494,12 +494,8 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 		// and cleared as setRecQuiet does, without a write barrier).
 		g := curg()
 		th := t.lastGThread
-		if !haveCurg || t.lastG != g { // (curg.go: else th is set)
-			returned = true
-			return t.runGeneral(fn)
-		}
-		if !th.quiet() {
-			if !th.fullIdle() {
+		if !haveCurg || loadGate(&th.gate) != g { // (th is noThread, never nil, until the context records)
+			if !haveCurg || t.lastG != g || !th.fullIdle() { // (curg.go: th is set)
 				returned = true
 				return t.runGeneral(fn)
 			}
