@@ -36,6 +36,18 @@ func storeOwned32(p *atomic.Uint32, v uint32) { *(*uint32)(unsafe.Pointer(p)) = 
 
 func storeOwnedI32(p *atomic.Int32, v int32) { *(*int32)(unsafe.Pointer(p)) = v }
 
+func storeOwnedI64(p *atomic.Int64, v int64) { *(*int64)(unsafe.Pointer(p)) = v }
+
+// decOwned takes one from a counter that only the calling goroutine
+// writes: one decrement of memory, where an atomic one would be locked.
+func decOwned(p *atomic.Int64) { *(*int64)(unsafe.Pointer(p))-- }
+
+// loadOwnedI64 and loadOwnedU64 are the writer's own loads of such a word:
+// plain, as nothing else writes it, so that a compare folds the load in.
+func loadOwnedI64(p *atomic.Int64) int64 { return *(*int64)(unsafe.Pointer(p)) }
+
+func loadOwnedU64(p *atomic.Uint64) uint64 { return *(*uint64)(unsafe.Pointer(p)) }
+
 func addOwned(p *atomic.Uint64, d uint64) { *(*uint64)(unsafe.Pointer(p)) += d }
 
 func addOwnedFloat(p *atomic.Uint64, f float64) {

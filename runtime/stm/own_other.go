@@ -20,6 +20,14 @@ func storeOwned32(p *atomic.Uint32, v uint32) { p.Store(v) }
 
 func storeOwnedI32(p *atomic.Int32, v int32) { p.Store(v) }
 
+func storeOwnedI64(p *atomic.Int64, v int64) { p.Store(v) }
+
+func decOwned(p *atomic.Int64) { p.Add(-1) }
+
+func loadOwnedI64(p *atomic.Int64) int64 { return p.Load() }
+
+func loadOwnedU64(p *atomic.Uint64) uint64 { return p.Load() }
+
 func addOwned(p *atomic.Uint64, d uint64) { p.Add(d) }
 
 func addOwnedFloat(p *atomic.Uint64, f float64) {

@@ -523,7 +523,7 @@ type aggWritten struct {
 // into the next one; sums over records are exact.
 func (r *recorder) writeAggregate(th *threadRec, tr tickRate, now int64) {
 	w := &th.agg
-	c := th.aggCommits.Load()
+	c := th.commitsNotLogged(w.commits)
 	e := th.aggEstimated.Load()
 	// A thread of few calls, counted or logged, has every counted call
 	// timed (recprofile.go, timeAllRate).

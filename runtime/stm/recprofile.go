@@ -5,6 +5,7 @@ package stm
 // are in recthread.go.
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // Profile level. A call that meets no contention is one attempt, start to
-// commit, and is only counted (aggCommits). Reading the clock costs more
+// commit, and is only counted (countCommit). Reading the clock costs more
 // than a small transaction (tens of nanoseconds where the time-stamp
 // counter is virtualized), so such a call is timed only when it is drawn
 // for the sample: one call in sampleMean on average, at random intervals
@@ -39,6 +40,43 @@ const (
 	timeAllRate = 100_000
 	timeEvery   = 200
 )
+
+// A quiet thread: recording at the profile level, the current
+// recorder's (not stale) and held by no enclosing call (busy 0). An
+// Atomically call on the goroutine of a quiet thread (its gate, compared
+// with curg) is only counted, or timed for the sample: unless drawn for
+// the sample (drawn: runSampled, called from Atomically), such a call
+// takes the plain path (Atomically), and when it commits without meeting
+// anything it ends as recQuietEnd does: no clock read, no event, no store
+// to a word that another goroutine writes. A counted call that meets
+// something carries on through the general loop (settleHooked); a
+// full-level call takes the plain path too (fullIdle), and any other goes
+// through runGeneral. Between calls tx.prof.mode is modeCounted and t0 0
+// (recEnd), so a counted call sets nothing there. Atomically writes out
+// the counted call's start and end (setRecQuiet's stores and
+// recQuietEnd's), as the compiler marks each inlined call with an
+// instruction of its own (a NOP where the call's first instruction is
+// another inlined call's).
+
+// noThread is every context's lastGThread until it records: its gate is
+// never open (curg is never 0 where Atomically compares it), so a context
+// needs no nil test there.
+var noThread threadRec
+
+// open opens t's gate if t is a goroutine's and quiet; t's goroutine calls
+// it. A stop that marks t stale meanwhile is not missed: stopLocked sets
+// stale and then closes the gate, so either its close comes after our
+// store, or our load of stale after the store sees it (the stores are
+// sequentially consistent, as the loads).
+func (t *threadRec) open() {
+	if t.g == 0 || loadPair(&t.busy) != 0 {
+		return
+	}
+	t.gate.Store(t.g)
+	if t.stale.Load() != 0 {
+		t.gate.Store(0)
+	}
+}
 
 // tickCost is what one cputicks call costs, in ticks: the least over a
 // few rounds of the mean of 64 calls in a row, measured when a recorder
@@ -87,15 +125,28 @@ type txProf struct {
 	keepT0 bool
 }
 
-// drawn reports whether th's next counted call is to be timed: its
-// uncounted calls have reached the point drawTimed set. The point is a
-// count of th's commits, not a countdown of its own, because a counted
-// call adds to aggCommits anyway: the draw costs one compare, no store.
-func (th *threadRec) drawn() bool { return th.commits() >= th.drawAt }
+// drawn reports whether th's next counted call is to be timed: its run of
+// counted calls is over (drawTimed set its length).
+func (th *threadRec) drawn() bool { return loadOwnedI64(&th.left) <= 0 }
 
-// commits is aggCommits read by the thread's goroutine, its only writer
-// (the flusher only reads it).
-func (th *threadRec) commits() uint64 { return loadOwned(&th.aggCommits) }
+// countCommit counts a commit that is not logged.
+func (th *threadRec) countCommit() { decOwned(&th.left) }
+
+// commitsNotLogged is the flusher's read of th's count, from cbase and
+// left as drawTimed wrote them last, in a pair; prev (the count as of the
+// last read) if the goroutine stays between its stores past a few tries
+// (it lacks a processor while the program exits).
+func (th *threadRec) commitsNotLogged(prev uint64) uint64 {
+	for range 64 {
+		s := th.cseq.Load()
+		b, l := th.cbase.Load(), th.left.Load()
+		if s&1 == 0 && th.cseq.Load() == s {
+			return b - uint64(l)
+		}
+		runtime.Gosched()
+	}
+	return prev
+}
 
 // drawTimed is the mode of a call that drawn made a timed one, and sets
 // the point of the next: the next call while thread th is slow (timeAll),
@@ -121,7 +172,12 @@ func (tx *Tx) drawTimed(th *threadRec) uint8 {
 	if th.every = every; !every {
 		k = tx.sampleInterval()
 	}
-	th.drawAt = th.commits() + uint64(k)
+	// The next run: k calls, this one first.
+	c := loadOwnedU64(&th.cbase) - uint64(loadOwnedI64(&th.left))
+	th.cseq.Add(1)
+	storeOwned(&th.cbase, c+uint64(k))
+	storeOwnedI64(&th.left, int64(k))
+	th.cseq.Add(1)
 	return mode
 }
 
@@ -164,7 +220,7 @@ func (tx *Tx) recStart() {
 func (tx *Tx) recCommit() {
 	switch th := tx.rec; tx.prof.mode {
 	case modeCounted:
-		addOwned(&th.aggCommits, 1)
+		th.countCommit()
 	case modeSampled:
 		th.addSample(cputicks() - tx.prof.t0)
 	case modeTimed:
@@ -177,7 +233,7 @@ func (tx *Tx) recCommit() {
 
 // addTimed counts a commit timed exactly (modeTimed), of d ticks.
 func (th *threadRec) addTimed(d int64) {
-	addOwned(&th.aggCommits, 1)
+	th.countCommit()
 	addOwned(&th.aggTimed, 1)
 	addOwned(&th.aggTimedTicks, uint64(max(d, 0)))
 }
@@ -185,7 +241,7 @@ func (th *threadRec) addTimed(d int64) {
 // addSample counts a commit timed as the sample, of d ticks.
 func (th *threadRec) addSample(d int64) {
 	d = max(d, 0)
-	addOwned(&th.aggCommits, 1)
+	th.countCommit()
 	addOwned(&th.aggSampled, 1)
 	addOwned(&th.aggSampledTicks, uint64(d))
 	fd := float64(d)

@@ -57,14 +57,14 @@ type threadRec struct {
 	// busy has busyLogged set while a logged Atomically call runs on the
 	// thread (whether or not it holds own at the moment: it gives own back
 	// while it pauses), and busyFull for the thread's life if it records at
-	// the full level: a call is only counted (atomicallyHooked) when busy
+	// the full level: a call is only counted (the gate, Atomically) when busy
 	// is 0. Only the thread's goroutine writes it. A call that is only
 	// counted leaves it alone: a call nested in its body may log on the
 	// same thread, as it holds nothing.
 	busy atomic.Uint32
 	// stale is 1 once the thread's recorder stops (stopLocked): a
 	// context that still remembers the thread must find the current
-	// recorder's. It is the word after busy, so that quiet tests both
+	// recorder's. It is the word after busy, so that open tests both
 	// with one load (loadPair), rather than comparing r with the current
 	// recorder.
 	stale atomic.Uint32
@@ -88,12 +88,18 @@ type threadRec struct {
 	// Profile level: the calls not logged as events, counted by the
 	// thread's goroutine (addOwned) and read by the flusher. Cumulative;
 	// the flusher writes the differences (agg* below).
-	aggCommits atomic.Uint64 // commits not logged
-	// drawAt is the aggCommits at which the next counted call is timed
-	// (drawn, drawTimed); every, that it is timed as one of all
-	// (modeTimed). The goroutine's, as aggCommits, and beside it: a
-	// counted call loads both.
-	drawAt          uint64
+	// The commits not logged are counted down, not up: they are cbase
+	// minus left (commitsNotLogged), and a counted call's draw is the test
+	// of left alone, its count a decrement of it (countCommit). drawTimed
+	// sets both for the next run of calls, under cseq (odd while it
+	// writes), so that the flusher reads a pair the goroutine wrote
+	// together; between draws the goroutine only decrements left, and
+	// any value the flusher reads of it then is a count that was.
+	left  atomic.Int64
+	cbase atomic.Uint64
+	cseq  atomic.Uint32
+	// every: the current run's drawn call was timed as one of all
+	// (modeTimed). The goroutine's, as left.
 	every           bool
 	aggTimed        atomic.Uint64 // of which timed exactly: every call of a thread of long calls
 	aggTimedTicks   atomic.Uint64 // their total duration
@@ -221,54 +227,15 @@ func (tx *Tx) goThread(r *recorder) *threadRec {
 	return th
 }
 
-// noThread is every context's lastGThread until it records: its gate is
-// never open (curg is never 0 where Atomically compares it), so a context
-// needs no nil test there.
-var noThread threadRec
-
-// open opens t's gate if t is a goroutine's and quiet; t's goroutine calls
-// it. A stop that marks t stale meanwhile is not missed: stopLocked sets
-// stale and then closes the gate, so either its close comes after our
-// store, or our load of stale after the store sees it (the stores are
-// sequentially consistent, as the loads).
-func (t *threadRec) open() {
-	if t.g == 0 || loadPair(&t.busy) != 0 {
-		return
-	}
-	t.gate.Store(t.g)
-	if t.stale.Load() != 0 {
-		t.gate.Store(0)
-	}
-}
-
 const (
 	busyLogged = 1 << iota
 	busyFull
 )
 
-// busy and stale are one aligned 8-byte word (loadPair).
+// busy and stale are one aligned 8-byte word (loadPair: open).
 var _ [unsafe.Offsetof(threadRec{}.stale) - unsafe.Offsetof(threadRec{}.busy) - 4]struct{}
 var _ [unsafe.Offsetof(threadRec{}.busy) + 4 - unsafe.Offsetof(threadRec{}.stale)]struct{}
 var _ [unsafe.Offsetof(threadRec{}.busy) % 8]struct{}
-
-// quiet reports whether an Atomically call on the goroutine this context
-// served last (Atomically compared curg), whose thread is t, is only
-// counted, or timed for the sample: recording at the profile level, t the
-// current recorder's (not stale) and held by no enclosing call. Unless
-// drawn for the sample (drawn: runSampled, called from Atomically), such
-// a call takes the plain path
-// (Atomically), and when it commits
-// without meeting anything it ends as recQuietEnd does: no clock read, no
-// event, no store to a word that another goroutine writes. A counted call
-// that meets something carries on through the general loop
-// (settleHooked); a full-level call takes the plain path too (fullIdle),
-// and any other goes through runGeneral. Between calls
-// tx.prof.mode is modeCounted and t0 0 (recEnd), so a counted call sets
-// nothing there. Atomically writes out the counted call's start and end
-// (setRecQuiet's stores and recQuietEnd's), as the compiler marks each
-// inlined call with an instruction of its own: quiet is apart only so
-// that its test is branches alone.
-func (t *threadRec) quiet() bool { return loadPair(&t.busy) == 0 } // not busy nor stale
 
 // setRecQuiet sets tx.rec to t, the context's tx.lastGThread, or back to
 // nil, without a write barrier: t stays reachable from tx.lastGThread for
@@ -295,7 +262,7 @@ func (tx *Tx) threadID() uint32 {
 // is as the call found it, empty: the only capture a counted call makes
 // is writeSite's, which gives tx.pcs back its length.
 func (tx *Tx) recQuietEnd() {
-	addOwned(&tx.rec.aggCommits, 1)
+	tx.rec.countCommit()
 	setRecQuiet(tx, nil)
 }
 
@@ -316,8 +283,8 @@ func (tx *Tx) recPlainEnded() {
 	tx.pcs = tx.pcs[:0]
 }
 
-// runGeneral is an Atomically call that neither quiet nor fullIdle took:
-// through run, tx given back however it ends.
+// runGeneral is an Atomically call that neither the gate nor fullIdle
+// took: through run, tx given back however it ends.
 func (tx *Tx) runGeneral(fn func(*Tx) error) error {
 	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
 	return tx.run(fn, nil)

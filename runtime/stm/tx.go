@@ -79,10 +79,14 @@ type Tx struct {
 	writes  []writeEntry
 	windex  map[*varHeader]int32
 	wfilter uint64 // bit id&63 set for each written Var: cheap negative lookups
-	order   []int32
-	undo    []undoEntry
-	after   []func()
-	adds    []pendingAdd
+	// rec is the call's recording thread, nil when not recording (see
+	// record.go). Beside wfilter: a counted call's end clears both with
+	// one 16-byte store.
+	rec   *threadRec
+	order []int32
+	undo  []undoEntry
+	after []func()
+	adds  []pendingAdd
 
 	// Select savepoints: writes[:spWrites] belong to enclosing levels.
 	spWrites    int
@@ -108,8 +112,7 @@ type Tx struct {
 	inevAsked  uint64        // inevTurns when we queued
 	inevWaited uint64        // grants to others while we waited (tests check FIFO)
 
-	// Recording (see record.go): the call's thread, nil when not recording.
-	rec         *threadRec
+	// Recording (see record.go; rec is above).
 	pcs         []uintptr
 	callN       int32             // pcs[:callN]: where Atomically was called, once contention made it inevitable
 	ownRec      *threadRec        // this pooled context's own thread
@@ -511,7 +514,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 			}
 			return t.settlePlain(fn, res, err)
 		}
-		if th.drawn() {
+		if loadOwnedI64(&th.left) <= 0 { // th.drawn(), written out: one inlined call, one mark (quiet, recthread.go)
 			returned = true
 			return t.runSampled(fn, th)
 		}
@@ -542,9 +545,9 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 			t.reads = t.reads[:0]
 			t.writes = t.writes[:0]
 			t.wfilter = 0
+			*recTx = 0 // (one store with wfilter's)
 			t.arena = t.arena[:0]
-			*recTx = 0
-			addOwned(&t.lastGThread.aggCommits, 1) // th, not kept across the call
+			decOwned(&t.lastGThread.left) // countCommit, written out; th is not kept across the call
 			returned = true
 			putTx(t)
 			return nil
