@@ -497,64 +497,64 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 		// and cleared as setRecQuiet does, without a write barrier).
 		g := curg()
 		th := t.lastGThread
-		if !haveCurg || loadGate(&th.gate) != g { // (th is noThread, never nil, until the context records)
-			if !haveCurg || t.lastG != g || !th.fullIdle() { // (curg.go: th is set)
+		if haveCurg && loadGate(&th.gate) == g { // (th is noThread, never nil, until the context records)
+			if loadOwnedI64(&th.left) <= 0 { // th.drawn(), written out: one inlined call, one mark (quiet, recthread.go)
 				returned = true
-				return t.runGeneral(fn)
+				return t.runSampled(fn, th)
 			}
-			// A call at the full level: its first attempt runs in runFull
-			// under this frame's defer (runFull has none), which settles
-			// an unwound body as a plain call's; a first attempt that does
-			// not end there carries on as a counted call's does
-			// (settlePlain takes tx.rec's general loop).
-			res, err := t.runFull(fn, th, true)
-			returned = true
-			if res == ended {
+			recTx := (*uintptr)(unsafe.Pointer(&t.rec))
+			*recTx = uintptr(unsafe.Pointer(th))
+			t.state = stActive
+			err = fn(t)
+			// As below. A call that met contention (promote) has extra set,
+			// so one that ends here was only counted.
+			if n := len(t.writes); err == nil && t.state == stActive && !t.extra && n <= 4 {
+				t.state = 0
+				if n != 0 {
+					var res outcome
+					if n == 1 {
+						res = t.commitOne()
+					} else {
+						res = t.commitFew()
+					}
+					if res != committed {
+						returned = true
+						return t.settleFast(fn, res)
+					}
+				}
+				t.clk.stats.commits.inc()
+				if t.dirty {
+					t.clearSets()
+				}
+				t.reads = t.reads[:0]
+				t.writes = t.writes[:0]
+				t.wfilter = 0
+				*recTx = 0 // (one store with wfilter's)
+				t.arena = t.arena[:0]
+				decOwned(&t.lastGThread.left) // countCommit, written out; th is not kept across the call
+				returned = true
+				putTx(t)
 				return nil
 			}
+			res, err := t.finish(err)
+			t.state &^= stActive
+			returned = true
 			return t.settlePlain(fn, res, err)
 		}
-		if loadOwnedI64(&th.left) <= 0 { // th.drawn(), written out: one inlined call, one mark (quiet, recthread.go)
+		if !haveCurg || t.lastG != g || !th.fullIdle() { // (curg.go: th is set)
 			returned = true
-			return t.runSampled(fn, th)
+			return t.runGeneral(fn)
 		}
-		recTx := (*uintptr)(unsafe.Pointer(&t.rec))
-		*recTx = uintptr(unsafe.Pointer(th))
-		t.state = stActive
-		err = fn(t)
-		// As below. A call that met contention (promote) has extra set,
-		// so one that ends here was only counted.
-		if n := len(t.writes); err == nil && t.state == stActive && !t.extra && n <= 4 {
-			t.state = 0
-			if n != 0 {
-				var res outcome
-				if n == 1 {
-					res = t.commitOne()
-				} else {
-					res = t.commitFew()
-				}
-				if res != committed {
-					returned = true
-					return t.settleFast(fn, res)
-				}
-			}
-			t.clk.stats.commits.inc()
-			if t.dirty {
-				t.clearSets()
-			}
-			t.reads = t.reads[:0]
-			t.writes = t.writes[:0]
-			t.wfilter = 0
-			*recTx = 0 // (one store with wfilter's)
-			t.arena = t.arena[:0]
-			decOwned(&t.lastGThread.left) // countCommit, written out; th is not kept across the call
-			returned = true
-			putTx(t)
+		// A call at the full level: its first attempt runs in runFull
+		// under this frame's defer (runFull has none), which settles
+		// an unwound body as a plain call's; a first attempt that does
+		// not end there carries on as a counted call's does
+		// (settlePlain takes tx.rec's general loop).
+		res, err := t.runFull(fn, th, true)
+		returned = true
+		if res == ended {
 			return nil
 		}
-		res, err := t.finish(err)
-		t.state &^= stActive
-		returned = true
 		return t.settlePlain(fn, res, err)
 	} else if h != 0 { // tracing
 		returned = true
