@@ -42,11 +42,9 @@ func storeOwnedI64(p *atomic.Int64, v int64) { *(*int64)(unsafe.Pointer(p)) = v 
 // writes: one decrement of memory, where an atomic one would be locked.
 func decOwned(p *atomic.Int64) { *(*int64)(unsafe.Pointer(p))-- }
 
-// loadOwnedI64 and loadOwnedU64 are the writer's own loads of such a word:
+// loadOwnedI64 is the writer's own load of such a word (as loadOwned):
 // plain, as nothing else writes it, so that a compare folds the load in.
 func loadOwnedI64(p *atomic.Int64) int64 { return *(*int64)(unsafe.Pointer(p)) }
-
-func loadOwnedU64(p *atomic.Uint64) uint64 { return *(*uint64)(unsafe.Pointer(p)) }
 
 func addOwned(p *atomic.Uint64, d uint64) { *(*uint64)(unsafe.Pointer(p)) += d }
 

@@ -26,8 +26,6 @@ func decOwned(p *atomic.Int64) { p.Add(-1) }
 
 func loadOwnedI64(p *atomic.Int64) int64 { return p.Load() }
 
-func loadOwnedU64(p *atomic.Uint64) uint64 { return p.Load() }
-
 func addOwned(p *atomic.Uint64, d uint64) { p.Add(d) }
 
 func addOwnedFloat(p *atomic.Uint64, f float64) {

@@ -173,7 +173,7 @@ func (tx *Tx) drawTimed(th *threadRec) uint8 {
 		k = tx.sampleInterval()
 	}
 	// The next run: k calls, this one first.
-	c := loadOwnedU64(&th.cbase) - uint64(loadOwnedI64(&th.left))
+	c := loadOwned(&th.cbase) - uint64(loadOwnedI64(&th.left))
 	th.cseq.Add(1)
 	storeOwned(&th.cbase, c+uint64(k))
 	storeOwnedI64(&th.left, int64(k))
