@@ -77,7 +77,9 @@ func newTx() any {
 // pinned; getTxSlow makes them, or takes one from the pool.
 func getTx() *Tx {
 	p := procPin()
-	if p < maxPCtx {
+	// Unsigned, as in every test of p here: then it is also the bounds
+	// check of pctxs[p], which a signed test leaves for the compiler to add.
+	if uint(p) < maxPCtx {
 		c := &pctxs[p].c[0]
 		if !c.own.take() {
 			return getTxOther(p)
@@ -100,7 +102,7 @@ func getTx() *Tx {
 //
 //go:nosplit
 func getTxOther(p int) *Tx {
-	if p < maxPCtx {
+	if uint(p) < maxPCtx {
 		if c := &pctxs[p].c[1]; c.own.take() {
 			if tx := c.tx; tx != nil {
 				procUnpin()
@@ -115,7 +117,7 @@ func getTxOther(p int) *Tx {
 
 func getTxSlow() *Tx {
 	p := procPin()
-	if p < maxPCtx {
+	if uint(p) < maxPCtx {
 		for i := range ctxPerP {
 			c := &pctxs[p].c[i]
 			if c.own.take() {

@@ -459,7 +459,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 	// steps (ctx.go).
 	var tx *Tx
 	p := procPin()
-	if p < maxPCtx {
+	if uint(p) < maxPCtx {
 		if c := &pctxs[p].c[0]; c.own.take() {
 			if tx = c.tx; tx == nil {
 				c.own.release() // not made yet: getTxOther makes it
