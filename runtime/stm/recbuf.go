@@ -80,7 +80,9 @@ func (tx *Tx) emitAt(a, site uint32, t int64) {
 	e := &th.buf[n]
 	e.t, e.a, e.b = t, a, site
 	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
-		th.handoff()
+		if th.handoff() >= yieldQueued {
+			th.r.behind.Store(true)
+		}
 		th.r.kickFlusher()
 	}
 }

@@ -51,7 +51,7 @@ const (
 	handoffSize = 1024
 	maxQueued   = 256 // buffers a thread may have waiting; then events are dropped
 	// Buffers a thread may have waiting before a full-level call that
-	// hands one over yields to the flusher (runFull).
+	// hands one over yields to the flusher (runFull, runGeneral).
 	yieldQueued = 2
 )
 
@@ -67,18 +67,21 @@ type recorder struct {
 	// nudgeFlusher.
 	flushedAt, due atomic.Int64
 	gen            atomic.Uint32 // incremented by every flush
-	freeMu         sync.Mutex
-	free2          [][]rawEvent // recycled buffers
-	stop           chan struct{}
-	done           chan struct{}
-	mu             sync.Mutex // threads, free, next
-	thrs           []*threadRec
-	byID           atomic.Pointer[[]*threadRec] // thrs as of its last append: thrs[id-1] is thread id
-	free           []*threadRec
-	next           uint32
-	byG            sync.Map // curg() -> *threadRec: goroutines' threads, never freed
-	err            error    // first write error
-	warned         bool
+	// behind: a call on the general path handed a buffer over with
+	// yieldQueued or more waiting (emitAt); runGeneral yields once.
+	behind atomic.Bool
+	freeMu sync.Mutex
+	free2  [][]rawEvent // recycled buffers
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex // threads, free, next
+	thrs   []*threadRec
+	byID   atomic.Pointer[[]*threadRec] // thrs as of its last append: thrs[id-1] is thread id
+	free   []*threadRec
+	next   uint32
+	byG    sync.Map // curg() -> *threadRec: goroutines' threads, never freed
+	err    error    // first write error
+	warned bool
 
 	level Level
 	full  bool // level == LevelFull
@@ -623,3 +626,23 @@ func (r *recorder) writeNames() {
 }
 
 // Var names live as long as their Var (a cleanup removes them), so that
+
+// runGeneral is an Atomically call that neither the gate nor fullIdle
+// took: through run, tx given back however it ends. Where a goroutine has
+// no thread of its own (no curg: curg_other.go), every full-level call
+// comes here, so it yields to a flusher that is behind as runFull does:
+// on one processor a goroutine that never blocks would otherwise fill the
+// queue and drop events long before preemption let the flusher run.
+func (tx *Tx) runGeneral(fn func(*Tx) error) error {
+	err := tx.runGiveBack(fn)
+	if r := cur.Load(); r != nil && r.behind.Load() {
+		r.behind.Store(false)
+		runtime.Gosched()
+	}
+	return err
+}
+
+func (tx *Tx) runGiveBack(fn func(*Tx) error) error {
+	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
+	return tx.run(fn, nil)
+}

@@ -283,13 +283,6 @@ func (tx *Tx) recPlainEnded() {
 	tx.pcs = tx.pcs[:0]
 }
 
-// runGeneral is an Atomically call that neither the gate nor fullIdle
-// took: through run, tx given back however it ends.
-func (tx *Tx) runGeneral(fn func(*Tx) error) error {
-	defer putTx(tx) // also after a panic or Goexit: attempt has ended tx
-	return tx.run(fn, nil)
-}
-
 // fullIdle reports whether an Atomically call on the goroutine this
 // context served last (Atomically compared curg), whose thread is t,
 // records at the full level on a thread that no enclosing call holds and
