@@ -1082,11 +1082,11 @@ func TestRecordFirstConflictWriteSite(t *testing.T) {
 			u := NewVar(0)
 			data := recordWith(t, func() {
 				for range 2 {
-					writeConflict(u)
+					conflictOnce(u) // tap_test.go
 				}
 			}, c.opts...)
 			evs, r := readLog(t, data)
-			wf, wl := siteLine(t, "first-f-write")
+			wf, wl := markerLine(t, "tap-writer")
 			var named []bool
 			for _, ev := range evs {
 				if ev.Kind != logformat.KindConflict || ev.Var != u.ID() {
@@ -1110,38 +1110,6 @@ func TestRecordFirstConflictWriteSite(t *testing.T) {
 			}
 		})
 	}
-}
-
-// writeConflict has one goroutine read u, another commit a write to u
-// meanwhile, and the first then write u: one conflict on u.
-func writeConflict(u *Var[int]) {
-	readDone, fDone := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		first := true
-		Atomically(func(tx *Tx) error {
-			x := u.Load(tx)
-			if first {
-				first = false
-				close(readDone)
-				<-fDone
-			}
-			u.Store(tx, x+1)
-			return nil
-		})
-	}()
-	go func() {
-		defer wg.Done()
-		<-readDone
-		Atomically(func(tx *Tx) error {
-			u.Store(tx, 10) // SITE:first-f-write
-			return nil
-		})
-		close(fDone)
-	}()
-	wg.Wait()
 }
 
 // TestParseSites: the values STMLOG_SITES takes, and one it refuses (the

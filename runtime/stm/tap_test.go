@@ -56,7 +56,7 @@ func conflictOnce(v *Var[int]) {
 		defer wg.Done()
 		<-readDone
 		Atomically(func(tx *Tx) error {
-			v.Store(tx, 10)
+			v.Store(tx, 10) // SITE:tap-writer
 			return nil
 		})
 		close(fDone)
