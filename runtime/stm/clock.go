@@ -110,18 +110,23 @@ func freeSlot(s uint32) {
 // slot that is not (or no longer) remembered only costs an extension.
 const viewSize = 32
 
-type viewEntry struct {
-	n    uint64
-	slot uint32
-}
+// slotMask selects a version's slot bits, in place.
+const slotMask = (maxSlots - 1) << 1
 
-// setView raises the view of slot s to n.
-func (tx *Tx) setView(s uint32, n uint64) {
-	e := &tx.view[s%viewSize]
-	if e.slot != s {
-		e.slot, e.n = s, n
-	} else if n > e.n {
-		e.n = n
+// A view entry is the highest version of its slot that the context's
+// snapshots may see, the slot's bits in place (0, slot 0's initial
+// version, when none): between two versions of one slot the higher
+// version word is the higher count, so a Load tests the slot bits and
+// the count with one xor and one compare on the word it loaded.
+
+// viewAt is the view entry of v's slot.
+func (tx *Tx) viewAt(v uint64) *uint64 { return &tx.view[(v>>1)%viewSize] }
+
+// setView raises the view of v's slot to v (an unlocked version).
+func (tx *Tx) setView(v uint64) {
+	e := tx.viewAt(v)
+	if (*e^v)&slotMask != 0 || v > *e {
+		*e = v
 	}
 }
 
@@ -132,12 +137,11 @@ func (tx *Tx) setView(s uint32, n uint64) {
 // Our own slot is tested first, on v's slot bits in place (an xor and a
 // test), before v is taken apart.
 func (tx *Tx) visible(v uint64) bool {
-	if (v^uint64(tx.slot)<<1)&((maxSlots-1)<<1) == 0 || v < 1<<(slotBits+1) {
+	if (v^uint64(tx.slot)<<1)&slotMask == 0 || v < 1<<(slotBits+1) {
 		return true
 	}
-	s, n := versionSlot(v), versionCount(v)
-	e := &tx.view[s%viewSize]
-	return e.slot == s && n <= e.n
+	e := *tx.viewAt(v)
+	return (e^v)&slotMask == 0 && v <= e
 }
 
 // extend takes the commit that wrote version v into the snapshot, if every
@@ -150,7 +154,7 @@ func (tx *Tx) extend(v uint64) int {
 	if i := tx.validate(false); i >= 0 {
 		return i
 	}
-	tx.setView(versionSlot(v), versionCount(v))
+	tx.setView(v)
 	return -1
 }
 

@@ -73,8 +73,8 @@ type Tx struct {
 	home     *ownedWord // the ownership word of the P this context belongs to, nil if pooled (ctx.go)
 	lockWord uint64     // odd, its own: the version word of an in-place Var it holds (takeSlot)
 
-	slot    uint32              // this context's commit clock (clock.go)
-	view    [viewSize]viewEntry // per slot: the counts this context's snapshots may see
+	slot    uint32           // this context's commit clock (clock.go)
+	view    [viewSize]uint64 // per slot: the highest version this context's snapshots may see (clock.go)
 	reads   []readEntry
 	writes  []writeEntry
 	windex  map[*varHeader]int32
