@@ -23,6 +23,14 @@ func fpKey() (h uint64, fp uintptr)
 //go:noescape
 func keyHit(w *writeKeys, off, n *int32) bool
 
+// keyHere is in callers_amd64.s: keyHit for the Store that calls it, from
+// its own frame: the key is its return address and the two above it
+// (writeSite's key, where the Store had called writeSite), returned when
+// it misses for walkKey.
+//
+//go:noescape
+func keyHere(w *writeKeys, off, n *int32) (hit bool, kh uint64, kfp uintptr)
+
 // captureStack stores the caller's callers, leaf first, into buf.
 func captureStack(buf *[maxDepth]uintptr) int { return fpCallers(buf) }
 

@@ -186,3 +186,56 @@ TEXT ·keyHit(SB), NOSPLIT|NOFRAME, $0-25
 miss:
 	MOVB $0, ret+24(FP)
 	RET
+
+// func keyHere(w *writeKeys, off, n *int32) (hit bool, kh uint64, kfp uintptr)
+//
+// keyHit, for the Store that calls it rather than writeSite's caller: the
+// key hashes keyHere's own return address (into the Store, as writeSite's
+// would be), the Store's and its caller's, and is the frame the third
+// returns into, so it covers the frames writeSite's key covers. On a miss
+// it returns the key (0 and 1 if the chain is shorter), for walkKey.
+TEXT ·keyHere(SB), NOSPLIT|NOFRAME, $0-48
+	MOVQ 0(SP), AX       // our return address, into the Store
+	MOVQ BP, SI          // the Store's frame
+	TESTQ SI, SI
+	JZ   hshort
+	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
+	IMULQ R8, AX
+	XORQ 8(SI), AX       // the Store's return address
+	IMULQ R8, AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  hshort
+	XORQ 8(DX), AX       // its caller's
+	IMULQ R8, AX
+	MOVQ 0(DX), SI       // the frame that one returns into
+	CMPQ SI, DX
+	JLS  hshort
+	ORQ  $1, AX
+	MOVQ w+0(FP), DI
+	MOVQ AX, CX
+	SHRQ $1, CX
+	ANDQ $3, CX          // keySlots-1
+	LEAQ (CX)(CX*2), CX
+	LEAQ (DI)(CX*8), CX  // &w.k[slot], 24 bytes a slot
+	CMPQ 0(CX), AX       // kh
+	JNE  hmiss
+	CMPQ 8(CX), SI       // kfp
+	JNE  hmiss
+	DECB 96(DI)          // check
+	JZ   hmiss
+	MOVL 16(CX), AX      // id
+	MOVQ off+8(FP), R9
+	MOVL AX, 0(R9)
+	MOVQ n+16(FP), R9
+	MOVL $0x40000000, 0(R9) // siteInterned
+	MOVB $1, hit+24(FP)
+	RET
+hshort:
+	XORQ AX, AX
+	MOVQ $1, SI
+hmiss:
+	MOVQ AX, kh+32(FP)
+	MOVQ SI, kfp+40(FP)
+	MOVB $0, hit+24(FP)
+	RET

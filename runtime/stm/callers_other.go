@@ -20,6 +20,9 @@ func fpKey() (h uint64, fp uintptr) { return 0, 1 }
 // keyHit finds nothing without fpKey.
 func keyHit(w *writeKeys, off, n *int32) bool { return false }
 
+// keyHere finds nothing either, and gives walkKey no key.
+func keyHere(w *writeKeys, off, n *int32) (hit bool, kh uint64, kfp uintptr) { return false, 0, 1 }
+
 var tickEpoch = time.Now()
 
 // cputicks is the monotonic clock in nanoseconds on other architectures.

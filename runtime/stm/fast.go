@@ -438,7 +438,11 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 			} else if tx.prof.mode != modeFullSites {
 				goto named
 			}
-			tx.writeSite(h, &e.pcOff, &e.pcN)
+			// writeSite, written out (see there).
+			if hit, kh, kfp := keyHere(&tx.wkeys, &e.pcOff, &e.pcN); !hit {
+				tx.walkKey(kh, kfp, &e.pcOff, &e.pcN)
+			}
+			tx.storeNamed(h, &e.pcOff, &e.pcN)
 		}
 	named:
 	} else {

@@ -247,16 +247,37 @@ const siteInterned = 1 << 30
 //
 // A pending write-write conflict of h's (tx.patch) gets the site too.
 //
+// The Stores that capture on every counted call (store's first write of a
+// Var, addWrite) do not call writeSite: a call costs as much as the
+// lookup, so they call keyHere, the same lookup from their own frame, and
+// walkKey when it misses (writeSite is the two for the rarer Stores).
+//
 //go:noinline
 func (tx *Tx) writeSite(h *varHeader, off, n *int32) {
-	w := &tx.wkeys
-	if keyHit(w, off, n) {
-		if tx.patch.h == h {
-			tx.storePatch(*off, *n)
-		}
-		return
+	if !keyHit(&tx.wkeys, off, n) {
+		kh, kfp := fpKey()
+		tx.walkKey(kh, kfp, off, n)
 	}
-	kh, kfp := fpKey()
+	tx.storeNamed(h, off, n)
+}
+
+// storeNamed gives a pending write-write conflict of h's (tx.patch) the
+// site of this Store of h (by pointers, read only then: the common case
+// is none).
+func (tx *Tx) storeNamed(h *varHeader, off, n *int32) {
+	if tx.patch.h == h {
+		tx.storePatch(*off, *n)
+	}
+}
+
+// walkKey names a Store's site by the walk (walkSite) where its key (kh,
+// kfp, from fpKey or keyHere) found none or a check was due, and
+// remembers the site by the key, or marks the key varying if it named
+// another site before.
+//
+//go:noinline
+func (tx *Tx) walkKey(kh uint64, kfp uintptr, off, n *int32) {
+	w := &tx.wkeys
 	k := &w.k[kh>>1&(keySlots-1)]
 	if k.kh == kh && k.kfp == kfp && w.check == 0 {
 		w.check = w.interval()
@@ -272,9 +293,6 @@ func (tx *Tx) writeSite(h *varHeader, off, n *int32) {
 		}
 	case id != k.id:
 		k.kh = kh &^ 1 // varies
-	}
-	if tx.patch.h == h {
-		tx.storePatch(*off, *n)
 	}
 }
 

@@ -211,8 +211,11 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 			tx.windex[tx.writes[j].h] = int32(j)
 		}
 	}
-	if tx.rec != nil && tx.storeSite(h) {
-		tx.writeSite(h, &e.pcOff, &e.pcN)
+	if tx.rec != nil && tx.storeSite(h) { // writeSite, written out (see there)
+		if hit, kh, kfp := keyHere(&tx.wkeys, &e.pcOff, &e.pcN); !hit {
+			tx.walkKey(kh, kfp, &e.pcOff, &e.pcN)
+		}
+		tx.storeNamed(h, &e.pcOff, &e.pcN)
 	}
 }
 
