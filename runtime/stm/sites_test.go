@@ -140,3 +140,46 @@ func TestWriteSiteKeyBoxed(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSiteKeyInPlace: as TestWriteSiteKeyBoxed for in-place Vars,
+// whose first Store in a call looks its key up from store's own frame
+// (keyHere): in every call the two Stores name sites whose innermost
+// frame is this test's closure at the line of that Store. (The sites
+// themselves differ between calls the body is run from different places
+// in Atomically: counted, sampled or logged.)
+func TestWriteSiteKeyInPlace(t *testing.T) {
+	if err := StartLog(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	defer StopLog()
+	a, b := NewVar(0), NewVar(0)
+	if a.h.nw == 0 {
+		t.Fatal("an int Var is boxed: the test needs an in-place one")
+	}
+	a.h.contended.Store(true)
+	b.h.contended.Store(true)
+	var lines [2]int
+	for i := range 300 {
+		var ids [2]uint32
+		Atomically(func(tx *Tx) error {
+			tx.rec.wantSites() // as after a conflict with this thread: storeSite
+			_, _, lines[0], _ = runtime.Caller(0)
+			a.Store(tx, i)
+			_, _, lines[1], _ = runtime.Caller(0)
+			b.Store(tx, i)
+			for j := range ids {
+				if e := tx.writes[j]; e.pcN == siteInterned {
+					ids[j] = e.site()
+				}
+			}
+			return nil
+		})
+		for j, id := range ids {
+			s := symbolize(sites.pcs(id))
+			if id == 0 || len(s.Frames) == 0 || !strings.Contains(s.Frames[0].Func, "TestWriteSiteKeyInPlace") ||
+				s.Frames[0].Line != lines[j]+1 {
+				t.Fatalf("call %d: Store %d (line %d) named site %d, %v", i, j, lines[j]+1, id, s.Frames)
+			}
+		}
+	}
+}
