@@ -26,10 +26,10 @@ func keyHit(w *writeKeys, off, n *int32) bool
 // keyHere is in callers_amd64.s: keyHit for the Store that calls it, from
 // its own frame: the key is its return address and the two above it
 // (writeSite's key, where the Store had called writeSite), returned when
-// it misses for walkKey.
+// it misses for walkKey. site is a write entry's pcOff and pcN.
 //
 //go:noescape
-func keyHere(w *writeKeys, off, n *int32) (hit bool, kh uint64, kfp uintptr)
+func keyHere(w *writeKeys, site *[2]int32) (hit bool, kh uint64, kfp uintptr)
 
 // captureStack stores the caller's callers, leaf first, into buf.
 func captureStack(buf *[maxDepth]uintptr) int { return fpCallers(buf) }
@@ -55,4 +55,7 @@ var (
 	_ [4 - keySlots]struct{}
 	_ [siteInterned - 0x40000000]struct{}
 	_ [0x40000000 - siteInterned]struct{}
+	// keyHere's one store of a site: pcN is the word after pcOff.
+	_ [unsafe.Offsetof(writeEntry{}.pcN) - unsafe.Offsetof(writeEntry{}.pcOff) - 4]struct{}
+	_ [4 - (unsafe.Offsetof(writeEntry{}.pcN) - unsafe.Offsetof(writeEntry{}.pcOff))]struct{}
 )

@@ -187,14 +187,16 @@ miss:
 	MOVB $0, ret+24(FP)
 	RET
 
-// func keyHere(w *writeKeys, off, n *int32) (hit bool, kh uint64, kfp uintptr)
+// func keyHere(w *writeKeys, site *[2]int32) (hit bool, kh uint64, kfp uintptr)
 //
 // keyHit, for the Store that calls it rather than writeSite's caller: the
 // key hashes keyHere's own return address (into the Store, as writeSite's
 // would be), the Store's and its caller's, and is the frame the third
-// returns into, so it covers the frames writeSite's key covers. On a miss
-// it returns the key (0 and 1 if the chain is shorter), for walkKey.
-TEXT ·keyHere(SB), NOSPLIT|NOFRAME, $0-48
+// returns into, so it covers the frames writeSite's key covers. A hit
+// sets site to the slot's site and siteInterned (a write entry's pcOff
+// and pcN) with one store; a miss returns the key (0 and 1 if the chain
+// is shorter), for walkKey.
+TEXT ·keyHere(SB), NOSPLIT|NOFRAME, $0-40
 	MOVQ 0(SP), AX       // our return address, into the Store
 	MOVQ BP, SI          // the Store's frame
 	TESTQ SI, SI
@@ -214,28 +216,26 @@ TEXT ·keyHere(SB), NOSPLIT|NOFRAME, $0-48
 	ORQ  $1, AX
 	MOVQ w+0(FP), DI
 	MOVQ AX, CX
-	SHRQ $1, CX
-	ANDQ $3, CX          // keySlots-1
+	ANDQ $6, CX          // (keySlots-1)<<1: the slot, twice
 	LEAQ (CX)(CX*2), CX
-	LEAQ (DI)(CX*8), CX  // &w.k[slot], 24 bytes a slot
+	LEAQ (DI)(CX*4), CX  // &w.k[slot], 24 bytes a slot
 	CMPQ 0(CX), AX       // kh
 	JNE  hmiss
 	CMPQ 8(CX), SI       // kfp
 	JNE  hmiss
 	DECB 96(DI)          // check
 	JZ   hmiss
-	MOVL 16(CX), AX      // id
-	MOVQ off+8(FP), R9
-	MOVL AX, 0(R9)
-	MOVQ n+16(FP), R9
-	MOVL $0x40000000, 0(R9) // siteInterned
-	MOVB $1, hit+24(FP)
+	MOVL 16(CX), AX      // id, zero-extended
+	BTSQ $62, AX         // siteInterned (1<<30) in the high word
+	MOVQ site+8(FP), R9
+	MOVQ AX, 0(R9)
+	MOVB $1, hit+16(FP)
 	RET
 hshort:
 	XORQ AX, AX
 	MOVQ $1, SI
 hmiss:
-	MOVQ AX, kh+32(FP)
-	MOVQ SI, kfp+40(FP)
-	MOVB $0, hit+24(FP)
+	MOVQ AX, kh+24(FP)
+	MOVQ SI, kfp+32(FP)
+	MOVB $0, hit+16(FP)
 	RET

@@ -21,7 +21,7 @@ func fpKey() (h uint64, fp uintptr) { return 0, 1 }
 func keyHit(w *writeKeys, off, n *int32) bool { return false }
 
 // keyHere finds nothing either, and gives walkKey no key.
-func keyHere(w *writeKeys, off, n *int32) (hit bool, kh uint64, kfp uintptr) { return false, 0, 1 }
+func keyHere(w *writeKeys, site *[2]int32) (hit bool, kh uint64, kfp uintptr) { return false, 0, 1 }
 
 var tickEpoch = time.Now()
 

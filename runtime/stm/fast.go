@@ -439,7 +439,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 				goto named
 			}
 			// writeSite, written out (see there).
-			if hit, kh, kfp := keyHere(&tx.wkeys, &e.pcOff, &e.pcN); !hit {
+			if hit, kh, kfp := keyHere(&tx.wkeys, e.siteWords()); !hit {
 				tx.walkKey(kh, kfp, &e.pcOff, &e.pcN)
 			}
 			tx.storeNamed(h, &e.pcOff, &e.pcN)

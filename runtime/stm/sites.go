@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -369,6 +370,9 @@ func (tx *Tx) walkSite(off, n *int32) uint32 {
 // (pcN siteInterned, pcOff the id), and a write whose site is not captured
 // has neither (0, 0).
 func (e *writeEntry) site() uint32 { return uint32(e.pcOff) }
+
+// siteWords is pcOff and pcN as one pair, for keyHere.
+func (e *writeEntry) siteWords() *[2]int32 { return (*[2]int32)(unsafe.Pointer(&e.pcOff)) }
 
 // symbolize turns raw return addresses into the user's frames, leaf first:
 // frames of runtime/stm itself (not its tests) and of the Go runtime are

@@ -212,7 +212,7 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		}
 	}
 	if tx.rec != nil && tx.storeSite(h) { // writeSite, written out (see there)
-		if hit, kh, kfp := keyHere(&tx.wkeys, &e.pcOff, &e.pcN); !hit {
+		if hit, kh, kfp := keyHere(&tx.wkeys, e.siteWords()); !hit {
 			tx.walkKey(kh, kfp, &e.pcOff, &e.pcN)
 		}
 		tx.storeNamed(h, &e.pcOff, &e.pcN)
