@@ -12,10 +12,12 @@ import (
 )
 
 // Every command that reads native logs prints the same with --jobs 1 (the
-// reader decodes in the goroutine that reads) and --jobs 3 (three decoding
-// goroutines, chunks applied in order): report, pprof, timeline, diff and
-// dump, on whole logs and on damaged and cut-off ones with --salvage; and
-// report --format pypy on a PyPy-STM c8 log, whole, damaged and cut off.
+// reader decodes in the goroutine that reads), --jobs 2 (the setting run on
+// two cores, and where --format pypy starts its second goroutine) and
+// --jobs 3 (three decoding goroutines, chunks applied in order): report,
+// pprof, timeline, diff and dump, on whole logs and on damaged and cut-off
+// ones with --salvage; and report --format pypy on a PyPy-STM c8 log, whole,
+// damaged and cut off.
 func TestJobsSameOutput(t *testing.T) {
 	dir := t.TempDir()
 	whole := genLog(t, dir, "whole.log", analyzetest.Config{Threads: 4, Tx: 6000, Seed: 3})
@@ -50,6 +52,7 @@ func TestJobsSameOutput(t *testing.T) {
 			pb := filepath.Join(dir, "out.pb.gz")
 			cmds = append(cmds,
 				cmd{args: with("report")},
+				cmd{args: with("report", "--no-source")},
 				cmd{args: with("report", "--format", "json", "--by", "thread")},
 				cmd{args: with("report", "--from", "1ms", "--to", "20ms", "--format", "csv")},
 				cmd{args: with("pprof", "-o", pb), out: pb},
@@ -76,7 +79,7 @@ func TestJobsSameOutput(t *testing.T) {
 	for _, c := range cmds {
 		var want result
 		var wantOut []byte
-		for _, jobs := range []string{"1", "3"} {
+		for _, jobs := range []string{"1", "2", "3"} {
 			args := append([]string{c.args[0], "--jobs", jobs}, c.args[1:]...)
 			if c.out != "" {
 				os.Remove(c.out)
