@@ -258,10 +258,13 @@ func (q *Queue) work(wg *sync.WaitGroup) {
 // (attemptBare). A panic there ends the frame; the worker calls runSpan
 // again, which first finishes the transaction the panic interrupted when
 // it was an abort or a Retry (its next attempts run through loopPlain, or
-// loopHooked for a recorded one, under a defer of their own). At the full level of recording, a
-// transaction runs its first attempt in runFull, on the worker's thread,
-// with no defer of its own either; any other that runs with a hook on
-// (tracing, the profile level) takes tx.run.
+// loopHooked for a recorded one, under a defer of their own). While
+// recording, a transaction runs its first attempt on the worker's thread
+// with no defer of its own either: in runFull at the full level, in
+// runCounted at the profile level (a call that is only counted or timed,
+// until it meets contention), each when the thread is idle
+// (workerIdle); any other that runs with a hook on (tracing, or a thread
+// the recorder stopped) takes tx.run.
 func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
 	tx := w.tx
 	defer func() {
@@ -290,8 +293,14 @@ func (q *Queue) runSpan(w *qworker, th *threadRec) (over bool) {
 			err = tx.run(w.fn, th)
 			q.inTx.Add(-1)
 			w.inTx = false
-		} else if h := hookState(); recorderBuilt && h == uint32(recording) && th != nil && th.fullIdle() {
-			res, e := tx.runFull(w.fn, th, false)
+		} else if h := hookState(); recorderBuilt && h == uint32(recording) && th != nil && th.workerIdle() {
+			var res outcome
+			var e error
+			if loadPair(&th.busy) == 0 {
+				res, e = tx.runCounted(w.fn, th)
+			} else {
+				res, e = tx.runFull(w.fn, th, false)
+			}
 			if res != ended {
 				var done bool
 				if err, done = tx.settle(res, e); !done {

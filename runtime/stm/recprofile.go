@@ -319,3 +319,51 @@ func (tx *Tx) quietWaitDone() {
 	tx.prof.wait = 0
 	tx.prof.t0, tx.prof.keepT0 = now, true
 }
+
+// workerIdle reports whether a Queue worker's own thread t is its current
+// recorder's and no call holds it: busy and stale both 0 (the profile
+// level: runCounted) or busy the full level's mark alone (runFull).
+func (t *threadRec) workerIdle() bool {
+	p := loadPair(&t.busy)
+	return p == 0 || p == busyFull
+}
+
+// runCounted is a Queue worker's transaction at the profile level, on the
+// worker's own thread t while it is quiet (runSpan holds t for the whole
+// call, as setRecQuiet needs): Atomically's counted call, or runSampled's
+// timed one when drawn, with the first attempt in attemptBare (runSpan
+// recovers what the body raises). It returns ended when that attempt
+// committed and the call is over (the worker keeps tx), else the outcome
+// for settle, tx.rec set (loopHooked carries on, as after runFull).
+func (tx *Tx) runCounted(fn func(*Tx) error, t *threadRec) (outcome, error) {
+	mode := uint8(modeCounted)
+	if t.drawn() {
+		mode = tx.drawTimed(t)
+	}
+	tx.prof.mode = mode
+	setRecQuiet(tx, t)
+	var now int64
+	if mode != modeCounted {
+		now = cputicks()
+		tx.prof.t0 = now
+	}
+	res, err := tx.attemptBare(fn)
+	if res != ended {
+		return res, err
+	}
+	switch mode {
+	case modeCounted:
+		t.countCommit()
+	case modeSampled:
+		t.addSample(cputicks() - now)
+	default:
+		t.addTimed(cputicks() - now)
+	}
+	setRecQuiet(tx, nil)
+	if mode != modeCounted {
+		tx.prof.mode, tx.prof.t0 = modeCounted, 0
+		t.r.nudgeFlusher(now) // record.go
+	}
+	tx.pcs = tx.pcs[:0]
+	return ended, nil
+}
