@@ -4,16 +4,30 @@ package logformat
 // reason, written without Write's per-field tests (the rest of the Writer
 // is in writer.go).
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // PackedEvent is an event as WritePacked takes it: its time in ns and, in
 // A, its kind, conflict kind, abort cause and wait reason as PackKind
 // packs them. B is the caller's (runtime/stm's recorder keeps a site
-// there): WritePacked stops at an event whose B is not 0.
+// there): WritePacked stops at an event whose B is not 0. One with A
+// PackedQuiet stands for two events: see there.
 type PackedEvent struct {
 	Time int64
 	A, B uint32
 }
+
+// PackedQuiet in PackedEvent.A makes the entry a quiet attempt: a start
+// (KindTxStart) at Time and its commit (KindTxCommit) B ns later, nothing
+// between. WritePacked writes the two events, the bytes Write writes for
+// them; a caller that writes such an entry itself (one WritePacked
+// stopped at) writes the two. It lets a recorder keep one entry, not two,
+// for each attempt that meets nothing. Its kind byte is no Kind's.
+const PackedQuiet uint32 = 0xff
+
+var _ [0xff - numKinds]struct{} // PackedQuiet's kind byte is no kind's, KindAggregate's either
 
 // PackKind packs an event's kind, conflict kind, abort cause and wait
 // reason as PackedEvent.A holds them.
@@ -52,6 +66,26 @@ func (w *Writer) WritePacked(thread uint32, evs []PackedEvent) (n int, err error
 		// fields ends the run (the caller writes it).
 		e := &evs[n]
 		a := e.A
+		if a == PackedQuiet {
+			// Its two events one by one: Write may cut the batch
+			// between them, as it would for the start and commit. A
+			// start Write refuses, or a commit past the int64 range,
+			// is the caller's, as any event Write refuses; once the
+			// start is in, its commit is not before it.
+			if e.Time > math.MaxInt64-int64(e.B) {
+				break
+			}
+			ev := Event{Thread: thread, Time: e.Time, Kind: KindTxStart}
+			if w.Write(&ev) != nil {
+				return n, w.err
+			}
+			ev.Time, ev.Kind = e.Time+int64(e.B), KindTxCommit
+			if w.Write(&ev) != nil {
+				return n, w.err
+			}
+			n++
+			continue
+		}
 		if e.B != 0 || a&0xff00 != 0 || Kind(a) == KindConflict {
 			break
 		}
@@ -93,6 +127,15 @@ func (w *Writer) appendPacked(b *batch, evs []PackedEvent) (n int, full bool) {
 				n += k
 				continue
 			}
+		}
+		if evs[n].A == PackedQuiet {
+			var k int
+			if buf, k, last = appendQuiet(buf, evs[n:], last); k > 0 {
+				cnt += 2 * k
+				n += k
+				continue
+			}
+			break // WritePacked writes it with Write
 		}
 		e := &evs[n]
 		t, a := e.Time, e.A
@@ -209,6 +252,47 @@ func appendPairs(buf []byte, evs []PackedEvent, last int64) ([]byte, int, int64)
 }
 
 var _ [MaxBatchEvents - chunkTarget/2 - 2]struct{} // appendPairs: the size target binds first
+
+// appendQuiet is appendPairs for the PackedQuiet entries at the head of
+// evs (a start at Time, its commit B ns later): the same bytes, bounds
+// and reasoning, one entry read for the two events (the bytes are put as
+// appendPairs puts them: keep the two alike). It returns how many
+// entries it appended (twice as many events).
+func appendQuiet(buf []byte, evs []PackedEvent, last int64) ([]byte, int, int64) {
+	if last < 0 || last >= 1<<61 {
+		return buf, 0, last
+	}
+	lim := min(cap(buf)-8, chunkTarget-pairMax-1)
+	m, n := len(buf), 0
+	for m <= lim && n < len(evs) {
+		e := &evs[n]
+		d0, d1 := uint64(e.Time)-uint64(last), uint64(e.B)
+		if e.A != PackedQuiet || d0|d1 >= 1<<14 {
+			break
+		}
+		p := buf[m : m+8 : m+8]
+		i := 1
+		if d0 < 0x80 {
+			p[0] = byte(d0)
+		} else {
+			p[0], p[1] = byte(d0)|0x80, byte(d0>>7)
+			i = 2
+		}
+		p[i] = byte(KindTxStart)
+		if d1 < 0x80 {
+			p[i+1] = byte(d1)
+			i += 2
+		} else {
+			p[i+1], p[i+2] = byte(d1)|0x80, byte(d1>>7)
+			i += 3
+		}
+		p[i] = byte(KindTxCommit)
+		m += i + 1
+		last = e.Time + int64(e.B)
+		n++
+	}
+	return buf[:m], n, last
+}
 
 // pairMax is the longest start and commit pair appendPacked writes as one:
 // two 2-byte deltas and the two kind bytes.

@@ -181,7 +181,8 @@ func TestWritePackedEncoding(t *testing.T) {
 
 // TestWritePackedPairsSameBytes writes long runs of mostly start and commit
 // pairs, as a full-level recording hands them over, through WritePacked
-// (Write for the events it stops at) and through Write alone, and
+// (Write for the events it stops at), as two events each or as one
+// PackedQuiet entry, and through Write alone, and
 // compares the logs byte for byte: deltas around the bounds of one, two
 // and three bytes, pairs broken by an abort or by an event with a site,
 // times that go back (refused by both), and batches cut at the size
@@ -195,24 +196,36 @@ func TestWritePackedPairsSameBytes(t *testing.T) {
 		}
 		return int64(rng.IntN(300))
 	}
-	var run []PackedEvent
+	// run has each pair as two events, quiet as one PackedQuiet entry.
+	var run, quiet []PackedEvent
 	tm := int64(0)
+	pair := func(start, commit int64) {
+		run = append(run, PackedEvent{Time: start, A: PackKind(KindTxStart, 0, 0, 0)},
+			PackedEvent{Time: commit, A: PackKind(KindTxCommit, 0, 0, 0)})
+		quiet = append(quiet, PackedEvent{Time: start, A: PackedQuiet, B: uint32(commit - start)})
+	}
+	one := func(e PackedEvent) {
+		run = append(run, e)
+		quiet = append(quiet, e)
+	}
 	for range 200000 {
 		tm += delta()
 		switch r := rng.IntN(100); {
 		case r < 90:
-			run = append(run, PackedEvent{Time: tm, A: PackKind(KindTxStart, 0, 0, 0)})
+			start := tm
 			tm += delta()
-			run = append(run, PackedEvent{Time: tm, A: PackKind(KindTxCommit, 0, 0, 0)})
+			pair(start, tm)
 		case r < 95:
-			run = append(run, PackedEvent{Time: tm, A: PackKind(KindTxAbort, 0, AbortConflict, 0)})
+			one(PackedEvent{Time: tm, A: PackKind(KindTxAbort, 0, AbortConflict, 0)})
+		case r < 97:
+			one(PackedEvent{Time: tm, A: PackKind(KindTxStart, 0, 0, 0), B: 1})
 		case r < 98:
-			run = append(run, PackedEvent{Time: tm, A: PackKind(KindTxStart, 0, 0, 0), B: 1})
+			pair(tm-1, tm) // a start that goes back: refused, its commit not
 		default:
-			run = append(run, PackedEvent{Time: tm - 1, A: PackKind(KindTxCommit, 0, 0, 0)})
+			one(PackedEvent{Time: tm - 1, A: PackKind(KindTxCommit, 0, 0, 0)})
 		}
 	}
-	write := func(packed bool) []byte {
+	write := func(run []PackedEvent, packed bool) []byte {
 		var buf bytes.Buffer
 		w, err := NewWriter(&buf)
 		if err != nil {
@@ -231,7 +244,15 @@ func TestWritePackedPairsSameBytes(t *testing.T) {
 			}
 			e := run[i]
 			ev := Event{Thread: 7, Time: e.Time, Kind: Kind(e.A), Cause: AbortCause(e.A >> 16)}
-			if e.B != 0 {
+			if e.A == PackedQuiet {
+				// One WritePacked stopped at: its two events.
+				ev.Kind = KindTxStart
+				if w.Write(&ev) != nil {
+					refused++
+				}
+				ev.Time, ev.Kind = e.Time+int64(e.B), KindTxCommit
+			}
+			if e.B != 0 && e.A != PackedQuiet {
 				ev.Var = 1
 			}
 			if w.Write(&ev) != nil {
@@ -246,14 +267,20 @@ func TestWritePackedPairsSameBytes(t *testing.T) {
 		}
 		return buf.Bytes()
 	}
-	a, b := write(false), write(true)
-	if !bytes.Equal(a, b) {
-		i := 0
-		for i < len(a) && i < len(b) && a[i] == b[i] {
-			i++
+	a := write(run, false)
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{{"pairs", write(run, true)}, {"quiet entries", write(quiet, true)}} {
+		if b := c.b; !bytes.Equal(a, b) {
+			i := 0
+			for i < len(a) && i < len(b) && a[i] == b[i] {
+				i++
+			}
+			t.Fatalf("Write and WritePacked (%s) logs differ (%d and %d bytes), first at byte %d", c.name, len(a), len(b), i)
 		}
-		t.Fatalf("Write and WritePacked logs differ (%d and %d bytes), first at byte %d", len(a), len(b), i)
 	}
+	b := a
 	evs, _, err := readAll(b, ReaderOptions{Name: "pairs.stmlog"})
 	if err != nil {
 		t.Fatal(err)
