@@ -1,9 +1,11 @@
 package stm
 
-// A thread's event buffer: the raw events a logged call appends, and their
-// hand-over to the flusher (record.go encodes them).
+// A thread's event buffer: the raw events a logged call appends, their
+// hand-over to the flusher, and the flusher's writing of them
+// (writeEvents; record.go's flush takes the buffers).
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
@@ -14,7 +16,9 @@ import (
 // flusher reading them back) is most of what recording costs. a packs
 // kind | conflict<<8 | cause<<16 | reason<<24, b is the interned site. A
 // conflict takes two entries: the second holds the Var id in t, the other
-// thread in a and the other site in b. Times are CPU ticks.
+// thread in a and the other site in b. A quiet attempt (a start and its
+// commit, nothing between) takes one entry: a is quietEvent, t the start
+// and b the commit's ticks after it. Times are CPU ticks.
 // Its layout is logformat.PackedEvent's: the flusher hands runs of them
 // to the Writer as they are, times converted in place (writeEvents).
 type rawEvent struct {
@@ -27,6 +31,16 @@ var _ [unsafe.Sizeof(rawEvent{}) - unsafe.Sizeof(logformat.PackedEvent{})]struct
 var _ [unsafe.Sizeof(logformat.PackedEvent{}) - unsafe.Sizeof(rawEvent{})]struct{}
 var _ [unsafe.Offsetof(rawEvent{}.b) - unsafe.Offsetof(logformat.PackedEvent{}.B)]struct{}
 var _ [unsafe.Offsetof(logformat.PackedEvent{}.B) - unsafe.Offsetof(rawEvent{}.b)]struct{}
+
+// quietEvent is a quiet attempt's entry's a (logformat.PackedQuiet: the
+// flusher converts b to ns in place and hands the entry to WritePacked as
+// it is).
+const quietEvent = logformat.PackedQuiet
+
+// quietMax bounds a quiet entry's ticks: at a tick rate down to 4 MHz (a
+// tick of 256 ns) its ns still fit in b. A longer attempt's start and
+// commit take an entry each.
+const quietMax = 1 << 24
 
 func packKind(k logformat.Kind, c logformat.ConflictKind, ca logformat.AbortCause, r logformat.WaitReason) uint32 {
 	return logformat.PackKind(k, c, ca, r)
@@ -131,4 +145,108 @@ func (r *recorder) putBuf(b []rawEvent) {
 		r.free2 = append(r.free2, b[:0])
 	}
 	r.freeMu.Unlock()
+}
+
+// writeEvents decodes a thread's raw events into the Writer. This runs
+// for every event recorded: the times are converted in place first, and
+// then the runs of events without a site or another side (most of them)
+// go to the Writer in one call each (WritePacked), the others one by one.
+func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
+	// last starts at 0 (lastNs), so max with it also keeps times from
+	// going below 0 (a tick before tick0, from a processor whose counter
+	// lags).
+	last := th.lastNs
+	for i := 0; i < len(evs); i++ {
+		e := &evs[i]
+		t := max(tr.toNs(e.t), last)
+		if e.a == quietEvent {
+			// The commit's time as its own entry's would be, and its
+			// distance from the start in b (quietMax keeps it in range).
+			d := min(max(tr.toNs(e.t+int64(e.b)), t)-t, math.MaxUint32)
+			e.t, e.b, last = t, uint32(d), t+d
+			continue
+		}
+		e.t, last = t, t
+		if logformat.Kind(e.a) == logformat.KindConflict {
+			i++ // the second entry holds no time
+		}
+	}
+	th.lastNs = last
+	ss := r.sinks.Load() // tap.go: sinks get the events with interned sites
+	tap := ss != nil && len(*ss) > 0
+	plain := !tap && !r.internal
+	packed := unsafe.Slice((*logformat.PackedEvent)(unsafe.Pointer(unsafe.SliceData(evs))), len(evs))
+	ev := logformat.Event{Thread: th.id}
+	for i := 0; i < len(evs); i++ {
+		if plain {
+			n, err := r.w.WritePacked(th.id, packed[i:])
+			if i += n; err != nil {
+				r.fail(err)
+				return
+			}
+			if i == len(evs) {
+				break
+			}
+		}
+		e := &evs[i]
+		ev.Time = e.t
+		ev.Site, ev.Var, ev.OtherThread, ev.OtherSite = 0, 0, 0, 0
+		if e.a == quietEvent {
+			// One WritePacked stopped at, or any with a tap: its start
+			// and its commit.
+			ev.Kind, ev.Conflict, ev.Cause, ev.Reason = logformat.KindTxStart, 0, 0, 0
+			r.writeOne(&ev, 0, 0, tap)
+			ev.Time, ev.Kind = e.t+int64(e.b), logformat.KindTxCommit
+			r.writeOne(&ev, 0, 0, tap)
+			continue
+		}
+		ev.Kind = logformat.Kind(e.a)
+		ev.Conflict = logformat.ConflictKind(e.a >> 8)
+		ev.Cause = logformat.AbortCause(e.a >> 16)
+		ev.Reason = logformat.WaitReason(e.a >> 24)
+		site, otherSite := e.b, uint32(0)
+		if ev.Kind == logformat.KindConflict && i+1 < len(evs) {
+			i++
+			p := &evs[i]
+			ev.Var, ev.OtherThread, otherSite = uint64(p.t), p.a, p.b
+		}
+		r.writeOne(&ev, site, otherSite, tap)
+	}
+	if tap {
+		for _, s := range *ss {
+			s.add(r.epoch, th.id, r.sinkBuf)
+		}
+		clear(r.sinkBuf)
+		r.sinkBuf = r.sinkBuf[:0]
+	}
+}
+
+// writeOne hands ev, whose sites are the thread's interned ones (0: none),
+// to the sinks (if tap) and writes it with the sites' stack ids.
+func (r *recorder) writeOne(ev *logformat.Event, site, otherSite uint32, tap bool) {
+	if tap {
+		r.sinkBuf = append(r.sinkBuf, *ev)
+		se := &r.sinkBuf[len(r.sinkBuf)-1]
+		se.Site, se.OtherSite = logformat.StackID(site), logformat.StackID(otherSite)
+	}
+	if r.internal {
+		return
+	}
+	if site != 0 {
+		ev.Site = r.stackID(site)
+	}
+	if otherSite != 0 {
+		ev.OtherSite = r.stackID(otherSite)
+	}
+	if err := r.w.Write(ev); err != nil {
+		r.fail(err)
+	}
+}
+
+// fail keeps the first error of the Writer, and says so once.
+func (r *recorder) fail(err error) {
+	if r.err == nil {
+		r.err = err
+		r.warn(err)
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat"
 )
@@ -424,88 +423,6 @@ func (r *recorder) flush(final bool) {
 		r.w.Usage(u)
 	}
 	if err := r.w.Flush(); err != nil && r.err == nil {
-		r.err = err
-		r.warn(err)
-	}
-}
-
-// writeEvents decodes a thread's raw events into the Writer. This runs
-// for every event recorded: the times are converted in place first, and
-// then the runs of events without a site or another side (most of them)
-// go to the Writer in one call each (WritePacked), the others one by one.
-func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
-	// last starts at 0 (lastNs), so max with it also keeps times from
-	// going below 0 (a tick before tick0, from a processor whose counter
-	// lags).
-	last := th.lastNs
-	for i := 0; i < len(evs); i++ {
-		e := &evs[i]
-		t := max(tr.toNs(e.t), last)
-		e.t, last = t, t
-		if logformat.Kind(e.a) == logformat.KindConflict {
-			i++ // the second entry holds no time
-		}
-	}
-	th.lastNs = last
-	ss := r.sinks.Load() // tap.go: sinks get the events with interned sites
-	tap := ss != nil && len(*ss) > 0
-	plain := !tap && !r.internal
-	packed := unsafe.Slice((*logformat.PackedEvent)(unsafe.Pointer(unsafe.SliceData(evs))), len(evs))
-	ev := logformat.Event{Thread: th.id}
-	for i := 0; i < len(evs); i++ {
-		if plain {
-			n, err := r.w.WritePacked(th.id, packed[i:])
-			if i += n; err != nil {
-				r.fail(err)
-				return
-			}
-			if i == len(evs) {
-				break
-			}
-		}
-		e := &evs[i]
-		ev.Time = e.t
-		ev.Kind = logformat.Kind(e.a)
-		ev.Conflict = logformat.ConflictKind(e.a >> 8)
-		ev.Cause = logformat.AbortCause(e.a >> 16)
-		ev.Reason = logformat.WaitReason(e.a >> 24)
-		ev.Site, ev.Var, ev.OtherThread, ev.OtherSite = 0, 0, 0, 0
-		site, otherSite := e.b, uint32(0)
-		if ev.Kind == logformat.KindConflict && i+1 < len(evs) {
-			i++
-			p := &evs[i]
-			ev.Var, ev.OtherThread, otherSite = uint64(p.t), p.a, p.b
-		}
-		if tap {
-			r.sinkBuf = append(r.sinkBuf, ev)
-			se := &r.sinkBuf[len(r.sinkBuf)-1]
-			se.Site, se.OtherSite = logformat.StackID(site), logformat.StackID(otherSite)
-		}
-		if r.internal {
-			continue
-		}
-		if site != 0 {
-			ev.Site = r.stackID(site)
-		}
-		if otherSite != 0 {
-			ev.OtherSite = r.stackID(otherSite)
-		}
-		if err := r.w.Write(&ev); err != nil {
-			r.fail(err)
-		}
-	}
-	if tap {
-		for _, s := range *ss {
-			s.add(r.epoch, th.id, r.sinkBuf)
-		}
-		clear(r.sinkBuf)
-		r.sinkBuf = r.sinkBuf[:0]
-	}
-}
-
-// fail keeps the first error of the Writer, and says so once.
-func (r *recorder) fail(err error) {
-	if r.err == nil {
 		r.err = err
 		r.warn(err)
 	}

@@ -307,9 +307,9 @@ func (t *threadRec) fullIdle() bool { return loadPair(&t.busy) == busyFull }
 // The start event waits in t.pend until the attempt logs something
 // (emitAt writes it first) or commits: an attempt that logs nothing
 // between its start and its commit (most of a full-level log) has both
-// written here, as a pair, with one test of the room for the two and the
-// tests emitAt makes for any event (the hand-over, the gen of a first
-// event) once for the two.
+// written here, as one quiet entry (quietEvent), with the tests emitAt
+// makes for any event (the hand-over, the gen of a first event) once for
+// the two.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome, error) {
 	setRecQuiet(tx, t)
 	storeOwned32(&t.busy, busyLogged|busyFull)
@@ -357,7 +357,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 		return res, err
 	}
 	now := cputicks()
-	if n, start := len(t.buf), t.pend; start != 0 && n+2 <= cap(t.buf) {
+	if n, start := len(t.buf), t.pend; start != 0 && n < cap(t.buf) && now-start < quietMax {
 		// The attempt logged nothing: no event set now or reuse, none
 		// left a site patch pending.
 		t.pend = 0
@@ -365,13 +365,11 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 		if n == 0 {
 			t.gen = t.r.gen.Load()
 		}
-		t.buf = t.buf[:n+2] // the length alone: no pointer store, no write barrier
-		e := (*[2]rawEvent)(t.buf[n:])
-		e[0] = rawEvent{t: start, a: uint32(logformat.KindTxStart)}
-		e[1] = rawEvent{t: now, a: uint32(logformat.KindTxCommit)}
+		t.buf = t.buf[:n+1] // the length alone: no pointer store, no write barrier
+		t.buf[n] = rawEvent{t: start, a: quietEvent, b: uint32(now - start)}
 		t.last = now
 		behind := false
-		if n+2 >= handoffSize {
+		if n+1 >= handoffSize {
 			behind = t.handoff() >= yieldQueued
 			t.r.kickFlusher()
 		} else if t.gen != t.r.gen.Load() {
