@@ -254,7 +254,7 @@ func (tx *Tx) load(h *varHeader) unsafe.Pointer {
 				// inlined call's && (with its atomic load) became a
 				// materialized bool, five instructions a load.
 				if tx.logged() {
-					if h.contended.Load() {
+					if h.contended.Load() && tx.readSiteOn() {
 						goto general // readWords records the site
 					}
 				}
@@ -283,7 +283,7 @@ general:
 			v := b.loadVersion()
 			if v&1 == 0 && tx.visible(v) {
 				if tx.logged() {
-					if h.contended.Load() {
+					if h.contended.Load() && tx.readSiteOn() {
 						goto words
 					}
 				}
@@ -345,7 +345,7 @@ general:
 	p := atomic.LoadPointer(&h.val)
 	if v := (*boxHeader)(p).loadVersion(); v&1 == 0 && tx.visible(v) {
 		if tx.logged() {
-			if h.contended.Load() {
+			if h.contended.Load() && tx.readSiteOn() {
 				goto boxed
 			}
 		}

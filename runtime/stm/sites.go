@@ -136,11 +136,28 @@ func (tx *Tx) captureSite(off, n *int32) {
 // while its thread is in conflicts, as the other side of a later conflict
 // is named by the box it wrote.
 //
+// At the full level every call is logged from its start, and a Load of a
+// contended Var in each would capture its stack however rarely the Var
+// conflicts now: so a full-level call captures only while its thread is
+// wanted (threadRec.siteWant: a conflict with or of this thread in the
+// last second or so, its own re-run's included), as a counted call's
+// Stores do. Its first conflict after a quiet while is then patched by
+// the re-run, as a counted call's is. WithEverySite (modeFullSites)
+// captures every time.
+//
 // The mode is modeLogged, modeFull or modeFullSites only while tx.rec is
 // set (promote, runFull and recBegin set both, recEnd and runFull reset
 // both), so a Load asks this alone, without testing tx.rec first: one
 // compare for a call that is not logged, recording or not.
-func (tx *Tx) readSiteWanted(h *varHeader) bool { return tx.logged() && h.contended.Load() }
+func (tx *Tx) readSiteWanted(h *varHeader) bool {
+	return tx.logged() && h.contended.Load() && tx.readSiteOn()
+}
+
+// readSiteOn is readSiteWanted's test of the mode and the thread, for a
+// logged call's Load of a contended Var.
+func (tx *Tx) readSiteOn() bool {
+	return tx.prof.mode != modeFull || tx.rec.siteWant.Load() != 0
+}
 
 type sitePatch struct {
 	h     *varHeader
