@@ -117,3 +117,52 @@ func TestRecordSiteWanted(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordFullReadSite: at the full level a first attempt captures no
+// read site (readSiteOn), while its thread is wanted too, and every
+// write-read conflict's read site comes from the re-run (awaitSite): each
+// of three conflicts on v, the second and third with both threads
+// wanted, names the line of the victim's Load.
+func TestRecordFullReadSite(t *testing.T) {
+	v, w := NewVar(0), NewVar(0)
+	data := recordAt(t, LevelFull, func() {
+		for range 3 {
+			readDone, bDone := make(chan struct{}), make(chan struct{})
+			go func() {
+				<-readDone
+				Atomically(func(tx *Tx) error {
+					v.Store(tx, 1)
+					return nil
+				})
+				close(bDone)
+			}()
+			first := true
+			Atomically(func(tx *Tx) error {
+				x := v.Load(tx) // SITE:full-read
+				if first {
+					first = false
+					close(readDone)
+					<-bDone
+				}
+				w.Store(tx, x)
+				return nil
+			})
+		}
+	})
+	evs, r := readLog(t, data)
+	rf, rl := markerLine(t, "full-read")
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind != logformat.KindConflict || ev.Var != v.ID() {
+			continue
+		}
+		n++
+		s := r.Stack(ev.Site)
+		if ev.Conflict != logformat.ConflictWriteRead || s == nil || len(s.Frames) == 0 || s.Frames[0].File != rf || s.Frames[0].Line != rl {
+			t.Errorf("conflict %d: %v, this side at %v, want write-read at %s:%d", n, ev.Conflict, s, rf, rl)
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d conflicts on v, want 3", n)
+	}
+}

@@ -138,12 +138,13 @@ func (tx *Tx) captureSite(off, n *int32) {
 //
 // At the full level every call is logged from its start, and a Load of a
 // contended Var in each would capture its stack however rarely the Var
-// conflicts now: so a full-level call captures only while its thread is
-// wanted (threadRec.siteWant: a conflict with or of this thread in the
-// last second or so, its own re-run's included), as a counted call's
-// Stores do. Its first conflict after a quiet while is then patched by
-// the re-run, as a counted call's is. WithEverySite (modeFullSites)
-// captures every time.
+// conflicts now, and in every call while it conflicts often (a producer
+// and its consumer: most calls). So a full-level call's Loads capture
+// only while one of its conflicts waits for its site (tx.patch), that is
+// in the re-run after a conflict whose attempt did not capture it: every
+// conflict's read site comes from the re-run, as a counted call's does at
+// the profile level, and the two levels name the same sites.
+// WithEverySite (modeFullSites) captures every time.
 //
 // The mode is modeLogged, modeFull or modeFullSites only while tx.rec is
 // set (promote, runFull and recBegin set both, recEnd and runFull reset
@@ -153,10 +154,10 @@ func (tx *Tx) readSiteWanted(h *varHeader) bool {
 	return tx.logged() && h.contended.Load() && tx.readSiteOn()
 }
 
-// readSiteOn is readSiteWanted's test of the mode and the thread, for a
-// logged call's Load of a contended Var.
+// readSiteOn is readSiteWanted's test of the mode and the pending patch,
+// for a logged call's Load of a contended Var.
 func (tx *Tx) readSiteOn() bool {
-	return tx.prof.mode != modeFull || tx.rec.siteWant.Load() != 0
+	return tx.prof.mode != modeFull || tx.patch.idx >= 0
 }
 
 type sitePatch struct {
