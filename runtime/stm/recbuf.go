@@ -156,18 +156,19 @@ func (r *recorder) writeEvents(th *threadRec, evs []rawEvent, tr tickRate) {
 	// going below 0 (a tick before tick0, from a processor whose counter
 	// lags).
 	last := th.lastNs
+	per := tr.nsPer
 	for i := 0; i < len(evs); i++ {
 		e := &evs[i]
 		t := max(tr.toNs(e.t), last)
-		if e.a == quietEvent {
-			// The commit's time as its own entry's would be, and its
-			// distance from the start in b (quietMax keeps it in range).
-			d := min(max(tr.toNs(e.t+int64(e.b)), t)-t, math.MaxUint32)
-			e.t, e.b, last = t, uint32(d), t+d
-			continue
-		}
 		e.t, last = t, t
-		if logformat.Kind(e.a) == logformat.KindConflict {
+		if e.a == quietEvent {
+			// The commit's distance from the start in b: its ticks'
+			// product with the rate, rounded (as unbiased as the
+			// difference of the two times' conversions, and one
+			// conversion fewer); quietMax keeps it in range.
+			d := min(int64(float64(e.b)*per+0.5), math.MaxUint32)
+			e.b, last = uint32(d), t+d
+		} else if logformat.Kind(e.a) == logformat.KindConflict {
 			i++ // the second entry holds no time
 		}
 	}
