@@ -393,7 +393,7 @@ func (a *Analyzer) step(l *logState, th *thread, ev *logformat.Event, t int64, i
 		th.state = stStop
 		a.clearPending(th)
 	case logformat.KindTxAbort:
-		a.abort(l, th, ev, in)
+		a.abort(l, th, ev, in, nil)
 	case logformat.KindConflict:
 		a.conflict(l, th, ev, t, in)
 	case logformat.KindWaitStart:

@@ -60,11 +60,27 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 // caused (see contended), else to the unattributed total. After an abort
 // by a conflict, the conflict stays pending for the backoff pause before
 // the re-run (see thread.afterAbort).
-func (a *Analyzer) abort(l *logState, th *thread, ev *logformat.Event, in bool) {
+//
+// With st (batch's, its state shared with th: see sharedState), it also
+// takes the schedule's step of the abort, before th
+// changes: one call for both, with the test of the cause once.
+func (a *Analyzer) abort(l *logState, th *thread, ev *logformat.Event, in bool, st *schedThread) {
+	run := th.run
+	if st != nil {
+		if th.pendingSet && contended(ev.Cause) && st.pending >= 0 {
+			r := run
+			if !th.inTx {
+				r = st.attemptRun
+			}
+			if !st.chargedAcc.addDense(st.pending, r) {
+				st.chargedAcc.addSlow(st.charged, st.pending, r)
+			}
+		}
+		st.attemptRun = 0
+	}
 	if !th.inTx {
 		l.orphanEnd++
 	}
-	run := th.run
 	if in {
 		a.tot.aborts++
 		th.aborts++

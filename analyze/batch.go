@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"time"
+
 	"github.com/stmlog/stmlog/logformat"
 )
 
@@ -234,30 +236,20 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 				l.noteTime(t)
 			}
 		}
-		if shared { // boundClock: the run is th.run (see sharedState)
-			if d := t - th.last; th.waiting && d > 0 { // waiting first: the likelier to be false
-				// boundPause with the state in th, written out here (as a
-				// method it is just over the inliner's budget)
-				g := int32(-1)
-				if th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff) {
-					g = st.pending
-				}
-				st.pauseSums(g, th.reason, d)
-			}
+		// advance, unwindowed, without a branch on which of the two
+		// states most events find is th's (it follows the order of
+		// the kinds, which a predictor missed once per 2.4 events); a
+		// pause, and with shared its schedule's sums, in pauseTo.
+		if th.state <= stRun && !(shared && th.waiting) {
+			th.run += max(t-th.prev, 0) & -int64(th.state) // stRun is 1, stStop 0
+			th.prev = t
+		} else {
+			a.pauseTo(th, st, shared, t)
 		}
 		if t > th.last {
 			th.moves++ // see Schedule.BoundFirst
 		}
 		th.last = t
-		// advance, unwindowed, without a branch on which of the two
-		// states most events find is th's (it follows the order of
-		// the kinds, which a predictor missed once per 2.4 events).
-		if th.state <= stRun {
-			th.run += max(t-th.prev, 0) & -int64(th.state) // stRun is 1, stStop 0
-			th.prev = t
-		} else {
-			a.advance(th, t)
-		}
 		switch k {
 		case logformat.KindTxStart:
 			if th.inTx {
@@ -314,10 +306,11 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 				}
 			}
 		case logformat.KindTxAbort:
-			if shared {
-				st.sharedAbort(th, ev) // before abort changes th
+			sst := st // the schedule's step too, if shared
+			if !shared {
+				sst = nil
 			}
-			a.abort(l, th, ev, true)
+			a.abort(l, th, ev, true, sst)
 		case logformat.KindWaitStart:
 			a.waitStart(l, th, ev.Reason, true)
 		case logformat.KindWaitDone:
@@ -333,6 +326,40 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 		}
 	}
 	return shared
+}
+
+// pauseTo is slowSteps' advance of th to t (unwindowed) for a thread
+// paused or detached, or waiting with shared (st's state is th's, see
+// sharedState): then it takes boundClock's step too, the pause's sums.
+// One call for both, where they test the same of th.
+func (a *Analyzer) pauseTo(th *thread, st *schedThread, shared bool, t int64) {
+	charged := th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff)
+	if d := t - th.last; shared && th.waiting && d > 0 { // boundPause's, the state in th
+		g := int32(-1)
+		if charged {
+			g = st.pending
+		}
+		st.pauseSums(g, th.reason, d)
+	}
+	d := max(t-th.prev, 0)
+	th.prev = t
+	switch th.state {
+	case stStop, stRun:
+		th.run += d & -int64(th.state)
+	case stPause:
+		if d == 0 {
+			return
+		}
+		a.tot.paused += d
+		th.paused += d
+		a.reasons[th.reason].Time += time.Duration(d)
+		if !charged {
+			a.unattribPau += d
+		} else if g := th.pending; g != nil {
+			g.paused += d
+			th.pendingCost += d
+		}
+	}
 }
 
 // sharedState reports whether the state the schedule past its Limit keeps
@@ -368,21 +395,10 @@ func (st *schedThread) unshare(th *thread) {
 	}
 }
 
-// sharedAbort and sharedConflict are boundStep with the state in th,
-// before th's step: what st keeps that th has not (the pending group, the
-// other thread) and the time charged at an abort. (A BecomeInevitable's is
+// sharedConflict is boundStep with the state in th, before th's step:
+// what st keeps that th has not (the pending group, the other thread).
+// (An abort's is abort's, with st; a BecomeInevitable's is
 // st.attemptInev; the other kinds' are none.)
-func (st *schedThread) sharedAbort(th *thread, ev *logformat.Event) {
-	if th.pendingSet && contended(ev.Cause) && st.pending >= 0 {
-		run := st.attemptRun
-		if th.inTx {
-			run = th.run
-		}
-		st.chargedAcc.add(st.charged, st.pending, run)
-	}
-	st.attemptRun = 0
-}
-
 func (st *schedThread) sharedConflict(s *Schedule, l *schedLog, ev *logformat.Event) {
 	st.pending, st.other = -1, ev.OtherThread
 	if s.opt.Kind == logformat.ConflictNone || ev.Conflict == s.opt.Kind {

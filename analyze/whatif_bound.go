@@ -79,13 +79,13 @@ func (th *schedThread) boundPause(d int64) {
 // pauseSums adds a pause of length d, charged to group g (or none, -1),
 // to the sums the bound reads.
 func (th *schedThread) pauseSums(g int32, reason logformat.WaitReason, d int64) {
-	if g >= 0 {
-		th.chargedAcc.add(th.charged, g, d)
+	if g >= 0 && !th.chargedAcc.addDense(g, d) {
+		th.chargedAcc.addSlow(th.charged, g, d)
 	}
 	if reason != logformat.WaitBackoff {
 		th.waitPause += d
-		if g >= 0 {
-			th.waitAcc.add(th.waitPauseBy, g, d)
+		if g >= 0 && !th.waitAcc.addDense(g, d) {
+			th.waitAcc.addSlow(th.waitPauseBy, g, d)
 		}
 	}
 }
@@ -146,15 +146,23 @@ type denseSum struct {
 const denseGroups = 256
 
 func (a *groupSum) add(m map[int32]int64, g int32, d int64) {
-	// A group the slice has room for, inline: most adds (an abort's, a
-	// pause's); addSlow has the map and the growth.
-	if uint32(g) < uint32(len(a.dense)) {
-		s := &a.dense[g]
-		s.d += d
-		s.used = true
-		return
+	if !a.addDense(g, d) {
+		a.addSlow(m, g, d)
 	}
-	a.addSlow(m, g, d)
+}
+
+// addDense is add for a group the slice has room for, most adds (an
+// abort's, a pause's), small enough to be inlined where they are many
+// (add itself, with its call of addSlow, is not); it reports false for
+// the others, which addSlow takes: the map and the growth.
+func (a *groupSum) addDense(g int32, d int64) bool {
+	if uint(g) >= uint(len(a.dense)) {
+		return false
+	}
+	s := &a.dense[g]
+	s.d += d
+	s.used = true
+	return true
 }
 
 func (a *groupSum) addSlow(m map[int32]int64, g int32, d int64) {
