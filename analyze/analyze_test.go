@@ -353,6 +353,34 @@ func TestSketchQuantile(t *testing.T) {
 	}
 }
 
+// TestSketchAddFast checks that addFast, where it takes a sample, leaves
+// the sketch as add would, on values around every bucket's bounds, and
+// that it takes the samples of buckets the counts have.
+func TestSketchAddFast(t *testing.T) {
+	var vals []int64
+	for i := range bucketOf(1<<63 - 1) {
+		lo, hi := bucketRange(i)
+		vals = append(vals, lo, hi-1, lo+(hi-lo)/2)
+	}
+	var fast, slow sketch
+	for _, v := range append(vals, vals...) { // the second time, every bucket is there
+		if !fast.addFast(v) {
+			fast.add(v)
+		} else if len(fast.counts) == 0 {
+			t.Fatalf("addFast took %d into an empty sketch", v)
+		}
+		slow.add(v)
+		if !slices.Equal(fast.counts, slow.counts) || fast.n != slow.n || fast.min != slow.min || fast.max != slow.max {
+			t.Fatalf("after %d: addFast's sketch %+v, add's %+v", v, fast, slow)
+		}
+	}
+	for _, v := range vals {
+		if !fast.addFast(v) {
+			t.Fatalf("addFast did not take %d (bucket %d of %d)", v, bucketOf(v), len(fast.counts))
+		}
+	}
+}
+
 // TestTimelineMatchesExact puts conflicts at cell centres of a known span,
 // in random order and with a log that starts before and after them, and
 // checks the streamed 60 cells equal an exact count.

@@ -128,7 +128,7 @@ func contended(c logformat.AbortCause) bool {
 // clearPending ends th's pending conflict: its total cost becomes one sample
 // of its group's per-event distribution.
 func (a *Analyzer) clearPending(th *thread) {
-	if g := th.pending; g != nil && th.pendingKept {
+	if g := th.pending; g != nil && th.pendingKept && !g.cost.addFast(max(th.pendingCost, 0)) {
 		g.cost.add(th.pendingCost)
 	}
 	th.pending = nil

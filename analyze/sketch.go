@@ -64,6 +64,25 @@ func (s *sketch) add(v int64) {
 	}
 }
 
+// addFast is add for a sample v >= 0 in a bucket the counts have (and not
+// full), most samples, small enough to be inlined where a sample is taken
+// per pending conflict (clearPending); it reports false, having added
+// nothing, for the others, which add takes. Counts grow only in add, which
+// counts the sample, so a sketch with counts is not empty. The bucket is
+// bucketOf's, with no branch on a value below subBuckets (its e is 0).
+func (s *sketch) addFast(v int64) bool {
+	e := max(bits.Len64(uint64(v))-1-subBits, 0)
+	b := uint(e<<subBits) + uint(v>>e)
+	if b >= uint(len(s.counts)) || s.counts[b] == ^uint32(0) {
+		return false
+	}
+	s.counts[b]++
+	s.n++
+	s.min = min(s.min, v)
+	s.max = max(s.max, v)
+	return true
+}
+
 // quantile returns an estimate of the q-quantile (0 < q ≤ 1): the midpoint
 // of the bucket holding the ceil(q·n)-th smallest value, clamped to the
 // range of values seen (so a single sample is exact).
