@@ -51,7 +51,7 @@ type totals struct {
 }
 
 type logState struct {
-	groups    *groupCache // see cachedGroup
+	groups    *groupCache // see groupHash
 	name      string
 	src       logformat.Source
 	index     int

@@ -24,7 +24,21 @@ func (a *Analyzer) conflict(l *logState, th *thread, ev *logformat.Event, t int6
 	if a.opt.Kind != logformat.ConflictNone && ev.Conflict != a.opt.Kind {
 		return nil
 	}
-	e := a.cachedGroup(l, ev)
+	// The group through l's groupCache (see groupHash), the hit inline:
+	// most conflicts' (a log's come from few sites and Vars).
+	k := cacheKey{ev.Site, ev.OtherSite, ev.Conflict, ev.Var}
+	var thread uint32
+	if a.opt.By == ByThread {
+		thread = ev.Thread
+	}
+	h := groupHash(k, thread)
+	var e *groupEntry
+	if c := l.groups; c != nil {
+		e = &c[h]
+	}
+	if e == nil || e.g == nil || e.k != k || e.thread != thread {
+		e = a.cacheMiss(l, ev, h, thread)
+	}
 	g := e.g
 	th.pending = g
 	th.pendingKept = in

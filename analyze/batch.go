@@ -453,28 +453,17 @@ func (e *groupEntry) schedKey(tb *teeBatches, ev *logformat.Event) int32 {
 	return e.key
 }
 
-// cachedGroup is groupOf through l's groupCache. groupOf's result and its
-// effect on the group (the "mixed" flags) depend only on these fields
-// within a log (and on the thread, under ByThread), so a hit can skip it.
-func (a *Analyzer) cachedGroup(l *logState, ev *logformat.Event) *groupEntry {
-	k := cacheKey{ev.Site, ev.OtherSite, ev.Conflict, ev.Var}
-	var thread uint32
-	if a.opt.By == ByThread {
-		thread = ev.Thread
-	}
-	h := (uint64(k.site)*0x9e3779b97f4a7c15 ^ uint64(k.other)*0xc2b2ae3d27d4eb4f ^
+// groupHash is the groupCache entry of a conflict's fields k (and thread,
+// under ByThread): conflict looks its group up there, and a hit skips
+// groupOf, whose result and effect on the group (the "mixed" flags)
+// depend only on these fields within a log. A hit is the entry with these
+// fields; cacheMiss fills it on a miss.
+func groupHash(k cacheKey, thread uint32) uint64 {
+	return (uint64(k.site)*0x9e3779b97f4a7c15 ^ uint64(k.other)*0xc2b2ae3d27d4eb4f ^
 		k.v*0x165667b19e3779f9 ^ uint64(thread)*0x27d4eb2f165667c5 ^ uint64(k.kind)) >> 58
-	// A hit returns with no call on its way, so that nothing of it is
-	// kept on the stack for cacheMiss's.
-	if c := l.groups; c != nil {
-		if e := &c[h]; e.g != nil && e.k == k && e.thread == thread {
-			return e
-		}
-	}
-	return a.cacheMiss(l, ev, h, thread)
 }
 
-// cacheMiss fills cachedGroup's entry h for ev.
+// cacheMiss fills conflict's groupCache entry h for ev (see groupHash).
 func (a *Analyzer) cacheMiss(l *logState, ev *logformat.Event, h uint64, thread uint32) *groupEntry {
 	if l.groups == nil {
 		l.groups = new(groupCache)
