@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -17,10 +18,13 @@ const (
 )
 
 type c8Thread struct {
-	// by how the transaction ended: [0] committed, [1] aborted (end)
-	cpuEnded                    [2]float64
-	nEnded                      [2]int64
-	cpuPaused, gcMinor, gcMajor float64
+	// the sums: [0] CPU time of committed transactions, [1] of aborted
+	// ones (end's index), [2] minor and [3] major collections
+	sums      [4]float64
+	nEnded    [2]int64 // committed, aborted
+	cpuPaused float64
+
+	// What the thread's records leave for its next ones.
 
 	prevTime  float64
 	prevState uint8
@@ -30,7 +34,8 @@ type c8Thread struct {
 
 	// the transaction's time by state: tx[stRun] its CPU time, tx[stPause]
 	// and tx[stDetached]; tx[stStop] sums what is never read (progress
-	// adds without a branch on the state, which records make unpredictable)
+	// adds without a branch on the state, which records make
+	// unpredictable), nor is tx[stDetached]
 	tx [4]float64
 
 	// the transaction's first BECOME_INEVITABLE or REATTACH record (inev)
@@ -44,6 +49,15 @@ type c8Thread struct {
 	index uint32 // in c8Summary.threads
 
 	f [fSlots]float64 // summarizePiped's floats (f* slots; apply)
+}
+
+// c8Term is a term of thread th's sums[k], and p one of its cpuPaused
+// (+0 for a collection's: adding +0 leaves a sum that is never -0 as it
+// is).
+type c8Term struct {
+	a, p float64
+	th   uint32
+	k    uint8
 }
 
 func (t *c8Thread) progress(now float64, state uint8) {
@@ -69,7 +83,7 @@ func (t *c8Thread) start(now float64) {
 func (t *c8Thread) end(ev uint8, now float64) {
 	t.progress(now, stStop)
 	k := (ev - pypy.EvCommit) & 1
-	t.cpuEnded[k] += t.tx[stRun]
+	t.sums[k] += t.tx[stRun]
 	t.cpuPaused += t.tx[stPause]
 	t.nEnded[k]++
 }
@@ -106,7 +120,7 @@ func (t *c8Thread) gcMinorStart(now float64) {
 
 func (t *c8Thread) gcMinorDone(now float64) {
 	if t.inMinor {
-		t.gcMinor += now - t.minorStart
+		t.sums[2] += now - t.minorStart
 		t.inMinor = false
 	}
 }
@@ -115,7 +129,7 @@ func (t *c8Thread) gcMajorStart(now float64) { t.inMajor, t.majorStart = true, n
 
 func (t *c8Thread) gcMajorDone(now float64) {
 	if t.inMajor {
-		t.gcMajor += now - t.majorStart
+		t.sums[3] += now - t.majorStart
 		t.inMajor = false
 	}
 }
@@ -138,6 +152,10 @@ type c8Summary struct {
 	cells     timeCells
 	pend      *pending // scan's queue (flush)
 	jobs      int      // Options.Jobs
+	// The input at offsets, for summarizeSplit (nil: not a file): the
+	// scanner's offset 0 is at raBase, raLen bytes from it.
+	ra            io.ReaderAt
+	raBase, raLen int64
 }
 
 func newC8Summary(era pypy.Era) *c8Summary {
@@ -322,11 +340,11 @@ func (s *c8Summary) write(w *bufio.Writer, src *sourceCache, top int, res passRe
 	var committed, aborted, paused, gcMinor, gcMajor float64
 	var nCommitted, nAborted int64
 	for _, t := range s.threads {
-		committed += t.cpuEnded[0]
-		aborted += t.cpuEnded[1]
+		committed += t.sums[0]
+		aborted += t.sums[1]
 		paused += t.cpuPaused
-		gcMinor += t.gcMinor
-		gcMajor += t.gcMajor
+		gcMinor += t.sums[2]
+		gcMajor += t.sums[3]
 		nCommitted += t.nEnded[0]
 		nAborted += t.nEnded[1]
 	}

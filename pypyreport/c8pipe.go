@@ -137,7 +137,7 @@ func (s *c8Summary) summarizePiped(sc *pypy.Scanner, errw *pyStderr, size int64,
 	consume(b)
 	for _, t := range s.threads {
 		f := &t.f
-		t.cpuEnded, t.cpuPaused, t.gcMinor, t.gcMajor = [2]float64{f[fCommitted], f[fAborted]}, f[fPaused], f[fMinor], f[fMajor]
+		t.sums, t.cpuPaused = [4]float64{f[fCommitted], f[fAborted], f[fMinor], f[fMajor]}, f[fPaused]
 		t.nEnded = [2]int64{int64(f[fNCommitted]), int64(f[fNAborted])}
 	}
 	res := b.res

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -19,27 +20,88 @@ import (
 // a one-record buffer for scan: the analysis exists once.
 func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
 	if s.jobs > 1 {
+		if s.ra != nil {
+			return s.summarizeSplit(sc, errw, size, budget)
+		}
 		return s.summarizePiped(sc, errw, size, budget)
 	}
-	var res passResult
-	frac := 1.0 / float64(size)
-	order := sc.Era().MonotonicClock()
-	prev := -1.0
-	var cnt int64 // records so far
-	var rec pypy.Record
-	var one [pypy.C8MaxRecord]byte
+	p := s.newPass(sc, errw, size, budget)
+	if _, err := p.run(math.MaxInt64); err != nil {
+		return p.res, err
+	}
+	return p.end(), nil
+}
+
+// c8Pass is summarize's pass between two records: summarizeSplit stops it
+// at an offset and moves it past the part of the log another goroutine
+// analyzed.
+type c8Pass struct {
+	s      *c8Summary
+	sc     *pypy.Scanner
+	errw   *pyStderr
+	size   int64 // the input's, for the percentages (-1: none)
+	budget int
+	order  bool    // the era's timestamps never decrease
+	prev   float64 // the last record's time (-1 before the first)
+	cnt    int64   // records so far
+	res    passResult
+	rec    pypy.Record
+	one    [pypy.C8MaxRecord]byte
+}
+
+func (s *c8Summary) newPass(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) *c8Pass {
+	return &c8Pass{s: s, sc: sc, errw: errw, size: size, budget: budget, order: sc.Era().MonotonicClock(), prev: -1}
+}
+
+// end is the pass's result after the last record.
+func (p *c8Pass) end() passResult {
+	if !p.res.overBudget && p.s.dropTimestamps(p.budget) {
+		p.res.overBudget = true
+	}
+	return p.res
+}
+
+// percent is what the record that prints a percentage does before it is
+// analyzed: the percentage of the input up to its end (consumed), and
+// the check of the kept timestamps against the budget.
+func (p *c8Pass) percent(consumed int64) {
+	if p.size > 0 {
+		p.errw.item(pyFloat(float64(consumed)*(1.0/float64(p.size))*100.0, 0) + "%")
+	}
+	if !p.res.overBudget && p.s.dropTimestamps(p.budget) {
+		p.res.overBudget = true
+	}
+}
+
+// scanSpan is how many bytes scan reads for a record: the largest record
+// and the next one's head up to its event.
+const scanSpan = pypy.C8MaxRecord + 13
+
+// run analyzes the records until the input ends (done) or the next record
+// starts at the byte offset stop or after it.
+func (p *c8Pass) run(stop int64) (done bool, err error) {
+	s, sc, errw := p.s, p.sc, p.errw
 	for {
-		if k := cnt & (progressEvery - 1); k != 0 && !recordAtATime {
+		at := sc.Consumed()
+		if at >= stop {
+			return false, nil
+		}
+		if k := p.cnt & (progressEvery - 1); k != 0 && !recordAtATime {
 			// Up to the next record that prints a percentage.
 			if win := sc.Window(pypy.C8MaxRecord); len(win) >= pypy.C8MaxRecord {
+				if d := stop - at; d < int64(len(win)) {
+					// scan takes a record only with scanSpan bytes from it
+					win = win[:min(len(win), int(d)+scanSpan-1)]
+				}
+				prev := p.prev
 				pos, n, last := 0, 0, 0
 				for limit := int(progressEvery - k); n < limit; {
-					used, m, at, p, heavy, t := s.scan(win[pos:], limit-n, prev, order)
+					used, m, at, pv, heavy, t := s.scan(win[pos:], limit-n, prev, p.order)
 					if s.pend.n > 0 {
 						s.flush(win[pos:], errw)
 					}
 					if m > 0 {
-						last, prev = pos+at, p
+						last, prev = pos+at, pv
 					}
 					pos += used
 					n += m
@@ -50,61 +112,61 @@ func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budg
 					// range and its time in order (scan checked).
 					last = pos
 					if t != nil {
-						used, prev = s.conflictRecord(t, win[pos:], errw)
+						used, prev = s.conflictRecord(t, win[pos:])
 					} else {
-						used, prev = s.record(win[pos:], errw)
+						used, prev = s.record(win[pos:])
+					}
+					if s.pend.n > 0 {
+						s.flush(win[pos:], errw)
 					}
 					pos += used
 					n++
 				}
 				if n > 0 {
 					sc.Skip(pos, n, last)
-					cnt += int64(n)
-					res.stop, res.cut = prev, 0
+					p.cnt += int64(n)
+					p.prev = prev
+					p.res.stop, p.res.cut = prev, 0
 					continue
 				}
 				// The next record is damaged or goes back in time: Next
 				// and the check below report it.
 			}
 		}
-		if err := sc.Next(&rec); err != nil {
+		rec := &p.rec
+		if err := sc.Next(rec); err != nil {
 			if err == io.EOF {
-				break
+				return true, nil
 			}
-			return res, err
+			return true, err
 		}
 		now := pyTime(rec.Sec, rec.Nsec)
-		if order && now < prev {
-			return res, fmt.Errorf("%s: byte offset %d: decreasing timestamps: %.9f -> %.9f", sc.Name(), sc.Offset(), prev, now)
+		if p.order && now < p.prev {
+			return true, fmt.Errorf("%s: byte offset %d: decreasing timestamps: %.9f -> %.9f", sc.Name(), sc.Offset(), p.prev, now)
 		}
-		if cnt&(progressEvery-1) == 0 {
+		if p.cnt&(progressEvery-1) == 0 {
 			// The percentage is printed before the record is analyzed.
-			if cnt == 0 {
-				res.start = now
+			if p.cnt == 0 {
+				p.res.start = now
 			} else {
-				if size > 0 {
-					errw.item(pyFloat(float64(sc.Consumed())*frac*100.0, 0) + "%")
-				}
-				if !res.overBudget && s.dropTimestamps(budget) {
-					res.overBudget = true
-				}
+				p.percent(sc.Consumed())
 			}
 		}
 		// rec is written back as a c8 record (its marker as read: a cut
 		// record's partial one) for scan, which needs C8MaxRecord bytes.
+		one := p.one[:]
 		put32(one[0:], rec.Sec)
 		put32(one[4:], rec.Nsec)
 		put32(one[8:], rec.Thread)
 		one[12], one[13] = rec.Event, byte(copy(one[14:], rec.Marker))
-		s.record(one[:], errw)
-		cnt++
-		prev = now
-		res.stop, res.cut = now, rec.Cut
+		s.record(one)
+		if s.pend.n > 0 {
+			s.flush(one, errw)
+		}
+		p.cnt++
+		p.prev = now
+		p.res.stop, p.res.cut = now, rec.Cut
 	}
-	if !res.overBudget && s.dropTimestamps(budget) {
-		res.overBudget = true
-	}
-	return res, nil
 }
 
 // recordAtATime makes summarize read every record with Next (tests: the
@@ -206,7 +268,7 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 				t.waitDone(t1)
 				e := &pend.e[pend.n&(len(pend.e)-1)]
 				pend.n++
-				e.kind, e.event, e.n, e.off = pendInev, t.inevEvent, t.inevLen, 0
+				e.kind, e.event, e.n, e.off = pendInev, t.inevEvent, t.inevLen, uint32(len(win)-len(rest))
 				e.sec, e.nsec = t.inevSec, t.inevNsec
 				e.marker.copyFrom(&t.inevMarker, t.inevLen)
 				e.a, e.p = 0, t1-t.inevWaitStart
@@ -239,13 +301,14 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 			}
 			e := &pend.e[pend.n&(len(pend.e)-1)]
 			pend.n++
+			e.off = uint32(len(win) - len(rest))
 			if t.aborting {
 				e.kind = pendDouble
 				break
 			}
 			t.aborting = true
 			t.progress(t1, stRun)
-			e.kind, e.event, e.n, e.off = pendWriteRead, pypy.EvWriteRead, uint8(m), uint32(len(win)-len(rest))
+			e.kind, e.event, e.n = pendWriteRead, pypy.EvWriteRead, uint8(m)
 			e.sec, e.nsec = le32(b[0:]), le32(b[4:])
 			e.a, e.p = t.tx[stRun], t.tx[stPause]
 		}
@@ -258,8 +321,9 @@ func (s *c8Summary) scan(win []byte, limit int, prev float64, order bool) (used,
 
 // record analyzes the one c8 record at the front of b, which holds at
 // least C8MaxRecord bytes and whose event is in range, whatever it is; it
-// returns the record's size and time.
-func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
+// returns the record's size and time. A conflict's part is queued in
+// s.pend, as scan queues it, for flush.
+func (s *c8Summary) record(b []byte) (int, float64) {
 	b = b[:pypy.C8MaxRecord]
 	now := pyTime(le32(b[0:]), le32(b[4:]))
 	t := s.thread(le32(b[8:]))
@@ -276,7 +340,7 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 	case pypy.EvBecomeInevitable:
 		t.becomeInevitable(ev, b, now)
 	case pypy.EvWriteRead:
-		s.writeRead(t, b, now, note)
+		s.writeRead(t, b, now)
 	case pypy.EvWaitFreeSegment, pypy.EvWaitSyncing, pypy.EvWaitSyncPause, pypy.EvWaitOtherInev:
 		t.wait(ev, now)
 	case pypy.EvWaitDone:
@@ -295,13 +359,13 @@ func (s *c8Summary) record(b []byte, note *pyStderr) (int, float64) {
 }
 
 // conflictRecord is record for a record of t that scan left because it
-// updates a conflict: a CONTENTION_WRITE_READ or the WAIT_DONE of a wait
-// for the inevitable transaction.
-func (s *c8Summary) conflictRecord(t *c8Thread, b []byte, note *pyStderr) (int, float64) {
+// updates a conflict and s.pend was full: a CONTENTION_WRITE_READ or the
+// WAIT_DONE of a wait for the inevitable transaction.
+func (s *c8Summary) conflictRecord(t *c8Thread, b []byte) (int, float64) {
 	b = b[:pypy.C8MaxRecord]
 	now := pyTime(le32(b[0:]), le32(b[4:]))
 	if s.table[b[12]] == pypy.EvWriteRead {
-		s.writeRead(t, b, now, note)
+		s.writeRead(t, b, now)
 	} else {
 		t.waitDone(now)
 		s.inevWaitDone(t, now)
@@ -309,18 +373,33 @@ func (s *c8Summary) conflictRecord(t *c8Thread, b []byte, note *pyStderr) (int, 
 	return 14 + int(b[13]), now
 }
 
-// writeRead is CONTENTION_WRITE_READ for the record b of t.
-func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64, note *pyStderr) {
+// writeRead is CONTENTION_WRITE_READ for the record b of t (at the front
+// of the window flush is given).
+func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64) {
+	e := s.pend.add()
+	e.off = 0
 	if t.aborting {
-		note.line("note: double STM_CONTENTION_WRITE_READ")
+		e.kind = pendDouble
 		return
 	}
 	t.aborting = true
-	c := s.conflict(pypy.EvWriteRead, b[14:14+int(b[13])])
-	c.addTime(le32(b[0:]), le32(b[4:]), &s.cells)
 	t.progress(now, stRun)
-	c.aborted += t.tx[stRun]
-	c.paused += t.tx[stPause]
+	e.kind, e.event, e.n = pendWriteRead, pypy.EvWriteRead, b[13]
+	e.sec, e.nsec = le32(b[0:]), le32(b[4:])
+	e.a, e.p = t.tx[stRun], t.tx[stPause]
+}
+
+// inevWaitDone is the end of t's wait for the inevitable transaction, if
+// it was waiting, after WAIT_DONE's change of state.
+func (s *c8Summary) inevWaitDone(t *c8Thread, now float64) {
+	if t.inev && t.inevWaiting {
+		e := s.pend.add()
+		e.kind, e.event, e.n, e.off = pendInev, t.inevEvent, t.inevLen, 0
+		e.sec, e.nsec = t.inevSec, t.inevNsec
+		e.marker.copyFrom(&t.inevMarker, t.inevLen)
+		e.a, e.p = 0, now-t.inevWaitStart
+		t.inevWaiting = false
+	}
 }
 
 // pending is what scan leaves of the records that touch a conflict (the
@@ -332,12 +411,22 @@ func (s *c8Summary) writeRead(t *c8Thread, b []byte, now float64, note *pyStderr
 // never -0).
 type pending struct {
 	n int
-	e [64]struct {
-		kind, event, n uint8
-		off, sec, nsec uint32    // off: a CONTENTION_WRITE_READ's record in scan's window
-		a, p           float64   // to add to the conflict's aborted and paused
-		marker         markerBuf // pendInev's (its first n bytes)
-	}
+	e [64]pendEntry
+}
+
+type pendEntry struct {
+	kind, event, n uint8
+	off, sec, nsec uint32    // off: the record in scan's window
+	a, p           float64   // to add to the conflict's aborted and paused
+	marker         markerBuf // pendInev's (its first n bytes)
+}
+
+// add queues an entry (the queue has room: scan and its callers flush it
+// before it fills).
+func (q *pending) add() *pendEntry {
+	e := &q.e[q.n&(len(q.e)-1)]
+	q.n++
+	return e
 }
 
 // What a pending record does.
@@ -399,16 +488,4 @@ func (s *c8Summary) flush(win []byte, note *pyStderr) {
 		c.addTime(e.sec, e.nsec, &s.cells)
 	}
 	pend.n = 0
-}
-
-// inevWaitDone is the end of t's wait for the inevitable transaction, if
-// it was waiting, after WAIT_DONE's change of state.
-func (s *c8Summary) inevWaitDone(t *c8Thread, now float64) {
-	if t.inev && t.inevWaiting {
-		wait := now - t.inevWaitStart
-		c := s.conflict(t.inevEvent, t.inevMarker.bytes()[:t.inevLen])
-		c.addTime(t.inevSec, t.inevNsec, &s.cells)
-		c.paused += wait
-		t.inevWaiting = false
-	}
 }

@@ -3,6 +3,7 @@ package pypyreport
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,24 +15,82 @@ import (
 
 // runBoth runs the report with the c8 analyzer's own loop (scan, reading
 // Scanner.Window), with every record read by Next, and both of these on
-// two goroutines (Jobs 2: summarizePiped), and fails if their stdout,
-// stderr or error differ.
+// two goroutines (Jobs 2: summarizeSplit, in parts of the default size
+// and of 997 bytes), and fails if their stdout, stderr or error differ;
+// and the same on a pipe (no percentages, no second pass) with Jobs 1 and
+// 2 (summarizePiped).
 func runBoth(t *testing.T, name string, data []byte, opt Options, budget int) {
 	t.Helper()
-	var outs [4]string
+	defer func() { recordAtATime, splitSize = false, 0 }()
+	var outs [10]string
 	for i := range outs {
 		recordAtATime = i&1 == 1
-		opt.Jobs = 1 + i>>1
+		opt.Jobs = 1 + min(i>>1&3, 1)
+		splitSize = 0
+		if i>>1 == 2 {
+			splitSize = 997
+		}
+		var r io.Reader = bytes.NewReader(data)
+		if i >= 6 {
+			r = onlyReader{r}
+			opt.Jobs = 1 + i>>3
+		}
 		var out, errOut bytes.Buffer
-		err := run(&out, &errOut, bytes.NewReader(data), opt, budget)
+		err := run(&out, &errOut, r, opt, budget)
 		outs[i] = fmt.Sprintf("%s\n--- stderr\n%s\n--- error %v", out.String(), errOut.String(), err)
 	}
-	recordAtATime = false
-	for i, o := range outs[1:] {
-		if o != outs[0] {
-			t.Fatalf("%s (era %c, budget %d): scan's report\n%s\nrecord at a time %v, jobs %d\n%s", name, opt.Era, budget, tail(outs[0]), (i+1)&1 == 1, 1+(i+1)>>1, tail(o))
+	for i, o := range outs {
+		if w := outs[i/6*6]; o != w {
+			t.Fatalf("%s (era %c, budget %d): record at a time %v, jobs %d, parts of %d bytes, pipe %v: not the report %s",
+				name, opt.Era, budget, i&1 == 1, 1+min(i>>1&3, 1)+i>>3, map[bool]int{true: 997}[i>>1 == 2], i >= 6, firstDiff(w, o))
 		}
 	}
+}
+
+// TestC8SplitSameOutput: the pass in parts on two goroutines
+// (summarizeSplit) prints what the one-goroutine pass prints, in parts of
+// many sizes (a percentage in a part analyzed ahead or not, threads that
+// start no transaction in a part), and merges parts (a part that only
+// ever failed its checks would be no test of the merge).
+func TestC8SplitSameOutput(t *testing.T) {
+	defer func() { splitSize = 0 }()
+	for _, cfg := range []pypygen.Config{
+		{Seed: 8, Threads: 4, Records: 40_000},
+		{Seed: 9, Threads: 300, Records: 40_000},
+		{Seed: 10, Threads: 3, Records: progressEvery + 5000},
+	} {
+		var b bytes.Buffer
+		if _, err := pypygen.Write(&b, cfg); err != nil {
+			t.Fatal(err)
+		}
+		data := b.Bytes()
+		for _, size := range []int{300, 4099, 65537, 1 << 20, 3 << 20} {
+			outs := [2]string{}
+			splitMerged, splitLeft = 0, 0
+			for i := range outs {
+				splitSize = size
+				var out, errOut bytes.Buffer
+				err := run(&out, &errOut, bytes.NewReader(data), Options{Jobs: 1 + i, Top: 30}, timestampBudget)
+				outs[i] = fmt.Sprintf("%s\n--- stderr\n%s\n--- error %v", out.String(), errOut.String(), err)
+			}
+			if outs[1] != outs[0] {
+				t.Fatalf("%d threads, parts of %d bytes: two goroutines, not one's report %s", cfg.Threads, size, firstDiff(outs[0], outs[1]))
+			}
+			if parts := len(data) / size / 2; splitMerged < parts/2 {
+				t.Errorf("%d threads, parts of %d bytes: %d parts merged, %d left, of about %d", cfg.Threads, size, splitMerged, splitLeft, parts)
+			}
+		}
+	}
+}
+
+// firstDiff is a and b around the first byte where they differ.
+func firstDiff(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	lo := max(i-300, 0)
+	return fmt.Sprintf("at byte %d:\n%s\n--- against\n%s", i, a[lo:min(len(a), i+300)], b[lo:min(len(b), i+300)])
 }
 
 func tail(s string) string {

@@ -220,7 +220,8 @@ type c8Conf struct {
 	sec, nsec uint32  // the timestamp to keep
 	kind      uint8   // kindWriteRead, kindDouble, kindInevWait
 	event     uint8
-	_         [14]byte
+	off       uint32 // summarizeSplit's: the record's offset in its part
+	_         [10]byte
 }
 
 // apply does the float part of the records ents (threads: the summary's

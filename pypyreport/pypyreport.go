@@ -84,6 +84,9 @@ func run(stdout, stderr io.Writer, r io.Reader, opt Options, budget int) error {
 	} else {
 		c8 := newC8Summary(sc.Era())
 		c8.jobs = opt.Jobs
+		if ra, ok := r.(io.ReaderAt); ok && seeker != nil {
+			c8.ra, c8.raBase, c8.raLen = ra, base, size
+		}
 		rep = c8
 	}
 	py := &pyStderr{w: errw}

@@ -404,6 +404,47 @@ func (s *Scanner) Skip(n, records, last int) {
 	s.records += int64(records)
 }
 
+// Discard consumes the n bytes after the last record returned, which the
+// caller decoded elsewhere (from its own copy of the same input) as
+// records whole c8 records, the last of them starting last bytes into
+// them: Offset, Consumed and Records are then as after a Next that
+// returned that record. Bytes not buffered yet are skipped by seeking
+// when the input is an io.Seeker, else read and dropped. It returns an
+// error if the input fails, or ends before n bytes while read (a seek past
+// the end is not seen: Next then returns io.EOF).
+func (s *Scanner) Discard(n, records, last int64) error {
+	if s.finished || records <= 0 || last < 0 || n <= last {
+		panic("pypy: Scanner.Discard of no record or after the end")
+	}
+	start := s.base + int64(s.pos)
+	if buffered := int64(s.end - s.pos); n <= buffered {
+		s.pos += int(n)
+	} else {
+		skip := n - buffered
+		s.base += int64(s.end)
+		s.pos, s.end = 0, 0
+		var err error
+		if s.eof {
+			err = io.ErrUnexpectedEOF
+		} else if sk, ok := s.r.(io.Seeker); ok {
+			_, err = sk.Seek(skip, io.SeekCurrent)
+		} else {
+			var m int64
+			if m, err = io.CopyN(io.Discard, s.r, skip); m < skip && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		s.base += skip
+		if err != nil {
+			s.finished = true
+			return fmt.Errorf("%s: byte offset %d: skipping %d bytes: %w", s.name, start, n, err)
+		}
+	}
+	s.recOff = start + last
+	s.records += records
+	return nil
+}
+
 func (s *Scanner) corrupt(reason string) error {
 	s.finished = true
 	return &logformat.CorruptError{Name: s.name, Offset: s.base + int64(s.pos), Err: errors.New(reason)}

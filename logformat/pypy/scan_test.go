@@ -193,3 +193,60 @@ func FuzzNextBatch(f *testing.F) {
 func le32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
+
+// TestDiscard: after Discard skips records (inside the buffer, past it by
+// seeking, past it on a reader that cannot seek), Next returns the record
+// after them, and Offset, Consumed and Records are what Next would have
+// left; a Discard past the end of an input read to skip is an error
+// naming the file.
+func TestDiscard(t *testing.T) {
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 3, Records: 60_000}); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	// The records' offsets, by Next.
+	sc, _ := pypy.NewScanner(bytes.NewReader(data), "f.log", 0)
+	var offs []int64
+	var rec pypy.Record
+	for sc.Next(&rec) == nil {
+		offs = append(offs, sc.Offset())
+	}
+	offs = append(offs, int64(len(data)))
+	for _, c := range []struct {
+		name     string
+		from, to int // skip records from..to-1 after reading from-1
+		seek     bool
+	}{{"in the buffer", 10, 20, true}, {"past it, seeking", 5, 40_000, true}, {"past it, reading", 5, 40_000, false}, {"to the end", 100, len(offs) - 1, true}} {
+		var r io.Reader = bytes.NewReader(data)
+		if !c.seek {
+			r = iotest.OneByteReader(r) // no Seek method
+		}
+		sc, _ := pypy.NewScanner(r, "f.log", 0)
+		for range c.from {
+			if err := sc.Next(&rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sc.Discard(offs[c.to]-offs[c.from], int64(c.to-c.from), offs[c.to-1]-offs[c.from]); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if sc.Offset() != offs[c.to-1] || sc.Consumed() != offs[c.to] || sc.Records() != int64(c.to) {
+			t.Errorf("%s: offset %d consumed %d records %d, want %d %d %d", c.name, sc.Offset(), sc.Consumed(), sc.Records(), offs[c.to-1], offs[c.to], c.to)
+		}
+		err := sc.Next(&rec)
+		if c.to == len(offs)-1 {
+			if err != io.EOF {
+				t.Errorf("%s: Next after the last record: %v, want io.EOF", c.name, err)
+			}
+			continue
+		}
+		if err != nil || sc.Offset() != offs[c.to] {
+			t.Errorf("%s: Next: %v at offset %d, want the record at %d", c.name, err, sc.Offset(), offs[c.to])
+		}
+	}
+	sc, _ = pypy.NewScanner(iotest.OneByteReader(bytes.NewReader(data[:5000])), "f.log", 0)
+	if err := sc.Discard(6000, 300, 5900); err == nil || !strings.Contains(err.Error(), "f.log") {
+		t.Errorf("Discard past the end: %v, want an error naming f.log", err)
+	}
+}
