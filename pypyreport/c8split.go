@@ -258,7 +258,10 @@ func (t *c8Thread) flags() uint8 {
 // (runBoth).
 func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
 	p := s.newPass(sc, errw, size, budget)
+	// The parts ahead are longer than the pass's own: the pass also merges
+	// them, a part ahead takes only its analysis.
 	seg := partSize(s.raLen)
+	own := seg - seg/4
 	w := &c8Ahead{s: newC8Summary(sc.Era()), ra: s.ra, base: s.raBase, length: s.raLen, order: p.order}
 	// Two parts: one the pass merges or the channel holds, one analyzed.
 	parts, free := make(chan *c8Part, 1), make(chan *c8Part, 2)
@@ -267,7 +270,7 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 	var quit atomic.Bool
 	go func() {
 		defer close(parts)
-		for lo := pypy.HeaderSize + seg; lo < w.length; lo += 2 * seg {
+		for lo := pypy.HeaderSize + own; lo < w.length; lo += own + seg {
 			q := <-free
 			if quit.Load() {
 				return
@@ -277,7 +280,7 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 		}
 	}()
 	var err error
-	for lo := pypy.HeaderSize + seg; ; lo += 2 * seg {
+	for lo := pypy.HeaderSize + own; ; lo += own + seg {
 		var done bool
 		if done, err = p.run(lo); done || err != nil {
 			break
