@@ -31,6 +31,33 @@ done:
 	MOVQ AX, ret+8(FP)
 	RET
 
+// func fpCallersFrom(fp uintptr, buf *[maxDepth]uintptr) int
+//
+// fpCallers from the frame fp (a frame pointer of this goroutine's stack)
+// instead of the caller's.
+TEXT ·fpCallersFrom(SB), NOSPLIT|NOFRAME, $0-24
+	MOVQ fp+0(FP), SI
+	MOVQ buf+8(FP), DI
+	XORQ AX, AX
+floop:
+	CMPQ AX, $32
+	JGE  fdone
+	TESTQ SI, SI
+	JZ   fdone
+	MOVQ 8(SI), DX
+	TESTQ DX, DX
+	JZ   fdone
+	MOVQ DX, (DI)(AX*8)
+	INCQ AX
+	MOVQ 0(SI), DX
+	CMPQ DX, SI
+	JLS  fdone
+	MOVQ DX, SI
+	JMP  floop
+fdone:
+	MOVQ AX, ret+16(FP)
+	RET
+
 // func cputicks() int64
 //
 // The time-stamp counter. constant_tsc CPUs tick at a fixed rate; the
@@ -43,16 +70,16 @@ TEXT ·cputicks(SB), NOSPLIT|NOFRAME, $0-8
 	MOVQ AX, ret+0(FP)
 	RET
 
-// func fpHash() (h uint64, n int)
+// func fpHashFrom(fp uintptr) (h uint64, n int)
 //
-// Walks the frame-pointer chain as fpCallers does, from the caller's
-// frame, over the same frames (at most 32), and returns a 64-bit hash of
-// the return addresses (never 0) and their number, storing nothing: what
-// writeSite needs to recognize a stack it has interned before.
-TEXT ·fpHash(SB), NOSPLIT|NOFRAME, $0-16
+// Walks the frame-pointer chain as fpCallersFrom does, from the frame fp,
+// over the same frames (at most 32), and returns a 64-bit hash of the
+// return addresses (never 0) and their number, storing nothing: what
+// walkSite needs to recognize a stack it has interned before.
+TEXT ·fpHashFrom(SB), NOSPLIT|NOFRAME, $0-24
 	// Two frames a round (CX counts the rounds left), so that the loop's
 	// own test and jump come once for two frames.
-	MOVQ BP, SI          // frame of our caller
+	MOVQ fp+0(FP), SI
 	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
 	MOVQ $-3750763034362895579, AX // 0xcbf29ce484222325
 	MOVQ $16, CX
@@ -96,146 +123,44 @@ h2:                      // 2*(16-CX)+2
 	SHLQ $1, DX
 hret:
 	ORQ  $1, AX
-	MOVQ AX, h+0(FP)
-	MOVQ DX, n+8(FP)
+	MOVQ AX, h+8(FP)
+	MOVQ DX, n+16(FP)
 	RET
 
-// func fpKey() (h uint64, fp uintptr)
+// func keyHere(w *writeKeys, site *[2]int32) bool
 //
-// The first three return addresses of the chain fpHash walks, hashed, and
-// the fourth frame's pointer (the frame the third returns into):
-// writeSite's key for a stack it has met before, a few loads whatever the
-// depth. Three, so that the key holds the return into the Store's caller
-// when addWrite is between. h is 0 (fp 1) if the chain is shorter.
-TEXT ·fpKey(SB), NOSPLIT|NOFRAME, $0-16
-	MOVQ BP, SI          // frame of our caller
-	TESTQ SI, SI
-	JZ   k0
-	MOVQ 8(SI), AX
-	MOVQ 0(SI), DX
-	CMPQ DX, SI
-	JLS  k0
-	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
-	IMULQ R8, AX
-	XORQ 8(DX), AX
-	IMULQ R8, AX
-	MOVQ 0(DX), SI
-	CMPQ SI, DX
-	JLS  k0
-	XORQ 8(SI), AX
-	IMULQ R8, AX
-	MOVQ 0(SI), DX
-	CMPQ DX, SI
-	JLS  k0
-	ORQ  $1, AX
-	MOVQ AX, h+0(FP)
-	MOVQ DX, fp+8(FP)
-	RET
-k0:
-	MOVQ $0, h+0(FP)
-	MOVQ $1, fp+8(FP)
-	RET
-
-// func keyHit(w *writeKeys, off, n *int32) bool
-//
-// writeSite's lookup by fpKey's key, in one call: the key of the caller's
-// frame (as fpKey computes it) in its slot of w, and the check not due
-// (w.check decremented, not 0), sets *off to the slot's site and *n to
-// siteInterned and returns true; else false, and writeSite takes the
-// walk. The offsets are writeKeys' (sites.go checks them).
-TEXT ·keyHit(SB), NOSPLIT|NOFRAME, $0-25
-	MOVQ BP, SI          // frame of our caller
-	TESTQ SI, SI
-	JZ   miss
-	MOVQ 8(SI), AX
-	MOVQ 0(SI), DX
-	CMPQ DX, SI
-	JLS  miss
-	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
-	IMULQ R8, AX
-	XORQ 8(DX), AX
-	IMULQ R8, AX
-	MOVQ 0(DX), SI
-	CMPQ SI, DX
-	JLS  miss
-	XORQ 8(SI), AX
-	IMULQ R8, AX
-	MOVQ 0(SI), DX
-	CMPQ DX, SI
-	JLS  miss
-	ORQ  $1, AX
+// writeKeys.hit for the Store of the frame that calls it (store's): its
+// key is that frame's return address, the frame above it and that frame's
+// return address; found, and the check not due (w.check decremented, not
+// 0), it sets site to the key's site and siteInterned (a write entry's
+// pcOff and pcN) with one store. The frame above is read from only once
+// its address has matched a key walkKey stored, which checked the chain.
+// The offsets are writeKeys' (callers_amd64.go checks them).
+TEXT ·keyHere(SB), NOSPLIT|NOFRAME, $0-17
+	MOVQ 8(BP), AX       // the Store's return address
+	MOVQ 0(BP), DX       // its caller's frame
+	MOVQ DX, CX
+	SHRQ $3, CX
+	XORQ AX, CX
+	ANDQ $3, CX          // keySlot
+	SHLQ $5, CX          // 32 bytes a slot
 	MOVQ w+0(FP), DI
-	MOVQ AX, CX
-	SHRQ $1, CX
-	ANDQ $3, CX          // keySlots-1
-	LEAQ (CX)(CX*2), CX
-	LEAQ (DI)(CX*8), CX  // &w.k[slot], 24 bytes a slot
-	CMPQ 0(CX), AX       // kh
+	ADDQ DI, CX          // &w.k[slot]
+	CMPQ 0(CX), AX       // pc
 	JNE  miss
-	CMPQ 8(CX), DX       // kfp
+	CMPQ 16(CX), DX      // fp
 	JNE  miss
-	DECB 96(DI)          // check
+	MOVQ 8(DX), AX       // the caller's return address
+	CMPQ 8(CX), AX       // ret
+	JNE  miss
+	DECB 128(DI)         // check
 	JZ   miss
-	MOVL 16(CX), AX      // id
-	MOVQ off+8(FP), R9
-	MOVL AX, 0(R9)
-	MOVQ n+16(FP), R9
-	MOVL $0x40000000, 0(R9) // siteInterned
-	MOVB $1, ret+24(FP)
-	RET
-miss:
-	MOVB $0, ret+24(FP)
-	RET
-
-// func keyHere(w *writeKeys, site *[2]int32) (hit bool, kh uint64, kfp uintptr)
-//
-// keyHit, for the Store that calls it rather than writeSite's caller: the
-// key hashes keyHere's own return address (into the Store, as writeSite's
-// would be), the Store's and its caller's, and is the frame the third
-// returns into, so it covers the frames writeSite's key covers. A hit
-// sets site to the slot's site and siteInterned (a write entry's pcOff
-// and pcN) with one store; a miss returns the key (0 and 1 if the chain
-// is shorter), for walkKey.
-TEXT ·keyHere(SB), NOSPLIT|NOFRAME, $0-40
-	MOVQ 0(SP), AX       // our return address, into the Store
-	MOVQ BP, SI          // the Store's frame
-	TESTQ SI, SI
-	JZ   hshort
-	MOVQ $-7046029254386353131, R8 // 0x9e3779b97f4a7c15
-	IMULQ R8, AX
-	XORQ 8(SI), AX       // the Store's return address
-	IMULQ R8, AX
-	MOVQ 0(SI), DX
-	CMPQ DX, SI
-	JLS  hshort
-	XORQ 8(DX), AX       // its caller's
-	IMULQ R8, AX
-	MOVQ 0(DX), SI       // the frame that one returns into
-	CMPQ SI, DX
-	JLS  hshort
-	ORQ  $1, AX
-	MOVQ w+0(FP), DI
-	MOVQ AX, CX
-	ANDQ $6, CX          // (keySlots-1)<<1: the slot, twice
-	LEAQ (CX)(CX*2), CX
-	LEAQ (DI)(CX*4), CX  // &w.k[slot], 24 bytes a slot
-	CMPQ 0(CX), AX       // kh
-	JNE  hmiss
-	CMPQ 8(CX), SI       // kfp
-	JNE  hmiss
-	DECB 96(DI)          // check
-	JZ   hmiss
-	MOVL 16(CX), AX      // id, zero-extended
+	MOVL 24(CX), AX      // id, zero-extended
 	BTSQ $62, AX         // siteInterned (1<<30) in the high word
 	MOVQ site+8(FP), R9
 	MOVQ AX, 0(R9)
-	MOVB $1, hit+16(FP)
+	MOVB $1, ret+16(FP)
 	RET
-hshort:
-	XORQ AX, AX
-	MOVQ $1, SI
-hmiss:
-	MOVQ AX, kh+24(FP)
-	MOVQ SI, kfp+32(FP)
-	MOVB $0, hit+16(FP)
+miss:
+	MOVB $0, ret+16(FP)
 	RET

@@ -5,23 +5,28 @@ package stm
 import (
 	"runtime"
 	"time"
+	"unsafe"
 )
 
 // captureStack stores the caller's callers, leaf first, into buf. Without a
 // frame-pointer walker for this architecture, runtime.Callers does it.
 func captureStack(buf *[maxDepth]uintptr) int { return runtime.Callers(2, buf[:]) }
 
-// fpHash has no walker here: writeSite captures and interns every time.
-func fpHash() (h uint64, n int) { return 0, 0 }
+// captureStackFrom has no frame to start from here (callerFrame gives
+// none): it captures its caller's callers, frames of runtime/stm
+// included, which symbolize leaves out.
+func captureStackFrom(fb unsafe.Pointer, buf *[maxDepth]uintptr) int {
+	return runtime.Callers(2, buf[:])
+}
 
-// fpKey has none either.
-func fpKey() (h uint64, fp uintptr) { return 0, 1 }
+// hashStackFrom has no walker here: walkSite captures and interns every time.
+func hashStackFrom(fb unsafe.Pointer) (uint64, int) { return 0, 0 }
 
-// keyHit finds nothing without fpKey.
-func keyHit(w *writeKeys, off, n *int32) bool { return false }
+// callerFrame has no frame layout to read here: no key, every Store walks.
+func callerFrame(arg unsafe.Pointer) unsafe.Pointer { return nil }
 
-// keyHere finds nothing either, and gives walkKey no key.
-func keyHere(w *writeKeys, site *[2]int32) (hit bool, kh uint64, kfp uintptr) { return false, 0, 1 }
+// keyHere finds nothing without a frame to read.
+func keyHere(w *writeKeys, site *[2]int32) bool { return false }
 
 var tickEpoch = time.Now()
 

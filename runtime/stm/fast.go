@@ -368,9 +368,11 @@ boxed:
 // pending box's value), appending the write set entry inline for a new
 // write of an in-place Var; a boxed Var's new box comes from h.newBox.
 //
-// nosplit: see "Stack checks" in fastcommit.go.
+// nosplit: see "Stack checks" in fastcommit.go. Not inlined: writeSite
+// and addWrite find the Store's place from store's frame (callerFrame).
 //
 //go:nosplit
+//go:noinline
 func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	tx.checkActive()
 	// The filter and its bit in locals: the entry's stores below would
@@ -438,11 +440,11 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 			} else if tx.prof.mode != modeFullSites {
 				goto named
 			}
-			// writeSite, written out (see there).
-			if hit, kh, kfp := keyHere(&tx.wkeys, e.siteWords()); !hit {
-				tx.walkKey(kh, kfp, &e.pcOff, &e.pcN)
+			// writeSite, by keyHere from this frame, and writeSiteLast
+			// when it misses or a conflict waits for the site.
+			if tx.patch.h == h || !keyHere(&tx.wkeys, e.siteWords()) {
+				tx.writeSiteLast(h)
 			}
-			tx.storeNamed(h, &e.pcOff, &e.pcN)
 		}
 	named:
 	} else {

@@ -111,14 +111,35 @@ func (t *siteTable) pcs(id uint32) []uintptr {
 
 // captureSite appends the caller's stack to tx.pcs.
 func (tx *Tx) captureSite(off, n *int32) {
+	k := captureStack(tx.pcsRoom())
+	l := len(tx.pcs)
+	*off = int32(l)
+	*n = int32(k)
+	tx.pcs = tx.pcs[:l+k]
+}
+
+// captureSiteFrom is captureSite for the stack from the frame fb up (nil:
+// the caller's, where callerFrame gives no frame).
+func (tx *Tx) captureSiteFrom(fb unsafe.Pointer, off, n *int32) {
+	var k int
+	if fb != nil {
+		k = captureStackFrom(fb, tx.pcsRoom())
+	} else {
+		k = captureStack(tx.pcsRoom())
+	}
+	l := len(tx.pcs)
+	*off = int32(l)
+	*n = int32(k)
+	tx.pcs = tx.pcs[:l+k]
+}
+
+// pcsRoom makes room for a stack at the end of tx.pcs.
+func (tx *Tx) pcsRoom() *[maxDepth]uintptr {
 	l := len(tx.pcs)
 	if cap(tx.pcs)-l < maxDepth {
 		tx.pcs = append(tx.pcs[:l:l], make([]uintptr, maxDepth+l)...)[:l]
 	}
-	k := captureStack((*[maxDepth]uintptr)(tx.pcs[l : l+maxDepth]))
-	*off = int32(l)
-	*n = int32(k)
-	tx.pcs = tx.pcs[:l+k]
+	return (*[maxDepth]uintptr)(tx.pcs[l : l+maxDepth])
 }
 
 // Read sites. Capturing a stack at every Load would make recording cost
@@ -237,7 +258,7 @@ func (tx *Tx) internCached(off, n int32) *siteCacheEntry {
 }
 
 // siteCacheEntry is a stack interned recently by a context, and its id;
-// fh and fn, if fh is not 0, the fpHash of the writeSite calls that
+// fh and fn, if fh is not 0, the hashStackFrom of the Stores whose walk
 // captured it.
 type siteCacheEntry struct {
 	pcs []uintptr
@@ -251,31 +272,60 @@ type siteCacheEntry struct {
 const siteInterned = 1 << 30
 
 // writeSite is captureSite for a Store (storeSite said so), which also
-// interns the stack: off, n become the site id and siteInterned. A
+// interns the stack: off, n become the site id and siteInterned. The
+// stack is store's caller's and up (from store's frame, whichever of
+// store's paths called writeSite), so one place gives one stack. A
 // context that keeps writing from the same place, a loop of transactions
 // on a contended Var, finds the stack among those it interned lately by a
-// hash of the frame-pointer walk (fpHash), without copying it out, hashing
-// it and comparing it again. The hash stands for the stack as the site
-// table's own hash does (64 bits: the odds that two of a program's stacks
-// share one are negligible).
+// hash of the frame-pointer walk (hashStackFrom), without copying it out,
+// hashing it and comparing it again. The hash stands for the stack as the
+// site table's own hash does (64 bits: the odds that two of a program's
+// stacks share one are negligible).
 //
 // The walk is still a load per frame, every Store, however few conflicts
 // the Var meets: so a place met before is first looked up by its key
-// (fpKey: the three innermost return addresses and where the frame above
-// them is, a few loads whatever the depth), see writeKeys.
+// (writeKeys.hit: the Store's return address, its caller's and the
+// caller's frame, three loads whatever the depth), see writeKeys. store's
+// own Stores, the ones a counted call makes, look it up by keyHere, which
+// reads store's frame without the &tx taken here.
 //
 // A pending write-write conflict of h's (tx.patch) gets the site too.
 //
-// The Stores that capture on every counted call (store's first write of a
-// Var, addWrite) do not call writeSite: a call costs as much as the
-// lookup, so they call keyHere, the same lookup from their own frame, and
-// walkKey when it misses (writeSite is the two for the rarer Stores).
+// Only store calls it (callerFrame: its caller's frame is store's; the
+// tests call it from a frame that stands for store's).
 //
 //go:noinline
 func (tx *Tx) writeSite(h *varHeader, off, n *int32) {
-	if !keyHit(&tx.wkeys, off, n) {
-		kh, kfp := fpKey()
-		tx.walkKey(kh, kfp, off, n)
+	fb := callerFrame(unsafe.Pointer(&tx))
+	if fb == nil || !tx.wkeys.hit(fb, off, n) {
+		tx.walkKey(fb, off, n)
+	}
+	tx.storeNamed(h, off, n)
+}
+
+// writeSiteLast is writeSite for store's new entry (the write set's last),
+// by the walk, after keyHere missed or where a write-write conflict of
+// h's waits for its site (rare): store keeps nothing live across
+// keyHere's call so.
+//
+//go:noinline
+func (tx *Tx) writeSiteLast(h *varHeader) {
+	e := &tx.writes[len(tx.writes)-1]
+	tx.walkKey(callerFrame(unsafe.Pointer(&tx)), &e.pcOff, &e.pcN)
+	tx.storeNamed(h, &e.pcOff, &e.pcN)
+}
+
+// writeSiteUp is writeSite for addWrite, which store calls: store's frame
+// is the one above its caller's.
+//
+//go:noinline
+func (tx *Tx) writeSiteUp(h *varHeader, off, n *int32) {
+	fb := callerFrame(unsafe.Pointer(&tx))
+	if fb != nil {
+		fb = *(*unsafe.Pointer)(fb)
+	}
+	if fb == nil || !tx.wkeys.hit(fb, off, n) {
+		tx.walkKey(fb, off, n)
 	}
 	tx.storeNamed(h, off, n)
 }
@@ -289,61 +339,100 @@ func (tx *Tx) storeNamed(h *varHeader, off, n *int32) {
 	}
 }
 
-// walkKey names a Store's site by the walk (walkSite) where its key (kh,
-// kfp, from fpKey or keyHere) found none or a check was due, and
-// remembers the site by the key, or marks the key varying if it named
-// another site before.
-//
-//go:noinline
-func (tx *Tx) walkKey(kh uint64, kfp uintptr, off, n *int32) {
-	w := &tx.wkeys
-	k := &w.k[kh>>1&(keySlots-1)]
-	if k.kh == kh && k.kfp == kfp && w.check == 0 {
-		w.check = w.interval()
-	}
-	// One call of walkSite: the stacks it captures hold its return
-	// address, which must be the same for every Store from one place.
-	id := tx.walkSite(off, n)
-	switch {
-	case k.kfp != kfp || k.kh|1 != kh:
-		if kh != 0 && id != 0 {
-			*k = writeKey{kh: kh, kfp: kfp, id: id}
-			w.check = w.interval()
-		}
-	case id != k.id:
-		k.kh = kh &^ 1 // varies
-	}
-}
-
 // writeKeys remembers, for the places a context stored from lately, the
-// site each key stood for. A key is the place's innermost frames and
-// their address on the stack, which determine the frames above only as
-// long as the callers that built them are the same: the same function at
-// the same depth, called from two callers whose frames have the same
-// size, gives one key for two stacks. So one Store in keyCheckEvery
-// found by its key, drawn at random (a fixed period could keep missing
-// the second stack of two that alternate), walks the whole stack as well,
-// and a key found to stand for two sites is walked every time from then
-// on (its kh has the low bit, which fpKey sets, cleared: it matches no
-// key): a Store is named wrongly only by a key that varies, and only until
-// a check falls on one of its second stack's Stores, after keyCheckEvery
-// of them on average, or until the slot is taken by another key.
+// site each key stood for. A key is the Store's return address, its
+// caller's and where the caller's frame is, which determine the frames
+// above only as long as the callers that built them are the same: the
+// same function at the same depth, called from two callers whose frames
+// have the same size, gives one key for two stacks. So one Store in
+// keyCheckEvery found by its key, drawn at random (a fixed period could
+// keep missing the second stack of two that alternate), walks the whole
+// stack as well, and a key found to stand for two sites is walked every
+// time from then on (its fp gets keyVaries: it matches no frame): a Store
+// is named wrongly only by a key that varies, and only until a check
+// falls on one of its second stack's Stores, after keyCheckEvery of them
+// on average, or until the slot is taken by another key.
 type writeKeys struct {
-	k     [keySlots]writeKey // by the key's hash
+	k     [keySlots]writeKey // by keySlot
 	check uint8              // Stores found by key until the next check
 	rnd   uint32
 }
 
 type writeKey struct {
-	kh  uint64
-	kfp uintptr
-	id  uint32
+	pc, ret, fp uintptr // the Store's return address, its caller's, the caller's frame
+	id          uint32
 }
 
 const (
 	keySlots      = 4
 	keyCheckEvery = 32
+	// keyVaries marks a key's fp: no frame is at such an address.
+	keyVaries = ^uintptr(0) &^ (^uintptr(0) >> 1)
 )
+
+// keySlot is where the key of a Store at pc, its caller's frame at fp,
+// is kept: the frame's address as well, so that the same place run from
+// two callers (a context's counted and sampled calls) keeps two keys.
+func keySlot(pc, fp uintptr) uintptr { return (pc ^ fp>>3) & (keySlots - 1) }
+
+// hit looks the Store of store's frame fb up by its key: found, and the
+// check not due, it sets off, n to the key's site and siteInterned. The
+// caller's frame (word 0 of fb) is read from only once its address and
+// the Store's return address have matched a key walkKey stored, which
+// checked the chain there.
+func (w *writeKeys) hit(fb unsafe.Pointer, off, n *int32) bool {
+	up := *(*unsafe.Pointer)(fb)
+	pc := *(*uintptr)(unsafe.Add(fb, 8))
+	k := &w.k[keySlot(pc, uintptr(up))]
+	if k.pc != pc || k.fp != uintptr(up) || k.ret != *(*uintptr)(unsafe.Add(up, 8)) {
+		return false
+	}
+	if w.check--; w.check == 0 {
+		return false
+	}
+	*off, *n = int32(k.id), siteInterned
+	return true
+}
+
+// keyAt is the key of the Store of store's frame fb (zero if the chain
+// above it is not a frame's).
+func keyAt(fb unsafe.Pointer) writeKey {
+	up := *(*unsafe.Pointer)(fb)
+	if uintptr(up) <= uintptr(fb) {
+		return writeKey{}
+	}
+	return writeKey{pc: *(*uintptr)(unsafe.Add(fb, 8)), ret: *(*uintptr)(unsafe.Add(up, 8)), fp: uintptr(up)}
+}
+
+// walkKey names a Store's site by the walk (walkSite) from store's frame
+// fb, where its key found none or a check was due, and remembers the site
+// by the key, or marks the key varying if it named another site before.
+//
+//go:noinline
+func (tx *Tx) walkKey(fb unsafe.Pointer, off, n *int32) {
+	if fb == nil {
+		tx.walkSite(nil, off, n)
+		return
+	}
+	w := &tx.wkeys
+	key := keyAt(fb)
+	k := &w.k[keySlot(key.pc, key.fp)]
+	same := k.pc == key.pc && k.ret == key.ret
+	if same && k.fp == key.fp && w.check == 0 {
+		w.check = w.interval()
+	}
+	id := tx.walkSite(fb, off, n)
+	switch {
+	case !same || k.fp&^keyVaries != key.fp:
+		if key.pc != 0 && id != 0 {
+			key.id = id
+			*k = key
+			w.check = w.interval()
+		}
+	case id != k.id:
+		k.fp |= keyVaries
+	}
+}
 
 // interval draws the number of Stores to the next check, uniform in
 // [1, 2*keyCheckEvery-1].
@@ -359,11 +448,11 @@ func (w *writeKeys) interval() uint8 {
 	return uint8(x%(2*keyCheckEvery-1)) + 1
 }
 
-// walkSite names the Store's site by the whole frame-pointer walk: off, n
-// the interned site and siteInterned (0, 0 for no stack), returning the
-// site.
-func (tx *Tx) walkSite(off, n *int32) uint32 {
-	h, k := fpHash()
+// walkSite names the Store's site by the whole frame-pointer walk from
+// store's frame fb: off, n the interned site and siteInterned (0, 0 for
+// no stack), returning the site.
+func (tx *Tx) walkSite(fb unsafe.Pointer, off, n *int32) uint32 {
+	h, k := hashStackFrom(fb)
 	if h != 0 {
 		for i := range tx.siteCache {
 			if c := &tx.siteCache[i]; c.fh == h && c.fn == int32(k) {
@@ -372,7 +461,7 @@ func (tx *Tx) walkSite(off, n *int32) uint32 {
 			}
 		}
 	}
-	tx.captureSite(off, n)
+	tx.captureSiteFrom(fb, off, n)
 	if *n == 0 {
 		return 0
 	}
@@ -384,13 +473,13 @@ func (tx *Tx) walkSite(off, n *int32) uint32 {
 	return c.id
 }
 
+// siteWords is pcOff and pcN as one pair, for keyHere.
+func (e *writeEntry) siteWords() *[2]int32 { return (*[2]int32)(unsafe.Pointer(&e.pcOff)) }
+
 // site is the interned site of a write: writeSite interns it at the Store
 // (pcN siteInterned, pcOff the id), and a write whose site is not captured
 // has neither (0, 0).
 func (e *writeEntry) site() uint32 { return uint32(e.pcOff) }
-
-// siteWords is pcOff and pcN as one pair, for keyHere.
-func (e *writeEntry) siteWords() *[2]int32 { return (*[2]int32)(unsafe.Pointer(&e.pcOff)) }
 
 // symbolize turns raw return addresses into the user's frames, leaf first:
 // frames of runtime/stm itself (not its tests) and of the Go runtime are

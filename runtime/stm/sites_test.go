@@ -17,10 +17,10 @@ func writeSiteFrom(tx *Tx) uint32 {
 //go:noinline
 func keyInner(tx *Tx) uint32 { return writeSiteFrom(tx) }
 
-// keyMid is the frame writeSite's key ends at (fpKey: writeSite's,
-// writeSiteFrom's and keyInner's return addresses, then keyMid's frame);
-// keyViaA and keyViaB are the same code, so called from one frame they
-// put it at one address: one key for two stacks.
+// keyMid is the frame writeSite's key ends at (writeSiteFrom's and
+// keyInner's return addresses, keyInner's frame, which keyMid's frame
+// puts where it is); keyViaA and keyViaB are the same code, so called
+// from one frame they put it at one address: one key for two stacks.
 //
 //go:noinline
 func keyMid(tx *Tx) uint32 { return keyInner(tx) }
@@ -49,7 +49,7 @@ func TestWriteSiteKeyVaries(t *testing.T) {
 	}
 	varies := 0
 	for _, k := range tx.wkeys.k {
-		if k.kh != 0 && k.kh&1 == 0 {
+		if k.pc != 0 && k.fp&keyVaries != 0 {
 			varies++
 		}
 	}
@@ -95,7 +95,7 @@ func TestWriteSiteKeyHits(t *testing.T) {
 	}
 	n := 0
 	for _, k := range tx.wkeys.k {
-		if k.kh&1 == 1 {
+		if k.pc != 0 && k.fp&keyVaries == 0 {
 			n++
 			if k.id != first {
 				t.Errorf("key names site %d, want %d", k.id, first)

@@ -188,6 +188,10 @@ func (tx *Tx) findWrite(h *varHeader) int {
 	return -1
 }
 
+// addWrite is not inlined: writeSiteUp finds the Store's place from the
+// frame of store, addWrite's caller (callerFrame).
+//
+//go:noinline
 func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 	i := len(tx.writes)
 	if i < cap(tx.writes) {
@@ -211,11 +215,8 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 			tx.windex[tx.writes[j].h] = int32(j)
 		}
 	}
-	if tx.rec != nil && tx.storeSite(h) { // writeSite, written out (see there)
-		if hit, kh, kfp := keyHere(&tx.wkeys, e.siteWords()); !hit {
-			tx.walkKey(kh, kfp, &e.pcOff, &e.pcN)
-		}
-		tx.storeNamed(h, &e.pcOff, &e.pcN)
+	if tx.rec != nil && tx.storeSite(h) {
+		tx.writeSiteUp(h, &e.pcOff, &e.pcN)
 	}
 }
 
