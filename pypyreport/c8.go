@@ -215,9 +215,15 @@ func (s *c8Summary) thread(num uint32) *c8Thread {
 // function of the key (its length and last bytes), where it costs one
 // comparison of the marker instead of building the map key and hashing it.
 func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
+	c := s.find(event, marker)
+	c.n++
+	return c
+}
+
+// find is conflict without the count.
+func (s *c8Summary) find(event uint8, marker []byte) *conflictSummary {
 	slot := recentSlot(event, marker)
 	if c := s.recent[slot]; c != nil && c.event == event && c.marker == string(marker) {
-		c.n++
 		return c
 	}
 	s.key = append(append(s.key[:0], event), marker...)
@@ -231,7 +237,6 @@ func (s *c8Summary) conflict(event uint8, marker []byte) *conflictSummary {
 		s.list = append(s.list, c)
 	}
 	s.recent[slot] = c
-	c.n++
 	return c
 }
 

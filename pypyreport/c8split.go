@@ -55,6 +55,11 @@ type c8Part struct {
 	nums     []uint32    // their numbers
 	syncOff  []int64     // and where each starts: its first START
 	cps      []c8Checkpoint
+	// The entries of conf from agg on, the records after syncEnd, are
+	// counted in the part's conflicts, list (c8Conf.ci), their
+	// timestamps kept there too.
+	agg  int
+	list []*conflictSummary
 }
 
 // splitMerged and splitLeft count the parts merged and left (tests).
@@ -148,6 +153,15 @@ func (w *c8Ahead) part(q *c8Part, lo, hi int64, quit *atomic.Bool) {
 	for _, o := range q.syncOff {
 		q.syncEnd = max(q.syncEnd, o)
 	}
+	q.agg = len(q.conf)
+	for i := range q.conf {
+		if q.off+int64(q.conf[i].off) > q.syncEnd {
+			q.agg = i
+			break
+		}
+	}
+	s.flushConf(q.conf[q.agg:], &pyStderr{w: io.Discard}) // sets c8Conf.ci
+	q.list = s.list
 }
 
 // one is record for the record r of the part's thread t (of a big thread
@@ -258,11 +272,13 @@ func (t *c8Thread) flags() uint8 {
 // (runBoth).
 func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
 	p := s.newPass(sc, errw, size, budget)
-	// The parts ahead are longer than the pass's own: the pass also merges
-	// them, a part ahead takes only its analysis.
+	// The pass's own parts are as long as the parts ahead: merging one
+	// costs the pass about what counting its conflicts costs the second
+	// goroutine.
 	seg := partSize(s.raLen)
-	own := seg - seg/4
+	own := seg
 	w := &c8Ahead{s: newC8Summary(sc.Era()), ra: s.ra, base: s.raBase, length: s.raLen, order: p.order}
+	w.s.cells = s.cells
 	// Two parts: one the pass merges or the channel holds, one analyzed.
 	parts, free := make(chan *c8Part, 1), make(chan *c8Part, 2)
 	free <- new(c8Part)
@@ -346,9 +362,36 @@ func (p *c8Pass) merge(q *c8Part) error {
 		}
 		o += size
 	}
+	g := (p.cnt + j + progressEvery - 1) &^ (progressEvery - 1)
+	if g >= p.cnt+q.n && ci == q.agg {
+		// No percentage in the rest: the part's conflicts, counted and
+		// their timestamps kept there, conflict by conflict; only their
+		// sums are added entry by entry, in order.
+		cs := make([]*conflictSummary, len(q.list))
+		for i := range q.conf[ci:] {
+			e := &q.conf[ci+i]
+			if e.kind == kindDouble {
+				p.errw.line("note: double STM_CONTENTION_WRITE_READ")
+				continue
+			}
+			c := cs[e.ci]
+			if c == nil {
+				c = s.find(e.event, e.mk)
+				cs[e.ci] = c
+			}
+			c.aborted += e.a
+			c.paused += e.p
+		}
+		for i, d := range q.list {
+			c := cs[i]
+			c.n += d.n
+			c.addStamps(d, &s.cells)
+		}
+		ci = len(q.conf)
+	}
 	// Then the part's conflicts, a percentage before the record that
 	// prints it.
-	for g := (p.cnt + j + progressEvery - 1) &^ (progressEvery - 1); g < p.cnt+q.n; g += progressEvery {
+	for ; g < p.cnt+q.n; g += progressEvery {
 		o, size := q.record(g - p.cnt)
 		k := ci
 		for k < len(q.conf) && int(q.conf[k].off) < o {

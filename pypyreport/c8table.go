@@ -220,8 +220,8 @@ type c8Conf struct {
 	sec, nsec uint32  // the timestamp to keep
 	kind      uint8   // kindWriteRead, kindDouble, kindInevWait
 	event     uint8
-	off       uint32 // summarizeSplit's: the record's offset in its part
-	_         [10]byte
+	off, ci   uint32 // summarizeSplit's: the record's offset in its part, its conflict there (c8Part.list)
+	_         [6]byte
 }
 
 // apply does the float part of the records ents (threads: the summary's
@@ -252,8 +252,8 @@ func apply(ents []c8Entry, threads []*c8Thread, conf []c8Conf) {
 
 // flushConf does the conflict entries conf, in order: the conflict's
 // lookup (its common case, a hit in s.recent for a marker of 33-64 bytes,
-// written out), its sums and its timestamp (addTime's common case
-// written out).
+// written out; the entry's ci set to the conflict's order), its sums and
+// its timestamp (addTime's common case written out).
 func (s *c8Summary) flushConf(conf []c8Conf, note *pyStderr) {
 	on := s.cells.on
 	for i := range conf {
@@ -278,6 +278,7 @@ func (s *c8Summary) flushConf(conf []c8Conf, note *pyStderr) {
 		} else {
 			c = s.conflict(e.event, mk)
 		}
+		e.ci = uint32(c.order)
 		c.aborted += e.a
 		c.paused += e.p
 		key := uint64(e.sec)<<32 | uint64(e.nsec)

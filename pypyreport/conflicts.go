@@ -52,6 +52,31 @@ func (c *conflictSummary) addTime(sec, nsec uint32, cells *timeCells) {
 	c.tsLen += 9
 }
 
+// addStamps adds d's timestamps (a part's conflict: kept by addTime from
+// a zero key, or counted in cells) after c's: the first one again from
+// c's last key, the others as they are (each the difference from the one
+// before it), their chunks taken over, not copied.
+func (c *conflictSummary) addStamps(d *conflictSummary, cells *timeCells) {
+	if cells.on {
+		for i, n := range d.cells {
+			c.cells[i] += n
+		}
+		return
+	}
+	if d.tsLen == 0 {
+		return
+	}
+	chunks := append(d.ts[:len(d.ts):len(d.ts)], d.cur)
+	first := chunks[0]
+	u, n := stamp(first[:cap(first)])
+	key := uint64(int64(u>>1) ^ -int64(u&1))
+	c.addTime(uint32(key>>32), uint32(key), cells)
+	c.ts = append(c.ts, c.cur)
+	chunks[0] = first[n:]
+	c.ts = append(c.ts, chunks[:len(chunks)-1]...)
+	c.cur, c.lastKey, c.tsLen = chunks[len(chunks)-1], d.lastKey, c.tsLen+d.tsLen-n
+}
+
 // stamp decodes the stamp at the front of b (whose capacity holds 8 bytes
 // past any stamp's start, as addTime leaves it: b is the chunk up to its
 // capacity): the zigzag delta u and the stamp's size.
