@@ -2,6 +2,7 @@ package pypyreport
 
 import (
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -64,6 +65,12 @@ type c8Part struct {
 
 // splitMerged and splitLeft count the parts merged and left (tests).
 var splitMerged, splitLeft int
+
+// partsAhead is how many parts are in flight; partPool keeps them for the
+// next pass (their buffers and entries grow to a part's size once).
+const partsAhead = 3
+
+var partPool sync.Pool
 
 // c8Checkpoint: after n records of a part, the next one starts at off.
 type c8Checkpoint struct{ n, off int64 }
@@ -276,19 +283,31 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 	// costs the pass about what counting its conflicts costs the second
 	// goroutine.
 	seg := partSize(s.raLen)
-	own := seg
 	w := &c8Ahead{s: newC8Summary(sc.Era()), ra: s.ra, base: s.raBase, length: s.raLen, order: p.order}
 	w.s.cells = s.cells
-	// Two parts: one the pass merges or the channel holds, one analyzed.
-	parts, free := make(chan *c8Part, 1), make(chan *c8Part, 2)
-	free <- new(c8Part)
-	free <- new(c8Part)
+	// The second goroutine may be up to partsAhead-1 parts ahead of the
+	// pass (and one more analyzed): a goroutine that waits for the other
+	// waits for its wake-up too.
+	parts, free := make(chan *c8Part, partsAhead), make(chan *c8Part, partsAhead)
+	for range partsAhead {
+		q, _ := partPool.Get().(*c8Part)
+		if q == nil {
+			q = new(c8Part)
+		}
+		free <- q
+	}
+	defer func() {
+		for range partsAhead {
+			partPool.Put(<-free)
+		}
+	}()
 	var quit atomic.Bool
 	go func() {
 		defer close(parts)
-		for lo := pypy.HeaderSize + own; lo < w.length; lo += own + seg {
+		for lo := pypy.HeaderSize + seg; lo < w.length; lo += 2 * seg {
 			q := <-free
 			if quit.Load() {
+				free <- q
 				return
 			}
 			w.part(q, lo, lo+seg, &quit)
@@ -296,7 +315,7 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 		}
 	}()
 	var err error
-	for lo := pypy.HeaderSize + own; ; lo += own + seg {
+	for lo := pypy.HeaderSize + seg; ; lo += 2 * seg {
 		var done bool
 		if done, err = p.run(lo); done || err != nil {
 			break
