@@ -417,13 +417,28 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 // one of all calls of a thread of long transactions): timed from the start
 // of its attempt to its commit. t is tx.lastGThread, quiet, and the
 // current goroutine's.
-func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) error {
+//
+// The interval timed is the attempt's steps alone, as a counted call's
+// first attempt in Atomically's frame and a full-level one in runFull
+// run them: so its attempt has no defer of its own (attemptBare, not
+// attemptPlain, whose deferred call would run inside the interval), and
+// a body that unwinds is settled by this frame's, set up before the
+// clock is read, as Atomically's does for a counted call
+// (unwoundFirst).
+func (tx *Tx) runSampled(fn func(*Tx) error, t *threadRec) (err error) {
 	mode := tx.drawTimed(t)
 	tx.prof.mode = mode
 	setRecQuiet(tx, t) // t is tx.lastGThread (Atomically)
+	returned := false
+	defer func() {
+		if !returned {
+			err = tx.unwoundFirst(recover(), fn)
+		}
+	}()
 	now := cputicks()
 	tx.prof.t0 = now
-	res, err := tx.attemptPlain(fn, true)
+	res, err := tx.attemptBare(fn)
+	returned = true
 	if res == ended {
 		// Met nothing (a promoted call does not end on the plain path):
 		// recPlainEnded's steps for it, written out, as every sampled
