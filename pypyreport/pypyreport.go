@@ -28,9 +28,10 @@ type Options struct {
 	// resolved against to print source lines ("" = working directory, like
 	// the original's linecache).
 	SourceRoot string
-	// Jobs is how many cores a c8 log's pass may use: 2 or more reads the
-	// records on one goroutine and analyzes them on another; the output is
-	// the same for every Jobs.
+	// Jobs is how many cores a c8 log's pass may use: 2 or more analyzes
+	// an input read at offsets (a file) in parts on two goroutines, and
+	// reads other inputs on one goroutine beside their analysis on
+	// another; the output is the same for every Jobs.
 	Jobs int
 }
 

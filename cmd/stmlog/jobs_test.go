@@ -62,7 +62,8 @@ func TestJobsSameOutput(t *testing.T) {
 			)
 		}
 	}
-	// --format pypy reads a c8 log on two goroutines from --jobs 2 on.
+	// --format pypy analyzes a c8 log file in parts on two goroutines from
+	// --jobs 2 on.
 	var c8 bytes.Buffer
 	if _, err := pypygen.Write(&c8, pypygen.Config{Seed: 2, Threads: 5, Records: 40_000}); err != nil {
 		t.Fatal(err)

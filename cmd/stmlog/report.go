@@ -245,11 +245,12 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if err != nil {
 		return err
 	}
-	// The c8 pass on two goroutines only when asked for: on two cores it
-	// took more CPU and as much wall time as the one-core pass or more
-	// (BENCHMARKS.md, "PyPy --format pypy", Round 10), so GOMAXPROCS is
-	// not its default.
-	if f.load.input.jobs == 0 {
+	// By default (GOMAXPROCS) a c8 log file is analyzed in parts on two
+	// goroutines; standard input only when asked for: there the second
+	// goroutine reads beside the analysis, which took more CPU and as
+	// much wall time as the one-core pass or more (BENCHMARKS.md, "PyPy
+	// --format pypy", Rounds 10 and 13).
+	if f.load.input.jobs == 0 && paths[0] == "-" {
 		lo.Jobs = 1
 	}
 	top := 0 // the original's default
