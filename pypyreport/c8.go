@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"unsafe"
 
 	"github.com/stmlog/stmlog/logformat/pypy"
@@ -372,13 +374,55 @@ func (s *c8Summary) write(w *bufio.Writer, src *sourceCache, top int, res passRe
 	fmt.Fprintf(w, "     transactions per second: %6s\n", pyFloatW(float64(nTotal)/cpuTotal, 0, 6))
 	w.WriteString("\n")
 	cells := timeCells{start: res.start, span: total, n: 60}
-	for _, c := range sortedConflicts(s.list, top) {
-		counts := c.cellCounts(cells)
+	list := sortedConflicts(s.list, top)
+	counts := cellsOf(list, cells, s.jobs)
+	for i, c := range list {
 		fmt.Fprintf(w, "%ss lost in aborts, %ss paused (%dx %s)\n", pyFloat(c.aborted, 3), pyFloat(c.paused, 3),
 			c.n, pypy.C8Name(c.event))
 		src.marker(w, c.marker, false)
 		w.WriteString("\ntime line: |")
-		writeTimeline(w, counts, "_xX")
+		writeTimeline(w, counts[i], "_xX")
 		w.WriteString("|\n\n")
 	}
+}
+
+// cellsOf is cellCounts of each conflict of list; with jobs > 1 on two
+// goroutines, the conflicts dealt out by their kept timestamps, the most
+// first, each to the goroutine with fewer bytes so far.
+func cellsOf(list []*conflictSummary, cells timeCells, jobs int) [][]int64 {
+	counts := make([][]int64, len(list))
+	var other []int
+	if jobs > 1 && len(list) > 1 {
+		order := make([]int, len(list))
+		for i := range order {
+			order[i] = i
+		}
+		sort.SliceStable(order, func(i, j int) bool { return list[order[i]].tsLen > list[order[j]].tsLen })
+		mine, theirs := 0, 0
+		for _, i := range order {
+			if theirs < mine {
+				other, theirs = append(other, i), theirs+list[i].tsLen
+			} else {
+				mine += list[i].tsLen
+			}
+		}
+	}
+	done := make(chan struct{})
+	if len(other) > 0 {
+		go func() {
+			for _, i := range other {
+				counts[i] = list[i].cellCounts(cells)
+			}
+			close(done)
+		}()
+	}
+	for i, c := range list {
+		if !slices.Contains(other, i) {
+			counts[i] = c.cellCounts(cells)
+		}
+	}
+	if len(other) > 0 {
+		<-done
+	}
+	return counts
 }
