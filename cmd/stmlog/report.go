@@ -245,12 +245,13 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if err != nil {
 		return err
 	}
-	// By default (GOMAXPROCS) a c8 log file is analyzed in parts on two
-	// goroutines; standard input only when asked for: there the second
-	// goroutine reads beside the analysis, which took more CPU and as
-	// much wall time as the one-core pass or more (BENCHMARKS.md, "PyPy
-	// --format pypy", Rounds 10 and 13).
-	if f.load.input.jobs == 0 && paths[0] == "-" {
+	// The c8 pass on two goroutines only when asked for: on a file (in
+	// parts) it does about half the one-core pass's work on each core, but
+	// no run has shown it faster in wall time yet (BENCHMARKS.md, "PyPy
+	// --format pypy", Round 13: the machine was busy); on standard input
+	// (reading beside the analysis) it took more CPU and as much wall time
+	// as the one-core pass or more (Round 10).
+	if f.load.input.jobs == 0 {
 		lo.Jobs = 1
 	}
 	top := 0 // the original's default
