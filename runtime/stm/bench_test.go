@@ -269,6 +269,27 @@ func BenchmarkDisjoint(b *testing.B) {
 	})
 }
 
+// BenchmarkStore2: each goroutine stores to two Vars of its own without
+// loading them first (blind writes, which the commit locks from their
+// current versions: not fused with a read).
+func BenchmarkStore2(b *testing.B) {
+	stmBoth(b, func(b *testing.B) {
+		st := ReadStats()
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		parallel(b, func(pb *iters) {
+			x, y := NewVar(0), NewVar(0)
+			i := 0
+			body := func(tx *Tx) error { x.Store(tx, i); y.Store(tx, -i); return nil }
+			for pb.Next() {
+				i++
+				Atomically(body)
+			}
+		})
+		reportAttempts(b, st)
+	})
+}
+
 // BenchmarkHotCounter: every goroutine increments the same Var.
 func BenchmarkHotCounter(b *testing.B) {
 	stmBoth(b, func(b *testing.B) {

@@ -164,7 +164,20 @@ func (tx *Tx) commitFew() outcome {
 		for ; held < n; held++ {
 			e := &ws[o[held]]
 			if !e.fused {
-				if !tx.tryLockNamed(e) {
+				if e.h.nw != 0 {
+					// tryLockNamed's step for an in-place Var, inline
+					// as the off path's is (the call cost more than the
+					// lock), and as there without e.old: locked with
+					// the lock word, the Var is validated by heldFrom.
+					b := (*boxHeader)(e.box)
+					v := b.loadVersion()
+					if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, tx.lockWord) {
+						break
+					}
+					*heldFrom(e.box) = v
+					e.oldVer = v
+					tx.nameInPlace(e, b)
+				} else if !tx.tryLockNamed(e) {
 					break
 				}
 				continue
