@@ -334,12 +334,22 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 // One call for both, where they test the same of th.
 func (a *Analyzer) pauseTo(th *thread, st *schedThread, shared bool, t int64) {
 	charged := th.pendingSet && (!th.afterAbort || th.reason == logformat.WaitBackoff)
-	if d := t - th.last; shared && th.waiting && d > 0 { // boundPause's, the state in th
+	if d := t - th.last; shared && th.waiting && d > 0 {
+		// boundPause's, the state in th, and its pauseSums written out (a
+		// call, over the inliner's budget, and its spills cost as much)
 		g := int32(-1)
 		if charged {
 			g = st.pending
 		}
-		st.pauseSums(g, th.reason, d)
+		if g >= 0 && !st.chargedAcc.addDense(g, d) {
+			st.chargedAcc.addSlow(st.charged, g, d)
+		}
+		if th.reason != logformat.WaitBackoff {
+			st.waitPause += d
+			if g >= 0 && !st.waitAcc.addDense(g, d) {
+				st.waitAcc.addSlow(st.waitPauseBy, g, d)
+			}
+		}
 	}
 	d := max(t-th.prev, 0)
 	th.prev = t
