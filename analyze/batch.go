@@ -306,6 +306,34 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 				}
 			}
 		case logformat.KindTxAbort:
+			if g := th.pending; g != nil && ev.Cause == logformat.AbortConflict && th.inTx && th.pendingSet {
+				// abort's step (and with shared the schedule's) of the
+				// abort most are, its pending conflict's doing, written
+				// out: its call, with the spills around it, cost about
+				// as much as the step.
+				run := th.run
+				if shared {
+					if sg := st.pending; sg >= 0 && !st.chargedAcc.addDense(sg, run) {
+						st.chargedAcc.addSlow(st.charged, sg, run)
+					}
+					st.attemptRun = 0
+				}
+				a.tot.aborts++
+				th.aborts++
+				a.tot.aborted += run
+				th.aborted += run
+				cs := &a.causes[logformat.AbortConflict]
+				cs.Count++
+				cs.Time += time.Duration(run)
+				g.aborted += run
+				g.aborts++
+				th.pendingCost += run
+				th.run = 0
+				th.inTx = false
+				th.state = stStop
+				th.afterAbort = true
+				break
+			}
 			sst := st // the schedule's step too, if shared
 			if !shared {
 				sst = nil
