@@ -269,8 +269,11 @@ func (a *Analyzer) slowSteps(l *logState, th *thread, st *schedThread, shared bo
 					st.attemptRun = lastRun
 				}
 			}
-			if ends {
-				a.clearPending(th)
+			if ends { // clearPending, written out for the same reason
+				if g := th.pending; g != nil && th.pendingKept && !g.cost.addFast(max(th.pendingCost, 0)) {
+					g.cost.add(th.pendingCost)
+				}
+				th.pending, th.pendingSet, th.pendingKept, th.pendingCost, th.afterAbort = nil, false, false, 0, false
 			}
 			continue
 		}
