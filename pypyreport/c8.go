@@ -49,8 +49,6 @@ type c8Thread struct {
 	minorStart, majorStart float64
 
 	index uint32 // in c8Summary.threads
-
-	f [fSlots]float64 // summarizePiped's floats (f* slots; apply)
 }
 
 // c8Term is a term of thread th's sums[k], and p one of its cpuPaused
@@ -144,8 +142,6 @@ type c8Summary struct {
 	events    *[256]uint8     // table, and noEvent past its end
 	threads   []*c8Thread     // by first appearance
 	small     *[256]*c8Thread // thread number → state, for small numbers
-	lut       *c8Lut          // summarizePiped's reader's
-	ast       []c8ThreadA     // by index in threads (summarizePiped's reader)
 	big       map[uint32]*c8Thread
 	conflicts map[string]*conflictSummary
 	list      []*conflictSummary
@@ -161,8 +157,7 @@ type c8Summary struct {
 }
 
 func newC8Summary(era pypy.Era) *c8Summary {
-	s := &c8Summary{table: era.Table(), lut: new(c8Lut), pend: new(pending)}
-	s.events = &s.lut.events
+	s := &c8Summary{table: era.Table(), events: new([256]uint8), pend: new(pending)}
 	for i := range s.events {
 		s.events[i] = noEvent
 		if i < len(s.table) {
@@ -174,11 +169,8 @@ func newC8Summary(era pypy.Era) *c8Summary {
 }
 
 func (s *c8Summary) reset() {
-	s.threads, s.ast = nil, nil
+	s.threads = nil
 	s.small = new([256]*c8Thread)
-	for i := range s.lut.slot {
-		s.lut.slot[i] = c8Slot{k: noSlot}
-	}
 	s.big = nil
 	s.conflicts = make(map[string]*conflictSummary)
 	s.list = nil
@@ -199,7 +191,7 @@ func (s *c8Summary) thread(num uint32) *c8Thread {
 	}
 	t := &c8Thread{index: uint32(len(s.threads))}
 	if num < uint32(len(s.small)) {
-		s.small[num], s.lut.slot[num].k = t, t.index
+		s.small[num] = t
 	} else {
 		if s.big == nil {
 			s.big = make(map[uint32]*c8Thread)
@@ -207,7 +199,6 @@ func (s *c8Summary) thread(num uint32) *c8Thread {
 		s.big[num] = t
 	}
 	s.threads = append(s.threads, t)
-	s.ast = append(s.ast, c8ThreadA{})
 	return t
 }
 

@@ -19,11 +19,8 @@ import (
 // with Scanner.Next, which reports errors as always, and written back into
 // a one-record buffer for scan: the analysis exists once.
 func (s *c8Summary) summarize(sc *pypy.Scanner, errw *pyStderr, size int64, budget int) (passResult, error) {
-	if s.jobs > 1 {
-		if s.ra != nil {
-			return s.summarizeSplit(sc, errw, size, budget)
-		}
-		return s.summarizePiped(sc, errw, size, budget)
+	if s.jobs > 1 && s.ra != nil {
+		return s.summarizeSplit(sc, errw, size, budget)
 	}
 	p := s.newPass(sc, errw, size, budget)
 	if _, err := p.run(math.MaxInt64); err != nil {

@@ -18,7 +18,7 @@ import (
 // two goroutines (Jobs 2: summarizeSplit, in parts of the default size
 // and of 997 bytes), and fails if their stdout, stderr or error differ;
 // and the same on a pipe (no percentages, no second pass) with Jobs 1 and
-// 2 (summarizePiped).
+// 2 (one goroutine either way: a pipe cannot be read at offsets).
 func runBoth(t *testing.T, name string, data []byte, opt Options, budget int) {
 	t.Helper()
 	defer func() { recordAtATime, splitSize = false, 0 }()
@@ -293,5 +293,32 @@ find:
 	}
 	if got, want := strings.Count(out.String(), "x STM_CONTENTION_WRITE_READ)"), len(marks); got != want {
 		t.Fatalf("%d conflicts printed, want %d (one per marker)\n%s", got, want, tail(out.String()))
+	}
+}
+
+// TestC8StepAgrees: c8Step (summarizeSplit's check of the records a part
+// left) gives every event, from every flags and state, the flags and state
+// that record leaves the thread in.
+func TestC8StepAgrees(t *testing.T) {
+	s := newC8Summary(pypy.EraE)
+	raw := map[uint8]uint8{}
+	for i, ev := range s.table {
+		raw[ev] = uint8(i)
+	}
+	var b [pypy.C8MaxRecord]byte
+	b[8], b[13] = 1, 5 // thread 1, a 5-byte marker
+	for st := range 256 {
+		for ev, r := range raw {
+			th := s.thread(1)
+			*th = c8Thread{index: th.index, prevState: uint8(st) & tsState,
+				freeSegment: st&tsFreeSeg != 0, inMinor: st&tsMinor != 0, inMajor: st&tsMajor != 0,
+				inev: st&tsInev != 0, inevWaiting: st&tsInevWaiting != 0, aborting: st&tsAborting != 0}
+			b[12] = r
+			s.record(b[:])
+			s.pend.n = 0
+			if got, want := th.flags(), c8Step(uint8(st), ev); got != want {
+				t.Errorf("flags %08b, %s: the record leaves %08b, c8Step says %08b", st, pypy.C8Name(ev), got, want)
+			}
+		}
 	}
 }

@@ -437,7 +437,7 @@ func (p *c8Pass) merge(q *c8Part) error {
 		t := ts[i]
 		was := *t
 		*t = *w
-		t.sums, t.cpuPaused, t.index, t.f = was.sums, was.cpuPaused, was.index, was.f
+		t.sums, t.cpuPaused, t.index = was.sums, was.cpuPaused, was.index
 		t.nEnded = [2]int64{was.nEnded[0] + w.nEnded[0], was.nEnded[1] + w.nEnded[1]}
 	}
 	p.cnt += q.n
@@ -480,7 +480,7 @@ func (p *c8Pass) verify(q *c8Part, idx map[uint32]int) bool {
 				return false
 			}
 		} else {
-			st[num] = uint8(c8A[(uint16(f)<<4|uint16(ev))&c8Rows] >> 4)
+			st[num] = c8Next[(int(f)<<4|int(ev))&(len(c8Next)-1)]
 		}
 		o += 14 + int(r[13])
 	}

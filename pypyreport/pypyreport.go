@@ -29,9 +29,8 @@ type Options struct {
 	// the original's linecache).
 	SourceRoot string
 	// Jobs is how many cores a c8 log's pass may use: 2 or more analyzes
-	// an input read at offsets (a file) in parts on two goroutines, and
-	// reads other inputs on one goroutine beside their analysis on
-	// another; the output is the same for every Jobs.
+	// an input read at offsets (a file) in parts on two goroutines; other
+	// inputs take one. The output is the same for every Jobs.
 	Jobs int
 }
 

@@ -41,7 +41,7 @@ type inputFlags struct {
 func (f *inputFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.salvage, "salvage", false, "skip damaged chunks of a native log instead of stopping at the first")
 	fl.StringVar(&f.pypyEra, "pypy-era", "", "event numbering of a PyPy-STM c8 log, `E` = a..e (default e, the final one)")
-	fl.IntVar(&f.jobs, "jobs", 0, "decode a native log (and run what-if replays) on `N` cores (0: as many as Go uses, GOMAXPROCS), or, given as 2 or more, analyze a PyPy-STM c8 log on two goroutines (a file in parts, standard input read beside its analysis); the output is the same for every N")
+	fl.IntVar(&f.jobs, "jobs", 0, "decode a native log (and run what-if replays) on `N` cores (0: as many as Go uses, GOMAXPROCS), or, given as 2 or more, analyze a PyPy-STM c8 log file in parts on two goroutines; the output is the same for every N")
 	// The name used in the design notes; same variable.
 	fl.StringVar(&f.pypyEra, "pypy-events", "", "same as --pypy-era")
 	_ = fl.MarkHidden("pypy-events")

@@ -245,12 +245,10 @@ func runPyPyReport(stdout, stderr io.Writer, paths []string, f *reportFlags, top
 	if err != nil {
 		return err
 	}
-	// The c8 pass on two goroutines only when asked for: on a file (in
-	// parts) it does about half the one-core pass's work on each core, but
+	// The c8 pass on two goroutines (a file, in parts) only when asked
+	// for: it does about half the one-core pass's work on each core, but
 	// no run has shown it faster in wall time yet (BENCHMARKS.md, "PyPy
-	// --format pypy", Round 13: the machine was busy); on standard input
-	// (reading beside the analysis) it took more CPU and as much wall time
-	// as the one-core pass or more (Round 10).
+	// --format pypy", Round 13: the machine was busy).
 	if f.load.input.jobs == 0 {
 		lo.Jobs = 1
 	}
