@@ -182,7 +182,7 @@ func runEnds(t *testing.T, ends []callEnd) Stats {
 		// A recorded call gives its thread back: not held, not busy
 		// with a logged call, tx.rec cleared.
 		th := tx.lastGThread
-		held := tx.rec != nil || th != nil && (th.held || th.busy.Load()&busyLogged != 0 || th.own.Load() != ownFree)
+		held := tx.rec != nil || th != nil && (th.held || th.busy.Load()&busyLogged != 0)
 		putTx(tx)
 		if tx != own || !clean || held {
 			t.Errorf("after %s: next context the P's first=%v clean=%v thread held=%v, want the P's first, clean, not held", e.name, tx == own, clean, held)

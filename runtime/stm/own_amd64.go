@@ -8,18 +8,6 @@ import (
 	"unsafe"
 )
 
-// releaseOwn gives a thread back (sets *p to ownFree) with a plain store.
-// On amd64 (x86-TSO) a store is never reordered with the loads and stores
-// before it, so whoever next takes the thread with a compare-and-swap sees
-// everything its owner wrote; sync/atomic's Store is an XCHG, a locked
-// instruction that costs as much as the compare-and-swap that took the
-// thread. In Go, so that it inlines (every full-level call gives its
-// thread back): the compiler keeps loads and stores to memory in program
-// order, as storeReleaseInline32 relies on. The race detector does not
-// see through the plain store, so race builds use sync/atomic
-// (own_other.go).
-func releaseOwn(p *atomic.Uint32) { *(*uint32)(unsafe.Pointer(p)) = ownFree }
-
 // storeOwned is a plain store of v into *p, for a word that only the
 // calling context writes (its clock counter, its statistics): they need no
 // ordering, only a store that a concurrent atomic load sees whole, which an

@@ -82,23 +82,46 @@ func (tx *Tx) emitAt(a, site uint32, t int64) {
 		t = th.last
 	}
 	th.last = t
-	if len(th.buf) == 0 {
-		th.gen = th.r.gen.Load()
-	}
 	n := len(th.buf)
 	if n < cap(th.buf) {
 		th.buf = th.buf[:n+1] // the length alone: no pointer store, no write barrier
 	} else {
-		th.buf = grow1(th.buf)
+		th.setBuf(grow1(th.buf))
 	}
 	e := &th.buf[n]
 	e.t, e.a, e.b = t, a, site
-	if len(th.buf) >= handoffSize && tx.patch.idx < 0 {
-		if th.handoff() >= yieldQueued {
-			th.r.behind.Store(true)
+	if tx.patch.idx < 0 {
+		storeOwnedI64(&th.pub, int64(n+1))
+		if n+1 >= handoffSize {
+			if th.handoff() >= yieldQueued {
+				th.r.behind.Store(true)
+			}
+			th.r.kickFlusher()
 		}
-		th.r.kickFlusher()
 	}
+}
+
+// publish lets the flusher take every event in the buffer, once no site
+// patch is pending (the thread's goroutine, which holds tx).
+func (th *threadRec) publish(tx *Tx) {
+	if tx.patch.idx < 0 {
+		storeOwnedI64(&th.pub, int64(len(th.buf)))
+	}
+}
+
+// setBuf replaces the thread's buffer array (grown, or a new one): under
+// qmu, as the flusher may be reading cur.
+func (th *threadRec) setBuf(b []rawEvent) {
+	th.qmu.Lock()
+	th.buf, th.cur = b, b[:cap(b)]
+	th.qmu.Unlock()
+}
+
+// queuedBuf is a buffer handed over to the flusher: its events from
+// from on (the flusher wrote those before it while it was current).
+type queuedBuf struct {
+	evs  []rawEvent
+	from int
 }
 
 // kickFlusher asks the flusher to write the buffers now (a full one was
@@ -110,18 +133,22 @@ func (r *recorder) kickFlusher() {
 	}
 }
 
-// handoff queues the thread's buffer for the flusher (owning the thread).
-// It returns how many buffers wait for the flusher now.
+// handoff queues the thread's buffer for the flusher (the thread's
+// goroutine, with no site patch pending: every entry is published). It
+// returns how many buffers wait for the flusher now.
 func (th *threadRec) handoff() int {
 	th.qmu.Lock()
 	if len(th.full) >= maxQueued {
-		// The flusher is not keeping up: drop rather than block the program.
-		th.qdropped += int64(len(th.buf))
-		th.buf = th.buf[:0]
+		// The flusher is not keeping up: drop rather than block the
+		// program. A new array all the same: the flusher may be copying
+		// out of this one.
+		th.qdropped += int64(len(th.buf) - th.taken)
 	} else {
-		th.full = append(th.full, th.buf)
-		th.buf = th.r.getBuf()
+		th.full = append(th.full, queuedBuf{th.buf, th.taken})
 	}
+	th.buf = th.r.getBuf()
+	th.cur, th.taken = th.buf[:cap(th.buf)], 0
+	storeOwnedI64(&th.pub, 0)
 	th.bufSeq++
 	q := len(th.full)
 	th.qmu.Unlock()

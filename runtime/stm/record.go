@@ -21,15 +21,17 @@ import (
 // When recording is off, transactions test one atomic.Bool at their start
 // and one nil pointer (tx.rec) wherever recording would do something.
 //
-// When it is on, every transaction runs on a "thread" (threadRec) that owns
-// an event buffer. A logged call appends to it without contention: it owns
-// the thread (threadRec.own) for the length of the call, except while it
-// pauses; a call that is only counted (profile level) takes nothing and
-// adds to the thread's counters, which only its goroutine writes. A flusher goroutine wakes every flushInterval, takes the
-// buffers of the threads that are not in a transaction at that moment (a
-// compare-and-swap: it never waits for user code), and hands them to the
-// single logformat.Writer,
-// then flushes it, so the file grows by whole chunks. A committing
+// When it is on, every transaction runs on a "thread" (threadRec) that has
+// an event buffer. A logged call appends to it without contention: only
+// the thread's goroutine writes it, and publishes how many of its entries
+// are complete (threadRec.pub, a plain store); a call that is only counted
+// (profile level) takes nothing and adds to the thread's counters, which
+// only its goroutine writes. A flusher goroutine wakes every
+// flushInterval, takes the buffers threads handed over and copies out the
+// published part of each current one (under the thread's qmu, held for a
+// few instructions: it never waits for user code), hands them to the
+// single logformat.Writer, then flushes it, so the file grows by whole
+// chunks. A committing
 // transaction never waits for I/O: a full buffer drops events and counts
 // them (Writer.Dropped).
 //
@@ -94,6 +96,7 @@ type recorder struct {
 
 	// Owned by the flusher goroutine (and by StopLog after it stopped).
 	sinkBuf  []logformat.Event
+	curBuf   []rawEvent // flush's copy of a thread's current buffer's published events
 	stackIDs map[uint32]logformat.StackID
 	written  map[uint64]string // Var names given to the Writer
 	namesGen uint64
@@ -375,18 +378,16 @@ func (r *recorder) flush(final bool) {
 	thrs := append([]*threadRec(nil), r.thrs...)
 	r.mu.Unlock()
 	var dropped int64
-	var bufs [][]rawEvent
+	var bufs []queuedBuf
 	now := int64(time.Since(r.epoch))
 	// The final flush gives running transactions a moment to finish.
 	deadline := time.Now().Add(200 * time.Millisecond)
 	for _, th := range thrs {
-		// Take the thread first (if it is idle), so that no hand-over
-		// can slip in between the queued buffers and the current one.
-		ok := th.own.CompareAndSwap(ownFree, ownFlusher)
-		for !ok && final && time.Now().Before(deadline) {
+		for final && th.busy.Load()&(busyLogged|busyPaused) == busyLogged && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
-			ok = th.own.CompareAndSwap(ownFree, ownFlusher)
 		}
+		// The queued buffers and the published part of the current one
+		// in one hold of qmu, so that no hand-over slips in between.
 		bufs = bufs[:0]
 		th.qmu.Lock()
 		bufs = append(bufs, th.full...)
@@ -394,20 +395,18 @@ func (r *recorder) flush(final bool) {
 		th.full = th.full[:0]
 		dropped += th.qdropped
 		th.qdropped = 0
+		cur, from, to := th.cur, th.taken, int(th.pub.Load())
+		th.taken = max(to, from)
 		th.qmu.Unlock()
-		if ok {
-			if len(th.buf) > 0 {
-				bufs = append(bufs, th.buf)
-				th.buf = r.getBuf()
-				th.bufSeq++
-			}
-			dropped += th.dropped
-			th.dropped = 0
-			th.own.Store(ownFree)
+		for _, q := range bufs {
+			r.writeEvents(th, q.evs[q.from:], tr)
+			r.putBuf(q.evs)
 		}
-		for _, evs := range bufs {
-			r.writeEvents(th, evs, tr)
-			r.putBuf(evs)
+		if to > from {
+			// Copied out: the goroutine may copy the array meanwhile
+			// (setBuf), and writeEvents converts in place.
+			r.curBuf = append(r.curBuf[:0], cur[from:to]...)
+			r.writeEvents(th, r.curBuf, tr)
 		}
 		r.writeAggregate(th, tr, now)
 		if w := th.siteWant.Load(); w != 0 {

@@ -112,9 +112,7 @@ func TestFullPendingStartNoRoom(t *testing.T) {
 		if th == nil || !th.fullIdle() {
 			t.Fatal("the goroutine's thread is not idle at the full level")
 		}
-		th.acquire()                              // against the flusher, which takes an idle thread's buffer
-		th.buf = th.buf[:len(th.buf):len(th.buf)] // no room
-		releaseOwn(&th.own)
+		th.buf = th.buf[:len(th.buf):len(th.buf)] // no room (the flusher copies out of cur, not buf)
 		Atomically(read)
 		ran++
 	}

@@ -256,7 +256,6 @@ func (tx *Tx) promote() {
 	th := tx.rec
 	storeOwned32(&th.busy, th.busy.Load()|busyLogged)
 	th.gate.Store(0)
-	th.acquire()
 	th.held = true
 	tx.prof.mode = modeLogged
 	tx.patch = sitePatch{idx: -1}

@@ -29,36 +29,36 @@ type threadRec struct {
 	id uint32
 	r  *recorder
 
-	// own says who may use buf, last, pend, dropped and gen: nobody (ownFree),
-	// the transaction running on this thread, for the length of an
-	// Atomically call except while it pauses (ownTx), or the flusher taking
-	// the buffer of an idle thread (ownFlusher). It is a lock that only
-	// ever has these two users, and the transaction's side is the hot path:
-	// taking it is one compare-and-swap, giving it back one plain store on
-	// amd64 (releaseOwn), against two atomic read-modify-writes for a
-	// sync.Mutex.
-	own     atomic.Uint32
-	buf     []rawEvent
-	last    int64  // last event time (ticks): a thread's times never go back
-	dropped int64  // events dropped for lack of room
-	gen     uint32 // recorder.gen when buf got its first event
-	bufSeq  uint32 // incremented whenever buf is replaced
-	held    bool   // own is ownTx (the transaction's side only)
-	reuse   bool   // the next event takes last's time (sameTime)
-	now     int64  // if not 0, the next event's time: promote read the clock for it
-	pend    int64  // if not 0, the time of a start event not yet in buf (runFull)
+	// buf, last, pend, now, reuse, held and bufSeq are the thread's
+	// goroutine's alone. The flusher never takes buf from it: it copies
+	// out the entries the goroutine has published (pub), which the
+	// goroutine no longer changes, from cur, so a logged call takes no
+	// lock and no atomic read-modify-write to append to its buffer. An
+	// entry a site patch may still complete (sitePatch) is published
+	// once the patch is done.
+	buf    []rawEvent
+	pub    atomic.Int64 // entries of buf the flusher may take (stored with storeOwnedI64)
+	last   int64        // last event time (ticks): a thread's times never go back
+	bufSeq uint32       // incremented whenever buf is replaced
+	held   bool         // a logged call runs on the thread
+	reuse  bool         // the next event takes last's time (sameTime)
+	now    int64        // if not 0, the next event's time: promote read the clock for it
+	pend   int64        // if not 0, the time of a start event not yet in buf (runFull)
 
-	// qmu guards the buffers handed over to the flusher; it is only ever
-	// held for a few instructions, so the flusher can wait for it.
+	// qmu guards the buffers handed over to the flusher, cur (buf's
+	// array, replaced only under qmu: setBuf) and taken (the entries of
+	// cur the flusher has written); it is only ever held for a few
+	// instructions, so the flusher can wait for it.
 	qmu      sync.Mutex
-	full     [][]rawEvent
+	full     []queuedBuf
+	cur      []rawEvent
+	taken    int
 	qdropped int64
 
 	// busy has busyLogged set while a logged Atomically call runs on the
-	// thread (whether or not it holds own at the moment: it gives own back
-	// while it pauses), and busyFull for the thread's life if it records at
-	// the full level: a call is only counted (the gate, Atomically) when busy
-	// is 0. Only the thread's goroutine writes it. A call that is only
+	// thread (and busyPaused while it pauses), and busyFull for the
+	// thread's life if it records at the full level: a call is only
+	// counted (the gate, Atomically) when busy is 0. Only the thread's goroutine writes it. A call that is only
 	// counted leaves it alone: a call nested in its body may log on the
 	// same thread, as it holds nothing.
 	busy atomic.Uint32
@@ -230,6 +230,7 @@ func (tx *Tx) goThread(r *recorder) *threadRec {
 const (
 	busyLogged = 1 << iota
 	busyFull
+	busyPaused // a logged call pauses (waitStart): the final flush need not wait for it
 )
 
 // busy and stale are one aligned 8-byte word (loadPair: open).
@@ -308,12 +309,10 @@ func (t *threadRec) fullIdle() bool { return loadPair(&t.busy) == busyFull }
 // (emitAt writes it first) or commits: an attempt that logs nothing
 // between its start and its commit (most of a full-level log) has both
 // written here, as one quiet entry (quietEvent), with the tests emitAt
-// makes for any event (the hand-over, the gen of a first event) once for
-// the two.
+// makes for any event (the room, the hand-over) once for the two.
 func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome, error) {
 	setRecQuiet(tx, t)
 	storeOwned32(&t.busy, busyLogged|busyFull)
-	t.acquire()
 	t.held = true
 	tx.prof.mode = t.r.fullMode
 	tx.patch.idx = -1 // none pending (h is only read with idx >= 0)
@@ -362,23 +361,18 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 		// left a site patch pending.
 		t.pend = 0
 		now = max(now, start)
-		if n == 0 {
-			t.gen = t.r.gen.Load()
-		}
 		t.buf = t.buf[:n+1] // the length alone: no pointer store, no write barrier
 		t.buf[n] = rawEvent{t: start, a: quietEvent, b: uint32(now - start)}
 		t.last = now
+		storeOwnedI64(&t.pub, int64(n+1))
 		behind := false
 		if n+1 >= handoffSize {
 			behind = t.handoff() >= yieldQueued
 			t.r.kickFlusher()
-		} else if t.gen != t.r.gen.Load() {
-			t.handoff() // recEndHeld's: a flush went by since the first event
 		}
 		setRecQuiet(tx, nil)
 		tx.prof.mode = modeCounted
 		t.held = false
-		releaseOwn(&t.own)
 		storeOwned32(&t.busy, busyFull)
 		if behind {
 			// The flusher has not taken the last buffers: it lacks a
@@ -521,7 +515,6 @@ func (tx *Tx) recBegin(th *threadRec) {
 	tx.rec = th
 	if r.full {
 		storeOwned32(&th.busy, busyLogged|busyFull)
-		th.acquire()
 		th.held = true
 		tx.prof.mode = r.fullMode
 		tx.patch = sitePatch{idx: -1}
@@ -558,30 +551,10 @@ func (tx *Tx) recEnd() {
 func (tx *Tx) recEndHeld(th *threadRec) {
 	th.reuse, th.now, th.pend = false, 0, 0
 	tx.patch = sitePatch{idx: -1}
-	if len(th.buf) > 0 && th.gen != th.r.gen.Load() {
-		// A flush went by since this buffer's first event: hand it over,
-		// so that a busy thread's events reach the file within about
-		// two flush intervals.
-		th.handoff()
-	}
+	th.publish(tx) // a patch still pending is dropped: its event goes as it is
 	th.held = false
-	releaseOwn(&th.own)
-	storeOwned32(&th.busy, th.busy.Load()&^busyLogged)
+	storeOwned32(&th.busy, th.busy.Load()&^(busyLogged|busyPaused))
 	th.open()
-}
-
-const (
-	ownFree = iota
-	ownTx
-	ownFlusher
-)
-
-// acquire takes the thread for a transaction. Only the flusher can be in
-// the way, and it holds a thread for a few instructions.
-func (th *threadRec) acquire() {
-	for !th.own.CompareAndSwap(ownFree, ownTx) {
-		runtime.Gosched()
-	}
 }
 
 func (tx *Tx) recAbort(c logformat.AbortCause) {
@@ -597,16 +570,14 @@ func (tx *Tx) recAbort(c logformat.AbortCause) {
 	}
 }
 
-// waitStart records a pause and lets the flusher take the thread's buffer
-// while we wait.
+// waitStart records a pause.
 func (tx *Tx) waitStart(r logformat.WaitReason) {
 	if th := tx.rec; th != nil {
 		if tx.prof.wait != 0 {
 			return // a Retry wait counted, not logged (quietRetry)
 		}
 		tx.emit(packKind(logformat.KindWaitStart, 0, 0, r), 0)
-		th.held = false
-		releaseOwn(&th.own)
+		storeOwned32(&th.busy, th.busy.Load()|busyPaused)
 	}
 }
 
@@ -616,8 +587,7 @@ func (tx *Tx) waitDone(r logformat.WaitReason) {
 			tx.quietWaitDone()
 			return
 		}
-		th.acquire()
-		th.held = true
+		storeOwned32(&th.busy, th.busy.Load()&^busyPaused)
 		tx.emit(packKind(logformat.KindWaitDone, 0, 0, r), 0)
 		if r == logformat.WaitRetry || r == logformat.WaitBackoff {
 			th.sameTime() // between attempts: the re-run follows
@@ -633,21 +603,29 @@ func (tx *Tx) recConflict(k logformat.ConflictKind, v uint64, off, n int32, othe
 	if !tx.logged() {
 		tx.promote()
 	}
-	// Both entries go in together: no hand-over between them.
-	tx.rec.buf = slices.Grow(tx.rec.buf, 2)
+	// Both entries go in together: no hand-over between them, and neither
+	// is published (the patch index set meanwhile holds emitAt back): the
+	// next event publishes them, or a patch of this one's site (awaitSite)
+	// holds them back until it is done.
+	th := tx.rec
+	if cap(th.buf)-len(th.buf) < 3 { // the two, and a start still pending
+		th.setBuf(slices.Grow(th.buf, 3))
+	}
 	p := tx.patch.idx
 	tx.patch.idx = 0
 	site := tx.internSite(off, n)
 	tx.emit(packKind(logformat.KindConflict, k, 0, 0), site)
-	tx.rec.sameTime() // its abort or pause follows
+	th.sameTime() // its abort or pause follows
 	tx.patch.idx = p
-	tx.rec.buf = append(tx.rec.buf, rawEvent{int64(v), other, otherSite})
+	m := len(th.buf)
+	th.buf = th.buf[:m+1] // room made above
+	th.buf[m] = rawEvent{int64(v), other, otherSite}
 	// Both sides write sites again for a while: the other's names it in
 	// the next conflicts with it, ours names this side when it is the
 	// writer of a write-write conflict (a counted call that captured no
 	// site at its Store has it patched by its re-run: awaitSite).
-	tx.rec.wantSites()
-	tx.rec.r.wantSites(other)
+	th.wantSites()
+	th.r.wantSites(other)
 	if tracingOn() {
 		traceConflict(k, v, site, other, otherSite) // trace.go
 	}

@@ -205,10 +205,12 @@ func (tx *Tx) awaitSite(h *varHeader, store bool) {
 func (tx *Tx) readSite(h *varHeader, e *readEntry) {
 	tx.captureSite(&e.pcOff, &e.pcN)
 	if p := &tx.patch; p.idx >= 0 && p.h == h && !p.store {
-		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
+		th := tx.rec
+		if p.seq == th.bufSeq && p.idx < len(th.buf) {
 			th.buf[p.idx].b = tx.internSite(e.pcOff, e.pcN)
 		}
 		*p = sitePatch{idx: -1}
+		th.publish(tx)
 	}
 }
 
@@ -216,10 +218,12 @@ func (tx *Tx) readSite(h *varHeader, e *readEntry) {
 // of a Store of its Var (writeSite, for a Store of tx.patch.h).
 func (tx *Tx) storePatch(off, n int32) {
 	if p := &tx.patch; p.idx >= 0 && p.store {
-		if th := tx.rec; p.seq == th.bufSeq && p.idx < len(th.buf) {
+		th := tx.rec
+		if p.seq == th.bufSeq && p.idx < len(th.buf) {
 			th.buf[p.idx].b = tx.internSite(off, n)
 		}
 		*p = sitePatch{idx: -1}
+		th.publish(tx)
 	}
 }
 
