@@ -101,12 +101,7 @@
 //     meets none of these is counted, not logged,
 //     and one in 64 of them (at random) is timed, so that committed time is
 //     estimated with a known error (logformat.Aggregate); a goroutine of
-//     few or long transactions has each of them timed. The first conflict
-//     with a goroutine that nobody conflicted with in the last second or so
-//     names no write site for it either: a goroutine's counted calls
-//     capture the sites of their Stores only while others conflict with it
-//     (its own side of a write-write conflict is taken from the re-run's
-//     Store).
+//     few or long transactions has each of them timed.
 //   - LevelFull (STMLOG_EVENTS=all, or StartLog(w, WithLevel(LevelFull))):
 //     every attempt's start, commit and abort too, which timelines and
 //     what-if replay need.
@@ -115,7 +110,12 @@
 // side that wrote it before the Var was known to be contended: a Store
 // captures its stack only for a Var that has been in a conflict, unless a
 // full-level recording is asked for every site (STMLOG_SITES=all, or
-// StartLog's WithEverySite), which costs a stack lookup a Store. A Store
+// StartLog's WithEverySite), which costs a stack lookup a Store. Nor, at
+// either level, does the first conflict with a goroutine that nobody
+// conflicted with in the last second or so: a goroutine's Stores capture
+// their sites only while others conflict with it (its own side of a
+// write-write conflict is taken from the re-run's Store), and a Load's
+// site is taken from the re-run of the transaction it conflicted in. A Store
 // finds its site by its innermost frames and their place on the stack,
 // checked against the whole stack at one Store in 32 (at random): where
 // one function at one depth is reached through two callers with frames of

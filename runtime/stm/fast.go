@@ -432,7 +432,7 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 		// nothing but e is live across the call.
 		if tx.rec != nil {
 			if h.contended.Load() {
-				if tx.prof.mode < modeLogged {
+				if m := tx.prof.mode; m < modeLogged || m == modeFull {
 					if tx.rec.siteWant.Load() == 0 {
 						goto named
 					}

@@ -34,8 +34,9 @@ func WithLevel(l Level) LogOption { return func(c *logConfig) { c.level = l } }
 // WithEverySite makes a full-level recording capture the site of every
 // Store, so that a Var's first conflict names the other side's write site
 // too; without it a Store captures its site only once its Var has been in
-// a conflict, at either level (see the package doc, "Recording"). It costs
-// a stack lookup a Store. STMLOG_SITES=all does the same for STMLOG.
+// a conflict, and while others conflict with its goroutine, at either
+// level (see the package doc, "Recording"). It costs a stack lookup a
+// Store. STMLOG_SITES=all does the same for STMLOG.
 func WithEverySite() LogOption { return func(c *logConfig) { c.everySite = true } }
 
 // parseLevel reads $STMLOG_EVENTS: "all" (or "full") is the full level;

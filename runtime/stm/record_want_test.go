@@ -7,14 +7,20 @@ import (
 	"github.com/stmlog/stmlog/logformat"
 )
 
-// TestRecordSiteWanted: at the profile level a counted call's Store of a
-// contended Var captures its site only while its thread is wanted
+// TestRecordSiteWanted: a counted call's Store of a contended Var, and a
+// full-level call's, captures its site only while its thread is wanted
 // (storeSite). F, a goroutine nobody conflicted with, commits without a
 // site; the first conflict with it names its thread alone, and the next
-// one its site too. The victim's own write site, which its counted first
-// attempt did not capture, comes from its re-run's Store (awaitSite), not
-// from the re-run's Load before it. The flusher counts the want down.
+// one its site too. The victim's own write site, which its first attempt
+// did not capture, comes from its re-run's Store (awaitSite), not from
+// the re-run's Load before it. The flusher counts the want down.
 func TestRecordSiteWanted(t *testing.T) {
+	for _, level := range []Level{LevelProfile, LevelFull} {
+		t.Run(level.String(), func(t *testing.T) { testRecordSiteWanted(t, level) })
+	}
+}
+
+func testRecordSiteWanted(t *testing.T, level Level) {
 	v := NewVar(0)
 	v.h.contended.Store(true)
 	req, done := make(chan struct{}), make(chan struct{})
@@ -30,7 +36,7 @@ func TestRecordSiteWanted(t *testing.T) {
 	}()
 	var fID uint32
 	var fSite uint32
-	data := recordAt(t, LevelProfile, func() {
+	data := recordAt(t, level, func() {
 		req <- struct{}{}
 		<-done
 		fID, fSite = v.h.loadBox().writerSite()

@@ -513,6 +513,11 @@ func (tx *Tx) recBegin(th *threadRec) {
 		}
 	}
 	tx.rec = th
+	if tx.traced {
+		// A traced conflict's message is written when it happens, with
+		// both sides' sites as they are then: no re-run patches it.
+		th.wantSites()
+	}
 	if r.full {
 		storeOwned32(&th.busy, busyLogged|busyFull)
 		th.held = true
@@ -527,11 +532,6 @@ func (tx *Tx) recBegin(th *threadRec) {
 		tx.prof.mode = tx.drawTimed(th)
 	} else {
 		tx.prof.mode = modeCounted
-	}
-	if tx.traced {
-		// A traced conflict's message is written when it happens, with
-		// both sides' sites as they are then: no re-run patches it.
-		th.wantSites()
 	}
 }
 

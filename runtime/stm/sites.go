@@ -526,13 +526,16 @@ func internalFrame(f runtime.Frame) bool {
 // conflicted on. The first conflict on a Var then names no write site for
 // the side that wrote it before; the re-run of this side, which finds the
 // Var contended, captures its own. A call that is not logged (counted or
-// timed) captures only while its thread is wanted (threadRec.siteWant):
-// someone conflicted with this thread in the last second or so. So the
-// first conflict with a thread that nobody conflicted with lately names
-// the thread without its site, and the next ones name both.
+// timed), and a full-level call, captures only while its thread is
+// wanted (threadRec.siteWant): someone conflicted with this thread in the
+// last second or so (a conflict wants both sides, so a re-run after one
+// captures). So the first conflict with a thread that nobody conflicted
+// with lately names the thread without its site, and the next ones name
+// both, at either level; only a profile-level call that met contention
+// (modeLogged: it conflicts now) captures every time.
 func (tx *Tx) storeSite(h *varHeader) bool {
 	if !h.contended.Load() {
 		return tx.prof.mode == modeFullSites
 	}
-	return tx.prof.mode >= modeLogged || tx.rec.siteWant.Load() != 0
+	return tx.prof.mode == modeLogged || tx.prof.mode == modeFullSites || tx.rec.siteWant.Load() != 0
 }
