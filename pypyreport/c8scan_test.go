@@ -66,7 +66,8 @@ func TestC8SplitSameOutput(t *testing.T) {
 		data := b.Bytes()
 		for _, size := range []int{300, 4099, 65537, 1 << 20, 3 << 20} {
 			outs := [2]string{}
-			splitMerged, splitLeft = 0, 0
+			splitMerged.Store(0)
+			splitLeft.Store(0)
 			for i := range outs {
 				splitSize = size
 				var out, errOut bytes.Buffer
@@ -76,8 +77,8 @@ func TestC8SplitSameOutput(t *testing.T) {
 			if outs[1] != outs[0] {
 				t.Fatalf("%d threads, parts of %d bytes: two goroutines, not one's report %s", cfg.Threads, size, firstDiff(outs[0], outs[1]))
 			}
-			if parts := len(data) / size / 2; splitMerged < parts/2 {
-				t.Errorf("%d threads, parts of %d bytes: %d parts merged, %d left, of about %d", cfg.Threads, size, splitMerged, splitLeft, parts)
+			if parts := len(data) / size / 2; splitMerged.Load() < int64(parts/2) {
+				t.Errorf("%d threads, parts of %d bytes: %d parts merged, %d left, of about %d", cfg.Threads, size, splitMerged.Load(), splitLeft.Load(), parts)
 			}
 		}
 	}
@@ -319,6 +320,33 @@ func TestC8StepAgrees(t *testing.T) {
 			if got, want := th.flags(), c8Step(uint8(st), ev); got != want {
 				t.Errorf("flags %08b, %s: the record leaves %08b, c8Step says %08b", st, pypy.C8Name(ev), got, want)
 			}
+		}
+	}
+}
+
+// TestC8SplitConcurrent: passes in parts running at once (a program that
+// writes two reports at a time) share nothing but the pool of parts, and
+// each prints what one pass alone prints (go test -race checks the rest).
+func TestC8SplitConcurrent(t *testing.T) {
+	defer func() { splitSize = 0 }()
+	splitSize = 4099
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 11, Threads: 4, Records: 20_000}); err != nil {
+		t.Fatal(err)
+	}
+	report := func() string {
+		var out, errOut bytes.Buffer
+		err := run(&out, &errOut, bytes.NewReader(b.Bytes()), Options{Jobs: 2}, timestampBudget)
+		return fmt.Sprintf("%s\n--- stderr\n%s\n--- error %v", out.String(), errOut.String(), err)
+	}
+	want := report()
+	got := make(chan string)
+	for range 4 {
+		go func() { got <- report() }()
+	}
+	for range 4 {
+		if g := <-got; g != want {
+			t.Fatalf("a pass run beside others: not the report %s", firstDiff(want, g))
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // progress then adds to a time that is never read) and no major
 // collection is open: START clears the rest. So the second goroutine
 // analyzes a thread from its first START on, keeping the terms of its
-// sums (c8Terms: float additions in another order would change the last
+// sums (c8Term: float additions in another order would change the last
 // bits) and the conflicts' entries, and leaves the thread's records
 // before it; when the pass gets to the part it checks that every such
 // START finds the thread as assumed (verify), analyzes the records left
@@ -64,8 +64,9 @@ type c8Part struct {
 	list []*conflictSummary
 }
 
-// splitMerged and splitLeft count the parts merged and left (tests).
-var splitMerged, splitLeft int
+// splitMerged and splitLeft count the parts merged and left (tests;
+// atomic: passes may run at once).
+var splitMerged, splitLeft atomic.Int64
 
 // partsAhead is how many parts are in flight; partPool keeps them for the
 // next pass (their buffers and entries grow to a part's size once).
@@ -347,7 +348,7 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 func (p *c8Pass) merge(q *c8Part) error {
 	s, sc := p.s, p.sc
 	if q.start < 0 || q.n == 0 || q.start != sc.Consumed() || p.order && q.first < p.prev {
-		splitLeft++
+		splitLeft.Add(1)
 		return nil
 	}
 	idx := make(map[uint32]int, len(q.nums))
@@ -355,10 +356,10 @@ func (p *c8Pass) merge(q *c8Part) error {
 		idx[num] = i
 	}
 	if !p.verify(q, idx) {
-		splitLeft++
+		splitLeft.Add(1)
 		return nil
 	}
-	splitMerged++
+	splitMerged.Add(1)
 	// The records up to the last one the part left, in order.
 	b, ci, j := q.buf, 0, int64(0)
 	for o := int(q.start - q.off); q.off+int64(o) <= q.syncEnd; j++ {
