@@ -324,6 +324,36 @@ func TestC8StepAgrees(t *testing.T) {
 	}
 }
 
+// TestC8SplitAtAnOffset: a log read from a reader already past other
+// bytes (the parts are read at offsets from where the log starts) is
+// analyzed in parts as one read from its start.
+func TestC8SplitAtAnOffset(t *testing.T) {
+	defer func() { splitSize = 0 }()
+	splitSize = 4099
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 12, Threads: 4, Records: 20_000}); err != nil {
+		t.Fatal(err)
+	}
+	junk := bytes.Repeat([]byte("junk"), 1000)
+	report := func(jobs int, skip int) string {
+		r := bytes.NewReader(append(bytes.Clone(junk[:skip]), b.Bytes()...))
+		if _, err := r.Seek(int64(skip), io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		err := run(&out, &errOut, r, Options{Jobs: jobs}, timestampBudget)
+		return fmt.Sprintf("%s\n--- stderr\n%s\n--- error %v", out.String(), errOut.String(), err)
+	}
+	want := report(1, 0)
+	splitMerged.Store(0)
+	if got := report(2, 3001); got != want {
+		t.Fatalf("read from byte 3001 in parts: not the report %s", firstDiff(want, got))
+	}
+	if splitMerged.Load() == 0 {
+		t.Error("no part merged: the parts were not read where the log is")
+	}
+}
+
 // TestC8SplitConcurrent: passes in parts running at once (a program that
 // writes two reports at a time) share nothing but the pool of parts, and
 // each prints what one pass alone prints (go test -race checks the rest).

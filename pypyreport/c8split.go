@@ -111,6 +111,8 @@ func (w *c8Ahead) part(q *c8Part, lo, hi int64, quit *atomic.Bool) {
 	if int64(cap(q.buf)) < n {
 		q.buf = make([]byte, n)
 	}
+	// A short read (an error, a file that shrank) only makes the part
+	// shorter: the pass reads on from where it ends, and reports errors.
 	m, _ := w.ra.ReadAt(q.buf[:n], w.base+lo)
 	q.buf = q.buf[:m]
 	g := resync(q.buf, len(s.table), w.order)
