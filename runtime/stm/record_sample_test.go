@@ -57,7 +57,10 @@ func (s *sampleTally) checkRate(t *testing.T, kind string) {
 	n := float64(s.calls - s.timed - s.logged)
 	p := 1.0 / sampleMean
 	if n*p < 50 {
-		t.Fatalf("%s: %d calls not timed exactly (%+v): too few to test", kind, int(n), *s)
+		// The schedule decides some kinds' counts (how often a ping-pong
+		// call finds the turn handed over already).
+		t.Logf("%s: %d calls not timed exactly (%+v): too few to test", kind, int(n), *s)
+		return
 	}
 	want, sd := n*p, math.Sqrt(n*p*(1-p))
 	if got := float64(s.sampled); math.Abs(got-want) > 5*sd {
