@@ -365,15 +365,74 @@ boxed:
 
 // store is Var.Store without the type, as load is Load's: it returns
 // where to write the value (tx's pending words of an in-place Var, or the
-// pending box's value), appending the write set entry inline for a new
-// write of an in-place Var; a boxed Var's new box comes from h.newBox.
+// pending box's value). Here only the common case, the first write of an
+// in-place Var in an attempt with room in the arena and the write set:
+// the entry appended inline. Everything else is storeSlow, called only as
+// the last step, so that no value of store's is live across a call but
+// the recording's (a call that returned into store would make the
+// compiler save tx, h and the filter on the way in, for every Store).
 //
 // nosplit: see "Stack checks" in fastcommit.go. Not inlined: writeSite
-// and addWrite find the Store's place from store's frame (callerFrame).
+// and storeSlow find the Store's place from store's frame (callerFrame).
 //
 //go:nosplit
 //go:noinline
 func (tx *Tx) store(h *varHeader) unsafe.Pointer {
+	wf, bit := tx.wfilter, uint64(1)<<(h.id&63)
+	ws := tx.writes
+	i := len(ws)
+	if wf&bit != 0 || tx.state != stActive || i >= cap(ws) || i >= linearMax {
+		return tx.storeSlow(h)
+	}
+	nw, a := int(h.nw), tx.arena
+	off := len(a)
+	if nw == 0 || off+nw > cap(a) {
+		return tx.storeSlow(h)
+	}
+	tx.arena = a[:off+nw]
+	ws = ws[:i+1]
+	tx.writes = ws
+	e := &ws[i]
+	e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), int32(off), tx.spSerial, false, false, 0, 0
+	tx.wfilter = wf | bit
+	if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
+		// Read, then written, as every Var before it (the commit skips
+		// validation only when every read is fused): the commit locks
+		// from the version read. (Recording too: a lock that fails so
+		// goes to the general commit, which notes the conflict.)
+		e.oldVer, e.fused = tx.reads[i].ver, true
+	}
+	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(a)), off*8) // arenaAt, for an int
+	// storeSite's test, written out as branches: the inlined call's
+	// result (or the same test as one condition) became a materialized
+	// bool, tested again.
+	if tx.rec != nil {
+		if h.contended.Load() {
+			if m := tx.prof.mode; m < modeLogged || m == modeFull {
+				if tx.rec.siteWant.Load() == 0 {
+					return p
+				}
+			}
+		} else if tx.prof.mode != modeFullSites {
+			return p
+		}
+		// writeSite, by keyHere from this frame, and writeSiteLast
+		// when it misses or a conflict waits for the site.
+		if tx.patch.h == h || !keyHere(&tx.wkeys, e.siteWords()) {
+			tx.writeSiteLast(h)
+		}
+	}
+	return p
+}
+
+// storeSlow is store past its common case: a Var written before in the
+// attempt, a boxed Var, an arena or write set to grow, or a Tx not active
+// (checkActive panics). Its sites are looked up by writeSiteUp from its
+// own frame, whose caller's is store's (callerFrame), never from a call
+// below it (addWrite's): so not inlined either.
+//
+//go:noinline
+func (tx *Tx) storeSlow(h *varHeader) unsafe.Pointer {
 	tx.checkActive()
 	// The filter and its bit in locals: the entry's stores below would
 	// make the compiler load both again.
@@ -389,14 +448,14 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 				if h.nw == 0 {
 					e.box = h.newBox()
 					if tx.rec != nil && tx.storeSite(h) {
-						tx.writeSite(h, &e.pcOff, &e.pcN)
+						tx.writeSiteUp(h, &e.pcOff, &e.pcN)
 					}
 					return unsafe.Add(e.box, boxValueOff)
 				}
 				e.off = tx.arenaAlloc(h.nw)
 			}
 			if tx.rec != nil && tx.storeSite(h) {
-				tx.writeSite(h, &e.pcOff, &e.pcN)
+				tx.writeSiteUp(h, &e.pcOff, &e.pcN)
 			}
 			if h.nw != 0 {
 				return tx.pending(e)
@@ -404,53 +463,35 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 			return unsafe.Add(e.box, boxValueOff)
 		}
 	}
-	if h.nw == 0 {
+	var p unsafe.Pointer
+	if h.nw != 0 {
+		off := tx.arenaAlloc(h.nw)
+		if ws := tx.writes; len(ws) < cap(ws) && len(ws) < linearMax {
+			// addWrite, inline, as in store.
+			i := len(ws)
+			ws = ws[:i+1]
+			tx.writes = ws
+			e := &ws[i]
+			e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, false, 0, 0
+			tx.wfilter = wf | bit
+			if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
+				e.oldVer, e.fused = tx.reads[i].ver, true
+			}
+		} else {
+			tx.addWrite(h, atomic.LoadPointer(&h.val), off)
+		}
+		p = arenaAt(tx.arena, off) // arenaAlloc made the length off+nw, nw >= 1
+	} else {
 		b := h.newBox()
 		tx.addWrite(h, b, 0)
-		return unsafe.Add(b, boxValueOff)
+		p = unsafe.Add(b, boxValueOff)
 	}
-	off := tx.arenaAlloc(h.nw)
-	ws := tx.writes // once, as load's read set
-	if i := len(ws); i < cap(ws) && i < linearMax {
-		// addWrite, inline.
-		ws = ws[:i+1]
-		tx.writes = ws
-		e := &ws[i]
-		e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, false, 0, 0
-		tx.wfilter = wf | bit
-		if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
-			// Read, then written, as every Var before it (the commit
-			// skips validation only when every read is fused): the
-			// commit locks from the version read. (Recording too: a
-			// lock that fails so goes to the general commit, which
-			// notes the conflict.)
-			e.oldVer, e.fused = tx.reads[i].ver, true
-		}
-		// storeSite's test, written out as branches: the inlined call's
-		// result (or the same test as one condition) became a
-		// materialized bool, tested again. After the fused test, so that
-		// nothing but e is live across the call.
-		if tx.rec != nil {
-			if h.contended.Load() {
-				if m := tx.prof.mode; m < modeLogged || m == modeFull {
-					if tx.rec.siteWant.Load() == 0 {
-						goto named
-					}
-				}
-			} else if tx.prof.mode != modeFullSites {
-				goto named
-			}
-			// writeSite, by keyHere from this frame, and writeSiteLast
-			// when it misses or a conflict waits for the site.
-			if tx.patch.h == h || !keyHere(&tx.wkeys, e.siteWords()) {
-				tx.writeSiteLast(h)
-			}
-		}
-	named:
-	} else {
-		tx.addWrite(h, atomic.LoadPointer(&h.val), off)
+	// The new entry's site, from here (see above).
+	if tx.rec != nil && tx.storeSite(h) {
+		e := &tx.writes[len(tx.writes)-1]
+		tx.writeSiteUp(h, &e.pcOff, &e.pcN)
 	}
-	return arenaAt(tx.arena, off) // arenaAlloc made the length off+nw, nw >= 1
+	return p
 }
 
 // keepForRollback saves write set entry i as it is, for a rollback of the

@@ -319,8 +319,8 @@ func (tx *Tx) writeSiteLast(h *varHeader) {
 	tx.storeNamed(h, &e.pcOff, &e.pcN)
 }
 
-// writeSiteUp is writeSite for addWrite, which store calls: store's frame
-// is the one above its caller's.
+// writeSiteUp is writeSite for storeSlow, which store calls: store's
+// frame is the one above its caller's.
 //
 //go:noinline
 func (tx *Tx) writeSiteUp(h *varHeader, off, n *int32) {

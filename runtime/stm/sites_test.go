@@ -107,7 +107,7 @@ func TestWriteSiteKeyHits(t *testing.T) {
 	}
 }
 
-// TestWriteSiteKeyBoxed: two Stores of boxed Vars (through addWrite, a
+// TestWriteSiteKeyBoxed: two Stores of boxed Vars (through storeSlow, a
 // frame more than an in-place Var's) from two lines of one body name two
 // sites, from the first call on: the key holds the body's return address.
 func TestWriteSiteKeyBoxed(t *testing.T) {
@@ -137,6 +137,52 @@ func TestWriteSiteKeyBoxed(t *testing.T) {
 		})
 		if ids[0] == 0 || ids[1] == 0 || ids[0] == ids[1] {
 			t.Fatalf("call %d: the two Stores named sites %v", i, ids)
+		}
+	}
+}
+
+// TestWriteSiteKeyRewrite: an in-place Var written twice in one body, from
+// two lines, names each line's site in turn: the first Store's from
+// store's frame (keyHere), the second's from storeSlow's (writeSite), whose
+// key must reach past store into the body; and a boxed Var's two Stores
+// (storeSlow's keyHere, then writeSite) as well.
+func TestWriteSiteKeyRewrite(t *testing.T) {
+	if err := StartLog(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	defer StopLog()
+	a, b := NewVar(0), NewVar[*int](nil)
+	if a.h.nw == 0 || b.h.nw != 0 {
+		t.Fatal("the test needs an in-place int Var and a boxed *int one")
+	}
+	a.h.contended.Store(true)
+	b.h.contended.Store(true)
+	x := new(int)
+	var lines [4]int
+	for i := range 300 {
+		var ids [4]uint32
+		Atomically(func(tx *Tx) error {
+			tx.rec.wantSites() // as after a conflict with this thread: storeSite
+			_, _, lines[0], _ = runtime.Caller(0)
+			a.Store(tx, i)
+			ids[0] = tx.writes[0].site()
+			_, _, lines[1], _ = runtime.Caller(0)
+			a.Store(tx, i+1)
+			ids[1] = tx.writes[0].site()
+			_, _, lines[2], _ = runtime.Caller(0)
+			b.Store(tx, x)
+			ids[2] = tx.writes[1].site()
+			_, _, lines[3], _ = runtime.Caller(0)
+			b.Store(tx, x)
+			ids[3] = tx.writes[1].site()
+			return nil
+		})
+		for j, id := range ids {
+			s := symbolize(sites.pcs(id))
+			if id == 0 || len(s.Frames) == 0 || !strings.Contains(s.Frames[0].Func, "TestWriteSiteKeyRewrite") ||
+				s.Frames[0].Line != lines[j]+1 {
+				t.Fatalf("call %d: Store %d (line %d) named site %d, %v", i, j, lines[j]+1, id, s.Frames)
+			}
 		}
 	}
 }

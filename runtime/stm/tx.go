@@ -188,10 +188,9 @@ func (tx *Tx) findWrite(h *varHeader) int {
 	return -1
 }
 
-// addWrite is not inlined: writeSiteUp finds the Store's place from the
-// frame of store, addWrite's caller (callerFrame).
-//
-//go:noinline
+// addWrite appends h's write set entry (b, off: its pending box or arena
+// words). Its site is storeSlow's to look up (writeSiteUp), from
+// storeSlow's frame.
 func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 	i := len(tx.writes)
 	if i < cap(tx.writes) {
@@ -214,9 +213,6 @@ func (tx *Tx) addWrite(h *varHeader, b unsafe.Pointer, off int32) {
 		for j := range tx.writes {
 			tx.windex[tx.writes[j].h] = int32(j)
 		}
-	}
-	if tx.rec != nil && tx.storeSite(h) {
-		tx.writeSiteUp(h, &e.pcOff, &e.pcN)
 	}
 }
 
