@@ -218,16 +218,122 @@ func (tx *Tx) clearSets() {
 
 // load is Var.Load without the type, so that Load inlines into the body
 // and the body calls it directly: it returns where the value is, to be
-// copied out at once (a pending write, a committed box's value, or for an
-// in-place Var a copy in tx.scratch, which the next load overwrites). A
-// one-word in-place Var that is visible, unlocked and not torn is read
-// here, its read set entry appended inline; anything else goes through
-// readWords or readBox.
+// copied out at once (a committed box's value, or for an in-place Var a
+// copy in tx.scratch, which the next load overwrites). Here only the
+// common cases, a Var not written in the attempt whose committed box is
+// visible, unlocked and not torn, its read set entry appended inline;
+// anything else (a pending write, a commit to take into the snapshot, a
+// locked box, a read site to capture, a Tx not active) is loadSlow,
+// called only as the last step, so that nothing of load's is live across
+// a call (a call that returned into load would make the compiler save tx
+// and h on the way in, for every Load).
 //
 // nosplit: see "Stack checks" in fastcommit.go.
 //
 //go:nosplit
 func (tx *Tx) load(h *varHeader) unsafe.Pointer {
+	if tx.wfilter&(1<<(h.id&63)) != 0 || tx.state != stActive {
+		return tx.loadSlow(h)
+	}
+	p := atomic.LoadPointer(&h.val)
+	b := (*boxHeader)(p)
+	v := atomic.LoadUint64(&b.version)
+	if v&1 != 0 || !tx.visible(v) {
+		return tx.loadSlow(h)
+	}
+	// readSiteWanted as two branches, here and below: the inlined
+	// call's && (with its atomic load) became a materialized bool.
+	if tx.logged() {
+		if h.contended.Load() && tx.readSiteOn() {
+			return tx.loadSlow(h) // readWords or readBox records the site
+		}
+	}
+	nw := h.nw
+	if nw == 1 {
+		tx.scratch[0] = atomic.LoadUint64((*uint64)(unsafe.Add(p, boxValueOff)))
+		if atomic.LoadUint64(&b.version) == v {
+			// The set loaded once, after the atomic loads (which would
+			// make the compiler load it again): the append's bounds
+			// checks follow from n < cap.
+			rs := tx.reads
+			if n := len(rs); n < cap(rs) {
+				rs = rs[:n+1]
+				tx.reads = rs
+				e := &rs[n]
+				e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+				return unsafe.Pointer(&tx.scratch)
+			}
+		}
+		return tx.loadSlow(h)
+	}
+	if nw == 0 {
+		// A boxed Var: its committed box.
+		rs := tx.reads
+		if n := len(rs); n < cap(rs) {
+			rs = rs[:n+1]
+			tx.reads = rs
+			tx.dirty = true
+			e := &rs[n]
+			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+			return unsafe.Add(p, boxValueOff)
+		}
+		return tx.loadSlow(h)
+	}
+	// The copy written out here, not a call (as publish's): one atomic
+	// load a word, the last first.
+	dst := &tx.scratch
+	if nw == 8 {
+		// Tested first, on its own: the switch on the count was a
+		// search of four compares to reach 8.
+		dst[7] = atomic.LoadUint64(boxWord(p, 7))
+		dst[6] = atomic.LoadUint64(boxWord(p, 6))
+		dst[5] = atomic.LoadUint64(boxWord(p, 5))
+		dst[4] = atomic.LoadUint64(boxWord(p, 4))
+		dst[3] = atomic.LoadUint64(boxWord(p, 3))
+		dst[2] = atomic.LoadUint64(boxWord(p, 2))
+		dst[1] = atomic.LoadUint64(boxWord(p, 1))
+		dst[0] = atomic.LoadUint64(boxWord(p, 0))
+	} else {
+		switch nw {
+		case 7:
+			dst[6] = atomic.LoadUint64(boxWord(p, 6))
+			fallthrough
+		case 6:
+			dst[5] = atomic.LoadUint64(boxWord(p, 5))
+			fallthrough
+		case 5:
+			dst[4] = atomic.LoadUint64(boxWord(p, 4))
+			fallthrough
+		case 4:
+			dst[3] = atomic.LoadUint64(boxWord(p, 3))
+			fallthrough
+		case 3:
+			dst[2] = atomic.LoadUint64(boxWord(p, 2))
+			fallthrough
+		default:
+			dst[1] = atomic.LoadUint64(boxWord(p, 1))
+			dst[0] = atomic.LoadUint64(boxWord(p, 0))
+		}
+	}
+	if atomic.LoadUint64(&b.version) == v {
+		rs := tx.reads // as above
+		if n := len(rs); n < cap(rs) {
+			rs = rs[:n+1]
+			tx.reads = rs
+			e := &rs[n]
+			e.h, e.box, e.ver, e.pcOff, e.pcN = h, p, v, 0, 0
+			return unsafe.Pointer(&tx.scratch)
+		}
+	}
+	return tx.loadSlow(h)
+}
+
+// loadSlow is load past its common cases, and all of them: a Var written
+// in the attempt (its pending value), one whose box is locked, torn or
+// not yet in the snapshot (readWords, readBox; a one-word in-place Var's
+// extension inline), or a read site to capture, or a Tx not active
+// (checkActive panics).
+func (tx *Tx) loadSlow(h *varHeader) unsafe.Pointer {
 	if tx.wfilter&(1<<(h.id&63)) != 0 {
 		if i := tx.findWrite(h); i >= 0 {
 			if h.nw != 0 {
