@@ -253,13 +253,47 @@ func (tx *Tx) commitFew() outcome {
 					}
 				}
 			}
-			tx.noteReadConflict(i)
-			tx.unlockFew(ws, o[:n])
-			return aborted
+			return tx.abortFew(i, o[:n])
 		}
 	}
-	tx.publish(tx.nextVersion()) // after the validation, as in commitOne
+	wv := tx.nextVersion() // after the validation, as in commitOne
+	if n == 2 {
+		// publish's case of two one-word in-place Vars that nobody
+		// waits on (a transfer, a Put), written out: the call and its
+		// prologue cost more than these steps. noWaiters as branches:
+		// inlined, its || became a materialized bool.
+		e0, e1 := writeAt(ws, 0), writeAt(ws, 1)
+		if h0, h1 := e0.h, e1.h; h0.nw == 1 && h1.nw == 1 {
+			if q := h0.waitq.Load(); q != nil {
+				if q.n.Load() != 0 {
+					goto general
+				}
+			}
+			if q := h1.waitq.Load(); q != nil {
+				if q.n.Load() != 0 {
+					goto general
+				}
+			}
+			arena := tx.arena
+			storeWord((*uint64)(unsafe.Add(e0.box, boxValueOff)), *(*uint64)(arenaAt(arena, e0.off)))
+			storeReleaseInline64(&(*boxHeader)(e0.box).version, wv)
+			storeWord((*uint64)(unsafe.Add(e1.box, boxValueOff)), *(*uint64)(arenaAt(arena, e1.off)))
+			storeReleaseInline64(&(*boxHeader)(e1.box).version, wv)
+			return committed
+		}
+	}
+general:
+	tx.publish(wv)
 	return committed
+}
+
+// abortFew is commitFew's abort on stale read i: the conflict noted, the
+// locks o given back. One call, so that commitFew keeps nothing live
+// across one.
+func (tx *Tx) abortFew(i int, o []uint8) outcome {
+	tx.noteReadConflict(i)
+	tx.unlockFew(tx.writes, o)
+	return aborted
 }
 
 // writeAt is &ws[i] without the bounds check, for an i known to be below
