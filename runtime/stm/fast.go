@@ -501,11 +501,12 @@ func (tx *Tx) store(h *varHeader) unsafe.Pointer {
 	e := &ws[i]
 	e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), int32(off), tx.spSerial, false, false, 0, 0
 	tx.wfilter = wf | bit
-	if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
-		// Read, then written, as every Var before it (the commit skips
-		// validation only when every read is fused): the commit locks
-		// from the version read. (Recording too: a lock that fails so
-		// goes to the general commit, which notes the conflict.)
+	if n := len(tx.reads); n > i && tx.reads[i].h == h {
+		// The i-th Var read is the i-th written (a body that reads each
+		// Var and then writes it, or reads a Var, then others, and
+		// writes the first): the commit locks from the version read,
+		// which validates that read. (Recording too: a lock that fails
+		// so goes to the general commit, which notes the conflict.)
 		e.oldVer, e.fused = tx.reads[i].ver, true
 	}
 	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(a)), off*8) // arenaAt, for an int
@@ -580,7 +581,7 @@ func (tx *Tx) storeSlow(h *varHeader) unsafe.Pointer {
 			e := &ws[i]
 			e.h, e.box, e.off, e.sp, e.ready, e.fused, e.pcOff, e.pcN = h, atomic.LoadPointer(&h.val), off, tx.spSerial, false, false, 0, 0
 			tx.wfilter = wf | bit
-			if n := len(tx.reads); n == i+1 && tx.reads[i].h == h {
+			if n := len(tx.reads); n > i && tx.reads[i].h == h {
 				e.oldVer, e.fused = tx.reads[i].ver, true
 			}
 		} else {

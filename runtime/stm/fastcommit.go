@@ -79,8 +79,8 @@ func (tx *Tx) commitOne() outcome {
 	rs := tx.reads // in registers (as commitFew's)
 	i := 0
 	if e.fused {
-		// reads[0] is the fused read (store fuses the first write only
-		// when it is of the one Var read so far), validated by the lock.
+		// reads[0] is the fused read (store fuses write i only with
+		// read i, of the same Var), validated by the lock.
 		i = 1
 	}
 	lw := tx.lockWord

@@ -139,3 +139,48 @@ func TestHeldWriteStaleRead(t *testing.T) {
 		}
 	}
 }
+
+// A Var read first, then others read, then the first written (fused with
+// read 0, as a Take: the lock from the version read validates that read,
+// and only that one) must not commit over a change to the Var it wrote
+// nor to the Var read after it: with one write (commitOne, reads 1.. left
+// to the loop) and two (commitFew, which validates every read unless all
+// are fused).
+func TestFusedWriteAfterOtherReads(t *testing.T) {
+	for _, writes := range []int{1, 2} {
+		for _, stale := range []string{"x", "y"} {
+			x, y, z := NewVar[int64](0), NewVar[int64](0), NewVar[int64](0)
+			runs := 0
+			err := Atomically(func(tx *Tx) error {
+				runs++
+				a, b := x.Load(tx), y.Load(tx)
+				if runs == 1 {
+					if err := Atomically(func(tx2 *Tx) error {
+						if stale == "x" {
+							x.Store(tx2, x.Load(tx2)+100)
+						} else {
+							y.Store(tx2, y.Load(tx2)+100)
+						}
+						return nil
+					}); err != nil {
+						return err
+					}
+				}
+				x.Store(tx, a+b+1)
+				if !tx.writes[0].fused {
+					t.Error("the write of x is not fused with its read")
+				}
+				if writes == 2 {
+					z.Store(tx, 7)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := x.Peek(); got != 101 || runs != 2 {
+				t.Errorf("%d writes, %s changed: x = %d after %d runs, want 101 after 2 (a stale read committed)", writes, stale, got, runs)
+			}
+		}
+	}
+}

@@ -32,9 +32,9 @@ type writeEntry struct {
 	off    int32          // in-place Vars: the pending value's words in tx.arena
 	sp     uint32         // savepoint serial the box belongs to (Select)
 	ready  bool           // writer and site set (before the box is first shown)
-	// fused: an in-place Var whose Store came right after its Load,
-	// when its write is the i-th and its read the i-th (a
-	// body that reads each Var and then writes it, store): oldVer holds
+	// fused: an in-place Var whose write is the i-th and whose read the
+	// i-th (a body that reads each Var and then writes it, or reads a
+	// Var, then others, and writes the first; store): oldVer holds
 	// the version that Load read, and the fast commits lock the Var by a
 	// compare-and-swap from exactly that version, which validates that
 	// read (the entry stays in the read set for extend, Retry and the
