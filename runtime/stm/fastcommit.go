@@ -93,9 +93,7 @@ func (tx *Tx) commitOne() outcome {
 		if r.h == h && cur == e.box && r.box == old && r.ver == oldVer {
 			continue // locked by us, and what we replace is what we read
 		}
-		tx.noteReadConflict(i)
-		tx.unlockOne(e, old, oldVer)
-		return aborted
+		return tx.abortOne(i, old, oldVer)
 	}
 	// The version after the validation, not before as a shared clock
 	// would need: only this context reads its counter, and the loop
@@ -379,6 +377,15 @@ func (tx *Tx) unlockFew(ws []writeEntry, o []uint8) {
 			atomic.StorePointer(&e.h.val, e.old)
 		}
 	}
+}
+
+// abortOne is commitOne's abort on stale read i: the conflict noted, the
+// lock (of old, oldVer) given back. One call, so that commitOne keeps
+// nothing live across one.
+func (tx *Tx) abortOne(i int, old unsafe.Pointer, oldVer uint64) outcome {
+	tx.noteReadConflict(i)
+	tx.unlockOne(&tx.writes[0], old, oldVer)
+	return aborted
 }
 
 // unlockOne is unlockWrites for commitOne's entry, which replaced old at
