@@ -39,7 +39,7 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 	// (attemptBare and Atomically repeat these steps.)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
-	if n := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && n <= 4 {
+	if n := len(tx.writes); err == nil && tx.plainActive() && n <= 4 {
 		// Only the read and write sets to commit and reset. A read-only
 		// attempt commits as it is: every read was consistent when made.
 		tx.state = 0
@@ -95,7 +95,7 @@ func (tx *Tx) attemptBare(fn func(*Tx) error) (res outcome, err error) {
 	err = fn(tx)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
-	if n := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && n <= 4 {
+	if n := len(tx.writes); err == nil && tx.plainActive() && n <= 4 {
 		// Only the read and write sets to commit and reset. A read-only
 		// attempt commits as it is: every read was consistent when made.
 		tx.state = 0
@@ -204,6 +204,16 @@ func (tx *Tx) loopPlain(fn func(*Tx) error) error {
 		}
 	}
 }
+
+// plainActive is state == stActive && !extra as one compare of the two
+// adjacent bytes (the compiler loads and compares them as one word).
+func (tx *Tx) plainActive() bool {
+	return *(*[2]uint8)(unsafe.Pointer(&tx.state)) == [2]uint8{stActive, 0}
+}
+
+// extra follows state, for plainActive.
+var _ [unsafe.Offsetof(Tx{}.extra) - unsafe.Offsetof(Tx{}.state) - 1]struct{}
+var _ [1 - (unsafe.Offsetof(Tx{}.extra) - unsafe.Offsetof(Tx{}.state))]struct{}
 
 // clearSets is attemptPlain's clearing of both sets (at their lengths) and
 // of the abort count, out of line: it is rare.

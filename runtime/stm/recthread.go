@@ -323,7 +323,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 	tx.state = stActive
 	err := fn(tx)
 	// attemptPlain's steps (keep the two alike).
-	if k := len(tx.writes); err == nil && tx.state == stActive && !tx.extra && k <= 4 {
+	if k := len(tx.writes); err == nil && tx.plainActive() && k <= 4 {
 		tx.state = 0
 		if k != 0 {
 			var res outcome

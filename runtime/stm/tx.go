@@ -508,7 +508,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 			err = fn(t)
 			// As below. A call that met contention (promote) has extra set,
 			// so one that ends here was only counted.
-			if n := len(t.writes); err == nil && t.state == stActive && !t.extra && n <= 4 {
+			if n := len(t.writes); err == nil && t.plainActive() && n <= 4 {
 				t.state = 0
 				if n != 0 {
 					var res outcome
@@ -564,7 +564,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 	err = fn(t)
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
-	if n := len(t.writes); err == nil && t.state == stActive && !t.extra && n <= 4 {
+	if n := len(t.writes); err == nil && t.plainActive() && n <= 4 {
 		t.state = 0
 		if n != 0 {
 			var res outcome
