@@ -46,6 +46,8 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 		if n != 0 {
 			if n == 1 {
 				res = tx.commitOne()
+			} else if tx.rec != nil || tx.dirty {
+				res = tx.commitFewAll()
 			} else {
 				res = tx.commitFew()
 			}
@@ -102,6 +104,8 @@ func (tx *Tx) attemptBare(fn func(*Tx) error) (res outcome, err error) {
 		if n != 0 {
 			if n == 1 {
 				res = tx.commitOne()
+			} else if tx.rec != nil || tx.dirty {
+				res = tx.commitFewAll()
 			} else {
 				res = tx.commitFew()
 			}

@@ -124,19 +124,138 @@ func (tx *Tx) commitOne() outcome {
 }
 
 // commitFew is commit for a write set of a few Vars (attemptPlain: 2 to
-// 4), written out as commitOne is: the locks taken in Var id order from a
-// sort of at most four indexes on the stack, without waiting, then the
-// inevitability flag, the read set validated (held Vars by heldFrom), a
-// version and the values published. It returns as commitOne does:
-// failed, with nothing held, when a Var is locked by another commit or an
-// inevitable transaction runs, for the general commit, which waits. A call that a profile-level
-// recording counts (tx.rec set) names the writer in each box it locks
-// (tryLockNamed), as commitOne does.
+// 4) of in-place Vars only, in a call that does not record: tx.rec nil,
+// tx.dirty false (no boxed Var's entry since the sets were last cleared:
+// a boxed write sets it, addWrite). Callers test both and call
+// commitFewAll otherwise. Written out as commitOne is: the locks taken in
+// Var id order from a sort of at most four indexes on the stack, without
+// waiting, then the inevitability flag, the read set validated (held Vars
+// by heldFrom), a version and the values published. It returns as
+// commitOne does: failed, with nothing held, when a Var is locked by
+// another commit or an inevitable transaction runs, for the general
+// commit, which waits. Every call it makes is its last step, so that
+// nothing is saved on the way in (commitFewAll's locking of a boxed Var
+// and its recording's naming are calls with the loop's state live
+// across them).
 //
 // nosplit: see "Stack checks" in fastcommit.go.
 //
 //go:nosplit
 func (tx *Tx) commitFew() outcome {
+	ws := tx.writes
+	n := len(ws)
+	if n > 4 {
+		return failed
+	}
+	var o [4]uint8
+	if n == 2 {
+		// The commonest, a compare (the loop's bounds checks cost more).
+		o[1] = 1
+		if ws[1].h.id < ws[0].h.id {
+			o[0], o[1] = 1, 0
+		}
+	} else {
+		for i := 1; i < n; i++ {
+			o[i] = uint8(i)
+			for j := i; j > 0 && ws[o[j]].h.id < ws[o[j-1]].h.id; j-- {
+				o[j], o[j-1] = o[j-1], o[j]
+			}
+		}
+	}
+	held, fused := 0, 0
+	lw := tx.lockWord
+	for ; held < n; held++ {
+		e := writeAt(ws, int(o[held])) // the sort's indexes are below n
+		b := (*boxHeader)(e.box)
+		if e.fused {
+			// The lock from the (even) version read.
+			if !atomic.CompareAndSwapUint64(&b.version, e.oldVer, lw) {
+				break
+			}
+			// No e.old: for an in-place Var locked with the lock word,
+			// the validations go by heldFrom, not by e.old (needed only
+			// for lockedVersion, recording's lock), and the general
+			// commit sets it when it locks.
+			*heldFrom(e.box) = e.oldVer
+			fused++
+			continue
+		}
+		// The lock from the version current.
+		v := b.loadVersion()
+		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lw) {
+			break
+		}
+		*heldFrom(e.box) = v
+		e.oldVer = v // (no e.old: as above)
+	}
+	if held < n || inevFlag.Load() {
+		return tx.unlockFewFailed(o[:held])
+	}
+	// Each fused write has its own Var and its own read of it, validated
+	// by its lock: when they are all the reads, nothing is left to check.
+	if fused != len(tx.reads) {
+		// validate(true) for a few writes, written out (as a function
+		// its call cost more than its loop): a read of an in-place Var
+		// we hold is checked against heldFrom (every Var written here is
+		// in place).
+		rs := tx.reads
+		for i := range rs {
+			r := &rs[i]
+			cur := atomic.LoadPointer(&r.h.val)
+			if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+				continue // unchanged, or an in-place Var we hold, locked from the version read
+			}
+			return tx.abortFew(i, o[:n])
+		}
+	}
+	wv := tx.nextVersion() // after the validation, as in commitOne
+	if n == 2 {
+		// publish's case of two one-word in-place Vars that nobody
+		// waits on (a transfer, a Put), written out: the call and its
+		// prologue cost more than these steps. noWaiters as branches:
+		// inlined, its || became a materialized bool.
+		e0, e1 := writeAt(ws, 0), writeAt(ws, 1)
+		if h0, h1 := e0.h, e1.h; h0.nw == 1 && h1.nw == 1 {
+			if q := h0.waitq.Load(); q != nil {
+				if q.n.Load() != 0 {
+					goto general
+				}
+			}
+			if q := h1.waitq.Load(); q != nil {
+				if q.n.Load() != 0 {
+					goto general
+				}
+			}
+			arena := tx.arena
+			storeWord((*uint64)(unsafe.Add(e0.box, boxValueOff)), *(*uint64)(arenaAt(arena, e0.off)))
+			storeReleaseInline64(&(*boxHeader)(e0.box).version, wv)
+			storeWord((*uint64)(unsafe.Add(e1.box, boxValueOff)), *(*uint64)(arenaAt(arena, e1.off)))
+			storeReleaseInline64(&(*boxHeader)(e1.box).version, wv)
+			return committed
+		}
+	}
+general:
+	tx.publish(wv)
+	return committed
+}
+
+// unlockFewFailed is commitFew's and commitFewAll's step back from a lock
+// they did not get (or from an inevitable transaction): the locks o given
+// back, failed for the general commit. One call, the last step.
+func (tx *Tx) unlockFewFailed(o []uint8) outcome {
+	tx.unlockFew(tx.writes, o)
+	return failed
+}
+
+// commitFewAll is commitFew for any write set of a few Vars, boxed ones
+// too (tryLock), and for a call that a profile-level recording counts
+// (tx.rec set), which names the writer in each box it locks
+// (tryLockNamed), as commitOne does.
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
+func (tx *Tx) commitFewAll() outcome {
 	ws := tx.writes
 	n := len(ws)
 	if n > 4 {

@@ -184,3 +184,51 @@ func TestFusedWriteAfterOtherReads(t *testing.T) {
 		}
 	}
 }
+
+// Two to four writes take commitFew when every entry is an in-place Var's
+// (tx.dirty false) and commitFewAll when a boxed Var was written or read
+// (dirty): both commit every value, and a Var read and not written that
+// changed under either makes the attempt run again (commitFew's abortFew).
+func TestCommitFewBoxedAndInPlace(t *testing.T) {
+	for _, boxed := range []string{"none", "read", "written"} {
+		a, b, c := NewVar[int64](0), NewVar[int64](0), NewVar[int64](0)
+		p := NewVar[*int64](nil)
+		x := new(int64)
+		// A committed call first: it leaves the context's dirty clear
+		// (an abort before, in another test, may have set it).
+		if err := Atomically(func(tx *Tx) error { a.Store(tx, 0); b.Store(tx, 0); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		runs := 0
+		err := Atomically(func(tx *Tx) error {
+			runs++
+			va, vb, vc := a.Load(tx), b.Load(tx), c.Load(tx)
+			switch boxed {
+			case "read":
+				p.Load(tx)
+			case "written":
+				p.Store(tx, x)
+			}
+			if runs == 1 {
+				if err := Atomically(func(tx2 *Tx) error {
+					c.Store(tx2, c.Load(tx2)+100)
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			a.Store(tx, va+vc+1)
+			b.Store(tx, vb+1)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ga, gb := a.Peek(), b.Peek(); ga != 101 || gb != 1 || runs != 2 {
+			t.Errorf("%s: a, b = %d, %d after %d runs, want 101, 1 after 2 (a stale read committed)", boxed, ga, gb, runs)
+		}
+		if boxed == "written" && p.Peek() != x {
+			t.Errorf("the boxed write was lost")
+		}
+	}
+}

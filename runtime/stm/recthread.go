@@ -330,7 +330,7 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 			if k == 1 {
 				res = tx.commitOne()
 			} else {
-				res = tx.commitFew()
+				res = tx.commitFewAll() // (tx.rec is set)
 			}
 			switch res {
 			case aborted:

@@ -127,7 +127,11 @@ func (tx *Tx) finish(err error) (outcome, error) {
 		case 1:
 			res = tx.commitOne()
 		default:
-			res = tx.commitFew()
+			if tx.dirty {
+				res = tx.commitFewAll()
+			} else {
+				res = tx.commitFew() // (tx.rec is nil)
+			}
 		}
 		if res != failed {
 			return res, nil

@@ -515,7 +515,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 					if n == 1 {
 						res = t.commitOne()
 					} else {
-						res = t.commitFew()
+						res = t.commitFewAll() // (t.rec is set)
 					}
 					if res != committed {
 						returned = true
@@ -570,8 +570,10 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 			var res outcome
 			if n == 1 {
 				res = t.commitOne()
+			} else if t.dirty {
+				res = t.commitFewAll()
 			} else {
-				res = t.commitFew()
+				res = t.commitFew() // (t.rec is nil: no hook is on)
 			}
 			if res != committed {
 				returned = true
