@@ -161,17 +161,20 @@ func (tx *Tx) extend(v uint64) int {
 // nextVersion counts a commit of tx (its write locks held) and returns its
 // version. Only tx writes its slot's counter.
 func (tx *Tx) nextVersion() uint64 {
-	n := tx.clk.n.Load() + 1
-	storeOwned(&tx.clk.n, n)
+	c := tx.clk // once: after an atomic load the compiler would load it again
+	n := c.n.Load() + 1
+	storeOwned(&c.n, n)
 	return makeVersion(tx.slot, n)
 }
 
-// inevFlag is set while a transaction holds (or is being handed) the
+// inevFlag is 1 while a transaction holds (or is being handed) the
 // inevitability token: writers check it after taking their locks and step
 // back (inevitable.go). It sits alone on its lines because every commit
-// reads it.
+// reads it. A word, not an atomic.Bool: a commit tests the word loaded
+// with one compare, where the Bool's Load became a materialized bool,
+// tested again.
 var inevFlag struct {
 	_ [64]byte
-	atomic.Bool
-	_ [63]byte
+	atomic.Uint32
+	_ [60]byte
 }

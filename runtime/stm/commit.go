@@ -117,7 +117,7 @@ func (tx *Tx) commit() bool {
 	tx.sortWrites()
 	for {
 		tx.lockWrites()
-		if inevFlag.Load() && !tx.holdsToken {
+		if inevFlag.Load() != 0 && !tx.holdsToken {
 			// An inevitable transaction runs: it must not see its reads
 			// overwritten, so we step back and wait for it.
 			tx.unlockWrites()

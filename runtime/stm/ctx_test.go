@@ -87,7 +87,7 @@ func testContextGivenBack(t *testing.T) {
 	if d := st.AbortsRetry - before.AbortsRetry; d != 1 {
 		t.Errorf("%d retries, want 1 (retry-then-commit)", d)
 	}
-	if inevFlag.Load() {
+	if inevFlag.Load() != 0 {
 		t.Error("the inevitability token is still held")
 	}
 }
@@ -341,7 +341,7 @@ func testFirstAttemptUnwound(t *testing.T) {
 	if d := st.AbortsRetry - before.AbortsRetry; d != 2 {
 		t.Errorf("%d retries, want 2 (retry-signal-then-commit, abort-then-retry-signal)", d)
 	}
-	if inevFlag.Load() {
+	if inevFlag.Load() != 0 {
 		t.Error("the inevitability token is still held")
 	}
 }

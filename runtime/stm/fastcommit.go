@@ -72,7 +72,7 @@ func (tx *Tx) commitOne() outcome {
 			return failed
 		}
 	}
-	if inevFlag.Load() {
+	if inevFlag.Load() != 0 {
 		tx.unlockOne(e, old, oldVer)
 		return failed
 	}
@@ -188,7 +188,10 @@ func (tx *Tx) commitFew() outcome {
 		*heldFrom(e.box) = v
 		e.oldVer = v // (no e.old: as above)
 	}
-	if held < n || inevFlag.Load() {
+	if held < n {
+		return tx.unlockFewFailed(o[:held])
+	}
+	if inevFlag.Load() != 0 { // (apart: with the || it became a materialized bool)
 		return tx.unlockFewFailed(o[:held])
 	}
 	// Each fused write has its own Var and its own read of it, validated
@@ -339,9 +342,11 @@ func (tx *Tx) commitFewAll() outcome {
 			}
 		}
 	}
-	if held < n || inevFlag.Load() {
-		tx.unlockFew(ws, o[:held])
-		return failed
+	if held < n {
+		return tx.unlockFewFailed(o[:held])
+	}
+	if inevFlag.Load() != 0 { // (apart, as in commitFew)
+		return tx.unlockFewFailed(o[:held])
 	}
 	// Each fused write has its own Var and its own read of it, validated
 	// by its lock: when they are all the reads, nothing is left to check.

@@ -113,7 +113,7 @@ func (tx *Tx) acquireToken(off, n int32) {
 		tx.waitDone(logformat.WaitInevitable)
 	}
 	tx.holdsToken = true
-	inevFlag.Store(true)
+	inevFlag.Store(1)
 }
 
 // queueForToken waits for the token to be handed to tx.
@@ -151,7 +151,7 @@ func handOff() {
 	inevOwner.Store(w.id)
 	inevThread.Store(w.threadID())
 	inevSite.Store(w.inevSiteID)
-	inevFlag.Store(true)
+	inevFlag.Store(1)
 	w.inevCh <- struct{}{}
 }
 
@@ -162,7 +162,7 @@ func releaseToken(tx *Tx) {
 	switch {
 	case inev.commitWaiters > 0:
 		// Let the committers that waited for us through first.
-		inevFlag.Store(false)
+		inevFlag.Store(0)
 		inevOwner.Store(admitting)
 		inev.admitted += inev.commitWaiters
 		inev.commitWaiters = 0
@@ -171,7 +171,7 @@ func releaseToken(tx *Tx) {
 	case len(inev.queue) > 0:
 		handOff()
 	default:
-		inevFlag.Store(false)
+		inevFlag.Store(0)
 		inevOwner.Store(0)
 	}
 	inev.mu.Unlock()
