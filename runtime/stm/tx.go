@@ -460,9 +460,16 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 	var tx *Tx
 	p := procPin()
 	if uint(p) < maxPCtx {
-		if c := &pctxs[p].c[0]; c.own.take() {
+		pc := &pctxs[p]
+		if c := &pc.c[0]; c.own.take() {
 			if tx = c.tx; tx == nil {
 				c.own.release() // not made yet: getTxOther makes it
+			}
+		} else if c := &pc.c[1]; c.own.take() {
+			// getTxOther's common case (the first context waits in
+			// Retry: a hand-off), written out too.
+			if tx = c.tx; tx == nil {
+				c.own.release()
 			}
 		}
 	}
