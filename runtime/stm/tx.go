@@ -568,10 +568,10 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 		return t.runGeneral(fn)
 	}
 	t.state = stActive
-	err = fn(t)
+	e := fn(t) // in registers: err, which the deferred function sets, is in memory
 	// Inevitable sets extra as well, and a plain first attempt becomes
 	// inevitable in no other way, so extra covers it.
-	if n := len(t.writes); err == nil && t.plainActive() && n <= 4 {
+	if n := len(t.writes); e == nil && t.plainActive() && n <= 4 {
 		t.state = 0
 		if n != 0 {
 			var res outcome
@@ -603,7 +603,7 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 	// finish may panic (ErrRetry with nothing read): returned is false
 	// until it is done, so the deferred function cleans up, as for the
 	// body's panics.
-	res, err := t.finish(err)
+	res, err := t.finish(e)
 	t.state &^= stActive
 	returned = true
 	return t.settlePlain(fn, res, err)
