@@ -147,52 +147,86 @@ func (tx *Tx) commitFew() outcome {
 	if n > 4 {
 		return failed
 	}
-	var o [4]uint8
+	fused := 0
+	lw := tx.lockWord
 	if n == 2 {
-		// The commonest, a compare (the loop's bounds checks cost more).
-		o[1] = 1
-		if ws[1].h.id < ws[0].h.id {
-			o[0], o[1] = 1, 0
+		// The commonest, unrolled: the two locks in Var id order, each
+		// from the version read (fused) or the version current, as in
+		// the loop below (no sort, no indexes, no loop).
+		e0, e1 := writeAt(ws, 0), writeAt(ws, 1)
+		k := 0 // e0's index
+		if e1.h.id < e0.h.id {
+			e0, e1, k = e1, e0, 1
+		}
+		b0, v0 := (*boxHeader)(e0.box), e0.oldVer
+		if !e0.fused {
+			if v0 = b0.loadVersion(); v0&1 != 0 {
+				return failed
+			}
+		}
+		if !atomic.CompareAndSwapUint64(&b0.version, v0, lw) {
+			return failed
+		}
+		*heldFrom(e0.box) = v0
+		e0.oldVer = v0
+		b1, v1 := (*boxHeader)(e1.box), e1.oldVer
+		if !e1.fused {
+			if v1 = b1.loadVersion(); v1&1 != 0 {
+				return tx.unlockFewFailed(heldAll[k : k+1])
+			}
+		}
+		if !atomic.CompareAndSwapUint64(&b1.version, v1, lw) {
+			return tx.unlockFewFailed(heldAll[k : k+1])
+		}
+		*heldFrom(e1.box) = v1
+		e1.oldVer = v1
+		if e0.fused {
+			fused++
+		}
+		if e1.fused {
+			fused++
 		}
 	} else {
+		var o [4]uint8
 		for i := 1; i < n; i++ {
 			o[i] = uint8(i)
 			for j := i; j > 0 && ws[o[j]].h.id < ws[o[j-1]].h.id; j-- {
 				o[j], o[j-1] = o[j-1], o[j]
 			}
 		}
-	}
-	held, fused := 0, 0
-	lw := tx.lockWord
-	for ; held < n; held++ {
-		e := writeAt(ws, int(o[held])) // the sort's indexes are below n
-		b := (*boxHeader)(e.box)
-		if e.fused {
-			// The lock from the (even) version read.
-			if !atomic.CompareAndSwapUint64(&b.version, e.oldVer, lw) {
+		held := 0
+		for ; held < n; held++ {
+			e := writeAt(ws, int(o[held])) // the sort's indexes are below n
+			b := (*boxHeader)(e.box)
+			if e.fused {
+				// The lock from the (even) version read.
+				if !atomic.CompareAndSwapUint64(&b.version, e.oldVer, lw) {
+					break
+				}
+				// No e.old: for an in-place Var locked with the lock
+				// word, the validations go by heldFrom, not by e.old
+				// (needed only for lockedVersion, recording's lock), and
+				// the general commit sets it when it locks.
+				*heldFrom(e.box) = e.oldVer
+				fused++
+				continue
+			}
+			// The lock from the version current.
+			v := b.loadVersion()
+			if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lw) {
 				break
 			}
-			// No e.old: for an in-place Var locked with the lock word,
-			// the validations go by heldFrom, not by e.old (needed only
-			// for lockedVersion, recording's lock), and the general
-			// commit sets it when it locks.
-			*heldFrom(e.box) = e.oldVer
-			fused++
-			continue
+			*heldFrom(e.box) = v
+			e.oldVer = v // (no e.old: as above)
 		}
-		// The lock from the version current.
-		v := b.loadVersion()
-		if v&1 != 0 || !atomic.CompareAndSwapUint64(&b.version, v, lw) {
-			break
+		if held < n {
+			return tx.unlockFewFailed(o[:held])
 		}
-		*heldFrom(e.box) = v
-		e.oldVer = v // (no e.old: as above)
 	}
-	if held < n {
-		return tx.unlockFewFailed(o[:held])
-	}
-	if inevFlag.Load() != 0 { // (apart: with the || it became a materialized bool)
-		return tx.unlockFewFailed(o[:held])
+	// Every entry is held: heldAll[:n] names them all (the order of the
+	// unlocks does not matter).
+	if inevFlag.Load() != 0 {
+		return tx.unlockFewFailed(heldAll[:n])
 	}
 	// Each fused write has its own Var and its own read of it, validated
 	// by its lock: when they are all the reads, nothing is left to check.
@@ -208,7 +242,7 @@ func (tx *Tx) commitFew() outcome {
 			if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
 				continue // unchanged, or an in-place Var we hold, locked from the version read
 			}
-			return tx.abortFew(i, o[:n])
+			return tx.abortFew(i, heldAll[:n])
 		}
 	}
 	wv := tx.nextVersion() // after the validation, as in commitOne
@@ -241,6 +275,10 @@ general:
 	tx.publish(wv)
 	return committed
 }
+
+// heldAll lists every entry of a write set of up to four, for unlockFew
+// when all are held.
+var heldAll = [4]uint8{0, 1, 2, 3}
 
 // unlockFewFailed is commitFew's and commitFewAll's step back from a lock
 // they did not get (or from an inevitable transaction): the locks o given

@@ -1,6 +1,10 @@
 package stm
 
-import "testing"
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
 
 // A Var read then written (a fused write: the fast commits lock it from
 // the version read) whose value another commit changed in between must
@@ -229,6 +233,54 @@ func TestCommitFewBoxedAndInPlace(t *testing.T) {
 		}
 		if boxed == "written" && p.Peek() != x {
 			t.Errorf("the boxed write was lost")
+		}
+	}
+}
+
+// commitFew's two locks, unrolled: when the second Var (in id order) is
+// locked by another commit, the first is given back before the general
+// commit takes over (which would otherwise wait on our own lock), and
+// when the first is, nothing is held; either way the call commits once
+// the other lock goes. The body locks the Var's box itself, as a commit
+// in progress would, after reading it.
+func TestCommitFewSecondLockBusy(t *testing.T) {
+	for _, busy := range []int{0, 1} {
+		vs := [2]*Var[int64]{NewVar[int64](1), NewVar[int64](2)} // ids in this order
+		b := (*boxHeader)(atomic.LoadPointer(&vs[busy].h.val))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			first := true
+			Atomically(func(tx *Tx) error {
+				x, y := vs[0].Load(tx), vs[1].Load(tx)
+				vs[0].Store(tx, x+10)
+				vs[1].Store(tx, y+10)
+				if first {
+					first = false
+					v := b.loadVersion()
+					if !atomic.CompareAndSwapUint64(&b.version, v, v|1) {
+						t.Error("could not lock the box")
+					}
+					go func() {
+						time.Sleep(20 * time.Millisecond)
+						atomic.StoreUint64(&b.version, v)
+					}()
+				}
+				return nil
+			})
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("busy %d: the call did not commit (a lock of ours kept?)", busy)
+		}
+		for i, v := range vs {
+			if got := v.Peek(); got != int64(i+1)+10 {
+				t.Errorf("busy %d: Var %d = %d, want %d", busy, i, got, i+11)
+			}
+			if ver := (*boxHeader)(atomic.LoadPointer(&v.h.val)).loadVersion(); ver&1 != 0 {
+				t.Errorf("busy %d: Var %d left locked", busy, i)
+			}
 		}
 	}
 }
