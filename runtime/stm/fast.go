@@ -44,10 +44,14 @@ func (tx *Tx) attemptPlain(fn func(*Tx) error, giveBack bool) (res outcome, err 
 		// attempt commits as it is: every read was consistent when made.
 		tx.state = 0
 		if n != 0 {
-			if n == 1 {
+			if tx.rec != nil || tx.dirty {
+				if n == 1 {
+					res = tx.commitOneAll()
+				} else {
+					res = tx.commitFewAll()
+				}
+			} else if n == 1 {
 				res = tx.commitOne()
-			} else if tx.rec != nil || tx.dirty {
-				res = tx.commitFewAll()
 			} else {
 				res = tx.commitFew()
 			}
@@ -102,10 +106,14 @@ func (tx *Tx) attemptBare(fn func(*Tx) error) (res outcome, err error) {
 		// attempt commits as it is: every read was consistent when made.
 		tx.state = 0
 		if n != 0 {
-			if n == 1 {
+			if tx.rec != nil || tx.dirty {
+				if n == 1 {
+					res = tx.commitOneAll()
+				} else {
+					res = tx.commitFewAll()
+				}
+			} else if n == 1 {
 				res = tx.commitOne()
-			} else if tx.rec != nil || tx.dirty {
-				res = tx.commitFewAll()
 			} else {
 				res = tx.commitFew()
 			}

@@ -19,17 +19,97 @@ import (
 // A goroutine in a loop of Loads is still preempted at the body's own
 // prologue, or asynchronously.
 
-// commitOne is commit for a write set of one Var: lock it,
-// check for an inevitable transaction, take a version, validate, publish,
-// as commit does. It returns committed, aborted (a read went stale: the
-// conflict is noted, the lock given back), or failed when it did not
-// take the fast way (the Var is locked, an inevitable transaction runs),
-// leaving everything as it was for commit.
+// commitOne is commit for a write set of one in-place Var, in a call that
+// does not record (tx.rec nil, tx.dirty false: see commitFew; callers
+// test both and call commitOneAll otherwise): lock it, check for an
+// inevitable transaction, take a version, validate, publish, as commit
+// does. It returns committed, aborted (a read went stale: the conflict
+// is noted, the lock given back), or failed when it did not take the fast
+// way (the Var is locked, an inevitable transaction runs), leaving
+// everything as it was for commit. Every call it makes is its last step
+// (the waiters' wake-up after the publish too), so that nothing is saved
+// on the way in.
 //
 // nosplit: see "Stack checks" in fastcommit.go.
 //
 //go:nosplit
 func (tx *Tx) commitOne() outcome {
+	e := writeAt(tx.writes, 0) // attemptPlain and finish call it with one write
+	h, old := e.h, e.box
+	b := (*boxHeader)(old)
+	oldVer := e.oldVer
+	if !e.fused {
+		// From the version current; fused, from the version our Load
+		// read: a failure is a Var locked or changed since, which the
+		// general commit sorts out.
+		if oldVer = b.loadVersion(); oldVer&1 != 0 {
+			return failed
+		}
+	}
+	if !atomic.CompareAndSwapUint64(&b.version, oldVer, tx.lockWord) {
+		return failed
+	}
+	*heldFrom(old) = oldVer
+	if inevFlag.Load() != 0 {
+		return tx.unlockOneFailed(old, oldVer)
+	}
+	rs := tx.reads // in registers (as commitFew's)
+	i := 0
+	if e.fused {
+		// reads[0] is the fused read (store fuses write i only with
+		// read i, of the same Var), validated by the lock.
+		i = 1
+	}
+	lw := tx.lockWord
+	for ; i < len(rs); i++ {
+		r := &rs[i]
+		cur := atomic.LoadPointer(&r.h.val)
+		if v := (*boxHeader)(cur).loadVersion(); cur == r.box && (v == r.ver || v == lw && *heldFrom(cur) == r.ver) {
+			continue // as in commitFew (an in-place Var's box never changes)
+		}
+		return tx.abortOne(i, old, oldVer)
+	}
+	wv := tx.nextVersion() // after the validation, as in commitOneAll
+	// The waiters, read before the version store (see publish), as
+	// branches: the && became a materialized bool.
+	q := h.waitq.Load()
+	if q != nil {
+		if q.n.Load() == 0 {
+			q = nil
+		}
+	}
+	if nw := h.nw; nw == 1 {
+		storeWord((*uint64)(unsafe.Add(old, boxValueOff)), *(*uint64)(arenaAt(tx.arena, e.off)))
+	} else {
+		// publish's loop.
+		src, dst := arenaAt(tx.arena, e.off), unsafe.Add(old, boxValueOff)
+		for k := uintptr(0); k < uintptr(nw)*8; k += 8 {
+			storeWord((*uint64)(unsafe.Add(dst, k)), *(*uint64)(unsafe.Add(src, k)))
+		}
+	}
+	storeReleaseInline64(&b.version, wv)
+	if q != nil {
+		q.wake()
+	}
+	return committed
+}
+
+// unlockOneFailed is commitOne's step back from an inevitable transaction:
+// the lock given back, failed for the general commit. One call, the last
+// step.
+func (tx *Tx) unlockOneFailed(old unsafe.Pointer, oldVer uint64) outcome {
+	tx.unlockOne(&tx.writes[0], old, oldVer)
+	return failed
+}
+
+// commitOneAll is commitOne for any Var, boxed too, and for a call that a
+// profile-level recording counts (tx.rec set), which names the writer in
+// the box it locks (nameInPlace, nameBox).
+//
+// nosplit: see "Stack checks" in fastcommit.go.
+//
+//go:nosplit
+func (tx *Tx) commitOneAll() outcome {
 	e := writeAt(tx.writes, 0) // attemptPlain and finish call it with one write
 	h := e.h
 	var old unsafe.Pointer

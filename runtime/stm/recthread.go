@@ -327,10 +327,10 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 		tx.state = 0
 		if k != 0 {
 			var res outcome
-			if k == 1 {
-				res = tx.commitOne()
+			if k == 1 { // (tx.rec is set)
+				res = tx.commitOneAll()
 			} else {
-				res = tx.commitFewAll() // (tx.rec is set)
+				res = tx.commitFewAll()
 			}
 			switch res {
 			case aborted:

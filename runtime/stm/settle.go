@@ -125,7 +125,11 @@ func (tx *Tx) finish(err error) (outcome, error) {
 		var res outcome
 		switch n {
 		case 1:
-			res = tx.commitOne()
+			if tx.dirty {
+				res = tx.commitOneAll()
+			} else {
+				res = tx.commitOne() // (tx.rec is nil)
+			}
 		default:
 			if tx.dirty {
 				res = tx.commitFewAll()
@@ -141,4 +145,28 @@ func (tx *Tx) finish(err error) (outcome, error) {
 		return aborted, nil
 	}
 	return committed, nil
+}
+
+// runPlain is run with no hook on (a Queue's transaction, tx fresh from
+// getTx): its attempts take the plain path, as Atomically's do.
+func (tx *Tx) runPlain(fn func(*Tx) error) error {
+	res, err := tx.attemptPlain(fn, false)
+	if res == ended {
+		return nil
+	}
+	if r, done := tx.settle(res, err); done {
+		return r
+	}
+	return tx.loopPlain(fn)
+}
+
+// loop runs attempts until one settles the call.
+func (tx *Tx) loop(fn func(*Tx) error) error {
+	for {
+		tx.begin()
+		res, err := tx.attempt(fn)
+		if r, done := tx.settle(res, err); done {
+			return r
+		}
+	}
 }

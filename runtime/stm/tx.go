@@ -519,10 +519,10 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 				t.state = 0
 				if n != 0 {
 					var res outcome
-					if n == 1 {
-						res = t.commitOne()
+					if n == 1 { // (t.rec is set)
+						res = t.commitOneAll()
 					} else {
-						res = t.commitFewAll() // (t.rec is set)
+						res = t.commitFewAll()
 					}
 					if res != committed {
 						returned = true
@@ -575,12 +575,16 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 		t.state = 0
 		if n != 0 {
 			var res outcome
-			if n == 1 {
-				res = t.commitOne()
-			} else if t.dirty {
-				res = t.commitFewAll()
+			if t.dirty {
+				if n == 1 {
+					res = t.commitOneAll()
+				} else {
+					res = t.commitFewAll()
+				}
+			} else if n == 1 {
+				res = t.commitOne() // (t.rec is nil: no hook is on)
 			} else {
-				res = t.commitFew() // (t.rec is nil: no hook is on)
+				res = t.commitFew()
 			}
 			if res != committed {
 				returned = true
@@ -623,28 +627,4 @@ func (tx *Tx) run(fn func(*Tx) error, th *threadRec) error {
 		return tx.runPlain(fn)
 	}
 	return tx.loop(fn)
-}
-
-// runPlain is run with no hook on (a Queue's transaction, tx fresh from
-// getTx): its attempts take the plain path, as Atomically's do.
-func (tx *Tx) runPlain(fn func(*Tx) error) error {
-	res, err := tx.attemptPlain(fn, false)
-	if res == ended {
-		return nil
-	}
-	if r, done := tx.settle(res, err); done {
-		return r
-	}
-	return tx.loopPlain(fn)
-}
-
-// loop runs attempts until one settles the call.
-func (tx *Tx) loop(fn func(*Tx) error) error {
-	for {
-		tx.begin()
-		res, err := tx.attempt(fn)
-		if r, done := tx.settle(res, err); done {
-			return r
-		}
-	}
 }
