@@ -462,22 +462,24 @@ func Atomically(fn func(tx *Tx) error) (err error) {
 	if uint(p) < maxPCtx {
 		pc := &pctxs[p]
 		if c := &pc.c[0]; c.own.take() {
-			if tx = c.tx; tx == nil {
-				c.own.release() // not made yet: getTxOther makes it
+			if tx = c.tx; tx != nil {
+				goto got
 			}
+			c.own.release() // not made yet: getTxOther makes it
 		} else if c := &pc.c[1]; c.own.take() {
 			// getTxOther's common case (the first context waits in
 			// Retry: a hand-off), written out too.
-			if tx = c.tx; tx == nil {
-				c.own.release()
+			if tx = c.tx; tx != nil {
+				goto got
 			}
+			c.own.release()
 		}
 	}
-	if tx != nil {
-		procUnpin()
-	} else {
-		tx = getTxOther(p)
-	}
+	tx = getTxOther(p) // (it unpins)
+	goto have
+got:
+	procUnpin()
+have:
 	// The plain call, and the call a profile-level recording only counts,
 	// run their first attempt here, under Atomically's own defer rather
 	// than attemptPlain's (whose steps these are: keep the three alike),
