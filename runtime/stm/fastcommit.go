@@ -128,34 +128,36 @@ func (tx *Tx) commitFew() outcome {
 	}
 	fused := 0
 	lw := tx.lockWord
+	var e0, e1 *writeEntry // n == 2: the entries in Var id order
 	if n == 2 {
 		// The commonest, unrolled: the two locks in Var id order, each
 		// from the version read (fused) or the version current, as in
 		// the loop below (no sort, no indexes, no loop).
-		e0, e1 := writeAt(ws, 0), writeAt(ws, 1)
-		k := 0 // e0's index
+		e0, e1 = writeAt(ws, 0), writeAt(ws, 1)
 		if e1.h.id < e0.h.id {
-			e0, e1, k = e1, e0, 1
+			e0, e1 = e1, e0
 		}
-		b0, v0 := (*boxHeader)(e0.box), e0.oldVer
+		// (Few named values: unoptimized, each takes a slot in the
+		// frame, which must fit in the stack guard, nosplit.)
+		v0 := e0.oldVer
 		if !e0.fused {
-			if v0 = b0.loadVersion(); v0&1 != 0 {
+			if v0 = (*boxHeader)(e0.box).loadVersion(); v0&1 != 0 {
 				return failed
 			}
 		}
-		if !atomic.CompareAndSwapUint64(&b0.version, v0, lw) {
+		if !atomic.CompareAndSwapUint64(&(*boxHeader)(e0.box).version, v0, lw) {
 			return failed
 		}
 		*heldFrom(e0.box) = v0
 		e0.oldVer = v0
-		b1, v1 := (*boxHeader)(e1.box), e1.oldVer
+		v1 := e1.oldVer
 		if !e1.fused {
-			if v1 = b1.loadVersion(); v1&1 != 0 {
-				return tx.unlockFewFailed(heldAll[k : k+1])
+			if v1 = (*boxHeader)(e1.box).loadVersion(); v1&1 != 0 {
+				return unlockInPlaceFailed(e0)
 			}
 		}
-		if !atomic.CompareAndSwapUint64(&b1.version, v1, lw) {
-			return tx.unlockFewFailed(heldAll[k : k+1])
+		if !atomic.CompareAndSwapUint64(&(*boxHeader)(e1.box).version, v1, lw) {
+			return unlockInPlaceFailed(e0)
 		}
 		*heldFrom(e1.box) = v1
 		e1.oldVer = v1
@@ -230,14 +232,13 @@ func (tx *Tx) commitFew() outcome {
 		// waits on (a transfer, a Put), written out: the call and its
 		// prologue cost more than these steps. noWaiters as branches:
 		// inlined, its || became a materialized bool.
-		e0, e1 := writeAt(ws, 0), writeAt(ws, 1)
-		if h0, h1 := e0.h, e1.h; h0.nw == 1 && h1.nw == 1 {
-			if q := h0.waitq.Load(); q != nil {
+		if e0.h.nw == 1 && e1.h.nw == 1 {
+			if q := e0.h.waitq.Load(); q != nil {
 				if q.n.Load() != 0 {
 					goto general
 				}
 			}
-			if q := h1.waitq.Load(); q != nil {
+			if q := e1.h.waitq.Load(); q != nil {
 				if q.n.Load() != 0 {
 					goto general
 				}
@@ -258,6 +259,16 @@ general:
 // heldAll lists every entry of a write set of up to four, for unlockFew
 // when all are held.
 var heldAll = [4]uint8{0, 1, 2, 3}
+
+// unlockInPlaceFailed gives back the lock of commitFew's entry e (an
+// in-place Var, locked from e.oldVer, not named: commitFew does not
+// record), failed for the general commit.
+//
+//go:noinline
+func unlockInPlaceFailed(e *writeEntry) outcome {
+	storeRelease64(&(*boxHeader)(e.box).version, e.oldVer)
+	return failed
+}
 
 // unlockFewFailed is commitFew's and commitFewAll's step back from a lock
 // they did not get (or from an inevitable transaction): the locks o given

@@ -115,11 +115,9 @@ func (tx *Tx) commitOneAll() outcome {
 // commitFewAll is commitFew for any write set of a few Vars, boxed ones
 // too (tryLock), and for a call that a profile-level recording counts
 // (tx.rec set), which names the writer in each box it locks
-// (tryLockNamed), as commitOne does.
-//
-// nosplit: see "Stack checks" in fastcommit.go.
-//
-//go:nosplit
+// (tryLockNamed), as commitOne does. Not nosplit, unlike the others: its
+// frame unoptimized (-N -l, a debug build) and the runtime's bounds-check
+// panic below it do not fit in the stack guard.
 func (tx *Tx) commitFewAll() outcome {
 	ws := tx.writes
 	n := len(ws)
