@@ -143,9 +143,9 @@ func TestWriteSiteKeyBoxed(t *testing.T) {
 
 // TestWriteSiteKeyRewrite: an in-place Var written twice in one body, from
 // two lines, names each line's site in turn: the first Store's from
-// store's frame (keyHere), the second's from storeSlow's (writeSite), whose
-// key must reach past store into the body; and a boxed Var's two Stores
-// (storeSlow's keyHere, then writeSite) as well.
+// store's frame (keyHere), the second's from storeSlow's (writeSiteUp),
+// which must find store's frame above its own; and a boxed Var's two
+// Stores (both through storeSlow) as well.
 func TestWriteSiteKeyRewrite(t *testing.T) {
 	if err := StartLog(io.Discard); err != nil {
 		t.Fatal(err)
