@@ -321,6 +321,8 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 	var err error
 	for lo := pypy.HeaderSize + seg; ; lo += 2 * seg {
 		var done bool
+		// The scanner reads up to the part ahead, which it skips.
+		sc.LimitReadAhead(lo + scanSpan)
 		if done, err = p.run(lo); done || err != nil {
 			break
 		}
@@ -333,6 +335,7 @@ func (s *c8Summary) summarizeSplit(sc *pypy.Scanner, errw *pyStderr, size int64,
 		}
 	}
 	quit.Store(true)
+	sc.LimitReadAhead(0)
 	for q := range parts {
 		free <- q
 	}

@@ -117,6 +117,7 @@ type Scanner struct {
 	records  int64
 	trunc    int64
 	finished bool
+	ahead    int64 // LimitReadAhead's bound (0: none)
 }
 
 // bufSize holds many records; the largest possible record is 19+255+255
@@ -208,7 +209,13 @@ func (s *Scanner) fill(n int) {
 		s.pos = 0
 	}
 	for empty := 0; s.end < n; {
-		m, err := s.r.Read(s.buf[s.end:])
+		dst := s.buf[s.end:]
+		if s.ahead > 0 {
+			if k := s.ahead - (s.base + int64(s.end)); k < int64(len(dst)) {
+				dst = dst[:max(k, int64(n-s.end))]
+			}
+		}
+		m, err := s.r.Read(dst)
 		s.end += m
 		if m == 0 && err == nil {
 			if empty++; empty == 100 { // as bufio: a broken reader must not hang us
@@ -403,6 +410,12 @@ func (s *Scanner) Skip(n, records, last int) {
 	s.pos += n
 	s.records += int64(records)
 }
+
+// LimitReadAhead makes the scanner read no byte at or past the offset
+// limit, but those it needs to hand out a whole record or a Window of
+// the size asked for (0: read as far ahead as its buffer holds). For a
+// caller that will Discard the bytes after limit: they are then not read.
+func (s *Scanner) LimitReadAhead(limit int64) { s.ahead = limit }
 
 // Discard consumes the n bytes after the last record returned, which the
 // caller decoded elsewhere (from its own copy of the same input) as

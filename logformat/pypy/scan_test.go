@@ -250,3 +250,46 @@ func TestDiscard(t *testing.T) {
 		t.Errorf("Discard past the end: %v, want an error naming f.log", err)
 	}
 }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestLimitReadAhead: under LimitReadAhead the scanner reads no more than
+// a record's length past the bound, and returns the same records as
+// without it.
+func TestLimitReadAhead(t *testing.T) {
+	var b bytes.Buffer
+	if _, err := pypygen.Write(&b, pypygen.Config{Seed: 4, Records: 20_000}); err != nil {
+		t.Fatal(err)
+	}
+	const limit = 100_000
+	scan := func(bound int64) string {
+		cr := &countingReader{r: bytes.NewReader(b.Bytes())}
+		sc, _ := pypy.NewScanner(cr, "f.log", 0)
+		sc.LimitReadAhead(bound)
+		var got strings.Builder
+		var rec pypy.Record
+		for sc.Consumed() < limit-pypy.C8MaxRecord {
+			if err := sc.Next(&rec); err != nil {
+				t.Fatal(err)
+			}
+			if bound > 0 && cr.n > bound+pypy.C8MaxRecord {
+				t.Fatalf("read %d bytes with the bound at %d", cr.n, bound)
+			}
+			fmt.Fprintf(&got, "%d.%09d t%d e%d %q @%d/%d\n", rec.Sec, rec.Nsec, rec.Thread, rec.Event, rec.Marker, sc.Offset(), sc.Consumed())
+		}
+		return got.String()
+	}
+	if got, want := scan(limit), scan(0); got != want {
+		t.Fatalf("records under the bound differ from those without it")
+	}
+}
