@@ -101,6 +101,15 @@ func (tx *Tx) emitAt(a, site uint32, t int64) {
 	}
 }
 
+// setLen sets the length of *s to n (at most its capacity) with one
+// store: the array stays, so no pointer store and no write barrier.
+func setLen(s *[]rawEvent, n int) {
+	(*struct {
+		p    unsafe.Pointer
+		n, c int
+	})(unsafe.Pointer(s)).n = n
+}
+
 // publish lets the flusher take every event in the buffer, once no site
 // patch is pending (the thread's goroutine, which holds tx).
 func (th *threadRec) publish(tx *Tx) {

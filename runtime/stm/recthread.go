@@ -356,13 +356,15 @@ func (tx *Tx) runFull(fn func(*Tx) error, t *threadRec, giveBack bool) (outcome,
 		return res, err
 	}
 	now := cputicks()
-	if n, start := len(t.buf), t.pend; start != 0 && n < cap(t.buf) && now-start < quietMax {
+	if b, start := t.buf, t.pend; start != 0 && len(b) < cap(b) && now-start < quietMax {
 		// The attempt logged nothing: no event set now or reuse, none
 		// left a site patch pending.
 		t.pend = 0
 		now = max(now, start)
-		t.buf = t.buf[:n+1] // the length alone: no pointer store, no write barrier
-		t.buf[n] = rawEvent{t: start, a: quietEvent, b: uint32(now - start)}
+		n := len(b)
+		b = b[:n+1] // in b, so that the tests above bound the index
+		b[n] = rawEvent{t: start, a: quietEvent, b: uint32(now - start)}
+		setLen(&t.buf, n+1)
 		t.last = now
 		storeOwnedI64(&t.pub, int64(n+1))
 		behind := false
