@@ -415,42 +415,9 @@ general:
 						goto words
 					}
 				}
-				// The copy written out here, not a call (as publish's):
-				// one atomic load a word, the last first.
-				dst := &tx.scratch
-				if nw := h.nw; nw == 8 {
-					// Tested first, on its own: the switch on the count
-					// was a search of four compares to reach 8.
-					dst[7] = atomic.LoadUint64(boxWord(p, 7))
-					dst[6] = atomic.LoadUint64(boxWord(p, 6))
-					dst[5] = atomic.LoadUint64(boxWord(p, 5))
-					dst[4] = atomic.LoadUint64(boxWord(p, 4))
-					dst[3] = atomic.LoadUint64(boxWord(p, 3))
-					dst[2] = atomic.LoadUint64(boxWord(p, 2))
-					dst[1] = atomic.LoadUint64(boxWord(p, 1))
-					dst[0] = atomic.LoadUint64(boxWord(p, 0))
-				} else {
-					switch nw {
-					case 7:
-						dst[6] = atomic.LoadUint64(boxWord(p, 6))
-						fallthrough
-					case 6:
-						dst[5] = atomic.LoadUint64(boxWord(p, 5))
-						fallthrough
-					case 5:
-						dst[4] = atomic.LoadUint64(boxWord(p, 4))
-						fallthrough
-					case 4:
-						dst[3] = atomic.LoadUint64(boxWord(p, 3))
-						fallthrough
-					case 3:
-						dst[2] = atomic.LoadUint64(boxWord(p, 2))
-						fallthrough
-					default:
-						dst[1] = atomic.LoadUint64(boxWord(p, 1))
-						dst[0] = atomic.LoadUint64(boxWord(p, 0))
-					}
-				}
+				// The slow path: the loop, not load's copy written out
+				// per word count.
+				copyWordsIn(&tx.scratch, p, h.nw)
 				if b.loadVersion() == v {
 					rs := tx.reads // as above
 					if n := len(rs); n < cap(rs) {
